@@ -1,0 +1,13 @@
+"""`catalog migrate|serve|api|worker|token`."""
+
+from __future__ import annotations
+
+from mpe_kit.service import build_cli
+
+from catalog.app import SPEC
+from catalog.settings import CatalogSettings
+
+
+def main() -> None:
+    """Entry point of the `catalog` command."""
+    build_cli(SPEC, CatalogSettings)()

@@ -1,0 +1,304 @@
+"""The catalog's use cases; each owns one transaction, and events leave through the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from mpe_events import catalog as ev
+from mpe_events import registry
+from mpe_kit.db import Conn
+from mpe_kit.errors import Conflict, Invalid, NotFound
+from mpe_kit.outbox import PendingEvent, enqueue
+from mpe_kit.pagination import decode_cursor, encode_cursor
+
+from catalog import domain, repository, schemas
+
+SOURCE = registry.source("catalog")
+SEOUL = ZoneInfo("Asia/Seoul")
+Clock = Callable[[], date]
+
+
+def seoul_today() -> date:
+    """Today's calendar date in Korea, the program's day."""
+    return datetime.now(SEOUL).date()
+
+
+# conversions between boundaries
+
+
+def _to_domain(changes: list[schemas.ChangeIn]) -> list[domain.Change]:
+    out: list[domain.Change] = []
+    for ch in changes:
+        if isinstance(ch, schemas.AddChange):
+            out.append(domain.Add(domain.TechnologyFields(**ch.technology.model_dump())))
+        elif isinstance(ch, schemas.RetireChange):
+            out.append(domain.Retire(ch.code))
+        else:
+            fields = ch.model_dump(exclude={"op", "code"}, exclude_none=True)
+            out.append(domain.Amend(ch.code, fields))
+    return out
+
+
+def _tech_event(t: domain.Technology) -> ev.TechnologyV1:
+    return ev.TechnologyV1(
+        code=t.code,
+        industry_code=t.industry_code,
+        kind=t.kind,
+        name_en=t.name_en,
+        name_ko=t.name_ko,
+        description=t.description,
+        status=t.status,
+        listed_on=t.listed_on,
+        retired_on=t.retired_on,
+        version=t.version,
+        revision_id=t.revision_id,
+    )
+
+
+def _revision_read(row: asyncpg.Record) -> schemas.RevisionRead:
+    return schemas.RevisionRead.model_validate(dict(row))
+
+
+def _revision_event(rev: schemas.RevisionRead, status: str | None = None) -> ev.RevisionV1:
+    return ev.RevisionV1.model_validate({**rev.model_dump(mode="json"), "status": status or rev.status})
+
+
+def tech_read(t: domain.Technology) -> schemas.TechnologyRead:
+    """The API view of a technology."""
+    return schemas.TechnologyRead.model_validate(t, from_attributes=True)
+
+
+# industries
+
+
+async def create_industry(pool: asyncpg.Pool, *, data: schemas.IndustryCreate) -> schemas.IndustryRead:
+    """Add an industry; 409 if its code is taken."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await repository.insert_industry(conn, **data.model_dump()):
+            raise Conflict(f"Industry {data.code} already exists.")
+        industry = schemas.IndustryRead(**data.model_dump(), version=1)
+        await enqueue(
+            conn,
+            [PendingEvent(registry.INDUSTRY_CREATED, data.code, ev.IndustryV1(**industry.model_dump()))],
+            source=SOURCE,
+        )
+    return industry
+
+
+async def list_industries(
+    pool: asyncpg.Pool, *, cursor: str | None, limit: int
+) -> schemas.Page[schemas.IndustryRead]:
+    """A page of industries by code."""
+    after = decode_cursor(cursor, arity=1)[0] if cursor else None
+    async with pool.acquire() as conn:
+        rows = await repository.list_industries(conn, after=after, limit=limit + 1)
+    items = [schemas.IndustryRead(**dict(r)) for r in rows[:limit]]
+    nxt = encode_cursor([items[-1].code]) if len(rows) > limit else None
+    return schemas.Page(items=items, next_cursor=nxt)
+
+
+async def get_industry(pool: asyncpg.Pool, *, code: str) -> schemas.IndustryRead:
+    """One industry; 404 if unknown."""
+    async with pool.acquire() as conn:
+        row = await repository.get_industry(conn, code)
+    if row is None:
+        raise NotFound(f"Industry {code} does not exist.")
+    return schemas.IndustryRead(**dict(row))
+
+
+# revisions
+
+
+async def _missing_industries(conn: Conn, changes: list[domain.Change]) -> list[str]:
+    named = {c.technology.industry_code for c in changes if isinstance(c, domain.Add)} | {
+        c.fields["industry_code"]
+        for c in changes
+        if isinstance(c, domain.Amend) and "industry_code" in c.fields
+    }
+    return sorted(named - await repository.existing_industries(conn, named))
+
+
+async def _check_against_list(conn: Conn, changes: list[domain.Change]) -> None:
+    """Catch at drafting time what would certainly fail at publishing time."""
+    missing = await _missing_industries(conn, changes)
+    if missing:
+        raise Invalid.field("changes", f"unknown industry codes: {', '.join(missing)}")
+    known = await repository.technologies_by_code(conn, [c.code for c in changes])
+    for i, ch in enumerate(changes):
+        if isinstance(ch, domain.Add) and ch.code in known:
+            raise Conflict(f"Technology {ch.code} already exists.", errors=[{"field": f"changes.{i}"}])
+        if not isinstance(ch, domain.Add) and ch.code not in known:
+            raise Invalid.field(f"changes.{i}.code", f"technology {ch.code} does not exist")
+
+
+async def create_revision(
+    pool: asyncpg.Pool, *, data: schemas.RevisionCreate, actor: str
+) -> schemas.RevisionRead:
+    """Draft a revision of the list."""
+    changes = _to_domain(data.changes)
+    domain.check_changes(changes, decided_on=data.decided_on, effective_on=data.effective_on)
+    async with pool.acquire() as conn, conn.transaction():
+        await _check_against_list(conn, changes)
+        row = await repository.insert_revision(
+            conn,
+            id=uuid.uuid4(),
+            title=data.title,
+            decided_on=data.decided_on,
+            effective_on=data.effective_on,
+            changes=[c.model_dump(mode="json", exclude_none=True) for c in data.changes],
+            created_by=actor,
+        )
+        rev = _revision_read(row)
+        await enqueue(
+            conn, [PendingEvent(registry.REVISION_DRAFTED, str(rev.id), _revision_event(rev))], source=SOURCE
+        )
+    return rev
+
+
+async def _locked_revision(conn: Conn, revision_id: uuid.UUID) -> schemas.RevisionRead:
+    row = await repository.get_revision(conn, revision_id, for_update=True)
+    if row is None:
+        raise NotFound(f"Revision {revision_id} does not exist.")
+    return _revision_read(row)
+
+
+async def update_revision(
+    pool: asyncpg.Pool, *, revision_id: uuid.UUID, data: schemas.RevisionUpdate
+) -> schemas.RevisionRead:
+    """Edit a draft; 409 once published."""
+    async with pool.acquire() as conn, conn.transaction():
+        current = await _locked_revision(conn, revision_id)
+        domain.check_editable(current.status)
+        merged = current.model_copy(update=data.model_dump(exclude_unset=True, exclude_none=True))
+        changes = _to_domain(merged.changes)
+        domain.check_changes(changes, decided_on=merged.decided_on, effective_on=merged.effective_on)
+        await _check_against_list(conn, changes)
+        row = await repository.update_revision(
+            conn,
+            revision_id,
+            title=merged.title,
+            decided_on=merged.decided_on,
+            effective_on=merged.effective_on,
+            changes=[c.model_dump(mode="json", exclude_none=True) for c in merged.changes],
+        )
+        rev = _revision_read(row)
+        await enqueue(
+            conn, [PendingEvent(registry.REVISION_EDITED, str(rev.id), _revision_event(rev))], source=SOURCE
+        )
+    return rev
+
+
+async def delete_revision(pool: asyncpg.Pool, *, revision_id: uuid.UUID) -> None:
+    """Delete a draft; 409 once published."""
+    async with pool.acquire() as conn, conn.transaction():
+        current = await _locked_revision(conn, revision_id)
+        domain.check_editable(current.status)
+        await repository.delete_revision(conn, revision_id)
+        gone = current.model_copy(update={"version": current.version + 1})
+        await enqueue(
+            conn,
+            [PendingEvent(registry.REVISION_DELETED, str(gone.id), _revision_event(gone, "deleted"))],
+            source=SOURCE,
+        )
+
+
+async def publish_revision(
+    pool: asyncpg.Pool, *, revision_id: uuid.UUID, actor: str, today: Clock = seoul_today
+) -> schemas.RevisionRead:
+    """Apply every change of a draft at its effective date, atomically, with one event each."""
+    async with pool.acquire() as conn, conn.transaction():
+        rev = await _locked_revision(conn, revision_id)
+        domain.check_publishable(status=rev.status, effective_on=rev.effective_on, today=today())
+        changes = _to_domain(rev.changes)
+        on = rev.effective_on
+        missing = await _missing_industries(conn, changes)
+        if missing:
+            raise Conflict(f"The revision names unknown industries: {', '.join(missing)}.")
+        current = await repository.technologies_for_update(conn, [c.code for c in changes])
+        events: list[PendingEvent] = []
+        for ch in changes:
+            if isinstance(ch, domain.Add):
+                if ch.code in current:
+                    raise Conflict(f"Technology {ch.code} already exists.")
+                tech = domain.listed(ch.technology, on=on, revision_id=rev.id)
+                await repository.insert_technology(conn, tech)
+                event_type = registry.TECHNOLOGY_LISTED
+            else:
+                old = current.get(ch.code)
+                if old is None:
+                    raise Conflict(f"Technology {ch.code} does not exist.")
+                if isinstance(ch, domain.Retire):
+                    tech = domain.retire(old, on=on, revision_id=rev.id)
+                    event_type = registry.TECHNOLOGY_RETIRED
+                else:
+                    tech = domain.amend(old, ch.fields, revision_id=rev.id)
+                    event_type = registry.TECHNOLOGY_AMENDED
+                await repository.update_technology(conn, tech)
+            await repository.insert_history(
+                conn, code=tech.code, revision_id=rev.id, op=ch.op, effective_on=on, version=tech.version
+            )
+            events.append(PendingEvent(event_type, tech.code, _tech_event(tech)))
+        published = _revision_read(await repository.mark_published(conn, rev.id, by=actor))
+        events.append(PendingEvent(registry.REVISION_PUBLISHED, str(rev.id), _revision_event(published)))
+        await enqueue(conn, events, source=SOURCE)
+    return published
+
+
+async def get_revision(pool: asyncpg.Pool, *, revision_id: uuid.UUID) -> schemas.RevisionRead:
+    """One revision; 404 if unknown."""
+    async with pool.acquire() as conn:
+        row = await repository.get_revision(conn, revision_id)
+    if row is None:
+        raise NotFound(f"Revision {revision_id} does not exist.")
+    return _revision_read(row)
+
+
+async def list_revisions(
+    pool: asyncpg.Pool, *, status: str | None, cursor: str | None, limit: int
+) -> schemas.Page[schemas.RevisionRead]:
+    """A page of revisions in creation order."""
+    after = None
+    if cursor:
+        at, rid = decode_cursor(cursor, arity=2)
+        try:
+            after = (datetime.fromisoformat(at), uuid.UUID(rid))
+        except (TypeError, ValueError) as exc:
+            raise Invalid.field("cursor", "not a cursor from this API") from exc
+    async with pool.acquire() as conn:
+        rows = await repository.list_revisions(conn, status=status, after=after, limit=limit + 1)
+    items = [_revision_read(r) for r in rows[:limit]]
+    nxt = encode_cursor([items[-1].created_at.isoformat(), str(items[-1].id)]) if len(rows) > limit else None
+    return schemas.Page(items=items, next_cursor=nxt)
+
+
+# technologies
+
+
+async def list_technologies(
+    pool: asyncpg.Pool, *, filters: repository.TechnologyFilter, cursor: str | None, limit: int
+) -> schemas.Page[schemas.TechnologyRead]:
+    """A page of technologies by code."""
+    after = decode_cursor(cursor, arity=1)[0] if cursor else None
+    if after is not None and not isinstance(after, str):
+        raise Invalid.field("cursor", "not a cursor from this API")
+    async with pool.acquire() as conn:
+        rows = await repository.list_technologies(conn, filters, after=after, limit=limit + 1)
+    items = [tech_read(t) for t in rows[:limit]]
+    nxt = encode_cursor([items[-1].code]) if len(rows) > limit else None
+    return schemas.Page(items=items, next_cursor=nxt)
+
+
+async def get_technology(pool: asyncpg.Pool, *, code: str) -> schemas.TechnologyDetail:
+    """One technology with its history; 404 if unknown."""
+    async with pool.acquire() as conn:
+        found = await repository.technologies_by_code(conn, [code])
+        if code not in found:
+            raise NotFound(f"Technology {code} does not exist.")
+        history = await repository.technology_history(conn, code)
+    data: dict[str, Any] = tech_read(found[code]).model_dump()
+    return schemas.TechnologyDetail(**data, history=[schemas.HistoryEntry(**dict(h)) for h in history])

@@ -1,0 +1,15 @@
+"""The catalog service's settings, from CATALOG_* environment variables."""
+
+from __future__ import annotations
+
+from mpe_kit.settings import ServiceSettings
+from pydantic_settings import SettingsConfigDict
+
+
+class CatalogSettings(ServiceSettings):
+    """Settings of the catalog service."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
+
+    port: int = 8001
+    database_url: str = "postgresql://postgres@127.0.0.1:54329/catalog"

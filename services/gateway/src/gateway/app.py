@@ -1,0 +1,80 @@
+"""The gateway's composition root: nothing runs at import; `create_app` builds it all."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from mpe_kit import migrations
+from mpe_kit.consumer import ConsumerRunner
+from mpe_kit.service import Runtime, ServiceSpec, Worker
+from mpe_kit.service import create_app as build_app
+
+from gateway import repository
+from gateway.api import graphql_router
+from gateway.projections import HANDLERS, record_positions
+from gateway.settings import GatewaySettings
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def all_migrations() -> list[migrations.Migration]:
+    """The kit's tables, then the read model's."""
+    return migrations.kit_migrations() + migrations.load("gateway", MIGRATIONS)
+
+
+def _workers(rt: Runtime) -> list[Worker]:
+    s = rt.settings
+    assert isinstance(s, GatewaySettings)
+    projector = ConsumerRunner(
+        name=s.projector_group,
+        pool=rt.pool,
+        bootstrap=s.kafka_bootstrap,
+        handlers=HANDLERS,
+        status=rt.status,
+        registry=rt.registry,
+        on_batch=record_positions,
+        topic_prefix=s.topic_prefix,
+        replication=s.topic_replication,
+        max_retries=s.consumer_max_retries,
+    )
+    return [projector.run]
+
+
+def _freshness(rt: Runtime) -> Callable[[], Awaitable[dict[str, Any]]]:
+    async def report() -> dict[str, Any]:
+        async with rt.pool.acquire() as conn:
+            rows = await repository.freshness(conn)
+        return {
+            "projection": {
+                r["topic"]: {
+                    "last_event_time": r["last_event_time"].isoformat() if r["last_event_time"] else None,
+                    "lag": r["lag"],
+                }
+                for r in rows
+            }
+        }
+
+    return report
+
+
+def spec(settings: GatewaySettings) -> ServiceSpec:
+    """The gateway's parts, for the kit to assemble."""
+    return ServiceSpec(
+        name="gateway",
+        title="mpehub gateway",
+        migrations=all_migrations,
+        routers=lambda: [graphql_router(settings)],
+        workers=_workers,
+        has_outbox=False,
+        staff_auth=False,
+        readyz_extra=_freshness,
+    )
+
+
+def create_app(settings: GatewaySettings | None = None, *, with_workers: bool = True) -> FastAPI:
+    """The gateway's ASGI app."""
+    s = settings or GatewaySettings()
+    return build_app(spec(s), s, with_workers=with_workers)

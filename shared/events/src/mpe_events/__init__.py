@@ -1,0 +1,1 @@
+"""The contract between mpehub services: event models, topics, and the CloudEvents envelope."""

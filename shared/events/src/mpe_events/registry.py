@@ -1,0 +1,68 @@
+"""Every event type: its CloudEvents type, the topic it travels on, and its payload model."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from mpe_events import catalog, topics
+
+
+@dataclass(frozen=True)
+class EventType:
+    """One published event type and version."""
+
+    type: str
+    topic: topics.TopicSpec
+    model: builtins.type[BaseModel]
+
+
+def _t(service: str, aggregate: str, change: str, version: int) -> str:
+    return f"kr.mpe.{service}.{aggregate}.{change}.v{version}"
+
+
+INDUSTRY_CREATED = EventType(
+    _t("catalog", "industry", "created", 1), topics.CATALOG_INDUSTRY, catalog.IndustryV1
+)
+TECHNOLOGY_LISTED = EventType(
+    _t("catalog", "technology", "listed", 1), topics.CATALOG_TECHNOLOGY, catalog.TechnologyV1
+)
+TECHNOLOGY_AMENDED = EventType(
+    _t("catalog", "technology", "amended", 1), topics.CATALOG_TECHNOLOGY, catalog.TechnologyV1
+)
+TECHNOLOGY_RETIRED = EventType(
+    _t("catalog", "technology", "retired", 1), topics.CATALOG_TECHNOLOGY, catalog.TechnologyV1
+)
+REVISION_DRAFTED = EventType(
+    _t("catalog", "revision", "drafted", 1), topics.CATALOG_REVISION, catalog.RevisionV1
+)
+REVISION_EDITED = EventType(
+    _t("catalog", "revision", "edited", 1), topics.CATALOG_REVISION, catalog.RevisionV1
+)
+REVISION_DELETED = EventType(
+    _t("catalog", "revision", "deleted", 1), topics.CATALOG_REVISION, catalog.RevisionV1
+)
+REVISION_PUBLISHED = EventType(
+    _t("catalog", "revision", "published", 1), topics.CATALOG_REVISION, catalog.RevisionV1
+)
+
+EVENT_TYPES: dict[str, EventType] = {
+    e.type: e
+    for e in (
+        INDUSTRY_CREATED,
+        TECHNOLOGY_LISTED,
+        TECHNOLOGY_AMENDED,
+        TECHNOLOGY_RETIRED,
+        REVISION_DRAFTED,
+        REVISION_EDITED,
+        REVISION_DELETED,
+        REVISION_PUBLISHED,
+    )
+}
+
+
+def source(service: str) -> str:
+    """The CloudEvents source of a service."""
+    return f"/mpe/{service}"

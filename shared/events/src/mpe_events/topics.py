@@ -1,0 +1,48 @@
+"""The topic registry: every topic a service publishes, with how it is created."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+def _compacted() -> dict[str, str]:
+    # Every event carries the whole aggregate state, so compaction keeps a full rebuild possible;
+    # the lag keeps days of history readable before older versions of a key are dropped.
+    return {"cleanup.policy": "compact", "min.compaction.lag.ms": str(7 * DAY_MS)}
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """A topic's name (without any deployment prefix) and creation settings."""
+
+    name: str
+    partitions: int = 3
+    config: dict[str, str] = field(default_factory=_compacted)
+
+    @property
+    def dlq(self) -> str:
+        """The dead-letter topic of consumers of this topic."""
+        return f"{self.name}.dlq"
+
+
+def dlq_spec(topic: str) -> TopicSpec:
+    """A dead-letter topic: delete-policy, kept 30 days, one partition is plenty."""
+    return TopicSpec(
+        name=f"{topic}.dlq",
+        partitions=1,
+        config={"cleanup.policy": "delete", "retention.ms": str(30 * DAY_MS)},
+    )
+
+
+CATALOG_INDUSTRY = TopicSpec("mpe.catalog.industry")
+CATALOG_TECHNOLOGY = TopicSpec("mpe.catalog.technology", partitions=6)
+CATALOG_REVISION = TopicSpec("mpe.catalog.revision")
+
+TOPICS: dict[str, TopicSpec] = {t.name: t for t in (CATALOG_INDUSTRY, CATALOG_TECHNOLOGY, CATALOG_REVISION)}
+
+
+def owned_by(service: str) -> list[TopicSpec]:
+    """The topics a service publishes to."""
+    return [t for t in TOPICS.values() if t.name.startswith(f"mpe.{service}.")]

@@ -1,0 +1,50 @@
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from mpe_events.envelope import Envelope, EnvelopeError
+
+
+def _envelope() -> Envelope:
+    return Envelope(
+        id=uuid.uuid4(),
+        source="/mpe/catalog",
+        type="kr.mpe.catalog.industry.created.v1",
+        subject="SEMI",
+        time=datetime(2024, 4, 3, 1, 2, 3, tzinfo=UTC),
+        data={"code": "SEMI", "name_ko": "반도체"},
+    )
+
+
+def test_round_trip_through_kafka_headers() -> None:
+    env = _envelope()
+    parsed = Envelope.from_record(env.headers(), env.value())
+    assert parsed == env
+    assert dict(env.headers())["ce_specversion"] == b"1.0"
+    assert env.key == b"SEMI"
+
+
+@pytest.mark.parametrize(
+    ("drop", "change", "message"),
+    [
+        ("ce_id", None, "missing CloudEvents headers: ce_id"),
+        (None, ("ce_id", b"42"), "ce_id '42' is not a UUID"),
+        (None, ("ce_specversion", b"0.3"), "unsupported ce_specversion"),
+        (None, ("ce_time", b"yesterday"), "not ISO 8601"),
+        (None, ("content-type", b"text/plain"), "unsupported content-type"),
+    ],
+)
+def test_malformed_headers_are_rejected_with_the_reason(
+    drop: str | None, change: tuple[str, bytes] | None, message: str
+) -> None:
+    headers = [(k, v) for k, v in _envelope().headers() if k != drop]
+    if change:
+        headers = [(k, change[1] if k == change[0] else v) for k, v in headers]
+    with pytest.raises(EnvelopeError, match=message):
+        Envelope.from_record(headers, b"{}")
+
+
+@pytest.mark.parametrize("value", [None, b"not json", b"[1, 2]"])
+def test_bad_values_are_rejected(value: bytes | None) -> None:
+    with pytest.raises(EnvelopeError):
+        Envelope.from_record(_envelope().headers(), value)

@@ -1,0 +1,1 @@
+"""The mpehub platform shared by every service."""

@@ -1,0 +1,98 @@
+"""Staff authentication: JWT bearer tokens with `sub`, `roles` and `exp`.
+
+HS256 with a configured secret (dev), or RS/ES tokens verified against a JWKS URL
+(production). `editor` implies `viewer`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+
+from mpe_kit.errors import Problem
+
+ROLES = ("viewer", "editor")
+_IMPLIES = {"editor": {"editor", "viewer"}, "viewer": {"viewer"}}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling and what they may do."""
+
+    sub: str
+    roles: frozenset[str]
+
+    def has(self, role: str) -> bool:
+        """True if any held role grants `role`."""
+        return any(role in _IMPLIES.get(r, set()) for r in self.roles)
+
+
+def issue_token(secret: str, *, sub: str, roles: Sequence[str], ttl_s: int = 3600) -> str:
+    """An HS256 staff token."""
+    bad = set(roles) - set(ROLES)
+    if bad:
+        raise ValueError(f"unknown roles {sorted(bad)}; use {', '.join(ROLES)}")
+    now = int(time.time())
+    return jwt.encode({"sub": sub, "roles": list(roles), "iat": now, "exp": now + ttl_s}, secret, "HS256")
+
+
+class TokenVerifier:
+    """Checks bearer tokens against a shared secret or a JWKS endpoint."""
+
+    def __init__(self, *, secret: str | None = None, jwks_url: str | None = None) -> None:
+        if not secret and not jwks_url:
+            raise ValueError("configure a JWT secret or a JWKS URL")
+        self._secret = secret
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        if self._jwks is not None:
+            key = self._jwks.get_signing_key_from_jwt(token)
+            return jwt.decode(
+                token, key.key, algorithms=["RS256", "ES256"], options={"require": ["sub", "exp"]}
+            )
+        assert self._secret is not None
+        return jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+
+    async def verify(self, token: str) -> Principal:
+        """The principal of a valid token; a 401 Problem otherwise."""
+        try:
+            claims = await run_in_threadpool(self._decode, token) if self._jwks else self._decode(token)
+        except jwt.ExpiredSignatureError as exc:
+            raise _unauthorized("The token has expired.") from exc
+        except jwt.PyJWTError as exc:
+            raise _unauthorized(f"The token is not valid: {exc}.") from exc
+        roles = claims.get("roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise _unauthorized("The token's roles claim must be a list of strings.")
+        return Principal(sub=str(claims["sub"]), roles=frozenset(roles))
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(detail, status=401, headers={"WWW-Authenticate": 'Bearer realm="mpehub"'})
+
+
+def require(role: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A FastAPI dependency admitting callers whose token grants `role`."""
+
+    async def dependency(request: Request) -> Principal:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise _unauthorized("Send a staff token as 'Authorization: Bearer <token>'.")
+        verifier: TokenVerifier = request.app.state.token_verifier
+        principal = await verifier.verify(token.strip())
+        if not principal.has(role):
+            raise Problem(
+                status=403,
+                detail=f"This needs the {role} role; the token has {sorted(principal.roles) or 'none'}.",
+            )
+        return principal
+
+    return dependency

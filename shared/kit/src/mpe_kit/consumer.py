@@ -1,0 +1,308 @@
+"""The consumer runner: apply events exactly once per consumer, in DB transactions.
+
+Each poll's batch is applied in one transaction; each event inside it in a savepoint together
+with its inbox row, so a duplicate is skipped and a failing event is retried a bounded number
+of times and then dead-lettered without undoing its neighbours. Offsets are committed to Kafka
+only after the database commit (and after dead letters are acknowledged): a crash re-delivers,
+and the inbox absorbs the re-delivery. A database outage is not the message's fault: the batch
+is rolled back, the consumer seeks back and retries with backoff, and nothing is dead-lettered.
+Handlers do the version check themselves (apply only a version above the stored one), so
+re-ordering is harmless too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from mpe_events.envelope import Envelope, EnvelopeError
+from mpe_events.registry import EVENT_TYPES
+from mpe_events.topics import dlq_spec
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from pydantic import BaseModel, ValidationError
+
+from mpe_kit.db import Conn, Pool
+from mpe_kit.kafka import ensure_topics, idempotent_producer, topic_name
+from mpe_kit.logging import get_logger
+from mpe_kit.status import RuntimeStatus
+
+log = get_logger("mpe.consumer")
+
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A consumed event: its envelope, its validated payload and where it came from."""
+
+    envelope: Envelope
+    data: BaseModel
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Position:
+    """How far a partition has been applied, and how far the log goes."""
+
+    topic: str
+    partition: int
+    next_offset: int
+    highwater: int | None
+
+
+Handler = Callable[[Conn, Event], Awaitable[None]]
+BatchHook = Callable[[Conn, list[Event], list[Position]], Awaitable[None]]
+
+
+class Poison(Exception):
+    """A record that can never be applied."""
+
+
+class ConsumerRunner:
+    """Runs one consumer group over the topics of the event types it handles."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        pool: Pool,
+        bootstrap: str,
+        handlers: Mapping[str, Handler],
+        status: RuntimeStatus,
+        registry: CollectorRegistry | None = None,
+        on_batch: BatchHook | None = None,
+        topic_prefix: str = "",
+        replication: int = 1,
+        max_retries: int = 3,
+        max_records: int = 500,
+    ) -> None:
+        unknown = set(handlers) - set(EVENT_TYPES)
+        if unknown:
+            raise ValueError(f"handlers for unregistered event types: {sorted(unknown)}")
+        self.name = name
+        self._pool = pool
+        self._bootstrap = bootstrap
+        self._handlers = dict(handlers)
+        self._status = status
+        self._on_batch = on_batch
+        self._prefix = topic_prefix
+        self._replication = replication
+        self._max_retries = max_retries
+        self._max_records = max_records
+        specs = {EVENT_TYPES[t].topic.name: EVENT_TYPES[t].topic for t in handlers}
+        self._specs = list(specs.values())
+        self._physical = {topic_name(topic_prefix, n): n for n in specs}
+        self.applied = Counter(
+            "mpe_consumer_events_applied", "Events applied", ["consumer"], registry=registry
+        ).labels(name)
+        self.duplicates = Counter(
+            "mpe_consumer_events_duplicate", "Re-delivered events skipped", ["consumer"], registry=registry
+        ).labels(name)
+        self.dead = Counter(
+            "mpe_consumer_events_dead_lettered", "Events sent to a DLQ", ["consumer"], registry=registry
+        ).labels(name)
+        self.lag = Gauge(
+            "mpe_consumer_lag",
+            "Records not yet applied",
+            ["consumer", "topic", "partition"],
+            registry=registry,
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set; never crash on bad messages or outages."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                await self._consume(stop)
+                backoff = 0.5
+            except Exception as exc:
+                if isinstance(exc, KafkaError):
+                    self._status.kafka.failed(exc)
+                    log.warning("consumer lost Kafka; retrying", consumer=self.name, error=str(exc))
+                else:
+                    log.exception("consumer failed; restarting", consumer=self.name)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        await ensure_topics(
+            self._bootstrap,
+            [*self._specs, *(dlq_spec(s.name) for s in self._specs)],
+            prefix=self._prefix,
+            replication=self._replication,
+        )
+        consumer = AIOKafkaConsumer(
+            *self._physical,
+            bootstrap_servers=self._bootstrap,
+            group_id=self.name,
+            client_id=self.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            metadata_max_age_ms=5_000,
+        )
+        producer = idempotent_producer(self._bootstrap, client_id=f"{self.name}-dlq")
+        try:
+            await consumer.start()
+            await producer.start()
+            self._status.kafka.ok()
+            backoff = 0.5
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
+                if not batch:
+                    await self._report_lag(consumer)
+                    continue
+                try:
+                    await self._apply(consumer, producer, batch)
+                    backoff = 0.5
+                except TRANSIENT as exc:
+                    log.warning(
+                        "database unavailable; will retry the batch", consumer=self.name, error=str(exc)
+                    )
+                    for tp, records in batch.items():
+                        consumer.seek(tp, records[0].offset)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), backoff)
+                    backoff = min(backoff * 2, 10.0)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(consumer.stop(), 10)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), 10)
+
+    async def _apply(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: object,
+        batch: dict[TopicPartition, list[ConsumerRecord]],
+    ) -> None:
+        dead: list[tuple[ConsumerRecord, str]] = []
+        applied: list[Event] = []
+        positions = [
+            Position(self._physical[tp.topic], tp.partition, recs[-1].offset + 1, consumer.highwater(tp))
+            for tp, recs in batch.items()
+        ]
+        async with self._pool.acquire() as conn, conn.transaction():
+            for records in batch.values():
+                for record in records:
+                    try:
+                        event = self._parse(record)
+                    except Poison as exc:
+                        dead.append((record, str(exc)))
+                        continue
+                    if event is None:
+                        continue
+                    error = await self._apply_one(conn, event)
+                    if error is None:
+                        applied.append(event)
+                    elif error:
+                        dead.append((record, error))
+            if self._on_batch is not None:
+                await self._on_batch(conn, applied, positions)
+        if dead:
+            await self._dead_letter(producer, dead)
+        try:
+            await consumer.commit({tp: recs[-1].offset + 1 for tp, recs in batch.items()})
+        except KafkaError as exc:
+            # Already applied; a re-delivery after a rebalance is absorbed by the inbox.
+            log.warning("offset commit failed", consumer=self.name, error=str(exc))
+        self.applied.inc(len(applied))
+        await self._report_lag(consumer)
+
+    def _parse(self, record: ConsumerRecord) -> Event | None:
+        try:
+            env = Envelope.from_record(record.headers, record.value)
+        except EnvelopeError as exc:
+            raise Poison(f"bad envelope: {exc}") from exc
+        if env.type not in EVENT_TYPES:
+            raise Poison(f"unknown event type {env.type!r}")
+        if env.type not in self._handlers:
+            return None  # a registered type this consumer has no interest in
+        try:
+            data = EVENT_TYPES[env.type].model.model_validate(env.data)
+        except ValidationError as exc:
+            raise Poison(f"invalid {env.type} payload: {exc}") from exc
+        return Event(env, data, self._physical[record.topic], record.partition, record.offset)
+
+    async def _apply_one(self, conn: Conn, event: Event) -> str | None:
+        """None when applied; '' when a duplicate; else the error that dead-letters it."""
+        last: Exception | None = None
+        for attempt in range(1, self._max_retries + 1):
+            try:
+                async with conn.transaction():
+                    fresh = await conn.fetchval(
+                        "insert into inbox (consumer, event_id, topic) values ($1, $2, $3)"
+                        " on conflict do nothing returning true",
+                        self.name,
+                        event.envelope.id,
+                        event.topic,
+                    )
+                    if not fresh:
+                        self.duplicates.inc()
+                        return ""
+                    await self._handlers[event.envelope.type](conn, event)
+                return None
+            except TRANSIENT:
+                raise
+            except Exception as exc:
+                last = exc
+                log.warning(
+                    "handler failed",
+                    consumer=self.name,
+                    event_id=str(event.envelope.id),
+                    type=event.envelope.type,
+                    attempt=attempt,
+                    error=repr(exc),
+                )
+        return f"handler failed {self._max_retries} times: {last!r}"
+
+    async def _dead_letter(self, producer: object, dead: list[tuple[ConsumerRecord, str]]) -> None:
+        acks = []
+        for record, error in dead:
+            headers = [
+                *(record.headers or ()),
+                ("dlq_error", error[:4000].encode()),
+                ("dlq_consumer", self.name.encode()),
+                ("dlq_topic", record.topic.encode()),
+                ("dlq_partition", str(record.partition).encode()),
+                ("dlq_offset", str(record.offset).encode()),
+            ]
+            log.error(
+                "event dead-lettered",
+                consumer=self.name,
+                topic=record.topic,
+                offset=record.offset,
+                error=error,
+            )
+            acks.append(
+                await producer.send(  # type: ignore[attr-defined]
+                    f"{record.topic}.dlq", key=record.key, value=record.value, headers=headers
+                )
+            )
+        await asyncio.gather(*acks)
+        self.dead.inc(len(dead))
+
+    async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        parts: dict[str, int] = {}
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            lag = max(highwater - await consumer.position(tp), 0)
+            parts[f"{self._physical.get(tp.topic, tp.topic)}:{tp.partition}"] = lag
+            self.lag.labels(self.name, tp.topic, str(tp.partition)).set(lag)
+        self._status.consumer_lag[self.name] = parts

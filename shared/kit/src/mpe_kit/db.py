@@ -1,0 +1,37 @@
+"""The asyncpg pool, with JSON codecs so jsonb columns read and write Python objects."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+Pool = asyncpg.Pool
+# What a repository function takes: a bare connection or one borrowed from a pool.
+Conn = asyncpg.Connection | PoolConnectionProxy
+
+
+async def _init(conn: asyncpg.Connection) -> None:
+    for typ in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typ,
+            encoder=lambda v: json.dumps(v, ensure_ascii=False, default=str),
+            decoder=json.loads,
+            schema="pg_catalog",
+        )
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """One connection with the JSON codecs installed."""
+    conn: asyncpg.Connection = await asyncpg.connect(dsn)
+    await _init(conn)
+    return conn
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> Pool:
+    """A pool whose connections carry the JSON codecs."""
+    pool: Any = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init)
+    assert pool is not None
+    return pool  # type: ignore[no-any-return]

@@ -1,0 +1,138 @@
+"""The HTTP side every service shares: health, metrics, tracing and error handling."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mpe_kit import migrations, problems
+from mpe_kit.db import Pool
+from mpe_kit.logging import get_logger
+from mpe_kit.relay import outbox_lag
+from mpe_kit.status import RuntimeStatus
+from mpe_kit.tracing import set_traceparent
+
+log = get_logger("mpe.http")
+
+
+class RequestMetrics:
+    """ASGI middleware: count and time requests by route template, and adopt traceparent."""
+
+    def __init__(self, app: ASGIApp, *, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.requests = Counter(
+            "mpe_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry
+        )
+        self.latency = Histogram(
+            "mpe_http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=registry,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        raw_tp = headers.get(b"traceparent")
+        set_traceparent(raw_tp.decode("latin-1") if raw_tp else None)
+        status = 500
+        start = time.perf_counter()
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            route = scope.get("route")
+            template = getattr(route, "path", "unmatched")
+            self.requests.labels(scope["method"], template, str(status)).inc()
+            self.latency.labels(scope["method"], template).observe(time.perf_counter() - start)
+
+
+def health_router(
+    *,
+    pool_of: Callable[[], Pool],
+    all_migrations: list[migrations.Migration],
+    status: RuntimeStatus,
+    registry: CollectorRegistry,
+    has_outbox: bool = True,
+    extra: Callable[[], Awaitable[dict[str, Any]]] | None = None,
+) -> APIRouter:
+    """/healthz (liveness), /readyz (DB and migrations; reports Kafka without failing) and /metrics."""
+    router = APIRouter(tags=["operations"])
+    outbox_pending = Gauge(
+        "mpe_outbox_pending", "Outbox rows not yet acknowledged by Kafka", registry=registry
+    )
+    outbox_age = Gauge(
+        "mpe_outbox_oldest_age_seconds", "Age of the oldest unsent outbox row", registry=registry
+    )
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        body: dict[str, Any] = {"status": "ready", "database": {"reachable": False}}
+        ready = False
+        try:
+            async with pool_of().acquire(timeout=2) as conn:
+                todo = await migrations.pending(conn, all_migrations)
+                body["database"] = {"reachable": True, "pending_migrations": len(todo)}
+                ready = not todo
+                if has_outbox:
+                    n, age = await outbox_lag(conn)
+                    body["outbox"] = {"pending": n, "oldest_age_s": round(age, 3)}
+        except Exception as exc:
+            body["database"]["error"] = f"{type(exc).__name__}: {exc}"
+        body.update(status.report())
+        if extra is not None:
+            body.update(await extra())
+        if not ready:
+            body["status"] = "not ready"
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        if has_outbox:
+            try:
+                async with pool_of().acquire(timeout=2) as conn:
+                    n, age = await outbox_lag(conn)
+                outbox_pending.set(n)
+                outbox_age.set(age)
+            except Exception as exc:
+                log.warning("metrics could not read the outbox", error=str(exc))
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def install(app: FastAPI, *, registry: CollectorRegistry) -> None:
+    """Problem+json errors and request metrics for an app."""
+    problems.install(app)
+    app.add_middleware(RequestMetrics, registry=registry)
+
+
+async def request_pool(request: Request) -> Pool:
+    """The app's database pool (a FastAPI dependency)."""
+    pool: Pool = request.app.state.pool
+    return pool

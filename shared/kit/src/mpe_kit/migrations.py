@@ -1,0 +1,129 @@
+"""Plain-SQL migrations, applied in order under an advisory lock.
+
+Why not Alembic or yoyo: both sit on a synchronous driver (SQLAlchemy, psycopg) that the
+services do not otherwise use, and our migrations are plain SQL files. What we need is small:
+apply numbered files once each, in one transaction each, never twice when several instances
+start together (the advisory lock), and refuse to run when an applied file was edited (the
+checksum).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import asyncpg
+
+from mpe_kit.db import Conn
+from mpe_kit.logging import get_logger
+
+log = get_logger("mpe.migrations")
+
+_LOCK_KEY = 0x6D70_6501  # any constant: all services' runners in one database share it
+_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+class MigrationError(RuntimeError):
+    """The migration history and the files disagree."""
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One SQL file of one namespace."""
+
+    namespace: str
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        """SHA-256 of the file's text, to notice edits of applied files."""
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load(namespace: str, directory: Path) -> list[Migration]:
+    """The migrations in a directory, in version order."""
+    found: list[Migration] = []
+    for path in sorted(directory.glob("*.sql")):
+        m = _NAME.match(path.name)
+        if not m:
+            raise MigrationError(f"{path}: migration files are named NNNN_snake_name.sql")
+        found.append(Migration(namespace, int(m[1]), m[2], path.read_text()))
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions):
+        raise MigrationError(f"{directory}: two migrations share a version number")
+    return found
+
+
+def kit_migrations() -> list[Migration]:
+    """The platform's own tables: outbox and inbox."""
+    return load("kit", Path(str(resources.files("mpe_kit") / "sql")))
+
+
+_CREATE = """
+create table if not exists schema_migrations (
+    namespace text not null,
+    version int not null,
+    name text not null,
+    checksum text not null,
+    applied_at timestamptz not null default now(),
+    primary key (namespace, version)
+)
+"""
+
+
+async def _applied(conn: Conn) -> dict[tuple[str, int], str]:
+    exists = await conn.fetchval("select to_regclass('schema_migrations') is not null")
+    if not exists:
+        return {}
+    rows = await conn.fetch("select namespace, version, checksum from schema_migrations")
+    return {(r["namespace"], r["version"]): r["checksum"] for r in rows}
+
+
+def _check(applied: dict[tuple[str, int], str], migrations: list[Migration]) -> list[Migration]:
+    pending = []
+    for m in migrations:
+        checksum = applied.get((m.namespace, m.version))
+        if checksum is None:
+            pending.append(m)
+        elif checksum != m.checksum:
+            raise MigrationError(
+                f"migration {m.namespace}/{m.version:04d}_{m.name} was edited after it was applied"
+            )
+    return pending
+
+
+async def pending(conn: Conn, migrations: list[Migration]) -> list[Migration]:
+    """The migrations not applied yet (for readiness)."""
+    return _check(await _applied(conn), migrations)
+
+
+async def migrate(dsn: str, migrations: list[Migration]) -> list[Migration]:
+    """Apply what is pending, one transaction per file; return what was applied."""
+    conn: Conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("select pg_advisory_lock($1)", _LOCK_KEY)
+        try:
+            await conn.execute(_CREATE)
+            todo = _check(await _applied(conn), migrations)
+            for m in todo:
+                async with conn.transaction():
+                    await conn.execute(m.sql)
+                    await conn.execute(
+                        "insert into schema_migrations (namespace, version, name, checksum)"
+                        " values ($1, $2, $3, $4)",
+                        m.namespace,
+                        m.version,
+                        m.name,
+                        m.checksum,
+                    )
+                log.info("migration applied", namespace=m.namespace, version=m.version, name=m.name)
+            return todo
+        finally:
+            await conn.execute("select pg_advisory_unlock($1)", _LOCK_KEY)
+    finally:
+        await conn.close()

@@ -1,0 +1,69 @@
+"""Writing events into the outbox, inside the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+from mpe_events.envelope import Envelope
+from mpe_events.registry import EventType
+from pydantic import BaseModel
+
+from mpe_kit.db import Conn
+from mpe_kit.tracing import current_traceparent
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event to publish: its type, the aggregate id and the full state after the change."""
+
+    event_type: EventType
+    subject: str
+    data: BaseModel
+
+
+async def enqueue(conn: Conn, events: Sequence[PendingEvent], *, source: str) -> list[uuid.UUID]:
+    """Insert the events into the outbox; the caller's transaction makes them atomic."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("outbox rows must be written inside the use case's transaction")
+    traceparent = current_traceparent()
+    now = datetime.now(UTC)
+    rows = []
+    for ev in events:
+        if not isinstance(ev.data, ev.event_type.model):
+            raise TypeError(f"{ev.event_type.type} carries {ev.event_type.model.__name__}")
+        rows.append(
+            (
+                uuid.uuid4(),
+                ev.event_type.topic.name,
+                ev.subject,
+                ev.event_type.type,
+                source,
+                ev.subject,
+                now,
+                traceparent,
+                ev.data.model_dump(mode="json"),
+            )
+        )
+    await conn.executemany(
+        "insert into outbox (id, topic, key, type, source, subject, time, traceparent, payload)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        rows,
+    )
+    return [r[0] for r in rows]
+
+
+def row_to_envelope(row: asyncpg.Record) -> Envelope:
+    """The CloudEvent an outbox row stands for."""
+    return Envelope(
+        id=row["id"],
+        source=row["source"],
+        type=row["type"],
+        subject=row["subject"],
+        time=row["time"],
+        data=row["payload"],
+        traceparent=row["traceparent"],
+    )

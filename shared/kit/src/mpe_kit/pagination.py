@@ -1,0 +1,28 @@
+"""Keyset cursors: opaque to clients, a JSON list of the sort key's values inside."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from mpe_kit.errors import Invalid
+
+
+def encode_cursor(values: list[Any]) -> str:
+    """An opaque cursor for the row after which the next page starts."""
+    raw = json.dumps(values, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, arity: int) -> list[Any]:
+    """The values inside a cursor; a 422 naming the cursor if it is not one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise Invalid.field("cursor", "not a cursor from this API") from exc
+    if not isinstance(values, list) or len(values) != arity:
+        raise Invalid.field("cursor", "not a cursor from this API")
+    return values

@@ -1,0 +1,197 @@
+"""The composition of a service process: pool, workers, HTTP app and CLI, built the same way
+for every service so that each service's app.py only names its own parts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from fastapi import APIRouter, FastAPI
+from prometheus_client import CollectorRegistry
+
+from mpe_kit import db, http, migrations
+from mpe_kit.auth import ROLES, TokenVerifier, issue_token
+from mpe_kit.logging import configure_logging, get_logger
+from mpe_kit.settings import ServiceSettings
+from mpe_kit.status import RuntimeStatus
+
+log = get_logger("mpe.service")
+
+Worker = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+
+
+@dataclass
+class Runtime:
+    """What a running process holds: its settings, pool, worker status and metrics registry."""
+
+    settings: ServiceSettings
+    pool: db.Pool
+    status: RuntimeStatus = field(default_factory=RuntimeStatus)
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSpec:
+    """One service's parts, named by its app.py."""
+
+    name: str
+    title: str
+    migrations: Callable[[], list[migrations.Migration]]
+    routers: Callable[[], Sequence[APIRouter]]
+    workers: Callable[[Runtime], list[Worker]] = lambda _rt: []
+    has_outbox: bool = True
+    staff_auth: bool = True
+    readyz_extra: Callable[[Runtime], Callable[[], Awaitable[dict[str, Any]]]] | None = None
+    on_start: Callable[[Runtime, FastAPI], Awaitable[None]] | None = None
+    fastapi_kwargs: Callable[[ServiceSettings], dict[str, Any]] = lambda _s: {}
+
+
+@contextlib.asynccontextmanager
+async def running(workers: list[Worker], *, grace_s: float = 15) -> AsyncIterator[asyncio.Event]:
+    """Run workers as tasks; on exit ask them to stop, wait `grace_s`, then cancel."""
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(w(stop)) for w in workers]
+    try:
+        yield stop
+    finally:
+        stop.set()
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace_s)
+            for t in late:
+                t.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+
+
+def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bool = True) -> FastAPI:
+    """The service's FastAPI app; its lifespan owns the pool and (optionally) the workers."""
+    registry = CollectorRegistry()
+    all_migrations = spec.migrations()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await db.create_pool(
+            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        runtime = Runtime(settings=settings, pool=pool, status=status, registry=registry)
+        app.state.pool = pool
+        app.state.runtime = runtime
+        try:
+            if spec.on_start is not None:
+                await spec.on_start(runtime, app)
+            async with running(spec.workers(runtime) if with_workers else []):
+                yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(title=spec.title, lifespan=lifespan, **spec.fastapi_kwargs(settings))
+    status = RuntimeStatus()
+    app.state.settings = settings
+    app.state.status = status
+    if spec.staff_auth:
+        app.state.token_verifier = TokenVerifier(
+            secret=settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
+            jwks_url=settings.jwt_jwks_url,
+        )
+    http.install(app, registry=registry)
+
+    def readyz_extra() -> Callable[[], Awaitable[dict[str, Any]]] | None:
+        if spec.readyz_extra is None or not hasattr(app.state, "runtime"):
+            return None
+        return spec.readyz_extra(app.state.runtime)
+
+    async def extra() -> dict[str, Any]:
+        fn = readyz_extra()
+        return await fn() if fn is not None else {}
+
+    app.include_router(
+        http.health_router(
+            pool_of=lambda: app.state.pool,
+            all_migrations=all_migrations,
+            status=status,
+            registry=registry,
+            has_outbox=spec.has_outbox,
+            extra=extra,
+        )
+    )
+    for router in spec.routers():
+        app.include_router(router)
+    return app
+
+
+async def run_workers(spec: ServiceSpec, settings: ServiceSettings, pick: Callable[[Worker], bool]) -> None:
+    """Run some of a service's workers without HTTP until SIGINT or SIGTERM."""
+    pool = await db.create_pool(settings.database_url, min_size=1, max_size=settings.db_pool_max)
+    runtime = Runtime(settings=settings, pool=pool)
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    try:
+        async with running([w for w in spec.workers(runtime) if pick(w)]):
+            await done.wait()
+    finally:
+        await pool.close()
+
+
+def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]) -> typer.Typer:
+    """The service's command line: migrate, serve, api, worker, token."""
+    cli = typer.Typer(name=spec.name, help=f"The mpehub {spec.name} service.", no_args_is_help=True)
+
+    def settings() -> ServiceSettings:
+        s = settings_factory()
+        configure_logging(level=s.log_level, json=s.log_json)
+        return s
+
+    @cli.command()
+    def migrate() -> None:
+        """Apply pending database migrations."""
+        s = settings()
+        applied = asyncio.run(migrations.migrate(s.database_url, spec.migrations()))
+        typer.echo(f"{spec.name}: {len(applied)} migration(s) applied")
+
+    def _serve(with_workers: bool) -> None:
+        s = settings()
+        config = uvicorn.Config(
+            create_app(spec, s, with_workers=with_workers),
+            host=s.host,
+            port=s.port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+        uvicorn.Server(config).run()
+
+    @cli.command()
+    def serve() -> None:
+        """Run the API and the background workers (relay, consumers) in one process."""
+        _serve(True)
+
+    @cli.command()
+    def api() -> None:
+        """Run the API only; run the workers elsewhere with `worker`."""
+        _serve(False)
+
+    @cli.command()
+    def worker() -> None:
+        """Run the background workers (relay, consumers) only, without HTTP."""
+        asyncio.run(run_workers(spec, settings(), lambda _w: True))
+
+    @cli.command()
+    def token(
+        sub: Annotated[str, typer.Option(help="Who the token is for (a person or a service).")],
+        role: Annotated[list[str] | None, typer.Option(help=f"{' or '.join(ROLES)}; repeatable.")] = None,
+        ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+    ) -> None:
+        """Issue a staff token signed with the configured HS256 secret."""
+        s = settings_factory()
+        if s.jwt_secret is None:
+            raise typer.BadParameter("set the service's JWT_SECRET setting first")
+        typer.echo(issue_token(s.jwt_secret.get_secret_value(), sub=sub, roles=role or ["viewer"], ttl_s=ttl))
+
+    return cli
