@@ -20,11 +20,11 @@ from mpe_devstack.postgres import PostgresServer
 
 
 @pytest.fixture(scope="session")
-def stack_dir() -> Iterator[Path]:
+def stack_dir() -> Path:
     """A directory for the session's servers, readable by the postgres OS user."""
     path = Path(tempfile.mkdtemp(prefix="mpehub-test-"))
     path.chmod(0o755)
-    yield path
+    return path
 
 
 @pytest.fixture(scope="session")

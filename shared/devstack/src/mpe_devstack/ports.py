@@ -1,0 +1,70 @@
+"""Small TCP port helpers for the local launchers and their tests."""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+
+# Blocks are picked below Linux's default ephemeral range (32768-60999), so an outgoing
+# connection cannot grab a port between our probe and the server's bind.
+_BLOCK_LOW = 20000
+_BLOCK_HIGH = 32000
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """Return a TCP port on host that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _can_bind(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # Servers set SO_REUSEADDR too, so a port left in TIME_WAIT counts as free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def free_port_range(count: int, host: str = "127.0.0.1", attempts: int = 200) -> int:
+    """Return the first port of `count` consecutive free TCP ports on host."""
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    rng = random.Random()  # noqa: S311 - port choice, not security
+    for _ in range(attempts):
+        first = rng.randrange(_BLOCK_LOW, _BLOCK_HIGH - count)
+        if all(_can_bind(host, first + i) for i in range(count)):
+            return first
+    raise RuntimeError(f"no block of {count} free ports found on {host}")
+
+
+def port_is_listening(host: str, port: int, timeout: float = 0.5) -> bool:
+    """Return True if something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_for_port(host: str, port: int, timeout: float) -> None:
+    """Block until host:port accepts connections; raise TimeoutError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not port_is_listening(host, port):
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"nothing listens on {host}:{port} after {timeout:g}s")
+        time.sleep(0.1)
+
+
+def wait_for_port_closed(host: str, port: int, timeout: float) -> None:
+    """Block until host:port refuses connections; raise TimeoutError after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while port_is_listening(host, port):
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{host}:{port} still listens after {timeout:g}s")
+        time.sleep(0.1)

@@ -1,0 +1,191 @@
+"""The consumer runner against the real Postgres and Kafka: duplicates, stale and poison events."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from mpe_devstack.kafka import KafkaCluster
+from mpe_events.envelope import Envelope
+from mpe_events.registry import INDUSTRY_CREATED
+from mpe_events.topics import CATALOG_INDUSTRY, dlq_spec
+from mpe_kit import db
+from mpe_kit.consumer import ConsumerRunner, Event
+from mpe_kit.kafka import ensure_topics
+from mpe_kit.status import RuntimeStatus
+
+from .conftest import read_topic, wait_until
+
+
+def envelope(code: str, version: int, *, event_id: uuid.UUID | None = None, name: str = "x") -> Envelope:
+    return Envelope(
+        id=event_id or uuid.uuid4(),
+        source="/mpe/test",
+        type=INDUSTRY_CREATED.type,
+        subject=code,
+        time=datetime.now(UTC),
+        data={"code": code, "name_en": name, "name_ko": name, "version": version},
+    )
+
+
+@pytest.fixture
+async def pool(kit_db: str) -> AsyncIterator[db.Pool]:
+    pool = await db.create_pool(kit_db)
+    async with pool.acquire() as conn:
+        await conn.execute("create table seen (code text primary key, name text, version int)")
+        await conn.execute("create table calls (event_id uuid, code text)")
+    yield pool
+    await pool.close()
+
+
+async def handler(conn: db.Conn, event: Event) -> None:
+    """Upsert with the version check; BOOM always fails, like a bug in a handler."""
+    code = event.envelope.subject
+    if code == "BOOM":
+        raise ValueError("cannot apply BOOM")
+    await conn.execute("insert into calls values ($1, $2)", event.envelope.id, code)
+    await conn.execute(
+        "insert into seen values ($1, $2, $3) on conflict (code) do update"
+        " set name = excluded.name, version = excluded.version where seen.version < excluded.version",
+        code,
+        event.data.name_en,  # type: ignore[attr-defined]
+        event.data.version,  # type: ignore[attr-defined]
+    )
+
+
+async def produce(
+    kafka: KafkaCluster, topic: str, records: list[tuple[list[tuple[str, bytes]], bytes | None]]
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        for headers, value in records:
+            # One key, so one partition: the poison records sit between good ones.
+            await producer.send_and_wait(topic, key=b"same", value=value, headers=headers)
+    finally:
+        await producer.stop()
+
+
+def runner(pool: db.Pool, kafka: KafkaCluster, prefix: str, name: str) -> ConsumerRunner:
+    return ConsumerRunner(
+        name=name,
+        pool=pool,
+        bootstrap=kafka.bootstrap,
+        handlers={INDUSTRY_CREATED.type: handler},
+        status=RuntimeStatus(),
+        topic_prefix=prefix,
+        max_retries=2,
+    )
+
+
+async def run_until(r: ConsumerRunner, done: Callable[[], object]) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(r.run(stop))
+    try:
+        await wait_until(done, what="consumer progress")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
+
+
+async def test_duplicates_stale_and_poison_messages(
+    pool: db.Pool, kafka: KafkaCluster, topic_prefix: str
+) -> None:
+    topic = f"{topic_prefix}{CATALOG_INDUSTRY.name}"
+    await ensure_topics(
+        kafka.bootstrap, [CATALOG_INDUSTRY, dlq_spec(CATALOG_INDUSTRY.name)], prefix=topic_prefix
+    )
+    v2 = envelope("SEMI", 2, name="second")
+    good = [(v2.headers(), v2.value())]
+    duplicate = [(v2.headers(), v2.value())]
+    stale = envelope("SEMI", 1, name="first")
+    no_headers: list[tuple[str, bytes]] = [("content-type", b"application/json")]
+    bad_payload = envelope("BAD", 0)  # version must be >= 1
+    boom = envelope("BOOM", 1)
+    last = envelope("DISP", 1, name="display")
+    await produce(
+        kafka,
+        topic,
+        [
+            *good,
+            *duplicate,
+            (stale.headers(), stale.value()),
+            (no_headers, b"{}"),
+            (bad_payload.headers(), bad_payload.value()),
+            (bad_payload.headers(), b"not json"),
+            (boom.headers(), boom.value()),
+            (last.headers(), last.value()),
+        ],
+    )
+    r = runner(pool, kafka, topic_prefix, f"c-{uuid.uuid4()}")
+
+    async def display_applied() -> bool:
+        async with pool.acquire() as conn:
+            return bool(await conn.fetchval("select count(*) from seen where code = 'DISP'"))
+
+    await run_until(r, display_applied)
+
+    async with pool.acquire() as conn:
+        seen = {row["code"]: (row["name"], row["version"]) for row in await conn.fetch("select * from seen")}
+        calls = await conn.fetch("select event_id from calls where code = 'SEMI'")
+    # The duplicate was skipped by the inbox, the stale version by the handler's check.
+    assert seen == {"SEMI": ("second", 2), "DISP": ("display", 1)}
+    assert sorted(str(c["event_id"]) for c in calls) == sorted([str(v2.id), str(stale.id)])
+    assert r.duplicates._value.get() == 1
+
+    dead = await read_topic(kafka.bootstrap, f"{topic}.dlq", at_least=4)
+    errors = sorted(dict(d.headers)["dlq_error"].decode().split(":")[0] for d in dead)
+    assert errors == [
+        "bad envelope",
+        "bad envelope",
+        "handler failed 2 times",
+        "invalid kr.mpe.catalog.industry.created.v1 payload",
+    ]
+    for d in dead:
+        headers = dict(d.headers)
+        assert headers["dlq_topic"] == topic.encode()
+        assert headers["dlq_consumer"] == r.name.encode()
+    assert r.dead._value.get() == 4
+
+    # Offsets were committed past everything: the partition moved on.
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=r.name, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        committed = [
+            await consumer.committed(TopicPartition(topic, p)) for p in range(CATALOG_INDUSTRY.partitions)
+        ]
+    finally:
+        await consumer.stop()
+    assert sum(c or 0 for c in committed) == 8
+
+
+async def test_a_restarted_consumer_resumes_without_reapplying(
+    pool: db.Pool, kafka: KafkaCluster, topic_prefix: str
+) -> None:
+    topic = f"{topic_prefix}{CATALOG_INDUSTRY.name}"
+    await ensure_topics(kafka.bootstrap, [CATALOG_INDUSTRY], prefix=topic_prefix)
+    first = [envelope(f"I{i}", 1) for i in range(5)]
+    await produce(kafka, topic, [(e.headers(), e.value()) for e in first])
+    name = f"c-{uuid.uuid4()}"
+
+    async def count(n: int) -> Callable[[], object]:
+        async def check() -> bool:
+            async with pool.acquire() as conn:
+                return bool(await conn.fetchval("select count(*) from calls") == n)
+
+        return check
+
+    await run_until(runner(pool, kafka, topic_prefix, name), await count(5))
+    more = [envelope(f"J{i}", 1) for i in range(3)]
+    await produce(kafka, topic, [(e.headers(), e.value()) for e in more])
+    second = runner(pool, kafka, topic_prefix, name)
+    await run_until(second, await count(8))
+    await asyncio.sleep(0.5)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("select count(*) from calls") == 8
+    assert second.duplicates._value.get() == 0  # offsets were committed: nothing re-read
