@@ -2,6 +2,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+
 from mpe_events.envelope import Envelope, EnvelopeError
 
 

@@ -2,8 +2,9 @@ import json
 from typing import Literal
 
 import pytest
-from mpe_events import schemas
 from pydantic import BaseModel
+
+from mpe_events import schemas
 
 
 @pytest.mark.parametrize("event_type", sorted(schemas.generate()))

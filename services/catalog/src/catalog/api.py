@@ -7,11 +7,11 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from catalog import repository, schemas, service
 from mpe_kit.auth import Principal, require
 from mpe_kit.db import Pool
 from mpe_kit.http import request_pool
-
-from catalog import repository, schemas, service
 
 router = APIRouter(prefix="/v1")
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+
+from catalog.api import router
+from catalog.settings import CatalogSettings
 from mpe_events import topics
 from mpe_kit import migrations
 from mpe_kit.relay import Relay
 from mpe_kit.service import Runtime, ServiceSpec, Worker
 from mpe_kit.service import create_app as build_app
-
-from catalog.api import router
-from catalog.settings import CatalogSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from mpe_kit.service import build_cli
-
 from catalog.app import SPEC
 from catalog.settings import CatalogSettings
+from mpe_kit.service import build_cli
 
 
 def main() -> None:

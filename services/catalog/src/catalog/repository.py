@@ -9,9 +9,9 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
-from mpe_kit.db import Conn
 
 from catalog.domain import Technology
+from mpe_kit.db import Conn
 
 _TECH_COLS = (
     "code, industry_code, kind, name_en, name_ko, description, status, listed_on, retired_on,"

@@ -9,14 +9,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+
+from catalog import domain, repository, schemas
 from mpe_events import catalog as ev
 from mpe_events import registry
 from mpe_kit.db import Conn
 from mpe_kit.errors import Conflict, Invalid, NotFound
 from mpe_kit.outbox import PendingEvent, enqueue
 from mpe_kit.pagination import decode_cursor, encode_cursor
-
-from catalog import domain, repository, schemas
 
 SOURCE = registry.source("catalog")
 SEOUL = ZoneInfo("Asia/Seoul")

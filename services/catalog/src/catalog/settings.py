@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from mpe_kit.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from mpe_kit.settings import ServiceSettings
 
 
 class CatalogSettings(ServiceSettings):

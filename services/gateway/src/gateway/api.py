@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from mpe_kit.errors import Problem
 from strawberry.fastapi import GraphQLRouter
 
 from gateway import keys
 from gateway.graphql import Context, schema
 from gateway.settings import GatewaySettings
+from mpe_kit.errors import Problem
 
 
 def _unauthorized(detail: str) -> Problem:

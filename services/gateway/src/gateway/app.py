@@ -7,15 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from mpe_kit import migrations
-from mpe_kit.consumer import ConsumerRunner
-from mpe_kit.service import Runtime, ServiceSpec, Worker
-from mpe_kit.service import create_app as build_app
 
 from gateway import repository
 from gateway.api import graphql_router
 from gateway.projections import HANDLERS, record_positions
 from gateway.settings import GatewaySettings
+from mpe_kit import migrations
+from mpe_kit.consumer import ConsumerRunner
+from mpe_kit.service import Runtime, ServiceSpec, Worker
+from mpe_kit.service import create_app as build_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

@@ -8,12 +8,12 @@ import uuid
 from typing import Annotated
 
 import typer
-from mpe_kit import db
-from mpe_kit.service import build_cli
 
 from gateway import keys, repository
 from gateway.app import spec
 from gateway.settings import GatewaySettings
+from mpe_kit import db
+from mpe_kit.service import build_cli
 
 keys_cli = typer.Typer(help="Manage partner API keys.", no_args_is_help=True)
 

@@ -10,8 +10,6 @@ from typing import Any
 import asyncpg
 import strawberry
 from graphql import GraphQLError
-from mpe_kit.errors import Invalid
-from mpe_kit.pagination import decode_cursor, encode_cursor
 from strawberry.dataloader import DataLoader
 from strawberry.extensions import FieldExtension
 from strawberry.fastapi import BaseContext
@@ -20,6 +18,8 @@ from strawberry.types import Info
 
 from gateway import repository
 from gateway.keys import Partner
+from mpe_kit.errors import Invalid
+from mpe_kit.pagination import decode_cursor, encode_cursor
 
 
 @dataclass

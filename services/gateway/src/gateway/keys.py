@@ -7,9 +7,8 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from mpe_kit.db import Conn
-
 from gateway import repository
+from mpe_kit.db import Conn
 
 SCOPES = ("catalog:read", "firms:read", "firms:financials", "budget:read")
 PREFIX = "mpe_"

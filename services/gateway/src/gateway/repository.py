@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import asyncpg
+
 from mpe_kit.db import Conn
 
 TECH_COLS = "code, industry_code, kind, name_en, name_ko, description, status, listed_on, retired_on, version"

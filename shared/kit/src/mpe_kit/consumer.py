@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
-from mpe_events.envelope import Envelope, EnvelopeError
-from mpe_events.registry import EVENT_TYPES
-from mpe_events.topics import dlq_spec
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import BaseModel, ValidationError
 
+from mpe_events.envelope import Envelope, EnvelopeError
+from mpe_events.registry import EVENT_TYPES
+from mpe_events.topics import dlq_spec
 from mpe_kit.db import Conn, Pool
 from mpe_kit.kafka import ensure_topics, idempotent_producer, topic_name
 from mpe_kit.logging import get_logger

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+
 from mpe_events.topics import TopicSpec
 
 _TOPIC_ALREADY_EXISTS = TopicAlreadyExistsError.errno

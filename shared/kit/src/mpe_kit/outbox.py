@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
-from mpe_events.envelope import Envelope
-from mpe_events.registry import EventType
 from pydantic import BaseModel
 
+from mpe_events.envelope import Envelope
+from mpe_events.registry import EventType
 from mpe_kit.db import Conn
 from mpe_kit.tracing import current_traceparent
 

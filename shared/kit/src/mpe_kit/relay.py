@@ -17,9 +17,9 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from mpe_events.topics import TopicSpec
 from prometheus_client import CollectorRegistry, Counter
 
+from mpe_events.topics import TopicSpec
 from mpe_kit import db
 from mpe_kit.db import Conn
 from mpe_kit.kafka import ensure_topics, idempotent_producer, topic_name
