@@ -106,10 +106,11 @@ class Relay:
                 if loop.time() - pruned_at > 3600:
                     await conn.execute("delete from outbox where published_at < now() - interval '7 days'")
                     pruned_at = loop.time()
+                # Cleared before draining, so a NOTIFY that lands mid-drain is not lost.
+                self._wake.clear()
                 sent = await self._drain(conn)
                 if sent >= self._batch_size:
                     continue
-                self._wake.clear()
                 waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
                 await asyncio.wait(waiters, timeout=self._poll, return_when=asyncio.FIRST_COMPLETED)
                 for w in waiters:

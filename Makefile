@@ -1,0 +1,36 @@
+# The README's commands. `make dev` and `make test` work from a fresh clone on a fresh machine.
+.DEFAULT_GOAL := help
+# Resolved when used (after bootstrap may have installed it), not when make starts.
+UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+
+.PHONY: help bootstrap dev test test-fast lint fmt schemas visibility clean
+
+help:  ## List the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+bootstrap:  ## Install what is missing: uv, Python deps, Java, Maven, Postgres, Kafka jars
+	@bash deploy/bootstrap.sh
+
+dev: bootstrap  ## Run the whole system locally in the foreground (Ctrl-C stops it)
+	.venv/bin/mpe-dev
+
+test: bootstrap  ## Run the whole test suite against real Postgres and Kafka
+	$(UV) run --frozen pytest
+
+lint:  ## ruff and mypy (strict)
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+
+fmt:  ## Format and auto-fix
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+schemas:  ## Regenerate the events' JSON Schemas (refuses incompatible changes)
+	$(UV) run --frozen mpe-events schemas
+
+visibility:  ## Measure REST write -> GraphQL visibility on a running `make dev`
+	$(UV) run --frozen python -m mpe_devstack.visibility
+
+clean:  ## Remove the local stack's data (.dev/)
+	rm -rf .dev

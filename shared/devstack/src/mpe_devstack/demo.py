@@ -1,0 +1,67 @@
+"""Loading the demo dataset (deploy/demo/catalog.json) through the catalog's REST API."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from mpe_devstack.kafka import repo_root
+
+
+def dataset_path() -> Path:
+    """Where the demo dataset lives."""
+    return repo_root() / "deploy" / "demo" / "catalog.json"
+
+
+def load(catalog_url: str, token: str, *, log: Callable[[str], None] = print) -> str:
+    """Create the industries and publish the revisions, unless the catalog already has them."""
+    data: dict[str, Any] = json.loads(dataset_path().read_text())
+    with httpx.Client(
+        base_url=catalog_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+        existing = client.get("/v1/revisions", params={"status": "published", "limit": 200})
+        existing.raise_for_status()
+        done = {r["title"] for r in existing.json()["items"]}
+        for industry in data["industries"]:
+            r = client.post("/v1/industries", json=industry)
+            if r.status_code not in (201, 409):
+                raise RuntimeError(f"industry {industry['code']}: {r.status_code} {r.text}")
+        published = 0
+        for revision in data["revisions"]:
+            if revision["title"] in done:
+                continue
+            r = client.post("/v1/revisions", json=revision)
+            if r.status_code != 201:
+                raise RuntimeError(f"revision {revision['title']!r}: {r.status_code} {r.text}")
+            r = client.post(f"/v1/revisions/{r.json()['id']}/publish")
+            if r.status_code != 200:
+                raise RuntimeError(f"publishing {revision['title']!r}: {r.status_code} {r.text}")
+            log(f"published {revision['title']!r} ({len(revision['changes'])} changes)")
+            published += 1
+    if not published:
+        return "already loaded"
+    return f"{len(data['industries'])} industries, {published} revisions published"
+
+
+def wait_visible(gateway_url: str, key: str, *, timeout_s: float = 60) -> int:
+    """Wait until the gateway's read model has the catalog's current list; return its size."""
+    query = "{ technologies(filter: {status: LISTED}, first: 1) { totalCount } }"
+    deadline = time.monotonic() + timeout_s
+    last = -1
+    stable_since = time.monotonic()
+    while time.monotonic() < deadline:
+        r = httpx.post(
+            f"{gateway_url}/graphql", json={"query": query}, headers={"X-API-Key": key}, timeout=10
+        )
+        count = int(r.json()["data"]["technologies"]["totalCount"])
+        if count != last:
+            last, stable_since = count, time.monotonic()
+        elif count > 0 and time.monotonic() - stable_since > 1.0:
+            return count
+        time.sleep(0.2)
+    return last

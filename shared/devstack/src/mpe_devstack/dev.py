@@ -1,0 +1,256 @@
+"""`mpe-dev`: the whole system on this machine, in the foreground, until Ctrl-C or SIGTERM.
+
+Starts Postgres and Kafka as real processes, migrates and starts every service, loads the
+demo dataset, writes dev credentials to .dev/credentials.env and prints the URLs. On Ctrl-C
+or SIGTERM it stops everything it started, services first, within the 20 s budget.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import httpx
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mpe_devstack import demo
+from mpe_devstack.kafka import KafkaCluster, ensure_kafka_jars, repo_root
+from mpe_devstack.ports import port_is_listening, wait_for_port_closed
+from mpe_devstack.postgres import PostgresServer
+from mpe_kit.auth import issue_token
+
+_ALL_SCOPES = "catalog:read,firms:read,firms:financials,budget:read"
+
+
+class DevSettings(BaseSettings):
+    """Ports and places of the dev stack; MPE_DEV_* env vars, or the services' own port settings."""
+
+    model_config = SettingsConfigDict(env_prefix="MPE_DEV_", extra="ignore")
+
+    dir: Path | None = None
+    pg_port: int = 54329
+    kafka_port: int = 9092
+    catalog_port: int = int(os.environ.get("CATALOG_PORT", "8001"))
+    gateway_port: int = int(os.environ.get("GATEWAY_PORT", "8000"))
+    load_demo: bool = True
+
+
+class Shutdown(Exception):
+    """SIGINT or SIGTERM arrived."""
+
+
+@dataclass
+class Service:
+    """A service process the dev stack runs."""
+
+    name: str
+    port: int
+    env: dict[str, str]
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Where it answers HTTP."""
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _say(msg: str) -> None:
+    print(f"[mpe-dev] {msg}", flush=True)
+
+
+def _raise_shutdown(signum: int, _frame: FrameType | None) -> None:
+    raise Shutdown(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """While stopping, a second Ctrl-C must not abandon the cleanup half-way."""
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _start_service(svc: Service, logs: Path) -> None:
+    log = (logs / f"{svc.name}.log").open("ab")
+    env = {**os.environ, **svc.env}
+    subprocess.run([_bin(svc.name), "migrate"], env=env, check=True, stdout=log, stderr=subprocess.STDOUT)
+    svc.proc = subprocess.Popen(
+        [_bin(svc.name), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def _wait_ready(svc: Service, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if svc.proc is not None and svc.proc.poll() is not None:
+            raise RuntimeError(f"{svc.name} exited with {svc.proc.returncode}; see .dev/logs/{svc.name}.log")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{svc.url}/readyz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{svc.name} not ready after {timeout:g}s; see .dev/logs/{svc.name}.log")
+
+
+def _stop_service(svc: Service, timeout: float = 10) -> None:
+    proc = svc.proc
+    if proc is None or proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+    with contextlib.suppress(TimeoutError):
+        wait_for_port_closed("127.0.0.1", svc.port, timeout=3)
+
+
+def _secret(path: Path) -> str:
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _partner_key(gateway: Service, path: Path) -> str:
+    """Reuse the dev key if the gateway still takes it, else create one with the gateway's CLI."""
+    if path.exists():
+        old = path.read_text().strip()
+        probe = httpx.post(
+            f"{gateway.url}/graphql", json={"query": "{ __typename }"}, headers={"X-API-Key": old}, timeout=10
+        )
+        if probe.status_code == 200:
+            return old
+    out = subprocess.run(
+        [_bin("gateway"), "keys", "create", "--agency", "dev", "--scopes", _ALL_SCOPES, "--json"],
+        env={**os.environ, **gateway.env},
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    secret: str = json.loads(out)["key"]
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret
+
+
+def run(settings: DevSettings) -> int:
+    """Bring the stack up, wait for a signal, bring it down."""
+    root = repo_root()
+    home = settings.dir or root / ".dev"
+    logs = home / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o755)  # the postgres OS user must reach its data dir below
+    signal.signal(signal.SIGTERM, _raise_shutdown)
+    signal.signal(signal.SIGINT, _raise_shutdown)
+
+    for port in (settings.pg_port, settings.kafka_port, settings.catalog_port, settings.gateway_port):
+        if port_is_listening("127.0.0.1", port):
+            _say(
+                f"port {port} is already in use; is another `make dev` running? (change it with MPE_DEV_* settings)"
+            )
+            return 1
+
+    pg = PostgresServer(home / "pg", port=settings.pg_port)
+    kafka = KafkaCluster(home / "kafka", nodes=1, base_port=settings.kafka_port)
+    secret = _secret(home / "jwt-secret")
+    common = {"KAFKA_BOOTSTRAP": kafka.bootstrap, "JWT_SECRET": secret, "HOST": "127.0.0.1"}
+    services = [
+        Service("catalog", settings.catalog_port, {f"CATALOG_{k}": v for k, v in common.items()}),
+        Service("gateway", settings.gateway_port, {f"GATEWAY_{k}": v for k, v in common.items()}),
+    ]
+    for svc in services:
+        prefix = svc.name.upper()
+        svc.env[f"{prefix}_PORT"] = str(svc.port)
+        svc.env[f"{prefix}_DATABASE_URL"] = pg.dsn(svc.name)
+    services[1].env["GATEWAY_GRAPHIQL"] = "true"
+
+    started = time.monotonic()
+    try:
+        _say("fetching Kafka (cached after the first run)")
+        ensure_kafka_jars(log=_say)
+        _say(f"starting Postgres on 127.0.0.1:{settings.pg_port}")
+        pg.start()
+        for svc in services:
+            pg.create_database(svc.name)
+        _say(f"starting Kafka on {kafka.bootstrap}")
+        kafka.start()
+        for svc in services:
+            _say(f"migrating and starting {svc.name} on {svc.url}")
+            _start_service(svc, logs)
+        for svc in services:
+            _wait_ready(svc)
+        token = issue_token(secret, sub="dev-staff", roles=["editor"], ttl_s=30 * 24 * 3600)
+        key = _partner_key(services[1], home / "partner-key")
+        (home / "credentials.env").write_text(f"MPE_STAFF_TOKEN={token}\nMPE_PARTNER_KEY={key}\n")
+        if settings.load_demo:
+            loaded = demo.load(services[0].url, token, log=_say)
+            _say(f"demo dataset: {loaded}")
+            seen = demo.wait_visible(services[1].url, key, timeout_s=60)
+            _say(f"gateway shows {seen} listed technologies")
+        _print_banner(services, kafka, pg, home, time.monotonic() - started)
+        while True:
+            for svc in services:
+                if svc.proc is not None and svc.proc.poll() is not None:
+                    raise RuntimeError(
+                        f"{svc.name} exited with {svc.proc.returncode}; see {logs}/{svc.name}.log"
+                    )
+            time.sleep(0.5)
+    except Shutdown as sig:
+        _say(f"{sig}: stopping")
+        return 0
+    except Exception as exc:
+        _say(f"error: {exc}")
+        return 1
+    finally:
+        with _signals_deferred():
+            t0 = time.monotonic()
+            for svc in reversed(services):
+                _stop_service(svc)
+            kafka.stop(timeout=10)
+            pg.stop()
+            _say(f"stopped everything in {time.monotonic() - t0:.1f}s")
+
+
+def _print_banner(
+    services: list[Service], kafka: KafkaCluster, pg: PostgresServer, home: Path, took: float
+) -> None:
+    gateway, catalog = services[1], services[0]
+    lines = [
+        f"ready in {took:.0f}s",
+        f"  GraphQL (GraphiQL): {gateway.url}/graphql",
+        f"  catalog REST API:   {catalog.url}/v1  (OpenAPI docs: {catalog.url}/docs)",
+        f"  Kafka bootstrap:    {kafka.bootstrap}",
+        f"  Postgres:           {pg.dsn('catalog')} (and /gateway)",
+        f"  credentials:        {home / 'credentials.env'}  (source it: MPE_STAFF_TOKEN, MPE_PARTNER_KEY)",
+        f"  service logs:       {home / 'logs'}/",
+        '  try: . .dev/credentials.env && curl -s localhost:8000/graphql -H "X-API-Key: $MPE_PARTNER_KEY" \\',
+        "         -H 'content-type: application/json' -d '{\"query\": \"{ industries { code technologyCount } }\"}'",
+        "Ctrl-C stops everything.",
+    ]
+    for line in lines:
+        _say(line)
+
+
+def main() -> None:
+    """Entry point of `mpe-dev`."""
+    sys.exit(run(DevSettings()))
