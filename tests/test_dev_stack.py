@@ -1,0 +1,100 @@
+"""`mpe-dev` (what `make dev` runs): up with the demo data, then down on a signal, leaving nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mpe_devstack.ports import free_port, free_port_range, port_is_listening
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(f"{pid}: {cmdline[:200]}")
+    return found
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_dev_stack_comes_up_with_demo_data_and_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    home = tmp_path / "dev"
+    ports = {
+        "MPE_DEV_PG_PORT": free_port(),
+        "MPE_DEV_KAFKA_PORT": free_port_range(2),
+        "MPE_DEV_CATALOG_PORT": free_port(),
+        "MPE_DEV_GATEWAY_PORT": free_port(),
+    }
+    env = {**os.environ, "MPE_DEV_DIR": str(home), **{k: str(v) for k, v in ports.items()}}
+    log = (tmp_path / "mpe-dev.log").open("w+")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mpe-dev")],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while "Ctrl-C stops everything" not in (tmp_path / "mpe-dev.log").read_text():
+            assert proc.poll() is None, (tmp_path / "mpe-dev.log").read_text()
+            assert time.monotonic() < deadline, "mpe-dev not ready in 180 s"
+            time.sleep(0.5)
+
+        creds = dict(
+            line.split("=", 1) for line in (home / "credentials.env").read_text().splitlines() if line
+        )
+        assert set(creds) == {"MPE_STAFF_TOKEN", "MPE_PARTNER_KEY"}
+        gateway = f"http://127.0.0.1:{ports['MPE_DEV_GATEWAY_PORT']}"
+        catalog = f"http://127.0.0.1:{ports['MPE_DEV_CATALOG_PORT']}"
+        body = httpx.post(
+            f"{gateway}/graphql",
+            json={"query": "{ technologies(filter: {status: LISTED}) { totalCount } industries { code } }"},
+            headers={"X-API-Key": creds["MPE_PARTNER_KEY"]},
+        ).json()
+        assert body["data"]["technologies"]["totalCount"] == 200
+        assert len(body["data"]["industries"]) == 10
+        whoami = httpx.get(
+            f"{catalog}/v1/revisions", headers={"Authorization": f"Bearer {creds['MPE_STAFF_TOKEN']}"}
+        )
+        assert whoami.status_code == 200
+        assert len(whoami.json()["items"]) == 3
+        assert (
+            httpx.get(f"{gateway}/graphql", headers={"accept": "text/html"}).status_code == 200
+        )  # GraphiQL in dev
+
+        # Ctrl-C reaches the whole foreground process group; SIGTERM only the process.
+        if sig == signal.SIGINT:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+        started = time.monotonic()
+        proc.wait(timeout=20)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    output = (tmp_path / "mpe-dev.log").read_text()
+    assert proc.returncode == 0, output
+    assert took < 20
+    time.sleep(0.5)
+    still_listening = [
+        p for p in (*ports.values(), ports["MPE_DEV_KAFKA_PORT"] + 1) if port_is_listening("127.0.0.1", p)
+    ]
+    assert still_listening == []
+    assert _processes_mentioning(str(home)) == []
