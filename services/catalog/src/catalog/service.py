@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from mpe_events import registry
 from mpe_kit.db import Conn
 from mpe_kit.errors import Conflict, Invalid, NotFound
 from mpe_kit.outbox import PendingEvent, enqueue
-from mpe_kit.pagination import decode_cursor, encode_cursor
+from mpe_kit.pagination import decode_cursor, decode_text_cursor, encode_cursor
 
 SOURCE = registry.source("catalog")
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -94,7 +94,7 @@ async def list_industries(
     pool: asyncpg.Pool, *, cursor: str | None, limit: int
 ) -> schemas.Page[schemas.IndustryRead]:
     """A page of industries by code."""
-    after = decode_cursor(cursor, arity=1)[0] if cursor else None
+    after = decode_text_cursor(cursor)
     async with pool.acquire() as conn:
         rows = await repository.list_industries(conn, after=after, limit=limit + 1)
     items = [schemas.IndustryRead(**dict(r)) for r in rows[:limit]]
@@ -174,7 +174,9 @@ async def update_revision(
     async with pool.acquire() as conn, conn.transaction():
         current = await _locked_revision(conn, revision_id)
         domain.check_editable(current.status)
-        merged = current.model_copy(update=data.model_dump(exclude_unset=True, exclude_none=True))
+        # Attributes, not model_dump(): the changes must stay typed models, not dicts.
+        edits = {k: getattr(data, k) for k in data.model_fields_set if getattr(data, k) is not None}
+        merged = current.model_copy(update=edits)
         changes = _to_domain(merged.changes)
         domain.check_changes(changes, decided_on=merged.decided_on, effective_on=merged.effective_on)
         await _check_against_list(conn, changes)
@@ -226,7 +228,12 @@ async def publish_revision(
                 if ch.code in current:
                     raise Conflict(f"Technology {ch.code} already exists.")
                 tech = domain.listed(ch.technology, on=on, revision_id=rev.id)
-                await repository.insert_technology(conn, tech)
+                try:
+                    async with conn.transaction():
+                        await repository.insert_technology(conn, tech)
+                except asyncpg.UniqueViolationError as exc:
+                    # Another revision listed the same code since this one was drafted.
+                    raise Conflict(f"Technology {ch.code} already exists.") from exc
                 event_type = registry.TECHNOLOGY_LISTED
             else:
                 old = current.get(ch.code)
@@ -266,8 +273,8 @@ async def list_revisions(
     if cursor:
         at, rid = decode_cursor(cursor, arity=2)
         try:
-            after = (datetime.fromisoformat(at), uuid.UUID(rid))
-        except (TypeError, ValueError) as exc:
+            after = (datetime.fromisoformat(at).astimezone(UTC), uuid.UUID(rid))
+        except (TypeError, ValueError, OverflowError) as exc:
             raise Invalid.field("cursor", "not a cursor from this API") from exc
     async with pool.acquire() as conn:
         rows = await repository.list_revisions(conn, status=status, after=after, limit=limit + 1)
@@ -283,9 +290,7 @@ async def list_technologies(
     pool: asyncpg.Pool, *, filters: repository.TechnologyFilter, cursor: str | None, limit: int
 ) -> schemas.Page[schemas.TechnologyRead]:
     """A page of technologies by code."""
-    after = decode_cursor(cursor, arity=1)[0] if cursor else None
-    if after is not None and not isinstance(after, str):
-        raise Invalid.field("cursor", "not a cursor from this API")
+    after = decode_text_cursor(cursor)
     async with pool.acquire() as conn:
         rows = await repository.list_technologies(conn, filters, after=after, limit=limit + 1)
     items = [tech_read(t) for t in rows[:limit]]

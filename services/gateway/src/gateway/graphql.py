@@ -19,7 +19,7 @@ from strawberry.types import Info
 from gateway import repository
 from gateway.keys import Partner
 from mpe_kit.errors import Invalid
-from mpe_kit.pagination import decode_cursor, encode_cursor
+from mpe_kit.pagination import decode_text_cursor, encode_cursor
 
 
 @dataclass
@@ -191,17 +191,12 @@ def _page_size(first: int, cap: int) -> int:
 
 
 def _after(after: str | None) -> str | None:
-    if after is None:
-        return None
     try:
-        value = decode_cursor(after, arity=1)[0]
+        return decode_text_cursor(after)
     except Invalid as exc:
         raise GraphQLError(
             "`after` is not a cursor from this API.", extensions={"code": "BAD_USER_INPUT"}
         ) from exc
-    if not isinstance(value, str):
-        raise GraphQLError("`after` is not a cursor from this API.", extensions={"code": "BAD_USER_INPUT"})
-    return value
 
 
 @strawberry.type

@@ -26,3 +26,13 @@ def decode_cursor(cursor: str, *, arity: int) -> list[Any]:
     if not isinstance(values, list) or len(values) != arity:
         raise Invalid.field("cursor", "not a cursor from this API")
     return values
+
+
+def decode_text_cursor(cursor: str | None) -> str | None:
+    """The single text key inside a cursor over a text-keyed list; None for the first page."""
+    if cursor is None:
+        return None
+    value = decode_cursor(cursor, arity=1)[0]
+    if not isinstance(value, str):
+        raise Invalid.field("cursor", "not a cursor from this API")
+    return value

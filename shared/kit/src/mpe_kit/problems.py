@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -84,6 +85,16 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return problem_response(
             exc.status_code, str(exc.detail), instance=request.url.path, headers=dict(exc.headers or {})
+        )
+
+    @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
+    @app.exception_handler(asyncpg.UntranslatableCharacterError)
+    async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+        # Postgres text cannot hold NUL (or bytes outside UTF-8); that is the client's input.
+        return problem_response(
+            422,
+            "The request contains a character that cannot be stored, such as NUL.",
+            instance=request.url.path,
         )
 
     @app.exception_handler(Exception)
