@@ -25,11 +25,14 @@ async def catalog_without_kafka(catalog_settings: CatalogSettings) -> AsyncItera
         update={"kafka_bootstrap": f"127.0.0.1:{free_port()}", "relay_poll_interval_s": 0.2}
     )
     app = create_app(settings, with_workers=True)
-    async with LifespanManager(app) as manager, httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=manager.app),
-        base_url="http://catalog",
-        headers={"Authorization": f"Bearer {token('editor')}"},
-    ) as client:
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app),
+            base_url="http://catalog",
+            headers={"Authorization": f"Bearer {token('editor')}"},
+        ) as client,
+    ):
         yield client
 
 
@@ -71,9 +74,10 @@ async def test_healthz_and_metrics_need_no_token(catalog: httpx.AsyncClient) -> 
 
 async def test_readyz_is_red_while_migrations_are_pending(catalog_settings: CatalogSettings) -> None:
     app = create_app(catalog_settings, with_workers=False)  # database left unmigrated
-    async with LifespanManager(app) as manager, httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=manager.app), base_url="http://c"
-    ) as client:
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://c") as client,
+    ):
         r = await client.get("/readyz")
     assert r.status_code == 503
     assert r.json()["database"]["pending_migrations"] == len(all_migrations())
