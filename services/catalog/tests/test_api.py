@@ -838,6 +838,13 @@ async def test_nul_characters_are_bad_input_not_a_500(
     assert await snapshot(db) == before
 
 
+async def test_a_nul_in_a_body_field_names_the_field(api: httpx.AsyncClient) -> None:
+    resp = await api.post(
+        "/v1/industries", json={"code": "AUTO", "name_en": "Auto\u0000", "name_ko": "자동차"}
+    )
+    assert_problem(resp, 422, "body.name_en")
+
+
 # authentication and authorization
 
 
