@@ -6,15 +6,18 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from mpe_devstack.kafka import KafkaCluster
+from mpe_devstack.ports import free_port
+from mpe_devstack.postgres import PostgresServer
 from mpe_events.envelope import Envelope
 from mpe_events.registry import INDUSTRY_CREATED
 from mpe_events.topics import CATALOG_INDUSTRY, dlq_spec
-from mpe_kit import db
+from mpe_kit import db, migrations
 from mpe_kit.consumer import ConsumerRunner, Event
 from mpe_kit.kafka import ensure_topics
 from mpe_kit.status import RuntimeStatus
@@ -189,3 +192,49 @@ async def test_a_restarted_consumer_resumes_without_reapplying(
     async with pool.acquire() as conn:
         assert await conn.fetchval("select count(*) from calls") == 8
     assert second.duplicates._value.get() == 0  # offsets were committed: nothing re-read
+
+
+async def test_a_database_outage_pauses_the_consumer_and_loses_nothing(
+    kafka: KafkaCluster, topic_prefix: str, stack_dir: Path
+) -> None:
+    # A Postgres of its own, so stopping it does not disturb the other tests.
+    pg = PostgresServer(stack_dir / f"outage-{uuid.uuid4().hex[:6]}", port=free_port())
+    pg.start()
+    try:
+        pg.create_database("sink")
+        dsn = pg.dsn("sink")
+        await migrations.migrate(dsn, migrations.kit_migrations())
+        pool = await db.create_pool(dsn, max_size=2)
+        async with pool.acquire() as conn:
+            await conn.execute("create table seen (code text primary key, name text, version int)")
+            await conn.execute("create table calls (event_id uuid, code text)")
+        topic = f"{topic_prefix}{CATALOG_INDUSTRY.name}"
+        await ensure_topics(
+            kafka.bootstrap, [CATALOG_INDUSTRY, dlq_spec(CATALOG_INDUSTRY.name)], prefix=topic_prefix
+        )
+        r = runner(pool, kafka, topic_prefix, f"c-{uuid.uuid4()}")
+        stop = asyncio.Event()
+        task = asyncio.create_task(r.run(stop))
+        try:
+            before = [envelope(f"A{i}", 1) for i in range(3)]
+            await produce(kafka, topic, [(e.headers(), e.value()) for e in before])
+            await wait_until(lambda: r.applied._value.get() == 3, what="first events applied")
+
+            pg.stop()
+            during = [envelope(f"B{i}", 1) for i in range(4)]
+            await produce(kafka, topic, [(e.headers(), e.value()) for e in during])
+            await asyncio.sleep(2)  # the consumer meets the outage and backs off
+            assert r.applied._value.get() == 3
+            pg.start()
+
+            await wait_until(lambda: r.applied._value.get() == 7, what="events applied after the outage")
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 20)
+        async with pool.acquire() as conn:
+            codes = sorted(row["code"] for row in await conn.fetch("select code from seen"))
+        assert codes == ["A0", "A1", "A2", "B0", "B1", "B2", "B3"]
+        assert r.dead._value.get() == 0  # an outage is nobody's poison
+        await pool.close()
+    finally:
+        pg.stop()
