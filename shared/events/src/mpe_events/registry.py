@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from mpe_events import catalog, topics
+from mpe_events import catalog, firms, topics
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,16 @@ REVISION_PUBLISHED = EventType(
     _t("catalog", "revision", "published", 1), topics.CATALOG_REVISION, catalog.RevisionV1
 )
 
+FIRM_REGISTERED = EventType(_t("firms", "firm", "registered", 1), topics.FIRMS_FIRM, firms.FirmV1)
+FIRM_UPDATED = EventType(_t("firms", "firm", "updated", 1), topics.FIRMS_FIRM, firms.FirmV1)
+FIRM_CONFIRMATION_ADDED = EventType(
+    _t("firms", "firm", "confirmation_added", 1), topics.FIRMS_FIRM, firms.FirmV1
+)
+DESIGNATION_EVENTS: dict[str, EventType] = {
+    status: EventType(_t("firms", "designation", status, 1), topics.FIRMS_DESIGNATION, firms.DesignationV1)
+    for status in ("applied", "under_review", "designated", "rejected", "withdrawn", "revoked", "expired")
+}
+
 EVENT_TYPES: dict[str, EventType] = {
     e.type: e
     for e in (
@@ -59,6 +69,10 @@ EVENT_TYPES: dict[str, EventType] = {
         REVISION_EDITED,
         REVISION_DELETED,
         REVISION_PUBLISHED,
+        FIRM_REGISTERED,
+        FIRM_UPDATED,
+        FIRM_CONFIRMATION_ADDED,
+        *DESIGNATION_EVENTS.values(),
     )
 }
 

@@ -40,7 +40,12 @@ CATALOG_INDUSTRY = TopicSpec("mpe.catalog.industry")
 CATALOG_TECHNOLOGY = TopicSpec("mpe.catalog.technology", partitions=6)
 CATALOG_REVISION = TopicSpec("mpe.catalog.revision")
 
-TOPICS: dict[str, TopicSpec] = {t.name: t for t in (CATALOG_INDUSTRY, CATALOG_TECHNOLOGY, CATALOG_REVISION)}
+FIRMS_FIRM = TopicSpec("mpe.firms.firm", partitions=6)
+FIRMS_DESIGNATION = TopicSpec("mpe.firms.designation", partitions=6)
+
+TOPICS: dict[str, TopicSpec] = {
+    t.name: t for t in (CATALOG_INDUSTRY, CATALOG_TECHNOLOGY, CATALOG_REVISION, FIRMS_FIRM, FIRMS_DESIGNATION)
+}
 
 
 def owned_by(service: str) -> list[TopicSpec]:
