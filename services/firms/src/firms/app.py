@@ -1,0 +1,100 @@
+"""The firms service's composition root: nothing runs at import; `create_app` builds it all."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from firms import service
+from firms.api import router
+from firms.settings import FirmsSettings
+from mpe_events import topics
+from mpe_kit import migrations, technology_replica
+from mpe_kit.consumer import ConsumerRunner
+from mpe_kit.logging import get_logger
+from mpe_kit.relay import Relay
+from mpe_kit.service import Runtime, ServiceSpec, Worker
+from mpe_kit.service import create_app as build_app
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+log = get_logger("firms.expiry")
+
+
+def all_migrations() -> list[migrations.Migration]:
+    """The kit's tables, the technology replica, then the firms service's own."""
+    return (
+        migrations.kit_migrations()
+        + technology_replica.replica_migrations()
+        + migrations.load("firms", MIGRATIONS)
+    )
+
+
+def _expiry(rt: Runtime) -> Worker:
+    async def run(stop: asyncio.Event) -> None:
+        s = rt.settings
+        assert isinstance(s, FirmsSettings)
+        while not stop.is_set():
+            try:
+                n = await service.expire_due(rt.pool, today=service.seoul_today())
+                if n:
+                    log.info("designations expired", count=n)
+            except Exception:
+                log.exception("expiry run failed; will retry")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), s.expiry_interval_s)
+
+    return run
+
+
+def _workers(rt: Runtime) -> list[Worker]:
+    s = rt.settings
+    assert isinstance(s, FirmsSettings)
+    relay = Relay(
+        service="firms",
+        dsn=s.database_url,
+        bootstrap=s.kafka_bootstrap,
+        topics=topics.owned_by("firms"),
+        status=rt.status,
+        registry=rt.registry,
+        topic_prefix=s.topic_prefix,
+        replication=s.topic_replication,
+        batch_size=s.relay_batch_size,
+        poll_interval_s=s.relay_poll_interval_s,
+    )
+    replica = ConsumerRunner(
+        name=s.replica_group,
+        pool=rt.pool,
+        bootstrap=s.kafka_bootstrap,
+        handlers=technology_replica.HANDLERS,
+        status=rt.status,
+        registry=rt.registry,
+        topic_prefix=s.topic_prefix,
+        replication=s.topic_replication,
+        max_retries=s.consumer_max_retries,
+    )
+    return [relay.run, replica.run, _expiry(rt)]
+
+
+async def _on_start(rt: Runtime, app: FastAPI) -> None:
+    s = rt.settings
+    assert isinstance(s, FirmsSettings)
+    token = s.service_token.get_secret_value() if s.service_token else None
+    app.state.catalog_reader = technology_replica.CatalogReader(base_url=s.catalog_url, token=token)
+
+
+SPEC = ServiceSpec(
+    name="firms",
+    title="mpehub firms",
+    migrations=all_migrations,
+    routers=lambda: [router],
+    workers=_workers,
+    on_start=_on_start,
+)
+
+
+def create_app(settings: FirmsSettings | None = None, *, with_workers: bool = True) -> FastAPI:
+    """The firms service's ASGI app."""
+    return build_app(SPEC, settings or FirmsSettings(), with_workers=with_workers)

@@ -1,0 +1,233 @@
+"""Firms and designations: the BRN, the designation lifecycle and its rules. No I/O.
+
+Periods include their first day and exclude their last: a designation holds on day D when
+designated_on <= D < valid_until.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from mpe_kit.errors import Conflict, Invalid
+
+Kind = Literal["leading", "specialized"]
+Status = Literal["applied", "under_review", "designated", "rejected", "withdrawn", "revoked", "expired"]
+
+# Years a designation lasts, by kind.
+TERM_YEARS: dict[str, int] = {"leading": 5, "specialized": 3}
+SPECIALIZED_MIN_RATIO = 0.5
+
+# The moves staff may make; `expired` is set only by the expiry task.
+MOVES: dict[str, tuple[str, ...]] = {
+    "applied": ("under_review", "withdrawn"),
+    "under_review": ("designated", "rejected", "withdrawn"),
+    "designated": ("revoked",),
+    "rejected": (),
+    "withdrawn": (),
+    "revoked": (),
+    "expired": (),
+}
+NEEDS_REASON = frozenset({"rejected", "revoked"})
+
+_BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
+_BRN_FORMS = re.compile(r"^(\d{10}|\d{3}-\d{2}-\d{5})$")
+
+
+def brn_check_digit(first_nine: str) -> int:
+    """The check digit of a business registration number's first nine digits."""
+    digits = [int(c) for c in first_nine]
+    total = sum(d * w for d, w in zip(digits, _BRN_WEIGHTS, strict=True)) + digits[8] * 5 // 10
+    return (10 - total % 10) % 10
+
+
+def normalize_brn(value: str) -> str:
+    """The 10 digits of a valid BRN given as 1234567890 or 123-45-67890; Invalid otherwise."""
+    if not _BRN_FORMS.match(value):
+        raise Invalid.field(
+            "brn", "a business registration number is 10 digits, as 1234567890 or 123-45-67890"
+        )
+    digits = value.replace("-", "")
+    if brn_check_digit(digits[:9]) != int(digits[9]):
+        raise Invalid.field("brn", f"{value} fails the check digit")
+    return digits
+
+
+def brn_display(brn: str) -> str:
+    """The BRN as 123-45-67890."""
+    return f"{brn[:3]}-{brn[3:5]}-{brn[5:]}"
+
+
+def add_years(day: date, years: int) -> date:
+    """The same calendar day `years` later; 29 Feb moves to 1 Mar when that year has none."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return date(day.year + years, 3, 1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Confirmation:
+    """A key-strategic-technology confirmation: it holds on issued_on <= D < valid_until."""
+
+    technology_code: str
+    issued_on: date
+    valid_until: date
+
+    def holds_on(self, day: date) -> bool:
+        """Whether the certificate is valid on `day`."""
+        return self.issued_on <= day < self.valid_until
+
+
+def check_confirmation(issued_on: date, valid_until: date) -> None:
+    """A confirmation's period must not be empty."""
+    if valid_until <= issued_on:
+        raise Invalid.field("valid_until", "must be after issued_on")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transition:
+    """One move of a designation's status."""
+
+    from_status: Status | None
+    to_status: Status
+    at: datetime
+    effective_on: date
+    actor: str
+    reason: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Designation:
+    """An application for, and then the state of, a designation."""
+
+    id: uuid.UUID
+    brn: str
+    kind: Kind
+    cohort: int | None
+    technology_codes: tuple[str, ...]
+    status: Status
+    applied_on: date
+    designated_on: date | None
+    valid_until: date | None
+    history: tuple[Transition, ...]
+    version: int
+
+    def overlaps(self, start: date, end: date) -> bool:
+        """Whether this designation's period meets [start, end)."""
+        if self.designated_on is None or self.valid_until is None:
+            return False
+        return self.designated_on < end and start < self.valid_until
+
+
+def check_application(*, kind: Kind, cohort: int | None, technology_codes: list[str]) -> None:
+    """Rules of an application that need nothing but the application."""
+    if not technology_codes:
+        raise Invalid.field("technology_codes", "name at least one technology")
+    if kind == "specialized" and cohort is not None:
+        raise Invalid.field("cohort", "cohorts exist for leading firms only")
+
+
+def check_leading_confirmation(confirmations: list[Confirmation], codes: list[str], *, on: date) -> None:
+    """A leading application needs a confirmation valid on `on` for one of its technologies."""
+    if not any(c.technology_code in codes and c.holds_on(on) for c in confirmations):
+        raise Invalid.field(
+            "technology_codes",
+            f"a leading-firm application needs a confirmation valid on {on} for one of {', '.join(sorted(codes))}",
+        )
+
+
+def check_specialized_ratio(ratio: float | None) -> None:
+    """A specialized firm's MPE sales are at least half its sales."""
+    if ratio is None or ratio < SPECIALIZED_MIN_RATIO:
+        shown = "unknown" if ratio is None else f"{ratio:g}"
+        raise Invalid.field(
+            "mpe_sales_ratio",
+            f"a specialized designation needs an MPE sales ratio of at least 0.5; the firm's is {shown}",
+        )
+
+
+def apply_for(
+    *,
+    id: uuid.UUID,
+    brn: str,
+    kind: Kind,
+    cohort: int | None,
+    technology_codes: list[str],
+    on: date,
+    actor: str,
+    at: datetime,
+) -> Designation:
+    """A new application, status applied."""
+    check_application(kind=kind, cohort=cohort, technology_codes=technology_codes)
+    first = Transition(
+        from_status=None, to_status="applied", at=at, effective_on=on, actor=actor, reason=None
+    )
+    return Designation(
+        id=id,
+        brn=brn,
+        kind=kind,
+        cohort=cohort,
+        technology_codes=tuple(sorted(set(technology_codes))),
+        status="applied",
+        applied_on=on,
+        designated_on=None,
+        valid_until=None,
+        history=(first,),
+        version=1,
+    )
+
+
+def move(
+    d: Designation,
+    *,
+    to: Status,
+    on: date,
+    actor: str,
+    at: datetime,
+    reason: str | None = None,
+    by_expiry_task: bool = False,
+) -> Designation:
+    """The designation after one move; Conflict if the move is not allowed from its status."""
+    allowed = ("expired",) if by_expiry_task and d.status == "designated" else MOVES[d.status]
+    if to not in allowed:
+        options = ", ".join(MOVES[d.status]) or "none (it is final)"
+        raise Conflict(
+            f"A designation in status {d.status} cannot move to {to}; allowed: {options}.",
+            current_status=d.status,
+            allowed=list(MOVES[d.status]),
+        )
+    if to in NEEDS_REASON and not (reason and reason.strip()):
+        raise Invalid.field("reason", f"moving to {to} needs a reason")
+    last = d.history[-1].effective_on
+    if on < last:
+        raise Invalid.field("effective_on", f"cannot be before the previous move ({last})")
+    changes: dict[str, object] = {}
+    if to == "designated":
+        changes = {"designated_on": on, "valid_until": add_years(on, TERM_YEARS[d.kind])}
+    elif to in ("revoked", "expired") and d.valid_until is not None and on > d.valid_until:
+        raise Invalid.field("effective_on", f"the designation already ended on {d.valid_until}")
+    step = Transition(from_status=d.status, to_status=to, at=at, effective_on=on, actor=actor, reason=reason)
+    return dataclasses.replace(d, status=to, history=(*d.history, step), version=d.version + 1, **changes)  # type: ignore[arg-type]
+
+
+def check_no_overlap(candidate: Designation, others: list[Designation]) -> None:
+    """A firm may not hold two active designations of one kind whose periods overlap."""
+    assert candidate.designated_on is not None
+    assert candidate.valid_until is not None
+    for other in others:
+        if (
+            other.id != candidate.id
+            and other.kind == candidate.kind
+            and other.status == "designated"
+            and other.overlaps(candidate.designated_on, candidate.valid_until)
+        ):
+            raise Conflict(
+                f"The firm already holds an active {candidate.kind} designation ({other.id}) from "
+                f"{other.designated_on} until {other.valid_until}, which overlaps "
+                f"{candidate.designated_on} to {candidate.valid_until}."
+            )

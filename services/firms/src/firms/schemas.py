@@ -1,0 +1,135 @@
+"""The REST API's request and response models."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+_NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL)]
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
+Codes = Annotated[list[Code], Field(max_length=100)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_NUL)]
+Size = Literal["large", "mid", "sme"]
+Kind = Literal["leading", "specialized"]
+Status = Literal["applied", "under_review", "designated", "rejected", "withdrawn", "revoked", "expired"]
+Ratio = Annotated[float, Field(ge=0, le=1)]
+
+T = TypeVar("T")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a list; `next_cursor` is null on the last page."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class FirmCreate(_In):
+    """A firm to register."""
+
+    brn: str = Field(description="10 digits, as 1234567890 or 123-45-67890, with a valid check digit.")
+    name_en: Name
+    name_ko: Name
+    size: Size
+    size_since: date = Field(description="The day the size class applies from.")
+    region: Name
+    mpe_sales_ratio: Ratio | None = None
+    technology_codes: Codes = []
+
+
+class FirmPatch(_In):
+    """Changes to a firm; omitted fields stay."""
+
+    name_en: Name | None = None
+    name_ko: Name | None = None
+    size: Size | None = None
+    size_since: date | None = None
+    region: Name | None = None
+    mpe_sales_ratio: Ratio | None = None
+    technology_codes: Codes | None = None
+
+
+class FirmRead(BaseModel):
+    """A firm."""
+
+    brn: str
+    brn_display: str
+    name_en: str
+    name_ko: str
+    size: Size
+    size_since: date
+    region: str
+    mpe_sales_ratio: float | None
+    technology_codes: list[str]
+    version: int
+
+
+class ConfirmationCreate(_In):
+    """A key-strategic-technology confirmation the firm holds."""
+
+    technology_code: Code
+    issued_on: date
+    valid_until: date = Field(description="The first day it no longer holds.")
+
+
+class ConfirmationRead(BaseModel):
+    """A confirmation."""
+
+    id: uuid.UUID
+    technology_code: str
+    issued_on: date
+    valid_until: date
+
+
+class DesignationCreate(_In):
+    """An application for a designation."""
+
+    kind: Kind
+    technology_codes: Annotated[list[Code], Field(min_length=1, max_length=100)]
+    cohort: Annotated[int, Field(ge=1, le=100)] | None = None
+    effective_on: date | None = Field(default=None, description="Day of the application; today if omitted.")
+
+
+class TransitionCreate(_In):
+    """A move of a designation's status."""
+
+    to: Literal["under_review", "designated", "rejected", "withdrawn", "revoked"]
+    reason: Reason | None = None
+    effective_on: date | None = Field(
+        default=None, description="Day the move takes effect; today if omitted."
+    )
+
+
+class TransitionRead(BaseModel):
+    """One move in a designation's history."""
+
+    from_status: Status | None
+    to_status: Status
+    at: datetime
+    effective_on: date
+    actor: str
+    reason: str | None
+
+
+class DesignationRead(BaseModel):
+    """A designation with its whole history."""
+
+    id: uuid.UUID
+    brn: str
+    kind: Kind
+    cohort: int | None
+    technology_codes: list[str]
+    status: Status
+    applied_on: date
+    designated_on: date | None
+    valid_until: date | None
+    history: list[TransitionRead]
+    version: int

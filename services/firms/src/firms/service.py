@@ -1,0 +1,320 @@
+"""The firms service's use cases; each owns one transaction, and events leave through the outbox."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from firms import domain, repository, schemas
+from mpe_events import firms as ev
+from mpe_events import registry
+from mpe_kit.db import Conn, Pool
+from mpe_kit.errors import Conflict, Invalid, NotFound, Problem
+from mpe_kit.outbox import PendingEvent, enqueue
+from mpe_kit.pagination import decode_cursor, decode_text_cursor, encode_cursor
+from mpe_kit.technology_replica import CatalogReader, require_listed
+
+SOURCE = registry.source("firms")
+SEOUL = ZoneInfo("Asia/Seoul")
+Clock = Callable[[], date]
+EXPIRY_ACTOR = "system:expiry"
+
+
+def seoul_today() -> date:
+    """Today's calendar date in Korea, the program's day."""
+    return datetime.now(SEOUL).date()
+
+
+def _brn(value: str) -> str:
+    try:
+        return domain.normalize_brn(value)
+    except Invalid as exc:
+        # In a path, a malformed BRN names nothing that could exist.
+        raise NotFound(f"Firm {value} does not exist: {exc.detail}") from exc
+
+
+def firm_read(row: asyncpg.Record) -> schemas.FirmRead:
+    """The API view of a firm row."""
+    return schemas.FirmRead(**dict(row), brn_display=domain.brn_display(row["brn"]))
+
+
+async def _firm_event(conn: Conn, row: asyncpg.Record) -> ev.FirmV1:
+    confirmations = await repository.confirmations(conn, row["brn"])
+    return ev.FirmV1(
+        **firm_read(row).model_dump(),
+        confirmations=[
+            ev.ConfirmationV1(
+                technology_code=c["technology_code"], issued_on=c["issued_on"], valid_until=c["valid_until"]
+            )
+            for c in confirmations
+        ],
+    )
+
+
+def designation_read(d: domain.Designation) -> schemas.DesignationRead:
+    """The API view of a designation."""
+    return schemas.DesignationRead.model_validate(d, from_attributes=True)
+
+
+def _designation_event(d: domain.Designation) -> PendingEvent:
+    data = ev.DesignationV1.model_validate(designation_read(d).model_dump())
+    return PendingEvent(registry.DESIGNATION_EVENTS[d.status], str(d.id), data)
+
+
+async def _firm_or_404(conn: Conn, brn: str, *, for_update: bool = False) -> asyncpg.Record:
+    row = await repository.get_firm(conn, brn, for_update=for_update)
+    if row is None:
+        raise NotFound(f"Firm {domain.brn_display(brn)} does not exist.")
+    return row
+
+
+# firms
+
+
+async def register_firm(pool: Pool, reader: CatalogReader, *, data: schemas.FirmCreate) -> schemas.FirmRead:
+    """Register a firm; its technology codes must be on the list."""
+    brn = domain.normalize_brn(data.brn)
+    fields = {**data.model_dump(), "brn": brn, "technology_codes": sorted(set(data.technology_codes))}
+    async with pool.acquire() as conn:
+        await require_listed(conn, fields["technology_codes"], reader=reader, field="technology_codes")
+        async with conn.transaction():
+            if not await repository.insert_firm(conn, fields):
+                raise Conflict(f"Firm {domain.brn_display(brn)} is already registered.")
+            row = await _firm_or_404(conn, brn)
+            await enqueue(
+                conn,
+                [PendingEvent(registry.FIRM_REGISTERED, brn, await _firm_event(conn, row))],
+                source=SOURCE,
+            )
+    return firm_read(row)
+
+
+async def get_firm(pool: Pool, *, brn: str) -> schemas.FirmRead:
+    """One firm; 404 if unknown."""
+    async with pool.acquire() as conn:
+        return firm_read(await _firm_or_404(conn, _brn(brn)))
+
+
+async def patch_firm(
+    pool: Pool, reader: CatalogReader, *, brn: str, data: schemas.FirmPatch, if_match: int
+) -> schemas.FirmRead:
+    """Change a firm if it is still at version `if_match`; only codes it adds are checked."""
+    key = _brn(brn)
+    fields = {k: getattr(data, k) for k in data.model_fields_set}
+    nullable = {"mpe_sales_ratio"}
+    for name, value in fields.items():
+        if value is None and name not in nullable:
+            raise Invalid.field(name, "cannot be null")
+    async with pool.acquire() as conn:
+        current = await _firm_or_404(conn, key)
+        if "technology_codes" in fields:
+            fields["technology_codes"] = sorted(set(fields["technology_codes"]))
+            added = set(fields["technology_codes"]) - set(current["technology_codes"])
+            await require_listed(conn, added, reader=reader, field="technology_codes")
+        async with conn.transaction():
+            locked = await _firm_or_404(conn, key, for_update=True)
+            if locked["version"] != if_match:
+                raise Problem(
+                    f"The firm is at version {locked['version']}, not {if_match}; read it again and retry.",
+                    status=412,
+                )
+            row = await repository.update_firm(conn, key, fields) if fields else locked
+            if fields:
+                await enqueue(
+                    conn,
+                    [PendingEvent(registry.FIRM_UPDATED, key, await _firm_event(conn, row))],
+                    source=SOURCE,
+                )
+    return firm_read(row)
+
+
+async def list_firms(
+    pool: Pool, *, filters: repository.FirmFilter, cursor: str | None, limit: int
+) -> schemas.Page[schemas.FirmRead]:
+    """A page of firms by BRN."""
+    after = decode_text_cursor(cursor)
+    async with pool.acquire() as conn:
+        rows = await repository.list_firms(conn, filters, after=after, limit=limit + 1)
+    items = [firm_read(r) for r in rows[:limit]]
+    return schemas.Page(
+        items=items, next_cursor=encode_cursor([items[-1].brn]) if len(rows) > limit else None
+    )
+
+
+# confirmations
+
+
+async def add_confirmation(
+    pool: Pool, reader: CatalogReader, *, brn: str, data: schemas.ConfirmationCreate
+) -> schemas.ConfirmationRead:
+    """Record a confirmation the firm holds."""
+    key = _brn(brn)
+    domain.check_confirmation(data.issued_on, data.valid_until)
+    confirmation = domain.Confirmation(**data.model_dump())
+    async with pool.acquire() as conn:
+        await _firm_or_404(conn, key)
+        await require_listed(conn, [data.technology_code], reader=reader, field="technology_code")
+        async with conn.transaction():
+            await _firm_or_404(conn, key, for_update=True)
+            cid = await repository.insert_confirmation(conn, key, confirmation)
+            row = await repository.update_firm(conn, key, {})
+            await enqueue(
+                conn,
+                [PendingEvent(registry.FIRM_CONFIRMATION_ADDED, key, await _firm_event(conn, row))],
+                source=SOURCE,
+            )
+    return schemas.ConfirmationRead(id=cid, **data.model_dump())
+
+
+async def list_confirmations(pool: Pool, *, brn: str) -> list[schemas.ConfirmationRead]:
+    """A firm's confirmations."""
+    key = _brn(brn)
+    async with pool.acquire() as conn:
+        await _firm_or_404(conn, key)
+        return [schemas.ConfirmationRead(**dict(r)) for r in await repository.confirmations(conn, key)]
+
+
+# designations
+
+
+async def apply(
+    pool: Pool,
+    reader: CatalogReader,
+    *,
+    brn: str,
+    data: schemas.DesignationCreate,
+    actor: str,
+    today: Clock = seoul_today,
+) -> schemas.DesignationRead:
+    """Apply for a designation, status applied."""
+    key = _brn(brn)
+    on = data.effective_on or today()
+    if on > today():
+        raise Invalid.field("effective_on", "cannot be after today")
+    d = domain.apply_for(
+        id=uuid.uuid4(),
+        brn=key,
+        kind=data.kind,
+        cohort=data.cohort,
+        technology_codes=data.technology_codes,
+        on=on,
+        actor=actor,
+        at=datetime.now(UTC),
+    )
+    async with pool.acquire() as conn:
+        await _firm_or_404(conn, key)
+        await require_listed(conn, d.technology_codes, reader=reader, field="technology_codes")
+        async with conn.transaction():
+            firm = await _firm_or_404(conn, key, for_update=True)
+            if d.kind == "leading":
+                confirmations = [
+                    domain.Confirmation(
+                        technology_code=c["technology_code"],
+                        issued_on=c["issued_on"],
+                        valid_until=c["valid_until"],
+                    )
+                    for c in await repository.confirmations(conn, key)
+                ]
+                domain.check_leading_confirmation(confirmations, list(d.technology_codes), on=on)
+            else:
+                domain.check_specialized_ratio(firm["mpe_sales_ratio"])
+            await repository.insert_designation(conn, d)
+            await enqueue(conn, [_designation_event(d)], source=SOURCE)
+    return designation_read(d)
+
+
+async def transition(
+    pool: Pool,
+    *,
+    designation_id: uuid.UUID,
+    data: schemas.TransitionCreate,
+    actor: str,
+    today: Clock = seoul_today,
+) -> schemas.DesignationRead:
+    """Move a designation; designating checks the ratio rule and overlaps, serialized per firm."""
+    on = data.effective_on or today()
+    if on > today():
+        raise Invalid.field("effective_on", "cannot be after today")
+    async with pool.acquire() as conn, conn.transaction():
+        found = await repository.get_designation(conn, designation_id)
+        if found is None:
+            raise NotFound(f"Designation {designation_id} does not exist.")
+        # The firm's row lock serializes every designation decision of one firm.
+        firm = await _firm_or_404(conn, found.brn, for_update=True)
+        current = await repository.get_designation(conn, designation_id, for_update=True)
+        assert current is not None
+        moved = domain.move(current, to=data.to, on=on, actor=actor, at=datetime.now(UTC), reason=data.reason)
+        if moved.status == "designated":
+            if moved.kind == "specialized":
+                domain.check_specialized_ratio(firm["mpe_sales_ratio"])
+            domain.check_no_overlap(moved, await repository.firm_designations(conn, moved.brn, moved.kind))
+        await repository.update_designation(conn, moved)
+        await enqueue(conn, [_designation_event(moved)], source=SOURCE)
+    return designation_read(moved)
+
+
+async def get_designation(pool: Pool, *, designation_id: uuid.UUID) -> schemas.DesignationRead:
+    """One designation; 404 if unknown."""
+    async with pool.acquire() as conn:
+        d = await repository.get_designation(conn, designation_id)
+    if d is None:
+        raise NotFound(f"Designation {designation_id} does not exist.")
+    return designation_read(d)
+
+
+async def list_designations(
+    pool: Pool, *, filters: repository.DesignationFilter, cursor: str | None, limit: int
+) -> schemas.Page[schemas.DesignationRead]:
+    """A page of designations in the order they were applied for."""
+    after = None
+    if cursor:
+        at, did = decode_cursor(cursor, arity=2)
+        try:
+            after = (datetime.fromisoformat(at).astimezone(UTC), uuid.UUID(did))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise Invalid.field("cursor", "not a cursor from this API") from exc
+    async with pool.acquire() as conn:
+        rows = await repository.list_designations(conn, filters, after=after, limit=limit + 1)
+    items = [designation_read(d) for _, d in rows[:limit]]
+    nxt = None
+    if len(rows) > limit:
+        created_at, last = rows[limit - 1]
+        nxt = encode_cursor([created_at.isoformat(), str(last.id)])
+    return schemas.Page(items=items, next_cursor=nxt)
+
+
+async def expire_due(pool: Pool, *, today: date, batch: int = 100) -> int:
+    """Expire designated designations whose period ended before `today`; safe on many instances."""
+    total = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            due = await repository.due_for_expiry(conn, today, limit=batch)
+            events: list[PendingEvent] = []
+            for d in due:
+                assert d.valid_until is not None
+                expired = domain.move(
+                    d,
+                    to="expired",
+                    on=d.valid_until,
+                    actor=EXPIRY_ACTOR,
+                    at=datetime.now(UTC),
+                    by_expiry_task=True,
+                )
+                await repository.update_designation(conn, expired)
+                events.append(_designation_event(expired))
+            if events:
+                await enqueue(conn, events, source=SOURCE)
+        total += len(due)
+        if len(due) < batch:
+            return total
+
+
+def clock_of(state: Any) -> Clock:
+    """The app's clock (tests pin it), or Seoul's today."""
+    clock: Clock = getattr(state, "clock", seoul_today)
+    return clock

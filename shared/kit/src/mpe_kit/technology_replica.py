@@ -1,0 +1,129 @@
+"""A local replica of the catalog's technology list, for services that validate codes.
+
+Fed by the catalog's technology events; on a miss (the event has not arrived yet) it reads
+through to the catalog's API once, with a viewer service token, before rejecting a code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import httpx
+
+from mpe_events import catalog as ev
+from mpe_events.registry import TECHNOLOGY_AMENDED, TECHNOLOGY_LISTED, TECHNOLOGY_RETIRED
+from mpe_kit import migrations
+from mpe_kit.consumer import Event, Handler
+from mpe_kit.db import Conn
+from mpe_kit.errors import Invalid, Problem
+from mpe_kit.logging import get_logger
+
+log = get_logger("mpe.replica")
+
+
+def replica_migrations() -> list[migrations.Migration]:
+    """The replica's table, for services that keep one."""
+    return migrations.load(
+        "technology-replica", Path(str(resources.files("mpe_kit") / "sql_technology_replica"))
+    )
+
+
+@dataclass(frozen=True)
+class ReplicaTechnology:
+    """What a service needs to know of a technology."""
+
+    code: str
+    status: str
+    listed_on: date
+    retired_on: date | None
+    version: int
+
+
+async def _upsert(conn: Conn, t: ReplicaTechnology) -> None:
+    await conn.execute(
+        "insert into technology_replica (code, status, listed_on, retired_on, version) values ($1, $2, $3, $4, $5)"
+        " on conflict (code) do update set status = excluded.status, listed_on = excluded.listed_on,"
+        " retired_on = excluded.retired_on, version = excluded.version, updated_at = now()"
+        " where technology_replica.version < excluded.version",
+        t.code,
+        t.status,
+        t.listed_on,
+        t.retired_on,
+        t.version,
+    )
+
+
+async def apply_technology_event(conn: Conn, event: Event) -> None:
+    """Keep the replica's row at the newest version."""
+    d = event.data
+    assert isinstance(d, ev.TechnologyV1)
+    await _upsert(conn, ReplicaTechnology(d.code, d.status, d.listed_on, d.retired_on, d.version))
+
+
+HANDLERS: Mapping[str, Handler] = {
+    TECHNOLOGY_LISTED.type: apply_technology_event,
+    TECHNOLOGY_AMENDED.type: apply_technology_event,
+    TECHNOLOGY_RETIRED.type: apply_technology_event,
+}
+
+
+class CatalogReader:
+    """Reads a technology from the catalog's API, as a viewer."""
+
+    def __init__(self, *, base_url: str, token: str | None, timeout_s: float = 5.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._timeout = timeout_s
+
+    async def technology(self, code: str) -> ReplicaTechnology | None:
+        """The technology, or None if the catalog does not know it."""
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout, headers=self._headers) as client:
+                r = await client.get(f"{self._base}/v1/technologies/{code}")
+        except httpx.HTTPError as exc:
+            log.warning("catalog read-through failed", code=code, error=str(exc))
+            raise Problem(
+                "The technology list cannot be checked right now (the catalog is unreachable); try again.",
+                status=503,
+            ) from exc
+        if r.status_code == 404:
+            return None
+        if r.status_code != 200:
+            log.warning("catalog read-through refused", code=code, status=r.status_code)
+            raise Problem("The technology list cannot be checked right now; try again.", status=503)
+        body = r.json()
+        return ReplicaTechnology(
+            body["code"],
+            body["status"],
+            date.fromisoformat(body["listed_on"]),
+            date.fromisoformat(body["retired_on"]) if body["retired_on"] else None,
+            int(body["version"]),
+        )
+
+
+async def require_listed(conn: Conn, codes: Iterable[str], *, reader: CatalogReader, field: str) -> None:
+    """Every code must be a technology on the list today; a 422 names the ones that are not."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return
+    rows = await conn.fetch(
+        "select code, status, listed_on, retired_on, version from technology_replica where code = any($1::text[])",
+        wanted,
+    )
+    known = {r["code"]: ReplicaTechnology(**dict(r)) for r in rows}
+    for code in wanted:
+        if code not in known:
+            fetched = await reader.technology(code)
+            if fetched is not None:
+                await _upsert(conn, fetched)
+                known[code] = fetched
+    unknown = [c for c in wanted if c not in known]
+    retired = [c for c in wanted if c in known and known[c].status != "listed"]
+    errors = [{"field": field, "message": f"technology {c} is not in the catalog"} for c in unknown]
+    errors += [{"field": field, "message": f"technology {c} is retired"} for c in retired]
+    if errors:
+        raise Invalid("; ".join(e["message"] for e in errors) + ".", errors=errors)
