@@ -3,3 +3,4 @@
 -- tables. The official postgres image runs this once, from /docker-entrypoint-initdb.d.
 CREATE DATABASE catalog;
 CREATE DATABASE gateway;
+CREATE DATABASE firms;
