@@ -1,4 +1,4 @@
-"""Loading the demo dataset (deploy/demo/catalog.json) through the catalog's REST API."""
+"""Loading the demo datasets (deploy/demo/catalog.json, firms.json) through the services' REST APIs."""
 
 from __future__ import annotations
 
@@ -46,6 +46,56 @@ def load(catalog_url: str, token: str, *, log: Callable[[str], None] = print) ->
     if not published:
         return "already loaded"
     return f"{len(data['industries'])} industries, {published} revisions published"
+
+
+def firms_path() -> Path:
+    """Where the demo firms live."""
+    return repo_root() / "deploy" / "demo" / "firms.json"
+
+
+def _expect(r: httpx.Response, status: int, what: str) -> httpx.Response:
+    if r.status_code != status:
+        raise RuntimeError(f"{what}: {r.status_code} {r.text}")
+    return r
+
+
+def load_firms(firms_url: str, token: str, *, log: Callable[[str], None] = print) -> str:
+    """Register the demo firms with their confirmations and designations, unless there are firms.
+
+    Everything is posted in the dataset's order: each firm, then its confirmations, then each of
+    its applications followed by that application's transitions.
+    """
+    data: dict[str, Any] = json.loads(firms_path().read_text(encoding="utf-8"))
+    confirmations = designations = transitions = 0
+    with httpx.Client(base_url=firms_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+        existing = _expect(client.get("/v1/firms", params={"limit": 1}), 200, "listing firms")
+        if existing.json()["items"]:
+            return "already loaded"
+        for entry in data["firms"]:
+            brn = entry["firm"]["brn"]
+            _expect(client.post("/v1/firms", json=entry["firm"]), 201, f"firm {brn}")
+            for confirmation in entry["confirmations"]:
+                what = f"firm {brn}: confirmation {confirmation['technology_code']}"
+                _expect(client.post(f"/v1/firms/{brn}/confirmations", json=confirmation), 201, what)
+                confirmations += 1
+            for designation in entry["designations"]:
+                application = designation["application"]
+                what = f"firm {brn}: {application['kind']} application of {application['effective_on']}"
+                r = _expect(client.post(f"/v1/firms/{brn}/designations", json=application), 201, what)
+                designation_id = r.json()["id"]
+                designations += 1
+                for transition in designation["transitions"]:
+                    _expect(
+                        client.post(f"/v1/designations/{designation_id}/transitions", json=transition),
+                        200,
+                        f"{what}: to {transition['to']} on {transition['effective_on']}",
+                    )
+                    transitions += 1
+        log(f"registered {len(data['firms'])} firms")
+    return (
+        f"{len(data['firms'])} firms, {confirmations} confirmations, "
+        f"{designations} designations ({transitions} transitions)"
+    )
 
 
 def wait_visible(gateway_url: str, key: str, *, timeout_s: float = 60) -> int:

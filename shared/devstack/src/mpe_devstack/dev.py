@@ -30,6 +30,8 @@ from mpe_devstack.postgres import PostgresServer
 from mpe_kit.auth import issue_token
 
 _ALL_SCOPES = "catalog:read,firms:read,firms:financials,budget:read"
+# Every scope but the firms' financials: what most partner agencies get.
+_BASIC_SCOPES = "catalog:read,firms:read,budget:read"
 
 
 class DevSettings(BaseSettings):
@@ -41,6 +43,7 @@ class DevSettings(BaseSettings):
     pg_port: int = 54329
     kafka_port: int = 9092
     catalog_port: int = int(os.environ.get("CATALOG_PORT", "8001"))
+    firms_port: int = int(os.environ.get("FIRMS_PORT", "8003"))
     gateway_port: int = int(os.environ.get("GATEWAY_PORT", "8000"))
     load_demo: bool = True
 
@@ -131,7 +134,7 @@ def _secret(path: Path) -> str:
     return path.read_text().strip()
 
 
-def _partner_key(gateway: Service, path: Path) -> str:
+def _partner_key(gateway: Service, path: Path, scopes: str) -> str:
     """Reuse the dev key if the gateway still takes it, else create one with the gateway's CLI."""
     if path.exists():
         old = path.read_text().strip()
@@ -141,7 +144,7 @@ def _partner_key(gateway: Service, path: Path) -> str:
         if probe.status_code == 200:
             return old
     out = subprocess.run(
-        [_bin("gateway"), "keys", "create", "--agency", "dev", "--scopes", _ALL_SCOPES, "--json"],
+        [_bin("gateway"), "keys", "create", "--agency", f"dev ({path.name})", "--scopes", scopes, "--json"],
         env={**os.environ, **gateway.env},
         check=True,
         capture_output=True,
@@ -163,7 +166,13 @@ def run(settings: DevSettings) -> int:
     signal.signal(signal.SIGTERM, _raise_shutdown)
     signal.signal(signal.SIGINT, _raise_shutdown)
 
-    for port in (settings.pg_port, settings.kafka_port, settings.catalog_port, settings.gateway_port):
+    for port in (
+        settings.pg_port,
+        settings.kafka_port,
+        settings.catalog_port,
+        settings.firms_port,
+        settings.gateway_port,
+    ):
         if port_is_listening("127.0.0.1", port):
             _say(
                 f"port {port} is already in use; is another `make dev` running? (change it with MPE_DEV_* settings)"
@@ -174,15 +183,21 @@ def run(settings: DevSettings) -> int:
     kafka = KafkaCluster(home / "kafka", nodes=1, base_port=settings.kafka_port)
     secret = _secret(home / "jwt-secret")
     common = {"KAFKA_BOOTSTRAP": kafka.bootstrap, "JWT_SECRET": secret, "HOST": "127.0.0.1"}
-    services = [
-        Service("catalog", settings.catalog_port, {f"CATALOG_{k}": v for k, v in common.items()}),
-        Service("gateway", settings.gateway_port, {f"GATEWAY_{k}": v for k, v in common.items()}),
-    ]
+    catalog = Service("catalog", settings.catalog_port, {f"CATALOG_{k}": v for k, v in common.items()})
+    firms = Service("firms", settings.firms_port, {f"FIRMS_{k}": v for k, v in common.items()})
+    gateway = Service("gateway", settings.gateway_port, {f"GATEWAY_{k}": v for k, v in common.items()})
+    services = [catalog, firms, gateway]
     for svc in services:
         prefix = svc.name.upper()
         svc.env[f"{prefix}_PORT"] = str(svc.port)
         svc.env[f"{prefix}_DATABASE_URL"] = pg.dsn(svc.name)
-    services[1].env["GATEWAY_GRAPHIQL"] = "true"
+    gateway.env["GATEWAY_GRAPHIQL"] = "true"
+    firms.env["FIRMS_CATALOG_URL"] = catalog.url
+    firms.env["FIRMS_SERVICE_TOKEN"] = issue_token(
+        secret, sub="svc-firms", roles=["viewer"], ttl_s=365 * 24 * 3600
+    )
+    # Often enough that the demo's first cohort expires moments after it is loaded.
+    firms.env["FIRMS_EXPIRY_INTERVAL_S"] = "10"
 
     started = time.monotonic()
     try:
@@ -200,13 +215,16 @@ def run(settings: DevSettings) -> int:
         for svc in services:
             _wait_ready(svc)
         token = issue_token(secret, sub="dev-staff", roles=["editor"], ttl_s=30 * 24 * 3600)
-        key = _partner_key(services[1], home / "partner-key")
-        (home / "credentials.env").write_text(f"MPE_STAFF_TOKEN={token}\nMPE_PARTNER_KEY={key}\n")
+        key = _partner_key(gateway, home / "partner-key", _ALL_SCOPES)
+        basic = _partner_key(gateway, home / "partner-key-basic", _BASIC_SCOPES)
+        (home / "credentials.env").write_text(
+            f"MPE_STAFF_TOKEN={token}\nMPE_PARTNER_KEY={key}\nMPE_PARTNER_KEY_BASIC={basic}\n"
+        )
         if settings.load_demo:
-            loaded = demo.load(services[0].url, token, log=_say)
-            _say(f"demo dataset: {loaded}")
-            seen = demo.wait_visible(services[1].url, key, timeout_s=60)
+            _say(f"demo technology list: {demo.load(catalog.url, token, log=_say)}")
+            seen = demo.wait_visible(gateway.url, key, timeout_s=60)
             _say(f"gateway shows {seen} listed technologies")
+            _say(f"demo firms: {demo.load_firms(firms.url, token, log=_say)}")
         _print_banner(services, kafka, pg, home, time.monotonic() - started)
         while True:
             for svc in services:
@@ -234,14 +252,15 @@ def run(settings: DevSettings) -> int:
 def _print_banner(
     services: list[Service], kafka: KafkaCluster, pg: PostgresServer, home: Path, took: float
 ) -> None:
-    gateway, catalog = services[1], services[0]
+    catalog, firms, gateway = services
     lines = [
         f"ready in {took:.0f}s",
         f"  GraphQL (GraphiQL): {gateway.url}/graphql",
         f"  catalog REST API:   {catalog.url}/v1  (OpenAPI docs: {catalog.url}/docs)",
+        f"  firms REST API:     {firms.url}/v1  (OpenAPI docs: {firms.url}/docs)",
         f"  Kafka bootstrap:    {kafka.bootstrap}",
         f"  Postgres:           {pg.dsn('catalog')} (and /gateway)",
-        f"  credentials:        {home / 'credentials.env'}  (source it: MPE_STAFF_TOKEN, MPE_PARTNER_KEY)",
+        f"  credentials:        {home / 'credentials.env'}  (MPE_STAFF_TOKEN, MPE_PARTNER_KEY, MPE_PARTNER_KEY_BASIC)",
         f"  service logs:       {home / 'logs'}/",
         '  try: . .dev/credentials.env && curl -s localhost:8000/graphql -H "X-API-Key: $MPE_PARTNER_KEY" \\',
         "         -H 'content-type: application/json' -d '{\"query\": \"{ industries { code technologyCount } }\"}'",
