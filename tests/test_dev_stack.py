@@ -37,6 +37,7 @@ def test_dev_stack_comes_up_with_demo_data_and_stops_cleanly(tmp_path: Path, sig
         "MPE_DEV_PG_PORT": free_port(),
         "MPE_DEV_KAFKA_PORT": free_port_range(2),
         "MPE_DEV_CATALOG_PORT": free_port(),
+        "MPE_DEV_FIRMS_PORT": free_port(),
         "MPE_DEV_GATEWAY_PORT": free_port(),
     }
     env = {**os.environ, "MPE_DEV_DIR": str(home), **{k: str(v) for k, v in ports.items()}}
@@ -58,7 +59,7 @@ def test_dev_stack_comes_up_with_demo_data_and_stops_cleanly(tmp_path: Path, sig
         creds = dict(
             line.split("=", 1) for line in (home / "credentials.env").read_text().splitlines() if line
         )
-        assert set(creds) == {"MPE_STAFF_TOKEN", "MPE_PARTNER_KEY"}
+        assert set(creds) == {"MPE_STAFF_TOKEN", "MPE_PARTNER_KEY", "MPE_PARTNER_KEY_BASIC"}
         gateway = f"http://127.0.0.1:{ports['MPE_DEV_GATEWAY_PORT']}"
         catalog = f"http://127.0.0.1:{ports['MPE_DEV_CATALOG_PORT']}"
         body = httpx.post(
@@ -76,6 +77,14 @@ def test_dev_stack_comes_up_with_demo_data_and_stops_cleanly(tmp_path: Path, sig
         assert (
             httpx.get(f"{gateway}/graphql", headers={"accept": "text/html"}).status_code == 200
         )  # GraphiQL in dev
+        firms = f"http://127.0.0.1:{ports['MPE_DEV_FIRMS_PORT']}"
+        leading = httpx.get(
+            f"{firms}/v1/designations",
+            params={"kind": "leading", "cohort": 4, "limit": 200},
+            headers={"Authorization": f"Bearer {creds['MPE_STAFF_TOKEN']}"},
+        )
+        assert leading.status_code == 200
+        assert len(leading.json()["items"]) == 20
 
         # Ctrl-C reaches the whole foreground process group; SIGTERM only the process.
         if sig == signal.SIGINT:
