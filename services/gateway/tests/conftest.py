@@ -4,28 +4,40 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from pydantic import BaseModel
 
 from gateway import keys
 from gateway.app import all_migrations, create_app
 from gateway.projections import HANDLERS
 from gateway.settings import GatewaySettings
 from mpe_events import catalog as ev
+from mpe_events import firms as fev
 from mpe_events.envelope import Envelope
-from mpe_events.registry import EVENT_TYPES, INDUSTRY_CREATED, TECHNOLOGY_LISTED
+from mpe_events.registry import (
+    DESIGNATION_EVENTS,
+    EVENT_TYPES,
+    FIRM_REGISTERED,
+    INDUSTRY_CREATED,
+    TECHNOLOGY_LISTED,
+)
+from mpe_events.registry import source as event_source
 from mpe_kit import db, migrations
 from mpe_kit.consumer import Event
 
 
-def event(event_type: str, data: ev.IndustryV1 | ev.TechnologyV1 | ev.RevisionV1, subject: str) -> Event:
+def event(event_type: str, data: BaseModel, subject: str) -> Event:
     """A consumed event as the runner would hand it to a handler."""
     env = Envelope(
         id=uuid.uuid4(),
-        source="/mpe/catalog",
+        source=event_source(event_type.split(".")[2]),
         type=event_type,
         subject=subject,
         time=datetime.now(UTC),
@@ -49,6 +61,100 @@ def technology(code: str, version: int = 1, **fields: object) -> ev.TechnologyV1
         "revision_id": uuid.uuid4(),
     }
     return ev.TechnologyV1.model_validate({**base, **fields})
+
+
+def brn(n: int) -> str:
+    """A valid BRN (check digit included) from a number of up to nine digits."""
+    first = f"{n:09d}"
+    digits = [int(c) for c in first]
+    total = sum(d * w for d, w in zip(digits, (1, 3, 7, 1, 3, 7, 1, 3, 5), strict=True)) + digits[8] * 5 // 10
+    return first + str((10 - total % 10) % 10)
+
+
+def firm(number: str, version: int = 1, **fields: object) -> fev.FirmV1:
+    base: dict[str, object] = {
+        "brn": number,
+        "brn_display": f"{number[:3]}-{number[3:5]}-{number[5:]}",
+        "name_en": f"Firm {number}",
+        "name_ko": f"기업 {number}",
+        "size": "sme",
+        "size_since": date(2020, 1, 1),
+        "region": "Gyeonggi",
+        "mpe_sales_ratio": 0.7,
+        "technology_codes": ["SEMI-004"],
+        "confirmations": [
+            {"technology_code": "SEMI-004", "issued_on": date(2020, 6, 1), "valid_until": date(2023, 6, 1)}
+        ],
+        "version": version,
+    }
+    return fev.FirmV1.model_validate({**base, **fields})
+
+
+TERM_YEARS = {"leading": 5, "specialized": 3}
+
+
+def designation(
+    id: uuid.UUID,
+    number: str,
+    *moves: tuple[str, date],
+    kind: str = "leading",
+    cohort: int | None = 1,
+    codes: tuple[str, ...] = ("SEMI-004",),
+    applied_on: date = date(2020, 10, 1),
+    reason: str | None = None,
+) -> fev.DesignationV1:
+    """A designation applied for on `applied_on`, then moved (status, effective day) in order.
+
+    Its version is the number of moves made, applying included, as the firms service counts it.
+    """
+    history = [
+        fev.TransitionV1(
+            from_status=None,
+            to_status="applied",
+            at=datetime.combine(applied_on, datetime.min.time(), UTC),
+            effective_on=applied_on,
+            actor="staff@motie.go.kr",
+            reason=None,
+        )
+    ]
+    status, designated_on, valid_until = "applied", None, None
+    for to, on in moves:
+        history.append(
+            fev.TransitionV1(
+                from_status=status,  # type: ignore[arg-type]
+                to_status=to,  # type: ignore[arg-type]
+                at=datetime.combine(on, datetime.min.time(), UTC),
+                effective_on=on,
+                actor="staff@motie.go.kr",
+                reason=reason if to in ("rejected", "revoked") else None,
+            )
+        )
+        status = to
+        if to == "designated":
+            designated_on, valid_until = on, on.replace(year=on.year + TERM_YEARS[kind])
+    return fev.DesignationV1.model_validate(
+        {
+            "id": id,
+            "brn": number,
+            "kind": kind,
+            "cohort": cohort if kind == "leading" else None,
+            "technology_codes": list(codes),
+            "status": status,
+            "applied_on": applied_on,
+            "designated_on": designated_on,
+            "valid_until": valid_until,
+            "history": history,
+            "version": len(history),
+        }
+    )
+
+
+def firm_event(data: fev.FirmV1, event_type: str = FIRM_REGISTERED.type) -> Event:
+    return event(event_type, data, data.brn)
+
+
+def designation_event(data: fev.DesignationV1) -> Event:
+    return event(DESIGNATION_EVENTS[data.status].type, data, str(data.id))
 
 
 @pytest.fixture
@@ -103,26 +209,47 @@ async def seeded(conn: db.Conn) -> None:
         await apply(conn, event(TECHNOLOGY_LISTED.type, technology(code, **fields), code))  # type: ignore[arg-type]
 
 
+@dataclass
+class Running:
+    """The gateway app (no projector) while its lifespan runs, and the ASGI app to call."""
+
+    app: FastAPI
+    asgi: object
+
+
 @pytest.fixture
-async def gateway(gateway_db: str) -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
-    """A factory of clients of the gateway (no projector), each with a key of the given scopes."""
+async def gateway_app(gateway_db: str) -> AsyncIterator[Running]:
     settings = GatewaySettings(database_url=gateway_db, log_json=False, kafka_bootstrap="127.0.0.1:1")
     app = create_app(settings, with_workers=False)
     async with LifespanManager(app) as manager:
-        clients: list[httpx.AsyncClient] = []
+        yield Running(app, manager.app)
 
-        def make(secret: str) -> httpx.AsyncClient:
-            client = httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=manager.app),
-                base_url="http://gateway",
-                headers={"X-API-Key": secret},
-            )
-            clients.append(client)
-            return client
 
-        yield make
-        for c in clients:
-            await c.aclose()
+@pytest.fixture
+async def gateway(gateway_app: Running) -> AsyncIterator[Callable[..., httpx.AsyncClient]]:
+    """A factory of clients of the gateway (no projector), each with a key of the given scopes."""
+    clients: list[httpx.AsyncClient] = []
+
+    def make(secret: str) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=gateway_app.asgi),  # type: ignore[arg-type]
+            base_url="http://gateway",
+            headers={"X-API-Key": secret},
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for c in clients:
+        await c.aclose()
+
+
+async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+    """POST a query; the HTTP status is 200 whatever GraphQL errors the body carries."""
+    r = await client.post("/graphql", json={"query": query, "variables": variables})
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
 
 
 async def new_key(conn: db.Conn, *scopes: str) -> keys.IssuedKey:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from gateway import repository
 from mpe_kit import db
 
-from .conftest import new_key
+from .conftest import gql, new_key
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -24,13 +23,6 @@ query($first: Int!, $after: String, $filter: TechnologyFilter) {
   }
 }
 """
-
-
-async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
-    r = await client.post("/graphql", json={"query": query, "variables": variables})
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
 
 
 async def test_pages_follow_the_cursor_to_the_end(

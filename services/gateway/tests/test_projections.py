@@ -5,11 +5,21 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from gateway.projections import HANDLERS
 from mpe_events import catalog as ev
-from mpe_events.registry import REVISION_DELETED, REVISION_DRAFTED, TECHNOLOGY_AMENDED, TECHNOLOGY_LISTED
+from mpe_events.registry import (
+    DESIGNATION_EVENTS,
+    FIRM_CONFIRMATION_ADDED,
+    FIRM_REGISTERED,
+    FIRM_UPDATED,
+    REVISION_DELETED,
+    REVISION_DRAFTED,
+    TECHNOLOGY_AMENDED,
+    TECHNOLOGY_LISTED,
+)
 from mpe_kit import db
 
-from .conftest import apply, event, technology
+from .conftest import apply, brn, designation, designation_event, event, firm, firm_event, technology
 
 
 async def test_a_newer_version_wins_and_an_older_one_is_ignored(conn: db.Conn) -> None:
@@ -49,3 +59,57 @@ async def test_a_deleted_draft_keeps_its_row_marked_deleted(conn: db.Conn) -> No
         conn, event(REVISION_DRAFTED.type, drafted, str(rid)), event(REVISION_DELETED.type, deleted, str(rid))
     )
     assert await conn.fetchval("select status from revisions where id = $1", rid) == "deleted"
+
+
+async def test_a_firm_keeps_its_newest_version(conn: db.Conn) -> None:
+    number = brn(1)
+    await apply(conn, firm_event(firm(number, 1, name_en="first")))
+    await apply(
+        conn, firm_event(firm(number, 3, name_en="third", technology_codes=["SEMI-001"]), FIRM_UPDATED.type)
+    )
+    await apply(
+        conn, firm_event(firm(number, 2, name_en="second"), FIRM_CONFIRMATION_ADDED.type)
+    )  # late, stale
+    row = await conn.fetchrow("select name_en, technology_codes, version from firms where brn = $1", number)
+    assert row is not None
+    assert (row["name_en"], row["technology_codes"], row["version"]) == ("third", ["SEMI-001"], 3)
+
+
+async def test_a_designation_keeps_its_newest_version_and_history(conn: db.Conn) -> None:
+    did = uuid.uuid4()
+    moves = [
+        ("under_review", date(2020, 11, 1)),
+        ("designated", date(2021, 1, 15)),
+        ("revoked", date(2022, 6, 1)),
+    ]
+    versions = [designation(did, brn(1), *moves[:n], reason="fraud") for n in range(4)]
+    # Out of order: the revocation (v4) arrives before the designation (v3) and the review (v2).
+    for n in (0, 3, 2, 1):
+        await apply(conn, designation_event(versions[n]))
+    row = await conn.fetchrow(
+        "select status, designated_on, valid_until, ended_on, version, jsonb_array_length(history) as moves"
+        " from designations where id = $1",
+        did,
+    )
+    assert row is not None
+    assert dict(row) == {
+        "status": "revoked",
+        "designated_on": date(2021, 1, 15),
+        "valid_until": date(2026, 1, 15),
+        "ended_on": date(2022, 6, 1),
+        "version": 4,
+        "moves": 4,
+    }
+
+
+async def test_a_designation_arriving_before_its_firm_is_kept(conn: db.Conn) -> None:
+    did = uuid.uuid4()
+    await apply(conn, designation_event(designation(did, brn(7))))
+    assert await conn.fetchval("select status from designations where id = $1", did) == "applied"
+    assert await conn.fetchval("select count(*) from firms") == 0
+
+
+async def test_every_firm_and_designation_event_type_has_a_handler() -> None:
+    types = {FIRM_REGISTERED.type, FIRM_UPDATED.type, FIRM_CONFIRMATION_ADDED.type}
+    types |= {e.type for e in DESIGNATION_EVENTS.values()}
+    assert types <= set(HANDLERS)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 
 from mpe_events import catalog as ev
+from mpe_events import firms as fev
 from mpe_events import registry
 from mpe_kit.consumer import Event, Handler, Position
 from mpe_kit.db import Conn
@@ -74,6 +75,67 @@ async def project_revision(conn: Conn, event: Event) -> None:
     )
 
 
+async def project_firm(conn: Conn, event: Event) -> None:
+    """Upsert a firm with its technologies and confirmations."""
+    d = event.data
+    assert isinstance(d, fev.FirmV1)
+    await conn.execute(
+        "insert into firms (brn, brn_display, name_en, name_ko, size, size_since, region, mpe_sales_ratio,"
+        " technology_codes, confirmations, version)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        " on conflict (brn) do update set brn_display = excluded.brn_display, name_en = excluded.name_en,"
+        " name_ko = excluded.name_ko, size = excluded.size, size_since = excluded.size_since,"
+        " region = excluded.region, mpe_sales_ratio = excluded.mpe_sales_ratio,"
+        " technology_codes = excluded.technology_codes, confirmations = excluded.confirmations,"
+        " version = excluded.version, updated_at = now()"
+        " where firms.version < excluded.version",
+        d.brn,
+        d.brn_display,
+        d.name_en,
+        d.name_ko,
+        d.size,
+        d.size_since,
+        d.region,
+        d.mpe_sales_ratio,
+        d.technology_codes,
+        [c.model_dump(mode="json") for c in d.confirmations],
+        d.version,
+    )
+
+
+def _ended_on(d: fev.DesignationV1) -> date | None:
+    return min((t.effective_on for t in d.history if t.to_status in ("revoked", "expired")), default=None)
+
+
+async def project_designation(conn: Conn, event: Event) -> None:
+    """Upsert a designation with its whole history."""
+    d = event.data
+    assert isinstance(d, fev.DesignationV1)
+    await conn.execute(
+        "insert into designations (id, brn, kind, cohort, technology_codes, status, applied_on,"
+        " designated_on, valid_until, ended_on, history, version)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        " on conflict (id) do update set brn = excluded.brn, kind = excluded.kind, cohort = excluded.cohort,"
+        " technology_codes = excluded.technology_codes, status = excluded.status,"
+        " applied_on = excluded.applied_on, designated_on = excluded.designated_on,"
+        " valid_until = excluded.valid_until, ended_on = excluded.ended_on, history = excluded.history,"
+        " version = excluded.version, updated_at = now()"
+        " where designations.version < excluded.version",
+        d.id,
+        d.brn,
+        d.kind,
+        d.cohort,
+        d.technology_codes,
+        d.status,
+        d.applied_on,
+        d.designated_on,
+        d.valid_until,
+        _ended_on(d),
+        [t.model_dump(mode="json") for t in d.history],
+        d.version,
+    )
+
+
 HANDLERS: Mapping[str, Handler] = {
     registry.INDUSTRY_CREATED.type: project_industry,
     registry.TECHNOLOGY_LISTED.type: project_technology,
@@ -83,6 +145,10 @@ HANDLERS: Mapping[str, Handler] = {
     registry.REVISION_EDITED.type: project_revision,
     registry.REVISION_DELETED.type: project_revision,
     registry.REVISION_PUBLISHED.type: project_revision,
+    registry.FIRM_REGISTERED.type: project_firm,
+    registry.FIRM_UPDATED.type: project_firm,
+    registry.FIRM_CONFIRMATION_ADDED.type: project_firm,
+    **{e.type: project_designation for e in registry.DESIGNATION_EVENTS.values()},
 }
 
 

@@ -1,0 +1,147 @@
+"""Nested lists are batched: the SQL statements of a query do not grow with the page size."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import date
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from mpe_kit import db
+
+from .conftest import Running, apply, brn, designation, designation_event, firm, firm_event, gql, new_key
+
+pytestmark = pytest.mark.usefixtures("network")
+
+
+class CountingPool:
+    """Stands in for the app's pool and logs every statement its borrowed connections run."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self.statements: list[str] = []
+
+    def _log(self, record: Any) -> None:
+        self.statements.append(record.query)
+
+    @contextlib.asynccontextmanager
+    async def acquire(self) -> AsyncIterator[Any]:
+        async with self._pool.acquire() as conn:
+            conn.add_query_logger(self._log)
+            try:
+                yield conn
+            finally:
+                conn.remove_query_logger(self._log)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._pool, name)
+
+
+@contextlib.contextmanager
+def counting(running: Running) -> Iterator[CountingPool]:
+    real = running.app.state.pool
+    counter = CountingPool(real)
+    running.app.state.pool = counter
+    try:
+        yield counter
+    finally:
+        running.app.state.pool = real
+
+
+@pytest.fixture
+async def network(conn: db.Conn, seeded: None) -> None:
+    """25 firms over the 25 technologies: firm i holds technologies i and i+1 (mod 25), a leading
+    designation for the first and a specialized application for the second."""
+    events = []
+    for i in range(1, 26):
+        own, next_ = f"SEMI-{i:03d}", f"SEMI-{i % 25 + 1:03d}"
+        number = brn(1000 + i)
+        events.append(firm_event(firm(number, technology_codes=[own, next_])))
+        events.append(
+            designation_event(
+                designation(
+                    uuid.uuid4(),
+                    number,
+                    ("under_review", date(2020, 11, 2)),
+                    ("designated", date(2021, 1, 15)),
+                    codes=(own,),
+                )
+            )
+        )
+        events.append(
+            designation_event(designation(uuid.uuid4(), number, kind="specialized", codes=(next_,)))
+        )
+    await apply(conn, *events)
+
+
+FIRMS = """
+query($n: Int!) {
+  firms(first: $n) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      brn nameKo mpeSalesRatio
+      technologies { code status industry { code } }
+      designations { id status history { toStatus effectiveOn } firm { brn } technologies { code } }
+    } }
+  }
+}
+"""
+
+TECHNOLOGIES = """
+query($n: Int!) {
+  technologies(first: $n) {
+    totalCount
+    edges { node {
+      code industry { nameEn }
+      firms { brn technologies { code } designations { id } }
+      designations { id status firm { nameEn } technologies { code } }
+      designated: designations(status: DESIGNATED, first: 5) { id }
+    } }
+  }
+}
+"""
+
+
+async def statements(
+    running: Running, client: httpx.AsyncClient, query: str, n: int, connection: str
+) -> tuple[list[str], int]:
+    with counting(running) as counter:
+        body = await gql(client, query, n=n)
+        await asyncio.sleep(0)  # the query logger reports through call_soon
+    assert "errors" not in body, body["errors"]
+    return counter.statements, len(body["data"][connection]["edges"])
+
+
+@pytest.mark.parametrize(
+    ("query", "connection", "expected"),
+    [
+        # key, page, count, then one batch each: technologies, designations, industries. The
+        # designations' firms and technologies are already in the request's loaders.
+        (FIRMS, "firms", 6),
+        # key, page, count, then one batch each: industries, firms, designations (two argument
+        # sets: two statements), the designations' firms, the firms' designations, and the
+        # firms' technologies that were not on the page.
+        (TECHNOLOGIES, "technologies", 10),
+    ],
+    ids=["firms", "technologies"],
+)
+async def test_statements_do_not_grow_with_the_page(
+    conn: db.Conn,
+    gateway: Callable[..., httpx.AsyncClient],
+    gateway_app: Running,
+    query: str,
+    connection: str,
+    expected: int,
+) -> None:
+    client = gateway((await new_key(conn, "catalog:read", "firms:read", "firms:financials")).secret)
+    small, rows_small = await statements(gateway_app, client, query, 5, connection)
+    large, rows_large = await statements(gateway_app, client, query, 20, connection)
+    assert (rows_small, rows_large) == (5, 20)
+    assert len(small) == len(large) == expected, "\n".join(large)
