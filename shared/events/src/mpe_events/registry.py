@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from mpe_events import catalog, firms, topics
+from mpe_events import budget, catalog, firms, topics
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,19 @@ DESIGNATION_EVENTS: dict[str, EventType] = {
     for status in ("applied", "under_review", "designated", "rejected", "withdrawn", "revoked", "expired")
 }
 
+FISCAL_YEAR_SET = EventType(
+    _t("budget", "fiscal_year", "set", 1), topics.BUDGET_FISCAL_YEAR, budget.FiscalYearV1
+)
+PROGRAM_CREATED = EventType(_t("budget", "program", "created", 1), topics.BUDGET_PROGRAM, budget.ProgramV1)
+PROGRAM_UPDATED = EventType(_t("budget", "program", "updated", 1), topics.BUDGET_PROGRAM, budget.ProgramV1)
+PROJECT_DISBURSED = EventType(
+    _t("budget", "project", "disbursed", 1), topics.BUDGET_PROJECT, budget.ProjectV1
+)
+PROJECT_EVENTS: dict[str, EventType] = {
+    status: EventType(_t("budget", "project", status, 1), topics.BUDGET_PROJECT, budget.ProjectV1)
+    for status in ("proposed", "selected", "agreement_signed", "active", "completed", "terminated")
+}
+
 EVENT_TYPES: dict[str, EventType] = {
     e.type: e
     for e in (
@@ -73,6 +86,11 @@ EVENT_TYPES: dict[str, EventType] = {
         FIRM_UPDATED,
         FIRM_CONFIRMATION_ADDED,
         *DESIGNATION_EVENTS.values(),
+        FISCAL_YEAR_SET,
+        PROGRAM_CREATED,
+        PROGRAM_UPDATED,
+        PROJECT_DISBURSED,
+        *PROJECT_EVENTS.values(),
     )
 }
 

@@ -42,9 +42,22 @@ CATALOG_REVISION = TopicSpec("mpe.catalog.revision")
 
 FIRMS_FIRM = TopicSpec("mpe.firms.firm", partitions=6)
 FIRMS_DESIGNATION = TopicSpec("mpe.firms.designation", partitions=6)
+BUDGET_FISCAL_YEAR = TopicSpec("mpe.budget.fiscal_year", partitions=1)
+BUDGET_PROGRAM = TopicSpec("mpe.budget.program")
+BUDGET_PROJECT = TopicSpec("mpe.budget.project", partitions=6)
 
 TOPICS: dict[str, TopicSpec] = {
-    t.name: t for t in (CATALOG_INDUSTRY, CATALOG_TECHNOLOGY, CATALOG_REVISION, FIRMS_FIRM, FIRMS_DESIGNATION)
+    t.name: t
+    for t in (
+        CATALOG_INDUSTRY,
+        CATALOG_TECHNOLOGY,
+        CATALOG_REVISION,
+        FIRMS_FIRM,
+        FIRMS_DESIGNATION,
+        BUDGET_FISCAL_YEAR,
+        BUDGET_PROGRAM,
+        BUDGET_PROJECT,
+    )
 }
 
 
