@@ -35,7 +35,8 @@ MOVES: dict[str, tuple[str, ...]] = {
 NEEDS_REASON = frozenset({"rejected", "revoked"})
 
 _BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
-_BRN_FORMS = re.compile(r"^(\d{10}|\d{3}-\d{2}-\d{5})$")
+# ASCII digits only, and the whole string: `$` alone would let a trailing newline through.
+_BRN_FORMS = re.compile(r"[0-9]{10}|[0-9]{3}-[0-9]{2}-[0-9]{5}")
 
 
 def brn_check_digit(first_nine: str) -> int:
@@ -47,7 +48,7 @@ def brn_check_digit(first_nine: str) -> int:
 
 def normalize_brn(value: str) -> str:
     """The 10 digits of a valid BRN given as 1234567890 or 123-45-67890; Invalid otherwise."""
-    if not _BRN_FORMS.match(value):
+    if not _BRN_FORMS.fullmatch(value):
         raise Invalid.field(
             "brn", "a business registration number is 10 digits, as 1234567890 or 123-45-67890"
         )
@@ -117,11 +118,19 @@ class Designation:
     history: tuple[Transition, ...]
     version: int
 
-    def overlaps(self, start: date, end: date) -> bool:
-        """Whether this designation's period meets [start, end)."""
+    def active_period(self) -> tuple[date, date] | None:
+        """The days it was (or is) active: from designation until it ended, was revoked or expired."""
         if self.designated_on is None or self.valid_until is None:
-            return False
-        return self.designated_on < end and start < self.valid_until
+            return None
+        if self.status == "designated":
+            return self.designated_on, self.valid_until
+        ended = next((t.effective_on for t in self.history if t.to_status in ("revoked", "expired")), None)
+        return (self.designated_on, ended) if ended is not None else None
+
+    def overlaps(self, start: date, end: date) -> bool:
+        """Whether this designation was active on any day of [start, end)."""
+        period = self.active_period()
+        return period is not None and period[0] < end and start < period[1]
 
 
 def check_application(*, kind: Kind, cohort: int | None, technology_codes: list[str]) -> None:
@@ -216,18 +225,21 @@ def move(
 
 
 def check_no_overlap(candidate: Designation, others: list[Designation]) -> None:
-    """A firm may not hold two active designations of one kind whose periods overlap."""
+    """A firm may not hold two active designations of one kind whose periods overlap.
+
+    A revoked or expired designation still counts for the days it was active, so a backdated
+    designation cannot overlap them either.
+    """
     assert candidate.designated_on is not None
     assert candidate.valid_until is not None
     for other in others:
         if (
             other.id != candidate.id
             and other.kind == candidate.kind
-            and other.status == "designated"
             and other.overlaps(candidate.designated_on, candidate.valid_until)
         ):
+            start, end = other.active_period() or (other.designated_on, other.valid_until)
             raise Conflict(
-                f"The firm already holds an active {candidate.kind} designation ({other.id}) from "
-                f"{other.designated_on} until {other.valid_until}, which overlaps "
-                f"{candidate.designated_on} to {candidate.valid_until}."
+                f"The firm holds, or held, an active {candidate.kind} designation ({other.id}) from "
+                f"{start} until {end}, which overlaps {candidate.designated_on} to {candidate.valid_until}."
             )

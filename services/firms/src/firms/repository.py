@@ -13,10 +13,7 @@ import asyncpg
 from firms.domain import Confirmation, Designation, Transition
 from mpe_kit.db import Conn
 
-FIRM_COLS = (
-    "brn, name_en, name_ko, size, size_since, region, mpe_sales_ratio::float8 as mpe_sales_ratio,"
-    " technology_codes, version"
-)
+FIRM_COLS = "brn, name_en, name_ko, size, size_since, region, mpe_sales_ratio, technology_codes, version"
 DESIGNATION_COLS = "id, brn, kind, cohort, technology_codes, status, applied_on, designated_on, valid_until, history, version"
 
 # firms

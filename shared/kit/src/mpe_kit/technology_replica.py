@@ -12,17 +12,13 @@ from datetime import date
 from importlib import resources
 from pathlib import Path
 
-import httpx
-
 from mpe_events import catalog as ev
 from mpe_events.registry import TECHNOLOGY_AMENDED, TECHNOLOGY_LISTED, TECHNOLOGY_RETIRED
 from mpe_kit import migrations
 from mpe_kit.consumer import Event, Handler
 from mpe_kit.db import Conn
-from mpe_kit.errors import Invalid, Problem
-from mpe_kit.logging import get_logger
-
-log = get_logger("mpe.replica")
+from mpe_kit.errors import Invalid
+from mpe_kit.readthrough import OwnerReader
 
 
 def replica_migrations() -> list[migrations.Migration]:
@@ -75,27 +71,13 @@ class CatalogReader:
     """Reads a technology from the catalog's API, as a viewer."""
 
     def __init__(self, *, base_url: str, token: str | None, timeout_s: float = 5.0) -> None:
-        self._base = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._timeout = timeout_s
+        self._reader = OwnerReader(owner="catalog", base_url=base_url, token=token, timeout_s=timeout_s)
 
     async def technology(self, code: str) -> ReplicaTechnology | None:
         """The technology, or None if the catalog does not know it."""
-        try:
-            async with httpx.AsyncClient(timeout=self._timeout, headers=self._headers) as client:
-                r = await client.get(f"{self._base}/v1/technologies/{code}")
-        except httpx.HTTPError as exc:
-            log.warning("catalog read-through failed", code=code, error=str(exc))
-            raise Problem(
-                "The technology list cannot be checked right now (the catalog is unreachable); try again.",
-                status=503,
-            ) from exc
-        if r.status_code == 404:
+        body = await self._reader.get(f"/v1/technologies/{code}")
+        if body is None:
             return None
-        if r.status_code != 200:
-            log.warning("catalog read-through refused", code=code, status=r.status_code)
-            raise Problem("The technology list cannot be checked right now; try again.", status=503)
-        body = r.json()
         return ReplicaTechnology(
             body["code"],
             body["status"],
