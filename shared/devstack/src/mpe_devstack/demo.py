@@ -98,6 +98,56 @@ def load_firms(firms_url: str, token: str, *, log: Callable[[str], None] = print
     )
 
 
+def load_budget(budget_url: str, token: str, *, log: Callable[[str], None] = print) -> str:
+    """Load the demo budget (deploy/demo/budget.json), unless its fiscal years already have programs.
+
+    In order: each fiscal year's envelope, each program followed by its themes, then each project
+    followed by its transitions and its disbursements (each with its own Idempotency-Key).
+    """
+    path = repo_root() / "deploy" / "demo" / "budget.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    themes = transitions = disbursements = 0
+    with httpx.Client(
+        base_url=budget_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
+        for fiscal_year in data["fiscal_years"]:
+            year = fiscal_year["year"]
+            r = client.get("/v1/programs", params={"fiscal_year": year, "limit": 1})
+            if _expect(r, 200, f"listing the programs of {year}").json()["items"]:
+                return "already loaded"
+        for fiscal_year in data["fiscal_years"]:
+            year = fiscal_year["year"]
+            r = client.put(f"/v1/fiscal-years/{year}", json=fiscal_year["body"])
+            _expect(r, 200, f"fiscal year {year}")
+        for entry in data["programs"]:
+            code = entry["program"]["code"]
+            _expect(client.post("/v1/programs", json=entry["program"]), 201, f"program {code}")
+            for theme in entry["themes"]:
+                r = client.put(f"/v1/programs/{code}/themes/{theme['theme_code']}", json=theme["body"])
+                _expect(r, 200, f"program {code}: theme {theme['theme_code']}")
+                themes += 1
+        for entry in data["projects"]:
+            code = entry["project"]["code"]
+            _expect(client.post("/v1/projects", json=entry["project"]), 201, f"project {code}")
+            for transition in entry["transitions"]:
+                r = client.post(f"/v1/projects/{code}/transitions", json=transition)
+                _expect(r, 200, f"project {code}: to {transition['to']}")
+                transitions += 1
+            for payment in entry["disbursements"]:
+                r = client.post(
+                    f"/v1/projects/{code}/disbursements",
+                    json=payment["body"],
+                    headers={"Idempotency-Key": payment["idempotency_key"]},
+                )
+                _expect(r, 201, f"project {code}: disbursement {payment['idempotency_key']}")
+                disbursements += 1
+        log(f"loaded {len(data['programs'])} programs and {len(data['projects'])} projects")
+    return (
+        f"{len(data['fiscal_years'])} fiscal years, {len(data['programs'])} programs ({themes} themes), "
+        f"{len(data['projects'])} projects ({transitions} transitions, {disbursements} disbursements)"
+    )
+
+
 def wait_visible(gateway_url: str, key: str, *, timeout_s: float = 60) -> int:
     """Wait until the gateway's read model has the catalog's current list; return its size."""
     query = "{ technologies(filter: {status: LISTED}, first: 1) { totalCount } }"
