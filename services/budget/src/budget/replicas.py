@@ -1,0 +1,25 @@
+"""The budget's replica of firms' size classes, fed by the firms service's events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from budget import repository
+from mpe_events import firms as ev
+from mpe_events.registry import FIRM_CONFIRMATION_ADDED, FIRM_REGISTERED, FIRM_UPDATED
+from mpe_kit.consumer import Event, Handler
+from mpe_kit.db import Conn
+
+
+async def apply_firm_event(conn: Conn, event: Event) -> None:
+    """Keep a firm's size class at its newest version."""
+    d = event.data
+    assert isinstance(d, ev.FirmV1)
+    await repository.upsert_firm(conn, brn=d.brn, size=d.size, size_since=d.size_since, version=d.version)
+
+
+FIRM_HANDLERS: Mapping[str, Handler] = {
+    FIRM_REGISTERED.type: apply_firm_event,
+    FIRM_UPDATED.type: apply_firm_event,
+    FIRM_CONFIRMATION_ADDED.type: apply_firm_event,
+}

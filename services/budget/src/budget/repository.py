@@ -1,0 +1,284 @@
+"""All of the budget service's SQL."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from mpe_kit.db import Conn
+
+PROGRAM_COLS = (
+    "p.code, p.fiscal_year, p.name_en, p.name_ko, p.kind, p.track, p.budget_krw, p.themes, p.version,"
+    " coalesce((select sum(committed_krw) from projects j where j.program_code = p.code), 0)::bigint as committed_krw,"
+    " coalesce((select sum(disbursed_krw) from projects j where j.program_code = p.code), 0)::bigint as disbursed_krw"
+)
+PROJECT_COLS = (
+    "code, program_code, fiscal_year, title, kind, continues, technology_codes, lead_firm_brn, government_krw,"
+    " private_cash_krw, private_in_kind_krw, start_on, end_on, status, committed_krw, disbursed_krw, history, version"
+)
+
+# fiscal years
+
+
+async def fiscal_year(conn: Conn, year: int, *, for_update: bool = False) -> asyncpg.Record | None:
+    """A fiscal year's row."""
+    lock = " for update" if for_update else ""
+    return await conn.fetchrow(
+        f"select year, envelope_krw, version from fiscal_years where year = $1{lock}", year
+    )
+
+
+async def upsert_fiscal_year(conn: Conn, year: int, envelope: int) -> asyncpg.Record:
+    """Set a year's envelope, bumping its version."""
+    row = await conn.fetchrow(
+        "insert into fiscal_years (year, envelope_krw) values ($1, $2) on conflict (year) do update"
+        " set envelope_krw = excluded.envelope_krw, version = fiscal_years.version + 1, updated_at = now()"
+        " returning year, envelope_krw, version",
+        year,
+        envelope,
+    )
+    assert row is not None
+    return row
+
+
+async def year_sums(conn: Conn, year: int) -> tuple[int, int, int]:
+    """(programmed, committed, disbursed) of a year."""
+    row = await conn.fetchrow(
+        "select coalesce((select sum(budget_krw) from programs where fiscal_year = $1), 0)::bigint as programmed,"
+        " coalesce(sum(committed_krw), 0)::bigint as committed, coalesce(sum(disbursed_krw), 0)::bigint as disbursed"
+        " from projects where fiscal_year = $1",
+        year,
+    )
+    assert row is not None
+    return int(row["programmed"]), int(row["committed"]), int(row["disbursed"])
+
+
+# programs
+
+
+async def insert_program(conn: Conn, p: dict[str, Any]) -> bool:
+    """Insert a program; False if its code is taken."""
+    row = await conn.fetchrow(
+        "insert into programs (code, fiscal_year, name_en, name_ko, kind, track, budget_krw)"
+        " values ($1, $2, $3, $4, $5, $6, $7) on conflict (code) do nothing returning code",
+        p["code"],
+        p["fiscal_year"],
+        p["name_en"],
+        p["name_ko"],
+        p["kind"],
+        p["track"],
+        p["budget_krw"],
+    )
+    return row is not None
+
+
+async def program(conn: Conn, code: str, *, for_update: bool = False) -> asyncpg.Record | None:
+    """One program with its commitment sums; the lock (if asked) is on the program's row."""
+    if for_update:
+        await conn.execute("select 1 from programs where code = $1 for update", code)
+    return await conn.fetchrow(f"select {PROGRAM_COLS} from programs p where p.code = $1", code)
+
+
+async def set_themes(conn: Conn, code: str, themes: list[dict[str, Any]]) -> None:
+    """Replace a program's themes and bump its version."""
+    await conn.execute(
+        "update programs set themes = $2, version = version + 1, updated_at = now() where code = $1",
+        code,
+        themes,
+    )
+
+
+async def list_programs(
+    conn: Conn, *, year: int | None, after: str | None, limit: int
+) -> list[asyncpg.Record]:
+    """Programs by code, after a keyset position."""
+    return await conn.fetch(
+        f"select {PROGRAM_COLS} from programs p where ($1::int is null or p.fiscal_year = $1)"
+        " and ($2::text is null or p.code > $2) order by p.code limit $3",
+        year,
+        after,
+        limit,
+    )
+
+
+async def program_committed(conn: Conn, code: str) -> int:
+    """What a program's projects commit."""
+    n = await conn.fetchval(
+        "select coalesce(sum(committed_krw), 0)::bigint from projects where program_code = $1", code
+    )
+    return int(n)
+
+
+# projects
+
+
+async def insert_project(conn: Conn, p: dict[str, Any]) -> bool:
+    """Insert a proposed project; False if its code is taken."""
+    row = await conn.fetchrow(
+        "insert into projects (code, program_code, fiscal_year, title, kind, continues, technology_codes,"
+        " lead_firm_brn, government_krw, private_cash_krw, private_in_kind_krw, start_on, end_on, status)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'proposed')"
+        " on conflict (code) do nothing returning code",
+        p["code"],
+        p["program_code"],
+        p["fiscal_year"],
+        p["title"],
+        p["kind"],
+        p["continues"],
+        p["technology_codes"],
+        p["lead_firm_brn"],
+        p["government_krw"],
+        p["private_cash_krw"],
+        p["private_in_kind_krw"],
+        p["start_on"],
+        p["end_on"],
+    )
+    return row is not None
+
+
+async def project(conn: Conn, code: str, *, for_update: bool = False) -> asyncpg.Record | None:
+    """One project, optionally row-locked."""
+    lock = " for update" if for_update else ""
+    return await conn.fetchrow(f"select {PROJECT_COLS} from projects where code = $1{lock}", code)
+
+
+async def update_project_state(
+    conn: Conn, code: str, *, status: str, committed: int, disbursed: int, step: dict[str, Any] | None
+) -> asyncpg.Record:
+    """Store a project's status and money, appending a history step if given."""
+    row = await conn.fetchrow(
+        "update projects set status = $2, committed_krw = $3, disbursed_krw = $4,"
+        " history = case when $5::jsonb is null then history else history || jsonb_build_array($5::jsonb) end,"
+        f" version = version + 1, updated_at = now() where code = $1 returning {PROJECT_COLS}",
+        code,
+        status,
+        committed,
+        disbursed,
+        step,
+    )
+    assert row is not None
+    return row
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectFilter:
+    """Filters of the project list."""
+
+    program: str | None = None
+    technology: str | None = None
+    firm: str | None = None
+    status: str | None = None
+    fiscal_year: int | None = None
+
+
+async def list_projects(
+    conn: Conn, f: ProjectFilter, *, after: str | None, limit: int
+) -> list[asyncpg.Record]:
+    """Projects by code matching the filter, after a keyset position."""
+    return await conn.fetch(
+        f"select {PROJECT_COLS} from projects where ($1::text is null or program_code = $1)"
+        " and ($2::text is null or technology_codes @> array[$2::text])"
+        " and ($3::text is null or lead_firm_brn = $3) and ($4::text is null or status = $4)"
+        " and ($5::int is null or fiscal_year = $5) and ($6::text is null or code > $6)"
+        " order by code limit $7",
+        f.program,
+        f.technology,
+        f.firm,
+        f.status,
+        f.fiscal_year,
+        after,
+        limit,
+    )
+
+
+# disbursements
+
+
+async def insert_disbursement(
+    conn: Conn, *, project_code: str, amount: int, paid_on: date, by: str
+) -> asyncpg.Record:
+    """Record a payment."""
+    row = await conn.fetchrow(
+        "insert into disbursements (id, project_code, amount_krw, paid_on, created_by) values ($1, $2, $3, $4, $5)"
+        " returning id, project_code, amount_krw, paid_on, created_at",
+        uuid.uuid4(),
+        project_code,
+        amount,
+        paid_on,
+        by,
+    )
+    assert row is not None
+    return row
+
+
+async def disbursements(conn: Conn, project_code: str) -> list[asyncpg.Record]:
+    """A project's payments, oldest first."""
+    return await conn.fetch(
+        "select id, project_code, amount_krw, paid_on, created_at from disbursements"
+        " where project_code = $1 order by paid_on, created_at, id",
+        project_code,
+    )
+
+
+# idempotency keys
+
+
+async def claim_key(conn: Conn, key: str, request_hash: str, *, stale_s: float) -> asyncpg.Record | None:
+    """Claim a key for a new request; None when claimed, else the existing row (maybe replayable)."""
+    row = await conn.fetchrow(
+        "insert into idempotency_keys (key, request_hash, state) values ($1, $2, 'running')"
+        " on conflict (key) do update set request_hash = excluded.request_hash, created_at = now()"
+        " where idempotency_keys.state = 'running'"
+        " and idempotency_keys.created_at < now() - make_interval(secs => $3)"
+        " and idempotency_keys.request_hash = excluded.request_hash"
+        " returning key",
+        key,
+        request_hash,
+        stale_s,
+    )
+    if row is not None:
+        return None
+    return await conn.fetchrow(
+        "select key, request_hash, state, status_code, response from idempotency_keys where key = $1", key
+    )
+
+
+async def finish_key(conn: Conn, key: str, *, status_code: int, response: dict[str, Any]) -> None:
+    """Keep the first answer to replay it."""
+    await conn.execute(
+        "update idempotency_keys set state = 'done', status_code = $2, response = $3 where key = $1",
+        key,
+        status_code,
+        response,
+    )
+
+
+async def release_key(conn: Conn, key: str) -> None:
+    """Forget a key whose request failed unexpectedly, so that a retry can run."""
+    await conn.execute("delete from idempotency_keys where key = $1 and state = 'running'", key)
+
+
+# the firm replica
+
+
+async def firm_size(conn: Conn, brn: str) -> str | None:
+    """The replicated size class of a firm."""
+    size: str | None = await conn.fetchval("select size from firm_replica where brn = $1", brn)
+    return size
+
+
+async def upsert_firm(conn: Conn, *, brn: str, size: str, size_since: date, version: int) -> None:
+    """Keep the replica's row at the newest version."""
+    await conn.execute(
+        "insert into firm_replica (brn, size, size_since, version) values ($1, $2, $3, $4)"
+        " on conflict (brn) do update set size = excluded.size, size_since = excluded.size_since,"
+        " version = excluded.version, updated_at = now() where firm_replica.version < excluded.version",
+        brn,
+        size,
+        size_since,
+        version,
+    )

@@ -1,0 +1,180 @@
+"""The REST API's request and response models. Money is whole won as JSON integers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+_NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=_NO_NUL)]
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,47}$")]
+TechCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_NUL)]
+# 64-bit whole won: ₩937.56bn does not fit in 32 bits.
+Won = Annotated[int, Field(ge=0, le=2**63 - 1)]
+PositiveWon = Annotated[int, Field(gt=0, le=2**63 - 1)]
+ProgramKind = Literal["rnd", "alchemist", "infrastructure", "other"]
+ProjectKind = Literal["new", "continuing"]
+ProjectStatus = Literal["proposed", "selected", "agreement_signed", "active", "completed", "terminated"]
+Year = Annotated[int, Field(ge=2000, le=2100)]
+
+T = TypeVar("T")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    """A page of a list; `next_cursor` is null on the last page."""
+
+    items: list[T]
+    next_cursor: str | None
+
+
+class FiscalYearPut(_In):
+    """A year's appropriation."""
+
+    envelope_krw: Won
+
+
+class FiscalYearRead(BaseModel):
+    """A fiscal year with its money, committed and disbursed kept apart."""
+
+    year: int
+    envelope_krw: int
+    programmed_krw: int = Field(description="Sum of the year's program budgets.")
+    committed_krw: int = Field(
+        description="Government money of the year's selected projects (paid part once terminated)."
+    )
+    disbursed_krw: int = Field(description="Sum paid.")
+    version: int
+
+
+class ThemeStage(_In):
+    """Teams at one stage of an alchemist tournament."""
+
+    stage: Literal["concept", "preliminary", "main"]
+    teams: Annotated[int, Field(ge=0, le=1000)]
+
+
+class ThemePut(_In):
+    """An alchemist theme."""
+
+    title: Name
+    stages: Annotated[list[ThemeStage], Field(min_length=1, max_length=3)]
+
+
+class Theme(BaseModel):
+    """An alchemist theme, as stored."""
+
+    code: str
+    title: str
+    stages: list[ThemeStage]
+
+
+class ProgramCreate(_In):
+    """A program of one fiscal year."""
+
+    code: Code
+    fiscal_year: Year
+    name_en: Name
+    name_ko: Name
+    kind: ProgramKind
+    track: Name | None = None
+    budget_krw: Won
+
+
+class ProgramRead(BaseModel):
+    """A program with its commitments."""
+
+    code: str
+    fiscal_year: int
+    name_en: str
+    name_ko: str
+    kind: ProgramKind
+    track: str | None
+    budget_krw: int
+    committed_krw: int
+    disbursed_krw: int
+    themes: list[Theme]
+    version: int
+
+
+class ProjectCreate(_In):
+    """A proposed project."""
+
+    code: Code
+    program_code: Code
+    title: Name
+    kind: ProjectKind
+    continues: Code | None = None
+    technology_codes: Annotated[list[TechCode], Field(min_length=1, max_length=20)]
+    lead_firm_brn: str | None = Field(
+        default=None, description="10 digits or 123-45-67890; none for an institute-led project."
+    )
+    government_krw: Won
+    private_cash_krw: Won = 0
+    private_in_kind_krw: Won = 0
+    start_on: date
+    end_on: date
+
+
+class ProjectTransition(_In):
+    """A move of a project's status."""
+
+    to: Literal["selected", "agreement_signed", "active", "completed", "terminated"]
+    reason: Reason | None = None
+
+
+class StepRead(BaseModel):
+    """One move in a project's history."""
+
+    from_status: ProjectStatus
+    to_status: ProjectStatus
+    at: datetime
+    actor: str
+    reason: str | None
+
+
+class ProjectRead(BaseModel):
+    """A project, its money, and its history."""
+
+    code: str
+    program_code: str
+    fiscal_year: int
+    title: str
+    kind: ProjectKind
+    continues: str | None
+    technology_codes: list[str]
+    lead_firm_brn: str | None
+    government_krw: int
+    private_cash_krw: int
+    private_in_kind_krw: int
+    start_on: date
+    end_on: date
+    status: ProjectStatus
+    committed_krw: int
+    disbursed_krw: int
+    history: list[StepRead]
+    version: int
+
+
+class DisbursementCreate(_In):
+    """A payment to a project."""
+
+    amount_krw: PositiveWon
+    paid_on: date
+
+
+class DisbursementRead(BaseModel):
+    """A payment."""
+
+    id: uuid.UUID
+    project_code: str
+    amount_krw: int
+    paid_on: date
+    created_at: datetime
