@@ -38,6 +38,7 @@ def test_dev_stack_comes_up_with_demo_data_and_stops_cleanly(tmp_path: Path, sig
         "MPE_DEV_KAFKA_PORT": free_port_range(2),
         "MPE_DEV_CATALOG_PORT": free_port(),
         "MPE_DEV_FIRMS_PORT": free_port(),
+        "MPE_DEV_BUDGET_PORT": free_port(),
         "MPE_DEV_GATEWAY_PORT": free_port(),
     }
     env = {**os.environ, "MPE_DEV_DIR": str(home), **{k: str(v) for k, v in ports.items()}}
@@ -85,6 +86,12 @@ def test_dev_stack_comes_up_with_demo_data_and_stops_cleanly(tmp_path: Path, sig
         )
         assert leading.status_code == 200
         assert len(leading.json()["items"]) == 20
+        year = httpx.get(
+            f"http://127.0.0.1:{ports['MPE_DEV_BUDGET_PORT']}/v1/fiscal-years/2023",
+            headers={"Authorization": f"Bearer {creds['MPE_STAFF_TOKEN']}"},
+        ).json()
+        assert year["envelope_krw"] == 937_560_000_000
+        assert year["committed_krw"] == 52_520_000_000
 
         # Ctrl-C reaches the whole foreground process group; SIGTERM only the process.
         if sig == signal.SIGINT:

@@ -44,6 +44,7 @@ class DevSettings(BaseSettings):
     kafka_port: int = 9092
     catalog_port: int = int(os.environ.get("CATALOG_PORT", "8001"))
     firms_port: int = int(os.environ.get("FIRMS_PORT", "8003"))
+    budget_port: int = int(os.environ.get("BUDGET_PORT", "8002"))
     gateway_port: int = int(os.environ.get("GATEWAY_PORT", "8000"))
     load_demo: bool = True
 
@@ -171,6 +172,7 @@ def run(settings: DevSettings) -> int:
         settings.kafka_port,
         settings.catalog_port,
         settings.firms_port,
+        settings.budget_port,
         settings.gateway_port,
     ):
         if port_is_listening("127.0.0.1", port):
@@ -185,8 +187,9 @@ def run(settings: DevSettings) -> int:
     common = {"KAFKA_BOOTSTRAP": kafka.bootstrap, "JWT_SECRET": secret, "HOST": "127.0.0.1"}
     catalog = Service("catalog", settings.catalog_port, {f"CATALOG_{k}": v for k, v in common.items()})
     firms = Service("firms", settings.firms_port, {f"FIRMS_{k}": v for k, v in common.items()})
+    budget = Service("budget", settings.budget_port, {f"BUDGET_{k}": v for k, v in common.items()})
     gateway = Service("gateway", settings.gateway_port, {f"GATEWAY_{k}": v for k, v in common.items()})
-    services = [catalog, firms, gateway]
+    services = [catalog, firms, budget, gateway]
     for svc in services:
         prefix = svc.name.upper()
         svc.env[f"{prefix}_PORT"] = str(svc.port)
@@ -195,6 +198,11 @@ def run(settings: DevSettings) -> int:
     firms.env["FIRMS_CATALOG_URL"] = catalog.url
     firms.env["FIRMS_SERVICE_TOKEN"] = issue_token(
         secret, sub="svc-firms", roles=["viewer"], ttl_s=365 * 24 * 3600
+    )
+    budget.env["BUDGET_CATALOG_URL"] = catalog.url
+    budget.env["BUDGET_FIRMS_URL"] = firms.url
+    budget.env["BUDGET_SERVICE_TOKEN"] = issue_token(
+        secret, sub="svc-budget", roles=["viewer"], ttl_s=365 * 24 * 3600
     )
     # Often enough that the demo's first cohort expires moments after it is loaded.
     firms.env["FIRMS_EXPIRY_INTERVAL_S"] = "10"
@@ -225,6 +233,7 @@ def run(settings: DevSettings) -> int:
             seen = demo.wait_visible(gateway.url, key, timeout_s=60)
             _say(f"gateway shows {seen} listed technologies")
             _say(f"demo firms: {demo.load_firms(firms.url, token, log=_say)}")
+            _say(f"demo budget: {demo.load_budget(budget.url, token, log=_say)}")
         _print_banner(services, kafka, pg, home, time.monotonic() - started)
         while True:
             for svc in services:
@@ -252,12 +261,13 @@ def run(settings: DevSettings) -> int:
 def _print_banner(
     services: list[Service], kafka: KafkaCluster, pg: PostgresServer, home: Path, took: float
 ) -> None:
-    catalog, firms, gateway = services
+    catalog, firms, budget, gateway = services
     lines = [
         f"ready in {took:.0f}s",
         f"  GraphQL (GraphiQL): {gateway.url}/graphql",
         f"  catalog REST API:   {catalog.url}/v1  (OpenAPI docs: {catalog.url}/docs)",
         f"  firms REST API:     {firms.url}/v1  (OpenAPI docs: {firms.url}/docs)",
+        f"  budget REST API:    {budget.url}/v1  (OpenAPI docs: {budget.url}/docs)",
         f"  Kafka bootstrap:    {kafka.bootstrap}",
         f"  Postgres:           {pg.dsn('catalog')} (and /gateway)",
         f"  credentials:        {home / 'credentials.env'}  (MPE_STAFF_TOKEN, MPE_PARTNER_KEY, MPE_PARTNER_KEY_BASIC)",
