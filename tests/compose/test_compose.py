@@ -26,7 +26,7 @@ SCHEMA_FILE = Path(__file__).with_name("compose-spec.json")
 
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 # The services built from this repository, with the port each listens on.
-APP_SERVICES = {"catalog": 8001, "firms": 8003, "gateway": 8000}
+APP_SERVICES = {"catalog": 8001, "firms": 8003, "budget": 8002, "gateway": 8000}
 DOCKERFILES = {name: ROOT / "services" / name / "Dockerfile" for name in APP_SERVICES}
 
 
