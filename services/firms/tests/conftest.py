@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
+import uvicorn
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from firms.app import all_migrations, create_app
 from firms.settings import FirmsSettings
 from mpe_devstack.ports import free_port
-from mpe_kit import db, migrations
+from mpe_kit import migrations
 from mpe_kit.auth import issue_token
+from mpe_kit.db import Pool, connect
+from mpe_kit.technology_replica import CatalogReader
 
 SECRET = "firms-test-secret-of-32-bytes-or-more"
 
@@ -38,7 +48,7 @@ def valid_brn(first_nine: str) -> str:
 async def firms_settings(new_database: Callable[[str], str], topic_prefix: str) -> FirmsSettings:
     dsn = new_database("firms")
     await migrations.migrate(dsn, all_migrations())
-    conn = await db.connect(dsn)
+    conn = await connect(dsn)
     try:
         for code in LISTED:
             await conn.execute(
@@ -81,3 +91,141 @@ async def firms(firms_settings: FirmsSettings) -> AsyncIterator[httpx.AsyncClien
     ):
         client.app = app  # type: ignore[attr-defined]
         yield client
+
+
+# Shared helpers of the firms tests.
+
+PROBLEM_JSON = "application/problem+json"
+# The day the tests pin as "today" (Seoul); every effective date is on or before it.
+TODAY = date(2024, 6, 3)
+
+
+def firm_body(brn: str, **fields: Any) -> dict[str, Any]:
+    """A valid registration of a firm."""
+    return {
+        "brn": brn,
+        "name_en": f"Firm {brn}",
+        "name_ko": f"기업 {brn}",
+        "size": "sme",
+        "size_since": "2020-01-01",
+        "region": "Gyeonggi",
+        "mpe_sales_ratio": 0.6,
+        "technology_codes": ["SEMI-001"],
+        **fields,
+    }
+
+
+def assert_problem(resp: httpx.Response, status: int, *fields: str) -> dict[str, Any]:
+    """An RFC 9457 answer with `status`, a detail, and an error naming each of `fields`."""
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith(PROBLEM_JSON)
+    body: dict[str, Any] = resp.json()
+    assert body["status"] == status
+    assert body["title"]
+    assert body.get("detail")
+    named = [e["field"] for e in body.get("errors") or []]
+    for field in fields:
+        assert any(field in n for n in named), f"no error names {field!r}: {body}"
+    return body
+
+
+async def snapshot(conn: asyncpg.Connection) -> dict[str, Any]:
+    """Everything a request could change."""
+    return {
+        "firms": [dict(r) for r in await conn.fetch("select * from firms order by brn")],
+        "confirmations": [dict(r) for r in await conn.fetch("select * from confirmations order by id")],
+        "designations": [dict(r) for r in await conn.fetch("select * from designations order by id")],
+        "replica": [dict(r) for r in await conn.fetch("select * from technology_replica order by code")],
+        "outbox": await conn.fetchval("select count(*) from outbox"),
+    }
+
+
+async def rejected(
+    conn: asyncpg.Connection, request: Awaitable[httpx.Response], status: int, *fields: str
+) -> dict[str, Any]:
+    """Send `request`, expect a problem, and check that nothing changed."""
+    before = await snapshot(conn)
+    body = assert_problem(await request, status, *fields)
+    assert await snapshot(conn) == before, "a rejected request changed the database"
+    return body
+
+
+async def outbox_since(conn: asyncpg.Connection, count: int) -> list[asyncpg.Record]:
+    """Outbox rows written after the first `count`, in write order."""
+    return await conn.fetch(
+        "select topic, key, type, source, subject, payload from outbox order by seq offset $1", count
+    )
+
+
+@pytest.fixture
+async def api(firms: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The `firms` client with the app's clock pinned to TODAY."""
+    firms.app.state.clock = lambda: TODAY  # type: ignore[attr-defined]
+    return firms
+
+
+@pytest.fixture
+async def db(firms_settings: FirmsSettings) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection to the firms database (migrated, replica filled)."""
+    conn = await connect(firms_settings.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def pool(api: httpx.AsyncClient) -> Pool:
+    """The running app's pool, for calling use cases such as the expiry task directly."""
+    p: Pool = api.app.state.pool  # type: ignore[attr-defined]
+    return p
+
+
+@dataclass
+class StubCatalog:
+    """A stand-in for the catalog's technology endpoint over real HTTP: code -> (status, body)."""
+
+    url: str
+    technologies: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    answer_status: int | None = None
+    requests: list[str] = dataclasses.field(default_factory=list)
+
+
+@pytest.fixture
+async def stub_catalog(api: httpx.AsyncClient) -> AsyncIterator[StubCatalog]:
+    """Serve a stub of GET /v1/technologies/{code} with uvicorn, and point the firms app at it."""
+    port = free_port()
+    stub = StubCatalog(url=f"http://127.0.0.1:{port}")
+    app = FastAPI()
+
+    @app.get("/v1/technologies/{code}")
+    async def technology(code: str, request: Request) -> JSONResponse:
+        stub.requests.append(f"{code} {request.headers.get('authorization', '')}")
+        if stub.answer_status is not None:
+            return JSONResponse({"detail": "stubbed failure"}, status_code=stub.answer_status)
+        if code not in stub.technologies:
+            return JSONResponse({"detail": f"{code} does not exist"}, status_code=404)
+        return JSONResponse(stub.technologies[code])
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(10):
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
+            await asyncio.sleep(0.02)
+    api.app.state.catalog_reader = CatalogReader(base_url=stub.url, token="service-token")  # type: ignore[attr-defined]
+    try:
+        yield stub
+    finally:
+        server.should_exit = True
+        await task
+
+
+def catalog_technology(code: str, *, status: str = "listed", version: int = 1) -> dict[str, Any]:
+    """The catalog's answer for one technology, as far as the read-through reads it."""
+    return {
+        "code": code,
+        "status": status,
+        "listed_on": "2022-10-18",
+        "retired_on": "2024-04-03" if status == "retired" else None,
+        "version": version,
+    }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +16,7 @@ from mpe_events import registry
 from mpe_kit.db import Conn
 from mpe_kit.errors import Conflict, Invalid, NotFound
 from mpe_kit.outbox import PendingEvent, enqueue
-from mpe_kit.pagination import decode_cursor, decode_text_cursor, encode_cursor
+from mpe_kit.pagination import decode_text_cursor, decode_time_id_cursor, encode_cursor, encode_time_id_cursor
 
 SOURCE = registry.source("catalog")
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -269,17 +269,11 @@ async def list_revisions(
     pool: asyncpg.Pool, *, status: str | None, cursor: str | None, limit: int
 ) -> schemas.Page[schemas.RevisionRead]:
     """A page of revisions in creation order."""
-    after = None
-    if cursor:
-        at, rid = decode_cursor(cursor, arity=2)
-        try:
-            after = (datetime.fromisoformat(at).astimezone(UTC), uuid.UUID(rid))
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise Invalid.field("cursor", "not a cursor from this API") from exc
+    after = decode_time_id_cursor(cursor)
     async with pool.acquire() as conn:
         rows = await repository.list_revisions(conn, status=status, after=after, limit=limit + 1)
     items = [_revision_read(r) for r in rows[:limit]]
-    nxt = encode_cursor([items[-1].created_at.isoformat(), str(items[-1].id)]) if len(rows) > limit else None
+    nxt = encode_time_id_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
     return schemas.Page(items=items, next_cursor=nxt)
 
 

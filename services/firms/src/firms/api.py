@@ -87,10 +87,13 @@ async def patch_firm(
         raise Problem(
             "Send If-Match with the firm's ETag, so that a concurrent change is not lost.", status=428
         )
-    m = _ETAG.match(if_match.strip())
-    if m is None:
-        raise Problem(f"If-Match {if_match!r} is not an ETag of this API.", status=412)
-    firm = await service.patch_firm(pool, reader, brn=brn, data=body, if_match=int(m[1]))
+    wanted: int | None = None  # RFC 9110: `*` matches whatever version exists
+    if if_match.strip() != "*":
+        m = _ETAG.match(if_match.strip())
+        if m is None:
+            raise Problem(f"If-Match {if_match!r} is not an ETag of this API.", status=412)
+        wanted = int(m[1])
+    firm = await service.patch_firm(pool, reader, brn=brn, data=body, if_match=wanted)
     response.headers["ETag"] = _etag(firm.version)
     return firm
 

@@ -16,7 +16,7 @@ from mpe_events import registry
 from mpe_kit.db import Conn, Pool
 from mpe_kit.errors import Conflict, Invalid, NotFound, Problem
 from mpe_kit.outbox import PendingEvent, enqueue
-from mpe_kit.pagination import decode_cursor, decode_text_cursor, encode_cursor
+from mpe_kit.pagination import decode_text_cursor, decode_time_id_cursor, encode_cursor, encode_time_id_cursor
 from mpe_kit.technology_replica import CatalogReader, require_listed
 
 SOURCE = registry.source("firms")
@@ -101,9 +101,9 @@ async def get_firm(pool: Pool, *, brn: str) -> schemas.FirmRead:
 
 
 async def patch_firm(
-    pool: Pool, reader: CatalogReader, *, brn: str, data: schemas.FirmPatch, if_match: int
+    pool: Pool, reader: CatalogReader, *, brn: str, data: schemas.FirmPatch, if_match: int | None
 ) -> schemas.FirmRead:
-    """Change a firm if it is still at version `if_match`; only codes it adds are checked."""
+    """Change a firm if it is still at version `if_match` (None: any); only codes it adds are checked."""
     key = _brn(brn)
     fields = {k: getattr(data, k) for k in data.model_fields_set}
     nullable = {"mpe_sales_ratio"}
@@ -118,7 +118,7 @@ async def patch_firm(
             await require_listed(conn, added, reader=reader, field="technology_codes")
         async with conn.transaction():
             locked = await _firm_or_404(conn, key, for_update=True)
-            if locked["version"] != if_match:
+            if if_match is not None and locked["version"] != if_match:
                 raise Problem(
                     f"The firm is at version {locked['version']}, not {if_match}; read it again and retry.",
                     status=412,
@@ -271,20 +271,14 @@ async def list_designations(
     pool: Pool, *, filters: repository.DesignationFilter, cursor: str | None, limit: int
 ) -> schemas.Page[schemas.DesignationRead]:
     """A page of designations in the order they were applied for."""
-    after = None
-    if cursor:
-        at, did = decode_cursor(cursor, arity=2)
-        try:
-            after = (datetime.fromisoformat(at).astimezone(UTC), uuid.UUID(did))
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise Invalid.field("cursor", "not a cursor from this API") from exc
+    after = decode_time_id_cursor(cursor)
     async with pool.acquire() as conn:
         rows = await repository.list_designations(conn, filters, after=after, limit=limit + 1)
     items = [designation_read(d) for _, d in rows[:limit]]
     nxt = None
     if len(rows) > limit:
         created_at, last = rows[limit - 1]
-        nxt = encode_cursor([created_at.isoformat(), str(last.id)])
+        nxt = encode_time_id_cursor(created_at, last.id)
     return schemas.Page(items=items, next_cursor=nxt)
 
 

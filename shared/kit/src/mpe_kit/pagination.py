@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from mpe_kit.errors import Invalid
@@ -36,3 +38,21 @@ def decode_text_cursor(cursor: str | None) -> str | None:
     if not isinstance(value, str):
         raise Invalid.field("cursor", "not a cursor from this API")
     return value
+
+
+def decode_time_id_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """The (timestamp, id) inside a cursor over a list in creation order; None for the first page."""
+    if cursor is None:
+        return None
+    at, rid = decode_cursor(cursor, arity=2)
+    if not isinstance(at, str) or not isinstance(rid, str):
+        raise Invalid.field("cursor", "not a cursor from this API")
+    try:
+        return datetime.fromisoformat(at).astimezone(UTC), uuid.UUID(rid)
+    except (ValueError, OverflowError) as exc:
+        raise Invalid.field("cursor", "not a cursor from this API") from exc
+
+
+def encode_time_id_cursor(at: datetime, rid: uuid.UUID) -> str:
+    """The cursor after the row created at `at` with id `rid`."""
+    return encode_cursor([at.isoformat(), str(rid)])
