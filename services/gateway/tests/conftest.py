@@ -18,6 +18,7 @@ from gateway import keys
 from gateway.app import all_migrations, create_app
 from gateway.projections import HANDLERS
 from gateway.settings import GatewaySettings
+from mpe_events import budget as bev
 from mpe_events import catalog as ev
 from mpe_events import firms as fev
 from mpe_events.envelope import Envelope
@@ -25,7 +26,10 @@ from mpe_events.registry import (
     DESIGNATION_EVENTS,
     EVENT_TYPES,
     FIRM_REGISTERED,
+    FISCAL_YEAR_SET,
     INDUSTRY_CREATED,
+    PROGRAM_CREATED,
+    PROJECT_EVENTS,
     TECHNOLOGY_LISTED,
 )
 from mpe_events.registry import source as event_source
@@ -155,6 +159,58 @@ def firm_event(data: fev.FirmV1, event_type: str = FIRM_REGISTERED.type) -> Even
 
 def designation_event(data: fev.DesignationV1) -> Event:
     return event(DESIGNATION_EVENTS[data.status].type, data, str(data.id))
+
+
+def fiscal_year_event(year: int, envelope_krw: int, version: int = 1) -> Event:
+    data = bev.FiscalYearV1(year=year, envelope_krw=envelope_krw, version=version)
+    return event(FISCAL_YEAR_SET.type, data, str(year))
+
+
+def program(code: str, version: int = 1, **fields: object) -> bev.ProgramV1:
+    base: dict[str, object] = {
+        "code": code,
+        "fiscal_year": 2023,
+        "name_en": f"Program {code}",
+        "name_ko": f"사업 {code}",
+        "kind": "rnd",
+        "track": None,
+        "budget_krw": 1_000_000_000,
+        "themes": [],
+        "version": version,
+    }
+    return bev.ProgramV1.model_validate({**base, **fields})
+
+
+def program_event(data: bev.ProgramV1, event_type: str = PROGRAM_CREATED.type) -> Event:
+    return event(event_type, data, data.code)
+
+
+def project(code: str, version: int = 1, **fields: object) -> bev.ProjectV1:
+    base: dict[str, object] = {
+        "code": code,
+        "program_code": "MP-2023",
+        "fiscal_year": 2023,
+        "title": f"Project {code}",
+        "kind": "new",
+        "continues": None,
+        "technology_codes": ["SEMI-004"],
+        "lead_firm_brn": None,
+        "government_krw": 1_000_000_000,
+        "private_cash_krw": 150_000_000,
+        "private_in_kind_krw": 100_000_000,
+        "start_on": date(2023, 4, 1),
+        "end_on": date(2023, 12, 31),
+        "status": "proposed",
+        "committed_krw": 0,
+        "disbursed_krw": 0,
+        "version": version,
+    }
+    return bev.ProjectV1.model_validate({**base, **fields})
+
+
+def project_event(data: bev.ProjectV1, event_type: str | None = None) -> Event:
+    """The event of a project's move to its status (or another type, such as disbursed)."""
+    return event(event_type or PROJECT_EVENTS[data.status].type, data, data.code)
 
 
 @pytest.fixture

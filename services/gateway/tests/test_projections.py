@@ -12,6 +12,11 @@ from mpe_events.registry import (
     FIRM_CONFIRMATION_ADDED,
     FIRM_REGISTERED,
     FIRM_UPDATED,
+    FISCAL_YEAR_SET,
+    PROGRAM_CREATED,
+    PROGRAM_UPDATED,
+    PROJECT_DISBURSED,
+    PROJECT_EVENTS,
     REVISION_DELETED,
     REVISION_DRAFTED,
     TECHNOLOGY_AMENDED,
@@ -19,7 +24,21 @@ from mpe_events.registry import (
 )
 from mpe_kit import db
 
-from .conftest import apply, brn, designation, designation_event, event, firm, firm_event, technology
+from .conftest import (
+    apply,
+    brn,
+    designation,
+    designation_event,
+    event,
+    firm,
+    firm_event,
+    fiscal_year_event,
+    program,
+    program_event,
+    project,
+    project_event,
+    technology,
+)
 
 
 async def test_a_newer_version_wins_and_an_older_one_is_ignored(conn: db.Conn) -> None:
@@ -112,4 +131,77 @@ async def test_a_designation_arriving_before_its_firm_is_kept(conn: db.Conn) -> 
 async def test_every_firm_and_designation_event_type_has_a_handler() -> None:
     types = {FIRM_REGISTERED.type, FIRM_UPDATED.type, FIRM_CONFIRMATION_ADDED.type}
     types |= {e.type for e in DESIGNATION_EVENTS.values()}
+    assert types <= set(HANDLERS)
+
+
+async def test_a_fiscal_year_keeps_its_newest_envelope(conn: db.Conn) -> None:
+    await apply(conn, fiscal_year_event(2023, 900_000_000_000, 1))
+    await apply(conn, fiscal_year_event(2023, 937_560_000_000, 3))
+    await apply(conn, fiscal_year_event(2023, 910_000_000_000, 2))  # late, stale
+    row = await conn.fetchrow("select envelope_krw, version from fiscal_years where year = 2023")
+    assert row is not None
+    assert (row["envelope_krw"], row["version"]) == (937_560_000_000, 3)
+
+
+async def test_a_program_keeps_its_newest_version_with_its_themes(conn: db.Conn) -> None:
+    themes = [
+        {
+            "code": "ALC-T1",
+            "title": "Ultra-thin glass",
+            "stages": [{"stage": "concept", "teams": 6}, {"stage": "preliminary", "teams": 3}],
+        }
+    ]
+    v1 = program("ALC-2023", 1, kind="alchemist", budget_krw=1_200_000_000)
+    v2 = program("ALC-2023", 2, kind="alchemist", budget_krw=2_700_000_000, themes=themes)
+    await apply(conn, program_event(v2, PROGRAM_UPDATED.type))
+    await apply(conn, program_event(v1))  # the creation arrives late: ignored
+    row = await conn.fetchrow("select budget_krw, themes, version from programs where code = 'ALC-2023'")
+    assert row is not None
+    assert (row["budget_krw"], row["themes"], row["version"]) == (2_700_000_000, themes, 2)
+
+
+async def test_a_project_keeps_its_newest_version_and_its_primary_technology(conn: db.Conn) -> None:
+    codes = ["SEMI-025", "SEMI-004"]
+    proposed = project("P-1", 1, technology_codes=codes)
+    selected = project("P-1", 2, technology_codes=codes, status="selected", committed_krw=900_000_000)
+    paid = project(
+        "P-1",
+        3,
+        technology_codes=codes,
+        status="selected",
+        committed_krw=900_000_000,
+        disbursed_krw=300_000_000,
+    )
+    await apply(conn, project_event(proposed), project_event(paid, PROJECT_DISBURSED.type))
+    await apply(conn, project_event(selected))  # late, stale
+    row = await conn.fetchrow(
+        "select status, committed_krw, disbursed_krw, primary_technology, version from projects where code = 'P-1'"
+    )
+    assert row is not None
+    assert dict(row) == {
+        "status": "selected",
+        "committed_krw": 900_000_000,
+        "disbursed_krw": 300_000_000,
+        "primary_technology": "SEMI-025",
+        "version": 3,
+    }
+
+
+async def test_a_terminated_project_keeps_what_was_paid_as_committed(conn: db.Conn) -> None:
+    active = project("P-2", 3, status="active", committed_krw=900_000_000, disbursed_krw=200_000_000)
+    terminated = project("P-2", 4, status="terminated", committed_krw=200_000_000, disbursed_krw=200_000_000)
+    await apply(conn, project_event(active), project_event(terminated))
+    row = await conn.fetchrow("select status, committed_krw from projects where code = 'P-2'")
+    assert row is not None
+    assert (row["status"], row["committed_krw"]) == ("terminated", 200_000_000)
+
+
+async def test_a_project_without_technologies_has_no_primary_one(conn: db.Conn) -> None:
+    await apply(conn, project_event(project("P-3", technology_codes=[])))
+    assert await conn.fetchval("select primary_technology from projects where code = 'P-3'") is None
+
+
+async def test_every_budget_event_type_has_a_handler() -> None:
+    types = {FISCAL_YEAR_SET.type, PROGRAM_CREATED.type, PROGRAM_UPDATED.type, PROJECT_DISBURSED.type}
+    types |= {e.type for e in PROJECT_EVENTS.values()}
     assert types <= set(HANDLERS)

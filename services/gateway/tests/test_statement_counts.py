@@ -15,7 +15,21 @@ import pytest
 
 from mpe_kit import db
 
-from .conftest import Running, apply, brn, designation, designation_event, firm, firm_event, gql, new_key
+from .conftest import (
+    Running,
+    apply,
+    brn,
+    designation,
+    designation_event,
+    firm,
+    firm_event,
+    gql,
+    new_key,
+    program,
+    program_event,
+    project,
+    project_event,
+)
 
 pytestmark = pytest.mark.usefixtures("network")
 
@@ -141,6 +155,88 @@ async def test_statements_do_not_grow_with_the_page(
     expected: int,
 ) -> None:
     client = gateway((await new_key(conn, "catalog:read", "firms:read", "firms:financials")).secret)
+    small, rows_small = await statements(gateway_app, client, query, 5, connection)
+    large, rows_large = await statements(gateway_app, client, query, 20, connection)
+    assert (rows_small, rows_large) == (5, 20)
+    assert len(small) == len(large) == expected, "\n".join(large)
+
+
+@pytest.fixture
+async def budget_network(conn: db.Conn, network: None) -> None:
+    """Over the network: five programs and, per technology i, two projects (2023 and 2022) led by
+    firm i, touching technologies i and i+1, in program i mod 5."""
+    events = [program_event(program(f"MP-{n}", track=f"track-{n % 2}")) for n in range(5)]
+    for i in range(1, 26):
+        codes = [f"SEMI-{i:03d}", f"SEMI-{i % 25 + 1:03d}"]
+        for year in (2023, 2022):
+            events.append(
+                project_event(
+                    project(
+                        f"P{year}-{i:03d}",
+                        fiscal_year=year,
+                        program_code=f"MP-{i % 5}",
+                        technology_codes=codes,
+                        lead_firm_brn=brn(1000 + i),
+                        status="active",
+                        committed_krw=1_000_000_000,
+                        disbursed_krw=400_000_000,
+                    )
+                )
+            )
+    await apply(conn, *events)
+
+
+PROJECTS = """
+query($n: Int!) {
+  projects(first: $n) {
+    totalCount
+    edges { node {
+      code committedKrw
+      program { code budgetKrw committedKrw projectCount themes { code } projects(first: 3) { code } }
+      leadFirm { brn nameEn projects(first: 2) { code } }
+      technologies { code industry { code } }
+    } }
+  }
+}
+"""
+
+TECHNOLOGY_FUNDING = """
+query($n: Int!) {
+  technologies(first: $n) {
+    totalCount
+    edges { node {
+      code
+      funding(fiscalYear: 2023) { committedKrw disbursedKrw projectCount }
+      allYears: funding { committedKrw }
+      projects(first: 5) { code program { code } leadFirm { brn } technologies { code } }
+    } }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("query", "connection", "expected"),
+    [
+        # key, page, count, then one batch each: programs, their sums, their projects, the lead
+        # firms, the firms' projects, technologies, industries.
+        (PROJECTS, "projects", 10),
+        # key, page, count, then one batch each: funding in 2023, funding in all years, projects,
+        # their programs, their lead firms, and their technologies that were not on the page.
+        (TECHNOLOGY_FUNDING, "technologies", 9),
+    ],
+    ids=["projects", "technology-funding"],
+)
+@pytest.mark.usefixtures("budget_network")
+async def test_budget_statements_do_not_grow_with_the_page(
+    conn: db.Conn,
+    gateway: Callable[..., httpx.AsyncClient],
+    gateway_app: Running,
+    query: str,
+    connection: str,
+    expected: int,
+) -> None:
+    client = gateway((await new_key(conn, "catalog:read", "firms:read", "budget:read")).secret)
     small, rows_small = await statements(gateway_app, client, query, 5, connection)
     large, rows_large = await statements(gateway_app, client, query, 20, connection)
     assert (rows_small, rows_large) == (5, 20)

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, NewType
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -17,6 +17,7 @@ from strawberry.dataloader import DataLoader
 from strawberry.extensions import FieldExtension
 from strawberry.fastapi import BaseContext
 from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from gateway import repository
@@ -41,6 +42,13 @@ class Context(BaseContext):
     technology_designations_loader: DataLoader[tuple[str, str | None, int], list[Designation]] = field(
         init=False
     )
+    program_loader: DataLoader[str, Program | None] = field(init=False)
+    project_loader: DataLoader[str, Project | None] = field(init=False)
+    program_totals_loader: DataLoader[str, Funding] = field(init=False)
+    program_projects_loader: DataLoader[tuple[str, int], list[Project]] = field(init=False)
+    firm_projects_loader: DataLoader[tuple[str, int], list[Project]] = field(init=False)
+    technology_projects_loader: DataLoader[tuple[str, int], list[Project]] = field(init=False)
+    technology_funding_loader: DataLoader[tuple[str, int | None], Funding] = field(init=False)
 
     def __post_init__(self) -> None:
         super().__init__()
@@ -51,6 +59,13 @@ class Context(BaseContext):
         self.firm_designations_loader = DataLoader(load_fn=self._load_firm_designations)
         self.technology_firms_loader = DataLoader(load_fn=self._load_technology_firms)
         self.technology_designations_loader = DataLoader(load_fn=self._load_technology_designations)
+        self.program_loader = DataLoader(load_fn=self._load_programs)
+        self.project_loader = DataLoader(load_fn=self._load_projects)
+        self.program_totals_loader = DataLoader(load_fn=self._load_program_totals)
+        self.program_projects_loader = DataLoader(load_fn=self._load_program_projects)
+        self.firm_projects_loader = DataLoader(load_fn=self._load_firm_projects)
+        self.technology_projects_loader = DataLoader(load_fn=self._load_technology_projects)
+        self.technology_funding_loader = DataLoader(load_fn=self._load_technology_funding)
 
     async def _load_industries(self, codes: list[str]) -> list[Any]:
         async with self.pool.acquire() as conn:
@@ -71,8 +86,23 @@ class Context(BaseContext):
             rows = {r["brn"]: r for r in await repository.firms_by_brn(conn, brns)}
         return [Firm.from_row(rows[b]) if b in rows else None for b in brns]
 
-    # The loaders below batch one statement per distinct `first` (and `status`) of the
-    # request, never one per parent.
+    async def _load_programs(self, codes: list[str]) -> list[Program | None]:
+        async with self.pool.acquire() as conn:
+            rows = {r["code"]: r for r in await repository.programs_by_code(conn, codes)}
+        return [Program.from_row(rows[c]) if c in rows else None for c in codes]
+
+    async def _load_projects(self, codes: list[str]) -> list[Project | None]:
+        async with self.pool.acquire() as conn:
+            rows = {r["code"]: r for r in await repository.projects_by_code(conn, codes)}
+        return [Project.from_row(rows[c]) if c in rows else None for c in codes]
+
+    async def _load_program_totals(self, codes: list[str]) -> list[Funding]:
+        async with self.pool.acquire() as conn:
+            rows = {r["program_code"]: r for r in await repository.program_totals(conn, codes)}
+        return [Funding.from_row(rows[c]) if c in rows else Funding.none() for c in codes]
+
+    # The loaders below batch one statement per distinct `first` (or `status`, or fiscal year)
+    # of the request, never one per parent.
 
     async def _load_firm_designations(self, keys: list[tuple[str, int]]) -> list[list[Designation]]:
         found: dict[tuple[str, int], list[Designation]] = defaultdict(list)
@@ -104,6 +134,41 @@ class Context(BaseContext):
                     found[(r["technology"], status, first)].append(Designation.from_row(r))
         return [found.get(k, []) for k in keys]
 
+    async def _load_program_projects(self, keys: list[tuple[str, int]]) -> list[list[Project]]:
+        found: dict[tuple[str, int], list[Project]] = defaultdict(list)
+        async with self.pool.acquire() as conn:
+            for first, codes in _group(keys).items():
+                for r in await repository.projects_of_programs(conn, codes, limit=first):
+                    found[(r["program_code"], first)].append(Project.from_row(r))
+        return [found.get(k, []) for k in keys]
+
+    async def _load_firm_projects(self, keys: list[tuple[str, int]]) -> list[list[Project]]:
+        found: dict[tuple[str, int], list[Project]] = defaultdict(list)
+        async with self.pool.acquire() as conn:
+            for first, brns in _group(keys).items():
+                for r in await repository.projects_of_firms(conn, brns, limit=first):
+                    found[(r["lead_firm_brn"], first)].append(Project.from_row(r))
+        return [found.get(k, []) for k in keys]
+
+    async def _load_technology_projects(self, keys: list[tuple[str, int]]) -> list[list[Project]]:
+        found: dict[tuple[str, int], list[Project]] = defaultdict(list)
+        async with self.pool.acquire() as conn:
+            for first, codes in _group(keys).items():
+                for r in await repository.projects_of_technologies(conn, codes, limit=first):
+                    found[(r["technology"], first)].append(Project.from_row(r))
+        return [found.get(k, []) for k in keys]
+
+    async def _load_technology_funding(self, keys: list[tuple[str, int | None]]) -> list[Funding]:
+        years: dict[int | None, list[str]] = defaultdict(list)
+        for code, year in keys:
+            years[year].append(code)
+        found: dict[tuple[str, int | None], Funding] = {}
+        async with self.pool.acquire() as conn:
+            for year, codes in years.items():
+                for r in await repository.technology_funding(conn, codes, fiscal_year=year):
+                    found[(r["technology"], year)] = Funding.from_row(r)
+        return [found.get(k, Funding.none()) for k in keys]
+
 
 def _group(keys: list[tuple[str, int]]) -> dict[int, list[str]]:
     """Parent ids by the `first` they were asked with."""
@@ -129,10 +194,49 @@ class HasScope(BasePermission):
 CATALOG: list[FieldExtension] = [PermissionExtension(permissions=[HasScope("catalog:read")])]
 FIRMS: list[FieldExtension] = [PermissionExtension(permissions=[HasScope("firms:read")])]
 FINANCIALS: list[FieldExtension] = [PermissionExtension(permissions=[HasScope("firms:financials")])]
+BUDGET: list[FieldExtension] = [PermissionExtension(permissions=[HasScope("budget:read")])]
 
 SEOUL = ZoneInfo("Asia/Seoul")
 # The program's goal: 200 leading firms (으뜸기업) by 2030.
 LEADING_FIRM_TARGET = 200
+# The rule of every project count, as the repository's SQL applies it.
+COUNT_RULE = (
+    "A project counts once it is committed: selected, agreement signed, active or completed, or"
+    " terminated after something was paid (a proposal, or a project terminated before any payment,"
+    " commits nothing and does not count)."
+)
+
+Won = NewType("Won", int)
+WON_MAX = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def serialize_won(value: object) -> str:
+    """Whole won as a string of digits."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= WON_MAX:
+        raise TypeError(f"Won is a whole, non-negative 64-bit amount, not {value!r}.")
+    return str(value)
+
+
+def parse_won(value: object) -> Won:
+    """A string of digits as whole won."""
+    if not isinstance(value, str) or not _DIGITS.fullmatch(value):
+        raise ValueError(f'Won is a string of digits, such as "937560000000"; got {value!r}.')
+    amount = int(value)
+    if amount > WON_MAX:
+        raise ValueError(f"Won is at most {WON_MAX} (64-bit); got {value}.")
+    return Won(amount)
+
+
+WON = strawberry.scalar(
+    name="Won",
+    description=(
+        'Whole Korean won, 0 or more, as a string of decimal digits ("937560000000" is ₩937.56bn):'
+        " a 64-bit amount, which GraphQL's 32-bit Int cannot carry and a JSON number may round."
+    ),
+    serialize=serialize_won,
+    parse_value=parse_won,
+)
 
 
 @strawberry.enum
@@ -219,6 +323,25 @@ class Technology:
         size = _page_size(first, info.context.max_page)
         key = (self.code, status.value if status else None, size)
         return await info.context.technology_designations_loader.load(key)
+
+    @strawberry.field(
+        extensions=BUDGET, description="Projects touching this technology, newest fiscal year first."
+    )
+    async def projects(self, info: Info[Context, Any], first: int = 20) -> list[Project] | None:
+        size = _page_size(first, info.context.max_page)
+        return await info.context.technology_projects_loader.load((self.code, size))
+
+    @strawberry.field(
+        extensions=BUDGET,
+        description=(
+            "Money over every project that touches this technology, in one fiscal year or (fiscalYear"
+            " omitted) in all. A project with several technologies counts in full under each of them,"
+            " so these sums overlap between technologies and do not add up to a total: use"
+            " programOverview.byIndustry for figures that do. " + COUNT_RULE
+        ),
+    )
+    async def funding(self, info: Info[Context, Any], fiscal_year: int | None = None) -> Funding | None:
+        return await info.context.technology_funding_loader.load((self.code, fiscal_year))
 
 
 @strawberry.type
@@ -340,6 +463,11 @@ class Firm:
     async def designations(self, info: Info[Context, Any], first: int = 20) -> list[Designation]:
         size = _page_size(first, info.context.max_page)
         return await info.context.firm_designations_loader.load((self.brn, size))
+
+    @strawberry.field(extensions=BUDGET, description="Projects the firm leads, newest fiscal year first.")
+    async def projects(self, info: Info[Context, Any], first: int = 20) -> list[Project] | None:
+        size = _page_size(first, info.context.max_page)
+        return await info.context.firm_projects_loader.load((self.brn, size))
 
     @strawberry.field(
         extensions=FINANCIALS,
@@ -469,6 +597,341 @@ class DesignationProgress:
     by_cohort: list[CohortCount]
 
 
+@strawberry.enum
+class ProgramKind(Enum):
+    """What a program funds."""
+
+    RND = "rnd"
+    ALCHEMIST = "alchemist"
+    INFRASTRUCTURE = "infrastructure"
+    OTHER = "other"
+
+
+@strawberry.enum
+class ProjectKind(Enum):
+    """A project that starts this fiscal year, or one that continues an earlier one."""
+
+    NEW = "new"
+    CONTINUING = "continuing"
+
+
+@strawberry.enum
+class ProjectStatus(Enum):
+    """Where a project stands."""
+
+    PROPOSED = "proposed"
+    SELECTED = "selected"
+    AGREEMENT_SIGNED = "agreement_signed"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    TERMINATED = "terminated"
+
+
+@strawberry.enum
+class AlchemistStage(Enum):
+    """A stage of an alchemist theme's tournament."""
+
+    CONCEPT = "concept"
+    PRELIMINARY = "preliminary"
+    MAIN = "main"
+
+
+@strawberry.type
+class ThemeStage:
+    """How many teams an alchemist theme carries at one stage."""
+
+    stage: AlchemistStage
+    teams: int
+
+
+@strawberry.type
+class Theme:
+    """An alchemist theme: a tournament whose team count never grows from stage to stage."""
+
+    code: str
+    title: str
+    stages: list[ThemeStage]
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> Theme:
+        """From one entry of the read model's themes column."""
+        return cls(
+            code=item["code"],
+            title=item["title"],
+            stages=[ThemeStage(stage=AlchemistStage(s["stage"]), teams=s["teams"]) for s in item["stages"]],
+        )
+
+
+@strawberry.type
+class Funding:
+    """Money committed and disbursed over a set of projects, and how many of them count."""
+
+    committed_krw: Won = strawberry.field(description="Government money committed.")
+    disbursed_krw: Won = strawberry.field(description="Government money paid out.")
+    project_count: int = strawberry.field(description=COUNT_RULE)
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Funding:
+        """From a row of sums (committed_krw, disbursed_krw, project_count)."""
+        return cls(
+            committed_krw=row["committed_krw"],
+            disbursed_krw=row["disbursed_krw"],
+            project_count=row["project_count"],
+        )
+
+    @classmethod
+    def none(cls) -> Funding:
+        """No projects, no money."""
+        return cls(committed_krw=Won(0), disbursed_krw=Won(0), project_count=0)
+
+
+@strawberry.type
+class Program:
+    """A yearly budget program, and the money over its projects."""
+
+    code: str
+    fiscal_year: int
+    name_en: str
+    name_ko: str
+    kind: ProgramKind
+    track: str | None = strawberry.field(description="The call's track (supply-chain stability …), if any.")
+    budget_krw: Won = strawberry.field(description="The program's budget for its fiscal year.")
+    themes: list[Theme] = strawberry.field(description="Alchemist themes; empty for other kinds.")
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Program:
+        """From a read-model row."""
+        return cls(
+            code=row["code"],
+            fiscal_year=row["fiscal_year"],
+            name_en=row["name_en"],
+            name_ko=row["name_ko"],
+            kind=ProgramKind(row["kind"]),
+            track=row["track"],
+            budget_krw=row["budget_krw"],
+            themes=[Theme.from_json(t) for t in row["themes"]],
+        )
+
+    @strawberry.field(description="Government money committed over the program's projects.")
+    async def committed_krw(self, info: Info[Context, Any]) -> Won:
+        return (await info.context.program_totals_loader.load(self.code)).committed_krw
+
+    @strawberry.field(description="Government money paid out over the program's projects.")
+    async def disbursed_krw(self, info: Info[Context, Any]) -> Won:
+        return (await info.context.program_totals_loader.load(self.code)).disbursed_krw
+
+    @strawberry.field(description=COUNT_RULE)
+    async def project_count(self, info: Info[Context, Any]) -> int:
+        return (await info.context.program_totals_loader.load(self.code)).project_count
+
+    @strawberry.field(description="The program's projects, whatever their status, by code.")
+    async def projects(self, info: Info[Context, Any], first: int = 20) -> list[Project]:
+        size = _page_size(first, info.context.max_page)
+        return await info.context.program_projects_loader.load((self.code, size))
+
+
+@strawberry.type
+class Project:
+    """An R&D project of one fiscal year: its split of money, what it commits and what was paid."""
+
+    code: str
+    title: str
+    fiscal_year: int
+    kind: ProjectKind
+    status: ProjectStatus
+    continues: str | None = strawberry.field(description="Code of the earlier project this one continues.")
+    government_krw: Won = strawberry.field(description="Government contribution planned.")
+    private_cash_krw: Won = strawberry.field(description="Private contribution in cash.")
+    private_in_kind_krw: Won = strawberry.field(description="Private contribution in kind.")
+    committed_krw: Won = strawberry.field(
+        description="Government money committed: 0 until selected; once terminated, what was paid."
+    )
+    disbursed_krw: Won = strawberry.field(description="Government money paid out so far.")
+    start_on: date
+    end_on: date
+    program_code: strawberry.Private[str]
+    technology_codes: strawberry.Private[list[str]]
+    lead_firm_brn: strawberry.Private[str | None]
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Project:
+        """From a read-model row."""
+        return cls(
+            code=row["code"],
+            title=row["title"],
+            fiscal_year=row["fiscal_year"],
+            kind=ProjectKind(row["kind"]),
+            status=ProjectStatus(row["status"]),
+            continues=row["continues"],
+            government_krw=row["government_krw"],
+            private_cash_krw=row["private_cash_krw"],
+            private_in_kind_krw=row["private_in_kind_krw"],
+            committed_krw=row["committed_krw"],
+            disbursed_krw=row["disbursed_krw"],
+            start_on=row["start_on"],
+            end_on=row["end_on"],
+            program_code=row["program_code"],
+            technology_codes=row["technology_codes"],
+            lead_firm_brn=row["lead_firm_brn"],
+        )
+
+    @strawberry.field(description="The program; null until its event has arrived.")
+    async def program(self, info: Info[Context, Any]) -> Program | None:
+        return await info.context.program_loader.load(self.program_code)
+
+    @strawberry.field(description="The project's technologies, its primary (first) one first.")
+    async def technologies(self, info: Info[Context, Any]) -> list[Technology]:
+        return await _technologies(info, self.technology_codes)
+
+    @strawberry.field(
+        extensions=FIRMS, description="The lead firm; null if none, or until its event has arrived."
+    )
+    async def lead_firm(self, info: Info[Context, Any]) -> Firm | None:
+        if self.lead_firm_brn is None:
+            return None
+        return await info.context.firm_loader.load(self.lead_firm_brn)
+
+
+@strawberry.type
+class ProgramEdge:
+    """A program and its cursor."""
+
+    cursor: str
+    node: Program
+
+
+@strawberry.type
+class ProgramConnection:
+    """A page of programs."""
+
+    edges: list[ProgramEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class ProjectEdge:
+    """A project and its cursor."""
+
+    cursor: str
+    node: Project
+
+
+@strawberry.type
+class ProjectConnection:
+    """A page of projects."""
+
+    edges: list[ProjectEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class ProjectFilter:
+    """Filters of the project list; all given must match."""
+
+    program: str | None = strawberry.field(default=None, description="A program code.")
+    technology: str | None = strawberry.field(
+        default=None, description="A technology code the project touches, in any position."
+    )
+    firm: str | None = strawberry.field(
+        default=None, description="The lead firm's BRN, as 1234567890 or 123-45-67890."
+    )
+    status: ProjectStatus | None = None
+    fiscal_year: int | None = None
+    kind: ProjectKind | None = None
+
+
+@strawberry.type
+class IndustryFunding:
+    """A fiscal year's money and projects attributed to one industry."""
+
+    industry: Industry | None = strawberry.field(
+        description="Null gathers projects with no technology, or whose primary technology or its"
+        " industry has not arrived yet."
+    )
+    committed_krw: Won
+    disbursed_krw: Won
+    project_count: int = strawberry.field(description=COUNT_RULE)
+
+
+@strawberry.type
+class TrackFunding:
+    """A fiscal year's money and projects in the programs of one track."""
+
+    track: str | None = strawberry.field(
+        description="Null gathers projects whose program has no track, or has not arrived yet."
+    )
+    committed_krw: Won
+    disbursed_krw: Won
+    project_count: int = strawberry.field(description=COUNT_RULE)
+
+
+@strawberry.type
+class ProgramOverview:
+    """One fiscal year's money: the envelope, what programs budget, and what projects commit and pay."""
+
+    fiscal_year: int
+    envelope_krw: Won | None = strawberry.field(
+        description="The year's appropriation; null until the budget service has set it."
+    )
+    programmed_krw: Won = strawberry.field(description="Sum of the budgets of the year's programs.")
+    committed_krw: Won = strawberry.field(description="Government money committed over the year's projects.")
+    disbursed_krw: Won = strawberry.field(description="Government money paid out over the year's projects.")
+    new_project_count: int = strawberry.field(description="New projects of the year. " + COUNT_RULE)
+    continuing_project_count: int = strawberry.field(
+        description="Projects of the year that continue an earlier one. " + COUNT_RULE
+    )
+
+    @strawberry.field(
+        description=(
+            "By the industry of each project's primary (first) technology, in industry code order:"
+            " a project counts once, under one industry, so the industries add up to the year's"
+            " committedKrw, disbursedKrw and project counts."
+        )
+    )
+    async def by_industry(self, info: Info[Context, Any]) -> list[IndustryFunding]:
+        async with info.context.pool.acquire() as conn:
+            rows = await repository.year_by_industry(conn, self.fiscal_year)
+        return [
+            IndustryFunding(
+                industry=Industry.from_row(r) if r["code"] is not None else None,
+                committed_krw=r["committed_krw"],
+                disbursed_krw=r["disbursed_krw"],
+                project_count=r["project_count"],
+            )
+            for r in rows
+        ]
+
+    @strawberry.field(
+        description="By the track of each project's program, in track order; the tracks add up to the year's."
+    )
+    async def by_track(self, info: Info[Context, Any]) -> list[TrackFunding]:
+        async with info.context.pool.acquire() as conn:
+            rows = await repository.year_by_track(conn, self.fiscal_year)
+        return [
+            TrackFunding(
+                track=r["track"],
+                committed_krw=r["committed_krw"],
+                disbursed_krw=r["disbursed_krw"],
+                project_count=r["project_count"],
+            )
+            for r in rows
+        ]
+
+
+COVERAGE_GAPS = (
+    "Technologies with neither a covering project nor a leading firm in a fiscal year, by code."
+    " The technologies considered are those on the list at the end of the year (listed on or before"
+    " 31 December and not retired by then: a technology retired during the year is no gap left to"
+    " fill). A project covers its technologies (in any position) if it belongs to that fiscal year and"
+    " is selected, agreement signed, active or completed (not proposed, not terminated). A leading"
+    " firm covers a technology if a leading designation (kind leading) for it held on at least one"
+    " day of the year: designated on or before 31 December, and neither lapsed (validUntil) nor"
+    " revoked or expired on or before 1 January."
+)
+
+
 _BRN = re.compile(r"^([0-9]{10}|[0-9]{3}-[0-9]{2}-[0-9]{5})$")
 _BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
 
@@ -493,6 +956,14 @@ def _page_size(first: int, cap: int) -> int:
             f"`first` must be between 1 and {cap}; got {first}.", extensions={"code": "BAD_USER_INPUT"}
         )
     return first
+
+
+def _fiscal_year(year: int) -> int:
+    if not 1 <= year <= 9999:
+        raise GraphQLError(
+            f"`fiscalYear` must be between 1 and 9999; got {year}.", extensions={"code": "BAD_USER_INPUT"}
+        )
+    return year
 
 
 def _after(after: str | None) -> str | None:
@@ -604,6 +1075,120 @@ class Query:
             by_cohort=[CohortCount(cohort=c, designated=n) for c, n in p.by_cohort],
         )
 
+    @strawberry.field(extensions=BUDGET)
+    async def program(self, info: Info[Context, Any], code: str) -> Program | None:
+        return await info.context.program_loader.load(code)
+
+    @strawberry.field(extensions=BUDGET, description="Programs by code, of one fiscal year or all.")
+    async def programs(
+        self,
+        info: Info[Context, Any],
+        fiscal_year: int | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ProgramConnection | None:
+        size = _page_size(first, info.context.max_page)
+        async with info.context.pool.acquire() as conn:
+            rows = await repository.programs_page(
+                conn, fiscal_year=fiscal_year, after=_after(after), limit=size + 1
+            )
+            total = await repository.programs_count(conn, fiscal_year=fiscal_year)
+        edges = [
+            ProgramEdge(cursor=encode_cursor([r["code"]]), node=Program.from_row(r)) for r in rows[:size]
+        ]
+        info.context.program_loader.prime_many({e.node.code: e.node for e in edges})
+        return ProgramConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=total,
+        )
+
+    @strawberry.field(extensions=BUDGET)
+    async def project(self, info: Info[Context, Any], code: str) -> Project | None:
+        return await info.context.project_loader.load(code)
+
+    @strawberry.field(extensions=BUDGET, description="Projects by code.")
+    async def projects(
+        self,
+        info: Info[Context, Any],
+        filter: ProjectFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ProjectConnection | None:
+        size = _page_size(first, info.context.max_page)
+        f = filter or ProjectFilter()
+        rf = repository.ProjectFilter(
+            program=f.program,
+            technology=f.technology,
+            firm=_brn(f.firm) if f.firm is not None else None,
+            status=f.status.value if f.status else None,
+            fiscal_year=f.fiscal_year,
+            kind=f.kind.value if f.kind else None,
+        )
+        async with info.context.pool.acquire() as conn:
+            rows = await repository.projects_page(conn, rf, after=_after(after), limit=size + 1)
+            total = await repository.projects_count(conn, rf)
+        edges = [
+            ProjectEdge(cursor=encode_cursor([r["code"]]), node=Project.from_row(r)) for r in rows[:size]
+        ]
+        info.context.project_loader.prime_many({e.node.code: e.node for e in edges})
+        return ProjectConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=total,
+        )
+
+    @strawberry.field(
+        extensions=BUDGET,
+        description=(
+            "One fiscal year's money and projects, overall, by industry and by track. programmedKrw"
+            " sums the year's program budgets; committedKrw and disbursedKrw sum the year's projects. "
+            + COUNT_RULE
+        ),
+    )
+    async def program_overview(self, info: Info[Context, Any], fiscal_year: int) -> ProgramOverview | None:
+        async with info.context.pool.acquire() as conn:
+            r = await repository.year_totals(conn, fiscal_year)
+        return ProgramOverview(
+            fiscal_year=fiscal_year,
+            envelope_krw=r["envelope_krw"],
+            programmed_krw=r["programmed_krw"],
+            committed_krw=r["committed_krw"],
+            disbursed_krw=r["disbursed_krw"],
+            new_project_count=r["new_count"],
+            continuing_project_count=r["continuing_count"],
+        )
+
+    @strawberry.field(extensions=BUDGET, description=COVERAGE_GAPS)
+    async def coverage_gaps(
+        self,
+        info: Info[Context, Any],
+        fiscal_year: int,
+        first: int = 20,
+        after: str | None = None,
+    ) -> TechnologyConnection | None:
+        year = _fiscal_year(fiscal_year)
+        size = _page_size(first, info.context.max_page)
+        async with info.context.pool.acquire() as conn:
+            rows = await repository.coverage_gaps_page(conn, year, after=_after(after), limit=size + 1)
+            total = await repository.coverage_gaps_count(conn, year)
+        edges = [
+            TechnologyEdge(cursor=encode_cursor([r["code"]]), node=Technology.from_row(r))
+            for r in rows[:size]
+        ]
+        info.context.technology_loader.prime_many({e.node.code: e.node for e in edges})
+        return TechnologyConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=total,
+        )
+
     @strawberry.field(description="How current the read model is, per source topic.")
     async def data_as_of(self, info: Info[Context, Any]) -> list[SourceFreshness]:
         async with info.context.pool.acquire() as conn:
@@ -619,4 +1204,4 @@ class Query:
         ]
 
 
-schema = strawberry.Schema(query=Query)
+schema = strawberry.Schema(query=Query, config=StrawberryConfig(scalar_map={Won: WON}))

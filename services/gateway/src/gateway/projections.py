@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 
+from mpe_events import budget as bev
 from mpe_events import catalog as ev
 from mpe_events import firms as fev
 from mpe_events import registry
@@ -136,6 +137,80 @@ async def project_designation(conn: Conn, event: Event) -> None:
     )
 
 
+async def project_fiscal_year(conn: Conn, event: Event) -> None:
+    """Upsert a fiscal year's envelope."""
+    d = event.data
+    assert isinstance(d, bev.FiscalYearV1)
+    await conn.execute(
+        "insert into fiscal_years (year, envelope_krw, version) values ($1, $2, $3)"
+        " on conflict (year) do update set envelope_krw = excluded.envelope_krw,"
+        " version = excluded.version, updated_at = now() where fiscal_years.version < excluded.version",
+        d.year,
+        d.envelope_krw,
+        d.version,
+    )
+
+
+async def project_program(conn: Conn, event: Event) -> None:
+    """Upsert a program with its themes."""
+    d = event.data
+    assert isinstance(d, bev.ProgramV1)
+    await conn.execute(
+        "insert into programs (code, fiscal_year, name_en, name_ko, kind, track, budget_krw, themes, version)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " on conflict (code) do update set fiscal_year = excluded.fiscal_year, name_en = excluded.name_en,"
+        " name_ko = excluded.name_ko, kind = excluded.kind, track = excluded.track,"
+        " budget_krw = excluded.budget_krw, themes = excluded.themes, version = excluded.version,"
+        " updated_at = now() where programs.version < excluded.version",
+        d.code,
+        d.fiscal_year,
+        d.name_en,
+        d.name_ko,
+        d.kind,
+        d.track,
+        d.budget_krw,
+        [t.model_dump(mode="json") for t in d.themes],
+        d.version,
+    )
+
+
+async def project_budget_project(conn: Conn, event: Event) -> None:
+    """Upsert a project: its state, what it commits and what was paid, as the event carries them."""
+    d = event.data
+    assert isinstance(d, bev.ProjectV1)
+    await conn.execute(
+        "insert into projects (code, program_code, fiscal_year, title, kind, continues, technology_codes,"
+        " lead_firm_brn, government_krw, private_cash_krw, private_in_kind_krw, start_on, end_on, status,"
+        " committed_krw, disbursed_krw, version)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        " on conflict (code) do update set program_code = excluded.program_code,"
+        " fiscal_year = excluded.fiscal_year, title = excluded.title, kind = excluded.kind,"
+        " continues = excluded.continues, technology_codes = excluded.technology_codes,"
+        " lead_firm_brn = excluded.lead_firm_brn, government_krw = excluded.government_krw,"
+        " private_cash_krw = excluded.private_cash_krw, private_in_kind_krw = excluded.private_in_kind_krw,"
+        " start_on = excluded.start_on, end_on = excluded.end_on, status = excluded.status,"
+        " committed_krw = excluded.committed_krw, disbursed_krw = excluded.disbursed_krw,"
+        " version = excluded.version, updated_at = now() where projects.version < excluded.version",
+        d.code,
+        d.program_code,
+        d.fiscal_year,
+        d.title,
+        d.kind,
+        d.continues,
+        d.technology_codes,
+        d.lead_firm_brn,
+        d.government_krw,
+        d.private_cash_krw,
+        d.private_in_kind_krw,
+        d.start_on,
+        d.end_on,
+        d.status,
+        d.committed_krw,
+        d.disbursed_krw,
+        d.version,
+    )
+
+
 HANDLERS: Mapping[str, Handler] = {
     registry.INDUSTRY_CREATED.type: project_industry,
     registry.TECHNOLOGY_LISTED.type: project_technology,
@@ -149,6 +224,11 @@ HANDLERS: Mapping[str, Handler] = {
     registry.FIRM_UPDATED.type: project_firm,
     registry.FIRM_CONFIRMATION_ADDED.type: project_firm,
     **{e.type: project_designation for e in registry.DESIGNATION_EVENTS.values()},
+    registry.FISCAL_YEAR_SET.type: project_fiscal_year,
+    registry.PROGRAM_CREATED.type: project_program,
+    registry.PROGRAM_UPDATED.type: project_program,
+    registry.PROJECT_DISBURSED.type: project_budget_project,
+    **{e.type: project_budget_project for e in registry.PROJECT_EVENTS.values()},
 }
 
 
