@@ -686,7 +686,14 @@ async def test_if_match_star_matches_any_version(firms: httpx.AsyncClient) -> No
     brn = valid_brn("220812345")
     created = await firms.post(
         "/v1/firms",
-        json={"brn": brn, "name_en": "Star", "name_ko": "별", "size": "sme", "size_since": "2020-01-01", "region": "서울"},
+        json={
+            "brn": brn,
+            "name_en": "Star",
+            "name_ko": "별",
+            "size": "sme",
+            "size_since": "2020-01-01",
+            "region": "서울",
+        },
     )
     assert created.status_code == 201, created.text
     r = await firms.patch(f"/v1/firms/{brn}", json={"region": "경기"}, headers={"If-Match": "*"})
