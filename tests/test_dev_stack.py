@@ -81,7 +81,7 @@ def test_dev_stack_comes_up_with_demo_data_and_stops_cleanly(tmp_path: Path, sig
         firms = f"http://127.0.0.1:{ports['MPE_DEV_FIRMS_PORT']}"
         leading = httpx.get(
             f"{firms}/v1/designations",
-            params={"kind": "leading", "cohort": 4, "limit": 200},
+            params={"kind": "leading", "cohort": 4, "status": "designated", "limit": 200},
             headers={"Authorization": f"Bearer {creds['MPE_STAFF_TOKEN']}"},
         )
         assert leading.status_code == 200
@@ -92,6 +92,39 @@ def test_dev_stack_comes_up_with_demo_data_and_stops_cleanly(tmp_path: Path, sig
         ).json()
         assert year["envelope_krw"] == 937_560_000_000
         assert year["committed_krw"] == 52_520_000_000
+
+        # The demo's headline figures, as partners see them.
+        demo_query = """{
+          then: designationProgress(asOf: "2023-12-31") { designated }
+          now: designationProgress { designated active byCohort { cohort designated } }
+          programOverview(fiscalYear: 2023) {
+            envelopeKrw committedKrw newProjectCount byTrack { track committedKrw projectCount }
+          }
+        }"""
+        deadline = time.monotonic() + 60
+        while True:
+            figures = httpx.post(
+                f"{gateway}/graphql",
+                json={"query": demo_query},
+                headers={"X-API-Key": creds["MPE_PARTNER_KEY"]},
+            ).json()["data"]
+            # The first cohort expires shortly after loading; wait for the projection to show it.
+            if figures["now"]["active"] < 86 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert figures["then"]["designated"] == 66
+        assert figures["now"]["designated"] == 86
+        assert figures["now"]["active"] == 63  # 22 of the 1st cohort expired in Jan 2026, 1 revoked
+        assert [c["designated"] for c in figures["now"]["byCohort"]] == [22, 21, 23, 20]
+        overview = figures["programOverview"]
+        assert overview["envelopeKrw"] == "937560000000"
+        assert overview["committedKrw"] == "52520000000"
+        assert overview["newProjectCount"] == 96
+        assert sorted((t["projectCount"], t["committedKrw"]) for t in overview["byTrack"]) == [
+            (21, "13400000000"),
+            (34, "19630000000"),
+            (41, "19490000000"),
+        ]
 
         # Ctrl-C reaches the whole foreground process group; SIGTERM only the process.
         if sig == signal.SIGINT:
