@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -41,7 +41,9 @@ class Stack:
 
 @pytest.fixture
 async def stack(
-    new_database: Callable[[str], str], kafka: KafkaCluster, topic_prefix: str
+    migrated_database: Callable[[str, list[migrations.Migration]], Awaitable[str]],
+    kafka: KafkaCluster,
+    topic_prefix: str,
 ) -> AsyncIterator[Stack]:
     """Catalog (API + relay) and gateway (API + projector), sharing a fresh topic prefix."""
     common = {
@@ -50,10 +52,10 @@ async def stack(
         "log_json": False,
         "relay_poll_interval_s": 0.5,
     }
-    cs = CatalogSettings(database_url=new_database("catalog"), jwt_secret=SECRET, **common)  # type: ignore[arg-type]
-    gs = GatewaySettings(database_url=new_database("gateway"), **common)  # type: ignore[arg-type]
-    await migrations.migrate(cs.database_url, catalog_migrations())
-    await migrations.migrate(gs.database_url, gateway_migrations())
+    catalog_db = await migrated_database("catalog", catalog_migrations())
+    gateway_db = await migrated_database("gateway", gateway_migrations())
+    cs = CatalogSettings(database_url=catalog_db, jwt_secret=SECRET, **common)  # type: ignore[arg-type]
+    gs = GatewaySettings(database_url=gateway_db, **common)  # type: ignore[arg-type]
     conn = await db.connect(gs.database_url)
     try:
         key = await keys.create(conn, agency="KEIT", scopes=["catalog:read"])

@@ -32,7 +32,7 @@ SECRET = "budget-test-secret-of-32-bytes-or-more"
 LISTED = ["SEMI-001", "SEMI-002", "DISP-001", "AUTO-001"]
 RETIRED = ["SEMI-099"]
 # BRN -> size class, in the firm replica.
-FIRMS = {"1000000001": "large", "1000000002": "mid", "1000000003": "sme"}
+FIRMS = {"1000000014": "large", "1000000028": "mid", "1000000033": "sme"}
 
 
 def token(*roles: str, sub: str = "tester") -> str:
@@ -316,3 +316,27 @@ async def owners(budget: httpx.AsyncClient) -> AsyncIterator[StubOwners]:
     finally:
         server.should_exit = True
         await task
+
+
+@pytest.fixture
+async def locker(budget_settings: BudgetSettings) -> AsyncIterator[asyncpg.Connection]:
+    """Another connection, to hold row locks while a request is in flight."""
+    conn = await db_connect(budget_settings.database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def wait_until_blocked(db: asyncpg.Connection, key: str) -> None:
+    """Until the request holding `key` has claimed it and waits on a row lock."""
+    async with asyncio.timeout(10):
+        while True:
+            # The request takes its key's lock first, so once it waits on the row it holds the key.
+            waiting = await db.fetchval(
+                "select count(*) from pg_stat_activity where datname = current_database()"
+                " and wait_event_type = 'Lock' and query ilike '%for update%'"
+            )
+            if waiting:
+                return
+            await asyncio.sleep(0.02)

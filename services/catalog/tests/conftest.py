@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 
 import httpx
@@ -18,8 +18,10 @@ SECRET = "test-secret-of-at-least-32-bytes-long!"
 
 
 @pytest.fixture
-def catalog_settings(new_database: Callable[[str], str], topic_prefix: str) -> CatalogSettings:
-    dsn = new_database("catalog")
+async def catalog_settings(
+    migrated_database: Callable[[str, list[migrations.Migration]], Awaitable[str]], topic_prefix: str
+) -> CatalogSettings:
+    dsn = await migrated_database("catalog", all_migrations())
     return CatalogSettings(
         database_url=dsn,
         jwt_secret=SECRET,  # type: ignore[arg-type]
@@ -32,7 +34,6 @@ def catalog_settings(new_database: Callable[[str], str], topic_prefix: str) -> C
 @pytest.fixture
 async def catalog(catalog_settings: CatalogSettings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client of the catalog API (no relay), authenticated as an editor."""
-    await migrations.migrate(catalog_settings.database_url, all_migrations())
     app = create_app(catalog_settings, with_workers=False)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -12,7 +12,6 @@ from asgi_lifespan import LifespanManager
 from catalog.app import all_migrations, create_app
 from catalog.settings import CatalogSettings
 from mpe_devstack.ports import free_port
-from mpe_kit import migrations
 
 from .conftest import token
 
@@ -20,7 +19,6 @@ from .conftest import token
 @pytest.fixture
 async def catalog_without_kafka(catalog_settings: CatalogSettings) -> AsyncIterator[httpx.AsyncClient]:
     """The catalog with its relay running, pointed at a port where no broker listens."""
-    await migrations.migrate(catalog_settings.database_url, all_migrations())
     settings = catalog_settings.model_copy(
         update={"kafka_bootstrap": f"127.0.0.1:{free_port()}", "relay_poll_interval_s": 0.2}
     )
@@ -72,8 +70,11 @@ async def test_healthz_and_metrics_need_no_token(catalog: httpx.AsyncClient) -> 
     assert "mpe_outbox_oldest_age_seconds" in text
 
 
-async def test_readyz_is_red_while_migrations_are_pending(catalog_settings: CatalogSettings) -> None:
-    app = create_app(catalog_settings, with_workers=False)  # database left unmigrated
+async def test_readyz_is_red_while_migrations_are_pending(
+    catalog_settings: CatalogSettings, new_database: Callable[[str], str]
+) -> None:
+    unmigrated = catalog_settings.model_copy(update={"database_url": new_database("catalog_bare")})
+    app = create_app(unmigrated, with_workers=False)
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://c") as client,

@@ -45,9 +45,10 @@ def valid_brn(first_nine: str) -> str:
 
 
 @pytest.fixture
-async def firms_settings(new_database: Callable[[str], str], topic_prefix: str) -> FirmsSettings:
-    dsn = new_database("firms")
-    await migrations.migrate(dsn, all_migrations())
+async def firms_settings(
+    migrated_database: Callable[[str, list[migrations.Migration]], Awaitable[str]], topic_prefix: str
+) -> FirmsSettings:
+    dsn = await migrated_database("firms", all_migrations())
     conn = await connect(dsn)
     try:
         for code in LISTED:

@@ -432,7 +432,7 @@ async def test_add_and_list_confirmations(api: httpx.AsyncClient, db: asyncpg.Co
     }
     listed = await api.get(f"/v1/firms/{BRN}/confirmations")
     assert listed.status_code == 200
-    assert listed.json() == [added]
+    assert listed.json() == {"items": [added], "next_cursor": None}
     # A confirmation is part of the firm's state: its version and ETag move, and an event says so.
     got = await api.get(f"/v1/firms/{BRN}")
     assert (got.json()["version"], got.headers["ETag"]) == (2, '"2"')

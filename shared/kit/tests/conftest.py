@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -12,10 +12,9 @@ from mpe_kit import migrations
 
 
 @pytest.fixture
-async def kit_db(new_database: Callable[[str], str]) -> str:
+async def kit_db(migrated_database: Callable[[str, list[migrations.Migration]], Awaitable[str]]) -> str:
     """A fresh database with the outbox and inbox tables."""
-    dsn = new_database("kit")
-    await migrations.migrate(dsn, migrations.kit_migrations())
+    dsn = await migrated_database("kit", migrations.kit_migrations())
     return dsn
 
 

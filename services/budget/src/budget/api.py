@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, 
 from fastapi.responses import JSONResponse
 
 from budget import repository, schemas, service
-from budget.settings import BudgetSettings
 from mpe_kit.auth import Principal, require
 from mpe_kit.db import Pool
 from mpe_kit.errors import Invalid
@@ -150,10 +149,7 @@ async def disburse(
         raise Invalid.field(
             "Idempotency-Key", "send a unique key of 1 to 200 characters with every disbursement"
         )
-    settings: BudgetSettings = request.app.state.settings
-    code_, body_ = await service.disburse(
-        pool, code=code, data=body, key=idempotency_key, actor=who.sub, stale_s=settings.idempotency_stale_s
-    )
+    code_, body_ = await service.disburse(pool, code=code, data=body, key=idempotency_key, actor=who.sub)
     if code_ >= 400:
         detail = body_.pop("detail", None)
         return problem_response(code_, detail, instance=request.url.path, **body_)
@@ -161,6 +157,8 @@ async def disburse(
 
 
 @router.get("/projects/{code}/disbursements", tags=["projects"])
-async def list_disbursements(code: str, pool: PoolDep, _: Viewer) -> list[schemas.DisbursementRead]:
-    """A project's payments."""
-    return await service.list_disbursements(pool, code=code)
+async def list_disbursements(
+    code: str, pool: PoolDep, _: Viewer, limit: Limit = 50, cursor: Cursor = None
+) -> schemas.Page[schemas.DisbursementRead]:
+    """A project's payments, in the order they were recorded."""
+    return await service.list_disbursements(pool, code=code, cursor=cursor, limit=limit)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -215,51 +215,49 @@ async def insert_disbursement(
     return row
 
 
-async def disbursements(conn: Conn, project_code: str) -> list[asyncpg.Record]:
-    """A project's payments, oldest first."""
+async def disbursements(
+    conn: Conn, project_code: str, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[asyncpg.Record]:
+    """A project's payments in the order they were recorded, after a keyset position."""
+    at, did = after if after else (None, None)
     return await conn.fetch(
-        "select id, project_code, amount_krw, paid_on, created_at from disbursements"
-        " where project_code = $1 order by paid_on, created_at, id",
+        "select id, project_code, amount_krw, paid_on, created_at from disbursements where project_code = $1"
+        " and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3::uuid))"
+        " order by created_at, id limit $4",
         project_code,
+        at,
+        did,
+        limit,
     )
 
 
 # idempotency keys
 
 
-async def claim_key(conn: Conn, key: str, request_hash: str, *, stale_s: float) -> asyncpg.Record | None:
-    """Claim a key for a new request; None when claimed, else the existing row (maybe replayable)."""
-    row = await conn.fetchrow(
-        "insert into idempotency_keys (key, request_hash, state) values ($1, $2, 'running')"
-        " on conflict (key) do update set request_hash = excluded.request_hash, created_at = now()"
-        " where idempotency_keys.state = 'running'"
-        " and idempotency_keys.created_at < now() - make_interval(secs => $3)"
-        " and idempotency_keys.request_hash = excluded.request_hash"
-        " returning key",
+async def try_lock_key(conn: Conn, key: str) -> bool:
+    """Hold the key until this transaction ends; False if another request holds it now."""
+    locked: bool = await conn.fetchval("select pg_try_advisory_xact_lock(hashtextextended($1, 7))", key)
+    return locked
+
+
+async def stored_answer(conn: Conn, key: str) -> asyncpg.Record | None:
+    """The first answer given to a key, if any."""
+    return await conn.fetchrow(
+        "select request_hash, status_code, response from idempotency_keys where key = $1", key
+    )
+
+
+async def store_answer(
+    conn: Conn, key: str, *, request_hash: str, status_code: int, response: dict[str, Any]
+) -> None:
+    """Keep a key's first answer, to replay it."""
+    await conn.execute(
+        "insert into idempotency_keys (key, request_hash, state, status_code, response) values ($1, $2, 'done', $3, $4)",
         key,
         request_hash,
-        stale_s,
-    )
-    if row is not None:
-        return None
-    return await conn.fetchrow(
-        "select key, request_hash, state, status_code, response from idempotency_keys where key = $1", key
-    )
-
-
-async def finish_key(conn: Conn, key: str, *, status_code: int, response: dict[str, Any]) -> None:
-    """Keep the first answer to replay it."""
-    await conn.execute(
-        "update idempotency_keys set state = 'done', status_code = $2, response = $3 where key = $1",
-        key,
         status_code,
         response,
     )
-
-
-async def release_key(conn: Conn, key: str) -> None:
-    """Forget a key whose request failed unexpectedly, so that a retry can run."""
-    await conn.execute("delete from idempotency_keys where key = $1 and state = 'running'", key)
 
 
 # the firm replica

@@ -14,8 +14,9 @@ Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,47}$")]
 TechCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_NUL)]
 # 64-bit whole won: ₩937.56bn does not fit in 32 bits.
-Won = Annotated[int, Field(ge=0, le=2**63 - 1)]
-PositiveWon = Annotated[int, Field(gt=0, le=2**63 - 1)]
+# Strict: money arrives as a JSON integer, never as a string or a float that happens to parse.
+Won = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]
+PositiveWon = Annotated[int, Field(strict=True, gt=0, le=2**63 - 1)]
 ProgramKind = Literal["rnd", "alchemist", "infrastructure", "other"]
 ProjectKind = Literal["new", "continuing"]
 ProjectStatus = Literal["proposed", "selected", "agreement_signed", "active", "completed", "terminated"]

@@ -12,23 +12,15 @@ import asyncpg
 from budget import domain, repository, schemas
 from mpe_events import budget as ev
 from mpe_events import registry
+from mpe_kit import brn
 from mpe_kit.db import Conn, Pool
 from mpe_kit.errors import Conflict, Invalid, NotFound, Problem
 from mpe_kit.outbox import PendingEvent, enqueue
-from mpe_kit.pagination import decode_text_cursor, encode_cursor
+from mpe_kit.pagination import decode_text_cursor, decode_time_id_cursor, encode_cursor, encode_time_id_cursor
 from mpe_kit.readthrough import OwnerReader
 from mpe_kit.technology_replica import CatalogReader, require_listed
 
 SOURCE = registry.source("budget")
-
-
-def _brn(value: str) -> str:
-    digits = value.replace("-", "")
-    if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
-        raise Invalid.field(
-            "lead_firm_brn", "a business registration number is 10 digits, as 1234567890 or 123-45-67890"
-        )
-    return digits
 
 
 # reads and views
@@ -193,7 +185,9 @@ async def propose_project(
     fields = data.model_dump()
     # The first code stays first: it is the project's primary technology.
     fields["technology_codes"] = list(dict.fromkeys(data.technology_codes))
-    fields["lead_firm_brn"] = _brn(data.lead_firm_brn) if data.lead_firm_brn else None
+    fields["lead_firm_brn"] = (
+        brn.normalize(data.lead_firm_brn, field="lead_firm_brn") if data.lead_firm_brn else None
+    )
     async with pool.acquire() as conn:
         await require_listed(conn, fields["technology_codes"], reader=catalog, field="technology_codes")
         size = (
@@ -305,18 +299,23 @@ def _request_hash(code: str, data: schemas.DisbursementCreate) -> str:
 
 
 async def disburse(
-    pool: Pool, *, code: str, data: schemas.DisbursementCreate, key: str, actor: str, stale_s: float
+    pool: Pool, *, code: str, data: schemas.DisbursementCreate, key: str, actor: str
 ) -> tuple[int, dict[str, Any]]:
-    """Pay a project once per idempotency key; the (status, body) of the first answer is replayed."""
+    """Pay a project once per idempotency key; return the (status, body) of the key's first answer.
+
+    The key is held by a transaction-level advisory lock for the whole request, and its answer is
+    stored in the same transaction as the payment: a crash rolls both back, so a retry pays once,
+    and a request that arrives while the first is running is told so (409) instead of waiting.
+    """
     request_hash = _request_hash(code, data)
-    async with pool.acquire() as conn:
-        existing = await repository.claim_key(conn, key, request_hash, stale_s=stale_s)
-        if existing is not None:
-            if existing["request_hash"] != request_hash:
+    async with pool.acquire() as conn, conn.transaction():
+        if not await repository.try_lock_key(conn, key):
+            raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
+        first = await repository.stored_answer(conn, key)
+        if first is not None:
+            if first["request_hash"] != request_hash:
                 raise Invalid.field("Idempotency-Key", "this key was used for a different request")
-            if existing["state"] == "running":
-                raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
-            return int(existing["status_code"]), dict(existing["response"])
+            return int(first["status_code"]), dict(first["response"])
         try:
             async with conn.transaction():
                 row = await repository.project(conn, code, for_update=True)
@@ -336,29 +335,25 @@ async def disburse(
                     step=None,
                 )
                 await enqueue(conn, [_project_event(row, registry.PROJECT_DISBURSED)], source=SOURCE)
-                body = schemas.DisbursementRead.model_validate(dict(paid)).model_dump(mode="json")
-                await repository.finish_key(conn, key, status_code=201, response=body)
-            return 201, body
+            status = 201
+            body = schemas.DisbursementRead.model_validate(dict(paid)).model_dump(mode="json")
         except Problem as problem:
             # A refusal is an answer too: the same request with the same key gets it again.
-            await repository.finish_key(
-                conn,
-                key,
-                status_code=problem.status,
-                response={"detail": problem.detail, "errors": problem.errors, **problem.extra},
-            )
-            raise
-        except BaseException:
-            await repository.release_key(conn, key)
-            raise
+            status = problem.status
+            body = {"detail": problem.detail, "errors": problem.errors, **problem.extra}
+        await repository.store_answer(conn, key, request_hash=request_hash, status_code=status, response=body)
+    return status, body
 
 
-async def list_disbursements(pool: Pool, *, code: str) -> list[schemas.DisbursementRead]:
-    """A project's payments."""
+async def list_disbursements(
+    pool: Pool, *, code: str, cursor: str | None, limit: int
+) -> schemas.Page[schemas.DisbursementRead]:
+    """A page of a project's payments, in the order they were recorded."""
+    after = decode_time_id_cursor(cursor)
     async with pool.acquire() as conn:
         if await repository.project(conn, code) is None:
             raise NotFound(f"Project {code} does not exist.")
-        return [
-            schemas.DisbursementRead.model_validate(dict(r))
-            for r in await repository.disbursements(conn, code)
-        ]
+        rows = await repository.disbursements(conn, code, after=after, limit=limit + 1)
+    items = [schemas.DisbursementRead.model_validate(dict(r)) for r in rows[:limit]]
+    nxt = encode_time_id_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None
+    return schemas.Page(items=items, next_cursor=nxt)

@@ -20,5 +20,3 @@ class BudgetSettings(ServiceSettings):
     # A viewer token for reading through to the catalog and firms APIs when a replica misses.
     service_token: SecretStr | None = None
     replica_group: str = "budget-replicas"
-    # A request holding an idempotency key this long is taken as crashed, and the key is freed.
-    idempotency_stale_s: float = 60.0

@@ -107,9 +107,11 @@ async def add_confirmation(
 
 
 @router.get("/firms/{brn}/confirmations", tags=["firms"])
-async def list_confirmations(brn: str, pool: PoolDep, _: Viewer) -> list[schemas.ConfirmationRead]:
-    """A firm's confirmations."""
-    return await service.list_confirmations(pool, brn=brn)
+async def list_confirmations(
+    brn: str, pool: PoolDep, _: Viewer, limit: Limit = 50, cursor: Cursor = None
+) -> schemas.Page[schemas.ConfirmationRead]:
+    """A firm's confirmations, in the order they were recorded."""
+    return await service.list_confirmations(pool, brn=brn, cursor=cursor, limit=limit)
 
 
 @router.post("/firms/{brn}/designations", status_code=status.HTTP_201_CREATED, tags=["designations"])

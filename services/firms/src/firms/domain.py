@@ -7,12 +7,12 @@ designated_on <= D < valid_until.
 from __future__ import annotations
 
 import dataclasses
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
+from mpe_kit import brn
 from mpe_kit.errors import Conflict, Invalid
 
 Kind = Literal["leading", "specialized"]
@@ -34,33 +34,20 @@ MOVES: dict[str, tuple[str, ...]] = {
 }
 NEEDS_REASON = frozenset({"rejected", "revoked"})
 
-_BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
-# ASCII digits only, and the whole string: `$` alone would let a trailing newline through.
-_BRN_FORMS = re.compile(r"[0-9]{10}|[0-9]{3}-[0-9]{2}-[0-9]{5}")
-
 
 def brn_check_digit(first_nine: str) -> int:
     """The check digit of a business registration number's first nine digits."""
-    digits = [int(c) for c in first_nine]
-    total = sum(d * w for d, w in zip(digits, _BRN_WEIGHTS, strict=True)) + digits[8] * 5 // 10
-    return (10 - total % 10) % 10
+    return brn.check_digit(first_nine)
 
 
 def normalize_brn(value: str) -> str:
     """The 10 digits of a valid BRN given as 1234567890 or 123-45-67890; Invalid otherwise."""
-    if not _BRN_FORMS.fullmatch(value):
-        raise Invalid.field(
-            "brn", "a business registration number is 10 digits, as 1234567890 or 123-45-67890"
-        )
-    digits = value.replace("-", "")
-    if brn_check_digit(digits[:9]) != int(digits[9]):
-        raise Invalid.field("brn", f"{value} fails the check digit")
-    return digits
+    return brn.normalize(value)
 
 
-def brn_display(brn: str) -> str:
+def brn_display(digits: str) -> str:
     """The BRN as 123-45-67890."""
-    return f"{brn[:3]}-{brn[3:5]}-{brn[5:]}"
+    return brn.display(digits)
 
 
 def add_years(day: date, years: int) -> date:

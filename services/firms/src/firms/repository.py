@@ -114,6 +114,22 @@ async def confirmations(conn: Conn, brn: str) -> list[asyncpg.Record]:
     )
 
 
+async def confirmations_page(
+    conn: Conn, brn: str, *, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[asyncpg.Record]:
+    """A firm's confirmations in the order they were recorded, after a keyset position."""
+    at, cid = after if after else (None, None)
+    return await conn.fetch(
+        "select id, technology_code, issued_on, valid_until, created_at from confirmations where brn = $1"
+        " and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3::uuid))"
+        " order by created_at, id limit $4",
+        brn,
+        at,
+        cid,
+        limit,
+    )
+
+
 # designations
 
 

@@ -171,12 +171,20 @@ async def add_confirmation(
     return schemas.ConfirmationRead(id=cid, **data.model_dump())
 
 
-async def list_confirmations(pool: Pool, *, brn: str) -> list[schemas.ConfirmationRead]:
-    """A firm's confirmations."""
+async def list_confirmations(
+    pool: Pool, *, brn: str, cursor: str | None, limit: int
+) -> schemas.Page[schemas.ConfirmationRead]:
+    """A page of a firm's confirmations, in the order they were recorded."""
     key = _brn(brn)
+    after = decode_time_id_cursor(cursor)
     async with pool.acquire() as conn:
         await _firm_or_404(conn, key)
-        return [schemas.ConfirmationRead(**dict(r)) for r in await repository.confirmations(conn, key)]
+        rows = await repository.confirmations_page(conn, key, after=after, limit=limit + 1)
+    fields = ("id", "technology_code", "issued_on", "valid_until")
+    items = [schemas.ConfirmationRead(**{k: r[k] for k in fields}) for r in rows[:limit]]
+    last = rows[limit - 1] if len(rows) > limit else None
+    nxt = encode_time_id_cursor(last["created_at"], last["id"]) if last is not None else None
+    return schemas.Page(items=items, next_cursor=nxt)
 
 
 # designations

@@ -1,0 +1,245 @@
+"""The money rules without I/O: cost-share caps, limits, the project lifecycle, alchemist themes."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from budget import domain
+from mpe_kit.errors import Conflict, Invalid
+
+P = pytest.param
+STATUSES = ["proposed", "selected", "agreement_signed", "active", "completed", "terminated"]
+FORWARD = ["proposed", "selected", "agreement_signed", "active", "completed"]
+# (government ceiling, private-cash floor) by the lead firm's size: Enforcement Decree Art. 19.
+CAPS = {"large": (Fraction(50, 100), Fraction(15, 100)), "mid": (Fraction(70, 100), Fraction(13, 100))}
+CAPS["sme"] = (Fraction(75, 100), Fraction(10, 100))
+WON = st.integers(min_value=0, max_value=2**63 - 1)
+
+
+def project(
+    status: str = "proposed", *, government: int = 1_000, committed: int = 0, disbursed: int = 0
+) -> domain.Project:
+    return domain.Project(
+        code="P-1",
+        status=status,  # type: ignore[arg-type]
+        government_krw=government,
+        committed_krw=committed,
+        disbursed_krw=disbursed,
+        version=3,
+    )
+
+
+# cost share
+
+
+@given(size=st.sampled_from(sorted(CAPS)), government=WON, cash=WON, in_kind=WON)
+def test_cost_share_is_exactly_the_fractions(size: str, government: int, cash: int, in_kind: int) -> None:
+    ceiling, floor = CAPS[size]
+    total = government + cash + in_kind
+    within = (total == 0 or Fraction(government, total) <= ceiling) and (
+        cash + in_kind == 0 or Fraction(cash, cash + in_kind) >= floor
+    )
+    try:
+        domain.check_cost_share(size, government=government, cash=cash, in_kind=in_kind)
+    except Invalid:
+        assert not within
+    else:
+        assert within
+
+
+@pytest.mark.parametrize("size", sorted(CAPS))
+@given(private=st.integers(min_value=1, max_value=10**15))
+def test_government_ceiling_is_inclusive_and_one_won_more_is_refused(size: str, private: int) -> None:
+    ceiling, _ = CAPS[size]
+    # The largest government amount whose share is within the ceiling: g / (g + p) <= c.
+    g = (ceiling * private / (1 - ceiling)).__floor__()
+    domain.check_cost_share(size, government=g, cash=private, in_kind=0)
+    with pytest.raises(Invalid) as caught:
+        domain.check_cost_share(size, government=g + 1, cash=private, in_kind=0)
+    assert caught.value.errors == [{"field": "government_krw", "message": caught.value.errors[0]["message"]}]
+
+
+@pytest.mark.parametrize("size", sorted(CAPS))
+@given(private=st.integers(min_value=1, max_value=10**15))
+def test_cash_floor_is_inclusive_and_one_won_less_is_refused(size: str, private: int) -> None:
+    _, floor = CAPS[size]
+    cash = (floor * private).__ceil__()  # the least cash that meets the floor
+    domain.check_cost_share(size, government=0, cash=cash, in_kind=private - cash)
+    if cash > 0:
+        with pytest.raises(Invalid) as caught:
+            domain.check_cost_share(size, government=0, cash=cash - 1, in_kind=private - cash + 1)
+        assert caught.value.errors[0]["field"] == "private_cash_krw"
+
+
+@pytest.mark.parametrize(
+    ("size", "government", "cash", "in_kind", "field"),
+    [
+        P("large", 1_000, 1_000, 0, None, id="large-at-50pct"),
+        P("large", 1_001, 1_000, 0, "government_krw", id="large-over-50pct"),
+        P("mid", 7_000, 3_000, 0, None, id="mid-at-70pct"),
+        P("mid", 7_001, 3_000, 0, "government_krw", id="mid-over-70pct"),
+        P("sme", 3_000, 1_000, 0, None, id="sme-at-75pct"),
+        P("sme", 3_001, 1_000, 0, "government_krw", id="sme-over-75pct"),
+        P("large", 0, 150, 850, None, id="large-cash-at-15pct"),
+        P("large", 0, 149, 851, "private_cash_krw", id="large-cash-under-15pct"),
+        P("mid", 0, 13, 87, None, id="mid-cash-at-13pct"),
+        P("mid", 0, 12, 88, "private_cash_krw", id="mid-cash-under-13pct"),
+        P("sme", 0, 10, 90, None, id="sme-cash-at-10pct"),
+        P("sme", 0, 9, 91, "private_cash_krw", id="sme-cash-under-10pct"),
+        P("large", 2**63 - 1, 2**63 - 1, 0, None, id="64-bit-amounts-stay-exact"),
+        P("large", 2**63 - 1, 2**63 - 2, 0, "government_krw", id="64-bit-one-won-over"),
+    ],
+)
+def test_cost_share_boundaries(
+    size: str, government: int, cash: int, in_kind: int, field: str | None
+) -> None:
+    if field is None:
+        domain.check_cost_share(size, government=government, cash=cash, in_kind=in_kind)
+    else:
+        with pytest.raises(Invalid) as caught:
+            domain.check_cost_share(size, government=government, cash=cash, in_kind=in_kind)
+        assert [e["field"] for e in caught.value.errors or []] == [field]
+
+
+@given(government=WON, cash=WON, in_kind=WON)
+def test_no_lead_firm_means_no_cap(government: int, cash: int, in_kind: int) -> None:
+    domain.check_cost_share(None, government=government, cash=cash, in_kind=in_kind)
+
+
+# limits
+
+
+@given(used=WON, adding=WON, limit=WON)
+def test_fits_when_the_sum_is_within_the_limit(used: int, adding: int, limit: int) -> None:
+    if used + adding <= limit:
+        domain.check_fits(what="x", used=used, adding=adding, limit=limit)
+    else:
+        with pytest.raises(Conflict) as caught:
+            domain.check_fits(what="x", used=used, adding=adding, limit=limit)
+        assert caught.value.extra == {"used_krw": used, "adding_krw": adding, "limit_krw": limit}
+
+
+# the lifecycle
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    list(itertools.pairwise(FORWARD)) + [(s, "terminated") for s in FORWARD[:-1]],
+)
+def test_allowed_moves(before: str, after: str) -> None:
+    moved = domain.move(project(before), to=after, reason="no longer needed")
+    assert (moved.status, moved.version) == (after, 4)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (a, b)
+        for a in STATUSES
+        for b in STATUSES
+        if not (b == "terminated" and a in FORWARD[:-1])
+        and not (a in FORWARD and b in FORWARD and FORWARD.index(b) == FORWARD.index(a) + 1)
+    ],
+)
+def test_every_other_move_conflicts_naming_the_status_and_the_allowed_moves(before: str, after: str) -> None:
+    with pytest.raises(Conflict) as caught:
+        domain.move(project(before), to=after, reason="why not")
+    assert before in caught.value.detail
+    assert caught.value.extra["current_status"] == before
+    assert caught.value.extra["allowed"] == list(domain.MOVES[before])
+
+
+@pytest.mark.parametrize("reason", [None, "", "   "])
+def test_terminating_needs_a_reason(reason: str | None) -> None:
+    with pytest.raises(Invalid) as caught:
+        domain.move(project("selected"), to="terminated", reason=reason)
+    assert caught.value.errors[0]["field"] == "reason"  # type: ignore[index]
+
+
+def test_selecting_commits_the_government_money_and_terminating_keeps_only_what_was_paid() -> None:
+    proposed = project("proposed", government=900)
+    assert proposed.committed_krw == 0
+    selected = domain.move(proposed, to="selected", reason=None)
+    assert selected.committed_krw == 900
+    paying = domain.move(domain.move(selected, to="agreement_signed", reason=None), to="active", reason=None)
+    paid = project("active", government=900, committed=900, disbursed=250)
+    terminated = domain.move(paid, to="terminated", reason="the firm withdrew")
+    assert (terminated.committed_krw, terminated.disbursed_krw) == (250, 250)
+    assert paying.committed_krw == 900
+    assert domain.move(proposed, to="terminated", reason="not selected").committed_krw == 0
+
+
+@pytest.mark.parametrize("status", ["agreement_signed", "active"])
+def test_payable_while_signed_or_active_up_to_the_government_money(status: str) -> None:
+    domain.check_payable(project(status, government=1_000, committed=1_000, disbursed=400), 600)
+    with pytest.raises(Conflict):
+        domain.check_payable(project(status, government=1_000, committed=1_000, disbursed=400), 601)
+
+
+@pytest.mark.parametrize("status", ["proposed", "selected", "completed", "terminated"])
+def test_not_payable_in_other_states(status: str) -> None:
+    with pytest.raises(Conflict) as caught:
+        domain.check_payable(project(status), 1)
+    assert status in caught.value.detail
+
+
+# project shape
+
+
+@pytest.mark.parametrize(
+    ("kind", "continues", "start", "end", "field"),
+    [
+        P("new", None, date(2023, 1, 1), date(2023, 12, 31), None, id="new"),
+        P("continuing", "P-2022", date(2023, 1, 1), date(2023, 12, 31), None, id="continuing"),
+        P("new", "P-2022", date(2023, 1, 1), date(2023, 12, 31), "continues", id="new-continues"),
+        P("continuing", None, date(2023, 1, 1), date(2023, 12, 31), "continues", id="continuing-alone"),
+        P("new", None, date(2023, 1, 1), date(2023, 1, 1), "end_on", id="empty-period"),
+        P("new", None, date(2023, 1, 2), date(2023, 1, 1), "end_on", id="ends-before-start"),
+    ],
+)
+def test_project_shape(kind: str, continues: str | None, start: date, end: date, field: str | None) -> None:
+    if field is None:
+        domain.check_project_shape(kind=kind, continues=continues, start_on=start, end_on=end)
+    else:
+        with pytest.raises(Invalid) as caught:
+            domain.check_project_shape(kind=kind, continues=continues, start_on=start, end_on=end)
+        assert caught.value.errors[0]["field"] == field  # type: ignore[index]
+
+
+# alchemist themes
+
+
+@pytest.mark.parametrize(
+    "stages",
+    [
+        P([("concept", 6), ("preliminary", 3), ("main", 1)], id="6-3-1"),
+        P([("concept", 6)], id="concept-only"),
+        P([("concept", 2), ("preliminary", 2), ("main", 2)], id="equal-counts"),
+        P([("preliminary", 3), ("main", 1)], id="from-preliminary"),
+        P([("concept", 6), ("main", 1)], id="skipping-a-stage"),
+    ],
+)
+def test_good_themes(stages: list[tuple[str, int]]) -> None:
+    domain.check_theme(stages)
+
+
+@pytest.mark.parametrize(
+    "stages",
+    [
+        P([("concept", 6), ("preliminary", 7)], id="growing"),
+        P([("concept", 6), ("preliminary", 3), ("main", 4)], id="growing-at-main"),
+        P([("preliminary", 3), ("concept", 6)], id="out-of-order"),
+        P([("main", 1), ("concept", 6)], id="main-first"),
+        P([("concept", 6), ("concept", 3)], id="repeated"),
+    ],
+)
+def test_bad_themes(stages: list[tuple[str, int]]) -> None:
+    with pytest.raises(Invalid) as caught:
+        domain.check_theme(stages)
+    assert caught.value.errors[0]["field"] == "stages"  # type: ignore[index]
