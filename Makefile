@@ -3,7 +3,7 @@
 # Resolved when used (after bootstrap may have installed it), not when make starts.
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: help bootstrap dev test test-fast lint fmt schemas visibility clean
+.PHONY: help bootstrap dev test lint fmt schemas sdl visibility clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ fmt:  ## Format and auto-fix
 
 schemas:  ## Regenerate the events' JSON Schemas (refuses incompatible changes)
 	$(UV) run --frozen mpe-events schemas
+
+sdl:  ## Re-export the gateway's GraphQL SDL (refuses breaking changes)
+	$(UV) run --frozen python tests/contract/export_sdl.py
 
 visibility:  ## Measure REST write -> GraphQL visibility on a running `make dev`
 	$(UV) run --frozen python -m mpe_devstack.visibility
