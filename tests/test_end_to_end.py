@@ -109,9 +109,14 @@ async def test_publish_through_rest_then_query_graphql_as_of_before_and_after(st
     assert {"mpe.catalog.technology", "mpe.catalog.industry"} <= set(topics)
     assert topics["mpe.catalog.technology"]["lastEventTime"] is not None
 
-    metrics = (await stack.gateway.get("/metrics")).text
+    # The lag gauge is set after a batch is committed, a moment after the data is visible.
+    async with asyncio.timeout(10):
+        while True:
+            metrics = (await stack.gateway.get("/metrics")).text
+            if "mpe_consumer_lag{" in metrics:
+                break
+            await asyncio.sleep(0.1)
     assert 'mpe_consumer_events_applied_total{consumer="gateway-projector"}' in metrics
-    assert "mpe_consumer_lag{" in metrics
     ready = (await stack.gateway.get("/readyz")).json()
     assert ready["projection"]["mpe.catalog.technology"]["lag"] == 0
     assert ready["consumers"]["gateway-projector"]["lag"] == 0

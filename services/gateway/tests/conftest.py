@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -214,9 +214,8 @@ def project_event(data: bev.ProjectV1, event_type: str | None = None) -> Event:
 
 
 @pytest.fixture
-async def gateway_db(new_database: Callable[[str], str]) -> str:
-    dsn = new_database("gateway")
-    await migrations.migrate(dsn, all_migrations())
+async def gateway_db(migrated_database: Callable[[str, list[migrations.Migration]], Awaitable[str]]) -> str:
+    dsn = await migrated_database("gateway", all_migrations())
     return dsn
 
 
@@ -275,7 +274,10 @@ class Running:
 
 @pytest.fixture
 async def gateway_app(gateway_db: str) -> AsyncIterator[Running]:
-    settings = GatewaySettings(database_url=gateway_db, log_json=False, kafka_bootstrap="127.0.0.1:1")
+    # No key cache: tests revoke keys and count statements request by request.
+    settings = GatewaySettings(
+        database_url=gateway_db, log_json=False, kafka_bootstrap="127.0.0.1:1", key_cache_ttl_s=0
+    )
     app = create_app(settings, with_workers=False)
     async with LifespanManager(app) as manager:
         yield Running(app, manager.app)

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 from gateway import repository
+from gateway.access import AccessLog, Gate, GatewayMetrics, RateLimiter
 from gateway.api import graphql_router
+from gateway.keys import KeyCache
+from gateway.limits import Limits
 from gateway.projections import HANDLERS, record_positions
 from gateway.settings import GatewaySettings
 from mpe_kit import migrations
 from mpe_kit.consumer import ConsumerRunner
 from mpe_kit.service import Runtime, ServiceSpec, Worker
 from mpe_kit.service import create_app as build_app
+from mpe_kit.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -60,6 +66,26 @@ def _freshness(rt: Runtime) -> Callable[[], Awaitable[dict[str, Any]]]:
     return report
 
 
+async def _start(rt: Runtime, app: FastAPI) -> None:
+    """Per app: the key cache, rate limiter, metrics and limits the GraphQL route uses."""
+    s = rt.settings
+    assert isinstance(s, GatewaySettings)
+    if not isinstance(getattr(app.state, "gateway", None), Gate):
+        app.state.gateway = Gate(
+            keys=KeyCache(ttl_s=s.key_cache_ttl_s),
+            rate=RateLimiter(per_s=s.rate_limit_per_s, burst=s.rate_limit_burst),
+            metrics=GatewayMetrics(rt.registry),
+        )
+    app.state.limits = Limits.of(s)
+    # Strawberry logs every GraphQL error, a client's FORBIDDEN included, with a traceback; the
+    # access log notes each error's code and the unexpected ones are logged with a correlation id.
+    logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL)
+
+
+def _fastapi_kwargs(_settings: ServiceSettings) -> dict[str, Any]:
+    return {"middleware": [Middleware(AccessLog)]}
+
+
 def spec(settings: GatewaySettings) -> ServiceSpec:
     """The gateway's parts, for the kit to assemble."""
     return ServiceSpec(
@@ -71,6 +97,8 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
         has_outbox=False,
         staff_auth=False,
         readyz_extra=_freshness,
+        on_start=_start,
+        fastapi_kwargs=_fastapi_kwargs,
     )
 
 

@@ -1,88 +1,164 @@
-"""`gateway migrate|serve|api|worker` and `gateway keys create|list|revoke`."""
+"""`gateway migrate|serve|api|worker|token` and `gateway keys create|list|revoke|rotate`.
+
+The `keys` commands work on the database of GATEWAY_DATABASE_URL, the running stack's.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any, NoReturn, TypeVar
 
+import asyncpg
 import typer
 
-from gateway import keys, repository
+from gateway import keys
 from gateway.app import spec
 from gateway.settings import GatewaySettings
 from mpe_kit import db
+from mpe_kit.db import Conn
 from mpe_kit.service import build_cli
 
-keys_cli = typer.Typer(help="Manage partner API keys.", no_args_is_help=True)
+T = TypeVar("T")
+
+keys_cli = typer.Typer(
+    help="Manage partner API keys in the gateway's database (GATEWAY_DATABASE_URL).", no_args_is_help=True
+)
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+KeyId = Annotated[
+    uuid.UUID, typer.Argument(help="The key's id, as `keys list` shows it.", show_default=False)
+]
 
 
-async def _create(agency: str, scopes: list[str]) -> keys.IssuedKey:
-    conn = await db.connect(GatewaySettings().database_url)
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _run(work: Callable[[Conn], Awaitable[T]]) -> T:
+    """Run a use case on a connection to the gateway's database; a failure ends with a message."""
+
+    async def run() -> T:
+        conn = await db.connect(GatewaySettings().database_url)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
     try:
-        return await keys.create(conn, agency=agency, scopes=scopes)
-    finally:
-        await conn.close()
+        return asyncio.run(run())
+    except keys.UnknownKey as exc:
+        _fail(str(exc))
+    except asyncpg.UndefinedTableError:
+        _fail("the gateway's database has no api_keys table yet; run `gateway migrate` first")
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        _fail(f"cannot use the gateway's database (GATEWAY_DATABASE_URL): {exc}")
+
+
+def _when(at: datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M:%S %Z}".strip()
+
+
+def _print_issued(issued: keys.IssuedKey, *, as_json: bool, note: str) -> None:
+    if as_json:
+        body = {"id": str(issued.id), "agency": issued.agency, "scopes": issued.scopes, "key": issued.secret}
+        typer.echo(json.dumps(body, ensure_ascii=False))
+        return
+    typer.echo(f"id:     {issued.id}\nagency: {issued.agency}\nscopes: {','.join(issued.scopes)}")
+    typer.echo(f"key:    {issued.secret}\n({note})")
+
+
+def _info_json(k: keys.KeyInfo) -> dict[str, Any]:
+    return {
+        "id": str(k.id),
+        "agency": k.agency,
+        "scopes": k.scopes,
+        "created_at": k.created_at.isoformat(),
+        "revoked_at": k.revoked_at.isoformat() if k.revoked_at else None,
+        "status": "revoked" if k.revoked_at else "active",
+    }
 
 
 @keys_cli.command("create")
 def create(
-    agency: Annotated[str, typer.Option(help="The partner agency's name.")],
-    scopes: Annotated[str, typer.Option(help=f"Comma-separated: {', '.join(keys.SCOPES)}.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    agency: Annotated[str, typer.Option(help="The partner agency's name.", show_default=False)],
+    scopes: Annotated[
+        str, typer.Option(help=f"Comma-separated, of: {', '.join(keys.SCOPES)}.", show_default=False)
+    ],
+    as_json: AsJson = False,
 ) -> None:
     """Create a key; its secret is shown once."""
     try:
-        issued = asyncio.run(_create(agency, [s.strip() for s in scopes.split(",") if s.strip()]))
+        wanted = keys.parse_scopes(scopes)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    if as_json:
-        typer.echo(
-            json.dumps(
-                {"id": str(issued.id), "agency": issued.agency, "scopes": issued.scopes, "key": issued.secret}
-            )
-        )
-    else:
-        typer.echo(f"id:     {issued.id}\nagency: {issued.agency}\nscopes: {','.join(issued.scopes)}")
-        typer.echo(f"key:    {issued.secret}\n(the key is shown once; store it now)")
+        raise typer.BadParameter(str(exc), param_hint="--scopes") from exc
+    if not agency.strip():
+        raise typer.BadParameter("name the agency", param_hint="--agency")
+    issued = _run(lambda conn: keys.create(conn, agency=agency, scopes=wanted))
+    _print_issued(issued, as_json=as_json, note="the key is shown once; store it now")
 
 
-@keys_cli.command("list")
-def list_keys() -> None:
-    """List keys, without secrets."""
-
-    async def run() -> None:
-        conn = await db.connect(GatewaySettings().database_url)
-        try:
-            for r in await repository.list_keys(conn):
-                state = f"revoked {r['revoked_at']:%Y-%m-%d}" if r["revoked_at"] else "active"
-                typer.echo(f"{r['id']}  {r['agency']}  {','.join(r['scopes'])}  {state}")
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
+@keys_cli.command("rotate")
+def rotate(key_id: KeyId, as_json: AsJson = False) -> None:
+    """Give a live key a new secret (same id, agency and scopes); the old secret stops working."""
+    issued = _run(lambda conn: keys.rotate(conn, key_id))
+    _print_issued(
+        issued,
+        as_json=as_json,
+        note="the key is shown once; store it now. The previous one is refused from now on"
+        " (within a second by running gateways)",
+    )
 
 
 @keys_cli.command("revoke")
-def revoke(key_id: uuid.UUID) -> None:
-    """Revoke a key."""
+def revoke(key_id: KeyId, as_json: AsJson = False) -> None:
+    """Revoke a live key; it is refused from now on (within a second by running gateways)."""
+    info = _run(lambda conn: keys.revoke(conn, key_id))
+    if as_json:
+        typer.echo(json.dumps(_info_json(info), ensure_ascii=False))
+    else:
+        typer.echo(f"revoked {info.id} ({info.agency})")
 
-    async def run() -> bool:
-        conn = await db.connect(GatewaySettings().database_url)
-        try:
-            return await repository.revoke_key(conn, key_id)
-        finally:
-            await conn.close()
 
-    if not asyncio.run(run()):
-        typer.echo(f"no active key {key_id}", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"revoked {key_id}")
+@keys_cli.command("list")
+def list_keys(
+    as_json: AsJson = False,
+    active: Annotated[bool, typer.Option("--active", help="Only keys not revoked.")] = False,
+) -> None:
+    """List keys, oldest first, without secrets."""
+    found = [k for k in _run(keys.list_keys) if not (active and k.revoked_at)]
+    if as_json:
+        typer.echo(json.dumps([_info_json(k) for k in found], ensure_ascii=False))
+        return
+    if not found:
+        typer.echo("no keys")
+        return
+    rows = [("ID", "AGENCY", "SCOPES", "CREATED", "STATUS")] + [
+        (
+            str(k.id),
+            k.agency,
+            ",".join(k.scopes),
+            _when(k.created_at),
+            f"revoked {_when(k.revoked_at)}" if k.revoked_at else "active",
+        )
+        for k in found
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for r in rows:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[4])
+
+
+def build() -> typer.Typer:
+    """The `gateway` command: the kit's service commands and `keys`."""
+    cli = build_cli(spec(GatewaySettings()), GatewaySettings)
+    cli.add_typer(keys_cli, name="keys")
+    return cli
 
 
 def main() -> None:
     """Entry point of the `gateway` command."""
-    cli = build_cli(spec(GatewaySettings()), GatewaySettings)
-    cli.add_typer(keys_cli, name="keys")
-    cli()
+    build()()

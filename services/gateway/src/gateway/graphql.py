@@ -21,7 +21,9 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from gateway import repository
+from gateway.access import ObserveOperations
 from gateway.keys import Partner
+from gateway.limits import EnforceLimits
 from mpe_kit.errors import Invalid
 from mpe_kit.pagination import decode_text_cursor, encode_cursor
 
@@ -1204,4 +1206,9 @@ class Query:
         ]
 
 
-schema = strawberry.Schema(query=Query, config=StrawberryConfig(scalar_map={Won: WON}))
+# Extensions exit in reverse order: limits rewrite their refusals before errors are masked and logged.
+schema = strawberry.Schema(
+    query=Query,
+    config=StrawberryConfig(scalar_map={Won: WON}),
+    extensions=[ObserveOperations, EnforceLimits],
+)

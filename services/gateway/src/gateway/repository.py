@@ -505,3 +505,19 @@ async def revoke_key(conn: Conn, id: uuid.UUID) -> bool:
         "update api_keys set revoked_at = now() where id = $1 and revoked_at is null returning id", id
     )
     return row is not None
+
+
+async def key_by_id(conn: Conn, id: uuid.UUID) -> asyncpg.Record | None:
+    """A key by id, live or revoked, without its hash."""
+    return await conn.fetchrow(
+        "select id, agency, scopes, created_at, revoked_at from api_keys where id = $1", id
+    )
+
+
+async def rotate_key(conn: Conn, id: uuid.UUID, key_hash: bytes) -> asyncpg.Record | None:
+    """Replace a live key's hash; None if there is no live key with that id."""
+    return await conn.fetchrow(
+        "update api_keys set key_hash = $2 where id = $1 and revoked_at is null returning id, agency, scopes",
+        id,
+        key_hash,
+    )

@@ -2,18 +2,78 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from mpe_kit.settings import ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
-    """Settings of the GraphQL gateway."""
+    """Settings of the GraphQL gateway; each field is read from `GATEWAY_<NAME>`."""
 
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", use_attribute_docstrings=True)
 
     port: int = 8000
+    """Port of the HTTP server (`GATEWAY_PORT`)."""
+
     database_url: str = "postgresql://postgres@127.0.0.1:54329/gateway"
+    """The read model's database (`GATEWAY_DATABASE_URL`); the `keys` commands use it too."""
+
     graphiql: bool = False
+    """Serve the GraphiQL page on `GET /graphql` (`GATEWAY_GRAPHIQL`); for development only."""
+
+    introspection: bool = False
+    """Answer introspection (`__schema`, `__type`) over HTTP (`GATEWAY_INTROSPECTION`).
+
+    Off in production: partners get the SDL from the documentation instead. GraphiQL needs it on.
+    `__typename` is always answered.
+    """
+
     projector_group: str = "gateway-projector"
-    max_page_size: int = 100
+    """Kafka consumer group of the projector that fills the read model (`GATEWAY_PROJECTOR_GROUP`)."""
+
+    max_page_size: int = Field(default=100, ge=1)
+    """Largest `first` any list accepts (`GATEWAY_MAX_PAGE_SIZE`); more is an error, never clamped."""
+
+    key_cache_ttl_s: float = Field(default=1.0, ge=0, le=1)
+    """Seconds a key lookup is cached in each instance (`GATEWAY_KEY_CACHE_TTL_S`), 0 to 1.
+
+    It bounds how long a revoked or rotated-out key keeps working on an instance that had just
+    seen it, hence at most one second; 0 looks every request's key up in the database.
+    """
+
+    rate_limit_per_s: float = Field(default=25.0, ge=0)
+    """Requests per second each key may sustain (`GATEWAY_RATE_LIMIT_PER_S`); 0 turns the limit off.
+
+    A token bucket per key and per instance: with N instances behind a balancer a key may
+    reach up to N times this rate. Past it the gateway answers 429 with `Retry-After`.
+    """
+
+    rate_limit_burst: int = Field(default=50, ge=1)
+    """Requests a key may make at once after being idle (`GATEWAY_RATE_LIMIT_BURST`): the bucket's size."""
+
+    max_query_depth: int = Field(default=10, ge=1)
+    """Deepest nesting of fields in an operation (`GATEWAY_MAX_QUERY_DEPTH`); `{ a { b } }` is 2.
+
+    Fragments count where they are spread; introspection fields (`__…`) do not count.
+    """
+
+    max_aliases: int = Field(default=20, ge=0)
+    """Most aliased fields in an operation (`GATEWAY_MAX_ALIASES`), counted in every fragment spread."""
+
+    max_tokens: int = Field(default=2000, ge=1)
+    """Most lexical tokens in a document (`GATEWAY_MAX_TOKENS`); comments are capped at the same number.
+
+    The parser stops as soon as the document passes it, before building anything.
+    """
+
+    max_query_cost: int = Field(default=25_000, ge=1)
+    """Highest cost of an operation (`GATEWAY_MAX_QUERY_COST`): about the most objects it may return.
+
+    A field of object type costs 1 for each object its parent stands for; one that takes `first`
+    (a connection, a nested list) costs `first` (its default when omitted) times that, and what
+    it selects is multiplied alike, so nested pages multiply. Other lists (a connection's edges,
+    small fixed lists) cost as one object. A page of 50 technologies with their industry, funding
+    and 20 designations each with its firm costs 2,250. At some 9 µs per resolved object, the
+    default bounds a query near a quarter of a second of work.
+    """

@@ -195,6 +195,9 @@ def run(settings: DevSettings) -> int:
         svc.env[f"{prefix}_PORT"] = str(svc.port)
         svc.env[f"{prefix}_DATABASE_URL"] = pg.dsn(svc.name)
     gateway.env["GATEWAY_GRAPHIQL"] = "true"
+    gateway.env["GATEWAY_INTROSPECTION"] = "true"
+    # One developer, one key: the partners' rate limit would only get in the way (make visibility).
+    gateway.env["GATEWAY_RATE_LIMIT_PER_S"] = "0"
     firms.env["FIRMS_CATALOG_URL"] = catalog.url
     firms.env["FIRMS_SERVICE_TOKEN"] = issue_token(
         secret, sub="svc-firms", roles=["viewer"], ttl_s=365 * 24 * 3600

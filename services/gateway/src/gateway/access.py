@@ -1,0 +1,311 @@
+"""Who called the gateway, how often, and what came of it: rate limits, access log, metrics.
+
+Every request to `/graphql` leaves one log line and is counted. An `AccessRecord` travels in
+the request's state: the context getter notes the partner, the schema extensions note the
+operation and its outcome, and the `AccessLog` middleware writes the line when the response
+is sent, whatever status it has (401 and 429 included).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from graphql import GraphQLError
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
+
+from gateway.keys import KeyCache, Partner
+from mpe_kit.logging import get_logger
+
+log = get_logger("gateway.access")
+
+GRAPHQL_PATH = "/graphql"
+_STATE_KEY = "access"
+# Operation names are the client's to choose: only so many distinct ones become label values.
+MAX_OPERATION_LABELS = 200
+_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
+NO_AGENCY = "(none)"
+MASKED_MESSAGE = "Internal server error."
+
+
+@dataclass
+class AccessRecord:
+    """What one request to /graphql was and how it ended, filled in as it goes."""
+
+    agency: str | None = None
+    key_id: uuid.UUID | None = None
+    operation: str | None = None
+    operation_type: str | None = None
+    outcome: str | None = None
+    limit: str | None = None
+    cost: int | None = None
+    error_codes: list[str] = field(default_factory=list)
+    correlation_ids: list[str] = field(default_factory=list)
+
+    def admit(self, partner: Partner) -> None:
+        """Note the partner whose key was accepted."""
+        self.agency = partner.agency
+        self.key_id = partner.key_id
+
+
+def record_of(execution_context: ExecutionContext) -> AccessRecord | None:
+    """The access record of the HTTP request behind an operation, if it came over HTTP."""
+    return request_record(getattr(execution_context.context, "request", None))
+
+
+def request_record(request: Any) -> AccessRecord | None:
+    """The access record a request carries (None outside the AccessLog middleware)."""
+    state = getattr(request, "scope", {}).get("state") or {}
+    record = state.get(_STATE_KEY)
+    return record if isinstance(record, AccessRecord) else None
+
+
+class RateLimiter:
+    """A token bucket per key: `burst` requests at once, refilled at `per_s` a second.
+
+    Buckets live in this process: each instance of the gateway limits on its own.
+    """
+
+    def __init__(self, *, per_s: float, burst: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_s = per_s
+        self.burst = burst
+        self._clock = clock
+        self._buckets: dict[uuid.UUID, tuple[float, float]] = {}
+
+    def take(self, key_id: uuid.UUID) -> int | None:
+        """Spend one request of a key: None if allowed, else whole seconds to wait (≥ 1)."""
+        if self.per_s <= 0:
+            return None
+        now = self._clock()
+        tokens, at = self._buckets.get(key_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.per_s)
+        if tokens >= 1:
+            self._buckets[key_id] = (tokens - 1, now)
+            return None
+        self._buckets[key_id] = (tokens, now)
+        return max(1, math.ceil((1 - tokens) / self.per_s))
+
+
+class GatewayMetrics:
+    """The gateway's Prometheus series; labels stay few: agencies, operation types, bounded names."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "mpe_gateway_requests",
+            "GraphQL requests by agency, operation and outcome",
+            ["agency", "operation_type", "operation", "outcome"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "mpe_gateway_request_duration_seconds",
+            "GraphQL request latency, authentication included",
+            ["agency", "operation_type"],
+            registry=registry,
+        )
+        self.cost = Histogram(
+            "mpe_gateway_query_cost",
+            "Cost of the operations that were measured (see GATEWAY_MAX_QUERY_COST)",
+            ["agency"],
+            buckets=(1, 10, 50, 100, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000, math.inf),
+            registry=registry,
+        )
+        self.rejections = Counter(
+            "mpe_gateway_rejections",
+            "Requests refused by a limit, by agency and limit",
+            ["agency", "limit"],
+            registry=registry,
+        )
+        self._operations: set[str] = set()
+
+    def operation_label(self, name: str | None) -> str:
+        """The operation's name as a label value: the first names seen, then `other`."""
+        if name is None:
+            return "anonymous"
+        if not _NAME.fullmatch(name):
+            return "other"
+        if name not in self._operations:
+            if len(self._operations) >= MAX_OPERATION_LABELS:
+                return "other"
+            self._operations.add(name)
+        return name
+
+    def observe(self, record: AccessRecord, seconds: float) -> None:
+        """Count one finished request."""
+        agency = record.agency or NO_AGENCY
+        op_type = record.operation_type or "none"
+        self.requests.labels(
+            agency, op_type, self.operation_label(record.operation), record.outcome or "unknown"
+        ).inc()
+        self.duration.labels(agency, op_type).observe(seconds)
+        if record.cost is not None:
+            self.cost.labels(agency).observe(record.cost)
+        if record.limit is not None:
+            self.rejections.labels(agency, record.limit).inc()
+
+
+@dataclass
+class Gate:
+    """What admits a request: the key cache, the rate limiter; and the metrics that count it."""
+
+    keys: KeyCache
+    rate: RateLimiter
+    metrics: GatewayMetrics
+
+
+def _outcome(status: int) -> str:
+    if status == 401:
+        return "unauthorized"
+    if status == 429:
+        return "rate_limited"
+    if status >= 500:
+        return "server_error"
+    if status >= 400:
+        return "bad_request"
+    return "ok"
+
+
+class AccessLog:
+    """ASGI middleware: one log line and the metrics of every request to /graphql."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].rstrip("/") != GRAPHQL_PATH:
+            await self.app(scope, receive, send)
+            return
+        record = AccessRecord()
+        scope.setdefault("state", {})[_STATE_KEY] = record
+        status = 500
+        start = time.perf_counter()
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            seconds = time.perf_counter() - start
+            if record.outcome is None or status >= 400:
+                record.outcome = _outcome(status)
+            if status == 429:
+                record.limit = "RATE_LIMITED"
+            gate = getattr(scope["app"].state, "gateway", None)
+            if isinstance(gate, Gate):
+                gate.metrics.observe(record, seconds)
+            log.info(
+                "graphql request",
+                agency=record.agency,
+                key_id=str(record.key_id) if record.key_id else None,
+                operation=record.operation,
+                operation_type=record.operation_type,
+                outcome=record.outcome,
+                status=status,
+                duration_ms=round(seconds * 1000, 2),
+                cost=record.cost,
+                error_codes=record.error_codes or None,
+                correlation_ids=record.correlation_ids or None,
+            )
+
+
+_UNSTORABLE = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
+
+
+class ObserveOperations(SchemaExtension):
+    """Masks unexpected errors behind a correlation id, and notes each operation's outcome.
+
+    An unexpected error while resolving a field (an exception, or any error without a `code`:
+    those raised on purpose all have one) reaches the client as "Internal server error." with
+    `extensions.correlationId`; the same id is on the log line that carries the traceback.
+    Errors the client can act on (syntax, validation, limits, BAD_USER_INPUT, FORBIDDEN) pass
+    unchanged, with a `code` added where they had none.
+    """
+
+    def __init__(self, *, execution_context: ExecutionContext | None = None) -> None:
+        self.executed = False
+
+    def on_execute(self) -> Iterator[None]:
+        self.executed = True
+        yield
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        ec = self.execution_context
+        record = record_of(ec)
+        result = ec.result
+        errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
+        if errors:
+            errors = [self._shape(e, record) for e in errors]
+            result.errors = errors  # type: ignore[union-attr]
+        if record is None:
+            return
+        record.operation = ec.operation_name
+        try:
+            record.operation_type = ec.operation_type.value
+        except RuntimeError:
+            record.operation_type = None
+        record.error_codes = [str(e.extensions.get("code")) for e in errors if e.extensions]
+        if record.correlation_ids:
+            record.outcome = "internal_error"
+        elif not self.executed or record.limit is not None:
+            record.outcome = "rejected"
+        else:
+            record.outcome = "error" if errors else "ok"
+
+    def _shape(self, error: GraphQLError, record: AccessRecord | None) -> GraphQLError:
+        extensions = error.extensions or {}
+        if error.path is None:
+            if not extensions.get("code"):
+                error.extensions = {**extensions, "code": self._pre_execution_code()}
+            return error
+        cause: BaseException = error
+        while isinstance(cause, GraphQLError) and cause.original_error is not None:
+            cause = cause.original_error
+        if isinstance(cause, _UNSTORABLE):
+            return GraphQLError(
+                "An argument contains a character the database cannot search for, such as NUL.",
+                error.nodes,
+                path=error.path,
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+        # Every error raised on purpose while resolving carries a code; one without is a bug.
+        if extensions.get("code"):
+            return error
+        correlation_id = uuid.uuid4().hex
+        log.error(
+            "unexpected error while resolving a field",
+            correlation_id=correlation_id,
+            path=".".join(str(p) for p in error.path),
+            operation=self.execution_context.operation_name,
+            agency=record.agency if record else None,
+            key_id=str(record.key_id) if record and record.key_id else None,
+            exc_info=cause,
+        )
+        if record is not None:
+            record.correlation_ids.append(correlation_id)
+        return GraphQLError(
+            MASKED_MESSAGE,
+            error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "correlationId": correlation_id},
+        )
+
+    def _pre_execution_code(self) -> str:
+        if self.execution_context.graphql_document is None:
+            return "GRAPHQL_PARSE_FAILED"
+        if self.executed:
+            # Errors before any field resolves, once validated: variables that do not fit.
+            return "BAD_USER_INPUT"
+        return "GRAPHQL_VALIDATION_FAILED"

@@ -1,0 +1,120 @@
+"""Every GraphQL example in docs/partner-guide.md answers, without errors, with a key of every scope."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from graphql import build_schema, parse, validate
+
+from .conftest import Partner, assert_won_are_digits
+from .export_sdl import ROOT, current_sdl
+
+GUIDE = ROOT / "docs" / "partner-guide.md"
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+HEADING = re.compile(r"^#{2,3} (.+)$", re.MULTILINE)
+
+
+def blocks(text: str, language: str) -> list[tuple[str, str]]:
+    """(the heading above it, its body) of each fenced block in `language`, in order."""
+    found = []
+    for m in FENCE.finditer(text):
+        if m.group(1) == language:
+            headings = HEADING.findall(text, 0, m.start())
+            found.append((headings[-1] if headings else "top", m.group(2)))
+    return found
+
+
+def _id(heading: str, index: int) -> str:
+    return f"{index:02d}-" + re.sub(r"[^a-z0-9]+", "-", heading.lower()).strip("-")[:40]
+
+
+EXAMPLES = blocks(GUIDE.read_text(encoding="utf-8"), "graphql")
+
+
+def empty(value: Any) -> bool:
+    """Nothing to show: null, an empty list, or a connection without edges."""
+    if value is None:
+        return True
+    if isinstance(value, list):
+        return not value
+    if isinstance(value, dict) and "edges" in value:
+        return not value["edges"]
+    return False
+
+
+def test_the_guide_has_examples_for_each_of_the_six_questions() -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    for n in range(1, 7):
+        start = text.index(f"\n### {n}. ")
+        end = text.find("\n## ", start)
+        section = text[start:end]
+        assert "```graphql\n" in section, f"question {n} has no ```graphql example"
+    assert len(EXAMPLES) >= 10
+
+
+@pytest.mark.parametrize(("heading", "query"), EXAMPLES, ids=[_id(h, i) for i, (h, _) in enumerate(EXAMPLES)])
+async def test_an_example_answers_without_errors(partner: Partner, heading: str, query: str) -> None:
+    r = await partner.post(query)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert "errors" not in body, json.dumps(body["errors"], indent=2, ensure_ascii=False)
+    data = body["data"]
+    assert data, body
+    for field, value in data.items():
+        assert not empty(value), f"`{field}` came back empty under {heading!r}: {value!r}"
+    assert_won_are_digits(data, query)
+
+
+def _shell_queries(text: str) -> list[str]:
+    """The GraphQL of each JSON request body in the guide's shell and Python examples."""
+    queries = []
+    for _, body in blocks(text, "sh"):
+        payloads = re.findall(r"-d '(\{.*?\})'", body) + re.findall(r"<<'EOF'\n(.*?)\nEOF", body, re.DOTALL)
+        queries += [json.loads(p)["query"] for p in payloads]
+    for _, body in blocks(text, "python"):
+        queries += re.findall(r'QUERY = """(.*?)"""', body, re.DOTALL)
+    return queries
+
+
+def test_the_requests_in_shell_and_python_examples_are_valid_against_the_schema() -> None:
+    schema = build_schema(current_sdl())
+    queries = _shell_queries(GUIDE.read_text(encoding="utf-8"))
+    assert len(queries) >= 4
+    for query in queries:
+        assert validate(schema, parse(query)) == [], query
+
+
+async def test_the_error_examples_are_what_the_gateway_answers(partner: Partner) -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    fences = list(FENCE.finditer(text))
+    # A shell request followed at once by a JSON block: the answer the guide shows for it.
+    pairs = [
+        (a.group(2), b.group(2))
+        for a, b in itertools.pairwise(fences)
+        if (a.group(1), b.group(1)) == ("sh", "json") and not text[a.end() : b.start()].strip()
+    ]
+    assert pairs
+    for request, shown in pairs:
+        (payload,) = re.findall(r"-d '(\{.*?\})'", request)
+        r = await partner.client.post("/graphql", json=json.loads(payload))
+        assert r.json() == json.loads(shown)
+    (unauthorized,) = [body for _, body in blocks(text, "json") if '"status": 401' in body]
+    r = await partner.client.post(
+        "/graphql", json={"query": "{ __typename }"}, headers={"X-API-Key": "mpe_x"}
+    )
+    assert r.status_code == 401
+    assert r.json() == json.loads(unauthorized)
+
+
+def test_the_guide_points_at_files_that_exist() -> None:
+    text = GUIDE.read_text(encoding="utf-8")
+    for link in re.findall(r"\]\((\.\./[^)#]+)\)", text):
+        assert (GUIDE.parent / link).resolve().exists(), link
+    for path in ("services/gateway/schema.graphql", "tests/contract/test_partner_guide.py", "deploy/demo/"):
+        assert path in text
+        assert (Path(ROOT) / path).exists(), path
