@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+import hypothesis_graphql
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,6 @@ from hypothesis import strategies as st
 from .conftest import Partner, assert_won_are_digits
 from .export_sdl import current_sdl
 
-hypothesis_graphql = pytest.importorskip("hypothesis_graphql")
 nodes = hypothesis_graphql.nodes
 
 SDL = current_sdl()
