@@ -30,8 +30,77 @@ def _processes_mentioning(text: str) -> list[str]:
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_dev_stack_comes_up_with_demo_data_and_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+def _check_demo(ports: dict[str, int], creds: dict[str, str]) -> None:
+    """The demo data is loaded and its headline figures show through REST and GraphQL."""
+    gateway = f"http://127.0.0.1:{ports['MPE_DEV_GATEWAY_PORT']}"
+    catalog = f"http://127.0.0.1:{ports['MPE_DEV_CATALOG_PORT']}"
+    body = httpx.post(
+        f"{gateway}/graphql",
+        json={"query": "{ technologies(filter: {status: LISTED}) { totalCount } industries { code } }"},
+        headers={"X-API-Key": creds["MPE_PARTNER_KEY"]},
+    ).json()
+    assert body["data"]["technologies"]["totalCount"] == 200
+    assert len(body["data"]["industries"]) == 10
+    whoami = httpx.get(
+        f"{catalog}/v1/revisions", headers={"Authorization": f"Bearer {creds['MPE_STAFF_TOKEN']}"}
+    )
+    assert whoami.status_code == 200
+    assert len(whoami.json()["items"]) == 3
+    assert (
+        httpx.get(f"{gateway}/graphql", headers={"accept": "text/html"}).status_code == 200
+    )  # GraphiQL in dev
+    firms = f"http://127.0.0.1:{ports['MPE_DEV_FIRMS_PORT']}"
+    leading = httpx.get(
+        f"{firms}/v1/designations",
+        params={"kind": "leading", "cohort": 4, "status": "designated", "limit": 200},
+        headers={"Authorization": f"Bearer {creds['MPE_STAFF_TOKEN']}"},
+    )
+    assert leading.status_code == 200
+    assert len(leading.json()["items"]) == 20
+    year = httpx.get(
+        f"http://127.0.0.1:{ports['MPE_DEV_BUDGET_PORT']}/v1/fiscal-years/2023",
+        headers={"Authorization": f"Bearer {creds['MPE_STAFF_TOKEN']}"},
+    ).json()
+    assert year["envelope_krw"] == 937_560_000_000
+    assert year["committed_krw"] == 52_520_000_000
+
+    # The demo's headline figures, as partners see them.
+    demo_query = """{
+      then: designationProgress(asOf: "2023-12-31") { designated }
+      now: designationProgress { designated active byCohort { cohort designated } }
+      programOverview(fiscalYear: 2023) {
+        envelopeKrw committedKrw newProjectCount byTrack { track committedKrw projectCount }
+      }
+    }"""
+    deadline = time.monotonic() + 60
+    while True:
+        figures = httpx.post(
+            f"{gateway}/graphql",
+            json={"query": demo_query},
+            headers={"X-API-Key": creds["MPE_PARTNER_KEY"]},
+        ).json()["data"]
+        # The first cohort expires shortly after loading; wait for the projection to show it.
+        if figures["now"]["active"] < 86 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert figures["then"]["designated"] == 66
+    assert figures["now"]["designated"] == 86
+    assert figures["now"]["active"] == 63  # 22 of the 1st cohort expired in Jan 2026, 1 revoked
+    assert [c["designated"] for c in figures["now"]["byCohort"]] == [22, 21, 23, 20]
+    overview = figures["programOverview"]
+    assert overview["envelopeKrw"] == "937560000000"
+    assert overview["committedKrw"] == "52520000000"
+    assert overview["newProjectCount"] == 96
+    assert sorted((t["projectCount"], t["committedKrw"]) for t in overview["byTrack"]) == [
+        (21, "13400000000"),
+        (34, "19630000000"),
+        (41, "19490000000"),
+    ]
+
+
+# Ctrl-C with the demo loaded; SIGTERM on an empty stack, which is quicker and stops the same way.
+@pytest.mark.parametrize(("sig", "demo"), [(signal.SIGINT, True), (signal.SIGTERM, False)])
+def test_dev_stack_comes_up_and_stops_cleanly(tmp_path: Path, sig: signal.Signals, demo: bool) -> None:
     home = tmp_path / "dev"
     ports = {
         "MPE_DEV_PG_PORT": free_port(),
@@ -41,7 +110,12 @@ def test_dev_stack_comes_up_with_demo_data_and_stops_cleanly(tmp_path: Path, sig
         "MPE_DEV_BUDGET_PORT": free_port(),
         "MPE_DEV_GATEWAY_PORT": free_port(),
     }
-    env = {**os.environ, "MPE_DEV_DIR": str(home), **{k: str(v) for k, v in ports.items()}}
+    env = {
+        **os.environ,
+        "MPE_DEV_DIR": str(home),
+        "MPE_DEV_LOAD_DEMO": str(demo).lower(),
+        **{k: str(v) for k, v in ports.items()},
+    }
     log = (tmp_path / "mpe-dev.log").open("w+")
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "mpe-dev")],
@@ -61,70 +135,15 @@ def test_dev_stack_comes_up_with_demo_data_and_stops_cleanly(tmp_path: Path, sig
             line.split("=", 1) for line in (home / "credentials.env").read_text().splitlines() if line
         )
         assert set(creds) == {"MPE_STAFF_TOKEN", "MPE_PARTNER_KEY", "MPE_PARTNER_KEY_BASIC"}
-        gateway = f"http://127.0.0.1:{ports['MPE_DEV_GATEWAY_PORT']}"
-        catalog = f"http://127.0.0.1:{ports['MPE_DEV_CATALOG_PORT']}"
-        body = httpx.post(
-            f"{gateway}/graphql",
-            json={"query": "{ technologies(filter: {status: LISTED}) { totalCount } industries { code } }"},
-            headers={"X-API-Key": creds["MPE_PARTNER_KEY"]},
-        ).json()
-        assert body["data"]["technologies"]["totalCount"] == 200
-        assert len(body["data"]["industries"]) == 10
-        whoami = httpx.get(
-            f"{catalog}/v1/revisions", headers={"Authorization": f"Bearer {creds['MPE_STAFF_TOKEN']}"}
-        )
-        assert whoami.status_code == 200
-        assert len(whoami.json()["items"]) == 3
-        assert (
-            httpx.get(f"{gateway}/graphql", headers={"accept": "text/html"}).status_code == 200
-        )  # GraphiQL in dev
-        firms = f"http://127.0.0.1:{ports['MPE_DEV_FIRMS_PORT']}"
-        leading = httpx.get(
-            f"{firms}/v1/designations",
-            params={"kind": "leading", "cohort": 4, "status": "designated", "limit": 200},
-            headers={"Authorization": f"Bearer {creds['MPE_STAFF_TOKEN']}"},
-        )
-        assert leading.status_code == 200
-        assert len(leading.json()["items"]) == 20
-        year = httpx.get(
-            f"http://127.0.0.1:{ports['MPE_DEV_BUDGET_PORT']}/v1/fiscal-years/2023",
-            headers={"Authorization": f"Bearer {creds['MPE_STAFF_TOKEN']}"},
-        ).json()
-        assert year["envelope_krw"] == 937_560_000_000
-        assert year["committed_krw"] == 52_520_000_000
-
-        # The demo's headline figures, as partners see them.
-        demo_query = """{
-          then: designationProgress(asOf: "2023-12-31") { designated }
-          now: designationProgress { designated active byCohort { cohort designated } }
-          programOverview(fiscalYear: 2023) {
-            envelopeKrw committedKrw newProjectCount byTrack { track committedKrw projectCount }
-          }
-        }"""
-        deadline = time.monotonic() + 60
-        while True:
-            figures = httpx.post(
-                f"{gateway}/graphql",
-                json={"query": demo_query},
+        if demo:
+            _check_demo(ports, creds)
+        else:
+            empty = httpx.post(
+                f"http://127.0.0.1:{ports['MPE_DEV_GATEWAY_PORT']}/graphql",
+                json={"query": "{ technologies { totalCount } }"},
                 headers={"X-API-Key": creds["MPE_PARTNER_KEY"]},
-            ).json()["data"]
-            # The first cohort expires shortly after loading; wait for the projection to show it.
-            if figures["now"]["active"] < 86 or time.monotonic() > deadline:
-                break
-            time.sleep(0.5)
-        assert figures["then"]["designated"] == 66
-        assert figures["now"]["designated"] == 86
-        assert figures["now"]["active"] == 63  # 22 of the 1st cohort expired in Jan 2026, 1 revoked
-        assert [c["designated"] for c in figures["now"]["byCohort"]] == [22, 21, 23, 20]
-        overview = figures["programOverview"]
-        assert overview["envelopeKrw"] == "937560000000"
-        assert overview["committedKrw"] == "52520000000"
-        assert overview["newProjectCount"] == 96
-        assert sorted((t["projectCount"], t["committedKrw"]) for t in overview["byTrack"]) == [
-            (21, "13400000000"),
-            (34, "19630000000"),
-            (41, "19490000000"),
-        ]
+            ).json()
+            assert empty == {"data": {"technologies": {"totalCount": 0}}}
 
         # Ctrl-C reaches the whole foreground process group; SIGTERM only the process.
         if sig == signal.SIGINT:

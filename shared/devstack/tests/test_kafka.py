@@ -109,10 +109,16 @@ async def test_admin_creates_and_describes_a_compacted_topic(one_node: KafkaClus
             [NewTopic(COMPACT_TOPIC, 3, 1, topic_configs={"cleanup.policy": "compact"})]
         )
         assert _create_errors(response) == []
-        assert COMPACT_TOPIC in await admin.list_topics()
-
-        (described,) = await admin.describe_topics([COMPACT_TOPIC])
-        assert described["error_code"] == 0
+        # CreateTopics returns before every broker's metadata has the topic and its leaders.
+        async with asyncio.timeout(10):
+            while True:
+                (described,) = await admin.describe_topics([COMPACT_TOPIC])
+                ready = described["error_code"] == 0 and all(
+                    p["leader"] == 1 for p in described["partitions"]
+                )
+                if ready and COMPACT_TOPIC in await admin.list_topics():
+                    break
+                await asyncio.sleep(0.1)
         partitions = sorted(described["partitions"], key=lambda p: p["partition"])
         assert [p["partition"] for p in partitions] == [0, 1, 2]
         assert all(p["leader"] == 1 and p["replicas"] == [1] for p in partitions)

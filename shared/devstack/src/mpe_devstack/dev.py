@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import BinaryIO
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -91,12 +92,26 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
+def _log(svc: Service, logs: Path) -> BinaryIO:
+    return (logs / f"{svc.name}.log").open("ab")
+
+
+def _migrate(svc: Service, logs: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [_bin(svc.name), "migrate"],
+        env={**os.environ, **svc.env},
+        stdout=_log(svc, logs),
+        stderr=subprocess.STDOUT,
+    )
+
+
 def _start_service(svc: Service, logs: Path) -> None:
-    log = (logs / f"{svc.name}.log").open("ab")
-    env = {**os.environ, **svc.env}
-    subprocess.run([_bin(svc.name), "migrate"], env=env, check=True, stdout=log, stderr=subprocess.STDOUT)
     svc.proc = subprocess.Popen(
-        [_bin(svc.name), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        [_bin(svc.name), "serve"],
+        env={**os.environ, **svc.env},
+        stdout=_log(svc, logs),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -218,10 +233,16 @@ def run(settings: DevSettings) -> int:
         pg.start()
         for svc in services:
             pg.create_database(svc.name)
+        # Migrations need only Postgres: they run while Kafka starts.
+        _say("migrating " + ", ".join(svc.name for svc in services))
+        migrating = [(svc, _migrate(svc, logs)) for svc in services]
         _say(f"starting Kafka on {kafka.bootstrap}")
         kafka.start()
+        for svc, proc in migrating:
+            if proc.wait() != 0:
+                raise RuntimeError(f"{svc.name} migrate failed; see {logs}/{svc.name}.log")
         for svc in services:
-            _say(f"migrating and starting {svc.name} on {svc.url}")
+            _say(f"starting {svc.name} on {svc.url}")
             _start_service(svc, logs)
         for svc in services:
             _wait_ready(svc)
