@@ -981,8 +981,10 @@ def _after(after: str | None) -> str | None:
 class Query:
     """What partner agencies can read."""
 
+    # Nullable like every scoped root field: a key without the scope gets null and FORBIDDEN
+    # here without losing the rest of its answer.
     @strawberry.field(extensions=CATALOG)
-    async def industries(self, info: Info[Context, Any]) -> list[Industry]:
+    async def industries(self, info: Info[Context, Any]) -> list[Industry] | None:
         async with info.context.pool.acquire() as conn:
             return [Industry.from_row(r) for r in await repository.industries(conn)]
 
@@ -993,7 +995,7 @@ class Query:
         filter: TechnologyFilter | None = None,
         first: int = 20,
         after: str | None = None,
-    ) -> TechnologyConnection:
+    ) -> TechnologyConnection | None:
         size = _page_size(first, info.context.max_page)
         f = filter or TechnologyFilter()
         rf = repository.TechnologyFilter(
