@@ -14,8 +14,9 @@ bootstrap:  ## Install what is missing: uv, Python deps, Java, Maven, Postgres, 
 dev: bootstrap  ## Run the whole system locally in the foreground (Ctrl-C stops it)
 	.venv/bin/mpe-dev
 
+# Three workers on two cores: most of a test's time is spent waiting on Postgres, Kafka and HTTP.
 test: bootstrap  ## Run the whole test suite against real Postgres and Kafka
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest -n 3
 
 lint:  ## ruff and mypy (strict)
 	$(UV) run --frozen ruff check .
