@@ -9,12 +9,9 @@ from fastapi import FastAPI
 from budget.api import router
 from budget.replicas import FIRM_HANDLERS
 from budget.settings import BudgetSettings
-from mpe_events import topics
 from mpe_kit import migrations, technology_replica
-from mpe_kit.consumer import ConsumerRunner
 from mpe_kit.readthrough import OwnerReader
-from mpe_kit.relay import Relay
-from mpe_kit.service import Runtime, ServiceSpec, Worker
+from mpe_kit.service import Runtime, ServiceSpec, Worker, event_consumer, outbox_relay
 from mpe_kit.service import create_app as build_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -32,30 +29,11 @@ def all_migrations() -> list[migrations.Migration]:
 def _workers(rt: Runtime) -> list[Worker]:
     s = rt.settings
     assert isinstance(s, BudgetSettings)
-    relay = Relay(
-        service="budget",
-        dsn=s.database_url,
-        bootstrap=s.kafka_bootstrap,
-        topics=topics.owned_by("budget"),
-        status=rt.status,
-        registry=rt.registry,
-        topic_prefix=s.topic_prefix,
-        replication=s.topic_replication,
-        batch_size=s.relay_batch_size,
-        poll_interval_s=s.relay_poll_interval_s,
-    )
-    replicas = ConsumerRunner(
-        name=s.replica_group,
-        pool=rt.pool,
-        bootstrap=s.kafka_bootstrap,
-        handlers={**technology_replica.HANDLERS, **FIRM_HANDLERS},
-        status=rt.status,
-        registry=rt.registry,
-        topic_prefix=s.topic_prefix,
-        replication=s.topic_replication,
-        max_retries=s.consumer_max_retries,
-    )
-    return [relay.run, replicas.run]
+    handlers = {**technology_replica.HANDLERS, **FIRM_HANDLERS}
+    return [
+        outbox_relay(rt, service="budget").run,
+        event_consumer(rt, group=s.replica_group, handlers=handlers).run,
+    ]
 
 
 async def _on_start(rt: Runtime, app: FastAPI) -> None:

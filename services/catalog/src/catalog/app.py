@@ -8,10 +8,8 @@ from fastapi import FastAPI
 
 from catalog.api import router
 from catalog.settings import CatalogSettings
-from mpe_events import topics
 from mpe_kit import migrations
-from mpe_kit.relay import Relay
-from mpe_kit.service import Runtime, ServiceSpec, Worker
+from mpe_kit.service import Runtime, ServiceSpec, Worker, outbox_relay
 from mpe_kit.service import create_app as build_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -23,20 +21,7 @@ def all_migrations() -> list[migrations.Migration]:
 
 
 def _workers(rt: Runtime) -> list[Worker]:
-    s = rt.settings
-    relay = Relay(
-        service="catalog",
-        dsn=s.database_url,
-        bootstrap=s.kafka_bootstrap,
-        topics=topics.owned_by("catalog"),
-        status=rt.status,
-        registry=rt.registry,
-        topic_prefix=s.topic_prefix,
-        replication=s.topic_replication,
-        batch_size=s.relay_batch_size,
-        poll_interval_s=s.relay_poll_interval_s,
-    )
-    return [relay.run]
+    return [outbox_relay(rt, service="catalog").run]
 
 
 SPEC = ServiceSpec(

@@ -11,12 +11,9 @@ from fastapi import FastAPI
 from firms import service
 from firms.api import router
 from firms.settings import FirmsSettings
-from mpe_events import topics
 from mpe_kit import migrations, technology_replica
-from mpe_kit.consumer import ConsumerRunner
 from mpe_kit.logging import get_logger
-from mpe_kit.relay import Relay
-from mpe_kit.service import Runtime, ServiceSpec, Worker
+from mpe_kit.service import Runtime, ServiceSpec, Worker, event_consumer, outbox_relay
 from mpe_kit.service import create_app as build_app
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -52,30 +49,8 @@ def _expiry(rt: Runtime) -> Worker:
 def _workers(rt: Runtime) -> list[Worker]:
     s = rt.settings
     assert isinstance(s, FirmsSettings)
-    relay = Relay(
-        service="firms",
-        dsn=s.database_url,
-        bootstrap=s.kafka_bootstrap,
-        topics=topics.owned_by("firms"),
-        status=rt.status,
-        registry=rt.registry,
-        topic_prefix=s.topic_prefix,
-        replication=s.topic_replication,
-        batch_size=s.relay_batch_size,
-        poll_interval_s=s.relay_poll_interval_s,
-    )
-    replica = ConsumerRunner(
-        name=s.replica_group,
-        pool=rt.pool,
-        bootstrap=s.kafka_bootstrap,
-        handlers=technology_replica.HANDLERS,
-        status=rt.status,
-        registry=rt.registry,
-        topic_prefix=s.topic_prefix,
-        replication=s.topic_replication,
-        max_retries=s.consumer_max_retries,
-    )
-    return [relay.run, replica.run, _expiry(rt)]
+    replica = event_consumer(rt, group=s.replica_group, handlers=technology_replica.HANDLERS)
+    return [outbox_relay(rt, service="firms").run, replica.run, _expiry(rt)]
 
 
 async def _on_start(rt: Runtime, app: FastAPI) -> None:

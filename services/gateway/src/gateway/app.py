@@ -18,8 +18,7 @@ from gateway.limits import Limits
 from gateway.projections import HANDLERS, record_positions
 from gateway.settings import GatewaySettings
 from mpe_kit import migrations
-from mpe_kit.consumer import ConsumerRunner
-from mpe_kit.service import Runtime, ServiceSpec, Worker
+from mpe_kit.service import Runtime, ServiceSpec, Worker, event_consumer
 from mpe_kit.service import create_app as build_app
 from mpe_kit.settings import ServiceSettings
 
@@ -34,18 +33,7 @@ def all_migrations() -> list[migrations.Migration]:
 def _workers(rt: Runtime) -> list[Worker]:
     s = rt.settings
     assert isinstance(s, GatewaySettings)
-    projector = ConsumerRunner(
-        name=s.projector_group,
-        pool=rt.pool,
-        bootstrap=s.kafka_bootstrap,
-        handlers=HANDLERS,
-        status=rt.status,
-        registry=rt.registry,
-        on_batch=record_positions,
-        topic_prefix=s.topic_prefix,
-        replication=s.topic_replication,
-        max_retries=s.consumer_max_retries,
-    )
+    projector = event_consumer(rt, group=s.projector_group, handlers=HANDLERS, on_batch=record_positions)
     return [projector.run]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -15,9 +15,12 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
+from mpe_events import topics
 from mpe_kit import db, http, migrations
 from mpe_kit.auth import ROLES, TokenVerifier, issue_token
+from mpe_kit.consumer import BatchHook, ConsumerRunner, Handler
 from mpe_kit.logging import configure_logging, get_logger
+from mpe_kit.relay import Relay
 from mpe_kit.settings import ServiceSettings
 from mpe_kit.status import RuntimeStatus
 
@@ -195,3 +198,39 @@ def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]
         typer.echo(issue_token(s.jwt_secret.get_secret_value(), sub=sub, roles=role or ["viewer"], ttl_s=ttl))
 
     return cli
+
+
+def outbox_relay(rt: Runtime, *, service: str) -> Relay:
+    """The relay of a service's outbox to the topics it owns, configured from its settings."""
+    s = rt.settings
+    return Relay(
+        service=service,
+        dsn=s.database_url,
+        bootstrap=s.kafka_bootstrap,
+        topics=topics.owned_by(service),
+        status=rt.status,
+        registry=rt.registry,
+        topic_prefix=s.topic_prefix,
+        replication=s.topic_replication,
+        batch_size=s.relay_batch_size,
+        poll_interval_s=s.relay_poll_interval_s,
+    )
+
+
+def event_consumer(
+    rt: Runtime, *, group: str, handlers: Mapping[str, Handler], on_batch: BatchHook | None = None
+) -> ConsumerRunner:
+    """A consumer group applying events with these handlers, configured from the settings."""
+    s = rt.settings
+    return ConsumerRunner(
+        name=group,
+        pool=rt.pool,
+        bootstrap=s.kafka_bootstrap,
+        handlers=handlers,
+        status=rt.status,
+        registry=rt.registry,
+        on_batch=on_batch,
+        topic_prefix=s.topic_prefix,
+        replication=s.topic_replication,
+        max_retries=s.consumer_max_retries,
+    )
