@@ -5,10 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import asyncpg
 
+from mpe_events import budget as bev
+from mpe_events import catalog as ev
+from mpe_events import firms as fev
 from mpe_kit.db import Conn
 
 TECH_COLS = "code, industry_code, kind, name_en, name_ko, description, status, listed_on, retired_on, version"
@@ -520,4 +523,201 @@ async def rotate_key(conn: Conn, id: uuid.UUID, key_hash: bytes) -> asyncpg.Reco
         "update api_keys set key_hash = $2 where id = $1 and revoked_at is null returning id, agency, scopes",
         id,
         key_hash,
+    )
+
+
+# projections: every upsert applies only a version above the stored one
+
+
+def ended_on(d: fev.DesignationV1) -> date | None:
+    return min((t.effective_on for t in d.history if t.to_status in ("revoked", "expired")), default=None)
+
+
+async def upsert_industry(conn: Conn, d: ev.IndustryV1) -> None:
+    """Upsert an industry."""
+    await conn.execute(
+        "insert into industries (code, name_en, name_ko, version) values ($1, $2, $3, $4)"
+        " on conflict (code) do update set name_en = excluded.name_en, name_ko = excluded.name_ko,"
+        " version = excluded.version, updated_at = now() where industries.version < excluded.version",
+        d.code,
+        d.name_en,
+        d.name_ko,
+        d.version,
+    )
+
+
+async def upsert_technology(conn: Conn, d: ev.TechnologyV1) -> None:
+    """Upsert a technology."""
+    await conn.execute(
+        "insert into technologies (code, industry_code, kind, name_en, name_ko, description, status,"
+        " listed_on, retired_on, version, revision_id)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        " on conflict (code) do update set industry_code = excluded.industry_code, kind = excluded.kind,"
+        " name_en = excluded.name_en, name_ko = excluded.name_ko, description = excluded.description,"
+        " status = excluded.status, listed_on = excluded.listed_on, retired_on = excluded.retired_on,"
+        " version = excluded.version, revision_id = excluded.revision_id, updated_at = now()"
+        " where technologies.version < excluded.version",
+        d.code,
+        d.industry_code,
+        d.kind,
+        d.name_en,
+        d.name_ko,
+        d.description,
+        d.status,
+        d.listed_on,
+        d.retired_on,
+        d.version,
+        d.revision_id,
+    )
+
+
+async def upsert_revision(conn: Conn, d: ev.RevisionV1) -> None:
+    """Upsert a revision (a deleted draft keeps its row with status deleted)."""
+    await conn.execute(
+        "insert into revisions (id, title, decided_on, effective_on, status, published_at, version)"
+        " values ($1, $2, $3, $4, $5, $6, $7)"
+        " on conflict (id) do update set title = excluded.title, decided_on = excluded.decided_on,"
+        " effective_on = excluded.effective_on, status = excluded.status,"
+        " published_at = excluded.published_at, version = excluded.version, updated_at = now()"
+        " where revisions.version < excluded.version",
+        d.id,
+        d.title,
+        d.decided_on,
+        d.effective_on,
+        d.status,
+        d.published_at,
+        d.version,
+    )
+
+
+async def upsert_firm(conn: Conn, d: fev.FirmV1) -> None:
+    """Upsert a firm with its technologies and confirmations."""
+    await conn.execute(
+        "insert into firms (brn, brn_display, name_en, name_ko, size, size_since, region, mpe_sales_ratio,"
+        " technology_codes, confirmations, version)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        " on conflict (brn) do update set brn_display = excluded.brn_display, name_en = excluded.name_en,"
+        " name_ko = excluded.name_ko, size = excluded.size, size_since = excluded.size_since,"
+        " region = excluded.region, mpe_sales_ratio = excluded.mpe_sales_ratio,"
+        " technology_codes = excluded.technology_codes, confirmations = excluded.confirmations,"
+        " version = excluded.version, updated_at = now()"
+        " where firms.version < excluded.version",
+        d.brn,
+        d.brn_display,
+        d.name_en,
+        d.name_ko,
+        d.size,
+        d.size_since,
+        d.region,
+        d.mpe_sales_ratio,
+        d.technology_codes,
+        [c.model_dump(mode="json") for c in d.confirmations],
+        d.version,
+    )
+
+
+async def upsert_designation(conn: Conn, d: fev.DesignationV1) -> None:
+    """Upsert a designation with its whole history."""
+    await conn.execute(
+        "insert into designations (id, brn, kind, cohort, technology_codes, status, applied_on,"
+        " designated_on, valid_until, ended_on, history, version)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        " on conflict (id) do update set brn = excluded.brn, kind = excluded.kind, cohort = excluded.cohort,"
+        " technology_codes = excluded.technology_codes, status = excluded.status,"
+        " applied_on = excluded.applied_on, designated_on = excluded.designated_on,"
+        " valid_until = excluded.valid_until, ended_on = excluded.ended_on, history = excluded.history,"
+        " version = excluded.version, updated_at = now()"
+        " where designations.version < excluded.version",
+        d.id,
+        d.brn,
+        d.kind,
+        d.cohort,
+        d.technology_codes,
+        d.status,
+        d.applied_on,
+        d.designated_on,
+        d.valid_until,
+        ended_on(d),
+        [t.model_dump(mode="json") for t in d.history],
+        d.version,
+    )
+
+
+async def upsert_fiscal_year(conn: Conn, d: bev.FiscalYearV1) -> None:
+    """Upsert a fiscal year's envelope."""
+    await conn.execute(
+        "insert into fiscal_years (year, envelope_krw, version) values ($1, $2, $3)"
+        " on conflict (year) do update set envelope_krw = excluded.envelope_krw,"
+        " version = excluded.version, updated_at = now() where fiscal_years.version < excluded.version",
+        d.year,
+        d.envelope_krw,
+        d.version,
+    )
+
+
+async def upsert_program(conn: Conn, d: bev.ProgramV1) -> None:
+    """Upsert a program with its themes."""
+    await conn.execute(
+        "insert into programs (code, fiscal_year, name_en, name_ko, kind, track, budget_krw, themes, version)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " on conflict (code) do update set fiscal_year = excluded.fiscal_year, name_en = excluded.name_en,"
+        " name_ko = excluded.name_ko, kind = excluded.kind, track = excluded.track,"
+        " budget_krw = excluded.budget_krw, themes = excluded.themes, version = excluded.version,"
+        " updated_at = now() where programs.version < excluded.version",
+        d.code,
+        d.fiscal_year,
+        d.name_en,
+        d.name_ko,
+        d.kind,
+        d.track,
+        d.budget_krw,
+        [t.model_dump(mode="json") for t in d.themes],
+        d.version,
+    )
+
+
+async def upsert_budget_project(conn: Conn, d: bev.ProjectV1) -> None:
+    """Upsert a project: its state, what it commits and what was paid, as the event carries them."""
+    await conn.execute(
+        "insert into projects (code, program_code, fiscal_year, title, kind, continues, technology_codes,"
+        " lead_firm_brn, government_krw, private_cash_krw, private_in_kind_krw, start_on, end_on, status,"
+        " committed_krw, disbursed_krw, version)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        " on conflict (code) do update set program_code = excluded.program_code,"
+        " fiscal_year = excluded.fiscal_year, title = excluded.title, kind = excluded.kind,"
+        " continues = excluded.continues, technology_codes = excluded.technology_codes,"
+        " lead_firm_brn = excluded.lead_firm_brn, government_krw = excluded.government_krw,"
+        " private_cash_krw = excluded.private_cash_krw, private_in_kind_krw = excluded.private_in_kind_krw,"
+        " start_on = excluded.start_on, end_on = excluded.end_on, status = excluded.status,"
+        " committed_krw = excluded.committed_krw, disbursed_krw = excluded.disbursed_krw,"
+        " version = excluded.version, updated_at = now() where projects.version < excluded.version",
+        d.code,
+        d.program_code,
+        d.fiscal_year,
+        d.title,
+        d.kind,
+        d.continues,
+        d.technology_codes,
+        d.lead_firm_brn,
+        d.government_krw,
+        d.private_cash_krw,
+        d.private_in_kind_krw,
+        d.start_on,
+        d.end_on,
+        d.status,
+        d.committed_krw,
+        d.disbursed_krw,
+        d.version,
+    )
+
+
+async def record_positions(conn: Conn, rows: list[tuple[str, int, int, int | None, datetime | None]]) -> None:
+    """Store (topic, partition, next offset, high watermark, last event time) per partition."""
+    await conn.executemany(
+        "insert into source_positions (topic, partition, next_offset, highwater, last_event_time)"
+        " values ($1, $2, $3, $4, $5) on conflict (topic, partition) do update set"
+        " next_offset = excluded.next_offset, highwater = excluded.highwater,"
+        " last_event_time = coalesce(excluded.last_event_time, source_positions.last_event_time),"
+        " applied_at = now()",
+        rows,
     )
