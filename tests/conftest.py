@@ -63,8 +63,8 @@ async def stack(
         await conn.close()
     token = issue_token(SECRET, sub="e2e", roles=["editor"])
     async with (
-        LifespanManager(catalog_app(cs)) as c,
-        LifespanManager(gateway_app(gs)) as g,
+        LifespanManager(catalog_app(cs), shutdown_timeout=30) as c,
+        LifespanManager(gateway_app(gs), shutdown_timeout=30) as g,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=c.app),
             base_url="http://catalog",

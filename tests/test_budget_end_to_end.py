@@ -105,8 +105,8 @@ async def stack(
         return httpx.AsyncClient(transport=transport, base_url=base_url, headers=headers)
 
     async with (
-        LifespanManager(budget_app(bs)) as b,
-        LifespanManager(gateway_app(gs)) as g,
+        LifespanManager(budget_app(bs), shutdown_timeout=30) as b,
+        LifespanManager(gateway_app(gs), shutdown_timeout=30) as g,
         client(b.app, "http://budget", editor) as budget,
         client(g.app, "http://gateway", {"X-API-Key": key.secret}) as gateway,
     ):

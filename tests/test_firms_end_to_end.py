@@ -95,9 +95,9 @@ async def stack(
         return httpx.AsyncClient(transport=transport, base_url=base_url, headers=headers)
 
     async with (
-        LifespanManager(catalog_app(cs)) as c,
-        LifespanManager(firms_app(fs)) as f,
-        LifespanManager(gateway_app(gs)) as g,
+        LifespanManager(catalog_app(cs), shutdown_timeout=30) as c,
+        LifespanManager(firms_app(fs), shutdown_timeout=30) as f,
+        LifespanManager(gateway_app(gs), shutdown_timeout=30) as g,
         client(c.app, "http://catalog", editor) as catalog,
         client(f.app, "http://firms", editor) as firms,
         client(g.app, "http://gateway", {"X-API-Key": key.secret}) as gateway,

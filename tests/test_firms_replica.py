@@ -123,7 +123,7 @@ async def replica(dsn: str) -> dict[str, str]:
 async def running(app: FastAPI, base_url: str, headers: dict[str, str]) -> AsyncIterator[httpx.AsyncClient]:
     """The app's lifespan (with whatever workers it was built with) and a client of it."""
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, shutdown_timeout=30) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app, raise_app_exceptions=False),
             base_url=base_url,

@@ -24,7 +24,7 @@ async def catalog_without_kafka(catalog_settings: CatalogSettings) -> AsyncItera
     )
     app = create_app(settings, with_workers=True)
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, shutdown_timeout=30) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app),
             base_url="http://catalog",
@@ -76,7 +76,7 @@ async def test_readyz_is_red_while_migrations_are_pending(
     unmigrated = catalog_settings.model_copy(update={"database_url": new_database("catalog_bare")})
     app = create_app(unmigrated, with_workers=False)
     async with (
-        LifespanManager(app) as manager,
+        LifespanManager(app, shutdown_timeout=30) as manager,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://c") as client,
     ):
         r = await client.get("/readyz")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, NewType
+from typing import Any, NewType, TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -24,8 +25,11 @@ from gateway import repository
 from gateway.access import ObserveOperations
 from gateway.keys import Partner
 from gateway.limits import EnforceLimits
+from mpe_kit.db import Conn
 from mpe_kit.errors import Invalid
 from mpe_kit.pagination import decode_text_cursor, encode_cursor
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -69,9 +73,33 @@ class Context(BaseContext):
         self.technology_projects_loader = DataLoader(load_fn=self._load_technology_projects)
         self.technology_funding_loader = DataLoader(load_fn=self._load_technology_funding)
 
-    async def _load_industries(self, codes: list[str]) -> list[Any]:
+    async def _by_key(
+        self,
+        keys: list[str],
+        fetch: Callable[[Conn, list[str]], Awaitable[list[asyncpg.Record]]],
+        column: str,
+    ) -> dict[str, asyncpg.Record]:
+        """One statement for a batch of keys: the rows by their key column."""
         async with self.pool.acquire() as conn:
-            rows = {r["code"]: r for r in await repository.industries_by_code(conn, codes)}
+            return {r[column]: r for r in await fetch(conn, keys)}
+
+    async def _capped_lists(
+        self,
+        keys: list[tuple[str, int]],
+        fetch: Callable[..., Awaitable[list[asyncpg.Record]]],
+        parent: str,
+        build: Callable[[asyncpg.Record], T],
+    ) -> list[list[T]]:
+        """Nested lists of a batch of parents: one statement per distinct `first`, never per parent."""
+        found: dict[tuple[str, int], list[T]] = defaultdict(list)
+        async with self.pool.acquire() as conn:
+            for first, parents in _group(keys).items():
+                for r in await fetch(conn, parents, limit=first):
+                    found[(r[parent], first)].append(build(r))
+        return [found.get(k, []) for k in keys]
+
+    async def _load_industries(self, codes: list[str]) -> list[Any]:
+        rows = await self._by_key(codes, repository.industries_by_code, "code")
         return [Industry.from_row(rows[c]) if c in rows else None for c in codes]
 
     async def _load_counts(self, days: list[date | None]) -> list[dict[str, int]]:
@@ -79,48 +107,33 @@ class Context(BaseContext):
             return [await repository.technology_counts(conn, d) for d in days]
 
     async def _load_technologies(self, codes: list[str]) -> list[Technology | None]:
-        async with self.pool.acquire() as conn:
-            rows = {r["code"]: r for r in await repository.technologies_by_code(conn, codes)}
+        rows = await self._by_key(codes, repository.technologies_by_code, "code")
         return [Technology.from_row(rows[c]) if c in rows else None for c in codes]
 
     async def _load_firms(self, brns: list[str]) -> list[Firm | None]:
-        async with self.pool.acquire() as conn:
-            rows = {r["brn"]: r for r in await repository.firms_by_brn(conn, brns)}
+        rows = await self._by_key(brns, repository.firms_by_brn, "brn")
         return [Firm.from_row(rows[b]) if b in rows else None for b in brns]
 
     async def _load_programs(self, codes: list[str]) -> list[Program | None]:
-        async with self.pool.acquire() as conn:
-            rows = {r["code"]: r for r in await repository.programs_by_code(conn, codes)}
+        rows = await self._by_key(codes, repository.programs_by_code, "code")
         return [Program.from_row(rows[c]) if c in rows else None for c in codes]
 
     async def _load_projects(self, codes: list[str]) -> list[Project | None]:
-        async with self.pool.acquire() as conn:
-            rows = {r["code"]: r for r in await repository.projects_by_code(conn, codes)}
+        rows = await self._by_key(codes, repository.projects_by_code, "code")
         return [Project.from_row(rows[c]) if c in rows else None for c in codes]
 
     async def _load_program_totals(self, codes: list[str]) -> list[Funding]:
-        async with self.pool.acquire() as conn:
-            rows = {r["program_code"]: r for r in await repository.program_totals(conn, codes)}
+        rows = await self._by_key(codes, repository.program_totals, "program_code")
         return [Funding.from_row(rows[c]) if c in rows else Funding.none() for c in codes]
 
     # The loaders below batch one statement per distinct `first` (or `status`, or fiscal year)
     # of the request, never one per parent.
 
     async def _load_firm_designations(self, keys: list[tuple[str, int]]) -> list[list[Designation]]:
-        found: dict[tuple[str, int], list[Designation]] = defaultdict(list)
-        async with self.pool.acquire() as conn:
-            for first, brns in _group(keys).items():
-                for r in await repository.designations_of_firms(conn, brns, limit=first):
-                    found[(r["brn"], first)].append(Designation.from_row(r))
-        return [found.get(k, []) for k in keys]
+        return await self._capped_lists(keys, repository.designations_of_firms, "brn", Designation.from_row)
 
     async def _load_technology_firms(self, keys: list[tuple[str, int]]) -> list[list[Firm]]:
-        found: dict[tuple[str, int], list[Firm]] = defaultdict(list)
-        async with self.pool.acquire() as conn:
-            for first, codes in _group(keys).items():
-                for r in await repository.firms_of_technologies(conn, codes, limit=first):
-                    found[(r["technology"], first)].append(Firm.from_row(r))
-        return [found.get(k, []) for k in keys]
+        return await self._capped_lists(keys, repository.firms_of_technologies, "technology", Firm.from_row)
 
     async def _load_technology_designations(
         self, keys: list[tuple[str, str | None, int]]
@@ -137,28 +150,17 @@ class Context(BaseContext):
         return [found.get(k, []) for k in keys]
 
     async def _load_program_projects(self, keys: list[tuple[str, int]]) -> list[list[Project]]:
-        found: dict[tuple[str, int], list[Project]] = defaultdict(list)
-        async with self.pool.acquire() as conn:
-            for first, codes in _group(keys).items():
-                for r in await repository.projects_of_programs(conn, codes, limit=first):
-                    found[(r["program_code"], first)].append(Project.from_row(r))
-        return [found.get(k, []) for k in keys]
+        return await self._capped_lists(
+            keys, repository.projects_of_programs, "program_code", Project.from_row
+        )
 
     async def _load_firm_projects(self, keys: list[tuple[str, int]]) -> list[list[Project]]:
-        found: dict[tuple[str, int], list[Project]] = defaultdict(list)
-        async with self.pool.acquire() as conn:
-            for first, brns in _group(keys).items():
-                for r in await repository.projects_of_firms(conn, brns, limit=first):
-                    found[(r["lead_firm_brn"], first)].append(Project.from_row(r))
-        return [found.get(k, []) for k in keys]
+        return await self._capped_lists(keys, repository.projects_of_firms, "lead_firm_brn", Project.from_row)
 
     async def _load_technology_projects(self, keys: list[tuple[str, int]]) -> list[list[Project]]:
-        found: dict[tuple[str, int], list[Project]] = defaultdict(list)
-        async with self.pool.acquire() as conn:
-            for first, codes in _group(keys).items():
-                for r in await repository.projects_of_technologies(conn, codes, limit=first):
-                    found[(r["technology"], first)].append(Project.from_row(r))
-        return [found.get(k, []) for k in keys]
+        return await self._capped_lists(
+            keys, repository.projects_of_technologies, "technology", Project.from_row
+        )
 
     async def _load_technology_funding(self, keys: list[tuple[str, int | None]]) -> list[Funding]:
         years: dict[int | None, list[str]] = defaultdict(list)
