@@ -36,6 +36,9 @@ class Envelope:
     time: datetime
     data: Mapping[str, Any]
     traceparent: str = field(default_factory=new_traceparent)
+    write: str | None = None
+    """The producing service's transaction (`ce_mpewrite`): every event one write commits
+    carries the same value, which is how a reader waits for a whole write (read-your-writes)."""
 
     def headers(self) -> list[tuple[str, bytes]]:
         """Kafka headers for binary content mode."""
@@ -48,6 +51,7 @@ class Envelope:
             ("ce_time", self.time.astimezone(UTC).isoformat().encode()),
             ("content-type", CONTENT_TYPE.encode()),
             ("traceparent", self.traceparent.encode()),
+            *([("ce_mpewrite", self.write.encode())] if self.write is not None else []),
         ]
 
     def value(self) -> bytes:
@@ -104,4 +108,5 @@ class Envelope:
             time=time,
             data=data,
             traceparent=attrs.get("traceparent") or new_traceparent(),
+            write=attrs.get("ce_mpewrite"),
         )

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -64,8 +66,23 @@ class Position:
     highwater: int | None
 
 
+@dataclass(frozen=True)
+class CaughtUp:
+    """A partition applied up to the end of its log as the broker reported it at `at`.
+
+    `at` is when that fetch answered: a consumer cut off from Kafka reports no newer time, so
+    how old `at` is says how stale the applied data may be.
+    """
+
+    topic: str
+    partition: int
+    next_offset: int
+    at: datetime
+
+
 Handler = Callable[[Conn, Event], Awaitable[None]]
 BatchHook = Callable[[Conn, list[Event], list[Position]], Awaitable[None]]
+CaughtUpHook = Callable[[list[CaughtUp]], Awaitable[None]]
 
 
 class Poison(Exception):
@@ -85,6 +102,8 @@ class ConsumerRunner:
         status: RuntimeStatus,
         registry: CollectorRegistry | None = None,
         on_batch: BatchHook | None = None,
+        on_caught_up: CaughtUpHook | None = None,
+        caught_up_interval_s: float = 1.0,
         topic_prefix: str = "",
         replication: int = 1,
         max_retries: int = 3,
@@ -99,6 +118,9 @@ class ConsumerRunner:
         self._handlers = dict(handlers)
         self._status = status
         self._on_batch = on_batch
+        self._on_caught_up = on_caught_up
+        self._caught_up_interval = caught_up_interval_s
+        self._caught_up_reported = 0.0
         self._prefix = topic_prefix
         self._replication = replication
         self._max_retries = max_retries
@@ -298,11 +320,34 @@ class ConsumerRunner:
 
     async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
         parts: dict[str, int] = {}
+        caught_up: list[CaughtUp] = []
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue
-            lag = max(highwater - await consumer.position(tp), 0)
+            position = await consumer.position(tp)
+            lag = max(highwater - position, 0)
             parts[f"{self._physical.get(tp.topic, tp.topic)}:{tp.partition}"] = lag
             self.lag.labels(self.name, tp.topic, str(tp.partition)).set(lag)
+            polled_ms = consumer.last_poll_timestamp(tp)
+            if lag == 0 and polled_ms:
+                caught_up.append(
+                    CaughtUp(
+                        self._physical.get(tp.topic, tp.topic),
+                        tp.partition,
+                        position,
+                        datetime.fromtimestamp(polled_ms / 1000, UTC),
+                    )
+                )
         self._status.consumer_lag[self.name] = parts
+        now = time.monotonic()
+        if (
+            self._on_caught_up is not None
+            and caught_up
+            and now - self._caught_up_reported >= self._caught_up_interval
+        ):
+            self._caught_up_reported = now
+            try:
+                await self._on_caught_up(caught_up)
+            except TRANSIENT as exc:
+                log.warning("could not record caught-up partitions", consumer=self.name, error=str(exc))

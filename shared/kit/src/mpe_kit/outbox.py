@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from mpe_events.envelope import Envelope
 from mpe_events.registry import EventType
+from mpe_kit import writes
 from mpe_kit.db import Conn
 from mpe_kit.tracing import current_traceparent
 
@@ -31,6 +32,7 @@ async def enqueue(conn: Conn, events: Sequence[PendingEvent], *, source: str) ->
         raise RuntimeError("outbox rows must be written inside the use case's transaction")
     traceparent = current_traceparent()
     now = datetime.now(UTC)
+    txid = await conn.fetchval("select pg_current_xact_id()::text::bigint")
     rows = []
     for ev in events:
         if not isinstance(ev.data, ev.event_type.model):
@@ -46,13 +48,16 @@ async def enqueue(conn: Conn, events: Sequence[PendingEvent], *, source: str) ->
                 now,
                 traceparent,
                 ev.data.model_dump(mode="json"),
+                txid,
             )
         )
     await conn.executemany(
-        "insert into outbox (id, topic, key, type, source, subject, time, traceparent, payload)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "insert into outbox (id, topic, key, type, source, subject, time, traceparent, payload, write_txid)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         rows,
     )
+    if rows:
+        writes.record(source, txid, len(rows))
     return [r[0] for r in rows]
 
 
@@ -66,4 +71,5 @@ def row_to_envelope(row: asyncpg.Record) -> Envelope:
         time=row["time"],
         data=row["payload"],
         traceparent=row["traceparent"],
+        write=str(row["write_txid"]) if row["write_txid"] is not None else None,
     )

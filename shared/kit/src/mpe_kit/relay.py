@@ -125,7 +125,7 @@ class Relay:
 
     async def _drain(self, conn: Conn) -> int:
         rows = await conn.fetch(
-            "select id, topic, key, type, source, subject, time, traceparent, payload"
+            "select id, topic, key, type, source, subject, time, traceparent, payload, write_txid"
             " from outbox where published_at is null order by seq limit $1",
             self._batch_size,
         )

@@ -18,11 +18,12 @@ from prometheus_client import CollectorRegistry
 from mpe_events import topics
 from mpe_kit import db, http, migrations
 from mpe_kit.auth import ROLES, TokenVerifier, issue_token
-from mpe_kit.consumer import BatchHook, ConsumerRunner, Handler
+from mpe_kit.consumer import BatchHook, CaughtUpHook, ConsumerRunner, Handler
 from mpe_kit.logging import configure_logging, get_logger
 from mpe_kit.relay import Relay
 from mpe_kit.settings import ServiceSettings
 from mpe_kit.status import RuntimeStatus
+from mpe_kit.writes import WriteTokenHeader
 
 log = get_logger("mpe.service")
 
@@ -102,6 +103,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
             jwks_url=settings.jwt_jwks_url,
         )
     http.install(app, registry=registry)
+    if spec.has_outbox:
+        app.add_middleware(WriteTokenHeader)
 
     def readyz_extra() -> Callable[[], Awaitable[dict[str, Any]]] | None:
         if spec.readyz_extra is None or not hasattr(app.state, "runtime"):
@@ -218,7 +221,12 @@ def outbox_relay(rt: Runtime, *, service: str) -> Relay:
 
 
 def event_consumer(
-    rt: Runtime, *, group: str, handlers: Mapping[str, Handler], on_batch: BatchHook | None = None
+    rt: Runtime,
+    *,
+    group: str,
+    handlers: Mapping[str, Handler],
+    on_batch: BatchHook | None = None,
+    on_caught_up: CaughtUpHook | None = None,
 ) -> ConsumerRunner:
     """A consumer group applying events with these handlers, configured from the settings."""
     s = rt.settings
@@ -230,6 +238,7 @@ def event_consumer(
         status=rt.status,
         registry=rt.registry,
         on_batch=on_batch,
+        on_caught_up=on_caught_up,
         topic_prefix=s.topic_prefix,
         replication=s.topic_replication,
         max_retries=s.consumer_max_retries,

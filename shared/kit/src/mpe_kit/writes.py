@@ -1,0 +1,125 @@
+"""Write tokens: what a client that just wrote shows a reader, to read its own writes.
+
+Every event a use case commits carries its transaction's id (`Envelope.write`, set by the
+outbox). A service answers a successful write with an `MPE-Write-Token` header listing, per
+transaction, the event source, the transaction id and how many events it committed. A reader
+(the gateway) waits until it has applied that many events of that transaction: one write that
+changes dozens of aggregates is covered whole by one short token.
+
+The token is opaque to clients: `v1.` then base64url of a JSON list of `[source, txid, count]`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+WRITE_TOKEN_HEADER = "MPE-Write-Token"  # noqa: S105 - a header name, not a secret
+_PREFIX = "v1."
+# A token names a few transactions; anything longer is not one of ours.
+MAX_TOKEN_LENGTH = 4096
+
+
+class InvalidWriteToken(ValueError):
+    """A write token this code did not make."""
+
+
+@dataclass(frozen=True, order=True)
+class Written:
+    """The events one transaction of one source committed."""
+
+    source: str
+    txid: int
+    count: int
+
+
+class WriteRecorder:
+    """Collects the transactions a request wrote events in."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, int], int] = {}
+
+    def add(self, source: str, txid: int, count: int) -> None:
+        """Note `count` more events committed (if the transaction commits) by one transaction."""
+        key = (source, txid)
+        self._counts[key] = self._counts.get(key, 0) + count
+
+    def token(self) -> str | None:
+        """The token for everything noted; None when nothing was written."""
+        if not self._counts:
+            return None
+        return encode([Written(s, t, n) for (s, t), n in sorted(self._counts.items())])
+
+
+_recorder: ContextVar[WriteRecorder | None] = ContextVar("mpe_write_recorder", default=None)
+
+
+def record(source: str, txid: int, count: int) -> None:
+    """Note events written in the current request, if a request is recording."""
+    recorder = _recorder.get()
+    if recorder is not None:
+        recorder.add(source, txid, count)
+
+
+def encode(written: list[Written]) -> str:
+    """The opaque token for these transactions."""
+    raw = json.dumps([[w.source, w.txid, w.count] for w in written], separators=(",", ":"))
+    return _PREFIX + base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode(token: str) -> list[Written]:
+    """The transactions a token names; InvalidWriteToken if it is not one."""
+    token = token.strip()
+    if len(token) > MAX_TOKEN_LENGTH or not token.startswith(_PREFIX):
+        raise InvalidWriteToken("not a write token")
+    body = token[len(_PREFIX) :]
+    try:
+        items = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidWriteToken("not a write token") from exc
+    if not isinstance(items, list) or not items:
+        raise InvalidWriteToken("not a write token")
+    written = []
+    for item in items:
+        if not (
+            isinstance(item, list)
+            and len(item) == 3
+            and isinstance(item[0], str)
+            and all(type(n) is int and 0 < n < 2**63 for n in item[1:])
+        ):
+            raise InvalidWriteToken("not a write token")
+        written.append(Written(item[0], item[1], item[2]))
+    return written
+
+
+class WriteTokenHeader:
+    """ASGI middleware: a successful (2xx) response carries the token of the events its request wrote."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        recorder = WriteRecorder()
+        reset = _recorder.set(recorder)
+
+        async def send_with_token(message: Message) -> None:
+            if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
+                token = recorder.token()
+                if token is not None:
+                    headers = list(message.get("headers", []))
+                    headers.append((WRITE_TOKEN_HEADER.lower().encode(), token.encode()))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_token)
+        finally:
+            _recorder.reset(reset)
