@@ -303,10 +303,14 @@ async def gateway(gateway_app: Running) -> AsyncIterator[Callable[..., httpx.Asy
 
 
 async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
-    """POST a query; the HTTP status is 200 whatever GraphQL errors the body carries."""
+    """POST a query; the HTTP status is 200 whatever GraphQL errors the body carries.
+
+    Every answer carries `extensions.dataAsOf` (tested on its own); the rest is returned.
+    """
     r = await client.post("/graphql", json={"query": query, "variables": variables})
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
+    assert "dataAsOf" in body.pop("extensions"), body
     return body
 
 

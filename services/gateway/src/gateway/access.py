@@ -48,6 +48,7 @@ class AccessRecord:
     outcome: str | None = None
     limit: str | None = None
     cost: int | None = None
+    cache: str | None = None
     error_codes: list[str] = field(default_factory=list)
     correlation_ids: list[str] = field(default_factory=list)
 
@@ -215,6 +216,7 @@ class AccessLog:
                 status=status,
                 duration_ms=round(seconds * 1000, 2),
                 cost=record.cost,
+                cache=record.cache,
                 error_codes=record.error_codes or None,
                 correlation_ids=record.correlation_ids or None,
             )

@@ -10,12 +10,13 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from gateway import repository
+from gateway import freshness, repository
 from gateway.access import AccessLog, Gate, GatewayMetrics, RateLimiter
 from gateway.api import graphql_router
+from gateway.http import GraphQLHTTP, graphql_http_router
 from gateway.keys import KeyCache
 from gateway.limits import Limits
-from gateway.projections import HANDLERS, record_positions
+from gateway.projections import HANDLERS
 from gateway.settings import GatewaySettings
 from mpe_kit import migrations
 from mpe_kit.service import Runtime, ServiceSpec, Worker, event_consumer
@@ -33,7 +34,13 @@ def all_migrations() -> list[migrations.Migration]:
 def _workers(rt: Runtime) -> list[Worker]:
     s = rt.settings
     assert isinstance(s, GatewaySettings)
-    projector = event_consumer(rt, group=s.projector_group, handlers=HANDLERS, on_batch=record_positions)
+    projector = event_consumer(
+        rt,
+        group=s.projector_group,
+        handlers=HANDLERS,
+        on_batch=freshness.on_batch,
+        on_caught_up=freshness.CaughtUpRecorder(rt.pool),
+    )
     return [projector.run]
 
 
@@ -46,6 +53,7 @@ def _freshness(rt: Runtime) -> Callable[[], Awaitable[dict[str, Any]]]:
                 r["topic"]: {
                     "last_event_time": r["last_event_time"].isoformat() if r["last_event_time"] else None,
                     "lag": r["lag"],
+                    "caught_up_at": r["caught_up_at"].isoformat() if r["caught_up_at"] else None,
                 }
                 for r in rows
             }
@@ -65,6 +73,7 @@ async def _start(rt: Runtime, app: FastAPI) -> None:
             metrics=GatewayMetrics(rt.registry),
         )
     app.state.limits = Limits.of(s)
+    app.state.graphql_http = GraphQLHTTP(s)
     # Strawberry logs every GraphQL error, a client's FORBIDDEN included, with a traceback; the
     # access log notes each error's code and the unexpected ones are logged with a correlation id.
     logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL)
@@ -80,7 +89,8 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
         name="gateway",
         title="mpehub gateway",
         migrations=all_migrations,
-        routers=lambda: [graphql_router(settings)],
+        # The HTTP routes first; strawberry's router behind them serves the websocket protocol.
+        routers=lambda: [graphql_http_router(), graphql_router(settings)],
         workers=_workers,
         has_outbox=False,
         staff_auth=False,

@@ -15,16 +15,16 @@ import asyncpg
 import strawberry
 from graphql import GraphQLError
 from strawberry.dataloader import DataLoader
-from strawberry.extensions import FieldExtension
+from strawberry.extensions import FieldExtension, ValidationCache
 from strawberry.fastapi import BaseContext
 from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
-from gateway import repository
+from gateway import limits, repository
 from gateway.access import ObserveOperations
 from gateway.keys import Partner
-from gateway.limits import EnforceLimits
+from gateway.limits import CachedParse, EnforceLimits
 from mpe_kit.db import Conn
 from mpe_kit.errors import Invalid
 from mpe_kit.pagination import decode_text_cursor, encode_cursor
@@ -392,6 +392,14 @@ class SourceFreshness:
     last_event_time: datetime | None
     last_applied_at: datetime | None
     lag: int = strawberry.field(description="Events on the topic not yet projected, as last measured.")
+    caught_up_at: datetime | None = strawberry.field(
+        default=None,
+        description=(
+            "When the gateway last saw every partition of the topic projected to its end: the read"
+            " model holds every event published on the topic before then. It stops moving while"
+            " Kafka is unreachable. Null until each partition has been seen complete."
+        ),
+    )
 
 
 @strawberry.enum
@@ -1205,6 +1213,7 @@ class Query:
                 last_event_time=r["last_event_time"],
                 last_applied_at=r["last_applied_at"],
                 lag=r["lag"],
+                caught_up_at=r["caught_up_at"],
             )
             for r in rows
         ]
@@ -1214,5 +1223,12 @@ class Query:
 schema = strawberry.Schema(
     query=Query,
     config=StrawberryConfig(scalar_map={Won: WON}),
-    extensions=[ObserveOperations, EnforceLimits],
+    extensions=[
+        ObserveOperations,
+        EnforceLimits,
+        # Parsed and validated documents, shared by every request (the keys include the
+        # parser's limits and the validation rules, so apps with other limits do not mix).
+        CachedParse,
+        lambda: ValidationCache(maxsize=limits.DOCUMENT_CACHE_SIZE),
+    ],
 )

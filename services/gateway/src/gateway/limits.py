@@ -22,6 +22,7 @@ limit does, with the parser's non-deprecated options.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -48,6 +49,7 @@ from graphql import (
     VariableNode,
     get_named_type,
     get_operation_ast,
+    parse,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
@@ -300,6 +302,32 @@ class NoIntrospection(ValidationRule):
             )
             return self.SKIP
         return None
+
+
+DOCUMENT_CACHE_SIZE = 1000
+
+
+@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def parse_cached(
+    query: str, max_lexical_tokens: int | None = None, max_comments: int | None = None
+) -> DocumentNode:
+    """Parse a document once per text and limits; errors are not kept (the parser stops early)."""
+    return parse(query, max_lexical_tokens=max_lexical_tokens, max_comments=max_comments)
+
+
+class CachedParse(SchemaExtension):
+    """Takes the document from `parse_cached`; on a syntax error leaves the parse to strawberry.
+
+    Strawberry's ParserCache raises the syntax error out of its hook, past the other
+    extensions; here strawberry parses again and reports it as it always does.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        if ec.query is not None:
+            with contextlib.suppress(GraphQLError):
+                ec.graphql_document = parse_cached(ec.query, **cast("dict[str, Any]", ec.parse_options))
+        yield
 
 
 def limits_of(execution_context: ExecutionContext) -> Limits | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import asyncpg
 
@@ -97,12 +97,65 @@ async def technology_counts(conn: Conn, as_of: date | None) -> dict[str, int]:
 
 
 async def freshness(conn: Conn) -> list[asyncpg.Record]:
-    """Per source topic: last event time, when last applied, and the lag last measured."""
+    """Per source topic: last event time, when last applied, the lag last measured, and since
+    when every partition is known complete (null until each one has been)."""
     return await conn.fetch(
         "select topic, max(last_event_time) as last_event_time, max(applied_at) as last_applied_at,"
-        " coalesce(sum(greatest(highwater - next_offset, 0)), 0)::bigint as lag"
+        " coalesce(sum(greatest(highwater - next_offset, 0)), 0)::bigint as lag,"
+        f" {_CAUGHT_UP} as caught_up_at"
         " from source_positions group by topic order by topic"
     )
+
+
+_CAUGHT_UP = "case when bool_or(caught_up_at is null) then null else min(caught_up_at) end"
+
+
+async def data_as_of(conn: Conn) -> datetime | None:
+    """The oldest time any source partition was last seen complete; None if one never was."""
+    value: datetime | None = await conn.fetchval(f"select {_CAUGHT_UP} from source_positions")
+    return value
+
+
+async def record_caught_up(conn: Conn, rows: Sequence[tuple[str, int, int, datetime]]) -> None:
+    """Note (topic, partition, position, when) each partition was seen complete; times only grow."""
+    await conn.executemany(
+        "insert into source_positions (topic, partition, next_offset, caught_up_at)"
+        " values ($1, $2, $3, $4) on conflict (topic, partition) do update"
+        " set caught_up_at = greatest(source_positions.caught_up_at, excluded.caught_up_at)",
+        rows,
+    )
+
+
+async def record_writes(conn: Conn, rows: Sequence[tuple[str, int, int]]) -> None:
+    """Count (source, txid, events) applied of each write."""
+    await conn.executemany(
+        "insert into write_progress (source, txid, events) values ($1, $2, $3)"
+        " on conflict (source, txid) do update"
+        " set events = write_progress.events + excluded.events, updated_at = now()",
+        rows,
+    )
+
+
+async def write_counts(conn: Conn, keys: Sequence[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """Events applied so far of each (source, txid)."""
+    rows = await conn.fetch(
+        "select w.source, w.txid, w.events from write_progress w"
+        " join unnest($1::text[], $2::bigint[]) as k(source, txid) using (source, txid)",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+    )
+    return {(r["source"], r["txid"]): r["events"] for r in rows}
+
+
+async def prune_writes(conn: Conn, older_than: timedelta) -> None:
+    """Forget the counts of writes last touched longer ago than `older_than`."""
+    await conn.execute("delete from write_progress where updated_at < now() - $1::interval", older_than)
+
+
+async def changes_watermark(conn: Conn) -> int:
+    """The projection watermark: the last change appended to the change log (0 when none)."""
+    value: int = await conn.fetchval("select coalesce(max(seq), 0) from changes")
+    return value
 
 
 async def technologies_by_code(conn: Conn, codes: Sequence[str]) -> list[asyncpg.Record]:

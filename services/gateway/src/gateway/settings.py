@@ -77,3 +77,26 @@ class GatewaySettings(ServiceSettings):
     and 20 designations each with its firm costs 2,250. At some 9 µs per resolved object, the
     default bounds a query near a quarter of a second of work.
     """
+
+    document_cache_size: int = Field(default=1000, ge=0)
+    """Parsed and validated documents kept per instance (`GATEWAY_DOCUMENT_CACHE_SIZE`); 0 keeps none."""
+
+    persisted_query_cache_size: int = Field(default=10_000, ge=0)
+    """Automatic persisted queries remembered per instance, by SHA-256 (`GATEWAY_PERSISTED_QUERY_CACHE_SIZE`).
+
+    The least recently used are forgotten first; a client whose hash was forgotten is asked
+    for the text again, as the APQ protocol has it.
+    """
+
+    response_cache_size: int = Field(default=2000, ge=0)
+    """Whole answers cached per instance (`GATEWAY_RESPONSE_CACHE_SIZE`); 0 turns the cache off.
+
+    Keyed by document, operation, variables, the key's scopes and the projection watermark:
+    every projected change moves the watermark and empties the cache.
+    """
+
+    response_cache_max_entry_bytes: int = Field(default=1_000_000, ge=0)
+    """Largest answer the response cache keeps (`GATEWAY_RESPONSE_CACHE_MAX_ENTRY_BYTES`)."""
+
+    read_your_writes_timeout_s: float = Field(default=5.0, gt=0, le=30)
+    """Longest a request with `MPE-Wait-For` waits for its writes (`GATEWAY_READ_YOUR_WRITES_TIMEOUT_S`)."""

@@ -1,0 +1,230 @@
+"""/graphql over HTTP: persisted queries, GET, malformed requests, dataAsOf and the wait for writes."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from gateway import repository
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from mpe_kit import db
+from mpe_kit.writes import Written, encode
+
+from .conftest import new_key
+from .test_access import serving
+
+pytestmark = pytest.mark.usefixtures("seeded")
+
+COUNT = "{ technologies { totalCount } }"
+
+
+def sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def apq(digest: str, query: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}
+    if query is not None:
+        body["query"] = query
+    return body
+
+
+async def post(client: httpx.AsyncClient, secret: str, body: Any, **headers: str) -> httpx.Response:
+    return await client.post("/graphql", json=body, headers={"X-API-Key": secret, **headers})
+
+
+async def test_a_persisted_query_is_registered_once_then_sent_by_hash(conn: db.Conn, gateway_db: str) -> None:
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db) as served:
+        unknown = await post(served.client, key.secret, apq(sha(COUNT)))
+        assert unknown.status_code == 200
+        assert unknown.json()["errors"] == [
+            {"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}
+        ]
+        registered = await post(served.client, key.secret, apq(sha(COUNT), COUNT))
+        assert registered.json()["data"] == {"technologies": {"totalCount": 25}}
+        by_hash = await post(served.client, key.secret, apq(sha(COUNT)))
+        assert by_hash.json()["data"] == {"technologies": {"totalCount": 25}}
+        by_get = await served.client.get(
+            "/graphql",
+            params={"extensions": json.dumps(apq(sha(COUNT))["extensions"])},
+            headers={"X-API-Key": key.secret},
+        )
+        assert by_get.json()["data"] == {"technologies": {"totalCount": 25}}
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (apq(sha(COUNT), "{ industries { code } }"), "PERSISTED_QUERY_HASH_MISMATCH"),
+        (apq("ABC"), "BAD_REQUEST"),
+        (
+            {"extensions": {"persistedQuery": {"version": 2, "sha256Hash": sha(COUNT)}}},
+            "PERSISTED_QUERY_NOT_SUPPORTED",
+        ),
+        ({"query": 1}, "BAD_REQUEST"),
+        ({"query": COUNT, "variables": []}, "BAD_REQUEST"),
+        ({"query": COUNT, "operationName": 3}, "BAD_REQUEST"),
+        ({"variables": {}}, "BAD_REQUEST"),
+        ([COUNT], "BAD_REQUEST"),
+    ],
+    ids=[
+        "hash-mismatch",
+        "bad-hash",
+        "apq-version",
+        "query-type",
+        "variables",
+        "operation",
+        "no-query",
+        "list",
+    ],
+)
+async def test_malformed_requests_are_400_with_a_clear_error(
+    conn: db.Conn, gateway_db: str, body: Any, code: str
+) -> None:
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db) as served:
+        r = await post(served.client, key.secret, body)
+        assert r.status_code == 400, r.text
+        [error] = r.json()["errors"]
+        assert error["extensions"]["code"] == code
+        # A mismatching hash is not remembered.
+        after = await post(served.client, key.secret, apq(sha(COUNT)))
+        assert after.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
+
+
+async def test_a_body_that_is_not_json_is_refused(conn: db.Conn, gateway_db: str) -> None:
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db) as served:
+        headers = {"X-API-Key": key.secret, "content-type": "application/json"}
+        r = await served.client.post("/graphql", content=b"{nope", headers=headers)
+        assert r.status_code == 400
+        assert r.json()["errors"][0]["message"] == "The body is not valid JSON."
+        r = await served.client.post(
+            "/graphql", content=COUNT.encode(), headers={**headers, "content-type": "text/plain"}
+        )
+        assert r.status_code == 415
+
+
+async def test_queries_over_get(conn: db.Conn, gateway_db: str) -> None:
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db) as served:
+        r = await served.client.get(
+            "/graphql",
+            params={
+                "query": "query($n: Int!) { technologies(first: $n) { edges { node { code } } } }",
+                "variables": json.dumps({"n": 2}),
+            },
+            headers={"X-API-Key": key.secret},
+        )
+        assert r.status_code == 200, r.text
+        assert len(r.json()["data"]["technologies"]["edges"]) == 2
+        assert "dataAsOf" in r.json()["extensions"]
+        unauthenticated = await served.client.get("/graphql", params={"query": COUNT})
+        assert unauthenticated.status_code == 401
+
+
+async def test_data_as_of_is_the_oldest_time_every_partition_was_seen_complete(
+    conn: db.Conn, gateway_db: str
+) -> None:
+    key = await new_key(conn, "catalog:read")
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with serving(gateway_db) as served:
+        r = await served.query(key.secret, COUNT)
+        assert r.json()["extensions"] == {"dataAsOf": None}  # nothing is known yet
+        await repository.record_caught_up(
+            conn,
+            [
+                ("mpe.catalog.technology", 0, 10, now - timedelta(seconds=3)),
+                ("mpe.catalog.industry", 0, 2, now),
+            ],
+        )
+        await asyncio.sleep(0.6)  # the route reads it at most every half second
+        r = await served.query(key.secret, COUNT)
+        assert datetime.fromisoformat(r.json()["extensions"]["dataAsOf"]) == now - timedelta(seconds=3)
+        # Times only grow, and a partition never seen complete makes the whole unknown.
+        await repository.record_caught_up(conn, [("mpe.catalog.technology", 0, 10, now - timedelta(days=1))])
+        await repository.record_positions(conn, [("mpe.firms.firm", 0, 5, 9, now)])
+        await asyncio.sleep(0.6)
+        r = await served.query(key.secret, COUNT)
+        assert r.json()["extensions"] == {"dataAsOf": None}
+        fields = await served.query(key.secret, "{ dataAsOf { topic caughtUpAt } }")
+        assert fields.json()["data"]["dataAsOf"] == [
+            {"topic": "mpe.catalog.industry", "caughtUpAt": now.isoformat()},
+            {"topic": "mpe.catalog.technology", "caughtUpAt": (now - timedelta(seconds=3)).isoformat()},
+            {"topic": "mpe.firms.firm", "caughtUpAt": None},
+        ]
+
+
+async def test_with_kafka_unreachable_the_gateway_answers_and_says_how_old_its_data_is(
+    conn: db.Conn, gateway_db: str
+) -> None:
+    """The projector cannot reach the broker: answers come from the read model, dataAsOf stays put."""
+    key = await new_key(conn, "catalog:read")
+    seen = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    await repository.record_caught_up(conn, [("mpe.catalog.technology", 0, 25, seen)])
+    s = GatewaySettings(database_url=gateway_db, log_json=False, kafka_bootstrap="127.0.0.1:1")
+    app = create_app(s, with_workers=True)
+    async with (
+        LifespanManager(app, shutdown_timeout=30) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway"
+        ) as client,
+    ):
+        for _ in range(3):
+            r = await post(client, key.secret, {"query": COUNT})
+            assert r.status_code == 200
+            assert r.json() == {
+                "data": {"technologies": {"totalCount": 25}},
+                "extensions": {"dataAsOf": seen.isoformat()},
+            }
+            await asyncio.sleep(0.6)
+        ready = (await client.get("/readyz")).json()
+        assert ready["projection"]["mpe.catalog.technology"]["caught_up_at"] == seen.isoformat()
+
+
+async def test_a_write_not_yet_projected_is_waited_for_then_refused_clearly(
+    conn: db.Conn, gateway_db: str
+) -> None:
+    key = await new_key(conn, "catalog:read")
+    token = encode([Written("/mpehub/catalog", 42, 3)])
+    async with serving(gateway_db, read_your_writes_timeout_s=0.3) as served:
+        start = time.monotonic()
+        r = await post(served.client, key.secret, {"query": COUNT}, **{"MPE-Wait-For": token})
+        waited = time.monotonic() - start
+        assert r.status_code == 200
+        [error] = r.json()["errors"]
+        assert error["extensions"] == {"code": "WRITE_NOT_YET_VISIBLE", "timeoutSeconds": 0.3, "pending": 1}
+        assert "data" not in r.json()
+        assert waited >= 0.3
+        # Two of three events are not the whole write; the third makes it visible.
+        await repository.record_writes(conn, [("/mpehub/catalog", 42, 2)])
+        r = await post(served.client, key.secret, {"query": COUNT}, **{"MPE-Wait-For": token})
+        assert r.json()["errors"][0]["extensions"]["code"] == "WRITE_NOT_YET_VISIBLE"
+
+        async def third() -> None:
+            await asyncio.sleep(0.1)
+            await repository.record_writes(conn, [("/mpehub/catalog", 42, 1)])
+
+        task = asyncio.create_task(third())
+        r = await post(served.client, key.secret, {"query": COUNT}, **{"MPE-Wait-For": token})
+        await task
+        assert r.json()["data"] == {"technologies": {"totalCount": 25}}
+
+
+@pytest.mark.parametrize("token", ["nope", "v1.!!!", encode([Written("s", 1, 1)])[:-3] + "AAA", "v1."])
+async def test_a_malformed_wait_token_is_400(conn: db.Conn, gateway_db: str, token: str) -> None:
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db) as served:
+        r = await post(served.client, key.secret, {"query": COUNT}, **{"MPE-Wait-For": token})
+        assert r.status_code == 400
+        assert r.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
