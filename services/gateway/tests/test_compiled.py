@@ -1,0 +1,602 @@
+"""The compiled path answers exactly what strawberry answers, or declines (None) and leaves it to strawberry."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Any
+
+import asyncpg
+import pytest
+from graphql import parse, validate
+
+from gateway.compiled import compile_operation
+from gateway.graphql import Context, schema
+from gateway.keys import Partner
+from mpe_events import catalog as ev
+from mpe_events.registry import INDUSTRY_CREATED, PROGRAM_UPDATED, PROJECT_DISBURSED, TECHNOLOGY_LISTED
+from mpe_kit import db
+from mpe_kit.pagination import encode_cursor
+
+from .conftest import (
+    apply,
+    brn,
+    designation,
+    designation_event,
+    event,
+    firm,
+    firm_event,
+    fiscal_year_event,
+    program,
+    program_event,
+    project,
+    project_event,
+    technology,
+)
+
+ALL = frozenset({"catalog:read", "firms:read", "firms:financials", "budget:read"})
+MAX_PAGE = 100
+F1, F2, F3, F4, F5, F6 = (brn(n) for n in (101, 202, 303, 404, 505, 606))
+GHOST = brn(999)  # a lead firm whose event has not arrived
+
+
+@pytest.fixture
+async def model(conn: db.Conn, seeded: None) -> None:
+    """Firms with designations of every status, programs and projects over three fiscal years.
+
+    SEMI-020 … SEMI-024 have no project at all; SEMI-010 belongs to an industry whose event has
+    not arrived; firm F6 has no ratio, F5 a ratio of exactly 1 and F4 of 0.
+    """
+    await apply(
+        conn,
+        event(TECHNOLOGY_LISTED.type, technology("SEMI-010", industry_code="AUTO", version=2), "SEMI-010"),
+        event(
+            INDUSTRY_CREATED.type,
+            ev.IndustryV1(code="BATT", name_en="Batteries", name_ko="이차전지", version=1),
+            "BATT",
+        ),
+    )
+    firms = [
+        firm(F1, technology_codes=["SEMI-001", "SEMI-004", "SEMI-005"], size="large", mpe_sales_ratio=0.84),
+        firm(F2, technology_codes=["SEMI-004"], size="mid", region="충남", name_ko="주식회사 가람케미칼"),
+        firm(F3, technology_codes=["SEMI-005", "SEMI-025", "NOPE-001"], mpe_sales_ratio=0.5),
+        firm(F4, technology_codes=["SEMI-004", "SEMI-006"], mpe_sales_ratio=0.0),
+        firm(F5, technology_codes=["SEMI-006"], mpe_sales_ratio=1.0, name_en='Quote " and \\ back'),
+        firm(F6, technology_codes=[], mpe_sales_ratio=None),
+    ]
+    await apply(conn, *(firm_event(f) for f in firms))
+    d = uuid.UUID
+    designations = [
+        designation(
+            d(int=1),
+            F1,
+            ("under_review", date(2020, 11, 2)),
+            ("designated", date(2021, 1, 15)),
+            codes=("SEMI-004", "SEMI-005"),
+        ),
+        designation(d(int=2), F2, ("under_review", date(2020, 11, 2)), codes=("SEMI-004",), cohort=2),
+        designation(d(int=3), F2, kind="specialized", codes=("SEMI-004",), applied_on=date(2021, 3, 1)),
+        designation(
+            d(int=4),
+            F3,
+            ("under_review", date(2020, 11, 2)),
+            ("rejected", date(2020, 12, 1)),
+            reason="Not enough sales.",
+        ),
+        designation(d(int=5), F4, ("withdrawn", date(2020, 10, 20)), codes=("SEMI-006",)),
+        designation(
+            d(int=6),
+            F4,
+            ("under_review", date(2021, 2, 1)),
+            ("designated", date(2021, 3, 1)),
+            ("revoked", date(2022, 5, 1)),
+            codes=("SEMI-004", "SEMI-006"),
+            applied_on=date(2021, 1, 5),
+            reason="Falsified application.",
+        ),
+        designation(
+            d(int=7),
+            F5,
+            ("under_review", date(2017, 11, 1)),
+            ("designated", date(2018, 1, 2)),
+            ("expired", date(2021, 1, 2)),
+            kind="specialized",
+            codes=("SEMI-006",),
+            applied_on=date(2017, 10, 1),
+        ),
+        designation(
+            d(int=8),
+            F3,
+            ("under_review", date(2021, 2, 1)),
+            ("designated", date(2021, 6, 1)),
+            codes=("SEMI-005",),
+            cohort=3,
+            applied_on=date(2021, 1, 5),
+        ),
+    ]
+    await apply(conn, *(designation_event(x) for x in designations))
+    await apply(
+        conn,
+        fiscal_year_event(2023, 937_560_000_000),
+        fiscal_year_event(2024, 1_000_000_000_000),
+        program_event(program("MP-2022", fiscal_year=2022, track="supply-chain")),
+        program_event(program("MP-2023", track="supply-chain", budget_krw=50_000_000_000)),
+        program_event(program("MP-2023B", track="new-industry", kind="other")),
+        program_event(
+            program(
+                "MP-ALC",
+                kind="alchemist",
+                themes=[
+                    {
+                        "code": "T1",
+                        "title": "Room-temperature superconductors",
+                        "stages": [
+                            {"stage": "concept", "teams": 6},
+                            {"stage": "preliminary", "teams": 3},
+                            {"stage": "main", "teams": 1},
+                        ],
+                    },
+                    {"code": "T2", "title": "Quantum dots", "stages": [{"stage": "concept", "teams": 4}]},
+                ],
+                version=2,
+            ),
+            PROGRAM_UPDATED.type,
+        ),
+        program_event(program("MP-2024", fiscal_year=2024)),
+    )
+    selected = {"status": "selected", "committed_krw": 1_000_000_000}
+    projects = [
+        project(
+            "P22-001",
+            program_code="MP-2022",
+            fiscal_year=2022,
+            technology_codes=["SEMI-004"],
+            lead_firm_brn=F1,
+            status="completed",
+            committed_krw=1_000_000_000,
+            disbursed_krw=1_000_000_000,
+            version=5,
+        ),
+        project(
+            "P23-001", technology_codes=["SEMI-004", "SEMI-005"], lead_firm_brn=F1, **selected, version=2
+        ),
+        project(
+            "P23-002",
+            technology_codes=["SEMI-005"],
+            lead_firm_brn=F3,
+            status="active",
+            committed_krw=700_000_000,
+            disbursed_krw=250_000_000,
+            kind="continuing",
+            continues="P22-001",
+            version=4,
+        ),
+        project("P23-003", technology_codes=["SEMI-006", "SEMI-004"], program_code="MP-2023B", version=1),
+        project(
+            "P23-004",
+            technology_codes=["SEMI-010"],
+            program_code="MP-2023B",
+            lead_firm_brn=GHOST,
+            status="terminated",
+            committed_krw=300_000_000,
+            disbursed_krw=300_000_000,
+            version=4,
+        ),
+        project(
+            "P23-005", technology_codes=["SEMI-025"], program_code="MP-ALC", status="terminated", version=3
+        ),
+        project("P23-006", technology_codes=["GONE-001"], program_code="MP-LATE", **selected, version=2),
+        project(
+            "P23-007",
+            technology_codes=[],
+            program_code="MP-2023",
+            lead_firm_brn=F5,
+            status="agreement_signed",
+            committed_krw=2_000_000_000,
+            version=3,
+        ),
+        project(
+            "P24-001",
+            program_code="MP-2024",
+            fiscal_year=2024,
+            technology_codes=["SEMI-004", "SEMI-001"],
+            lead_firm_brn=F1,
+            **selected,
+            version=2,
+        ),
+    ]
+    await apply(conn, *(project_event(p) for p in projects))
+    paid = project(
+        "P23-001", status="active", committed_krw=1_000_000_000, disbursed_krw=400_000_000, version=4
+    )
+    await apply(conn, project_event(paid, PROJECT_DISBURSED.type))
+
+
+@pytest.fixture
+async def pool(gateway_db: str, model: None) -> AsyncIterator[asyncpg.Pool]:
+    p = await db.create_pool(gateway_db, min_size=1, max_size=4)
+    yield p
+    await p.close()
+
+
+def partner(scopes: frozenset[str]) -> Partner:
+    return Partner(key_id=uuid.uuid4(), agency="KIAT", scopes=scopes)
+
+
+async def both(
+    pool: asyncpg.Pool,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    operation_name: str | None = None,
+    scopes: frozenset[str] = ALL,
+) -> dict[str, Any]:
+    """Run the query both ways; they must agree to the byte of their JSON, key order included."""
+    document = parse(query)
+    assert validate(schema._schema, document) == []
+    compiled = compile_operation(document, operation_name, variables, scopes=scopes, max_page=MAX_PAGE)
+    assert compiled is not None, "the compiler declined a query it should answer"
+    async with pool.acquire() as c:
+        got = json.loads(await compiled.run(c))
+    expected = await schema.execute(
+        query,
+        variable_values=variables,
+        operation_name=operation_name,
+        context_value=Context(pool=pool, partner=partner(scopes), max_page=MAX_PAGE),
+    )
+    assert expected.errors is None, expected.errors
+    assert json.dumps(got, ensure_ascii=False) == json.dumps(expected.data, ensure_ascii=False)
+    data: dict[str, Any] = got
+    return data
+
+
+def declined(
+    query: str,
+    variables: dict[str, Any] | None = None,
+    operation_name: str | None = None,
+    scopes: frozenset[str] = ALL,
+    max_page: int = MAX_PAGE,
+) -> bool:
+    document = parse(query)
+    assert validate(schema._schema, document) == []
+    return compile_operation(document, operation_name, variables, scopes=scopes, max_page=max_page) is None
+
+
+# The three headline queries.
+
+TECHNOLOGY_PAGE = """
+query Page($first: Int!, $after: String, $year: Int) {
+  technologies(first: $first, after: $after) {
+    totalCount
+    edges {
+      cursor
+      node {
+        code nameEn nameKo kind status listedOn retiredOn version
+        industry { code nameEn nameKo }
+        funding(fiscalYear: $year) { committedKrw disbursedKrw projectCount }
+        firms(first: 5) { brn brnDisplay nameKo size mpeSalesRatio }
+        designations(status: DESIGNATED, first: 10) {
+          id kind cohort status designatedOn validUntil firm { brn nameEn nameKo }
+        }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+OVERVIEW = """
+{
+  programOverview(fiscalYear: 2023) {
+    fiscalYear envelopeKrw programmedKrw committedKrw disbursedKrw newProjectCount continuingProjectCount
+    byIndustry { industry { code nameEn nameKo technologyCount } committedKrw disbursedKrw projectCount }
+    byTrack { track committedKrw disbursedKrw projectCount }
+  }
+}
+"""
+
+FIRM = """
+query Firm($brn: String!) {
+  firm(brn: $brn) {
+    brn brnDisplay nameEn nameKo size sizeSince region mpeSalesRatio
+    technologies { code nameEn status industry { code } }
+    designations(first: 20) {
+      id kind cohort status appliedOn designatedOn validUntil
+      technologies { code }
+      history { fromStatus toStatus effectiveOn at actor reason }
+    }
+    projects(first: 50) {
+      code fiscalYear title kind status continues startOn endOn
+      program { code nameEn kind track budgetKrw }
+      governmentKrw privateCashKrw privateInKindKrw committedKrw disbursedKrw
+    }
+  }
+}
+"""
+
+
+async def test_technology_pages_agree_page_by_page(pool: asyncpg.Pool) -> None:
+    after, pages, codes = None, 0, []
+    while True:
+        data = await both(pool, TECHNOLOGY_PAGE, {"first": 7, "after": after, "year": 2023})
+        page = data["technologies"]
+        codes += [e["node"]["code"] for e in page["edges"]]
+        pages += 1
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+        after = page["pageInfo"]["endCursor"]
+    assert pages == 4
+    assert len(codes) == 25 == page["totalCount"]
+    assert page["pageInfo"]["endCursor"] == encode_cursor(["SEMI-025"])
+
+
+async def test_technology_page_of_fifty_with_every_year(pool: asyncpg.Pool) -> None:
+    for year in (2022, 2023, 2024, None):
+        data = await both(pool, TECHNOLOGY_PAGE, {"first": 50, "year": year})
+    semi4 = next(e["node"] for e in data["technologies"]["edges"] if e["node"]["code"] == "SEMI-004")
+    assert semi4["funding"] == {"committedKrw": "3000000000", "disbursedKrw": "1400000000", "projectCount": 3}
+    semi10 = next(e["node"] for e in data["technologies"]["edges"] if e["node"]["code"] == "SEMI-010")
+    assert semi10["industry"] is None
+    semi24 = next(e["node"] for e in data["technologies"]["edges"] if e["node"]["code"] == "SEMI-024")
+    assert semi24["funding"] == {"committedKrw": "0", "disbursedKrw": "0", "projectCount": 0}
+
+
+async def test_program_overview(pool: asyncpg.Pool) -> None:
+    data = await both(pool, OVERVIEW)
+    assert data["programOverview"]["byIndustry"][-1]["industry"] is None
+    # A year with no envelope, programs or projects.
+    await both(pool, OVERVIEW.replace("2023", "1999"))
+    await both(pool, OVERVIEW.replace("2023", "2022"))
+
+
+async def test_firm_in_full(pool: asyncpg.Pool) -> None:
+    for number in (F1, F2, F3, F4, F5, F6, f"{F1[:3]}-{F1[3:5]}-{F1[5:]}", brn(777)):
+        data = await both(pool, FIRM, {"brn": number})
+    assert data == {"firm": None}
+    data = await both(pool, FIRM, {"brn": F5})
+    assert data["firm"]["mpeSalesRatio"] == 1.0
+
+
+# Other shapes: aliases, fragments, directives, __typename, filters, nulls, every compiled field.
+
+
+async def test_aliases_and_fragments(pool: asyncpg.Pool) -> None:
+    query = """
+    query Q($semi: String) {
+      __typename
+      one: technology(code: "SEMI-004") { ...T code alias: nameEn ... on Technology { kind __typename } }
+      two: technology(code: "SEMI-005") { ...T }
+      missing: technology(code: "NOPE") { code }
+      semi: technologies(filter: {industry: $semi}, first: 3) { ...Page }
+      disp: technologies(filter: {industry: "DISP"}, first: 3) { ...Page totalCount }
+    }
+    fragment T on Technology {
+      code
+      fy23: funding(fiscalYear: 2023) { ...Money }
+      all: funding { ...Money __typename }
+      designations { status firm { ... on Firm { nameEn } } }
+      designations { kind }
+    }
+    fragment Money on Funding { committedKrw projectCount }
+    fragment Page on TechnologyConnection {
+      __typename
+      edges { __typename node { code } cursor }
+      pageInfo { __typename endCursor hasNextPage }
+    }
+    """
+    data = await both(pool, query, {"semi": "SEMI"}, "Q")
+    assert list(data["one"]) == ["code", "fy23", "all", "designations", "alias", "kind", "__typename"]
+
+
+async def test_skip_and_include(pool: asyncpg.Pool) -> None:
+    query = """
+    query($yes: Boolean!, $no: Boolean = false) {
+      technology(code: "SEMI-004") {
+        code @skip(if: $yes)
+        nameEn @include(if: $yes)
+        industry @include(if: $no) { code }
+        ... on Technology @skip(if: $no) { kind }
+        ...F @include(if: $yes)
+        firms(first: 2) @skip(if: false) { brn }
+      }
+    }
+    fragment F on Technology { status funding(fiscalYear: 2023) @include(if: $yes) { projectCount } }
+    """
+    for yes in (True, False):
+        for no in (True, False, None):
+            variables: dict[str, Any] = {"yes": yes} if no is None else {"yes": yes, "no": no}
+            await both(pool, query, variables)
+
+
+async def test_filters(pool: asyncpg.Pool) -> None:
+    query = """
+    query($f: TechnologyFilter, $ff: FirmFilter, $pf: ProjectFilter) {
+      technologies(filter: $f, first: 100) { totalCount edges { node { code status retiredOn } } }
+      firms(filter: $ff, first: 100) { totalCount edges { cursor node { brn } } pageInfo { endCursor } }
+      projects(filter: $pf, first: 100) { totalCount edges { node { code } } }
+    }
+    """
+    cases: list[dict[str, Any]] = [
+        {},
+        {"f": {"status": "RETIRED"}, "ff": {"size": "SME"}, "pf": {"fiscalYear": 2023}},
+        {
+            "f": {"asOf": "2022-10-17"},
+            "ff": {"designationKind": "LEADING", "designationStatus": "DESIGNATED"},
+        },
+        {
+            "f": {"asOf": "2022-10-18", "kind": "PART"},
+            "ff": {"technology": "SEMI-006"},
+            "pf": {"kind": "CONTINUING"},
+        },
+        {
+            "f": {"search": "oled"},
+            "ff": {"search": "가람", "region": "충남"},
+            "pf": {"firm": F1, "status": "SELECTED"},
+        },
+        {"f": {"search": "100%_"}, "ff": {"designationStatus": "REVOKED"}, "pf": {"technology": "SEMI-004"}},
+        {
+            "f": {"industry": "NONE"},
+            "ff": {"size": "LARGE"},
+            "pf": {"program": "MP-2023B", "firm": f"{F1[:3]}-{F1[3:5]}-{F1[5:]}"},
+        },
+    ]
+    for variables in cases:
+        await both(pool, query, variables)
+
+
+async def test_every_compiled_field(pool: asyncpg.Pool) -> None:
+    query = """
+    {
+      industries { __typename code nameEn nameKo technologyCount in2021: technologyCount(asOf: "2021-01-01") }
+      coverageGaps(fiscalYear: 2023, first: 30) { totalCount edges { cursor node { code } } pageInfo { hasNextPage endCursor } }
+      gaps99: coverageGaps(fiscalYear: 1999, first: 2) { totalCount pageInfo { hasNextPage endCursor } }
+      programs(fiscalYear: 2023, first: 2) {
+        totalCount pageInfo { hasNextPage endCursor }
+        edges { cursor node { code fiscalYear nameEn nameKo kind track budgetKrw committedKrw disbursedKrw
+                              projectCount themes { code title stages { stage teams } } projects(first: 2) { code } } }
+      }
+      allPrograms: programs(first: 100) { edges { node { code projectCount } } }
+      program(code: "MP-ALC") { code themes { __typename code stages { __typename stage teams } } projects { code status } }
+      noProgram: program(code: "MP-LATE") { code }
+      project(code: "P23-004") {
+        code title fiscalYear kind status continues governmentKrw privateCashKrw privateInKindKrw
+        committedKrw disbursedKrw startOn endOn program { code } technologies { code } leadFirm { brn }
+      }
+      projects(first: 100) {
+        edges { node { code continues program { code projectCount } leadFirm { brn nameEn }
+                       technologies { code industry { code } } } }
+      }
+      technology(code: "SEMI-006") {
+        description projects(first: 1) { code } allProjects: projects { code fiscalYear }
+        designations { id status history { __typename fromStatus toStatus at effectiveOn actor reason }
+                       technologies { code } firm { brn designations(first: 1) { id } } }
+        firms { brn technologies { code } projects { code } }
+      }
+      empty: firms(filter: {region: "nowhere"}, first: 5) { totalCount edges { cursor } pageInfo { hasNextPage endCursor } }
+    }
+    """
+    data = await both(pool, query)
+    assert data["gaps99"] == {"totalCount": 0, "pageInfo": {"hasNextPage": False, "endCursor": None}}
+    assert data["noProgram"] is None
+    assert data["project"]["leadFirm"] is None
+
+
+async def test_pagination_with_after(pool: asyncpg.Pool) -> None:
+    query = """
+    query($after: String, $n: Int!) {
+      firms(first: $n, after: $after) { edges { cursor node { brn } } pageInfo { hasNextPage endCursor } }
+      projects(first: $n, after: $after) { edges { node { code } } pageInfo { hasNextPage endCursor } }
+      programs(first: $n, after: $after) { edges { node { code } } pageInfo { hasNextPage } }
+      coverageGaps(fiscalYear: 2023, first: $n, after: $after) { edges { node { code } } pageInfo { endCursor } }
+    }
+    """
+    for after in (
+        None,
+        encode_cursor([F3]),
+        encode_cursor(["P23-003"]),
+        encode_cursor(["SEMI-011"]),
+        encode_cursor(["ZZZ"]),
+        encode_cursor([""]),
+    ):
+        for n in (1, 2, 100):
+            await both(pool, query, {"after": after, "n": n})
+
+
+async def test_compilation_is_cached_and_variables_bound_per_call(pool: asyncpg.Pool) -> None:
+    document = parse(FIRM)
+    one = compile_operation(document, None, {"brn": F1}, scopes=ALL, max_page=MAX_PAGE)
+    two = compile_operation(parse(FIRM), None, {"brn": F2}, scopes=ALL, max_page=MAX_PAGE)
+    assert one is not None
+    assert two is not None
+    assert one.sql is two.sql
+    assert one.values != two.values
+    async with pool.acquire() as c:
+        assert json.loads(await two.run(c))["firm"]["brn"] == F2
+
+
+# Everything the compiler does not answer is left to strawberry.
+
+FINANCIALS = '{ firm(brn: "F1") { nameEn mpeSalesRatio } }'.replace("F1", F1)
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "scopes", "max_page"),
+    [
+        ("{ dataAsOf { topic } }", None, ALL, MAX_PAGE),
+        ('{ designationProgress(asOf: "2023-12-31") { designated } }', None, ALL, MAX_PAGE),
+        ("{ industries { code } dataAsOf { lag } }", None, ALL, MAX_PAGE),
+        ('{ __type(name: "Firm") { name } }', None, ALL, MAX_PAGE),
+        ("{ __schema { queryType { name } } }", None, ALL, MAX_PAGE),
+        # A scope the key lacks: FORBIDDEN stays strawberry's.
+        (FINANCIALS, None, ALL - {"firms:financials"}, MAX_PAGE),
+        ("{ industries { code } }", None, frozenset({"firms:read"}), MAX_PAGE),
+        (
+            '{ technology(code: "SEMI-001") { funding { projectCount } } }',
+            None,
+            ALL - {"budget:read"},
+            MAX_PAGE,
+        ),
+        ('{ technology(code: "SEMI-001") { firms { brn } } }', None, ALL - {"firms:read"}, MAX_PAGE),
+        ('{ project(code: "P23-001") { leadFirm { brn } } }', None, ALL - {"firms:read"}, MAX_PAGE),
+        (
+            '{ firm(brn: "F1") { projects { code } } }'.replace("F1", F1),
+            None,
+            ALL - {"budget:read"},
+            MAX_PAGE,
+        ),
+        ("{ programOverview(fiscalYear: 2023) { committedKrw } }", None, frozenset(), MAX_PAGE),
+        # Arguments strawberry refuses.
+        ("{ technologies(first: 0) { totalCount } }", None, ALL, MAX_PAGE),
+        ("{ technologies(first: 101) { totalCount } }", None, ALL, MAX_PAGE),
+        ("{ technologies(first: 30) { totalCount } }", None, ALL, 20),
+        ('{ technologies(after: "not a cursor") { totalCount } }', None, ALL, MAX_PAGE),
+        ('{ technologies(after: "WzFd") { totalCount } }', None, ALL, MAX_PAGE),  # [1]: not text
+        ('{ technology(code: "SEMI-001") { firms(first: 500) { brn } } }', None, ALL, MAX_PAGE),
+        ('{ firm(brn: "F1") { designations(first: -1) { id } } }'.replace("F1", F1), None, ALL, MAX_PAGE),
+        (
+            '{ firm(brn: "F1") { brn } }'.replace("F1", F1[:9] + str((int(F1[9]) + 1) % 10)),
+            None,
+            ALL,
+            MAX_PAGE,
+        ),
+        ('{ firm(brn: "12-345-67890") { brn } }', None, ALL, MAX_PAGE),
+        ('{ projects(filter: {firm: "bad"}) { totalCount } }', None, ALL, MAX_PAGE),
+        ("{ coverageGaps(fiscalYear: 0) { totalCount } }", None, ALL, MAX_PAGE),
+        ("{ coverageGaps(fiscalYear: 10000) { totalCount } }", None, ALL, MAX_PAGE),
+        ("query($n: Int!) { technologies(first: $n) { totalCount } }", {"n": 500}, ALL, MAX_PAGE),
+        ("query($b: String!) { firm(brn: $b) { brn } }", {"b": "0000000001"}, ALL, MAX_PAGE),
+        # Variables that do not coerce.
+        ("query($n: Int!) { technologies(first: $n) { totalCount } }", {}, ALL, MAX_PAGE),
+        ("query($n: Int!) { technologies(first: $n) { totalCount } }", {"n": "ten"}, ALL, MAX_PAGE),
+        ("query($d: Date) { industries { technologyCount(asOf: $d) } }", {"d": "2022-13-01"}, ALL, MAX_PAGE),
+        (
+            "query($f: TechnologyFilter) { technologies(filter: $f) { totalCount } }",
+            {"f": {"kind": "x"}},
+            ALL,
+            MAX_PAGE,
+        ),
+        ("query($s: Boolean!) { industries @skip(if: $s) { code } }", {"s": None}, ALL, MAX_PAGE),
+    ],
+)
+def test_declines(
+    query: str, variables: dict[str, Any] | None, scopes: frozenset[str], max_page: int
+) -> None:
+    assert declined(query, variables, scopes=scopes, max_page=max_page)
+
+
+def test_declines_an_unknown_operation_and_answers_the_named_one() -> None:
+    query = "query A { industries { code } } query B { dataAsOf { topic } }"
+    assert declined(query, operation_name="B")
+    assert declined(query, operation_name="C")
+    assert not declined(query, operation_name="A")
+    assert declined(query)  # two operations and no name
+
+
+def test_the_same_operation_declines_only_the_calls_it_cannot_answer() -> None:
+    query = "query($n: Int!) { technologies(first: $n) { totalCount } }"
+    assert not declined(query, {"n": 100})
+    assert declined(query, {"n": 101})
+    assert not declined(query, {"n": 1})
+    assert declined(FINANCIALS, scopes=frozenset({"firms:read"}))
+    assert not declined(FINANCIALS, scopes=frozenset({"firms:read", "firms:financials"}))
