@@ -272,11 +272,16 @@ class Running:
     asgi: object
 
 
-@pytest.fixture
-async def gateway_app(gateway_db: str) -> AsyncIterator[Running]:
+@pytest.fixture(params=[True, False], ids=["compiled", "resolved"])
+async def gateway_app(gateway_db: str, request: pytest.FixtureRequest) -> AsyncIterator[Running]:
+    """Every GraphQL test runs twice: answered by compiled SQL where it can, and by strawberry."""
     # No key cache: tests revoke keys and count statements request by request.
     settings = GatewaySettings(
-        database_url=gateway_db, log_json=False, kafka_bootstrap="127.0.0.1:1", key_cache_ttl_s=0
+        database_url=gateway_db,
+        log_json=False,
+        kafka_bootstrap="127.0.0.1:1",
+        key_cache_ttl_s=0,
+        compiled_queries=request.param,
     )
     app = create_app(settings, with_workers=False)
     async with LifespanManager(app) as manager:

@@ -48,7 +48,8 @@ class AccessRecord:
     outcome: str | None = None
     limit: str | None = None
     cost: int | None = None
-    cache: str | None = None
+    answered_by: str = "strawberry"
+    """`cache` (a whole cached answer), `compiled` (one SQL statement) or `strawberry`."""
     error_codes: list[str] = field(default_factory=list)
     correlation_ids: list[str] = field(default_factory=list)
 
@@ -216,7 +217,7 @@ class AccessLog:
                 status=status,
                 duration_ms=round(seconds * 1000, 2),
                 cost=record.cost,
-                cache=record.cache,
+                answered_by=record.answered_by,
                 error_codes=record.error_codes or None,
                 correlation_ids=record.correlation_ids or None,
             )

@@ -532,7 +532,9 @@ class _Compiler:
         cte = self.alias()
         self.ctes.append(
             f"{cte} as (select {cols} from {table}{where} and ({after}::text is null or {key} > {after}::text)"
-            f" order by {key} limit {size1}::int)"
+            # `least` names the page size here too: a selection of totalCount alone uses no other
+            # placeholder of the connection, and the statement must use every one it is sent.
+            f" order by {key} limit least({size1}::int, {size}::int + 1))"
         )
         type_ = get_named_type(field.type)
         assert isinstance(type_, GraphQLObjectType)

@@ -100,3 +100,9 @@ class GatewaySettings(ServiceSettings):
 
     read_your_writes_timeout_s: float = Field(default=5.0, gt=0, le=30)
     """Longest a request with `MPE-Wait-For` waits for its writes (`GATEWAY_READ_YOUR_WRITES_TIMEOUT_S`)."""
+
+    compiled_queries: bool = True
+    """Answer the operations it covers with one SQL statement that builds the JSON (`GATEWAY_COMPILED_QUERIES`).
+
+    Off, strawberry resolves every field; the answers are the same (tests compare them).
+    """
