@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from gateway import repository
 from gateway.access import AccessLog, Gate, GatewayMetrics, RateLimiter
 from gateway.api import graphql_router
+from gateway.feed import ChangeHub
 from gateway.keys import KeyCache
 from gateway.limits import Limits
 from gateway.projections import HANDLERS, record_positions
@@ -55,7 +56,7 @@ def _freshness(rt: Runtime) -> Callable[[], Awaitable[dict[str, Any]]]:
 
 
 async def _start(rt: Runtime, app: FastAPI) -> None:
-    """Per app: the key cache, rate limiter, metrics and limits the GraphQL route uses."""
+    """Per app: the key cache, rate limiter, metrics and limits the GraphQL route uses; the change hub."""
     s = rt.settings
     assert isinstance(s, GatewaySettings)
     if not isinstance(getattr(app.state, "gateway", None), Gate):
@@ -65,9 +66,19 @@ async def _start(rt: Runtime, app: FastAPI) -> None:
             metrics=GatewayMetrics(rt.registry),
         )
     app.state.limits = Limits.of(s)
+    hub = ChangeHub(dsn=s.database_url, pool=rt.pool, poll_s=s.changes_poll_s)
+    await hub.start()
+    app.state.changes = hub
     # Strawberry logs every GraphQL error, a client's FORBIDDEN included, with a traceback; the
     # access log notes each error's code and the unexpected ones are logged with a correlation id.
     logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL)
+
+
+async def _stop(_rt: Runtime, app: FastAPI) -> None:
+    """Stop the change hub: its subscriptions end and its connection closes."""
+    hub = getattr(app.state, "changes", None)
+    if isinstance(hub, ChangeHub):
+        await hub.stop()
 
 
 def _fastapi_kwargs(_settings: ServiceSettings) -> dict[str, Any]:
@@ -86,6 +97,7 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
         staff_auth=False,
         readyz_extra=_freshness,
         on_start=_start,
+        on_stop=_stop,
         fastapi_kwargs=_fastapi_kwargs,
     )
 
