@@ -1,13 +1,23 @@
-"""The HTTP entry of the gateway: `/graphql`, behind a partner API key and its rate limit."""
+"""The HTTP entry of the gateway: `/graphql`, behind a partner API key and its rate limit.
+
+The same path takes WebSockets for subscriptions (graphql-transport-ws): the key comes as
+`{"X-API-Key": key}`, the payload of `connection_init`; a missing or bad key closes the socket
+with 4403.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Request
+from starlette.requests import HTTPConnection
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.access import GRAPHQL_PATH, Gate, request_record
+from gateway.feed import ChangeHub
 from gateway.graphql import Context, schema
 from gateway.settings import GatewaySettings
 from mpe_kit.errors import Problem
@@ -55,11 +65,43 @@ async def context(request: Request) -> Context:
     return Context(pool=pool, partner=partner, max_page=settings.max_page_size)
 
 
+async def connection_context(connection: HTTPConnection) -> Context:
+    """An HTTP request's context (see `context`), or a WebSocket's before its connection_init."""
+    if connection.scope["type"] != "websocket":
+        return await context(cast("Request", connection))
+    state = connection.app.state
+    hub = getattr(state, "changes", None)
+    return Context(
+        pool=state.pool,
+        partner=None,
+        max_page=state.settings.max_page_size,
+        changes=hub if isinstance(hub, ChangeHub) else None,
+    )
+
+
+class GatewayRouter(GraphQLRouter[Context, None]):
+    """Strawberry's router, whose WebSockets admit a partner by the key in connection_init."""
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate the key in the connection_init payload; refuse the socket (4403) without one."""
+        params = context.connection_params
+        secret = params.get("X-API-Key") if isinstance(params, dict) else None
+        if not isinstance(secret, str) or not secret:
+            raise ConnectionRejectionError()
+        gate: Gate = context.request.app.state.gateway  # type: ignore[union-attr]
+        partner = await gate.keys.authenticate(context.pool, secret)
+        if partner is None:
+            raise ConnectionRejectionError()
+        context.partner = partner
+        return cast("UnsetType", UNSET)
+
+
 def graphql_router(settings: GatewaySettings) -> GraphQLRouter[Any, Any]:
-    """The strawberry router; GraphiQL only where enabled (dev)."""
-    return GraphQLRouter(
+    """The strawberry router; GraphiQL only where enabled (dev); subscriptions over graphql-transport-ws."""
+    return GatewayRouter(
         schema,
         path=GRAPHQL_PATH,
-        context_getter=context,
+        context_getter=connection_context,
         graphql_ide="graphiql" if settings.graphiql else None,
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
