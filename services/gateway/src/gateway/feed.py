@@ -30,6 +30,8 @@ from mpe_kit.logging import get_logger
 log = get_logger("gateway.feed")
 
 PAGE = 100
+# How the hub's connection shows in pg_stat_activity.
+APPLICATION_NAME = "gateway-change-hub"
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,10 @@ class ChangeHub:
 
     async def _listen(self) -> None:
         """One connection's life: LISTEN, read the watermark, then check it every poll until it drops."""
-        conn: asyncpg.Connection = await asyncio.wait_for(asyncpg.connect(self._dsn), self._connect_timeout_s)
+        conn: asyncpg.Connection = await asyncio.wait_for(
+            asyncpg.connect(self._dsn, server_settings={"application_name": APPLICATION_NAME}),
+            self._connect_timeout_s,
+        )
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _c: lost.set())
         try:
