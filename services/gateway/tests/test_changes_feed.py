@@ -61,6 +61,15 @@ query($since: DateTime!, $types: [ChangeEntityType!], $first: Int, $after: Strin
 """
 
 
+async def until(check: Callable[[], bool], *, timeout_s: float = 10) -> None:
+    """Poll a check until it holds; TimeoutError after `timeout_s`."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            if check():
+                return
+            await asyncio.sleep(0.02)
+
+
 def tech(code: str, version: int, **fields: object) -> Event:
     t = technology(code, version, **fields)
     return event(TECHNOLOGY_LISTED.type if version == 1 else TECHNOLOGY_AMENDED.type, t, code)
@@ -336,24 +345,24 @@ async def test_the_hub_follows_the_log_and_reconnects(gateway_db: str) -> None:
     writer = await db.connect(gateway_db)
     await batch(writer, tech("SEMI-001", 1))
     hub = ChangeHub(dsn=gateway_db, pool=pool, poll_s=0.2)
+    pages: list[list[tuple[str, int]]] = []
+
+    async def follow() -> None:
+        async for page in hub.follow(["technology"], page=2):
+            pages.append([(c.key, c.version) for c in page])
+
+    await hub.start()
+    follower = asyncio.create_task(follow())
     try:
-        await hub.start()
-        assert hub.live and hub.watermark == 1
-        pages: list[list[tuple[str, int]]] = []
-
-        async def follow() -> None:
-            async for page in hub.follow(["technology"], page=2):
-                pages.append([(c.key, c.version) for c in page])
-
-        follower = asyncio.create_task(follow())
-        await asyncio.sleep(0.1)
+        assert hub.live
+        assert hub.watermark == 1
+        await until(lambda: hub.subscribers == 1)
         await batch(
             writer, tech("SEMI-002", 1), firm_event(firm(brn(3))), tech("SEMI-003", 1), tech("SEMI-004", 1)
         )
         async with asyncio.timeout(5):
             assert await hub.wait_beyond(1) == 5
-            while sum(map(len, pages)) < 3:
-                await asyncio.sleep(0.05)
+        await until(lambda: sum(map(len, pages)) == 3)
         # Pages of at most 2, read by seq from the table; the firm is not followed.
         assert pages == [[("SEMI-002", 1), ("SEMI-003", 1)], [("SEMI-004", 1)]]
 
@@ -364,23 +373,19 @@ async def test_the_hub_follows_the_log_and_reconnects(gateway_db: str) -> None:
             " where application_name = $1 and datname = current_database()",
             APPLICATION_NAME,
         )
-        async with asyncio.timeout(5):
-            while hub.live:
-                await asyncio.sleep(0.02)
+        await until(lambda: not hub.live)
         await apply(writer, tech("SEMI-005", 1))  # no notification: outside a projector batch
-        async with asyncio.timeout(10):
-            while not hub.live:
-                await asyncio.sleep(0.05)
+        await until(lambda: hub.live)
+        async with asyncio.timeout(5):
             assert await hub.wait_beyond(5) == 6
-            while sum(map(len, pages)) < 4:
-                await asyncio.sleep(0.05)
+        await until(lambda: sum(map(len, pages)) == 4)
         assert pages[-1] == [("SEMI-005", 1)]
         assert hub.subscribers == 1
     finally:
         await hub.stop()
+        await asyncio.wait_for(follower, 5)
         await writer.close()
         await pool.close()
-    await asyncio.wait_for(follower, 5)
     assert hub.subscribers == 0
 
 
