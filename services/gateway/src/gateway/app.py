@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from gateway import freshness, repository
 from gateway.access import AccessLog, Gate, GatewayMetrics, RateLimiter
 from gateway.api import graphql_router
+from gateway.feed import ChangeHub
 from gateway.http import GraphQLHTTP, graphql_http_router
 from gateway.keys import KeyCache
 from gateway.limits import Limits
@@ -63,7 +64,7 @@ def _freshness(rt: Runtime) -> Callable[[], Awaitable[dict[str, Any]]]:
 
 
 async def _start(rt: Runtime, app: FastAPI) -> None:
-    """Per app: the key cache, rate limiter, metrics and limits the GraphQL route uses."""
+    """Per app: the key cache, rate limiter, metrics and limits the GraphQL route uses; the change hub."""
     s = rt.settings
     assert isinstance(s, GatewaySettings)
     if not isinstance(getattr(app.state, "gateway", None), Gate):
@@ -74,9 +75,19 @@ async def _start(rt: Runtime, app: FastAPI) -> None:
         )
     app.state.limits = Limits.of(s)
     app.state.graphql_http = GraphQLHTTP(s)
+    hub = ChangeHub(dsn=s.database_url, pool=rt.pool, poll_s=s.changes_poll_s)
+    await hub.start()
+    app.state.changes = hub
     # Strawberry logs every GraphQL error, a client's FORBIDDEN included, with a traceback; the
     # access log notes each error's code and the unexpected ones are logged with a correlation id.
     logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL)
+
+
+async def _stop(_rt: Runtime, app: FastAPI) -> None:
+    """Stop the change hub: its subscriptions end and its connection closes."""
+    hub = getattr(app.state, "changes", None)
+    if isinstance(hub, ChangeHub):
+        await hub.stop()
 
 
 def _fastapi_kwargs(_settings: ServiceSettings) -> dict[str, Any]:
@@ -96,6 +107,7 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
         staff_auth=False,
         readyz_extra=_freshness,
         on_start=_start,
+        on_stop=_stop,
         fastapi_kwargs=_fastapi_kwargs,
     )
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, NewType, TypeVar
+from typing import Annotated, Any, NewType, TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -23,11 +23,12 @@ from strawberry.types import Info
 
 from gateway import limits, repository
 from gateway.access import ObserveOperations
+from gateway.feed import ChangeHub, ChangeRow
 from gateway.keys import Partner
 from gateway.limits import CachedParse, EnforceLimits
 from mpe_kit.db import Conn
 from mpe_kit.errors import Invalid
-from mpe_kit.pagination import decode_text_cursor, encode_cursor
+from mpe_kit.pagination import decode_cursor, decode_text_cursor, encode_cursor
 
 T = TypeVar("T")
 
@@ -39,10 +40,12 @@ class Context(BaseContext):
     pool: asyncpg.Pool
     partner: Partner | None
     max_page: int
+    changes: ChangeHub | None = None
     industry_loader: DataLoader[str, Any] = field(init=False)
     count_loader: DataLoader[date | None, dict[str, int]] = field(init=False)
     technology_loader: DataLoader[str, Technology | None] = field(init=False)
     firm_loader: DataLoader[str, Firm | None] = field(init=False)
+    designation_loader: DataLoader[str, Designation | None] = field(init=False)
     firm_designations_loader: DataLoader[tuple[str, int], list[Designation]] = field(init=False)
     technology_firms_loader: DataLoader[tuple[str, int], list[Firm]] = field(init=False)
     technology_designations_loader: DataLoader[tuple[str, str | None, int], list[Designation]] = field(
@@ -62,6 +65,7 @@ class Context(BaseContext):
         self.count_loader = DataLoader(load_fn=self._load_counts)
         self.technology_loader = DataLoader(load_fn=self._load_technologies)
         self.firm_loader = DataLoader(load_fn=self._load_firms)
+        self.designation_loader = DataLoader(load_fn=self._load_designations)
         self.firm_designations_loader = DataLoader(load_fn=self._load_firm_designations)
         self.technology_firms_loader = DataLoader(load_fn=self._load_technology_firms)
         self.technology_designations_loader = DataLoader(load_fn=self._load_technology_designations)
@@ -72,6 +76,12 @@ class Context(BaseContext):
         self.firm_projects_loader = DataLoader(load_fn=self._load_firm_projects)
         self.technology_projects_loader = DataLoader(load_fn=self._load_technology_projects)
         self.technology_funding_loader = DataLoader(load_fn=self._load_technology_funding)
+
+    def forget(self) -> None:
+        """Empty every loader's cache: a subscription's context outlives each answer it sends."""
+        for value in vars(self).values():
+            if isinstance(value, DataLoader):
+                value.clear_all()
 
     async def _by_key(
         self,
@@ -113,6 +123,11 @@ class Context(BaseContext):
     async def _load_firms(self, brns: list[str]) -> list[Firm | None]:
         rows = await self._by_key(brns, repository.firms_by_brn, "brn")
         return [Firm.from_row(rows[b]) if b in rows else None for b in brns]
+
+    async def _load_designations(self, ids: list[str]) -> list[Designation | None]:
+        found = await self._by_key(ids, repository.designations_by_id, "id")
+        rows = {str(k): r for k, r in found.items()}
+        return [Designation.from_row(rows[i]) if i in rows else None for i in ids]
 
     async def _load_programs(self, codes: list[str]) -> list[Program | None]:
         rows = await self._by_key(codes, repository.programs_by_code, "code")
@@ -987,6 +1002,261 @@ def _after(after: str | None) -> str | None:
         ) from exc
 
 
+async def _program_overview(pool: asyncpg.Pool, year: int) -> ProgramOverview:
+    async with pool.acquire() as conn:
+        r = await repository.year_totals(conn, year)
+    return ProgramOverview(
+        fiscal_year=year,
+        envelope_krw=r["envelope_krw"],
+        programmed_krw=r["programmed_krw"],
+        committed_krw=r["committed_krw"],
+        disbursed_krw=r["disbursed_krw"],
+        new_project_count=r["new_count"],
+        continuing_project_count=r["continuing_count"],
+    )
+
+
+# The change feed and the subscriptions
+
+
+@strawberry.enum
+class ChangeEntityType(Enum):
+    """What kind of entity a change touched; each belongs to one scope."""
+
+    INDUSTRY = "industry"
+    TECHNOLOGY = "technology"
+    FIRM = "firm"
+    DESIGNATION = "designation"
+    PROGRAM = "program"
+    PROJECT = "project"
+    FISCAL_YEAR = strawberry.enum_value(
+        "fiscal_year", description="A fiscal year's envelope; its entity is the year's ProgramOverview."
+    )
+
+
+CHANGE_SCOPES: dict[ChangeEntityType, str] = {
+    ChangeEntityType.INDUSTRY: "catalog:read",
+    ChangeEntityType.TECHNOLOGY: "catalog:read",
+    ChangeEntityType.FIRM: "firms:read",
+    ChangeEntityType.DESIGNATION: "firms:read",
+    ChangeEntityType.PROGRAM: "budget:read",
+    ChangeEntityType.PROJECT: "budget:read",
+    ChangeEntityType.FISCAL_YEAR: "budget:read",
+}
+
+ChangedEntity = Annotated[
+    Industry | Technology | Firm | Designation | Program | Project | ProgramOverview,
+    strawberry.union("ChangedEntity", description="The entity a change touched, as it stands now."),
+]
+
+
+@strawberry.type
+class Change:
+    """One entity the read model changed: which, to what version, and when."""
+
+    entity_type: ChangeEntityType
+    key: str = strawberry.field(
+        description="The entity's key: a code, a BRN (10 digits), a designation id or a fiscal year."
+    )
+    version: int = strawberry.field(description="The version this change applied.")
+    applied_at: datetime = strawberry.field(description="When the gateway applied it.")
+
+    @classmethod
+    def from_row(cls, row: ChangeRow) -> Change:
+        """From a row of the change log."""
+        return cls(
+            entity_type=ChangeEntityType(row.entity_type),
+            key=row.key,
+            version=row.version,
+            applied_at=row.applied_at,
+        )
+
+    @strawberry.field(
+        description=(
+            "The entity as it stands now, which may be a later version than this change's; null if it"
+            " cannot be read."
+        )
+    )
+    async def entity(self, info: Info[Context, Any]) -> ChangedEntity | None:
+        c = info.context
+        found: Any
+        match self.entity_type:
+            case ChangeEntityType.INDUSTRY:
+                found = await c.industry_loader.load(self.key)
+            case ChangeEntityType.TECHNOLOGY:
+                found = await c.technology_loader.load(self.key)
+            case ChangeEntityType.FIRM:
+                found = await c.firm_loader.load(self.key)
+            case ChangeEntityType.DESIGNATION:
+                found = await c.designation_loader.load(self.key)
+            case ChangeEntityType.PROGRAM:
+                found = await c.program_loader.load(self.key)
+            case ChangeEntityType.PROJECT:
+                found = await c.project_loader.load(self.key)
+            case ChangeEntityType.FISCAL_YEAR:
+                found = await _program_overview(c.pool, int(self.key))
+        return found  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class ChangeEdge:
+    """A change and its cursor."""
+
+    cursor: str
+    node: Change
+
+
+@strawberry.type
+class ChangeConnection:
+    """A page of the change feed."""
+
+    edges: list[ChangeEdge]
+    page_info: PageInfo = strawberry.field(
+        description="endCursor is null on an empty page: keep the cursor you have and ask again later."
+    )
+
+
+CHANGES = (
+    "The change feed: every change to the read model applied at or after `since`, in the order the"
+    " gateway applied them, one entry per entity changed. `types` keeps some entity types; omitted,"
+    " the feed holds every type the key's scopes may read (asking for a type outside them is"
+    " FORBIDDEN). Follow `endCursor` with `after` (and the same `since` and `types`) to read on; a"
+    " cursor stays valid, so keep the last one to poll for what comes next."
+)
+
+
+def _feed_types(partner: Partner | None, types: list[ChangeEntityType] | None) -> list[ChangeEntityType]:
+    """The entity types a feed holds; FORBIDDEN for a type asked for outside the key's scopes."""
+    scopes = partner.scopes if partner is not None else frozenset()
+    if types is None:
+        return [t for t in ChangeEntityType if CHANGE_SCOPES[t] in scopes]
+    if not types:
+        raise GraphQLError(
+            "`types` must name at least one type; omit it for every type the key may read.",
+            extensions={"code": "BAD_USER_INPUT"},
+        )
+    for t in types:
+        scope = CHANGE_SCOPES[t]
+        if scope not in scopes:
+            raise GraphQLError(
+                f"This key lacks the {scope} scope.", extensions={"code": "FORBIDDEN", "scope": scope}
+            )
+    return list(dict.fromkeys(types))
+
+
+def _seq_after(after: str | None) -> int:
+    """The seq inside a change feed's cursor; 0 for the first page."""
+    if after is None:
+        return 0
+    error = GraphQLError("`after` is not a cursor from this API.", extensions={"code": "BAD_USER_INPUT"})
+    try:
+        (value,) = decode_cursor(after, arity=1)
+    except Invalid as exc:
+        raise error from exc
+    if type(value) is not int or value < 0:
+        raise error
+    return value
+
+
+async def _news(
+    info: Info[Context, Any],
+    entity_type: ChangeEntityType,
+    fetch: Callable[[Conn, list[str]], Awaitable[list[asyncpg.Record]]],
+    build: Callable[[asyncpg.Record], T],
+    key: Callable[[T], str],
+) -> AsyncIterator[T]:
+    """Each entity of a type as it stands after each change the hub reports, in change order."""
+    c = info.context
+    if c.changes is None:
+        raise GraphQLError(
+            "Subscriptions are served over the WebSocket of /graphql (graphql-transport-ws).",
+            extensions={"code": "BAD_REQUEST"},
+        )
+    async for page in c.changes.follow([entity_type.value]):
+        async with c.pool.acquire() as conn:
+            found = {key(e): e for e in map(build, await fetch(conn, list({r.key for r in page})))}
+        for r in page:
+            entity = found.get(r.key)
+            if entity is not None:
+                # The nested fields of each answer read the read model afresh.
+                c.forget()
+                yield entity
+
+
+def _codes(codes: list[str] | None) -> set[str] | None:
+    if codes is not None and not codes:
+        raise GraphQLError(
+            "`codes` must name at least one technology; omit it for every technology.",
+            extensions={"code": "BAD_USER_INPUT"},
+        )
+    return set(codes) if codes is not None else None
+
+
+@strawberry.type
+class Subscription:
+    """Entities as the gateway applies their changes, over graphql-transport-ws on /graphql."""
+
+    @strawberry.subscription(
+        extensions=CATALOG,
+        description="Each technology the gateway changes from now on, of an industry or among codes if given.",
+    )
+    async def technology_changed(
+        self, info: Info[Context, Any], industry: str | None = None, codes: list[str] | None = None
+    ) -> AsyncGenerator[Technology, None]:
+        wanted = _codes(codes)
+        async for t in _news(
+            info, ChangeEntityType.TECHNOLOGY, repository.technologies_by_code, Technology.from_row, _code
+        ):
+            if (industry is None or t.industry_code == industry) and (wanted is None or t.code in wanted):
+                yield t
+
+    @strawberry.subscription(
+        extensions=FIRMS,
+        description="Each designation the gateway changes from now on, of a firm or in a status if given.",
+    )
+    async def designation_changed(
+        self, info: Info[Context, Any], brn: str | None = None, status: DesignationStatus | None = None
+    ) -> AsyncGenerator[Designation, None]:
+        firm = _brn(brn) if brn is not None else None
+        async for d in _news(
+            info, ChangeEntityType.DESIGNATION, repository.designations_by_id, Designation.from_row, _id
+        ):
+            if (firm is None or d.brn == firm) and (status is None or d.status == status):
+                yield d
+
+    @strawberry.subscription(
+        extensions=BUDGET,
+        description=(
+            "Each project the gateway changes from now on, of a fiscal year, a program or touching a"
+            " technology if given."
+        ),
+    )
+    async def project_changed(
+        self,
+        info: Info[Context, Any],
+        fiscal_year: int | None = None,
+        program: str | None = None,
+        technology: str | None = None,
+    ) -> AsyncGenerator[Project, None]:
+        async for p in _news(
+            info, ChangeEntityType.PROJECT, repository.projects_by_code, Project.from_row, _code
+        ):
+            if (
+                (fiscal_year is None or p.fiscal_year == fiscal_year)
+                and (program is None or p.program_code == program)
+                and (technology is None or technology in p.technology_codes)
+            ):
+                yield p
+
+
+def _code(entity: Technology | Project) -> str:
+    return entity.code
+
+
+def _id(entity: Designation) -> str:
+    return str(entity.id)
+
+
 @strawberry.type
 class Query:
     """What partner agencies can read."""
@@ -1165,17 +1435,7 @@ class Query:
         ),
     )
     async def program_overview(self, info: Info[Context, Any], fiscal_year: int) -> ProgramOverview | None:
-        async with info.context.pool.acquire() as conn:
-            r = await repository.year_totals(conn, fiscal_year)
-        return ProgramOverview(
-            fiscal_year=fiscal_year,
-            envelope_krw=r["envelope_krw"],
-            programmed_krw=r["programmed_krw"],
-            committed_krw=r["committed_krw"],
-            disbursed_krw=r["disbursed_krw"],
-            new_project_count=r["new_count"],
-            continuing_project_count=r["continuing_count"],
-        )
+        return await _program_overview(info.context.pool, fiscal_year)
 
     @strawberry.field(extensions=BUDGET, description=COVERAGE_GAPS)
     async def coverage_gaps(
@@ -1218,10 +1478,45 @@ class Query:
             for r in rows
         ]
 
+    @strawberry.field(description=CHANGES)
+    async def changes(
+        self,
+        info: Info[Context, Any],
+        since: datetime,
+        types: list[ChangeEntityType] | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ChangeConnection | None:
+        wanted = _feed_types(info.context.partner, types)
+        size = _page_size(first, info.context.max_page)
+        position = _seq_after(after)
+        if since.tzinfo is None:
+            raise GraphQLError(
+                "`since` needs its UTC offset, such as 2024-01-01T00:00:00+09:00.",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+        rows: list[asyncpg.Record] = []
+        if wanted:
+            async with info.context.pool.acquire() as conn:
+                rows = await repository.changes_page(
+                    conn, types=[t.value for t in wanted], since=since, after=position, limit=size + 1
+                )
+        edges = [
+            ChangeEdge(cursor=encode_cursor([r["seq"]]), node=Change.from_row(ChangeRow.from_row(r)))
+            for r in rows[:size]
+        ]
+        return ChangeConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None
+            ),
+        )
+
 
 # Extensions exit in reverse order: limits rewrite their refusals before errors are masked and logged.
 schema = strawberry.Schema(
     query=Query,
+    subscription=Subscription,
     config=StrawberryConfig(scalar_map={Won: WON}),
     extensions=[
         ObserveOperations,

@@ -1,4 +1,10 @@
-"""Event handlers that keep the read model: each applies a version only above the stored one."""
+"""Event handlers that keep the read model: each applies a version only above the stored one.
+
+A handler that changed the read model appends the entity to the change log (`changes`) in the
+same transaction; a stale or duplicate event changes nothing and appends nothing. Revisions are
+not in the log: GraphQL does not serve them, and what a published revision changes arrives as
+the events of its technologies. After each batch the projector NOTIFYs the highest seq appended.
+"""
 
 from __future__ import annotations
 
@@ -14,18 +20,26 @@ from mpe_kit.consumer import Event, Handler, Position
 from mpe_kit.db import Conn
 
 
+async def _logged(conn: Conn, event: Event, entity_type: str, key: str, version: int) -> None:
+    await repository.append_change(
+        conn, entity_type=entity_type, key=key, version=version, event_id=event.envelope.id
+    )
+
+
 async def project_industry(conn: Conn, event: Event) -> None:
     """Upsert an industry."""
     d = event.data
     assert isinstance(d, ev.IndustryV1)
-    await repository.upsert_industry(conn, d)
+    if await repository.upsert_industry(conn, d):
+        await _logged(conn, event, "industry", d.code, d.version)
 
 
 async def project_technology(conn: Conn, event: Event) -> None:
     """Upsert a technology."""
     d = event.data
     assert isinstance(d, ev.TechnologyV1)
-    await repository.upsert_technology(conn, d)
+    if await repository.upsert_technology(conn, d):
+        await _logged(conn, event, "technology", d.code, d.version)
 
 
 async def project_revision(conn: Conn, event: Event) -> None:
@@ -39,35 +53,40 @@ async def project_firm(conn: Conn, event: Event) -> None:
     """Upsert a firm with its technologies and confirmations."""
     d = event.data
     assert isinstance(d, fev.FirmV1)
-    await repository.upsert_firm(conn, d)
+    if await repository.upsert_firm(conn, d):
+        await _logged(conn, event, "firm", d.brn, d.version)
 
 
 async def project_designation(conn: Conn, event: Event) -> None:
     """Upsert a designation with its whole history."""
     d = event.data
     assert isinstance(d, fev.DesignationV1)
-    await repository.upsert_designation(conn, d)
+    if await repository.upsert_designation(conn, d):
+        await _logged(conn, event, "designation", str(d.id), d.version)
 
 
 async def project_fiscal_year(conn: Conn, event: Event) -> None:
     """Upsert a fiscal year's envelope."""
     d = event.data
     assert isinstance(d, bev.FiscalYearV1)
-    await repository.upsert_fiscal_year(conn, d)
+    if await repository.upsert_fiscal_year(conn, d):
+        await _logged(conn, event, "fiscal_year", str(d.year), d.version)
 
 
 async def project_program(conn: Conn, event: Event) -> None:
     """Upsert a program with its themes."""
     d = event.data
     assert isinstance(d, bev.ProgramV1)
-    await repository.upsert_program(conn, d)
+    if await repository.upsert_program(conn, d):
+        await _logged(conn, event, "program", d.code, d.version)
 
 
 async def project_budget_project(conn: Conn, event: Event) -> None:
     """Upsert a project: its state, what it commits and what was paid, as the event carries them."""
     d = event.data
     assert isinstance(d, bev.ProjectV1)
-    await repository.upsert_budget_project(conn, d)
+    if await repository.upsert_budget_project(conn, d):
+        await _logged(conn, event, "project", d.code, d.version)
 
 
 HANDLERS: Mapping[str, Handler] = {
@@ -92,7 +111,7 @@ HANDLERS: Mapping[str, Handler] = {
 
 
 async def record_positions(conn: Conn, applied: list[Event], positions: list[Position]) -> None:
-    """Store how far each partition is projected, in the same commit as the data."""
+    """Store how far each partition is projected, and notify the change log's news, in the same commit."""
     latest: dict[tuple[str, int], datetime] = {}
     for e in applied:
         key = (e.topic, e.partition)
@@ -106,3 +125,4 @@ async def record_positions(conn: Conn, applied: list[Event], positions: list[Pos
             for p in positions
         ],
     )
+    await repository.notify_changes(conn)

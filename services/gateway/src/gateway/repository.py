@@ -152,12 +152,6 @@ async def prune_writes(conn: Conn, older_than: timedelta) -> None:
     await conn.execute("delete from write_progress where updated_at < now() - $1::interval", older_than)
 
 
-async def changes_watermark(conn: Conn) -> int:
-    """The projection watermark: the last change appended to the change log (0 when none)."""
-    value: int = await conn.fetchval("select coalesce(max(seq), 0) from changes")
-    return value
-
-
 async def technologies_by_code(conn: Conn, codes: Sequence[str]) -> list[asyncpg.Record]:
     """The technologies with these codes."""
     return await conn.fetch(f"select {TECH_COLS} from technologies where code = any($1::text[])", list(codes))
@@ -254,6 +248,17 @@ async def designations_of_technologies(
         status,
         limit,
     )
+
+
+async def designations_by_id(conn: Conn, ids: Sequence[str]) -> list[asyncpg.Record]:
+    """The designations with these ids (text UUIDs; one that is no UUID matches nothing)."""
+    wanted = []
+    for i in ids:
+        try:
+            wanted.append(uuid.UUID(i))
+        except ValueError:
+            continue
+    return await conn.fetch(f"select {DESIGNATION_COLS} from designations where id = any($1::uuid[])", wanted)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -579,16 +584,21 @@ async def rotate_key(conn: Conn, id: uuid.UUID, key_hash: bytes) -> asyncpg.Reco
     )
 
 
-# projections: every upsert applies only a version above the stored one
+# projections: every upsert applies only a version above the stored one, and says whether it did
+
+
+def _changed(status: str) -> bool:
+    """Whether an upsert's command status ("INSERT 0 1" or "INSERT 0 0") says it wrote a row."""
+    return status.rsplit(" ", 1)[-1] != "0"
 
 
 def ended_on(d: fev.DesignationV1) -> date | None:
     return min((t.effective_on for t in d.history if t.to_status in ("revoked", "expired")), default=None)
 
 
-async def upsert_industry(conn: Conn, d: ev.IndustryV1) -> None:
+async def upsert_industry(conn: Conn, d: ev.IndustryV1) -> bool:
     """Upsert an industry."""
-    await conn.execute(
+    status = await conn.execute(
         "insert into industries (code, name_en, name_ko, version) values ($1, $2, $3, $4)"
         " on conflict (code) do update set name_en = excluded.name_en, name_ko = excluded.name_ko,"
         " version = excluded.version, updated_at = now() where industries.version < excluded.version",
@@ -597,11 +607,12 @@ async def upsert_industry(conn: Conn, d: ev.IndustryV1) -> None:
         d.name_ko,
         d.version,
     )
+    return _changed(status)
 
 
-async def upsert_technology(conn: Conn, d: ev.TechnologyV1) -> None:
+async def upsert_technology(conn: Conn, d: ev.TechnologyV1) -> bool:
     """Upsert a technology."""
-    await conn.execute(
+    status = await conn.execute(
         "insert into technologies (code, industry_code, kind, name_en, name_ko, description, status,"
         " listed_on, retired_on, version, revision_id)"
         " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
@@ -622,11 +633,12 @@ async def upsert_technology(conn: Conn, d: ev.TechnologyV1) -> None:
         d.version,
         d.revision_id,
     )
+    return _changed(status)
 
 
-async def upsert_revision(conn: Conn, d: ev.RevisionV1) -> None:
+async def upsert_revision(conn: Conn, d: ev.RevisionV1) -> bool:
     """Upsert a revision (a deleted draft keeps its row with status deleted)."""
-    await conn.execute(
+    status = await conn.execute(
         "insert into revisions (id, title, decided_on, effective_on, status, published_at, version)"
         " values ($1, $2, $3, $4, $5, $6, $7)"
         " on conflict (id) do update set title = excluded.title, decided_on = excluded.decided_on,"
@@ -641,11 +653,12 @@ async def upsert_revision(conn: Conn, d: ev.RevisionV1) -> None:
         d.published_at,
         d.version,
     )
+    return _changed(status)
 
 
-async def upsert_firm(conn: Conn, d: fev.FirmV1) -> None:
+async def upsert_firm(conn: Conn, d: fev.FirmV1) -> bool:
     """Upsert a firm with its technologies and confirmations."""
-    await conn.execute(
+    status = await conn.execute(
         "insert into firms (brn, brn_display, name_en, name_ko, size, size_since, region, mpe_sales_ratio,"
         " technology_codes, confirmations, version)"
         " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
@@ -667,11 +680,12 @@ async def upsert_firm(conn: Conn, d: fev.FirmV1) -> None:
         [c.model_dump(mode="json") for c in d.confirmations],
         d.version,
     )
+    return _changed(status)
 
 
-async def upsert_designation(conn: Conn, d: fev.DesignationV1) -> None:
+async def upsert_designation(conn: Conn, d: fev.DesignationV1) -> bool:
     """Upsert a designation with its whole history."""
-    await conn.execute(
+    status = await conn.execute(
         "insert into designations (id, brn, kind, cohort, technology_codes, status, applied_on,"
         " designated_on, valid_until, ended_on, history, version)"
         " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
@@ -694,11 +708,12 @@ async def upsert_designation(conn: Conn, d: fev.DesignationV1) -> None:
         [t.model_dump(mode="json") for t in d.history],
         d.version,
     )
+    return _changed(status)
 
 
-async def upsert_fiscal_year(conn: Conn, d: bev.FiscalYearV1) -> None:
+async def upsert_fiscal_year(conn: Conn, d: bev.FiscalYearV1) -> bool:
     """Upsert a fiscal year's envelope."""
-    await conn.execute(
+    status = await conn.execute(
         "insert into fiscal_years (year, envelope_krw, version) values ($1, $2, $3)"
         " on conflict (year) do update set envelope_krw = excluded.envelope_krw,"
         " version = excluded.version, updated_at = now() where fiscal_years.version < excluded.version",
@@ -706,11 +721,12 @@ async def upsert_fiscal_year(conn: Conn, d: bev.FiscalYearV1) -> None:
         d.envelope_krw,
         d.version,
     )
+    return _changed(status)
 
 
-async def upsert_program(conn: Conn, d: bev.ProgramV1) -> None:
+async def upsert_program(conn: Conn, d: bev.ProgramV1) -> bool:
     """Upsert a program with its themes."""
-    await conn.execute(
+    status = await conn.execute(
         "insert into programs (code, fiscal_year, name_en, name_ko, kind, track, budget_krw, themes, version)"
         " values ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         " on conflict (code) do update set fiscal_year = excluded.fiscal_year, name_en = excluded.name_en,"
@@ -727,11 +743,12 @@ async def upsert_program(conn: Conn, d: bev.ProgramV1) -> None:
         [t.model_dump(mode="json") for t in d.themes],
         d.version,
     )
+    return _changed(status)
 
 
-async def upsert_budget_project(conn: Conn, d: bev.ProjectV1) -> None:
+async def upsert_budget_project(conn: Conn, d: bev.ProjectV1) -> bool:
     """Upsert a project: its state, what it commits and what was paid, as the event carries them."""
-    await conn.execute(
+    status = await conn.execute(
         "insert into projects (code, program_code, fiscal_year, title, kind, continues, technology_codes,"
         " lead_firm_brn, government_krw, private_cash_krw, private_in_kind_krw, start_on, end_on, status,"
         " committed_krw, disbursed_krw, version)"
@@ -762,6 +779,7 @@ async def upsert_budget_project(conn: Conn, d: bev.ProjectV1) -> None:
         d.disbursed_krw,
         d.version,
     )
+    return _changed(status)
 
 
 async def record_positions(conn: Conn, rows: list[tuple[str, int, int, int | None, datetime | None]]) -> None:
@@ -773,4 +791,79 @@ async def record_positions(conn: Conn, rows: list[tuple[str, int, int, int | Non
         " last_event_time = coalesce(excluded.last_event_time, source_positions.last_event_time),"
         " applied_at = now()",
         rows,
+    )
+
+
+# The change log (migrations/0004_changes.sql)
+
+CHANGES_CHANNEL = "gateway_changes"
+# The transaction-level advisory lock every appender holds from its first append to its commit.
+CHANGES_LOCK = 0x6D70_6563_6867_6C6F  # "mpechglo"
+# The highest seq this transaction appended, as a transaction-local setting: a savepoint rolled
+# back takes its value with it, so the batch notifies only what it commits.
+_LAST_SEQ = "gateway.changes_last_seq"
+CHANGE_COLS = "seq, entity_type, entity_key, version, applied_at"
+
+
+async def append_change(conn: Conn, *, entity_type: str, key: str, version: int, event_id: uuid.UUID) -> int:
+    """Append one changed entity to the change log under the appenders' lock; its seq.
+
+    The lock is taken before the identity draws seq and held to the commit, so rows commit in
+    seq order; applied_at is read once the lock is held, so it rises with seq.
+    """
+    seq = await conn.fetchval(
+        "with appended as (insert into changes (entity_type, entity_key, version, applied_at, event_id)"
+        " select $2, $3, $4, clock_timestamp(), $5 from (select pg_advisory_xact_lock($1)) as locked"
+        " returning seq)"
+        f" select seq from appended, set_config('{_LAST_SEQ}', seq::text, true)",
+        CHANGES_LOCK,
+        entity_type,
+        key,
+        version,
+        event_id,
+    )
+    return int(seq)
+
+
+async def notify_changes(conn: Conn) -> int | None:
+    """NOTIFY the highest seq this transaction appended (delivered at commit); None if it appended none."""
+    row = await conn.fetchrow(
+        f"select pg_notify('{CHANGES_CHANNEL}', s), s::bigint as seq"
+        f" from (select nullif(current_setting('{_LAST_SEQ}', true), '') as s) as last where s is not null"
+    )
+    return None if row is None else int(row["seq"])
+
+
+async def changes_watermark(conn: Conn) -> int:
+    """The highest seq committed, 0 for an empty log."""
+    seq = await conn.fetchval("select coalesce(max(seq), 0) from changes")
+    return int(seq)
+
+
+async def changes_page(
+    conn: Conn, *, types: Sequence[str], since: datetime, after: int, limit: int
+) -> list[asyncpg.Record]:
+    """Changes of these types in seq order, from the first applied at or after `since`, after seq `after`."""
+    return await conn.fetch(
+        f"select {CHANGE_COLS} from changes where entity_type = any($1::text[]) and seq > $2"
+        " and seq >= (select seq from changes where applied_at >= $3 order by applied_at, seq limit 1)"
+        " order by seq limit $4",
+        list(types),
+        after,
+        since,
+        limit,
+    )
+
+
+async def changes_between(
+    conn: Conn, *, types: Sequence[str], after: int, upto: int, limit: int
+) -> list[asyncpg.Record]:
+    """Changes of these types with after < seq <= upto, in seq order."""
+    return await conn.fetch(
+        f"select {CHANGE_COLS} from changes where entity_type = any($1::text[]) and seq > $2 and seq <= $3"
+        " order by seq limit $4",
+        list(types),
+        after,
+        upto,
+        limit,
     )

@@ -35,6 +35,13 @@ class GatewaySettings(ServiceSettings):
     max_page_size: int = Field(default=100, ge=1)
     """Largest `first` any list accepts (`GATEWAY_MAX_PAGE_SIZE`); more is an error, never clamped."""
 
+    changes_poll_s: float = Field(default=5.0, gt=0)
+    """Seconds between the change hub's reads of the change log's watermark (`GATEWAY_CHANGES_POLL_S`).
+
+    The hub learns of new changes by LISTEN at once; this read checks its connection and catches
+    a notification that went missing.
+    """
+
     key_cache_ttl_s: float = Field(default=1.0, ge=0, le=1)
     """Seconds a key lookup is cached in each instance (`GATEWAY_KEY_CACHE_TTL_S`), 0 to 1.
 

@@ -53,6 +53,7 @@ class ServiceSpec:
     staff_auth: bool = True
     readyz_extra: Callable[[Runtime], Callable[[], Awaitable[dict[str, Any]]]] | None = None
     on_start: Callable[[Runtime, FastAPI], Awaitable[None]] | None = None
+    on_stop: Callable[[Runtime, FastAPI], Awaitable[None]] | None = None
     fastapi_kwargs: Callable[[ServiceSettings], dict[str, Any]] = lambda _s: {}
 
 
@@ -88,8 +89,13 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
         try:
             if spec.on_start is not None:
                 await spec.on_start(runtime, app)
-            async with running(spec.workers(runtime) if with_workers else []):
-                yield
+            try:
+                async with running(spec.workers(runtime) if with_workers else []):
+                    yield
+            finally:
+                # After the workers have stopped, before the pool closes.
+                if spec.on_stop is not None:
+                    await spec.on_stop(runtime, app)
         finally:
             await pool.close()
 

@@ -1,0 +1,229 @@
+"""Subscriptions over graphql-transport-ws, on a real uvicorn server with a real WebSocket client."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
+
+from gateway import keys
+from gateway.app import create_app
+from gateway.feed import ChangeHub
+from gateway.projections import HANDLERS, record_positions
+from gateway.settings import GatewaySettings
+from mpe_devstack.ports import free_port
+from mpe_kit import db
+from mpe_kit.consumer import Event
+
+from .conftest import brn, designation, designation_event, new_key, project, project_event
+from .test_changes_feed import tech, until
+
+PROTOCOL = Subprotocol("graphql-transport-ws")
+REVIEWED = date(2020, 10, 5)
+
+
+@dataclass
+class Server:
+    """A gateway served by uvicorn on a free port, and a connection to write its read model with."""
+
+    url: str
+    hub: ChangeHub
+    conn: db.Conn
+
+    async def project(self, *events: Event) -> None:
+        """Apply events as one projector batch, notification included."""
+        async with self.conn.transaction():
+            for e in events:
+                async with self.conn.transaction():
+                    await HANDLERS[e.envelope.type](self.conn, e)
+            await record_positions(self.conn, list(events), [])
+
+
+@pytest.fixture
+async def server(gateway_db: str) -> AsyncIterator[Server]:
+    port = free_port()
+    settings = GatewaySettings(database_url=gateway_db, log_json=False, kafka_bootstrap="127.0.0.1:1")
+    app = create_app(settings, with_workers=False)
+    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    task = asyncio.create_task(uv.serve())
+    await until(lambda: uv.started, timeout_s=20)
+    conn = await db.connect(gateway_db)
+    try:
+        yield Server(f"ws://127.0.0.1:{port}/graphql", app.state.changes, conn)
+    finally:
+        await conn.close()
+        uv.should_exit = True
+        await asyncio.wait_for(task, 30)
+
+
+async def receive(ws: ClientConnection) -> dict[str, Any]:
+    async with asyncio.timeout(10):
+        message: dict[str, Any] = json.loads(await ws.recv())
+    return message
+
+
+async def open_socket(server: Server, key: str) -> ClientConnection:
+    ws = await connect(server.url, subprotocols=[PROTOCOL])
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"X-API-Key": key}}))
+    assert await receive(ws) == {"type": "connection_ack"}
+    return ws
+
+
+async def subscribe(ws: ClientConnection, id: str, query: str, **variables: Any) -> None:
+    await ws.send(
+        json.dumps({"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}})
+    )
+
+
+async def until_subscribed(server: Server, n: int) -> None:
+    await until(lambda: server.hub.subscribers == n)
+
+
+async def test_a_technology_subscription_gets_each_change_that_matches_its_filter(server: Server) -> None:
+    key = await new_key(server.conn, "catalog:read")
+    ws = await open_socket(server, key.secret)
+    try:
+        await subscribe(
+            ws,
+            "disp",
+            "subscription($industry: String) { technologyChanged(industry: $industry)"
+            " { code nameEn version industry { code } } }",
+            industry="DISP",
+        )
+        await subscribe(ws, "two", 'subscription { technologyChanged(codes: ["SEMI-002"]) { code version } }')
+        await until_subscribed(server, 2)
+        await server.project(tech("SEMI-001", 1), tech("DISP-001", 1, industry_code="DISP"))
+        got = [await receive(ws)]
+        # Each answer is the entity as it stands when it is sent: the next change waits for it.
+        await server.project(tech("SEMI-002", 1), tech("DISP-001", 2, industry_code="DISP", name_en="Film"))
+        got += [await receive(ws), await receive(ws)]
+        by_id: dict[str, list[Any]] = {}
+        for m in got:
+            assert m["type"] == "next", m
+            by_id.setdefault(m["id"], []).append(m["payload"]["data"]["technologyChanged"])
+        assert by_id == {
+            "disp": [
+                {"code": "DISP-001", "nameEn": "Tech DISP-001", "version": 1, "industry": None},
+                {"code": "DISP-001", "nameEn": "Film", "version": 2, "industry": None},
+            ],
+            "two": [{"code": "SEMI-002", "version": 1}],
+        }
+        await ws.send(json.dumps({"id": "two", "type": "complete"}))
+        await until_subscribed(server, 1)
+    finally:
+        await ws.close()
+    await until(lambda: server.hub.subscribers == 0)
+
+
+async def test_designation_and_project_subscriptions_filter_on_the_current_state(server: Server) -> None:
+    key = await new_key(server.conn, "firms:read", "budget:read")
+    ws = await open_socket(server, key.secret)
+    firm_a, firm_b = brn(11), brn(12)
+    try:
+        await subscribe(
+            ws,
+            "d",
+            "subscription($brn: String) { designationChanged(brn: $brn, status: UNDER_REVIEW) { id status } }",
+            brn=f"{firm_a[:3]}-{firm_a[3:5]}-{firm_a[5:]}",
+        )
+        await subscribe(
+            ws,
+            "p",
+            'subscription { projectChanged(fiscalYear: 2024, program: "MP-2024", technology: "SEMI-009")'
+            " { code status fiscalYear } }",
+        )
+        await until_subscribed(server, 2)
+        wanted = uuid.uuid4()
+        await server.project(
+            designation_event(designation(wanted, firm_a)),  # applied: not under review
+            designation_event(designation(uuid.uuid4(), firm_b, ("under_review", REVIEWED))),
+            designation_event(designation(wanted, firm_a, ("under_review", REVIEWED))),
+            project_event(project("MP-2023-001", technology_codes=["SEMI-009"])),
+            project_event(project("MP-2024-001", fiscal_year=2024, program_code="MP-2024")),
+            project_event(
+                project(
+                    "MP-2024-002",
+                    fiscal_year=2024,
+                    program_code="MP-2024",
+                    technology_codes=["X", "SEMI-009"],
+                )
+            ),
+        )
+        got = {m["id"]: m["payload"]["data"] for m in [await receive(ws), await receive(ws)]}
+        assert got == {
+            "d": {"designationChanged": {"id": str(wanted), "status": "UNDER_REVIEW"}},
+            "p": {"projectChanged": {"code": "MP-2024-002", "status": "PROPOSED", "fiscalYear": 2024}},
+        }
+    finally:
+        await ws.close()
+
+
+def errors_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The errors a subscription ended with: an `error` message, or a `next` that carries errors."""
+    if message["type"] == "error":
+        return list(message["payload"])
+    assert message["type"] == "next", message
+    return list(message["payload"]["errors"])
+
+
+async def test_scopes_and_bad_arguments_end_a_subscription_with_an_error(server: Server) -> None:
+    catalog = await open_socket(server, (await new_key(server.conn, "catalog:read")).secret)
+    firms = await open_socket(server, (await new_key(server.conn, "firms:read")).secret)
+    try:
+        await subscribe(catalog, "1", "subscription { designationChanged { id } }")
+        message = await receive(catalog)
+        assert message["id"] == "1"
+        assert errors_of(message)[0]["extensions"] == {"code": "FORBIDDEN", "scope": "firms:read"}
+        await subscribe(firms, "2", 'subscription { designationChanged(brn: "123") { id } }')
+        (error,) = errors_of(await receive(firms))
+        assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+        assert "brn" in error["message"]
+        assert await receive(firms) == {"id": "2", "type": "complete"}
+        await subscribe(firms, "3", "subscription { technologyChanged { code } }")
+        assert errors_of(await receive(firms))[0]["extensions"]["code"] == "FORBIDDEN"
+        assert server.hub.subscribers == 0
+    finally:
+        await catalog.close()
+        await firms.close()
+
+
+@pytest.mark.parametrize("payload", [{}, {"X-API-Key": "mpe_not-a-key"}, {"X-API-Key": 42}])
+async def test_connection_init_without_a_valid_key_is_refused_with_4403(
+    server: Server, payload: dict[str, Any]
+) -> None:
+    async with connect(server.url, subprotocols=[PROTOCOL]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(ws)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4403
+
+
+async def test_a_revoked_key_is_refused_and_http_is_unchanged(server: Server) -> None:
+    key = await new_key(server.conn, "catalog:read")
+    await keys.revoke(server.conn, key.id)
+    async with connect(server.url, subprotocols=[PROTOCOL]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"X-API-Key": key.secret}}))
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(ws)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4403
+    live = await new_key(server.conn, "catalog:read")
+    http_url = server.url.replace("ws://", "http://")
+    async with httpx.AsyncClient() as client:
+        r = await client.post(http_url, json={"query": "{ __typename }"}, headers={"X-API-Key": live.secret})
+        assert r.status_code == 200
+        assert r.json() == {"data": {"__typename": "Query"}}
+        r = await client.post(http_url, json={"query": "{ __typename }"})
+        assert r.status_code == 401
