@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -321,3 +322,16 @@ async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[s
 
 async def new_key(conn: db.Conn, *scopes: str) -> keys.IssuedKey:
     return await keys.create(conn, agency="KIAT", scopes=list(scopes))
+
+
+async def hub_caught_up(running: Running, conn: db.Conn, timeout_s: float = 5) -> None:
+    """Wait until the app's change hub has heard of every change committed so far.
+
+    The response cache follows the hub's watermark, which learns of each projected change by
+    NOTIFY a moment after its commit; a test that reads right after writing waits for that.
+    """
+    target = await conn.fetchval("select coalesce(max(seq), 0) from changes")
+    hub = running.app.state.changes
+    async with asyncio.timeout(timeout_s):
+        while hub.watermark < target:
+            await hub.wait_beyond(hub.watermark)

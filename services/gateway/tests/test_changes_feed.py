@@ -33,6 +33,7 @@ from mpe_kit.kafka import ensure_topics, idempotent_producer, topic_name
 from mpe_kit.pagination import encode_cursor
 
 from .conftest import (
+    Running,
     apply,
     brn,
     designation,
@@ -42,6 +43,7 @@ from .conftest import (
     firm_event,
     fiscal_year_event,
     gql,
+    hub_caught_up,
     new_key,
     program,
     program_event,
@@ -291,7 +293,7 @@ async def test_types_and_scopes(conn: db.Conn, gateway: Callable[[str], httpx.As
 
 
 async def test_cursors_are_opaque_and_checked(
-    conn: db.Conn, gateway: Callable[[str], httpx.AsyncClient]
+    conn: db.Conn, gateway: Callable[[str], httpx.AsyncClient], gateway_app: Running
 ) -> None:
     await apply(conn, tech("SEMI-001", 1), tech("SEMI-002", 1))
     client = gateway((await new_key(conn, "catalog:read")).secret)
@@ -305,6 +307,7 @@ async def test_cursors_are_opaque_and_checked(
     empty = (await gql(client, FEED, since=EPOCH, after=end))["data"]["changes"]
     assert empty == {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
     await apply(conn, tech("SEMI-003", 1))
+    await hub_caught_up(gateway_app, conn)
     polled = (await gql(client, FEED, since=EPOCH, after=end))["data"]["changes"]
     assert [e["node"]["key"] for e in polled["edges"]] == ["SEMI-003"]
 

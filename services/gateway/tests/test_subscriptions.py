@@ -224,6 +224,6 @@ async def test_a_revoked_key_is_refused_and_http_is_unchanged(server: Server) ->
     async with httpx.AsyncClient() as client:
         r = await client.post(http_url, json={"query": "{ __typename }"}, headers={"X-API-Key": live.secret})
         assert r.status_code == 200
-        assert r.json() == {"data": {"__typename": "Query"}}
+        assert r.json() == {"data": {"__typename": "Query"}, "extensions": {"dataAsOf": None}}
         r = await client.post(http_url, json={"query": "{ __typename }"})
         assert r.status_code == 401

@@ -1174,10 +1174,13 @@ async def _news(
         )
     async for page in c.changes.follow([entity_type.value]):
         async with c.pool.acquire() as conn:
-            found = {key(e): e for e in map(build, await fetch(conn, list({r.key for r in page})))}
+            rows = await fetch(conn, list({r.key for r in page}))
+        found = {key(e): (e, row["version"]) for e, row in ((build(row), row) for row in rows)}
         for r in page:
-            entity = found.get(r.key)
-            if entity is not None:
+            entity, version = found.get(r.key, (None, None))
+            # A change already superseded when it is read is left out: the later change's own
+            # row delivers the entity as it stands, so each state is sent once.
+            if entity is not None and version == r.version:
                 # The nested fields of each answer read the read model afresh.
                 c.forget()
                 yield entity

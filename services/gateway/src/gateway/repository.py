@@ -251,14 +251,17 @@ async def designations_of_technologies(
 
 
 async def designations_by_id(conn: Conn, ids: Sequence[str]) -> list[asyncpg.Record]:
-    """The designations with these ids (text UUIDs; one that is no UUID matches nothing)."""
+    """The designations with these ids (text UUIDs; one that is no UUID matches nothing), with
+    their versions."""
     wanted = []
     for i in ids:
         try:
             wanted.append(uuid.UUID(i))
         except ValueError:
             continue
-    return await conn.fetch(f"select {DESIGNATION_COLS} from designations where id = any($1::uuid[])", wanted)
+    return await conn.fetch(
+        f"select {DESIGNATION_COLS}, version from designations where id = any($1::uuid[])", wanted
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
