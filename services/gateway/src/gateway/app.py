@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from gateway import repository
 from gateway.access import AccessLog, Gate, GatewayMetrics, RateLimiter
 from gateway.api import graphql_router
+from gateway.export import export_router
 from gateway.keys import KeyCache
 from gateway.limits import Limits
 from gateway.projections import HANDLERS, record_positions
@@ -80,7 +81,7 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
         name="gateway",
         title="mpehub gateway",
         migrations=all_migrations,
-        routers=lambda: [graphql_router(settings)],
+        routers=lambda: [graphql_router(settings), export_router()],
         workers=_workers,
         has_outbox=False,
         staff_auth=False,
