@@ -55,10 +55,10 @@ SUFFIX = ".ndjson"
 # what one export holds in memory.
 PREFETCH = 500
 CHUNK_BYTES = 64 * 1024
-FINANCIALS = "firms:financials"
 # When every export slot is taken: a wait after which one has likely come free.
 BUSY_RETRY_S = 5
 FIRMS_READ = "firms:read"
+FINANCIALS = "firms:financials"
 
 Row = asyncpg.Record
 Scopes = frozenset[str]
@@ -66,10 +66,6 @@ Scopes = frozenset[str]
 
 def _day(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def _won(value: int) -> str:
-    return serialize_won(value)
 
 
 def technology_line(r: Row, _scopes: Scopes) -> dict[str, Any]:
@@ -147,9 +143,9 @@ def program_line(r: Row, _scopes: Scopes) -> dict[str, Any]:
         "nameKo": r["name_ko"],
         "kind": ProgramKind(r["kind"]).name,
         "track": r["track"],
-        "budgetKrw": _won(r["budget_krw"]),
-        "committedKrw": _won(r["committed_krw"]),
-        "disbursedKrw": _won(r["disbursed_krw"]),
+        "budgetKrw": serialize_won(r["budget_krw"]),
+        "committedKrw": serialize_won(r["committed_krw"]),
+        "disbursedKrw": serialize_won(r["disbursed_krw"]),
         "projectCount": r["project_count"],
         "themes": [_theme(t) for t in r["themes"]],
     }
@@ -164,11 +160,11 @@ def project_line(r: Row, scopes: Scopes) -> dict[str, Any]:
         "kind": ProjectKind(r["kind"]).name,
         "status": ProjectStatus(r["status"]).name,
         "continues": r["continues"],
-        "governmentKrw": _won(r["government_krw"]),
-        "privateCashKrw": _won(r["private_cash_krw"]),
-        "privateInKindKrw": _won(r["private_in_kind_krw"]),
-        "committedKrw": _won(r["committed_krw"]),
-        "disbursedKrw": _won(r["disbursed_krw"]),
+        "governmentKrw": serialize_won(r["government_krw"]),
+        "privateCashKrw": serialize_won(r["private_cash_krw"]),
+        "privateInKindKrw": serialize_won(r["private_in_kind_krw"]),
+        "committedKrw": serialize_won(r["committed_krw"]),
+        "disbursedKrw": serialize_won(r["disbursed_krw"]),
         "startOn": _day(r["start_on"]),
         "endOn": _day(r["end_on"]),
         "programCode": r["program_code"],
@@ -214,7 +210,7 @@ def encode(line: dict[str, Any]) -> bytes:
 class Transfer:
     """One export under way: who asked, for what, and how far it got."""
 
-    entity: str | None
+    entity: str
     started: float
     partner: Partner | None = None
     rows: int = 0
