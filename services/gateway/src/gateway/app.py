@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 from gateway import freshness, repository
 from gateway.access import AccessLog, Gate, GatewayMetrics, RateLimiter
 from gateway.api import graphql_router
+from gateway.export import export_router
 from gateway.feed import ChangeHub
 from gateway.http import GraphQLHTTP, graphql_http_router
 from gateway.keys import KeyCache
@@ -101,7 +102,7 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
         title="mpehub gateway",
         migrations=all_migrations,
         # The HTTP routes first; strawberry's router behind them serves the websocket protocol.
-        routers=lambda: [graphql_http_router(), graphql_router(settings)],
+        routers=lambda: [graphql_http_router(), graphql_router(settings), export_router()],
         workers=_workers,
         has_outbox=False,
         staff_auth=False,

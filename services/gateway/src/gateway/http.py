@@ -79,21 +79,32 @@ def rate_limited(retry_after: int, settings: GatewaySettings) -> Problem:
     )
 
 
-async def admit(request: Request, secret: str | None) -> Partner:
-    """The partner behind a key, one request of its rate spent; 401 or 429 otherwise."""
-    settings: GatewaySettings = request.app.state.settings
+async def authenticate(request: Request, secret: str | None) -> Partner:
+    """The partner behind a key; 401 without a valid one."""
     gate: Gate = request.app.state.gateway
     if not secret:
         raise _unauthorized("Send your partner API key in the X-API-Key header.")
     partner = await gate.keys.authenticate(request.app.state.pool, secret)
     if partner is None:
         raise _unauthorized("The API key is not valid or has been revoked.")
+    return partner
+
+
+def spend(request: Request, partner: Partner) -> None:
+    """Spend one request of the partner's rate; 429 past it."""
+    gate: Gate = request.app.state.gateway
+    retry_after = gate.rate.take(partner.key_id)
+    if retry_after is not None:
+        raise rate_limited(retry_after, request.app.state.settings)
+
+
+async def admit(request: Request, secret: str | None) -> Partner:
+    """The partner behind a key, noted in the access record, one request of its rate spent."""
+    partner = await authenticate(request, secret)
     record = request_record(request)
     if record is not None:
         record.admit(partner)
-    retry_after = gate.rate.take(partner.key_id)
-    if retry_after is not None:
-        raise rate_limited(retry_after, settings)
+    spend(request, partner)
     return partner
 
 

@@ -1,0 +1,429 @@
+"""Bulk export for partners: `GET /export/{entity}.ndjson`, one entity of the read model, whole.
+
+Each line is one JSON object with the GraphQL type's field names and value formats (enums by
+name, dates ISO, `Won` as a string of digits); what GraphQL reaches through a nested object is
+given by its key (`industryCode`, `firmBrn`, `programCode`, `technologyCodes` …). The rows are
+read through a server-side cursor inside one REPEATABLE READ, READ ONLY transaction, so an
+export is one consistent snapshot, and written out as they are read: memory stays the same
+whatever the number of rows. The connection is held for the whole transfer and released when
+it ends, however it ends (the client may hang up half-way).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncGenerator, AsyncIterable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Protocol
+
+import asyncpg
+from asyncpg.transaction import Transaction
+from fastapi import APIRouter, FastAPI, Request
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from gateway import repository
+from gateway.access import AccessRecord, Gate
+from gateway.graphql import (
+    AlchemistStage,
+    DesignationKind,
+    DesignationStatus,
+    FirmSize,
+    ProgramKind,
+    ProjectKind,
+    ProjectStatus,
+    TechnologyKind,
+    TechnologyStatus,
+    serialize_won,
+)
+from gateway.http import authenticate, spend
+from gateway.keys import Partner
+from gateway.settings import GatewaySettings
+from mpe_kit.db import Conn
+from mpe_kit.errors import Problem
+from mpe_kit.logging import get_logger
+
+log = get_logger("gateway.export")
+
+EXPORT_PATH = "/export/{filename}"
+MEDIA_TYPE = "application/x-ndjson"
+SUFFIX = ".ndjson"
+# Rows fetched from the cursor at a time, and bytes gathered before a write: together they bound
+# what one export holds in memory.
+PREFETCH = 500
+CHUNK_BYTES = 64 * 1024
+# When every export slot is taken: a wait after which one has likely come free.
+BUSY_RETRY_S = 5
+FIRMS_READ = "firms:read"
+FINANCIALS = "firms:financials"
+
+Row = asyncpg.Record
+Scopes = frozenset[str]
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def technology_line(r: Row, _scopes: Scopes) -> dict[str, Any]:
+    """A technology as the Technology type gives it, its industry by code."""
+    return {
+        "code": r["code"],
+        "nameEn": r["name_en"],
+        "nameKo": r["name_ko"],
+        "description": r["description"],
+        "kind": TechnologyKind(r["kind"]).name,
+        "status": TechnologyStatus(r["status"]).name,
+        "listedOn": _day(r["listed_on"]),
+        "retiredOn": _day(r["retired_on"]),
+        "version": r["version"],
+        "industryCode": r["industry_code"],
+    }
+
+
+def firm_line(r: Row, scopes: Scopes) -> dict[str, Any]:
+    """A firm as the Firm type gives it; `mpeSalesRatio` is null without firms:financials."""
+    return {
+        "brn": r["brn"],
+        "brnDisplay": r["brn_display"],
+        "nameEn": r["name_en"],
+        "nameKo": r["name_ko"],
+        "size": FirmSize(r["size"]).name,
+        "sizeSince": _day(r["size_since"]),
+        "region": r["region"],
+        "mpeSalesRatio": r["mpe_sales_ratio"] if FINANCIALS in scopes else None,
+        "technologyCodes": list(r["technology_codes"]),
+    }
+
+
+def _transition(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "fromStatus": DesignationStatus(item["from_status"]).name if item["from_status"] else None,
+        "toStatus": DesignationStatus(item["to_status"]).name,
+        "at": datetime.fromisoformat(item["at"]).isoformat(),
+        "effectiveOn": date.fromisoformat(item["effective_on"]).isoformat(),
+        "actor": item["actor"],
+        "reason": item["reason"],
+    }
+
+
+def designation_line(r: Row, _scopes: Scopes) -> dict[str, Any]:
+    """A designation as the Designation type gives it, with its history; its firm by BRN."""
+    return {
+        "id": str(r["id"]),
+        "kind": DesignationKind(r["kind"]).name,
+        "cohort": r["cohort"],
+        "status": DesignationStatus(r["status"]).name,
+        "appliedOn": _day(r["applied_on"]),
+        "designatedOn": _day(r["designated_on"]),
+        "validUntil": _day(r["valid_until"]),
+        "history": [_transition(t) for t in r["history"]],
+        "firmBrn": r["brn"],
+        "technologyCodes": list(r["technology_codes"]),
+    }
+
+
+def _theme(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": item["code"],
+        "title": item["title"],
+        "stages": [{"stage": AlchemistStage(s["stage"]).name, "teams": s["teams"]} for s in item["stages"]],
+    }
+
+
+def program_line(r: Row, _scopes: Scopes) -> dict[str, Any]:
+    """A program as the Program type gives it, with the sums over its projects and its themes."""
+    return {
+        "code": r["code"],
+        "fiscalYear": r["fiscal_year"],
+        "nameEn": r["name_en"],
+        "nameKo": r["name_ko"],
+        "kind": ProgramKind(r["kind"]).name,
+        "track": r["track"],
+        "budgetKrw": serialize_won(r["budget_krw"]),
+        "committedKrw": serialize_won(r["committed_krw"]),
+        "disbursedKrw": serialize_won(r["disbursed_krw"]),
+        "projectCount": r["project_count"],
+        "themes": [_theme(t) for t in r["themes"]],
+    }
+
+
+def project_line(r: Row, scopes: Scopes) -> dict[str, Any]:
+    """A project as the Project type gives it; `leadFirmBrn` is null without firms:read, as `leadFirm` is."""
+    return {
+        "code": r["code"],
+        "title": r["title"],
+        "fiscalYear": r["fiscal_year"],
+        "kind": ProjectKind(r["kind"]).name,
+        "status": ProjectStatus(r["status"]).name,
+        "continues": r["continues"],
+        "governmentKrw": serialize_won(r["government_krw"]),
+        "privateCashKrw": serialize_won(r["private_cash_krw"]),
+        "privateInKindKrw": serialize_won(r["private_in_kind_krw"]),
+        "committedKrw": serialize_won(r["committed_krw"]),
+        "disbursedKrw": serialize_won(r["disbursed_krw"]),
+        "startOn": _day(r["start_on"]),
+        "endOn": _day(r["end_on"]),
+        "programCode": r["program_code"],
+        "technologyCodes": list(r["technology_codes"]),
+        "leadFirmBrn": r["lead_firm_brn"] if FIRMS_READ in scopes else None,
+    }
+
+
+class Rows(Protocol):
+    """A repository function that reads every row of an entity in key order through a cursor."""
+
+    def __call__(self, conn: Conn, *, prefetch: int) -> AsyncIterable[Row]: ...
+
+
+@dataclass(frozen=True)
+class Entity:
+    """What can be exported: the scope it needs, its rows in key order, and how a row becomes a line."""
+
+    name: str
+    scope: str
+    rows: Rows
+    line: Callable[[Row, Scopes], dict[str, Any]]
+
+
+ENTITIES: dict[str, Entity] = {
+    e.name: e
+    for e in (
+        Entity("technologies", "catalog:read", repository.export_technologies, technology_line),
+        Entity("firms", FIRMS_READ, repository.export_firms, firm_line),
+        Entity("designations", FIRMS_READ, repository.export_designations, designation_line),
+        Entity("projects", "budget:read", repository.export_projects, project_line),
+        Entity("programs", "budget:read", repository.export_programs, program_line),
+    )
+}
+
+
+def encode(line: dict[str, Any]) -> bytes:
+    """One NDJSON line: compact JSON, UTF-8 as is, ending in a newline."""
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+@dataclass
+class Transfer:
+    """One export under way: who asked, for what, and how far it got."""
+
+    entity: str
+    started: float
+    partner: Partner | None = None
+    rows: int = 0
+    status: int = 200
+    outcome: str = "ok"
+
+
+def _outcome(status: int) -> str:
+    return {401: "unauthorized", 403: "forbidden", 404: "not_found", 429: "rate_limited", 503: "busy"}.get(
+        status, "server_error" if status >= 500 else "bad_request" if status >= 400 else "ok"
+    )
+
+
+def _observe(request: Request, transfer: Transfer) -> None:
+    """Count the request in the gateway's metrics and write its access log line, as /graphql does."""
+    seconds = time.perf_counter() - transfer.started
+    record = AccessRecord(
+        agency=transfer.partner.agency if transfer.partner else None,
+        key_id=transfer.partner.key_id if transfer.partner else None,
+        operation=transfer.entity if transfer.entity in ENTITIES else "unknown",
+        operation_type="export",
+        outcome=transfer.outcome,
+        limit="RATE_LIMITED" if transfer.status == 429 else None,
+    )
+    gate = getattr(request.app.state, "gateway", None)
+    if isinstance(gate, Gate):
+        gate.metrics.observe(record, seconds)
+    log.info(
+        "export request",
+        agency=record.agency,
+        key_id=str(record.key_id) if record.key_id else None,
+        entity=transfer.entity,
+        outcome=transfer.outcome,
+        status=transfer.status,
+        rows=transfer.rows,
+        duration_ms=round(seconds * 1000, 2),
+    )
+
+
+async def _admit(request: Request, transfer: Transfer) -> Partner:
+    """The partner behind the request's key, one request of its rate spent; else 401 or 429."""
+    partner = await authenticate(request, request.headers.get("x-api-key"))
+    transfer.partner = partner
+    spend(request, partner)
+    return partner
+
+
+def _entity(filename: str) -> Entity:
+    name = filename.removesuffix(SUFFIX) if filename.endswith(SUFFIX) else None
+    entity = ENTITIES.get(name or "")
+    if entity is None:
+        names = sorted(ENTITIES)
+        raise Problem(
+            f"There is no export {filename!r}; the exports are "
+            + ", ".join(f"/export/{n}{SUFFIX}" for n in names)
+            + ".",
+            status=404,
+            entities=names,
+        )
+    return entity
+
+
+def _freshness_headers(rows: list[Row]) -> dict[str, str]:
+    """X-Data-As-Of: the newest change the read model holds, at its source; X-Data-Lag: changes not yet applied."""
+    headers = {"X-Data-Lag": str(sum(int(r["lag"]) for r in rows))}
+    times = [r["last_event_time"] for r in rows if r["last_event_time"] is not None]
+    if times:
+        headers["X-Data-As-Of"] = max(times).isoformat()
+    return headers
+
+
+class ExportResponse(StreamingResponse):
+    """Streams the lines of an open snapshot, then ends the transaction and releases the connection.
+
+    Starlette stops iterating when the client disconnects but leaves the iterator suspended, and
+    would leave the connection with it; the clean-up here runs however the transfer ended.
+    """
+
+    def __init__(
+        self,
+        *,
+        lines: AsyncGenerator[bytes, None],
+        conn: Conn,
+        snapshot: Transaction,
+        request: Request,
+        transfer: Transfer,
+        headers: dict[str, str],
+    ) -> None:
+        super().__init__(lines, media_type=MEDIA_TYPE, headers=headers)
+        self._lines = lines
+        self._conn = conn
+        self._snapshot = snapshot
+        self._request = request
+        self._transfer = transfer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        transfer = self._transfer
+        transfer.outcome = "client_disconnected"
+        try:
+            await super().__call__(scope, receive, send)
+        except ClientDisconnect:
+            pass
+        except Exception:
+            # The status line is sent: all that is left is to break the transfer off, which the
+            # client sees as a truncated body (no final chunk), never as a complete export.
+            transfer.outcome = "server_error"
+            log.exception("export failed while streaming", entity=transfer.entity, rows=transfer.rows)
+        finally:
+            # Shielded: a cancelled request task must still give its connection back.
+            await asyncio.shield(self.close())
+
+    async def close(self) -> None:
+        """Stop the cursor, end the transaction, give the connection and the slot back, log the request."""
+        try:
+            await self._lines.aclose()
+            await self._snapshot.rollback()
+        except Exception:
+            # The pool resets (or replaces) a connection it gets back in a bad state.
+            log.warning("export transaction did not end cleanly", entity=self._transfer.entity, exc_info=True)
+        finally:
+            await self._request.app.state.pool.release(self._conn)
+            _slots(self._request.app).release()
+            _observe(self._request, self._transfer)
+
+
+async def _lines(
+    conn: Conn, entity: Entity, scopes: Scopes, transfer: Transfer
+) -> AsyncGenerator[bytes, None]:
+    """The entity's lines, gathered into chunks of about CHUNK_BYTES."""
+    chunk: list[bytes] = []
+    size = 0
+    async for row in entity.rows(conn, prefetch=PREFETCH):
+        line = encode(entity.line(row, scopes))
+        chunk.append(line)
+        size += len(line)
+        transfer.rows += 1
+        if size >= CHUNK_BYTES:
+            yield b"".join(chunk)
+            chunk, size = [], 0
+    if chunk:
+        yield b"".join(chunk)
+    transfer.outcome = "ok"
+
+
+def _slots(app: FastAPI) -> asyncio.Semaphore:
+    """The exports this process may run at once: half its pool, so that GraphQL always has the rest."""
+    slots = getattr(app.state, "export_slots", None)
+    if not isinstance(slots, asyncio.Semaphore):
+        settings: GatewaySettings = app.state.settings
+        slots = app.state.export_slots = asyncio.Semaphore(max(1, settings.db_pool_max // 2))
+    return slots
+
+
+async def export(request: Request, filename: str) -> Response:
+    """Stream one entity of the read model as NDJSON, after the key, its rate and its scope are checked."""
+    transfer = Transfer(entity=filename.removesuffix(SUFFIX), started=time.perf_counter())
+    slots = _slots(request.app)
+    try:
+        partner = await _admit(request, transfer)
+        entity = _entity(filename)
+        if entity.scope not in partner.scopes:
+            raise Problem(f"This key lacks the {entity.scope} scope.", status=403, scope=entity.scope)
+        if slots.locked():
+            raise Problem(
+                f"Every export slot of this gateway instance is in use; retry in {BUSY_RETRY_S} s.",
+                status=503,
+                headers={"Retry-After": str(BUSY_RETRY_S)},
+            )
+    except Problem as problem:
+        transfer.status, transfer.outcome = problem.status, _outcome(problem.status)
+        _observe(request, transfer)
+        raise
+    await slots.acquire()
+    pool = request.app.state.pool
+    try:
+        conn = await pool.acquire()
+    except BaseException:
+        slots.release()
+        raise
+    snapshot = conn.transaction(isolation="repeatable_read", readonly=True)
+    try:
+        await snapshot.start()
+        # The snapshot is taken at the first statement: the freshness and the rows agree.
+        freshness = await repository.freshness(conn)
+    except BaseException:
+        await pool.release(conn)
+        slots.release()
+        raise
+    headers = {
+        "Content-Disposition": f'attachment; filename="{entity.name}{SUFFIX}"',
+        "Cache-Control": "no-store",
+        **_freshness_headers(freshness),
+    }
+    return ExportResponse(
+        lines=_lines(conn, entity, partner.scopes, transfer),
+        conn=conn,
+        snapshot=snapshot,
+        request=request,
+        transfer=transfer,
+        headers=headers,
+    )
+
+
+def export_router() -> APIRouter:
+    """The export route, for the app's router list."""
+    router = APIRouter()
+    router.add_api_route(
+        EXPORT_PATH,
+        export,
+        methods=["GET"],
+        response_class=StreamingResponse,
+        summary="Bulk export of one entity as NDJSON",
+        description="Entities: " + ", ".join(f"`{n}{SUFFIX}`" for n in ENTITIES) + ".",
+    )
+    return router
