@@ -411,6 +411,12 @@ def _graphql_answers(client: httpx.Client) -> float:
     return total
 
 
+def finished(stack: Stack) -> int:
+    """GraphQL requests the gateway has finished so far."""
+    with httpx.Client(base_url=stack.url("gateway"), timeout=10) as client:
+        return int(_graphql_answers(client))
+
+
 def drain(stack: Stack, timeout: float = 90) -> bool:
     """Wait until the gateway has finished no GraphQL request for 2 s: its backlog is gone.
 
@@ -482,15 +488,17 @@ def run_ladders(
                     results = work / f"{query.name}-{cache}-{rate}.bin"
                     attack(vegeta, targets_file, rate=rate, seconds=plan.warmup_seconds, out=Path(os.devnull))
                     pid = stack.procs["gateway"].pid
-                    cpu_before = cpu_seconds(pid)
+                    cpu_before, finished_before = cpu_seconds(pid), finished(stack)
                     attack(vegeta, targets_file, rate=rate, seconds=plan.seconds, out=results)
                     cpu = cpu_seconds(pid) - cpu_before
+                    done = finished(stack) - finished_before
                     report, correct = measure(vegeta, results, expected)
                     results.unlink()
                     rung = rung_from(
                         report,
                         correct=correct,
                         gateway_cpu_s=cpu,
+                        gateway_finished=done,
                         query=query.name,
                         cache=cache,
                         statements=statements,
@@ -550,7 +558,8 @@ def render(rows: Sequence[Rung | Skipped], facts: dict[str, str], plan: Plan) ->
         "timeout). Cold: `GATEWAY_RESPONSE_CACHE_SIZE=0`; warm: default settings after a priming "
         "request. Success: HTTP 200 with the reference answer's length. Achieved: successes per second. "
         "SQL statements: one execution, counted with pg_stat_statements (key lookup left out). Gateway CPU: "
-        "the gateway process's user+system time during the measured seconds, per correct answer and as a "
+        "the gateway process's user+system time during the measured seconds, per GraphQL request it finished "
+        "then (its own counter: requests vegeta gave up on count too) and as a "
         "share of its core (below 100 % while saturated: other processes took the core). A ladder "
         "stops at the first rung that keeps up with less than 90 % of its rate or answers less than 99 % "
         "correctly."
@@ -585,7 +594,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--queries", default="technologies,program_overview,firm", help="names in queries/")
-    p.add_argument("--cold-rates", type=rates, default=[50, 100, 200, 400], help="req/s, comma-separated")
+    p.add_argument("--cold-rates", type=rates, default=[10, 50, 100, 200, 400], help="req/s, comma-separated")
     p.add_argument("--warm-rates", type=rates, default=[500, 1000, 2000, 3000], help="req/s, comma-separated")
     p.add_argument("--seconds", type=float, default=10, help="measured seconds per rung")
     p.add_argument("--warmup-seconds", type=float, default=2, help="warm-up seconds per rung")

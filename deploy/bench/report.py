@@ -29,6 +29,7 @@ class Rung:
     p50_ms: float
     p99_ms: float
     gateway_cpu_s: float
+    gateway_finished: int
     seconds: float
 
     @property
@@ -37,9 +38,13 @@ class Rung:
         return self.correct / self.requests if self.requests else 0.0
 
     @property
-    def cpu_ms_per_answer(self) -> float | None:
-        """The gateway process's CPU time per correct answer while the rung ran."""
-        return 1000 * self.gateway_cpu_s / self.correct if self.correct else None
+    def cpu_ms_per_request(self) -> float | None:
+        """The gateway process's CPU time per GraphQL request it finished while the rung ran.
+
+        Counted on the gateway's side, so a saturated rung's requests that vegeta gave up on but
+        the gateway still answered count too: 1000 / this is about what one core can serve.
+        """
+        return 1000 * self.gateway_cpu_s / self.gateway_finished if self.gateway_finished else None
 
     @property
     def core_use(self) -> float:
@@ -86,6 +91,7 @@ def rung_from(
     *,
     correct: int,
     gateway_cpu_s: float,
+    gateway_finished: int,
     query: str,
     cache: str,
     statements: int | None,
@@ -110,6 +116,7 @@ def rung_from(
         p50_ms=int(latencies["50th"]) / NS_PER_MS,
         p99_ms=int(latencies["99th"]) / NS_PER_MS,
         gateway_cpu_s=gateway_cpu_s,
+        gateway_finished=gateway_finished,
         seconds=seconds,
     )
 
@@ -122,7 +129,7 @@ def table(rows: Sequence[Rung | Skipped]) -> str:
     """The results as a Markdown table, one line per query, cache and rate."""
     lines = [
         "| query | cache | SQL statements | rate (req/s) | achieved req/s | p50 ms | p99 ms | success %"
-        " | gateway CPU ms/answer | gateway core use % |",
+        " | gateway CPU ms/request | gateway core use % |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
@@ -131,7 +138,7 @@ def table(rows: Sequence[Rung | Skipped]) -> str:
         if isinstance(row, Skipped):
             lines.append(f"{head} | not run: saturated at a lower rate | | | | | |")
             continue
-        cpu = "n/a" if row.cpu_ms_per_answer is None else f"{row.cpu_ms_per_answer:.2f}"
+        cpu = "n/a" if row.cpu_ms_per_request is None else f"{row.cpu_ms_per_request:.2f}"
         lines.append(
             f"{head} | {row.achieved_per_s:.0f} | {_ms(row.p50_ms)} | {_ms(row.p99_ms)}"
             f" | {100 * row.correct_share:.2f} | {cpu} | {100 * row.core_use:.0f} |"

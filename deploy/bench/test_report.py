@@ -52,28 +52,50 @@ def test_only_200s_with_the_reference_length_count_as_correct() -> None:
 
 def test_a_rung_from_a_vegeta_report() -> None:
     rung = report.rung_from(
-        REPORT, correct=1990, gateway_cpu_s=5.0, query="q", cache="cold", statements=6, rate=200
+        REPORT,
+        correct=1990,
+        gateway_cpu_s=5.0,
+        gateway_finished=2000,
+        query="q",
+        cache="cold",
+        statements=6,
+        rate=200,
     )
     assert rung.achieved_per_s == pytest.approx(199.0)
     assert (rung.p50_ms, rung.p99_ms) == (2.5, 48.0)
     assert rung.correct_share == pytest.approx(0.995)
     assert rung.core_use == pytest.approx(0.5)
-    assert rung.cpu_ms_per_answer == pytest.approx(5000 / 1990)
+    assert rung.cpu_ms_per_request == pytest.approx(2.5)
     assert not rung.saturated
     behind = report.rung_from(
-        REPORT, correct=1500, gateway_cpu_s=10.0, query="q", cache="cold", statements=6, rate=200
+        REPORT,
+        correct=1500,
+        gateway_cpu_s=10.0,
+        gateway_finished=2000,
+        query="q",
+        cache="cold",
+        statements=6,
+        rate=200,
     )
     assert behind.saturated
 
 
 def test_the_table_and_the_targets() -> None:
     cold = report.rung_from(
-        REPORT, correct=2000, gateway_cpu_s=5.0, query="technologies", cache="cold", statements=6, rate=200
+        REPORT,
+        correct=2000,
+        gateway_cpu_s=5.0,
+        gateway_finished=2000,
+        query="technologies",
+        cache="cold",
+        statements=6,
+        rate=200,
     )
     warm = report.rung_from(
         {**REPORT, "requests": 20000},
         correct=20000,
         gateway_cpu_s=9.0,
+        gateway_finished=20000,
         query="technologies",
         cache="warm",
         statements=0,
@@ -91,6 +113,7 @@ def test_the_table_and_the_targets() -> None:
         {**REPORT, "latencies": {"50th": 9_000_000, "99th": 250_000_000}},
         correct=2000,
         gateway_cpu_s=9.0,
+        gateway_finished=20000,
         query="technologies",
         cache="cold",
         statements=6,
