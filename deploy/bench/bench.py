@@ -568,8 +568,8 @@ def render(rows: Sequence[Rung | Skipped], facts: dict[str, str], plan: Plan) ->
         "request. Success: HTTP 200 with the reference answer's length. Achieved: successes per second. "
         "SQL statements: one execution, counted with pg_stat_statements (key lookup left out). Gateway CPU: "
         "the gateway process's user+system time during the measured seconds, per GraphQL request it finished "
-        "then (its access log: requests vegeta gave up on count too) and as a "
-        "share of its core (below 100 % while saturated: other processes took the core). A ladder "
+        "then (its access log: requests vegeta gave up on count too; on a saturated rung most finish later, "
+        "so read it where the gateway kept up) and as a share of its core. A ladder "
         "stops at the first rung that keeps up with less than 90 % of its rate or answers less than 99 % "
         "correctly."
     )
