@@ -36,7 +36,7 @@ sdl:  ## Re-export the gateway's GraphQL SDL (refuses breaking changes)
 visibility:  ## Measure REST write -> GraphQL visibility on a running `make dev`
 	$(UV) run --frozen python -m mpe_devstack.visibility
 
-# Its own throwaway stack on free ports, so it runs beside `make dev`; about 8 minutes.
+# Its own throwaway stack on free ports, so it runs beside `make dev`; 5 to 9 minutes.
 bench: bootstrap  ## Benchmark the gateway's headline queries with vegeta (deploy/bench/README.md)
 	$(UV) run --frozen python deploy/bench/bench.py $(BENCH_ARGS)
 
