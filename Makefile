@@ -3,7 +3,7 @@
 # Resolved when used (after bootstrap may have installed it), not when make starts.
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: help bootstrap dev test lint fmt schemas sdl visibility clean
+.PHONY: help bootstrap dev test lint fmt schemas sdl visibility bench clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,6 +35,10 @@ sdl:  ## Re-export the gateway's GraphQL SDL (refuses breaking changes)
 
 visibility:  ## Measure REST write -> GraphQL visibility on a running `make dev`
 	$(UV) run --frozen python -m mpe_devstack.visibility
+
+# Its own throwaway stack on free ports, so it runs beside `make dev`; 5 to 9 minutes.
+bench: bootstrap  ## Benchmark the gateway's headline queries with vegeta (deploy/bench/README.md)
+	$(UV) run --frozen python deploy/bench/bench.py $(BENCH_ARGS)
 
 clean:  ## Remove the local stack's data (.dev/)
 	rm -rf .dev

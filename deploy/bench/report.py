@@ -1,0 +1,177 @@
+"""The benchmark's arithmetic, apart from any process: vegeta's reports in, a Markdown table out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+NS_PER_MS = 1_000_000
+
+# A rung is saturated when it keeps up with less than this share of its offered rate, or
+# answers less than this share correctly; the ladder above it is not run.
+KEEP_UP = 0.9
+CORRECT = 0.99
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rung:
+    """One query at one fixed arrival rate against one gateway, as measured."""
+
+    query: str
+    cache: str
+    statements: int | None
+    rate: int
+    requests: int
+    correct: int
+    achieved_per_s: float
+    p50_ms: float
+    p99_ms: float
+    gateway_cpu_s: float
+    gateway_finished: int
+    seconds: float
+
+    @property
+    def correct_share(self) -> float:
+        """Share of the requests answered 200 with the reference answer's length."""
+        return self.correct / self.requests if self.requests else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float | None:
+        """The gateway process's CPU time per GraphQL request it finished while the rung ran.
+
+        Counted on the gateway's side, so a saturated rung's requests that vegeta gave up on but
+        the gateway still answered count too: 1000 / this is about what one core can serve.
+        """
+        return 1000 * self.gateway_cpu_s / self.gateway_finished if self.gateway_finished else None
+
+    @property
+    def core_use(self) -> float:
+        """The share of its core the gateway process used while the rung ran: below 1 when
+        saturated means something else on the machine took the core."""
+        return self.gateway_cpu_s / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def saturated(self) -> bool:
+        """The gateway fell behind the offered rate, or failed too many requests."""
+        return self.achieved_per_s < KEEP_UP * self.rate or self.correct_share < CORRECT
+
+
+@dataclass(frozen=True, kw_only=True)
+class Skipped:
+    """A rung not run because a lower rate of the same ladder was already saturated."""
+
+    query: str
+    cache: str
+    statements: int | None
+    rate: int
+
+
+def count_correct(encoded: Iterable[str], expected_length: int) -> int:
+    """Count results (`vegeta encode --to json` lines) that are a 200 with the reference length.
+
+    vegeta keeps no bodies here (`-max-body=0`), but it keeps the headers: an answer whose
+    Content-Length differs from the reference answer's carries errors or other data.
+    """
+    correct = 0
+    for line in encoded:
+        if not line.strip():
+            continue
+        result: dict[str, Any] = json.loads(line)
+        headers: Mapping[str, list[str]] = result.get("headers") or {}
+        lengths = headers.get("Content-Length") or []
+        if result["code"] == 200 and not result["error"] and lengths and int(lengths[0]) == expected_length:
+            correct += 1
+    return correct
+
+
+def rung_from(
+    report: Mapping[str, Any],
+    *,
+    correct: int,
+    gateway_cpu_s: float,
+    gateway_finished: int,
+    query: str,
+    cache: str,
+    statements: int | None,
+    rate: int,
+) -> Rung:
+    """A rung from vegeta's JSON report (`vegeta report -type=json`) and the count of correct answers.
+
+    Achieved requests/s counts correct answers only, over the time from the first request sent
+    to the last answer received (vegeta's `duration` plus `wait`), as vegeta's own throughput does
+    for its status-code successes.
+    """
+    seconds = (int(report["duration"]) + int(report["wait"])) / 1e9
+    latencies = report["latencies"]
+    return Rung(
+        query=query,
+        cache=cache,
+        statements=statements,
+        rate=rate,
+        requests=int(report["requests"]),
+        correct=correct,
+        achieved_per_s=correct / seconds if seconds > 0 else 0.0,
+        p50_ms=int(latencies["50th"]) / NS_PER_MS,
+        p99_ms=int(latencies["99th"]) / NS_PER_MS,
+        gateway_cpu_s=gateway_cpu_s,
+        gateway_finished=gateway_finished,
+        seconds=seconds,
+    )
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def table(rows: Sequence[Rung | Skipped]) -> str:
+    """The results as a Markdown table, one line per query, cache and rate."""
+    lines = [
+        "| query | cache | SQL statements | rate (req/s) | achieved req/s | p50 ms | p99 ms | success %"
+        " | gateway CPU ms/request | gateway core use % |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        statements = "n/a" if row.statements is None else str(row.statements)
+        head = f"| {row.query} | {row.cache} | {statements} | {row.rate}"
+        if isinstance(row, Skipped):
+            lines.append(f"{head} | not run: saturated at a lower rate | | | | | |")
+            continue
+        cpu = "n/a" if row.cpu_ms_per_request is None else f"{row.cpu_ms_per_request:.2f}"
+        lines.append(
+            f"{head} | {row.achieved_per_s:.0f} | {_ms(row.p50_ms)} | {_ms(row.p99_ms)}"
+            f" | {100 * row.correct_share:.2f} | {cpu} | {100 * row.core_use:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def _find(rows: Sequence[Rung | Skipped], query: str, cache: str) -> list[Rung]:
+    return [r for r in rows if isinstance(r, Rung) and r.query == query and r.cache == cache]
+
+
+def targets(rows: Sequence[Rung | Skipped], *, query: str) -> list[str]:
+    """The design guide's two targets for `query`, each stated as met or not met with its figure."""
+    warm = [r for r in _find(rows, query, "warm") if r.rate >= 2000 and not r.saturated]
+    best_warm = max(_find(rows, query, "warm"), key=lambda r: r.achieved_per_s, default=None)
+    if warm:
+        best = max(warm, key=lambda r: r.achieved_per_s)
+        first = f"met: {best.achieved_per_s:.0f} req/s sustained at {best.rate} req/s offered"
+    elif best_warm is not None:
+        first = f"not met: at most {best_warm.achieved_per_s:.0f} req/s (offered {best_warm.rate})"
+    else:
+        first = "not met: no warm rung was run"
+    cold = [r for r in _find(rows, query, "cold") if r.rate == 200]
+    if not cold:
+        second = "not met: the 200 req/s rung was not run (saturated at a lower rate)"
+    elif cold[0].p99_ms < 50 and not cold[0].saturated:
+        second = f"met: p99 {_ms(cold[0].p99_ms)} ms"
+    else:
+        second = (
+            f"not met: p99 {_ms(cold[0].p99_ms)} ms, {cold[0].achieved_per_s:.0f} req/s achieved, "
+            f"{100 * cold[0].correct_share:.2f} % success"
+        )
+    return [
+        f"- {query}, warm cache, ≥ 2,000 req/s: {first}.",
+        f"- {query}, cold cache, p99 < 50 ms at 200 req/s: {second}.",
+    ]
