@@ -20,10 +20,13 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
         if json
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    # Our own events are rendered and written by structlog directly: through the standard
+    # library's logging they cost a third of the gateway's CPU on a cached answer (measured
+    # with py-spy under load). The libraries' records (uvicorn, aiokafka) take the handler below.
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        logger_factory=structlog.WriteLoggerFactory(sys.stdout),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stdout)
@@ -47,7 +50,7 @@ def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
         logging.getLogger(name).propagate = True
 
 
-def get_logger(name: str) -> structlog.stdlib.BoundLogger:
-    """A structlog logger bound to a component name."""
-    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:
+    """A structlog logger for a component (the name documents the call site; it is not logged)."""
+    logger: structlog.typing.FilteringBoundLogger = structlog.get_logger(name)
     return logger

@@ -121,6 +121,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
         fn = readyz_extra()
         return await fn() if fn is not None else {}
 
+    # The service's own routes first: a request is matched against routes in order.
+    for router in spec.routers():
+        app.include_router(router)
     app.include_router(
         http.health_router(
             pool_of=lambda: app.state.pool,
@@ -131,8 +134,6 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
             extra=extra,
         )
     )
-    for router in spec.routers():
-        app.include_router(router)
     return app
 
 
