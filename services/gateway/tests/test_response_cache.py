@@ -1,0 +1,148 @@
+"""The response cache: whole answers reused until a projected change, never a stale one after it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+import structlog
+
+from gateway import repository
+from gateway.http import GraphQLHTTP
+from gateway.projections import HANDLERS
+from mpe_events.registry import TECHNOLOGY_AMENDED
+from mpe_kit import db
+from mpe_kit.consumer import Event
+
+from .conftest import event, new_key, technology
+from .test_access import Served, serving
+
+pytestmark = pytest.mark.usefixtures("seeded")
+
+NAME = "query($code: String!) { technology(code: $code) { code nameEn version } }"
+
+
+async def project(conn: db.Conn, *events: Event) -> None:
+    """Apply events as the projector does: one transaction, the batch's change notified at commit."""
+    async with conn.transaction():
+        for e in events:
+            await HANDLERS[e.envelope.type](conn, e)
+        await repository.notify_changes(conn)
+
+
+async def heard(served: Served, conn: db.Conn) -> None:
+    """Wait until the app's hub knows every committed change (it hears them by NOTIFY)."""
+    target = await repository.changes_watermark(conn)
+    hub = served.app.state.changes
+    async with asyncio.timeout(5):
+        while hub.watermark < target:
+            await hub.wait_beyond(hub.watermark)
+
+
+def answered_by(logs: list[dict[str, Any]]) -> list[str]:
+    return [e["answered_by"] for e in logs if e["event"] == "graphql request"]
+
+
+async def test_a_repeated_query_is_answered_from_the_cache_per_variables_and_scopes(
+    conn: db.Conn, gateway_db: str
+) -> None:
+    reader = await new_key(conn, "catalog:read")
+    other = await new_key(conn, "budget:read")
+    async with serving(gateway_db) as served:
+        state: GraphQLHTTP = served.app.state.graphql_http
+        with structlog.testing.capture_logs() as logs:
+            first = await served.query(reader.secret, NAME, code="SEMI-004")
+            again = await served.query(reader.secret, NAME, code="SEMI-004")
+            another = await served.query(reader.secret, NAME, code="SEMI-005")
+            forbidden = await served.query(other.secret, NAME, code="SEMI-004")
+            forbidden_again = await served.query(other.secret, NAME, code="SEMI-004")
+        assert again.content == first.content
+        assert first.json()["data"]["technology"]["code"] == "SEMI-004"
+        assert another.json()["data"]["technology"]["code"] == "SEMI-005"
+        # A key without the scope is never answered from an entry made for one with it.
+        assert forbidden.json()["data"] == {"technology": None}
+        assert forbidden.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        assert forbidden_again.content == forbidden.content
+        assert answered_by(logs) == ["compiled", "cache", "compiled", "strawberry", "cache"]
+        assert (state.responses.hits, state.responses.misses) == (2, 3)
+
+
+async def test_a_projected_change_is_never_hidden_by_a_cached_answer(conn: db.Conn, gateway_db: str) -> None:
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db) as served:
+        for version in range(2, 12):
+            before = await served.query(key.secret, NAME, code="SEMI-004")
+            assert (await served.query(key.secret, NAME, code="SEMI-004")).content == before.content
+            await project(
+                conn,
+                event(
+                    TECHNOLOGY_AMENDED.type,
+                    technology("SEMI-004", version=version, name_en=f"Name {version}"),
+                    "SEMI-004",
+                ),
+            )
+            await heard(served, conn)
+            after = (await served.query(key.secret, NAME, code="SEMI-004")).json()["data"]["technology"]
+            assert after == {"code": "SEMI-004", "nameEn": f"Name {version}", "version": version}
+
+
+async def test_a_stale_event_leaves_the_cache_alone(conn: db.Conn, gateway_db: str) -> None:
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db) as served:
+        await served.query(key.secret, NAME, code="SEMI-004")
+        watermark = served.app.state.changes.watermark
+        stale = event(TECHNOLOGY_AMENDED.type, technology("SEMI-004", version=1, name_en="Old"), "SEMI-004")
+        await project(conn, stale)
+        with structlog.testing.capture_logs() as logs:
+            r = await served.query(key.secret, NAME, code="SEMI-004")
+        assert served.app.state.changes.watermark == watermark
+        assert answered_by(logs) == ["cache"]
+        assert r.json()["data"]["technology"]["nameEn"] != "Old"
+
+
+async def test_how_current_the_data_is_is_never_cached(conn: db.Conn, gateway_db: str) -> None:
+    key = await new_key(conn, "catalog:read")
+    query = '{ technology(code: "SEMI-004") { code } dataAsOf { topic lag } }'
+    async with serving(gateway_db) as served:
+        with structlog.testing.capture_logs() as logs:
+            await served.query(key.secret, query)
+            await served.query(key.secret, query)
+        assert answered_by(logs) == ["strawberry", "strawberry"]
+
+
+async def test_without_its_notifications_the_gateway_does_not_use_the_cache(
+    conn: db.Conn, gateway_db: str
+) -> None:
+    """The hub's connection is cut: no entry can be trusted until it is back and has re-read the log."""
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db) as served:
+        hub = served.app.state.changes
+        await served.query(key.secret, NAME, code="SEMI-004")
+        await conn.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'gateway-change-hub'"
+            " and datname = current_database()"
+        )
+        async with asyncio.timeout(5):
+            while True:
+                if not hub.live:
+                    break
+                await asyncio.sleep(0.01)
+        # A change committed while the hub is deaf.
+        await project(
+            conn,
+            event(TECHNOLOGY_AMENDED.type, technology("SEMI-004", version=2, name_en="Renamed"), "SEMI-004"),
+        )
+        with structlog.testing.capture_logs() as logs:
+            r = await served.query(key.secret, NAME, code="SEMI-004")
+        assert r.json()["data"]["technology"]["nameEn"] == "Renamed"
+        assert answered_by(logs) == ["compiled"]
+
+
+async def test_the_cache_is_off_at_size_zero(conn: db.Conn, gateway_db: str) -> None:
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db, response_cache_size=0) as served:
+        with structlog.testing.capture_logs() as logs:
+            await served.query(key.secret, NAME, code="SEMI-004")
+            await served.query(key.secret, NAME, code="SEMI-004")
+        assert answered_by(logs) == ["compiled", "compiled"]
