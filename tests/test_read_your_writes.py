@@ -86,3 +86,15 @@ async def test_data_as_of_follows_the_projector_while_kafka_is_up(stack: Stack) 
     first, second = (datetime.fromisoformat(s) for s in stamps)
     assert first < second <= datetime.now(UTC)
     assert (datetime.now(UTC) - second).total_seconds() < 5
+
+
+async def test_a_cached_answer_never_hides_a_write_read_with_its_token(stack: Stack) -> None:
+    await projector_running(stack)
+    query = "{ industries { code } }"
+    for code in ("AERO", "BATT", "CHEM"):
+        cached = await stack.graphql(query)
+        assert await stack.graphql(query) == cached  # now in the response cache
+        r = await stack.catalog.post("/v1/industries", json={"code": code, "name_en": code, "name_ko": code})
+        assert r.status_code == 201, r.text
+        body = await read_after(stack, r.headers[WRITE_TOKEN_HEADER], query)
+        assert {"code": code} in body["data"]["industries"]  # type: ignore[index]
