@@ -15,7 +15,7 @@ from gateway.access import AccessLog, Gate, GatewayMetrics, RateLimiter
 from gateway.api import graphql_router
 from gateway.export import export_router
 from gateway.feed import ChangeHub
-from gateway.http import GraphQLHTTP, graphql_http_router
+from gateway.http import GraphQLEndpoint, GraphQLHTTP
 from gateway.keys import KeyCache
 from gateway.limits import Limits
 from gateway.projections import HANDLERS
@@ -92,7 +92,8 @@ async def _stop(_rt: Runtime, app: FastAPI) -> None:
 
 
 def _fastapi_kwargs(_settings: ServiceSettings) -> dict[str, Any]:
-    return {"middleware": [Middleware(AccessLog)]}
+    # The access log wraps the /graphql endpoint, which answers before the app's routing.
+    return {"middleware": [Middleware(AccessLog), Middleware(GraphQLEndpoint)]}
 
 
 def spec(settings: GatewaySettings) -> ServiceSpec:
@@ -101,8 +102,9 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
         name="gateway",
         title="mpehub gateway",
         migrations=all_migrations,
-        # The HTTP routes first; strawberry's router behind them serves the websocket protocol.
-        routers=lambda: [graphql_http_router(), graphql_router(settings), export_router()],
+        # GET and POST /graphql are answered by the GraphQLEndpoint middleware; strawberry's
+        # router serves the websocket protocol on the same path.
+        routers=lambda: [graphql_router(settings), export_router()],
         workers=_workers,
         has_outbox=False,
         staff_auth=False,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import uuid
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from graphql import (
     DocumentNode,
@@ -42,7 +43,7 @@ from graphql import (
     specified_rules,
     validate,
 )
-from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType as StrawberryOperationType
@@ -54,7 +55,11 @@ from gateway.graphql import SEOUL, Context, schema
 from gateway.keys import Partner
 from gateway.settings import GatewaySettings
 from mpe_kit.errors import Problem
+from mpe_kit.logging import get_logger
+from mpe_kit.problems import problem_response
 from mpe_kit.writes import InvalidWriteToken, Written, decode
+
+log = get_logger("gateway.http")
 
 WAIT_HEADER = "mpe-wait-for"
 JSON = "application/json"
@@ -441,8 +446,10 @@ async def _compiled(
     try:
         async with request.app.state.pool.acquire() as conn:
             data = await plan.run(conn)
-    except asyncpg.PostgresError:
-        # What the statement refuses (a NUL in a search, say), strawberry reports as it always does.
+    except asyncpg.PostgresError as exc:
+        # What the statement refuses (a NUL in a search, say), strawberry reports as it always
+        # does; logged, since a refusal strawberry then answers would be a compiler bug.
+        log.warning("compiled statement refused; strawberry answers", operation=name, error=repr(exc))
         return None
     record = request_record(request)
     if record is not None:
@@ -536,12 +543,47 @@ async def graphql_http(request: Request) -> Response:
         return _error_response(error, as_of)
 
 
-def graphql_http_router() -> APIRouter:
-    """The HTTP routes of /graphql (websockets are served by strawberry's router behind it).
+class GraphQLEndpoint:
+    """ASGI middleware that answers GET and POST /graphql itself, right inside the access log.
 
-    A plain Starlette route: the handler reads the request itself, so FastAPI's dependency
-    solving and response validation would be pure overhead on the gateway's hottest path.
+    The gateway's hottest path skips what the app's own layers would add to it (exception
+    middleware, route matching, the endpoint wrapper): some 80 µs a request, a sixth of a
+    cached answer's cost. It renders errors as the app does: a Problem as problem+json, anything
+    unexpected as a 500 with a correlation id in the log. Other methods and the WebSocket go on
+    to strawberry's router.
     """
-    router = APIRouter()
-    router.routes.append(Route(GRAPHQL_PATH, graphql_http, methods=["GET", "POST"], include_in_schema=False))
-    return router
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["path"].rstrip("/") != GRAPHQL_PATH
+            or scope["method"] not in ("GET", "POST")
+        ):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        response: Response
+        try:
+            response = await graphql_http(request)
+        except Problem as exc:
+            response = problem_response(
+                exc.status,
+                exc.detail,
+                instance=GRAPHQL_PATH,
+                headers=exc.headers,
+                errors=exc.errors,
+                **exc.extra,
+            )
+        except Exception:
+            correlation_id = str(uuid.uuid4())
+            log.exception("unhandled error", path=GRAPHQL_PATH, correlation_id=correlation_id)
+            response = problem_response(
+                500,
+                "An unexpected error occurred; quote the correlation id when reporting it.",
+                instance=GRAPHQL_PATH,
+                correlation_id=correlation_id,
+            )
+        await response(scope, receive, send)
