@@ -327,8 +327,16 @@ async def _statements(stack: Stack, query: Query) -> tuple[int, list[dict[str, A
     finally:
         await conn.close()
     # Not the query's own work: the key lookup (cached a second per key, so it depends on
-    # timing), the pool's reset of a returned connection and asyncpg's type introspection.
-    skip = ("api_keys", "pg_advisory_unlock_all", "pg_catalog", "pg_type")
+    # timing), the pool's reset of a returned connection, asyncpg's type introspection, and the
+    # projector's bookkeeping beside it (source_positions, read for dataAsOf twice a second).
+    skip = (
+        "api_keys",
+        "pg_advisory_unlock_all",
+        "pg_catalog",
+        "pg_type",
+        "source_positions",
+        "write_progress",
+    )
     counted: list[dict[str, Any]] = [
         {"calls": int(row["calls"]), "query": " ".join(str(row["query"]).split())[:200]}
         for row in rows
