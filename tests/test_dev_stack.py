@@ -183,7 +183,8 @@ def test_dev_stack_comes_up_and_stops_cleanly(tmp_path: Path, sig: signal.Signal
                 json={"query": "{ technologies { totalCount } }"},
                 headers={"X-API-Key": creds["MPE_PARTNER_KEY"]},
             ).json()
-            assert empty == {"data": {"technologies": {"totalCount": 0}}}
+            assert empty["data"] == {"technologies": {"totalCount": 0}}
+            assert "dataAsOf" in empty["extensions"]
 
         # Ctrl-C reaches the whole foreground process group; SIGTERM only the process.
         if sig == signal.SIGINT:
