@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -417,6 +417,42 @@ def _size_reader(args: dict[str, Any], max_page: int) -> list[object]:
     return [_first(args, max_page)]
 
 
+def _technology_filter(f: dict[str, Any]) -> repo.TechnologyFilter:
+    return repo.TechnologyFilter(
+        industry=f.get("industry"),
+        kind=_enum(f.get("kind")),
+        status=_enum(f.get("status")),
+        as_of=f.get("asOf"),
+        search=f.get("search"),
+    )
+
+
+def _firm_filter(f: dict[str, Any]) -> repo.FirmFilter:
+    return repo.FirmFilter(
+        size=_enum(f.get("size")),
+        region=f.get("region"),
+        technology=f.get("technology"),
+        designation_kind=_enum(f.get("designationKind")),
+        designation_status=_enum(f.get("designationStatus")),
+        search=f.get("search"),
+    )
+
+
+def _project_filter(f: dict[str, Any]) -> repo.ProjectFilter:
+    firm = f.get("firm")
+    return repo.ProjectFilter(
+        program=f.get("program"),
+        technology=f.get("technology"),
+        firm=_brn(firm) if firm is not None else None,
+        status=_enum(f.get("status")),
+        fiscal_year=f.get("fiscalYear"),
+        kind=_enum(f.get("kind")),
+    )
+
+
+F = TypeVar("F")
+
+
 class _Compiler:
     """Builds one plan: walks the collected fields and writes the statement."""
 
@@ -605,30 +641,44 @@ class _Compiler:
         rows = "select code, name_en, name_ko from industries"
         return _list(self.child(field, details, x), rows, x, f"{x}.code")
 
-    def f_Query_technologies(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        where, _args = repo._where(repo.TechnologyFilter())
+    def filtered_connection(
+        self,
+        field: GraphQLField,
+        details: FieldDetailsList,
+        *,
+        where_of: Callable[[F], tuple[str, list[Any]]],
+        filter_of: Callable[[dict[str, Any]], F],
+        table: str,
+        cols: str,
+        key: str,
+    ) -> str:
+        """A root connection whose `filter` argument the repository turns into a where clause."""
+        where, values = where_of(filter_of({}))
 
-        def read(args: dict[str, Any], max_page: int) -> list[object]:
+        def read(args: dict[str, Any], max_page: int) -> list[Any]:
             size = _first(args, max_page)
-            f = args.get("filter") or {}
-            rf = repo.TechnologyFilter(
-                industry=f.get("industry"),
-                kind=_enum(f.get("kind")),
-                status=_enum(f.get("status")),
-                as_of=f.get("asOf"),
-                search=f.get("search"),
-            )
-            return [*repo._where(rf)[1], _after(args), size + 1, size]
+            return [*where_of(filter_of(args.get("filter") or {}))[1], _after(args), size + 1, size]
 
-        params = self.site(field, details[0].node, read, len(_args) + 3)
+        params = self.site(field, details[0].node, read, len(values) + 3)
         return self.connection(
             field,
             details,
+            table=table,
+            cols=cols,
+            where=_shift(where, int(params[0][1:]) - 1),
+            key=key,
+            params=params,
+        )
+
+    def f_Query_technologies(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        return self.filtered_connection(
+            field,
+            details,
+            where_of=repo._where,
+            filter_of=_technology_filter,
             table="technologies",
             cols=TECH_COLS,
-            where=_shift(where, int(params[0][1:]) - 1),
             key="code",
-            params=params,
         )
 
     def f_Query_technology(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
@@ -642,30 +692,14 @@ class _Compiler:
         return self.firm_by_brn(f"{brn}::text", field, details)
 
     def f_Query_firms(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        where, _args = repo._firm_where(repo.FirmFilter())
-
-        def read(args: dict[str, Any], max_page: int) -> list[object]:
-            size = _first(args, max_page)
-            f = args.get("filter") or {}
-            rf = repo.FirmFilter(
-                size=_enum(f.get("size")),
-                region=f.get("region"),
-                technology=f.get("technology"),
-                designation_kind=_enum(f.get("designationKind")),
-                designation_status=_enum(f.get("designationStatus")),
-                search=f.get("search"),
-            )
-            return [*repo._firm_where(rf)[1], _after(args), size + 1, size]
-
-        params = self.site(field, details[0].node, read, len(_args) + 3)
-        return self.connection(
+        return self.filtered_connection(
             field,
             details,
+            where_of=repo._firm_where,
+            filter_of=_firm_filter,
             table="firms",
             cols=FIRM_COLS,
-            where=_shift(where, int(params[0][1:]) - 1),
             key="brn",
-            params=params,
         )
 
     def f_Query_program(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
@@ -698,31 +732,14 @@ class _Compiler:
         return _one(self.child(field, details, x), rows, x)
 
     def f_Query_projects(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        where, _args = repo._project_where(repo.ProjectFilter())
-
-        def read(args: dict[str, Any], max_page: int) -> list[object]:
-            size = _first(args, max_page)
-            f = args.get("filter") or {}
-            firm = f.get("firm")
-            rf = repo.ProjectFilter(
-                program=f.get("program"),
-                technology=f.get("technology"),
-                firm=_brn(firm) if firm is not None else None,
-                status=_enum(f.get("status")),
-                fiscal_year=f.get("fiscalYear"),
-                kind=_enum(f.get("kind")),
-            )
-            return [*repo._project_where(rf)[1], _after(args), size + 1, size]
-
-        params = self.site(field, details[0].node, read, len(_args) + 3)
-        return self.connection(
+        return self.filtered_connection(
             field,
             details,
+            where_of=repo._project_where,
+            filter_of=_project_filter,
             table="projects",
             cols=PROJECT_COLS,
-            where=_shift(where, int(params[0][1:]) - 1),
             key="code",
-            params=params,
         )
 
     def f_Query_coverageGaps(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
