@@ -227,3 +227,28 @@ async def test_a_revoked_key_is_refused_and_http_is_unchanged(server: Server) ->
         assert r.json() == {"data": {"__typename": "Query"}, "extensions": {"dataAsOf": None}}
         r = await client.post(http_url, json={"query": "{ __typename }"})
         assert r.status_code == 401
+
+
+async def test_a_key_revoked_while_subscribed_gets_nothing_more(server: Server) -> None:
+    key = await new_key(server.conn, "catalog:read")
+    ws = await open_socket(server, key.secret)
+    try:
+        await subscribe(ws, "t", "subscription { technologyChanged { code version } }")
+        await until_subscribed(server, 1)
+        await server.project(tech("SEMI-001", 1))
+        assert (await receive(ws))["payload"]["data"] == {
+            "technologyChanged": {"code": "SEMI-001", "version": 1}
+        }
+        await keys.revoke(server.conn, key.id)
+        await asyncio.sleep(1.1)  # past the key cache's second
+        await server.project(tech("SEMI-001", 2))
+        message = await receive(ws)
+        [error] = errors_of(message)
+        assert (error["message"], error["extensions"]) == (
+            "The API key is not valid or has been revoked.",
+            {"code": "UNAUTHENTICATED"},
+        )
+        assert "SEMI-001" not in json.dumps(message)
+        await until_subscribed(server, 0)
+    finally:
+        await ws.close()

@@ -60,6 +60,7 @@ class GatewayRouter(GraphQLRouter[Context, None]):
         if partner is None:
             raise ConnectionRejectionError()
         context.partner = partner
+        context.api_key = secret
         return cast("UnsetType", UNSET)
 
 

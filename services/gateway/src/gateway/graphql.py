@@ -41,6 +41,8 @@ class Context(BaseContext):
     partner: Partner | None
     max_page: int
     changes: ChangeHub | None = None
+    # A WebSocket's key, kept to check before each answer that it has not been revoked since.
+    api_key: str | None = field(default=None, repr=False)
     industry_loader: DataLoader[str, Any] = field(init=False)
     count_loader: DataLoader[date | None, dict[str, int]] = field(init=False)
     technology_loader: DataLoader[str, Technology | None] = field(init=False)
@@ -1173,6 +1175,7 @@ async def _news(
             extensions={"code": "BAD_REQUEST"},
         )
     async for page in c.changes.follow([entity_type.value]):
+        await _still_admitted(c)
         async with c.pool.acquire() as conn:
             rows = await fetch(conn, list({r.key for r in page}))
         found = {key(e): (e, row["version"]) for e, row in ((build(row), row) for row in rows)}
@@ -1184,6 +1187,21 @@ async def _news(
                 # The nested fields of each answer read the read model afresh.
                 c.forget()
                 yield entity
+
+
+async def _still_admitted(c: Context) -> None:
+    """End a subscription whose key was revoked or rotated out since the socket opened.
+
+    Checked before each answer, through the same key cache as HTTP: a revoked key gets nothing
+    more after at most the cache's second.
+    """
+    if c.api_key is None or c.request is None:
+        return
+    gate = c.request.app.state.gateway
+    if await gate.keys.authenticate(c.pool, c.api_key) is None:
+        raise GraphQLError(
+            "The API key is not valid or has been revoked.", extensions={"code": "UNAUTHENTICATED"}
+        )
 
 
 def _codes(codes: list[str] | None) -> set[str] | None:
