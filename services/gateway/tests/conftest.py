@@ -15,9 +15,9 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from gateway import keys
+from gateway import keys, repository
 from gateway.app import all_migrations, create_app
-from gateway.projections import HANDLERS
+from gateway.projections import HANDLERS, record_positions
 from gateway.settings import GatewaySettings
 from mpe_events import budget as bev
 from mpe_events import catalog as ev
@@ -234,6 +234,15 @@ async def apply(conn: db.Conn, *events: Event) -> None:
             await HANDLERS[e.envelope.type](conn, e)
 
 
+async def batch(conn: db.Conn, *events: Event) -> None:
+    """Apply events as one projector batch: one transaction, positions and the notification included."""
+    async with conn.transaction():
+        for e in events:
+            async with conn.transaction():
+                await HANDLERS[e.envelope.type](conn, e)
+        await record_positions(conn, list(events), [])
+
+
 @pytest.fixture
 async def seeded(conn: db.Conn) -> None:
     """Two industries and 25 technologies, three of them retired in 2022."""
@@ -324,14 +333,14 @@ async def new_key(conn: db.Conn, *scopes: str) -> keys.IssuedKey:
     return await keys.create(conn, agency="KIAT", scopes=list(scopes))
 
 
-async def hub_caught_up(running: Running, conn: db.Conn, timeout_s: float = 5) -> None:
+async def hub_caught_up(app: FastAPI, conn: db.Conn, timeout_s: float = 5) -> None:
     """Wait until the app's change hub has heard of every change committed so far.
 
     The response cache follows the hub's watermark, which learns of each projected change by
     NOTIFY a moment after its commit; a test that reads right after writing waits for that.
     """
-    target = await conn.fetchval("select coalesce(max(seq), 0) from changes")
-    hub = running.app.state.changes
+    target = await repository.changes_watermark(conn)
+    hub = app.state.changes
     async with asyncio.timeout(timeout_s):
         while hub.watermark < target:
             await hub.wait_beyond(hub.watermark)

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from gateway import repository
 from gateway.app import create_app
 from gateway.feed import APPLICATION_NAME, ChangeHub
-from gateway.projections import HANDLERS, record_positions
+from gateway.projections import HANDLERS
 from gateway.settings import GatewaySettings
 from mpe_devstack.kafka import KafkaCluster
 from mpe_events import catalog as ev
@@ -35,6 +35,7 @@ from mpe_kit.pagination import encode_cursor
 from .conftest import (
     Running,
     apply,
+    batch,
     brn,
     designation,
     designation_event,
@@ -75,15 +76,6 @@ async def until(check: Callable[[], bool], *, timeout_s: float = 10) -> None:
 def tech(code: str, version: int, **fields: object) -> Event:
     t = technology(code, version, **fields)
     return event(TECHNOLOGY_LISTED.type if version == 1 else TECHNOLOGY_AMENDED.type, t, code)
-
-
-async def batch(conn: db.Conn, *events: Event) -> None:
-    """Apply events as one projector batch: one transaction, positions and the notification included."""
-    async with conn.transaction():
-        for e in events:
-            async with conn.transaction():
-                await HANDLERS[e.envelope.type](conn, e)
-        await record_positions(conn, list(events), [])
 
 
 async def log(conn: db.Conn) -> list[tuple[str, str, int]]:
@@ -307,7 +299,7 @@ async def test_cursors_are_opaque_and_checked(
     empty = (await gql(client, FEED, since=EPOCH, after=end))["data"]["changes"]
     assert empty == {"edges": [], "pageInfo": {"hasNextPage": False, "endCursor": None}}
     await apply(conn, tech("SEMI-003", 1))
-    await hub_caught_up(gateway_app, conn)
+    await hub_caught_up(gateway_app.app, conn)
     polled = (await gql(client, FEED, since=EPOCH, after=end))["data"]["changes"]
     assert [e["node"]["key"] for e in polled["edges"]] == ["SEMI-003"]
 

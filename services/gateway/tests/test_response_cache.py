@@ -8,36 +8,16 @@ from typing import Any
 import pytest
 import structlog
 
-from gateway import repository
 from gateway.http import GraphQLHTTP
-from gateway.projections import HANDLERS
 from mpe_events.registry import TECHNOLOGY_AMENDED
 from mpe_kit import db
-from mpe_kit.consumer import Event
 
-from .conftest import event, new_key, technology
-from .test_access import Served, serving
+from .conftest import batch, event, hub_caught_up, new_key, technology
+from .test_access import serving
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
 NAME = "query($code: String!) { technology(code: $code) { code nameEn version } }"
-
-
-async def project(conn: db.Conn, *events: Event) -> None:
-    """Apply events as the projector does: one transaction, the batch's change notified at commit."""
-    async with conn.transaction():
-        for e in events:
-            await HANDLERS[e.envelope.type](conn, e)
-        await repository.notify_changes(conn)
-
-
-async def heard(served: Served, conn: db.Conn) -> None:
-    """Wait until the app's hub knows every committed change (it hears them by NOTIFY)."""
-    target = await repository.changes_watermark(conn)
-    hub = served.app.state.changes
-    async with asyncio.timeout(5):
-        while hub.watermark < target:
-            await hub.wait_beyond(hub.watermark)
 
 
 def answered_by(logs: list[dict[str, Any]]) -> list[str]:
@@ -74,7 +54,7 @@ async def test_a_projected_change_is_never_hidden_by_a_cached_answer(conn: db.Co
         for version in range(2, 12):
             before = await served.query(key.secret, NAME, code="SEMI-004")
             assert (await served.query(key.secret, NAME, code="SEMI-004")).content == before.content
-            await project(
+            await batch(
                 conn,
                 event(
                     TECHNOLOGY_AMENDED.type,
@@ -82,7 +62,7 @@ async def test_a_projected_change_is_never_hidden_by_a_cached_answer(conn: db.Co
                     "SEMI-004",
                 ),
             )
-            await heard(served, conn)
+            await hub_caught_up(served.app, conn)
             after = (await served.query(key.secret, NAME, code="SEMI-004")).json()["data"]["technology"]
             assert after == {"code": "SEMI-004", "nameEn": f"Name {version}", "version": version}
 
@@ -93,7 +73,7 @@ async def test_a_stale_event_leaves_the_cache_alone(conn: db.Conn, gateway_db: s
         await served.query(key.secret, NAME, code="SEMI-004")
         watermark = served.app.state.changes.watermark
         stale = event(TECHNOLOGY_AMENDED.type, technology("SEMI-004", version=1, name_en="Old"), "SEMI-004")
-        await project(conn, stale)
+        await batch(conn, stale)
         with structlog.testing.capture_logs() as logs:
             r = await served.query(key.secret, NAME, code="SEMI-004")
         assert served.app.state.changes.watermark == watermark
@@ -129,7 +109,7 @@ async def test_without_its_notifications_the_gateway_does_not_use_the_cache(
                     break
                 await asyncio.sleep(0.01)
         # A change committed while the hub is deaf.
-        await project(
+        await batch(
             conn,
             event(TECHNOLOGY_AMENDED.type, technology("SEMI-004", version=2, name_en="Renamed"), "SEMI-004"),
         )

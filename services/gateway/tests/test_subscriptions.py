@@ -20,13 +20,12 @@ from websockets.typing import Subprotocol
 from gateway import keys
 from gateway.app import create_app
 from gateway.feed import ChangeHub
-from gateway.projections import HANDLERS, record_positions
 from gateway.settings import GatewaySettings
 from mpe_devstack.ports import free_port
 from mpe_kit import db
 from mpe_kit.consumer import Event
 
-from .conftest import brn, designation, designation_event, new_key, project, project_event
+from .conftest import batch, brn, designation, designation_event, new_key, project, project_event
 from .test_changes_feed import tech, until
 
 PROTOCOL = Subprotocol("graphql-transport-ws")
@@ -43,11 +42,7 @@ class Server:
 
     async def project(self, *events: Event) -> None:
         """Apply events as one projector batch, notification included."""
-        async with self.conn.transaction():
-            for e in events:
-                async with self.conn.transaction():
-                    await HANDLERS[e.envelope.type](self.conn, e)
-            await record_positions(self.conn, list(events), [])
+        await batch(self.conn, *events)
 
 
 @pytest.fixture

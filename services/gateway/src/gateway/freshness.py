@@ -16,8 +16,6 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
-import asyncpg
-
 from gateway import repository
 from gateway.projections import record_positions
 from mpe_kit.consumer import CaughtUp, Event, Position
@@ -88,8 +86,3 @@ async def wait_for_writes(pool: Pool, written: list[Written], *, timeout_s: floa
         if not pending or time.monotonic() >= deadline:
             return pending
         await asyncio.sleep(min(POLL_S, max(deadline - time.monotonic(), 0)))
-
-
-async def watermark(conn: asyncpg.Connection | Conn) -> int:
-    """The projection watermark as the database has it now."""
-    return await repository.changes_watermark(conn)

@@ -1278,6 +1278,21 @@ def _id(entity: Designation) -> str:
     return str(entity.id)
 
 
+def _technology_page(
+    info: Info[Context, Any], rows: list[asyncpg.Record], size: int, total: int
+) -> TechnologyConnection:
+    """A page of technologies from `size + 1` rows (the extra one says a next page exists)."""
+    edges = [
+        TechnologyEdge(cursor=encode_cursor([r["code"]]), node=Technology.from_row(r)) for r in rows[:size]
+    ]
+    info.context.technology_loader.prime_many({e.node.code: e.node for e in edges})
+    return TechnologyConnection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None),
+        total_count=total,
+    )
+
+
 @strawberry.type
 class Query:
     """What partner agencies can read."""
@@ -1309,18 +1324,7 @@ class Query:
         async with info.context.pool.acquire() as conn:
             rows = await repository.technologies_page(conn, rf, after=_after(after), limit=size + 1)
             total = await repository.technologies_count(conn, rf)
-        edges = [
-            TechnologyEdge(cursor=encode_cursor([r["code"]]), node=Technology.from_row(r))
-            for r in rows[:size]
-        ]
-        info.context.technology_loader.prime_many({e.node.code: e.node for e in edges})
-        return TechnologyConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None
-            ),
-            total_count=total,
-        )
+        return _technology_page(info, rows, size, total)
 
     @strawberry.field(extensions=CATALOG)
     async def technology(self, info: Info[Context, Any], code: str) -> Technology | None:
@@ -1471,18 +1475,7 @@ class Query:
         async with info.context.pool.acquire() as conn:
             rows = await repository.coverage_gaps_page(conn, year, after=_after(after), limit=size + 1)
             total = await repository.coverage_gaps_count(conn, year)
-        edges = [
-            TechnologyEdge(cursor=encode_cursor([r["code"]]), node=Technology.from_row(r))
-            for r in rows[:size]
-        ]
-        info.context.technology_loader.prime_many({e.node.code: e.node for e in edges})
-        return TechnologyConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None
-            ),
-            total_count=total,
-        )
+        return _technology_page(info, rows, size, total)
 
     @strawberry.field(description="How current the read model is, per source topic.")
     async def data_as_of(self, info: Info[Context, Any]) -> list[SourceFreshness]:
