@@ -14,7 +14,7 @@ from mpe_kit.errors import Invalid
 from mpe_kit.http import request_pool
 from mpe_kit.problems import problem_response
 from mpe_kit.readthrough import OwnerReader
-from mpe_kit.technology_replica import CatalogReader
+from mpe_replicas.technology import CatalogReader
 
 router = APIRouter(prefix="/v1")
 

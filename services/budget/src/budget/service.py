@@ -10,15 +10,14 @@ from typing import Any
 import asyncpg
 
 from budget import domain, repository, schemas
+from mpe_events import brn, registry
 from mpe_events import budget as ev
-from mpe_events import registry
-from mpe_kit import brn
 from mpe_kit.db import Conn, Pool
 from mpe_kit.errors import Conflict, Invalid, NotFound, Problem
 from mpe_kit.outbox import PendingEvent, enqueue
 from mpe_kit.pagination import decode_text_cursor, decode_time_id_cursor, encode_cursor, encode_time_id_cursor
 from mpe_kit.readthrough import OwnerReader
-from mpe_kit.technology_replica import CatalogReader, require_listed
+from mpe_replicas.technology import CatalogReader, require_listed
 
 SOURCE = registry.source("budget")
 
@@ -158,6 +157,15 @@ async def put_theme(pool: Pool, *, code: str, theme_code: str, data: schemas.The
 # projects
 
 
+def _lead_firm_brn(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return brn.normalize(value)
+    except brn.InvalidBrn as exc:
+        raise Invalid.field("lead_firm_brn", str(exc)) from exc
+
+
 async def _lead_firm_size(conn: Conn, brn: str, firms: OwnerReader) -> str:
     size = await repository.firm_size(conn, brn)
     if size is None:
@@ -185,9 +193,7 @@ async def propose_project(
     fields = data.model_dump()
     # The first code stays first: it is the project's primary technology.
     fields["technology_codes"] = list(dict.fromkeys(data.technology_codes))
-    fields["lead_firm_brn"] = (
-        brn.normalize(data.lead_firm_brn, field="lead_firm_brn") if data.lead_firm_brn else None
-    )
+    fields["lead_firm_brn"] = _lead_firm_brn(data.lead_firm_brn)
     async with pool.acquire() as conn:
         await require_listed(conn, fields["technology_codes"], reader=catalog, field="technology_codes")
         size = (

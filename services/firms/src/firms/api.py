@@ -13,7 +13,7 @@ from mpe_kit.auth import Principal, require
 from mpe_kit.db import Pool
 from mpe_kit.errors import Problem
 from mpe_kit.http import request_pool
-from mpe_kit.technology_replica import CatalogReader
+from mpe_replicas.technology import CatalogReader
 
 router = APIRouter(prefix="/v1")
 

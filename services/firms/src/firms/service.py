@@ -17,7 +17,7 @@ from mpe_kit.db import Conn, Pool
 from mpe_kit.errors import Conflict, Invalid, NotFound, Problem
 from mpe_kit.outbox import PendingEvent, enqueue
 from mpe_kit.pagination import decode_text_cursor, decode_time_id_cursor, encode_cursor, encode_time_id_cursor
-from mpe_kit.technology_replica import CatalogReader, require_listed
+from mpe_replicas.technology import CatalogReader, require_listed
 
 SOURCE = registry.source("firms")
 SEOUL = ZoneInfo("Asia/Seoul")
