@@ -18,6 +18,7 @@ from mpe_kit.consumer import Event, Handler
 from mpe_kit.db import Conn
 from mpe_kit.errors import Invalid
 from mpe_kit.readthrough import OwnerReader
+from mpe_kit.uow import UnitOfWork
 from mpe_replicas import repository
 from mpe_replicas.repository import ReplicaTechnology
 
@@ -63,18 +64,29 @@ class CatalogReader:
         )
 
 
-async def require_listed(conn: Conn, codes: Iterable[str], *, reader: CatalogReader, field: str) -> None:
-    """Every code must be a technology on the list today; a 422 names the ones that are not."""
+async def require_listed(uow: UnitOfWork, codes: Iterable[str], *, reader: CatalogReader, field: str) -> None:
+    """Every code must be a technology on the list today; a 422 names the ones that are not.
+
+    It runs before the use case's own unit of work, in short ones of its own: no transaction
+    waits on the catalog's HTTP answer, and what is read through is kept even when the codes are
+    refused, so the next request finds it in the replica.
+    """
     wanted = sorted(set(codes))
     if not wanted:
         return
-    known = await repository.by_codes(conn, wanted)
-    for code in wanted:
-        if code not in known:
-            fetched = await reader.technology(code)
-            if fetched is not None:
-                await repository.upsert(conn, fetched)
-                known[code] = fetched
+    async with uow:
+        known = await repository.by_codes(uow.conn, wanted)
+    fetched = [t for code in wanted if code not in known and (t := await reader.technology(code)) is not None]
+    if fetched:
+        async with uow:
+            for t in fetched:
+                await repository.upsert(uow.conn, t)
+        known.update((t.code, t) for t in fetched)
+    _check_listed(wanted, known, field=field)
+
+
+def _check_listed(wanted: list[str], known: Mapping[str, ReplicaTechnology], *, field: str) -> None:
+    """Invalid (422) naming each wanted code that is unknown or retired."""
     unknown = [c for c in wanted if c not in known]
     retired = [c for c in wanted if c in known and known[c].status != "listed"]
     errors = [{"field": field, "message": f"technology {c} is not in the catalog"} for c in unknown]
