@@ -3,10 +3,10 @@
 # Resolved when used (after bootstrap may have installed it), not when make starts.
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: help bootstrap dev test lint fmt schemas sdl visibility bench clean
+.PHONY: help bootstrap dev test test-unit lint schemas-check sdl-check check fmt schemas sdl visibility bench clean
 
 help:  ## List the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 bootstrap:  ## Install what is missing: uv, Python deps, Java, Maven, Postgres, Kafka jars
 	@bash deploy/bootstrap.sh
@@ -18,7 +18,13 @@ dev: bootstrap  ## Run the whole system locally in the foreground (Ctrl-C stops 
 test: bootstrap  ## Run the whole test suite against real Postgres and Kafka
 	$(UV) run --frozen pytest -n 3
 
-lint:  ## ruff and mypy (strict)
+# No server starts in this lane: a test marked `unit` that needs Postgres or Kafka fails.
+test-unit:  ## Only the unit tests: no Postgres, no Kafka, under a minute
+	MPE_TEST_LANE=unit $(UV) run --frozen pytest -m unit -p no:xdist -q
+
+# Installs the locked tools first (dev group included): on a fresh machine it runs right after bootstrap.
+lint:  ## ruff (lint and format check) and mypy (strict)
+	$(UV) sync --frozen
 	$(UV) run --frozen ruff check .
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen mypy
@@ -30,8 +36,16 @@ fmt:  ## Format and auto-fix
 schemas:  ## Regenerate the events' JSON Schemas (refuses incompatible changes)
 	$(UV) run --frozen mpe-events schemas
 
+schemas-check:  ## Fail if the committed JSON Schemas differ from the event models (writes nothing)
+	$(UV) run --frozen mpe-events schemas --check
+
 sdl:  ## Re-export the gateway's GraphQL SDL (refuses breaking changes)
 	$(UV) run --frozen python tests/contract/export_sdl.py
+
+sdl-check:  ## Fail if the committed SDL differs from the gateway's schema (writes nothing)
+	$(UV) run --frozen python tests/contract/export_sdl.py --check
+
+check: lint schemas-check sdl-check  ## What CI checks before the tests: lint, event schemas, SDL
 
 visibility:  ## Measure REST write -> GraphQL visibility on a running `make dev`
 	$(UV) run --frozen python -m mpe_devstack.visibility

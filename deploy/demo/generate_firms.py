@@ -17,6 +17,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+from mpe_events.brn import check_digit as brn_check_digit
+
 Size = Literal["large", "mid", "sme"]
 Kind = Literal["leading", "specialized"]
 
@@ -298,14 +300,6 @@ HOLIDAYS = frozenset(
     date.fromisoformat(f"{year}-{day}") for year, days in HOLIDAYS_BY_YEAR.items() for day in days
 )
 CORPORATE_TYPES = ("81", "86", "87", "88")
-BRN_WEIGHTS = (1, 3, 7, 1, 3, 7, 1, 3, 5)
-
-
-def brn_check_digit(first_nine: str) -> int:
-    """The BRN check digit of DOMAIN.md for the first nine digits."""
-    digits = [int(c) for c in first_nine]
-    total = sum(d * w for d, w in zip(digits, BRN_WEIGHTS, strict=True)) + digits[8] * 5 // 10
-    return (10 - total % 10) % 10
 
 
 def num(key: str, salt: str, n: int) -> int:

@@ -20,6 +20,8 @@ import yaml
 from jsonschema import validators
 from jsonschema.protocols import Validator
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 SCHEMA_FILE = Path(__file__).with_name("compose-spec.json")

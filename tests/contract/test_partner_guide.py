@@ -47,6 +47,7 @@ def empty(value: Any) -> bool:
     return False
 
 
+@pytest.mark.unit
 def test_the_guide_has_examples_for_each_of_the_six_questions() -> None:
     text = GUIDE.read_text(encoding="utf-8")
     for n in range(1, 7):
@@ -81,6 +82,7 @@ def _shell_queries(text: str) -> list[str]:
     return queries
 
 
+@pytest.mark.unit
 def test_the_requests_in_shell_and_python_examples_are_valid_against_the_schema() -> None:
     schema = build_schema(current_sdl())
     queries = _shell_queries(GUIDE.read_text(encoding="utf-8"))
@@ -114,6 +116,7 @@ async def test_the_error_examples_are_what_the_gateway_answers(partner: Partner)
     assert r.json() == json.loads(unauthorized)
 
 
+@pytest.mark.unit
 def test_the_guide_points_at_files_that_exist() -> None:
     text = GUIDE.read_text(encoding="utf-8")
     for link in re.findall(r"\]\((\.\./[^)#]+)\)", text):

@@ -14,6 +14,8 @@ import pytest
 
 from .export_sdl import COMMAND, SDL_PATH, breaking_changes, current_sdl, dangerous_changes, export
 
+pytestmark = pytest.mark.unit
+
 
 def test_the_schema_served_now_breaks_no_query_valid_against_the_committed_sdl() -> None:
     breaking = breaking_changes(SDL_PATH.read_text(encoding="utf-8"), current_sdl())

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.unit
+
 DEMO = Path(__file__).resolve().parents[2] / "deploy" / "demo"
 YEAR = 2023
 ENVELOPE = 937_560_000_000

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.unit
+
 DEMO = Path(__file__).resolve().parents[2] / "deploy" / "demo"
 KINDS = {"material", "part", "equipment"}
 CODE = re.compile(r"^[A-Z0-9]+-\d{3}$")

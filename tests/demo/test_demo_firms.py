@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.unit
+
 DEMO = Path(__file__).resolve().parents[2] / "deploy" / "demo"
 TODAY = date(2026, 11, 25)
 BRN = re.compile(r"^\d{10}$")

@@ -25,7 +25,7 @@ from mpe_kit import migrations
 from mpe_kit.auth import issue_token
 from mpe_kit.db import connect as db_connect
 from mpe_kit.readthrough import OwnerReader
-from mpe_kit.technology_replica import CatalogReader
+from mpe_replicas.technology import CatalogReader
 
 SECRET = "budget-test-secret-of-32-bytes-or-more"
 

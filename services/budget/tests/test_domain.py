@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from budget import domain
 from mpe_kit.errors import Conflict, Invalid
 
+pytestmark = pytest.mark.unit
+
 P = pytest.param
 STATUSES = ["proposed", "selected", "agreement_signed", "active", "completed", "terminated"]
 FORWARD = ["proposed", "selected", "agreement_signed", "active", "completed"]

@@ -11,6 +11,8 @@ from catalog import domain
 from catalog.domain import Add, Amend, Retire, TechnologyFields
 from mpe_kit.errors import Conflict, Invalid
 
+pytestmark = pytest.mark.unit
+
 REV = uuid.UUID("00000000-0000-0000-0000-000000000001")
 LATER_REV = uuid.UUID("00000000-0000-0000-0000-000000000002")
 

@@ -23,7 +23,7 @@ from mpe_devstack.ports import free_port
 from mpe_kit import migrations
 from mpe_kit.auth import issue_token
 from mpe_kit.db import Pool, connect
-from mpe_kit.technology_replica import CatalogReader
+from mpe_replicas.technology import CatalogReader
 
 SECRET = "firms-test-secret-of-32-bytes-or-more"
 

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from firms import domain
 from mpe_kit.errors import Conflict, Invalid
 
+pytestmark = pytest.mark.unit
+
 NINE_DIGITS = st.text(alphabet="0123456789", min_size=9, max_size=9)
 AT = datetime(2024, 1, 1, tzinfo=UTC)
 

@@ -5,6 +5,8 @@ import pytest
 
 from mpe_events.envelope import Envelope, EnvelopeError
 
+pytestmark = pytest.mark.unit
+
 
 def _envelope() -> Envelope:
     return Envelope(

@@ -6,6 +6,8 @@ from pydantic import BaseModel
 
 from mpe_events import schemas
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("event_type", sorted(schemas.generate()))
 def test_published_schema_is_compatible_and_current(event_type: str) -> None:

@@ -28,7 +28,7 @@ async def write_industries(dsn: str, codes: list[str]) -> list[uuid.UUID]:
     conn = await db.connect(dsn)
     try:
         async with conn.transaction():
-            return await enqueue(
+            enqueued = await enqueue(
                 conn,
                 [
                     PendingEvent(INDUSTRY_CREATED, c, ev.IndustryV1(code=c, name_en=c, name_ko=c, version=1))
@@ -36,6 +36,7 @@ async def write_industries(dsn: str, codes: list[str]) -> list[uuid.UUID]:
                 ],
                 source="/mpe/test",
             )
+            return enqueued.ids
     finally:
         await conn.close()
 

@@ -6,6 +6,8 @@ import pytest
 
 from mpe_kit.writes import InvalidWriteToken, WriteRecorder, Written, decode, encode
 
+pytestmark = pytest.mark.unit
+
 
 def test_a_token_round_trips_and_sums_per_transaction() -> None:
     recorder = WriteRecorder()

@@ -11,14 +11,16 @@ from budget import repository, schemas, service
 from mpe_kit.auth import Principal, require
 from mpe_kit.db import Pool
 from mpe_kit.errors import Invalid
-from mpe_kit.http import request_pool
+from mpe_kit.http import request_pool, request_uow
 from mpe_kit.problems import problem_response
 from mpe_kit.readthrough import OwnerReader
-from mpe_kit.technology_replica import CatalogReader
+from mpe_kit.uow import UnitOfWork
+from mpe_replicas.technology import CatalogReader
 
 router = APIRouter(prefix="/v1")
 
 PoolDep = Annotated[Pool, Depends(request_pool)]
+UowDep = Annotated[UnitOfWork, Depends(request_uow)]
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Editor = Annotated[Principal, Depends(require("editor"))]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
@@ -38,10 +40,10 @@ def _firms(request: Request) -> OwnerReader:
 
 @router.put("/fiscal-years/{year}", tags=["fiscal years"])
 async def put_fiscal_year(
-    year: YearPath, body: schemas.FiscalYearPut, pool: PoolDep, _: Editor
+    year: YearPath, body: schemas.FiscalYearPut, uow: UowDep, _: Editor
 ) -> schemas.FiscalYearRead:
     """Set a fiscal year's envelope (its appropriation)."""
-    return await service.put_fiscal_year(pool, year=year, data=body)
+    return await service.put_fiscal_year(uow, year=year, data=body)
 
 
 @router.get("/fiscal-years/{year}", tags=["fiscal years"])
@@ -51,9 +53,9 @@ async def get_fiscal_year(year: YearPath, pool: PoolDep, _: Viewer) -> schemas.F
 
 
 @router.post("/programs", status_code=status.HTTP_201_CREATED, tags=["programs"])
-async def create_program(body: schemas.ProgramCreate, pool: PoolDep, _: Editor) -> schemas.ProgramRead:
+async def create_program(body: schemas.ProgramCreate, uow: UowDep, _: Editor) -> schemas.ProgramRead:
     """Add a program to a fiscal year."""
-    return await service.create_program(pool, data=body)
+    return await service.create_program(uow, data=body)
 
 
 @router.get("/programs", tags=["programs"])
@@ -79,23 +81,23 @@ async def put_theme(
     code: str,
     theme_code: Annotated[str, Path(pattern=r"^[A-Z0-9][A-Z0-9-]{0,47}$")],
     body: schemas.ThemePut,
-    pool: PoolDep,
+    uow: UowDep,
     _: Editor,
 ) -> schemas.ProgramRead:
     """Create or replace an alchemist theme: teams per stage, never growing stage to stage."""
-    return await service.put_theme(pool, code=code, theme_code=theme_code, data=body)
+    return await service.put_theme(uow, code=code, theme_code=theme_code, data=body)
 
 
 @router.post("/projects", status_code=status.HTTP_201_CREATED, tags=["projects"])
 async def propose_project(
     body: schemas.ProjectCreate,
-    pool: PoolDep,
+    uow: UowDep,
     _: Editor,
     catalog: Annotated[CatalogReader, Depends(_catalog)],
     firms: Annotated[OwnerReader, Depends(_firms)],
 ) -> schemas.ProjectRead:
     """Propose a project (it commits nothing until selected)."""
-    return await service.propose_project(pool, catalog, firms, data=body)
+    return await service.propose_project(uow, catalog, firms, data=body)
 
 
 @router.get("/projects", tags=["projects"])
@@ -126,10 +128,10 @@ async def get_project(code: str, pool: PoolDep, _: Viewer) -> schemas.ProjectRea
 
 @router.post("/projects/{code}/transitions", tags=["projects"])
 async def transition_project(
-    code: str, body: schemas.ProjectTransition, pool: PoolDep, who: Editor
+    code: str, body: schemas.ProjectTransition, uow: UowDep, who: Editor
 ) -> schemas.ProjectRead:
     """Move a project; selecting commits its government money."""
-    return await service.transition_project(pool, code=code, data=body, actor=who.sub)
+    return await service.transition_project(uow, code=code, data=body, actor=who.sub)
 
 
 @router.post("/projects/{code}/disbursements", status_code=status.HTTP_201_CREATED, tags=["projects"])
@@ -137,7 +139,7 @@ async def disburse(
     code: str,
     body: schemas.DisbursementCreate,
     request: Request,
-    pool: PoolDep,
+    uow: UowDep,
     who: Editor,
     idempotency_key: Annotated[
         str | None,
@@ -149,7 +151,7 @@ async def disburse(
         raise Invalid.field(
             "Idempotency-Key", "send a unique key of 1 to 200 characters with every disbursement"
         )
-    code_, body_ = await service.disburse(pool, code=code, data=body, key=idempotency_key, actor=who.sub)
+    code_, body_ = await service.disburse(uow, code=code, data=body, key=idempotency_key, actor=who.sub)
     if code_ >= 400:
         detail = body_.pop("detail", None)
         return problem_response(code_, detail, instance=request.url.path, **body_)

@@ -6,13 +6,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from budget import consumers
 from budget.api import router
-from budget.replicas import FIRM_HANDLERS
 from budget.settings import BudgetSettings
-from mpe_kit import migrations, technology_replica
+from mpe_kit import migrations
 from mpe_kit.readthrough import OwnerReader
 from mpe_kit.service import Runtime, ServiceSpec, Worker, event_consumer, outbox_relay
 from mpe_kit.service import create_app as build_app
+from mpe_replicas import technology
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -20,19 +21,16 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 def all_migrations() -> list[migrations.Migration]:
     """The kit's tables, the technology replica, then the budget service's own."""
     return (
-        migrations.kit_migrations()
-        + technology_replica.replica_migrations()
-        + migrations.load("budget", MIGRATIONS)
+        migrations.kit_migrations() + technology.replica_migrations() + migrations.load("budget", MIGRATIONS)
     )
 
 
 def _workers(rt: Runtime) -> list[Worker]:
     s = rt.settings
     assert isinstance(s, BudgetSettings)
-    handlers = {**technology_replica.HANDLERS, **FIRM_HANDLERS}
     return [
         outbox_relay(rt, service="budget").run,
-        event_consumer(rt, group=s.replica_group, handlers=handlers).run,
+        event_consumer(rt, group=s.replica_group, handlers=consumers.HANDLERS).run,
     ]
 
 
@@ -40,7 +38,7 @@ async def _on_start(rt: Runtime, app: FastAPI) -> None:
     s = rt.settings
     assert isinstance(s, BudgetSettings)
     token = s.service_token.get_secret_value() if s.service_token else None
-    app.state.catalog_reader = technology_replica.CatalogReader(base_url=s.catalog_url, token=token)
+    app.state.catalog_reader = technology.CatalogReader(base_url=s.catalog_url, token=token)
     app.state.firms_reader = OwnerReader(owner="firms", base_url=s.firms_url, token=token)
 
 

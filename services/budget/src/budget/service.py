@@ -10,18 +10,15 @@ from typing import Any
 import asyncpg
 
 from budget import domain, repository, schemas
+from mpe_events import brn, registry
 from mpe_events import budget as ev
-from mpe_events import registry
-from mpe_kit import brn
 from mpe_kit.db import Conn, Pool
 from mpe_kit.errors import Conflict, Invalid, NotFound, Problem
-from mpe_kit.outbox import PendingEvent, enqueue
+from mpe_kit.outbox import PendingEvent
 from mpe_kit.pagination import decode_text_cursor, decode_time_id_cursor, encode_cursor, encode_time_id_cursor
 from mpe_kit.readthrough import OwnerReader
-from mpe_kit.technology_replica import CatalogReader, require_listed
-
-SOURCE = registry.source("budget")
-
+from mpe_kit.uow import UnitOfWork
+from mpe_replicas.technology import CatalogReader, require_listed
 
 # reads and views
 
@@ -61,9 +58,12 @@ async def _year_read(conn: Conn, row: asyncpg.Record) -> schemas.FiscalYearRead:
 # fiscal years
 
 
-async def put_fiscal_year(pool: Pool, *, year: int, data: schemas.FiscalYearPut) -> schemas.FiscalYearRead:
+async def put_fiscal_year(
+    uow: UnitOfWork, *, year: int, data: schemas.FiscalYearPut
+) -> schemas.FiscalYearRead:
     """Set a year's envelope; it may not drop below what the year's programs already hold."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with uow:
+        conn = uow.conn
         await repository.fiscal_year(conn, year, for_update=True)
         programmed, _, _ = await repository.year_sums(conn, year)
         if data.envelope_krw < programmed:
@@ -71,11 +71,7 @@ async def put_fiscal_year(pool: Pool, *, year: int, data: schemas.FiscalYearPut)
                 f"The {year} programs already hold {programmed:,} won; the envelope cannot be {data.envelope_krw:,}."
             )
         row = await repository.upsert_fiscal_year(conn, year, data.envelope_krw)
-        await enqueue(
-            conn,
-            [PendingEvent(registry.FISCAL_YEAR_SET, str(year), ev.FiscalYearV1(**dict(row)))],
-            source=SOURCE,
-        )
+        uow.add(PendingEvent(registry.FISCAL_YEAR_SET, str(year), ev.FiscalYearV1(**dict(row))))
         return await _year_read(conn, row)
 
 
@@ -91,9 +87,10 @@ async def get_fiscal_year(pool: Pool, *, year: int) -> schemas.FiscalYearRead:
 # programs
 
 
-async def create_program(pool: Pool, *, data: schemas.ProgramCreate) -> schemas.ProgramRead:
+async def create_program(uow: UnitOfWork, *, data: schemas.ProgramCreate) -> schemas.ProgramRead:
     """Add a program; the year's programs must fit its envelope."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with uow:
+        conn = uow.conn
         # The year's row lock serializes program budgets against its envelope.
         year = await repository.fiscal_year(conn, data.fiscal_year, for_update=True)
         if year is None:
@@ -111,7 +108,7 @@ async def create_program(pool: Pool, *, data: schemas.ProgramCreate) -> schemas.
             raise Conflict(f"Program {data.code} already exists.")
         row = await repository.program(conn, data.code)
         assert row is not None
-        await enqueue(conn, [_program_event(row, created=True)], source=SOURCE)
+        uow.add(_program_event(row, created=True))
     return program_read(row)
 
 
@@ -137,10 +134,13 @@ async def list_programs(
     )
 
 
-async def put_theme(pool: Pool, *, code: str, theme_code: str, data: schemas.ThemePut) -> schemas.ProgramRead:
+async def put_theme(
+    uow: UnitOfWork, *, code: str, theme_code: str, data: schemas.ThemePut
+) -> schemas.ProgramRead:
     """Create or replace an alchemist theme of a program."""
     domain.check_theme([(s.stage, s.teams) for s in data.stages])
-    async with pool.acquire() as conn, conn.transaction():
+    async with uow:
+        conn = uow.conn
         row = await repository.program(conn, code, for_update=True)
         if row is None:
             raise NotFound(f"Program {code} does not exist.")
@@ -151,32 +151,48 @@ async def put_theme(pool: Pool, *, code: str, theme_code: str, data: schemas.The
         await repository.set_themes(conn, code, sorted(themes, key=lambda t: str(t["code"])))
         row = await repository.program(conn, code)
         assert row is not None
-        await enqueue(conn, [_program_event(row, created=False)], source=SOURCE)
+        uow.add(_program_event(row, created=False))
     return program_read(row)
 
 
 # projects
 
 
-async def _lead_firm_size(conn: Conn, brn: str, firms: OwnerReader) -> str:
-    size = await repository.firm_size(conn, brn)
-    if size is None:
-        body = await firms.get(f"/v1/firms/{brn}")
-        if body is None:
-            raise Invalid.field("lead_firm_brn", f"firm {brn} is not registered with the firms service")
+def _lead_firm_brn(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return brn.normalize(value)
+    except brn.InvalidBrn as exc:
+        raise Invalid.field("lead_firm_brn", str(exc)) from exc
+
+
+async def _lead_firm_size(uow: UnitOfWork, brn: str, firms: OwnerReader) -> str:
+    """The firm's size class from the replica, read through to the firms service on a miss and kept.
+
+    Its own short units of work, before the use case's: no transaction waits on HTTP, and a size
+    read through is kept even if the cost-share caps then refuse the project.
+    """
+    async with uow:
+        size = await repository.firm_size(uow.conn, brn)
+    if size is not None:
+        return size
+    body = await firms.get(f"/v1/firms/{brn}")
+    if body is None:
+        raise Invalid.field("lead_firm_brn", f"firm {brn} is not registered with the firms service")
+    async with uow:
         await repository.upsert_firm(
-            conn,
+            uow.conn,
             brn=brn,
             size=body["size"],
             size_since=datetime.fromisoformat(body["size_since"]).date(),
             version=int(body["version"]),
         )
-        size = str(body["size"])
-    return size
+    return str(body["size"])
 
 
 async def propose_project(
-    pool: Pool, catalog: CatalogReader, firms: OwnerReader, *, data: schemas.ProjectCreate
+    uow: UnitOfWork, catalog: CatalogReader, firms: OwnerReader, *, data: schemas.ProjectCreate
 ) -> schemas.ProjectRead:
     """Propose a project; it commits nothing until it is selected."""
     domain.check_project_shape(
@@ -185,34 +201,30 @@ async def propose_project(
     fields = data.model_dump()
     # The first code stays first: it is the project's primary technology.
     fields["technology_codes"] = list(dict.fromkeys(data.technology_codes))
-    fields["lead_firm_brn"] = (
-        brn.normalize(data.lead_firm_brn, field="lead_firm_brn") if data.lead_firm_brn else None
+    fields["lead_firm_brn"] = _lead_firm_brn(data.lead_firm_brn)
+    await require_listed(uow, fields["technology_codes"], reader=catalog, field="technology_codes")
+    size = await _lead_firm_size(uow, fields["lead_firm_brn"], firms) if fields["lead_firm_brn"] else None
+    domain.check_cost_share(
+        size, government=data.government_krw, cash=data.private_cash_krw, in_kind=data.private_in_kind_krw
     )
-    async with pool.acquire() as conn:
-        await require_listed(conn, fields["technology_codes"], reader=catalog, field="technology_codes")
-        size = (
-            await _lead_firm_size(conn, fields["lead_firm_brn"], firms) if fields["lead_firm_brn"] else None
-        )
-        domain.check_cost_share(
-            size, government=data.government_krw, cash=data.private_cash_krw, in_kind=data.private_in_kind_krw
-        )
-        async with conn.transaction():
-            program = await repository.program(conn, data.program_code)
-            if program is None:
-                raise Invalid.field("program_code", f"program {data.program_code} does not exist")
-            fields["fiscal_year"] = program["fiscal_year"]
-            if data.continues:
-                previous = await repository.project(conn, data.continues)
-                if previous is None or previous["fiscal_year"] != program["fiscal_year"] - 1:
-                    raise Invalid.field(
-                        "continues",
-                        f"{data.continues} is not a project of fiscal year {program['fiscal_year'] - 1}",
-                    )
-            if not await repository.insert_project(conn, fields):
-                raise Conflict(f"Project {data.code} already exists.")
-            row = await repository.project(conn, data.code)
-            assert row is not None
-            await enqueue(conn, [_project_event(row, registry.PROJECT_EVENTS["proposed"])], source=SOURCE)
+    async with uow:
+        conn = uow.conn
+        program = await repository.program(conn, data.program_code)
+        if program is None:
+            raise Invalid.field("program_code", f"program {data.program_code} does not exist")
+        fields["fiscal_year"] = program["fiscal_year"]
+        if data.continues:
+            previous = await repository.project(conn, data.continues)
+            if previous is None or previous["fiscal_year"] != program["fiscal_year"] - 1:
+                raise Invalid.field(
+                    "continues",
+                    f"{data.continues} is not a project of fiscal year {program['fiscal_year'] - 1}",
+                )
+        if not await repository.insert_project(conn, fields):
+            raise Conflict(f"Project {data.code} already exists.")
+        row = await repository.project(conn, data.code)
+        assert row is not None
+        uow.add(_project_event(row, registry.PROJECT_EVENTS["proposed"]))
     return project_read(row)
 
 
@@ -228,10 +240,11 @@ def _domain_project(row: asyncpg.Record) -> domain.Project:
 
 
 async def transition_project(
-    pool: Pool, *, code: str, data: schemas.ProjectTransition, actor: str
+    uow: UnitOfWork, *, code: str, data: schemas.ProjectTransition, actor: str
 ) -> schemas.ProjectRead:
     """Move a project; selecting commits its government money within the program's budget."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with uow:
+        conn = uow.conn
         found = await repository.project(conn, code)
         if found is None:
             raise NotFound(f"Project {code} does not exist.")
@@ -264,7 +277,7 @@ async def transition_project(
             disbursed=moved.disbursed_krw,
             step=step,
         )
-        await enqueue(conn, [_project_event(row, registry.PROJECT_EVENTS[moved.status])], source=SOURCE)
+        uow.add(_project_event(row, registry.PROJECT_EVENTS[moved.status]))
     return project_read(row)
 
 
@@ -299,7 +312,7 @@ def _request_hash(code: str, data: schemas.DisbursementCreate) -> str:
 
 
 async def disburse(
-    pool: Pool, *, code: str, data: schemas.DisbursementCreate, key: str, actor: str
+    uow: UnitOfWork, *, code: str, data: schemas.DisbursementCreate, key: str, actor: str
 ) -> tuple[int, dict[str, Any]]:
     """Pay a project once per idempotency key; return the (status, body) of the key's first answer.
 
@@ -308,7 +321,8 @@ async def disburse(
     and a request that arrives while the first is running is told so (409) instead of waiting.
     """
     request_hash = _request_hash(code, data)
-    async with pool.acquire() as conn, conn.transaction():
+    async with uow:
+        conn = uow.conn
         if not await repository.try_lock_key(conn, key):
             raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
         first = await repository.stored_answer(conn, key)
@@ -317,7 +331,7 @@ async def disburse(
                 raise Invalid.field("Idempotency-Key", "this key was used for a different request")
             return int(first["status_code"]), dict(first["response"])
         try:
-            async with conn.transaction():
+            async with uow.savepoint():
                 row = await repository.project(conn, code, for_update=True)
                 if row is None:
                     raise NotFound(f"Project {code} does not exist.")
@@ -334,7 +348,7 @@ async def disburse(
                     disbursed=project.disbursed_krw + data.amount_krw,
                     step=None,
                 )
-                await enqueue(conn, [_project_event(row, registry.PROJECT_DISBURSED)], source=SOURCE)
+                uow.add(_project_event(row, registry.PROJECT_DISBURSED))
             status = 201
             body = schemas.DisbursementRead.model_validate(dict(paid)).model_dump(mode="json")
         except Problem as problem:

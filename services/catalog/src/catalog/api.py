@@ -11,11 +11,13 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from catalog import repository, schemas, service
 from mpe_kit.auth import Principal, require
 from mpe_kit.db import Pool
-from mpe_kit.http import request_pool
+from mpe_kit.http import request_pool, request_uow
+from mpe_kit.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1")
 
 PoolDep = Annotated[Pool, Depends(request_pool)]
+UowDep = Annotated[UnitOfWork, Depends(request_uow)]
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Editor = Annotated[Principal, Depends(require("editor"))]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
@@ -28,9 +30,9 @@ def _clock(request: Request) -> service.Clock:
 
 
 @router.post("/industries", status_code=status.HTTP_201_CREATED, tags=["industries"])
-async def create_industry(body: schemas.IndustryCreate, pool: PoolDep, _: Editor) -> schemas.IndustryRead:
+async def create_industry(body: schemas.IndustryCreate, uow: UowDep, _: Editor) -> schemas.IndustryRead:
     """Add an industry."""
-    return await service.create_industry(pool, data=body)
+    return await service.create_industry(uow, data=body)
 
 
 @router.get("/industries", tags=["industries"])
@@ -48,9 +50,9 @@ async def get_industry(code: str, pool: PoolDep, _: Viewer) -> schemas.IndustryR
 
 
 @router.post("/revisions", status_code=status.HTTP_201_CREATED, tags=["revisions"])
-async def create_revision(body: schemas.RevisionCreate, pool: PoolDep, who: Editor) -> schemas.RevisionRead:
+async def create_revision(body: schemas.RevisionCreate, uow: UowDep, who: Editor) -> schemas.RevisionRead:
     """Draft a revision of the technology list."""
-    return await service.create_revision(pool, data=body, actor=who.sub)
+    return await service.create_revision(uow, data=body, actor=who.sub)
 
 
 @router.get("/revisions", tags=["revisions"])
@@ -73,25 +75,25 @@ async def get_revision(revision_id: uuid.UUID, pool: PoolDep, _: Viewer) -> sche
 
 @router.patch("/revisions/{revision_id}", tags=["revisions"])
 async def update_revision(
-    revision_id: uuid.UUID, body: schemas.RevisionUpdate, pool: PoolDep, _: Editor
+    revision_id: uuid.UUID, body: schemas.RevisionUpdate, uow: UowDep, _: Editor
 ) -> schemas.RevisionRead:
     """Edit a draft."""
-    return await service.update_revision(pool, revision_id=revision_id, data=body)
+    return await service.update_revision(uow, revision_id=revision_id, data=body)
 
 
 @router.delete("/revisions/{revision_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["revisions"])
-async def delete_revision(revision_id: uuid.UUID, pool: PoolDep, _: Editor) -> Response:
+async def delete_revision(revision_id: uuid.UUID, uow: UowDep, _: Editor) -> Response:
     """Delete a draft."""
-    await service.delete_revision(pool, revision_id=revision_id)
+    await service.delete_revision(uow, revision_id=revision_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/revisions/{revision_id}/publish", tags=["revisions"])
 async def publish_revision(
-    revision_id: uuid.UUID, request: Request, pool: PoolDep, who: Editor
+    revision_id: uuid.UUID, request: Request, uow: UowDep, who: Editor
 ) -> schemas.RevisionRead:
     """Apply a draft's changes at its effective date, atomically."""
-    return await service.publish_revision(pool, revision_id=revision_id, actor=who.sub, today=_clock(request))
+    return await service.publish_revision(uow, revision_id=revision_id, actor=who.sub, today=_clock(request))
 
 
 @router.get("/technologies", tags=["technologies"])

@@ -15,10 +15,10 @@ from mpe_events import catalog as ev
 from mpe_events import registry
 from mpe_kit.db import Conn
 from mpe_kit.errors import Conflict, Invalid, NotFound
-from mpe_kit.outbox import PendingEvent, enqueue
+from mpe_kit.outbox import PendingEvent
 from mpe_kit.pagination import decode_text_cursor, decode_time_id_cursor, encode_cursor, encode_time_id_cursor
+from mpe_kit.uow import UnitOfWork
 
-SOURCE = registry.source("catalog")
 SEOUL = ZoneInfo("Asia/Seoul")
 Clock = Callable[[], date]
 
@@ -76,17 +76,14 @@ def tech_read(t: domain.Technology) -> schemas.TechnologyRead:
 # industries
 
 
-async def create_industry(pool: asyncpg.Pool, *, data: schemas.IndustryCreate) -> schemas.IndustryRead:
+async def create_industry(uow: UnitOfWork, *, data: schemas.IndustryCreate) -> schemas.IndustryRead:
     """Add an industry; 409 if its code is taken."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with uow:
+        conn = uow.conn
         if not await repository.insert_industry(conn, **data.model_dump()):
             raise Conflict(f"Industry {data.code} already exists.")
         industry = schemas.IndustryRead(**data.model_dump(), version=1)
-        await enqueue(
-            conn,
-            [PendingEvent(registry.INDUSTRY_CREATED, data.code, ev.IndustryV1(**industry.model_dump()))],
-            source=SOURCE,
-        )
+        uow.add(PendingEvent(registry.INDUSTRY_CREATED, data.code, ev.IndustryV1(**industry.model_dump())))
     return industry
 
 
@@ -137,12 +134,13 @@ async def _check_against_list(conn: Conn, changes: list[domain.Change]) -> None:
 
 
 async def create_revision(
-    pool: asyncpg.Pool, *, data: schemas.RevisionCreate, actor: str
+    uow: UnitOfWork, *, data: schemas.RevisionCreate, actor: str
 ) -> schemas.RevisionRead:
     """Draft a revision of the list."""
     changes = _to_domain(data.changes)
     domain.check_changes(changes, decided_on=data.decided_on, effective_on=data.effective_on)
-    async with pool.acquire() as conn, conn.transaction():
+    async with uow:
+        conn = uow.conn
         await _check_against_list(conn, changes)
         row = await repository.insert_revision(
             conn,
@@ -154,9 +152,7 @@ async def create_revision(
             created_by=actor,
         )
         rev = _revision_read(row)
-        await enqueue(
-            conn, [PendingEvent(registry.REVISION_DRAFTED, str(rev.id), _revision_event(rev))], source=SOURCE
-        )
+        uow.add(PendingEvent(registry.REVISION_DRAFTED, str(rev.id), _revision_event(rev)))
     return rev
 
 
@@ -168,10 +164,11 @@ async def _locked_revision(conn: Conn, revision_id: uuid.UUID) -> schemas.Revisi
 
 
 async def update_revision(
-    pool: asyncpg.Pool, *, revision_id: uuid.UUID, data: schemas.RevisionUpdate
+    uow: UnitOfWork, *, revision_id: uuid.UUID, data: schemas.RevisionUpdate
 ) -> schemas.RevisionRead:
     """Edit a draft; 409 once published."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with uow:
+        conn = uow.conn
         current = await _locked_revision(conn, revision_id)
         domain.check_editable(current.status)
         # Attributes, not model_dump(): the changes must stay typed models, not dicts.
@@ -189,31 +186,27 @@ async def update_revision(
             changes=[c.model_dump(mode="json", exclude_none=True) for c in merged.changes],
         )
         rev = _revision_read(row)
-        await enqueue(
-            conn, [PendingEvent(registry.REVISION_EDITED, str(rev.id), _revision_event(rev))], source=SOURCE
-        )
+        uow.add(PendingEvent(registry.REVISION_EDITED, str(rev.id), _revision_event(rev)))
     return rev
 
 
-async def delete_revision(pool: asyncpg.Pool, *, revision_id: uuid.UUID) -> None:
+async def delete_revision(uow: UnitOfWork, *, revision_id: uuid.UUID) -> None:
     """Delete a draft; 409 once published."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with uow:
+        conn = uow.conn
         current = await _locked_revision(conn, revision_id)
         domain.check_editable(current.status)
         await repository.delete_revision(conn, revision_id)
         gone = current.model_copy(update={"version": current.version + 1})
-        await enqueue(
-            conn,
-            [PendingEvent(registry.REVISION_DELETED, str(gone.id), _revision_event(gone, "deleted"))],
-            source=SOURCE,
-        )
+        uow.add(PendingEvent(registry.REVISION_DELETED, str(gone.id), _revision_event(gone, "deleted")))
 
 
 async def publish_revision(
-    pool: asyncpg.Pool, *, revision_id: uuid.UUID, actor: str, today: Clock = seoul_today
+    uow: UnitOfWork, *, revision_id: uuid.UUID, actor: str, today: Clock = seoul_today
 ) -> schemas.RevisionRead:
     """Apply every change of a draft at its effective date, atomically, with one event each."""
-    async with pool.acquire() as conn, conn.transaction():
+    async with uow:
+        conn = uow.conn
         rev = await _locked_revision(conn, revision_id)
         domain.check_publishable(status=rev.status, effective_on=rev.effective_on, today=today())
         changes = _to_domain(rev.changes)
@@ -229,7 +222,7 @@ async def publish_revision(
                     raise Conflict(f"Technology {ch.code} already exists.")
                 tech = domain.listed(ch.technology, on=on, revision_id=rev.id)
                 try:
-                    async with conn.transaction():
+                    async with uow.savepoint():
                         await repository.insert_technology(conn, tech)
                 except asyncpg.UniqueViolationError as exc:
                     # Another revision listed the same code since this one was drafted.
@@ -252,7 +245,7 @@ async def publish_revision(
             events.append(PendingEvent(event_type, tech.code, _tech_event(tech)))
         published = _revision_read(await repository.mark_published(conn, rev.id, by=actor))
         events.append(PendingEvent(registry.REVISION_PUBLISHED, str(rev.id), _revision_event(published)))
-        await enqueue(conn, events, source=SOURCE)
+        uow.add(*events)
     return published
 
 

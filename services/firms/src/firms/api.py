@@ -12,12 +12,14 @@ from firms import repository, schemas, service
 from mpe_kit.auth import Principal, require
 from mpe_kit.db import Pool
 from mpe_kit.errors import Problem
-from mpe_kit.http import request_pool
-from mpe_kit.technology_replica import CatalogReader
+from mpe_kit.http import request_pool, request_uow
+from mpe_kit.uow import UnitOfWork
+from mpe_replicas.technology import CatalogReader
 
 router = APIRouter(prefix="/v1")
 
 PoolDep = Annotated[Pool, Depends(request_pool)]
+UowDep = Annotated[UnitOfWork, Depends(request_uow)]
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Editor = Annotated[Principal, Depends(require("editor"))]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
@@ -39,10 +41,10 @@ def _etag(version: int) -> str:
 
 @router.post("/firms", status_code=status.HTTP_201_CREATED, tags=["firms"])
 async def register_firm(
-    body: schemas.FirmCreate, response: Response, pool: PoolDep, reader: ReaderDep, _: Editor
+    body: schemas.FirmCreate, response: Response, uow: UowDep, reader: ReaderDep, _: Editor
 ) -> schemas.FirmRead:
     """Register a firm."""
-    firm = await service.register_firm(pool, reader, data=body)
+    firm = await service.register_firm(uow, reader, data=body)
     response.headers["ETag"] = _etag(firm.version)
     response.headers["Location"] = f"/v1/firms/{firm.brn}"
     return firm
@@ -77,7 +79,7 @@ async def patch_firm(
     brn: str,
     body: schemas.FirmPatch,
     response: Response,
-    pool: PoolDep,
+    uow: UowDep,
     reader: ReaderDep,
     _: Editor,
     if_match: Annotated[str | None, Header(description="The ETag of the version you read.")] = None,
@@ -93,17 +95,17 @@ async def patch_firm(
         if m is None:
             raise Problem(f"If-Match {if_match!r} is not an ETag of this API.", status=412)
         wanted = int(m[1])
-    firm = await service.patch_firm(pool, reader, brn=brn, data=body, if_match=wanted)
+    firm = await service.patch_firm(uow, reader, brn=brn, data=body, if_match=wanted)
     response.headers["ETag"] = _etag(firm.version)
     return firm
 
 
 @router.post("/firms/{brn}/confirmations", status_code=status.HTTP_201_CREATED, tags=["firms"])
 async def add_confirmation(
-    brn: str, body: schemas.ConfirmationCreate, pool: PoolDep, reader: ReaderDep, _: Editor
+    brn: str, body: schemas.ConfirmationCreate, uow: UowDep, reader: ReaderDep, _: Editor
 ) -> schemas.ConfirmationRead:
     """Record a key-strategic-technology confirmation the firm holds."""
-    return await service.add_confirmation(pool, reader, brn=brn, data=body)
+    return await service.add_confirmation(uow, reader, brn=brn, data=body)
 
 
 @router.get("/firms/{brn}/confirmations", tags=["firms"])
@@ -116,11 +118,11 @@ async def list_confirmations(
 
 @router.post("/firms/{brn}/designations", status_code=status.HTTP_201_CREATED, tags=["designations"])
 async def apply(
-    brn: str, body: schemas.DesignationCreate, request: Request, pool: PoolDep, reader: ReaderDep, who: Editor
+    brn: str, body: schemas.DesignationCreate, request: Request, uow: UowDep, reader: ReaderDep, who: Editor
 ) -> schemas.DesignationRead:
     """Apply for a designation (status applied)."""
     return await service.apply(
-        pool, reader, brn=brn, data=body, actor=who.sub, today=service.clock_of(request.app.state)
+        uow, reader, brn=brn, data=body, actor=who.sub, today=service.clock_of(request.app.state)
     )
 
 
@@ -148,11 +150,11 @@ async def get_designation(designation_id: uuid.UUID, pool: PoolDep, _: Viewer) -
 
 @router.post("/designations/{designation_id}/transitions", tags=["designations"])
 async def transition(
-    designation_id: uuid.UUID, body: schemas.TransitionCreate, request: Request, pool: PoolDep, who: Editor
+    designation_id: uuid.UUID, body: schemas.TransitionCreate, request: Request, uow: UowDep, who: Editor
 ) -> schemas.DesignationRead:
     """Move a designation's status; the answer names the allowed moves when this one is not."""
     return await service.transition(
-        pool,
+        uow,
         designation_id=designation_id,
         data=body,
         actor=who.sub,

@@ -8,13 +8,14 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from firms import service
+from firms import consumers, service
 from firms.api import router
 from firms.settings import FirmsSettings
-from mpe_kit import migrations, technology_replica
+from mpe_kit import migrations
 from mpe_kit.logging import get_logger
 from mpe_kit.service import Runtime, ServiceSpec, Worker, event_consumer, outbox_relay
 from mpe_kit.service import create_app as build_app
+from mpe_replicas import technology
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 log = get_logger("firms.expiry")
@@ -23,9 +24,7 @@ log = get_logger("firms.expiry")
 def all_migrations() -> list[migrations.Migration]:
     """The kit's tables, the technology replica, then the firms service's own."""
     return (
-        migrations.kit_migrations()
-        + technology_replica.replica_migrations()
-        + migrations.load("firms", MIGRATIONS)
+        migrations.kit_migrations() + technology.replica_migrations() + migrations.load("firms", MIGRATIONS)
     )
 
 
@@ -49,7 +48,7 @@ def _expiry(rt: Runtime) -> Worker:
 def _workers(rt: Runtime) -> list[Worker]:
     s = rt.settings
     assert isinstance(s, FirmsSettings)
-    replica = event_consumer(rt, group=s.replica_group, handlers=technology_replica.HANDLERS)
+    replica = event_consumer(rt, group=s.replica_group, handlers=consumers.HANDLERS)
     return [outbox_relay(rt, service="firms").run, replica.run, _expiry(rt)]
 
 
@@ -57,7 +56,7 @@ async def _on_start(rt: Runtime, app: FastAPI) -> None:
     s = rt.settings
     assert isinstance(s, FirmsSettings)
     token = s.service_token.get_secret_value() if s.service_token else None
-    app.state.catalog_reader = technology_replica.CatalogReader(base_url=s.catalog_url, token=token)
+    app.state.catalog_reader = technology.CatalogReader(base_url=s.catalog_url, token=token)
 
 
 SPEC = ServiceSpec(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from mpe_kit import brn
+from mpe_events import brn
 from mpe_kit.errors import Conflict, Invalid
 
 Kind = Literal["leading", "specialized"]
@@ -42,7 +42,10 @@ def brn_check_digit(first_nine: str) -> int:
 
 def normalize_brn(value: str) -> str:
     """The 10 digits of a valid BRN given as 1234567890 or 123-45-67890; Invalid otherwise."""
-    return brn.normalize(value)
+    try:
+        return brn.normalize(value)
+    except brn.InvalidBrn as exc:
+        raise Invalid.field("brn", str(exc)) from exc
 
 
 def brn_display(digits: str) -> str:

@@ -15,9 +15,10 @@ from mpe_events import firms as ev
 from mpe_events import registry
 from mpe_kit.db import Conn, Pool
 from mpe_kit.errors import Conflict, Invalid, NotFound, Problem
-from mpe_kit.outbox import PendingEvent, enqueue
+from mpe_kit.outbox import PendingEvent
 from mpe_kit.pagination import decode_text_cursor, decode_time_id_cursor, encode_cursor, encode_time_id_cursor
-from mpe_kit.technology_replica import CatalogReader, require_listed
+from mpe_kit.uow import PostgresUnitOfWork, UnitOfWork
+from mpe_replicas.technology import CatalogReader, require_listed
 
 SOURCE = registry.source("firms")
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -76,21 +77,19 @@ async def _firm_or_404(conn: Conn, brn: str, *, for_update: bool = False) -> asy
 # firms
 
 
-async def register_firm(pool: Pool, reader: CatalogReader, *, data: schemas.FirmCreate) -> schemas.FirmRead:
+async def register_firm(
+    uow: UnitOfWork, reader: CatalogReader, *, data: schemas.FirmCreate
+) -> schemas.FirmRead:
     """Register a firm; its technology codes must be on the list."""
     brn = domain.normalize_brn(data.brn)
     fields = {**data.model_dump(), "brn": brn, "technology_codes": sorted(set(data.technology_codes))}
-    async with pool.acquire() as conn:
-        await require_listed(conn, fields["technology_codes"], reader=reader, field="technology_codes")
-        async with conn.transaction():
-            if not await repository.insert_firm(conn, fields):
-                raise Conflict(f"Firm {domain.brn_display(brn)} is already registered.")
-            row = await _firm_or_404(conn, brn)
-            await enqueue(
-                conn,
-                [PendingEvent(registry.FIRM_REGISTERED, brn, await _firm_event(conn, row))],
-                source=SOURCE,
-            )
+    await require_listed(uow, fields["technology_codes"], reader=reader, field="technology_codes")
+    async with uow:
+        conn = uow.conn
+        if not await repository.insert_firm(conn, fields):
+            raise Conflict(f"Firm {domain.brn_display(brn)} is already registered.")
+        row = await _firm_or_404(conn, brn)
+        uow.add(PendingEvent(registry.FIRM_REGISTERED, brn, await _firm_event(conn, row)))
     return firm_read(row)
 
 
@@ -101,7 +100,7 @@ async def get_firm(pool: Pool, *, brn: str) -> schemas.FirmRead:
 
 
 async def patch_firm(
-    pool: Pool, reader: CatalogReader, *, brn: str, data: schemas.FirmPatch, if_match: int | None
+    uow: UnitOfWork, reader: CatalogReader, *, brn: str, data: schemas.FirmPatch, if_match: int | None
 ) -> schemas.FirmRead:
     """Change a firm if it is still at version `if_match` (None: any); only codes it adds are checked."""
     key = _brn(brn)
@@ -110,26 +109,23 @@ async def patch_firm(
     for name, value in fields.items():
         if value is None and name not in nullable:
             raise Invalid.field(name, "cannot be null")
-    async with pool.acquire() as conn:
-        current = await _firm_or_404(conn, key)
-        if "technology_codes" in fields:
-            fields["technology_codes"] = sorted(set(fields["technology_codes"]))
-            added = set(fields["technology_codes"]) - set(current["technology_codes"])
-            await require_listed(conn, added, reader=reader, field="technology_codes")
-        async with conn.transaction():
-            locked = await _firm_or_404(conn, key, for_update=True)
-            if if_match is not None and locked["version"] != if_match:
-                raise Problem(
-                    f"The firm is at version {locked['version']}, not {if_match}; read it again and retry.",
-                    status=412,
-                )
-            row = await repository.update_firm(conn, key, fields) if fields else locked
-            if fields:
-                await enqueue(
-                    conn,
-                    [PendingEvent(registry.FIRM_UPDATED, key, await _firm_event(conn, row))],
-                    source=SOURCE,
-                )
+    if "technology_codes" in fields:
+        async with uow:
+            current = await _firm_or_404(uow.conn, key)
+        fields["technology_codes"] = sorted(set(fields["technology_codes"]))
+        added = set(fields["technology_codes"]) - set(current["technology_codes"])
+        await require_listed(uow, added, reader=reader, field="technology_codes")
+    async with uow:
+        conn = uow.conn
+        locked = await _firm_or_404(conn, key, for_update=True)
+        if if_match is not None and locked["version"] != if_match:
+            raise Problem(
+                f"The firm is at version {locked['version']}, not {if_match}; read it again and retry.",
+                status=412,
+            )
+        row = await repository.update_firm(conn, key, fields) if fields else locked
+        if fields:
+            uow.add(PendingEvent(registry.FIRM_UPDATED, key, await _firm_event(conn, row)))
     return firm_read(row)
 
 
@@ -150,24 +146,21 @@ async def list_firms(
 
 
 async def add_confirmation(
-    pool: Pool, reader: CatalogReader, *, brn: str, data: schemas.ConfirmationCreate
+    uow: UnitOfWork, reader: CatalogReader, *, brn: str, data: schemas.ConfirmationCreate
 ) -> schemas.ConfirmationRead:
     """Record a confirmation the firm holds."""
     key = _brn(brn)
     domain.check_confirmation(data.issued_on, data.valid_until)
     confirmation = domain.Confirmation(**data.model_dump())
-    async with pool.acquire() as conn:
-        await _firm_or_404(conn, key)
-        await require_listed(conn, [data.technology_code], reader=reader, field="technology_code")
-        async with conn.transaction():
-            await _firm_or_404(conn, key, for_update=True)
-            cid = await repository.insert_confirmation(conn, key, confirmation)
-            row = await repository.update_firm(conn, key, {})
-            await enqueue(
-                conn,
-                [PendingEvent(registry.FIRM_CONFIRMATION_ADDED, key, await _firm_event(conn, row))],
-                source=SOURCE,
-            )
+    async with uow:
+        await _firm_or_404(uow.conn, key)
+    await require_listed(uow, [data.technology_code], reader=reader, field="technology_code")
+    async with uow:
+        conn = uow.conn
+        await _firm_or_404(conn, key, for_update=True)
+        cid = await repository.insert_confirmation(conn, key, confirmation)
+        row = await repository.update_firm(conn, key, {})
+        uow.add(PendingEvent(registry.FIRM_CONFIRMATION_ADDED, key, await _firm_event(conn, row)))
     return schemas.ConfirmationRead(id=cid, **data.model_dump())
 
 
@@ -191,7 +184,7 @@ async def list_confirmations(
 
 
 async def apply(
-    pool: Pool,
+    uow: UnitOfWork,
     reader: CatalogReader,
     *,
     brn: str,
@@ -214,30 +207,31 @@ async def apply(
         actor=actor,
         at=datetime.now(UTC),
     )
-    async with pool.acquire() as conn:
-        await _firm_or_404(conn, key)
-        await require_listed(conn, d.technology_codes, reader=reader, field="technology_codes")
-        async with conn.transaction():
-            firm = await _firm_or_404(conn, key, for_update=True)
-            if d.kind == "leading":
-                confirmations = [
-                    domain.Confirmation(
-                        technology_code=c["technology_code"],
-                        issued_on=c["issued_on"],
-                        valid_until=c["valid_until"],
-                    )
-                    for c in await repository.confirmations(conn, key)
-                ]
-                domain.check_leading_confirmation(confirmations, list(d.technology_codes), on=on)
-            else:
-                domain.check_specialized_ratio(firm["mpe_sales_ratio"])
-            await repository.insert_designation(conn, d)
-            await enqueue(conn, [_designation_event(d)], source=SOURCE)
+    async with uow:
+        await _firm_or_404(uow.conn, key)
+    await require_listed(uow, d.technology_codes, reader=reader, field="technology_codes")
+    async with uow:
+        conn = uow.conn
+        firm = await _firm_or_404(conn, key, for_update=True)
+        if d.kind == "leading":
+            confirmations = [
+                domain.Confirmation(
+                    technology_code=c["technology_code"],
+                    issued_on=c["issued_on"],
+                    valid_until=c["valid_until"],
+                )
+                for c in await repository.confirmations(conn, key)
+            ]
+            domain.check_leading_confirmation(confirmations, list(d.technology_codes), on=on)
+        else:
+            domain.check_specialized_ratio(firm["mpe_sales_ratio"])
+        await repository.insert_designation(conn, d)
+        uow.add(_designation_event(d))
     return designation_read(d)
 
 
 async def transition(
-    pool: Pool,
+    uow: UnitOfWork,
     *,
     designation_id: uuid.UUID,
     data: schemas.TransitionCreate,
@@ -248,7 +242,8 @@ async def transition(
     on = data.effective_on or today()
     if on > today():
         raise Invalid.field("effective_on", "cannot be after today")
-    async with pool.acquire() as conn, conn.transaction():
+    async with uow:
+        conn = uow.conn
         found = await repository.get_designation(conn, designation_id)
         if found is None:
             raise NotFound(f"Designation {designation_id} does not exist.")
@@ -262,7 +257,7 @@ async def transition(
                 domain.check_specialized_ratio(firm["mpe_sales_ratio"])
             domain.check_no_overlap(moved, await repository.firm_designations(conn, moved.brn, moved.kind))
         await repository.update_designation(conn, moved)
-        await enqueue(conn, [_designation_event(moved)], source=SOURCE)
+        uow.add(_designation_event(moved))
     return designation_read(moved)
 
 
@@ -292,9 +287,12 @@ async def list_designations(
 
 async def expire_due(pool: Pool, *, today: date, batch: int = 100) -> int:
     """Expire designated designations whose period ended before `today`; safe on many instances."""
+    # A background task, not a request: its writes go into no write token.
+    uow = PostgresUnitOfWork(pool, source=SOURCE)
     total = 0
     while True:
-        async with pool.acquire() as conn, conn.transaction():
+        async with uow:
+            conn = uow.conn
             due = await repository.due_for_expiry(conn, today, limit=batch)
             events: list[PendingEvent] = []
             for d in due:
@@ -310,7 +308,7 @@ async def expire_due(pool: Pool, *, today: date, batch: int = 100) -> int:
                 await repository.update_designation(conn, expired)
                 events.append(_designation_event(expired))
             if events:
-                await enqueue(conn, events, source=SOURCE)
+                uow.add(*events)
         total += len(due)
         if len(due) < batch:
             return total

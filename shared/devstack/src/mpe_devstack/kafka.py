@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 
+from mpe_devstack.lanes import refuse_servers_in_unit_lane
 from mpe_devstack.ports import port_is_listening, wait_for_port_closed
 
 KAFKA_VERSION = "4.1.1"
@@ -445,6 +446,7 @@ class KafkaCluster:
 
     def start(self, timeout: float = 120) -> None:
         """Fetch jars, format storage on first use, start every node and wait until all serve."""
+        refuse_servers_in_unit_lane("Kafka")
         self._prepare()
         try:
             for node_id in self.node_ids:

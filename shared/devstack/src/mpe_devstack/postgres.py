@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
+from mpe_devstack.lanes import refuse_servers_in_unit_lane
 from mpe_devstack.ports import port_is_listening, wait_for_port_closed
 
 PG_ROOT = Path("/usr/lib/postgresql")
@@ -202,6 +203,7 @@ class PostgresServer:
 
     def start(self, timeout: float = 60) -> None:
         """Initialise the cluster on first use, then start it and wait until it accepts connections."""
+        refuse_servers_in_unit_lane("Postgres")
         if self._is_running():
             # Left over by a launcher that died: restart so our port and settings apply.
             self.stop()

@@ -21,6 +21,24 @@ from mpe_devstack.ports import free_port, free_port_range
 from mpe_devstack.postgres import PostgresServer
 from mpe_kit import migrations
 
+# The session fixtures that start a server: a test marked `unit` may not need them, even through
+# another fixture.
+SERVER_FIXTURES = frozenset({"pg", "kafka"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse, in every lane, a test marked `unit` whose fixtures start Postgres or Kafka."""
+    wrong = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("unit") is not None
+        and SERVER_FIXTURES & set(getattr(item, "fixturenames", ()))
+    ]
+    if wrong:
+        raise pytest.UsageError(
+            "marked `unit` but needs Postgres or Kafka (remove the marker): " + ", ".join(wrong)
+        )
+
 
 @pytest.fixture(scope="session")
 def stack_dir() -> Path:

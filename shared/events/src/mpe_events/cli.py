@@ -15,9 +15,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["schemas"])
     parser.add_argument("--check", action="store_true", help="only report; write nothing")
     args = parser.parse_args(argv)
-    schemas.SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
+    if not args.check:
+        schemas.SCHEMA_DIR.mkdir(parents=True, exist_ok=True)
     failed = False
-    for event_type, schema in schemas.generate().items():
+    generated = schemas.generate()
+    for event_type, schema in generated.items():
         path = schemas.path_for(event_type)
         text = schemas.dump(schema)
         if path.exists():
@@ -36,6 +38,12 @@ def main(argv: list[str] | None = None) -> int:
         else:
             path.write_text(text)
             print(f"wrote {path}")
+    expected = {schemas.path_for(t) for t in generated}
+    for path in sorted(schemas.SCHEMA_DIR.glob("*.json")):
+        if path not in expected:
+            # Never deleted here: removing a published schema is a decision about the contract.
+            failed = True
+            print(f"{path.name}: no event model generates this schema; restore the model or remove the file")
     return 1 if failed else 0
 
 

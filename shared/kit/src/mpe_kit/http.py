@@ -24,6 +24,8 @@ from mpe_kit.logging import get_logger
 from mpe_kit.relay import outbox_lag
 from mpe_kit.status import RuntimeStatus
 from mpe_kit.tracing import set_traceparent
+from mpe_kit.uow import PostgresUnitOfWork, UnitOfWork
+from mpe_kit.writes import recorder_of
 
 log = get_logger("mpe.http")
 
@@ -136,3 +138,9 @@ async def request_pool(request: Request) -> Pool:
     """The app's database pool (a FastAPI dependency)."""
     pool: Pool = request.app.state.pool
     return pool
+
+
+async def request_uow(request: Request) -> UnitOfWork:
+    """A unit of work on the app's pool that notes its writes in the request's write token (a FastAPI dependency)."""
+    source: str = request.app.state.event_source
+    return PostgresUnitOfWork(request.app.state.pool, source=source, writes=recorder_of(request.scope))

@@ -1,4 +1,4 @@
-"""Writing events into the outbox, inside the caller's transaction."""
+"""Writing events into the outbox, inside the caller's transaction (a use case's unit of work)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pydantic import BaseModel
 
 from mpe_events.envelope import Envelope
 from mpe_events.registry import EventType
-from mpe_kit import writes
 from mpe_kit.db import Conn
 from mpe_kit.tracing import current_traceparent
+from mpe_kit.writes import Written
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,15 @@ class PendingEvent:
     data: BaseModel
 
 
-async def enqueue(conn: Conn, events: Sequence[PendingEvent], *, source: str) -> list[uuid.UUID]:
+@dataclass(frozen=True)
+class Enqueued:
+    """The outbox rows one call wrote: their ids, and what a write token says of them."""
+
+    ids: list[uuid.UUID]
+    written: Written | None
+
+
+async def enqueue(conn: Conn, events: Sequence[PendingEvent], *, source: str) -> Enqueued:
     """Insert the events into the outbox; the caller's transaction makes them atomic."""
     if not conn.is_in_transaction():
         raise RuntimeError("outbox rows must be written inside the use case's transaction")
@@ -56,9 +64,7 @@ async def enqueue(conn: Conn, events: Sequence[PendingEvent], *, source: str) ->
         " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         rows,
     )
-    if rows:
-        writes.record(source, txid, len(rows))
-    return [r[0] for r in rows]
+    return Enqueued([r[0] for r in rows], Written(source, txid, len(rows)) if rows else None)
 
 
 def row_to_envelope(row: asyncpg.Record) -> Envelope:

@@ -1,8 +1,8 @@
 """Reading one resource from its owning service's API, for a replica that missed it.
 
 The caller's service token has the viewer role. An owner that cannot be reached, or answers
-anything but 200 or 404, makes the caller answer 503: without the owner's word a code or a
-firm can be neither accepted nor rejected.
+anything but 200 or 404, makes the caller answer 503: without the owner's word the resource
+can be neither accepted nor rejected.
 """
 
 from __future__ import annotations

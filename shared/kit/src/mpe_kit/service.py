@@ -15,6 +15,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
+from mpe_events import registry as event_registry
 from mpe_events import topics
 from mpe_kit import db, http, migrations
 from mpe_kit.auth import ROLES, TokenVerifier, issue_token
@@ -103,6 +104,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
     status = RuntimeStatus()
     app.state.settings = settings
     app.state.status = status
+    app.state.event_source = event_registry.source(spec.name)
     if spec.staff_auth:
         app.state.token_verifier = TokenVerifier(
             secret=settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,

@@ -1,7 +1,8 @@
 """Write tokens: what a client that just wrote shows a reader, to read its own writes.
 
 Every event a use case commits carries its transaction's id (`Envelope.write`, set by the
-outbox). A service answers a successful write with an `MPE-Write-Token` header listing, per
+outbox). The use case's unit of work notes each committed transaction in the request's
+recorder, which the middleware below puts in the ASGI scope; a service answers a successful write with an `MPE-Write-Token` header listing, per
 transaction, the event source, the transaction id and how many events it committed. A reader
 (the gateway) waits until it has applied that many events of that transaction: one write that
 changes dozens of aggregates is covered whole by one short token.
@@ -14,7 +15,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -45,7 +45,7 @@ class WriteRecorder:
         self._counts: dict[tuple[str, int], int] = {}
 
     def add(self, source: str, txid: int, count: int) -> None:
-        """Note `count` more events committed (if the transaction commits) by one transaction."""
+        """Note `count` more events committed by one transaction."""
         key = (source, txid)
         self._counts[key] = self._counts.get(key, 0) + count
 
@@ -56,14 +56,14 @@ class WriteRecorder:
         return encode([Written(s, t, n) for (s, t), n in sorted(self._counts.items())])
 
 
-_recorder: ContextVar[WriteRecorder | None] = ContextVar("mpe_write_recorder", default=None)
+# The request's recorder travels in the ASGI scope, where the unit of work's dependency finds it.
+_SCOPE_KEY = "mpe.write_recorder"
 
 
-def record(source: str, txid: int, count: int) -> None:
-    """Note events written in the current request, if a request is recording."""
-    recorder = _recorder.get()
-    if recorder is not None:
-        recorder.add(source, txid, count)
+def recorder_of(scope: Scope) -> WriteRecorder | None:
+    """The recorder of the request this scope belongs to; None outside WriteTokenHeader."""
+    recorder = scope.get(_SCOPE_KEY)
+    return recorder if isinstance(recorder, WriteRecorder) else None
 
 
 def encode(written: list[Written]) -> str:
@@ -108,7 +108,7 @@ class WriteTokenHeader:
             await self.app(scope, receive, send)
             return
         recorder = WriteRecorder()
-        reset = _recorder.set(recorder)
+        scope[_SCOPE_KEY] = recorder
 
         async def send_with_token(message: Message) -> None:
             if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
@@ -119,7 +119,4 @@ class WriteTokenHeader:
                     message = {**message, "headers": headers}
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_token)
-        finally:
-            _recorder.reset(reset)
+        await self.app(scope, receive, send_with_token)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import asyncpg
 import httpx
 
-from budget.replicas import FIRM_HANDLERS
+from budget.consumers import HANDLERS
 from mpe_events import firms as ev
 from mpe_events.envelope import Envelope
 from mpe_events.registry import FIRM_REGISTERED, FIRM_UPDATED
@@ -46,7 +46,7 @@ def firm_event(event_type: str, *, size: str, version: int, brn: str = BRN) -> E
 
 async def apply(db: asyncpg.Connection, event: Event) -> None:
     async with db.transaction():
-        await FIRM_HANDLERS[event.envelope.type](db, event)
+        await HANDLERS[event.envelope.type](db, event)
 
 
 async def test_a_firm_that_grew_gets_the_lower_cap(funded: httpx.AsyncClient, db: asyncpg.Connection) -> None:

@@ -7,7 +7,6 @@ through to the catalog's API once, with a viewer service token, before rejecting
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -19,37 +18,15 @@ from mpe_kit.consumer import Event, Handler
 from mpe_kit.db import Conn
 from mpe_kit.errors import Invalid
 from mpe_kit.readthrough import OwnerReader
+from mpe_kit.uow import UnitOfWork
+from mpe_replicas import repository
+from mpe_replicas.repository import ReplicaTechnology
 
 
 def replica_migrations() -> list[migrations.Migration]:
     """The replica's table, for services that keep one."""
     return migrations.load(
-        "technology-replica", Path(str(resources.files("mpe_kit") / "sql_technology_replica"))
-    )
-
-
-@dataclass(frozen=True)
-class ReplicaTechnology:
-    """What a service needs to know of a technology."""
-
-    code: str
-    status: str
-    listed_on: date
-    retired_on: date | None
-    version: int
-
-
-async def _upsert(conn: Conn, t: ReplicaTechnology) -> None:
-    await conn.execute(
-        "insert into technology_replica (code, status, listed_on, retired_on, version) values ($1, $2, $3, $4, $5)"
-        " on conflict (code) do update set status = excluded.status, listed_on = excluded.listed_on,"
-        " retired_on = excluded.retired_on, version = excluded.version, updated_at = now()"
-        " where technology_replica.version < excluded.version",
-        t.code,
-        t.status,
-        t.listed_on,
-        t.retired_on,
-        t.version,
+        "technology-replica", Path(str(resources.files("mpe_replicas") / "sql" / "technology"))
     )
 
 
@@ -57,7 +34,7 @@ async def apply_technology_event(conn: Conn, event: Event) -> None:
     """Keep the replica's row at the newest version."""
     d = event.data
     assert isinstance(d, ev.TechnologyV1)
-    await _upsert(conn, ReplicaTechnology(d.code, d.status, d.listed_on, d.retired_on, d.version))
+    await repository.upsert(conn, ReplicaTechnology(d.code, d.status, d.listed_on, d.retired_on, d.version))
 
 
 HANDLERS: Mapping[str, Handler] = {
@@ -87,22 +64,29 @@ class CatalogReader:
         )
 
 
-async def require_listed(conn: Conn, codes: Iterable[str], *, reader: CatalogReader, field: str) -> None:
-    """Every code must be a technology on the list today; a 422 names the ones that are not."""
+async def require_listed(uow: UnitOfWork, codes: Iterable[str], *, reader: CatalogReader, field: str) -> None:
+    """Every code must be a technology on the list today; a 422 names the ones that are not.
+
+    It runs before the use case's own unit of work, in short ones of its own: no transaction
+    waits on the catalog's HTTP answer, and what is read through is kept even when the codes are
+    refused, so the next request finds it in the replica.
+    """
     wanted = sorted(set(codes))
     if not wanted:
         return
-    rows = await conn.fetch(
-        "select code, status, listed_on, retired_on, version from technology_replica where code = any($1::text[])",
-        wanted,
-    )
-    known = {r["code"]: ReplicaTechnology(**dict(r)) for r in rows}
-    for code in wanted:
-        if code not in known:
-            fetched = await reader.technology(code)
-            if fetched is not None:
-                await _upsert(conn, fetched)
-                known[code] = fetched
+    async with uow:
+        known = await repository.by_codes(uow.conn, wanted)
+    fetched = [t for code in wanted if code not in known and (t := await reader.technology(code)) is not None]
+    if fetched:
+        async with uow:
+            for t in fetched:
+                await repository.upsert(uow.conn, t)
+        known.update((t.code, t) for t in fetched)
+    _check_listed(wanted, known, field=field)
+
+
+def _check_listed(wanted: list[str], known: Mapping[str, ReplicaTechnology], *, field: str) -> None:
+    """Invalid (422) naming each wanted code that is unknown or retired."""
     unknown = [c for c in wanted if c not in known]
     retired = [c for c in wanted if c in known and known[c].status != "listed"]
     errors = [{"field": field, "message": f"technology {c} is not in the catalog"} for c in unknown]

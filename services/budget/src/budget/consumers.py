@@ -1,4 +1,4 @@
-"""The budget's replica of firms' size classes, fed by the firms service's events."""
+"""The budget service's event handlers: its replicas of the technology list and of firms' size classes."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from mpe_events import firms as ev
 from mpe_events.registry import FIRM_CONFIRMATION_ADDED, FIRM_REGISTERED, FIRM_UPDATED
 from mpe_kit.consumer import Event, Handler
 from mpe_kit.db import Conn
+from mpe_replicas import technology
 
 
 async def apply_firm_event(conn: Conn, event: Event) -> None:
@@ -18,7 +19,8 @@ async def apply_firm_event(conn: Conn, event: Event) -> None:
     await repository.upsert_firm(conn, brn=d.brn, size=d.size, size_since=d.size_since, version=d.version)
 
 
-FIRM_HANDLERS: Mapping[str, Handler] = {
+HANDLERS: Mapping[str, Handler] = {
+    **technology.HANDLERS,
     FIRM_REGISTERED.type: apply_firm_event,
     FIRM_UPDATED.type: apply_firm_event,
     FIRM_CONFIRMATION_ADDED.type: apply_firm_event,
