@@ -46,8 +46,8 @@ def test_headers_are_the_envelope_and_payloads_the_committed_schemas() -> None:
         assert headers["properties"]["ce_type"]["const"] == event_type
         assert envelope_headers <= set(headers["properties"])
         assert set(headers["required"]) == envelope_headers - {"ce_mpewrite"}
-        payload = doc["components"]["schemas"][event_type]
+        payload = doc["components"]["schemas"][event_type]["schema"]
         committed = json.loads(schemas.path_for(event_type).read_text())
         committed["x-schema-id"] = committed.pop("$id")
-        moved = json.dumps(payload).replace(f"#/components/schemas/{event_type}/$defs/", "#/$defs/")
+        moved = json.dumps(payload).replace(f"#/components/schemas/{event_type}/schema/$defs/", "#/$defs/")
         assert json.loads(moved) == committed

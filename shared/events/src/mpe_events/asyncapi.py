@@ -22,6 +22,9 @@ from mpe_events.topics import TOPICS, TopicSpec, dlq_spec
 
 DOC_PATH = Path(__file__).resolve().parents[4] / "docs" / "asyncapi.yaml"
 KAFKA_BINDING = "0.5.0"
+# The committed schemas are plain JSON Schema (pydantic's, with `$defs` and an OpenAPI-style
+# `discriminator`), which AsyncAPI's own schema dialect would reject: say which dialect they are.
+SCHEMA_FORMAT = "application/schema+json;version=draft-07"
 
 Doc = dict[str, Any]
 
@@ -33,7 +36,7 @@ def _ref(*parts: str) -> dict[str, str]:
 
 def _payload(event_type: str, schema: schemas.Schema) -> schemas.Schema:
     """The committed schema, with its local `$ref`s pointed at where it sits in the document."""
-    prefix = f"#/components/schemas/{event_type}/$defs/"
+    prefix = f"#/components/schemas/{event_type}/schema/$defs/"
     text = json.dumps(schema, ensure_ascii=False).replace('"#/$defs/', f'"{prefix}')
     moved: schemas.Schema = json.loads(text)
     # `$id` would make the rewritten refs relative to the schema's own URN rather than the document.
@@ -154,7 +157,10 @@ def generate(
     for spec in sorted(topic_specs.values(), key=lambda t: t.name):
         events = sorted((e for e in event_types.values() if e.topic.name == spec.name), key=lambda e: e.type)
         for event in events:
-            component_schemas[event.type] = _payload(event.type, payloads[event.type])
+            component_schemas[event.type] = {
+                "schemaFormat": SCHEMA_FORMAT,
+                "schema": _payload(event.type, payloads[event.type]),
+            }
             messages[event.type] = {
                 "name": event.type,
                 "title": event.type,
