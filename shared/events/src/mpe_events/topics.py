@@ -34,6 +34,11 @@ class TopicSpec:
         return f"{self.name}.dlq"
 
 
+def compaction_lag_ms(spec: TopicSpec) -> int:
+    """How long every record of a compacted topic is kept before compaction may drop it (0 if none)."""
+    return int(spec.config.get("min.compaction.lag.ms", "0"))
+
+
 def dlq_spec(topic: str) -> TopicSpec:
     """A dead-letter topic: delete-policy, kept 30 days, one partition is plenty."""
     return TopicSpec(
