@@ -5,6 +5,9 @@
 # them (puppeteer's, for the PDF output we do not use) would download a browser.
 set -euo pipefail
 cd "$(dirname "$0")"
+# Parallel test workers may call this at once; one installs, the others wait and find it done.
+exec 9>.install.lock
+flock 9
 stamp=node_modules/.mpe-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
