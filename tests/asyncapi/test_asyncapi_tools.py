@@ -46,6 +46,7 @@ def test_the_rendered_html_describes_every_topic_and_loads_nothing_from_elsewher
     assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
 
 
+@pytest.mark.unit
 def test_the_load_check_would_see_a_cdn() -> None:
     assert _LOADS.search('<script src="https://cdn.example/x.js"></script>')
     assert _LOADS.search("<link rel=stylesheet href=//cdn.example/x.css>")

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from mpe_events.registry import EVENT_TYPES
 from mpe_events.topics import TOPICS, compaction_lag_ms
+
+pytestmark = pytest.mark.unit
 
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "consumer-guide.md"
 

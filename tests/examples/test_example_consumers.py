@@ -137,6 +137,7 @@ async def test_the_python_example_consumes_and_validates_live_events(
     check_output(out)
 
 
+@pytest.mark.unit
 def test_the_python_example_uses_none_of_mpehubs_packages() -> None:
     tree = ast.parse(PYTHON_EXAMPLE.read_text())
     imported: set[str] = set()

@@ -2,12 +2,15 @@ import json
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 import yaml
 
 from mpe_events import asyncapi, schemas
 from mpe_events.envelope import Envelope
 from mpe_events.registry import EVENT_TYPES
 from mpe_events.topics import TOPICS
+
+pytestmark = pytest.mark.unit
 
 
 def test_the_committed_document_is_the_registry() -> None:

@@ -9,6 +9,8 @@ from mpe_events import cli, schemas
 from mpe_events.registry import EventType
 from mpe_events.topics import CATALOG_INDUSTRY
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize("event_type", sorted(schemas.generate()))
 def test_published_schema_is_compatible_and_current(event_type: str) -> None:

@@ -33,6 +33,7 @@ async def test_prune_drops_only_the_consumers_rows_older_than_the_retention(kit_
     assert sorted((r["consumer"], r["recent"]) for r in left) == [("a", True), ("b", False)]
 
 
+@pytest.mark.unit
 def test_a_retention_not_above_the_compaction_lag_is_refused() -> None:
     with pytest.raises(ValueError, match="must exceed the topics' compaction lag"):
         ConsumerRunner(
