@@ -3,7 +3,7 @@
 # Resolved when used (after bootstrap may have installed it), not when make starts.
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: help bootstrap dev test lint fmt schemas asyncapi docs docs-asyncapi sdl visibility bench clean
+.PHONY: help bootstrap dev test lint fmt schemas sdl visibility bench clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,15 +30,6 @@ fmt:  ## Format and auto-fix
 schemas:  ## Regenerate the events' JSON Schemas (refuses incompatible changes)
 	$(UV) run --frozen mpe-events schemas
 
-asyncapi:  ## Regenerate docs/asyncapi.yaml (AsyncAPI 3.0) from the topic registry and committed schemas
-	$(UV) run --frozen mpe-events asyncapi
-
-docs-asyncapi:  ## Validate docs/asyncapi.yaml and render it to docs/asyncapi/index.html (self-contained)
-	bash deploy/asyncapi/run.sh validate docs/asyncapi.yaml
-	bash deploy/asyncapi/run.sh render docs/asyncapi.yaml docs/asyncapi
-
-docs: docs-asyncapi  ## Build the documentation
-
 sdl:  ## Re-export the gateway's GraphQL SDL (refuses breaking changes)
 	$(UV) run --frozen python tests/contract/export_sdl.py
 
@@ -51,3 +42,14 @@ bench: bootstrap  ## Benchmark the gateway's headline queries with vegeta (deplo
 
 clean:  ## Remove the local stack's data (.dev/)
 	rm -rf .dev
+
+.PHONY: asyncapi docs docs-asyncapi
+
+asyncapi:  ## Regenerate docs/asyncapi.yaml (AsyncAPI 3.0) from the topic registry and committed schemas
+	$(UV) run --frozen mpe-events asyncapi
+
+docs-asyncapi:  ## Validate docs/asyncapi.yaml and render it to docs/asyncapi/index.html (self-contained)
+	bash deploy/asyncapi/run.sh validate docs/asyncapi.yaml
+	bash deploy/asyncapi/run.sh render docs/asyncapi.yaml docs/asyncapi
+
+docs: docs-asyncapi  ## Build the documentation
