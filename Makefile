@@ -51,5 +51,6 @@ asyncapi:  ## Regenerate docs/asyncapi.yaml (AsyncAPI 3.0) from the topic regist
 docs-asyncapi:  ## Validate docs/asyncapi.yaml and render it to docs/asyncapi/index.html (self-contained)
 	bash deploy/asyncapi/run.sh validate docs/asyncapi.yaml
 	bash deploy/asyncapi/run.sh render docs/asyncapi.yaml docs/asyncapi
+	bash deploy/asyncapi/run.sh check-offline docs/asyncapi/index.html
 
 docs: docs-asyncapi  ## Build the documentation

@@ -44,6 +44,8 @@ if ! command -v java >/dev/null 2>&1; then apt_install openjdk-17-jre-headless; 
 if ! command -v mvn >/dev/null 2>&1; then apt_install maven; fi
 # Node.js and npm for the AsyncAPI CLI and renderer (pinned in deploy/asyncapi/package-lock.json)
 if ! command -v npm >/dev/null 2>&1; then apt_install nodejs npm; fi
+# Chromium, to check that the rendered AsyncAPI page loads nothing from elsewhere
+if ! command -v chromium >/dev/null 2>&1; then apt_install chromium; fi
 
 UV="uv"; command -v uv >/dev/null 2>&1 || UV="python3 -m uv"
 say "syncing Python dependencies from uv.lock"
