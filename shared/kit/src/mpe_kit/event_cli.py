@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import typer
 from aiokafka.errors import KafkaError
 
@@ -47,8 +48,8 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(work)
     except (dlq.UnknownDeadLetter, replay.ResetRefused, ValueError) as exc:
         _fail(str(exc))
-    except (KafkaError, OSError) as exc:
-        _fail(f"cannot reach Kafka or the database: {exc!r}")
+    except (KafkaError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        _fail(f"cannot use Kafka or the database: {exc!r}")
 
 
 def _dlq_topics(s: ServiceSettings, topics: list[str] | None) -> list[str]:
