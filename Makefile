@@ -36,8 +36,9 @@ fmt:  ## Format and auto-fix
 schemas:  ## Regenerate the events' JSON Schemas (refuses incompatible changes)
 	$(UV) run --frozen mpe-events schemas
 
-schemas-check:  ## Fail if the committed JSON Schemas differ from the event models (writes nothing)
+schemas-check:  ## Fail if the committed JSON Schemas or docs/asyncapi.yaml differ from the event models (writes nothing)
 	$(UV) run --frozen mpe-events schemas --check
+	$(UV) run --frozen mpe-events asyncapi --check
 
 sdl:  ## Re-export the gateway's GraphQL SDL (refuses breaking changes)
 	$(UV) run --frozen python tests/contract/export_sdl.py
@@ -56,3 +57,15 @@ bench: bootstrap  ## Benchmark the gateway's headline queries with vegeta (deplo
 
 clean:  ## Remove the local stack's data (.dev/)
 	rm -rf .dev
+
+.PHONY: asyncapi docs docs-asyncapi
+
+asyncapi:  ## Regenerate docs/asyncapi.yaml (AsyncAPI 3.0) from the topic registry and committed schemas
+	$(UV) run --frozen mpe-events asyncapi
+
+docs-asyncapi:  ## Validate docs/asyncapi.yaml and render it to docs/asyncapi/index.html (self-contained)
+	bash deploy/asyncapi/run.sh validate docs/asyncapi.yaml
+	bash deploy/asyncapi/run.sh render docs/asyncapi.yaml docs/asyncapi
+	bash deploy/asyncapi/run.sh check-offline docs/asyncapi/index.html
+
+docs: docs-asyncapi  ## Build the documentation

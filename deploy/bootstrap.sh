@@ -42,10 +42,15 @@ command -v runuser >/dev/null 2>&1 || command -v setpriv >/dev/null 2>&1 || apt_
 # Java 17+ and Maven for the Kafka broker
 if ! command -v java >/dev/null 2>&1; then apt_install openjdk-17-jre-headless; fi
 if ! command -v mvn >/dev/null 2>&1; then apt_install maven; fi
+# Node.js and npm for the AsyncAPI CLI and renderer (pinned in deploy/asyncapi/package-lock.json)
+if ! command -v npm >/dev/null 2>&1; then apt_install nodejs npm; fi
+# Chromium, to check that the rendered AsyncAPI page loads nothing from elsewhere
+if ! command -v chromium >/dev/null 2>&1; then apt_install chromium; fi
 
 UV="uv"; command -v uv >/dev/null 2>&1 || UV="python3 -m uv"
 say "syncing Python dependencies from uv.lock"
 $UV sync --frozen --quiet
 say "fetching Kafka jars (cached)"
 $UV run --frozen python -c 'from mpe_devstack.kafka import ensure_kafka_jars; ensure_kafka_jars()'
+bash deploy/asyncapi/install.sh
 say "ready"

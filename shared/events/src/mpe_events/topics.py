@@ -20,11 +20,23 @@ class TopicSpec:
     name: str
     partitions: int = 3
     config: dict[str, str] = field(default_factory=_compacted)
+    key: str = "the aggregate's id"
+    """What the record key (and `ce_subject`) holds, for consumers and the AsyncAPI document."""
+
+    @property
+    def publisher(self) -> str:
+        """The service that owns the topic and alone writes to it."""
+        return self.name.split(".")[1]
 
     @property
     def dlq(self) -> str:
         """The dead-letter topic of consumers of this topic."""
         return f"{self.name}.dlq"
+
+
+def compaction_lag_ms(spec: TopicSpec) -> int:
+    """How long every record of a compacted topic is kept before compaction may drop it (0 if none)."""
+    return int(spec.config.get("min.compaction.lag.ms", "0"))
 
 
 def dlq_spec(topic: str) -> TopicSpec:
@@ -36,15 +48,17 @@ def dlq_spec(topic: str) -> TopicSpec:
     )
 
 
-CATALOG_INDUSTRY = TopicSpec("mpe.catalog.industry")
-CATALOG_TECHNOLOGY = TopicSpec("mpe.catalog.technology", partitions=6)
-CATALOG_REVISION = TopicSpec("mpe.catalog.revision")
+CATALOG_INDUSTRY = TopicSpec("mpe.catalog.industry", key="the industry code (e.g. SEMI)")
+CATALOG_TECHNOLOGY = TopicSpec(
+    "mpe.catalog.technology", partitions=6, key="the technology code (e.g. SEMI-001)"
+)
+CATALOG_REVISION = TopicSpec("mpe.catalog.revision", key="the revision id (UUID)")
 
-FIRMS_FIRM = TopicSpec("mpe.firms.firm", partitions=6)
-FIRMS_DESIGNATION = TopicSpec("mpe.firms.designation", partitions=6)
-BUDGET_FISCAL_YEAR = TopicSpec("mpe.budget.fiscal_year", partitions=1)
-BUDGET_PROGRAM = TopicSpec("mpe.budget.program")
-BUDGET_PROJECT = TopicSpec("mpe.budget.project", partitions=6)
+FIRMS_FIRM = TopicSpec("mpe.firms.firm", partitions=6, key="the firm's BRN (10 digits)")
+FIRMS_DESIGNATION = TopicSpec("mpe.firms.designation", partitions=6, key="the designation id (UUID)")
+BUDGET_FISCAL_YEAR = TopicSpec("mpe.budget.fiscal_year", partitions=1, key="the fiscal year (e.g. 2023)")
+BUDGET_PROGRAM = TopicSpec("mpe.budget.program", key="the program code")
+BUDGET_PROJECT = TopicSpec("mpe.budget.project", partitions=6, key="the project code")
 
 TOPICS: dict[str, TopicSpec] = {
     t.name: t

@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -27,7 +27,8 @@ from pydantic import BaseModel, ValidationError
 
 from mpe_events.envelope import Envelope, EnvelopeError
 from mpe_events.registry import EVENT_TYPES
-from mpe_events.topics import dlq_spec
+from mpe_events.topics import compaction_lag_ms, dlq_spec
+from mpe_kit import inbox
 from mpe_kit.db import Conn, Pool
 from mpe_kit.kafka import ensure_topics, idempotent_producer, topic_name
 from mpe_kit.logging import get_logger
@@ -108,10 +109,23 @@ class ConsumerRunner:
         replication: int = 1,
         max_retries: int = 3,
         max_records: int = 500,
+        inbox_retention: timedelta | None = None,
+        prune_interval_s: float = 3600.0,
     ) -> None:
         unknown = set(handlers) - set(EVENT_TYPES)
         if unknown:
             raise ValueError(f"handlers for unregistered event types: {sorted(unknown)}")
+        specs = {EVENT_TYPES[t].topic.name: EVENT_TYPES[t].topic for t in handlers}
+        lag = max((timedelta(milliseconds=compaction_lag_ms(s)) for s in specs.values()), default=timedelta())
+        if inbox_retention is not None and inbox_retention <= lag:
+            # Within the lag a rewound consumer can re-read every event, not only each key's
+            # latest: the inbox must still know them (docs/consumer-guide.md).
+            raise ValueError(
+                f"inbox retention {inbox_retention} must exceed the topics' compaction lag {lag}"
+            )
+        self._inbox_retention = inbox_retention
+        self._prune_interval = prune_interval_s
+        self._pruned_at = float("-inf")
         self.name = name
         self._pool = pool
         self._bootstrap = bootstrap
@@ -125,7 +139,6 @@ class ConsumerRunner:
         self._replication = replication
         self._max_retries = max_retries
         self._max_records = max_records
-        specs = {EVENT_TYPES[t].topic.name: EVENT_TYPES[t].topic for t in handlers}
         self._specs = list(specs.values())
         self._physical = {topic_name(topic_prefix, n): n for n in specs}
         self.applied = Counter(
@@ -184,6 +197,7 @@ class ConsumerRunner:
             self._status.kafka.ok()
             backoff = 0.5
             while not stop.is_set():
+                await self._prune()
                 batch = await consumer.getmany(timeout_ms=500, max_records=self._max_records)
                 if not batch:
                     await self._report_lag(consumer)
@@ -205,6 +219,21 @@ class ConsumerRunner:
                 await asyncio.wait_for(consumer.stop(), 10)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(producer.stop(), 10)
+
+    async def _prune(self) -> None:
+        """Forget inbox rows older than the retention, at most once per interval."""
+        now = time.monotonic()
+        if self._inbox_retention is None or now - self._pruned_at < self._prune_interval:
+            return
+        self._pruned_at = now
+        try:
+            async with self._pool.acquire() as conn:
+                n = await inbox.prune(conn, consumer=self.name, older_than=self._inbox_retention)
+        except TRANSIENT as exc:
+            log.warning("could not prune the inbox", consumer=self.name, error=str(exc))
+            return
+        if n:
+            log.info("inbox pruned", consumer=self.name, rows=n)
 
     async def _apply(
         self,

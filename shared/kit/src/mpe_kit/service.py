@@ -8,6 +8,7 @@ import contextlib
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any
 
 import typer
@@ -17,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from mpe_events import registry as event_registry
 from mpe_events import topics
-from mpe_kit import db, http, migrations
+from mpe_kit import db, event_cli, http, migrations
 from mpe_kit.auth import ROLES, TokenVerifier, issue_token
 from mpe_kit.consumer import BatchHook, CaughtUpHook, ConsumerRunner, Handler
 from mpe_kit.logging import configure_logging, get_logger
@@ -209,6 +210,8 @@ def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]
             raise typer.BadParameter("set the service's JWT_SECRET setting first")
         typer.echo(issue_token(s.jwt_secret.get_secret_value(), sub=sub, roles=role or ["viewer"], ttl_s=ttl))
 
+    cli.add_typer(event_cli.dlq_cli(settings_factory), name="dlq")
+    cli.add_typer(event_cli.consumer_cli(settings_factory), name="consumer")
     return cli
 
 
@@ -251,4 +254,5 @@ def event_consumer(
         topic_prefix=s.topic_prefix,
         replication=s.topic_replication,
         max_retries=s.consumer_max_retries,
+        inbox_retention=timedelta(days=s.inbox_retention_days),
     )

@@ -27,3 +27,5 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 1.0
     consumer_max_retries: int = 3
+    # Longer than the topics' compaction lag and the dead-letter retention: docs/consumer-guide.md.
+    inbox_retention_days: float = 35

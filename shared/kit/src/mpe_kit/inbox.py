@@ -1,0 +1,24 @@
+"""The inbox's SQL: which events a consumer has applied (see `consumer`), forgetting and pruning."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from mpe_kit.db import Conn
+
+
+async def forget(conn: Conn, *, consumer: str, topics: Sequence[str]) -> int:
+    """Drop a consumer's inbox rows for these (logical) topics, so re-read events apply again."""
+    result = await conn.execute(
+        "delete from inbox where consumer = $1 and topic = any($2::text[])", consumer, list(topics)
+    )
+    return int(result.split()[-1])
+
+
+async def prune(conn: Conn, *, consumer: str, older_than: timedelta) -> int:
+    """Drop a consumer's inbox rows applied longer ago than `older_than`."""
+    result = await conn.execute(
+        "delete from inbox where consumer = $1 and applied_at < now() - $2::interval", consumer, older_than
+    )
+    return int(result.split()[-1])
