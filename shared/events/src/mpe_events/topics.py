@@ -45,6 +45,8 @@ FIRMS_DESIGNATION = TopicSpec("mpe.firms.designation", partitions=6)
 BUDGET_FISCAL_YEAR = TopicSpec("mpe.budget.fiscal_year", partitions=1)
 BUDGET_PROGRAM = TopicSpec("mpe.budget.program")
 BUDGET_PROJECT = TopicSpec("mpe.budget.project", partitions=6)
+# Keyed by the payment's id: each line is its own key, so compaction keeps every one.
+BUDGET_DISBURSEMENT = TopicSpec("mpe.budget.disbursement", partitions=6)
 
 TOPICS: dict[str, TopicSpec] = {
     t.name: t
@@ -57,6 +59,7 @@ TOPICS: dict[str, TopicSpec] = {
         BUDGET_FISCAL_YEAR,
         BUDGET_PROGRAM,
         BUDGET_PROJECT,
+        BUDGET_DISBURSEMENT,
     )
 }
 
