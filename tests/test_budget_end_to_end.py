@@ -8,6 +8,7 @@ the catalog's side of the pipeline has its own end-to-end tests.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from asgi_lifespan import LifespanManager
 
 from budget.app import all_migrations as budget_migrations
@@ -232,3 +234,58 @@ async def test_budget_figures_need_the_budget_scope(stack: Stack) -> None:
     assert body["errors"], body
     assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}
     assert not (body.get("data") or {}).get("programOverview")
+
+
+async def _lines(
+    bootstrap: str, topic: str, *, at_least: int
+) -> list[tuple[dict[str, bytes], dict[str, Any]]]:
+    """(headers, value) of every record of a topic from its start, once `at_least` have arrived."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        async with asyncio.timeout(60):
+            while not (partitions := consumer.partitions_for_topic(topic)):
+                await consumer._client.force_metadata_update()  # as the kit tests do: no public call for it
+                await asyncio.sleep(0.2)
+            tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            found: list[tuple[dict[str, bytes], dict[str, Any]]] = []
+            while len(found) < at_least:
+                for records in (await consumer.getmany(timeout_ms=200)).values():
+                    found += [(dict(r.headers), json.loads(r.value)) for r in records if r.value is not None]
+            return found
+    finally:
+        await consumer.stop()
+
+
+async def test_each_payment_reaches_kafka_as_a_line_with_its_date(
+    stack: Stack, kafka: KafkaCluster, topic_prefix: str
+) -> None:
+    budget = stack.budget
+    await ok(budget.put("/v1/fiscal-years/2023", json={"envelope_krw": 10_000_000_000}))
+    program = {"code": "MP-2023-NEW", "fiscal_year": 2023, "name_en": "New", "name_ko": "신규", "kind": "rnd",
+               "budget_krw": 1_000_000_000}  # fmt: skip
+    await ok(budget.post("/v1/programs", json=program), 201)
+    await ok(budget.post("/v1/projects", json=project("P-1", 520_000_000)), 201)
+    for to, on in (("selected", "2023-03-15"), ("agreement_signed", "2023-03-28")):
+        await ok(budget.post("/v1/projects/P-1/transitions", json={"to": to, "effective_on": on}))
+    paid = []
+    for n, (amount, on) in enumerate(((120_000_000, "2023-07-03"), (80_000_000, "2023-05-02")), start=1):
+        body = {"amount_krw": amount, "paid_on": on}
+        headers = {"Idempotency-Key": f"line-{n}"}
+        paid.append(await ok(budget.post("/v1/projects/P-1/disbursements", json=body, headers=headers), 201))
+    lines = await _lines(kafka.bootstrap, f"{topic_prefix}mpe.budget.disbursement", at_least=2)
+    assert {h["ce_type"] for h, _ in lines} == {b"kr.mpe.budget.disbursement.paid.v1"}
+    by_id = {v["id"]: v for _, v in lines}
+    assert [(by_id[p["id"]]["paid_on"], by_id[p["id"]]["amount_krw"]) for p in paid] == [
+        ("2023-07-03", 120_000_000),
+        ("2023-05-02", 80_000_000),
+    ]
+    assert [by_id[p["id"]]["project_disbursed_krw"] for p in paid] == [120_000_000, 200_000_000]
+    # The project's own event still carries the totals, and now its dated history.
+    state = await ok(budget.get("/v1/projects/P-1"))
+    assert [(s["to_status"], s["effective_on"]) for s in state["history"]] == [
+        ("selected", "2023-03-15"),
+        ("agreement_signed", "2023-03-28"),
+    ]

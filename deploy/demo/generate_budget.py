@@ -1,9 +1,10 @@
-"""Write budget.json, the FY2023 demo budget (see the Budget section of README.md).
+"""Write budget.json, the demo budget of fiscal years 2019 to 2026 (see the Budget section of README.md).
 
 Deterministic: no randomness, no clock. Every choice that looks random comes from a SHA-256 hash
-of a fixed key. The envelope, the continuing/new split and the first call's project counts and
-totals per track follow DOMAIN.md exactly; the programs' codes, names and per-program budgets,
-the projects, their titles, amounts, firms, dates, statuses and disbursements are invented.
+of a fixed key. The 2023 envelope, its continuing/new split and the first call's project counts and
+totals per track follow DOMAIN.md exactly, and the 2022 envelope is derived from its +11.5%; the
+other envelopes, the programs' codes, names and per-program budgets, the projects, their titles,
+amounts, firms, partners, dates, statuses and disbursements are invented.
 Technology codes come from catalog.json and lead firms from firms.json beside this script. Run
 with ``uv run python deploy/demo/generate_budget.py``.
 """
@@ -12,11 +13,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import generate_budget_years as years  # noqa: E402  - the other years, beside this script
+
 CATALOG = HERE / "catalog.json"
 FIRMS = HERE / "firms.json"
 OUTPUT = HERE / "budget.json"
@@ -318,6 +323,16 @@ def disbursements(code: str, status: str, government: int, start: date) -> list[
     ]
 
 
+def first_call_moves(code: str, status: str, start: date) -> list[dict[str, Any]]:
+    """The moves of a first-call project, dated: selected in March, signed and started at its start."""
+    days = {
+        "selected": working_day(date(YEAR, 3, 13) + timedelta(days=num(code, "selected", 5))),
+        "agreement_signed": working_day(start - timedelta(days=7 + num(code, "signed", 5))),
+        "active": working_day(start),
+    }
+    return [{"to": to, "reason": REASONS[to], "effective_on": days[to].isoformat()} for to in PATHS[status]]
+
+
 def status_of(code: str) -> str:
     """Where the project stands: about 2 in 10 selected, 3 agreement signed, 5 active."""
     bucket = num(code, "status", 10)
@@ -350,6 +365,7 @@ def build() -> dict[str, object]:
         {"program": ALCHEMIST_PROGRAM, "themes": list(ALCHEMIST_THEMES)},
     ]
     load: dict[str, int] = {}
+    firsts: dict[str, dict[str, Any] | None] = {}
     projects: list[dict[str, Any]] = []
     seen: set[str] = set()
     for track in TRACKS:
@@ -370,6 +386,7 @@ def build() -> dict[str, object]:
             name_ko, name_en = catalog.names[primary]
             title_ko, title_en = track.titles[num(code, "title", len(track.titles))]
             status = status_of(code)
+            firsts[code] = firm
             project = {
                 "code": code,
                 "program_code": f"MP23-{track.key}",
@@ -387,14 +404,20 @@ def build() -> dict[str, object]:
             projects.append(
                 {
                     "project": project,
-                    "transitions": [{"to": to, "reason": REASONS[to]} for to in PATHS[status]],
+                    "transitions": first_call_moves(code, status, start),
                     "disbursements": disbursements(code, status, government, start),
                 }
             )
+    other_programs, other_projects = years.build(catalog, firms, projects, firsts)
     return {
-        "fiscal_years": [{"year": YEAR, "body": {"envelope_krw": ENVELOPE_KRW}}],
-        "programs": programs,
-        "projects": projects,
+        "fiscal_years": [
+            {"year": y, "body": {"envelope_krw": ENVELOPE_KRW if y == YEAR else years.ENVELOPES[y]}}
+            for y in years.YEARS
+        ],
+        "programs": sorted(
+            [*programs, *other_programs], key=lambda p: (p["program"]["fiscal_year"], p["program"]["code"])
+        ),
+        "projects": sorted([*projects, *other_projects], key=years.load_order),
     }
 
 

@@ -1,4 +1,5 @@
-"""The demo FY2023 budget reproduces DOMAIN.md's figures and keeps the budget service's rules."""
+"""The demo budget (fiscal years 2019 to 2026) reproduces DOMAIN.md's 2023 figures and keeps the
+budget service's rules: yearly records chained, consortia adding up, themes that never grow."""
 
 from __future__ import annotations
 
@@ -67,13 +68,25 @@ def data() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def programs(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def all_programs(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {p["program"]["code"]: p["program"] for p in data["programs"]}
 
 
 @pytest.fixture(scope="module")
-def projects(data: dict[str, Any]) -> list[dict[str, Any]]:
+def programs(all_programs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The 2023 programs."""
+    return {c: p for c, p in all_programs.items() if p["fiscal_year"] == YEAR}
+
+
+@pytest.fixture(scope="module")
+def all_projects(data: dict[str, Any], all_programs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return list(data["projects"])
+
+
+@pytest.fixture(scope="module")
+def projects(all_projects: list[dict[str, Any]], programs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The 2023 yearly records: the first call's 96 projects."""
+    return [e for e in all_projects if e["project"]["program_code"] in programs]
 
 
 @pytest.fixture(scope="module")
@@ -111,13 +124,17 @@ def status(entry: dict[str, Any]) -> str:
     return current
 
 
-def test_fiscal_year_envelope(data: dict[str, Any]) -> None:
-    assert data["fiscal_years"] == [{"year": YEAR, "body": {"envelope_krw": ENVELOPE}}]
+def test_fiscal_year_envelopes(data: dict[str, Any]) -> None:
+    years = {y["year"]: y["body"]["envelope_krw"] for y in data["fiscal_years"]}
+    assert sorted(years) == list(range(2019, 2027))
+    assert years[YEAR] == ENVELOPE
     assert CONTINUING + NEW == ENVELOPE
+    # 2023's +11.5% gives 2022's envelope, to the nearest ₩10m.
+    assert abs(years[2022] * 1115 // 1000 - ENVELOPE) < 10_000_000
 
 
 def test_programs(data: dict[str, Any], programs: dict[str, dict[str, Any]]) -> None:
-    assert len(programs) == len(data["programs"])
+    assert len(programs) == len([p for p in data["programs"] if p["program"]["fiscal_year"] == YEAR])
     for program in programs.values():
         assert list(program) == PROGRAM_FIELDS
         assert program["fiscal_year"] == YEAR
@@ -138,7 +155,12 @@ def test_programs(data: dict[str, Any], programs: dict[str, dict[str, Any]]) -> 
 
 
 def test_alchemist_theme(data: dict[str, Any]) -> None:
-    themed = [(p["program"], t) for p in data["programs"] for t in p["themes"]]
+    themed = [
+        (p["program"], t)
+        for p in data["programs"]
+        for t in p["themes"]
+        if p["program"]["fiscal_year"] == YEAR
+    ]
     assert len(themed) == 1
     program, theme = themed[0]
     assert program["kind"] == "alchemist"
@@ -172,7 +194,7 @@ def test_projects_are_well_formed(
     for entry in projects:
         assert list(entry) == ["project", "transitions", "disbursements"]
         project = entry["project"]
-        assert list(project) == PROJECT_FIELDS
+        assert list(project) == PROJECT_FIELDS  # no consortium: the lead firm alone, or nobody
         program = programs[project["program_code"]]
         assert program["kind"] == "rnd"
         assert program["track"] in TRACKS, "first-call projects sit in the track programs only"
@@ -275,3 +297,137 @@ def test_budget_json_is_what_generate_budget_py_writes() -> None:
     generate = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(generate)
     assert (DEMO / "budget.json").read_text(encoding="utf-8") == generate.render()
+
+
+# over the years
+
+AS_OF = date(2026, 11, 25)
+FIRST_LIST = date(2020, 4, 1)
+NEW_INDUSTRIES = {"AERO", "DEF", "H2"}
+
+
+def year_of(entry: dict[str, Any], all_programs: dict[str, dict[str, Any]]) -> int:
+    return int(all_programs[entry["project"]["program_code"]]["fiscal_year"])
+
+
+def test_every_year_has_programs_within_its_envelope(
+    data: dict[str, Any], all_programs: dict[str, dict[str, Any]]
+) -> None:
+    envelopes = {y["year"]: y["body"]["envelope_krw"] for y in data["fiscal_years"]}
+    for year, envelope in envelopes.items():
+        budgets = [p["budget_krw"] for p in all_programs.values() if p["fiscal_year"] == year]
+        assert budgets, year
+        assert sum(budgets) <= envelope, year
+    for program in all_programs.values():
+        assert list(program) == PROGRAM_FIELDS
+        assert program["kind"] in PROGRAM_KINDS
+
+
+def test_yearly_records_chain_year_to_year_once(
+    all_projects: list[dict[str, Any]], all_programs: dict[str, dict[str, Any]]
+) -> None:
+    by_code = {e["project"]["code"]: e for e in all_projects}
+    position = {e["project"]["code"]: i for i, e in enumerate(all_projects)}
+    continued = Counter(e["project"]["continues"] for e in all_projects if e["project"]["continues"])
+    assert max(continued.values()) == 1, "a record is continued by one record at most"
+    for entry in all_projects:
+        project = entry["project"]
+        previous = project["continues"]
+        assert (project["kind"] == "continuing") == (previous is not None)
+        if previous is None:
+            continue
+        assert year_of(by_code[previous], all_programs) == year_of(entry, all_programs) - 1
+        assert position[previous] < position[project["code"]], "loaded after the record it continues"
+        assert by_code[previous]["project"]["lead_firm_brn"] == project["lead_firm_brn"]
+    # The 2023 first-call projects run on to their end; 2023 itself continues nothing in the dataset.
+    years = Counter(year_of(e, all_programs) for e in all_projects if e["project"]["continues"])
+    assert set(years) == {2020, 2021, 2022, 2024, 2025, 2026}
+    assert continued.keys() >= {
+        e["project"]["code"] for e in all_projects if e["project"]["code"].startswith("MP23-")
+    }
+
+
+def test_moves_are_dated_in_order_and_payments_are_lines_with_dates(
+    all_projects: list[dict[str, Any]], all_programs: dict[str, dict[str, Any]]
+) -> None:
+    statuses: Counter[str] = Counter()
+    for entry in all_projects:
+        days = [day(t["effective_on"]) for t in entry["transitions"]]
+        assert days == sorted(days), entry["project"]["code"]
+        assert days[-1] <= AS_OF
+        final = status(entry)
+        statuses[final] += 1
+        year = year_of(entry, all_programs)
+        total = 0
+        for payment in entry["disbursements"]:
+            paid_on = day(payment["body"]["paid_on"])
+            assert paid_on.year == year
+            assert paid_on <= AS_OF
+            total += payment["body"]["amount_krw"]
+        assert total <= entry["project"]["government_krw"]
+        if final == "completed":
+            assert total == entry["project"]["government_krw"], "a finished year is paid in full"
+    assert statuses["completed"] > 100
+
+
+def test_technologies_of_every_year_are_listed(
+    all_projects: list[dict[str, Any]], catalog: tuple[dict[str, date], set[str]]
+) -> None:
+    first_listed, listed = catalog
+    industries: Counter[str] = Counter()
+    for entry in all_projects:
+        project = entry["project"]
+        for code in project["technology_codes"]:
+            assert code in listed, f"{project['code']}: {code} is not on the current list"
+            # 2019's projects answered the export restrictions before the first list named their technologies.
+            assert first_listed[code] <= max(day(project["start_on"]), FIRST_LIST), project["code"]
+        industries[project["technology_codes"][0].split("-")[0]] += 1
+    assert all(industries[i] >= 2 for i in NEW_INDUSTRIES), industries
+
+
+def test_joint_projects_with_german_and_danish_partners_add_up(
+    all_projects: list[dict[str, Any]], firm_sizes: dict[str, str]
+) -> None:
+    joint = [e["project"] for e in all_projects if "participants" in e["project"]]
+    new_joint = [p for p in joint if p["kind"] == "new"]
+    assert len(new_joint) >= 10
+    for project in joint:
+        members = project["participants"]
+        assert [m["role"] for m in members].count("lead") == 1
+        assert members[0]["brn"] == project["lead_firm_brn"]
+        assert {m.get("country", "KR") for m in members} & {"DE", "DK"}
+        for column in ("government_krw", "private_cash_krw", "private_in_kind_krw"):
+            assert sum(m.get(column, 0) for m in members) == project[column], project["code"]
+        korean = [m for m in members if m.get("country", "KR") == "KR"]
+        gov = sum(m.get("government_krw", 0) for m in korean)
+        cash = sum(m.get("private_cash_krw", 0) for m in korean)
+        in_kind = sum(m.get("private_in_kind_krw", 0) for m in korean)
+        cap, floor = CAPS[firm_sizes[project["lead_firm_brn"]]]
+        assert gov * 100 <= cap * (gov + cash + in_kind), project["code"]
+        assert cash * 100 >= floor * (cash + in_kind), project["code"]
+    assert {m["country"] for p in new_joint for m in p["participants"] if "country" in m} == {"DE", "DK"}
+
+
+def test_an_alchemist_theme_runs_over_three_years_and_never_grows(
+    data: dict[str, Any], all_projects: list[dict[str, Any]], all_programs: dict[str, dict[str, Any]]
+) -> None:
+    by_code = {e["project"]["code"]: e for e in all_projects}
+    themes = [t["body"] for p in data["programs"] for t in p["themes"] if p["program"]["fiscal_year"] != YEAR]
+    assert len(themes) == 1
+    stages = themes[0]["stages"]
+    assert [(s["stage"], s["fiscal_year"], s["teams"]) for s in stages] == [
+        ("concept", 2024, 6),
+        ("preliminary", 2025, 3),
+        ("main", 2026, 1),
+    ]
+    for earlier, later in itertools.pairwise(stages):
+        assert later["teams"] <= earlier["teams"]
+        # Every team of a stage continues a team of the stage before.
+        assert {by_code[c]["project"]["continues"] for c in later["project_codes"]} <= set(
+            earlier["project_codes"]
+        )
+    for stage in stages:
+        assert len(stage["project_codes"]) == stage["teams"]
+        for code in stage["project_codes"]:
+            program = all_programs[by_code[code]["project"]["program_code"]]
+            assert (program["kind"], program["fiscal_year"]) == ("alchemist", stage["fiscal_year"])

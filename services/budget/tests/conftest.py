@@ -33,6 +33,7 @@ LISTED = ["SEMI-001", "SEMI-002", "DISP-001", "AUTO-001"]
 RETIRED = ["SEMI-099"]
 # BRN -> size class, in the firm replica.
 FIRMS = {"1000000014": "large", "1000000028": "mid", "1000000033": "sme"}
+REGIONS = {"1000000014": "서울", "1000000028": "경기", "1000000033": "충남"}
 
 
 def token(*roles: str, sub: str = "tester") -> str:
@@ -62,10 +63,11 @@ async def budget_settings(new_database: Callable[[str], str], topic_prefix: str)
             )
         for brn, size in FIRMS.items():
             await conn.execute(
-                "insert into firm_replica (brn, size, size_since, version) values ($1, $2, $3, 1)",
+                "insert into firm_replica (brn, size, size_since, region, version) values ($1, $2, $3, $4, 1)",
                 brn,
                 size,
                 date(2020, 1, 1),
+                REGIONS[brn],
             )
     finally:
         await conn.close()

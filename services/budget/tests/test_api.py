@@ -6,6 +6,7 @@ import base64
 import json
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -223,10 +224,11 @@ async def test_six_three_one_theme_is_accepted_and_replaced(
         {
             "code": "T-2",
             "title": "Photoresist",
+            # A stage without a year is of the program's year; it names no projects yet.
             "stages": [
-                {"stage": "concept", "teams": 6},
-                {"stage": "preliminary", "teams": 3},
-                {"stage": "main", "teams": 1},
+                {"stage": "concept", "teams": 6, "fiscal_year": 2023, "project_codes": []},
+                {"stage": "preliminary", "teams": 3, "fiscal_year": 2023, "project_codes": []},
+                {"stage": "main", "teams": 1, "fiscal_year": 2023, "project_codes": []},
             ],
         }
     ]
@@ -382,8 +384,27 @@ async def test_project_read_shape(listed: httpx.AsyncClient) -> None:
         "committed_krw": 100,
         "disbursed_krw": 0,
         "version": 2,
+        "chain_root": "B-1",
+        "participants": [
+            {
+                "role": "lead",
+                "kind": "firm",
+                "name": None,
+                "brn": "1000000014",
+                "country": "KR",
+                "government_krw": 100,
+                "private_cash_krw": 100,
+                "private_in_kind_krw": 0,
+            }
+        ],
+        "program_kind": "rnd",
+        "track": None,
+        "selected_on": history[0]["effective_on"],
+        "lead_firm_size": "large",
+        "lead_firm_region": "서울",
     }
     [step] = history
+    assert step["effective_on"] == datetime.now(ZoneInfo("Asia/Seoul")).date().isoformat()
     assert (step["from_status"], step["to_status"], step["actor"], step["reason"]) == (
         "proposed",
         "selected",

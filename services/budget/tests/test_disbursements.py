@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -76,11 +77,32 @@ async def test_a_payment_is_recorded_listed_and_announced(
     year = await get_year(signed, 2023)
     assert (year["committed_krw"], year["disbursed_krw"]) == (GOVERNMENT, 300_000_000)
     events = await outbox_since(db, before)
-    assert [(e["type"], e["key"]) for e in events] == [("kr.mpe.budget.project.disbursed.v1", "P-1")] * 2
-    assert [(e["payload"]["disbursed_krw"], e["payload"]["committed_krw"]) for e in events] == [
+    # Each payment: the project's new totals, and the payment as a line keyed by its own id.
+    assert [(e["type"], e["key"]) for e in events] == [
+        ("kr.mpe.budget.project.disbursed.v1", "P-1"),
+        ("kr.mpe.budget.disbursement.paid.v1", body["id"]),
+        ("kr.mpe.budget.project.disbursed.v1", "P-1"),
+        ("kr.mpe.budget.disbursement.paid.v1", second["id"]),
+    ]
+    totals, lines = events[0::2], events[1::2]
+    assert [(e["payload"]["disbursed_krw"], e["payload"]["committed_krw"]) for e in totals] == [
         (250_000_000, GOVERNMENT),
         (300_000_000, GOVERNMENT),
     ]
+    assert [e["topic"] for e in lines] == ["mpe.budget.disbursement"] * 2
+    line = dict(lines[1]["payload"])
+    assert datetime.fromisoformat(line.pop("recorded_at")) == datetime.fromisoformat(second["created_at"])
+    assert line == {
+        "id": second["id"],
+        "project_code": "P-1",
+        "program_code": "RND",
+        "fiscal_year": 2023,
+        "paid_on": "2023-03-02",
+        "amount_krw": 50_000_000,
+        "project_disbursed_krw": 300_000_000,
+        "project_version": totals[1]["payload"]["version"],
+        "version": 1,
+    }
 
 
 async def test_payments_fill_the_government_money_exactly_and_no_further(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import date
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -217,31 +218,182 @@ def test_project_shape(kind: str, continues: str | None, start: date, end: date,
 # alchemist themes
 
 
-@pytest.mark.parametrize(
-    "stages",
-    [
-        P([("concept", 6), ("preliminary", 3), ("main", 1)], id="6-3-1"),
-        P([("concept", 6)], id="concept-only"),
-        P([("concept", 2), ("preliminary", 2), ("main", 2)], id="equal-counts"),
-        P([("preliminary", 3), ("main", 1)], id="from-preliminary"),
-        P([("concept", 6), ("main", 1)], id="skipping-a-stage"),
-    ],
-)
-def test_good_themes(stages: list[tuple[str, int]]) -> None:
-    domain.check_theme(stages)
+def stages(*entries: tuple[str, int] | tuple[str, int, int]) -> list[domain.StageYear]:
+    """Stage entries; a third number is the fiscal year (2023 if absent)."""
+    return [
+        domain.StageYear(stage=e[0], teams=e[1], fiscal_year=e[2] if len(e) == 3 else 2023)  # type: ignore[misc]
+        for e in entries
+    ]
 
 
 @pytest.mark.parametrize(
-    "stages",
+    "entries",
     [
-        P([("concept", 6), ("preliminary", 7)], id="growing"),
-        P([("concept", 6), ("preliminary", 3), ("main", 4)], id="growing-at-main"),
-        P([("preliminary", 3), ("concept", 6)], id="out-of-order"),
-        P([("main", 1), ("concept", 6)], id="main-first"),
-        P([("concept", 6), ("concept", 3)], id="repeated"),
+        P(stages(("concept", 6), ("preliminary", 3), ("main", 1)), id="6-3-1"),
+        P(stages(("concept", 6)), id="concept-only"),
+        P(stages(("concept", 2), ("preliminary", 2), ("main", 2)), id="equal-counts"),
+        P(stages(("preliminary", 3), ("main", 1)), id="from-preliminary"),
+        P(stages(("concept", 6), ("main", 1)), id="skipping-a-stage"),
+        P(
+            stages(("concept", 6, 2023), ("preliminary", 3, 2024), ("main", 1, 2025), ("main", 1, 2026)),
+            id="over-four-years",
+        ),
     ],
 )
-def test_bad_themes(stages: list[tuple[str, int]]) -> None:
+def test_good_themes(entries: list[domain.StageYear]) -> None:
+    domain.check_theme(entries, first_year=2023)
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        P(stages(("concept", 6), ("preliminary", 7)), id="growing"),
+        P(stages(("concept", 6), ("preliminary", 3), ("main", 4)), id="growing-at-main"),
+        P(stages(("preliminary", 3), ("concept", 6)), id="out-of-order"),
+        P(stages(("main", 1), ("concept", 6)), id="main-first"),
+        P(stages(("concept", 6), ("concept", 3)), id="repeated"),
+        P(stages(("concept", 6, 2024), ("preliminary", 3, 2023)), id="later-stage-earlier-year"),
+        P(stages(("main", 2, 2025), ("main", 3, 2026)), id="growing-year-to-year"),
+        P(stages(("main", 1, 2025), ("main", 1, 2024)), id="years-backwards"),
+    ],
+)
+def test_bad_themes(entries: list[domain.StageYear]) -> None:
     with pytest.raises(Invalid) as caught:
-        domain.check_theme(stages)
+        domain.check_theme(entries, first_year=2023)
     assert caught.value.errors[0]["field"] == "stages"  # type: ignore[index]
+
+
+def test_a_theme_names_at_most_its_teams_projects_each_once_and_starts_with_its_program() -> None:
+    two = domain.StageYear(stage="preliminary", fiscal_year=2024, teams=1, project_codes=("A", "B"))
+    again = [
+        domain.StageYear(stage="concept", fiscal_year=2023, teams=2, project_codes=("A",)),
+        domain.StageYear(stage="preliminary", fiscal_year=2024, teams=1, project_codes=("A",)),
+    ]
+    early = domain.StageYear(stage="concept", fiscal_year=2022, teams=2)
+    for entries, field in (
+        ([two], "stages[0].project_codes"),
+        (again, "stages[1].project_codes"),
+        ([early], "stages[0].fiscal_year"),
+    ):
+        with pytest.raises(Invalid) as caught:
+            domain.check_theme(entries, first_year=2023)
+        assert caught.value.errors[0]["field"] == field  # type: ignore[index]
+
+
+# consortia
+
+LEAD = "1000000028"
+TOTALS = domain.Shares(government=700, cash=100, in_kind=200)
+
+
+def member(role: str = "participant", kind: str = "firm", **kw: Any) -> domain.Participant:
+    """A participant; money defaults to nothing, a Korean firm to a BRN."""
+    values: dict[str, Any] = {
+        "name": None,
+        "brn": None,
+        "country": "KR",
+        "government_krw": 0,
+        "private_cash_krw": 0,
+        "private_in_kind_krw": 0,
+        **kw,
+    }
+    return domain.Participant(role=role, kind=kind, **values)  # type: ignore[arg-type]
+
+
+def test_a_consortium_whose_shares_add_up_gives_its_korean_side() -> None:
+    members = [
+        member("lead", brn=LEAD, government_krw=500, private_cash_krw=80, private_in_kind_krw=150),
+        member(kind="university", name="KAIST", government_krw=150),
+        member(
+            kind="institute",
+            name="Fraunhofer ILT",
+            country="DE",
+            government_krw=50,
+            private_cash_krw=20,
+            private_in_kind_krw=50,
+        ),
+    ]
+    korean = domain.check_participants(members, lead_firm_brn=LEAD, totals=TOTALS)
+    assert korean == domain.Shares(government=650, cash=80, in_kind=150)
+
+
+@pytest.mark.parametrize(
+    ("members", "field"),
+    [
+        P([member(kind="university", name="KAIST", government_krw=700)], "participants", id="no-lead"),
+        P(
+            [member("lead", brn=LEAD, government_krw=700), member("lead", brn="1000000014")],
+            "participants",
+            id="two-leads",
+        ),
+        P(
+            [member("lead", brn="1000000014", government_krw=700)],
+            "participants[0].brn",
+            id="lead-not-lead-firm",
+        ),
+        P(
+            [member("lead", kind="institute", name="DLR", country="DE", government_krw=700)],
+            "participants[0].country",
+            id="foreign-lead",
+        ),
+        P(
+            [member("lead", brn=LEAD, government_krw=700), member()],
+            "participants[1].brn",
+            id="firm-without-brn",
+        ),
+        P(
+            [
+                member("lead", brn=LEAD, government_krw=700),
+                member(kind="firm", brn=LEAD, country="DK", name="X"),
+            ],
+            "participants[1].brn",
+            id="foreign-with-brn",
+        ),
+        P(
+            [member("lead", brn=LEAD, government_krw=700), member(kind="university")],
+            "participants[1].name",
+            id="university-without-name",
+        ),
+        P(
+            [
+                member("lead", brn=LEAD, government_krw=600),
+                member(kind="university", name="KAIST", government_krw=50),
+                member(kind="university", name="kaist", government_krw=50),
+            ],
+            "participants[2]",
+            id="twice",
+        ),
+        P(
+            [member("lead", brn=LEAD, government_krw=699, private_cash_krw=100, private_in_kind_krw=200)],
+            "participants[].government_krw",
+            id="government-short",
+        ),
+        P(
+            [member("lead", brn=LEAD, government_krw=700, private_cash_krw=100, private_in_kind_krw=201)],
+            "participants[].private_in_kind_krw",
+            id="in-kind-over",
+        ),
+    ],
+)
+def test_bad_consortia(members: list[domain.Participant], field: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        domain.check_participants(members, lead_firm_brn=LEAD, totals=TOTALS)
+    assert caught.value.errors[0]["field"] == field  # type: ignore[index]
+
+
+def test_a_project_led_by_an_institute_names_no_lead_firm() -> None:
+    led = [
+        member(
+            "lead",
+            kind="institute",
+            name="KIMS",
+            government_krw=700,
+            private_cash_krw=100,
+            private_in_kind_krw=200,
+        )
+    ]
+    assert domain.check_participants(led, lead_firm_brn=None, totals=TOTALS) == TOTALS
+    firm_led = [member("lead", brn=LEAD, government_krw=700, private_cash_krw=100, private_in_kind_krw=200)]
+    with pytest.raises(Invalid) as caught:
+        domain.check_participants(firm_led, lead_firm_brn=None, totals=TOTALS)
+    assert caught.value.errors[0]["field"] == "lead_firm_brn"  # type: ignore[index]

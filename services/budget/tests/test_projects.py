@@ -396,6 +396,10 @@ async def test_selecting_commits_paying_disburses_and_terminating_keeps_only_wha
     assert (await ok(funded.get("/v1/projects/P-2")))["committed_krw"] == 0
 
     events = await outbox_since(db, before)
+    # Each payment is also a line of its own, on the disbursement topic.
+    lines = [e for e in events if e["topic"] == "mpe.budget.disbursement"]
+    assert [e["payload"]["amount_krw"] for e in lines] == [120_000_000, 30_000_000]
+    events = [e for e in events if e["topic"] == "mpe.budget.project"]
     assert [e["type"] for e in events] == [
         f"{PROJECT}.selected.v1",
         f"{PROJECT}.agreement_signed.v1",

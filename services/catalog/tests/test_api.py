@@ -573,7 +573,19 @@ async def test_publish_writes_an_event_per_change_and_one_for_the_revision(
     assert {listed["revision_id"], amended["revision_id"], retired["revision_id"]} == {rev["id"]}
     assert (published["version"], published["status"], published["id"]) == (2, "published", rev["id"])
     assert published["published_at"] is not None
-    assert len(published["changes"]) == 3
+    # Each change names its op and technology; an AMEND also carries what it replaced.
+    assert [(c["op"], c.get("code") or c["technology"]["code"]) for c in published["changes"]] == [
+        ("add", "SEMI-003"),
+        ("amend", "SEMI-001"),
+        ("retire", "SEMI-002"),
+    ]
+    change = published["changes"][1]
+    assert (change["name_en"], change["before"]["name_en"]) == ("EUV resist", "Photoresist for EUV")
+    assert {k for k, v in change["before"].items() if v is not None} == {"name_en"}
+    drafted = await db.fetchval(
+        "select payload from outbox where type = $1 and key = $2", f"{REVISION}.drafted.v1", rev["id"]
+    )
+    assert drafted["changes"][1].get("before") is None  # unknown until the change is applied
 
 
 # bad input: every rejection is a problem, names the field, and changes nothing

@@ -109,13 +109,28 @@ async def list_projects(
     firm: str | None = None,
     status: schemas.ProjectStatus | None = None,
     fiscal_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    participant: Annotated[
+        str | None, Query(description="A firm's BRN: the projects whose consortium it is in, as lead or not.")
+    ] = None,
+    partner_country: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2: the projects with a participant of it."
+        ),
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> schemas.Page[schemas.ProjectRead]:
     """Projects, by code."""
     brn = firm.replace("-", "") if firm else None
     filters = repository.ProjectFilter(
-        program=program, technology=technology, firm=brn, status=status, fiscal_year=fiscal_year
+        program=program,
+        technology=technology,
+        firm=brn,
+        status=status,
+        fiscal_year=fiscal_year,
+        participant=participant.replace("-", "") if participant else None,
+        partner_country=partner_country,
     )
     return await service.list_projects(pool, filters=filters, cursor=cursor, limit=limit)
 

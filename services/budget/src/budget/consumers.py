@@ -13,10 +13,12 @@ from mpe_replicas import technology
 
 
 async def apply_firm_event(conn: Conn, event: Event) -> None:
-    """Keep a firm's size class at its newest version."""
+    """Keep a firm's size class and region at their newest version."""
     d = event.data
     assert isinstance(d, ev.FirmV1)
-    await repository.upsert_firm(conn, brn=d.brn, size=d.size, size_since=d.size_since, version=d.version)
+    await repository.upsert_firm(
+        conn, brn=d.brn, size=d.size, size_since=d.size_since, region=d.region, version=d.version
+    )
 
 
 HANDLERS: Mapping[str, Handler] = {

@@ -1,4 +1,5 @@
-"""The money rules: commitments, cost-share caps, the project lifecycle, alchemist funnels. No I/O.
+"""The money rules: commitments, cost-share caps, the project lifecycle, consortia, alchemist
+funnels. No I/O.
 
 All amounts are whole won (int). Committed and disbursed money are never mixed: a project commits
 its government money when selected; when terminated, only what was paid stays committed.
@@ -16,6 +17,9 @@ from mpe_kit.errors import Conflict, Invalid
 
 Status = Literal["proposed", "selected", "agreement_signed", "active", "completed", "terminated"]
 Size = Literal["large", "mid", "sme"]
+Role = Literal["lead", "participant"]
+Kind = Literal["firm", "university", "institute"]
+KOREA = "KR"
 
 MOVES: dict[str, tuple[str, ...]] = {
     "proposed": ("selected", "terminated"),
@@ -86,6 +90,7 @@ class Step:
     from_status: Status
     to_status: Status
     at: datetime
+    effective_on: date
     actor: str
     reason: str | None
 
@@ -133,6 +138,109 @@ def check_payable(p: Project, amount: int) -> None:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class Participant:
+    """A consortium member and its share of the project's money."""
+
+    role: Role
+    kind: Kind
+    name: str | None
+    brn: str | None
+    country: str
+    government_krw: int
+    private_cash_krw: int
+    private_in_kind_krw: int
+
+    @property
+    def korean(self) -> bool:
+        """A Korean participant; any other country makes it a foreign partner."""
+        return self.country == KOREA
+
+
+@dataclass(frozen=True, kw_only=True)
+class Shares:
+    """Government, private cash and in-kind money."""
+
+    government: int
+    cash: int
+    in_kind: int
+
+
+def sole_lead(lead_firm_brn: str, totals: Shares) -> Participant:
+    """The consortium of a project that names none: its lead firm alone, with all of its money."""
+    return Participant(
+        role="lead",
+        kind="firm",
+        name=None,
+        brn=lead_firm_brn,
+        country=KOREA,
+        government_krw=totals.government,
+        private_cash_krw=totals.cash,
+        private_in_kind_krw=totals.in_kind,
+    )
+
+
+def check_participants(
+    participants: list[Participant], *, lead_firm_brn: str | None, totals: Shares
+) -> Shares:
+    """A consortium's rules; returns the Korean side's money, on which the cost-share caps apply.
+
+    One lead, Korean; a lead firm is the project's `lead_firm_brn`, and a project with a lead
+    firm is led by it. A Korean firm is named by its BRN, anyone else by a name; nobody twice.
+    Each money column summed over the participants is exactly the project's.
+    """
+    field = "participants"
+    leads = [i for i, p in enumerate(participants) if p.role == "lead"]
+    if len(leads) != 1:
+        raise Invalid.field(field, f"a consortium has exactly one lead; this one has {len(leads)}")
+    lead = participants[leads[0]]
+    at = f"{field}[{leads[0]}]"
+    if not lead.korean:
+        raise Invalid.field(
+            f"{at}.country", "the lead is Korean; a foreign partner takes part as a participant"
+        )
+    if lead_firm_brn is not None and lead.brn != lead_firm_brn:
+        raise Invalid.field(f"{at}.brn", f"the lead is the project's lead firm {lead_firm_brn}")
+    if lead_firm_brn is None and lead.kind == "firm":
+        raise Invalid.field("lead_firm_brn", "a project led by a firm names it in lead_firm_brn")
+    seen: set[tuple[str | None, str | None, str]] = set()
+    for i, p in enumerate(participants):
+        at = f"{field}[{i}]"
+        if p.kind == "firm" and p.korean:
+            if p.brn is None:
+                raise Invalid.field(f"{at}.brn", "a Korean firm is named by its business registration number")
+            if p.name is not None:
+                raise Invalid.field(f"{at}.name", "a Korean firm is named by its BRN alone")
+        else:
+            if p.brn is not None:
+                raise Invalid.field(f"{at}.brn", "only a Korean firm has a business registration number here")
+            if not p.name:
+                raise Invalid.field(
+                    f"{at}.name", "a university, an institute or a foreign partner needs a name"
+                )
+        key = (p.brn, p.name.casefold() if p.name else None, p.country)
+        if key in seen:
+            raise Invalid.field(at, "this participant is listed twice")
+        seen.add(key)
+    for column, total in (
+        ("government_krw", totals.government),
+        ("private_cash_krw", totals.cash),
+        ("private_in_kind_krw", totals.in_kind),
+    ):
+        summed = sum(getattr(p, column) for p in participants)
+        if summed != total:
+            raise Invalid.field(
+                f"{field}[].{column}",
+                f"the participants' {column} add up to {summed:,} won; the project's is {total:,}",
+            )
+    korean = [p for p in participants if p.korean]
+    return Shares(
+        government=sum(p.government_krw for p in korean),
+        cash=sum(p.private_cash_krw for p in korean),
+        in_kind=sum(p.private_in_kind_krw for p in korean),
+    )
+
+
 def check_project_shape(*, kind: str, continues: str | None, start_on: date, end_on: date) -> None:
     """Rules of a project that need nothing but the project."""
     if end_on <= start_on:
@@ -143,11 +251,50 @@ def check_project_shape(*, kind: str, continues: str | None, start_on: date, end
         raise Invalid.field("continues", "a new project continues nothing")
 
 
-def check_theme(stages: list[tuple[str, int]]) -> None:
-    """An alchemist theme's stages in order, and its team count never growing stage to stage."""
-    names = [s for s, _ in stages]
-    if len(set(names)) != len(names) or names != [s for s in STAGES if s in names]:
-        raise Invalid.field("stages", f"stages appear once each, in the order {' → '.join(STAGES)}")
-    for (a, na), (b, nb) in itertools.pairwise(stages):
-        if nb > na:
-            raise Invalid.field("stages", f"teams never grow from stage to stage: {a} has {na}, {b} has {nb}")
+@dataclass(frozen=True, kw_only=True)
+class StageYear:
+    """The teams an alchemist theme funds at one stage in one fiscal year, and their projects."""
+
+    stage: str
+    fiscal_year: int
+    teams: int
+    project_codes: tuple[str, ...] = ()
+
+
+def check_theme(stages: list[StageYear], *, first_year: int) -> None:
+    """An alchemist theme over years: stages in order, each stage's years ascending and never
+    before the program's; along that order teams never grow, and each year names at most its
+    teams' projects, each project once.
+    """
+    order = [(STAGES.index(s.stage), s.fiscal_year) for s in stages]
+    if order != sorted(set(order)):
+        raise Invalid.field(
+            "stages",
+            f"stages come in the order {' → '.join(STAGES)}, each stage's years ascending, each year once",
+        )
+    for a, b in itertools.pairwise(stages):
+        if b.fiscal_year < a.fiscal_year:
+            raise Invalid.field(
+                "stages",
+                f"the {b.stage} stage of {b.fiscal_year} cannot come before the {a.stage} stage of {a.fiscal_year}",
+            )
+        if b.teams > a.teams:
+            raise Invalid.field(
+                "stages",
+                f"teams never grow from stage to stage: {a.stage} {a.fiscal_year} has {a.teams}, "
+                f"{b.stage} {b.fiscal_year} has {b.teams}",
+            )
+    seen: set[str] = set()
+    for i, s in enumerate(stages):
+        if s.fiscal_year < first_year:
+            raise Invalid.field(
+                f"stages[{i}].fiscal_year", f"the theme starts in its program's year {first_year}"
+            )
+        if len(s.project_codes) > s.teams:
+            raise Invalid.field(
+                f"stages[{i}].project_codes", f"{len(s.project_codes)} projects for {s.teams} teams"
+            )
+        twice = seen.intersection(s.project_codes) or (len(set(s.project_codes)) != len(s.project_codes))
+        if twice:
+            raise Invalid.field(f"stages[{i}].project_codes", "a project is one team's year: it appears once")
+        seen.update(s.project_codes)

@@ -18,7 +18,8 @@ PROGRAM_COLS = (
 )
 PROJECT_COLS = (
     "code, program_code, fiscal_year, title, kind, continues, technology_codes, lead_firm_brn, government_krw,"
-    " private_cash_krw, private_in_kind_krw, start_on, end_on, status, committed_krw, disbursed_krw, history, version"
+    " private_cash_krw, private_in_kind_krw, start_on, end_on, status, committed_krw, disbursed_krw, history, version,"
+    " chain_root, participants, program_kind, track, selected_on, lead_firm_size, lead_firm_region"
 )
 
 # fiscal years
@@ -120,9 +121,10 @@ async def insert_project(conn: Conn, p: dict[str, Any]) -> bool:
     """Insert a proposed project; False if its code is taken."""
     row = await conn.fetchrow(
         "insert into projects (code, program_code, fiscal_year, title, kind, continues, technology_codes,"
-        " lead_firm_brn, government_krw, private_cash_krw, private_in_kind_krw, start_on, end_on, status)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'proposed')"
-        " on conflict (code) do nothing returning code",
+        " lead_firm_brn, government_krw, private_cash_krw, private_in_kind_krw, start_on, end_on, status,"
+        " chain_root, participants, program_kind, track, lead_firm_size, lead_firm_region)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'proposed',"
+        " $14, $15, $16, $17, $18, $19) on conflict (code) do nothing returning code",
         p["code"],
         p["program_code"],
         p["fiscal_year"],
@@ -136,8 +138,29 @@ async def insert_project(conn: Conn, p: dict[str, Any]) -> bool:
         p["private_in_kind_krw"],
         p["start_on"],
         p["end_on"],
+        p["chain_root"],
+        p["participants"],
+        p["program_kind"],
+        p["track"],
+        p["lead_firm_size"],
+        p["lead_firm_region"],
     )
     return row is not None
+
+
+async def continued_by(conn: Conn, code: str) -> str | None:
+    """The next year's record of a project, if one continues it."""
+    found: str | None = await conn.fetchval("select code from projects where continues = $1", code)
+    return found
+
+
+async def projects_by_code(conn: Conn, codes: list[str]) -> list[asyncpg.Record]:
+    """Projects with their program's kind, for the codes that exist."""
+    return await conn.fetch(
+        "select j.code, j.fiscal_year, p.kind as program_kind from projects j"
+        " join programs p on p.code = j.program_code where j.code = any($1::text[])",
+        codes,
+    )
 
 
 async def project(conn: Conn, code: str, *, for_update: bool = False) -> asyncpg.Record | None:
@@ -146,19 +169,42 @@ async def project(conn: Conn, code: str, *, for_update: bool = False) -> asyncpg
     return await conn.fetchrow(f"select {PROJECT_COLS} from projects where code = $1{lock}", code)
 
 
+@dataclass(frozen=True, kw_only=True)
+class Selection:
+    """What a project keeps of its selection day: the day, and its lead firm as it stood then."""
+
+    on: date
+    lead_firm_size: str | None
+    lead_firm_region: str | None
+
+
 async def update_project_state(
-    conn: Conn, code: str, *, status: str, committed: int, disbursed: int, step: dict[str, Any] | None
+    conn: Conn,
+    code: str,
+    *,
+    status: str,
+    committed: int,
+    disbursed: int,
+    step: dict[str, Any] | None,
+    selection: Selection | None = None,
 ) -> asyncpg.Record:
-    """Store a project's status and money, appending a history step if given."""
+    """Store a project's status and money, appending a history step and its selection if given."""
     row = await conn.fetchrow(
         "update projects set status = $2, committed_krw = $3, disbursed_krw = $4,"
         " history = case when $5::jsonb is null then history else history || jsonb_build_array($5::jsonb) end,"
+        " selected_on = case when $6 then $7::date else selected_on end,"
+        " lead_firm_size = case when $6 then $8::text else lead_firm_size end,"
+        " lead_firm_region = case when $6 then $9::text else lead_firm_region end,"
         f" version = version + 1, updated_at = now() where code = $1 returning {PROJECT_COLS}",
         code,
         status,
         committed,
         disbursed,
         step,
+        selection is not None,
+        selection.on if selection else None,
+        selection.lead_firm_size if selection else None,
+        selection.lead_firm_region if selection else None,
     )
     assert row is not None
     return row
@@ -173,6 +219,8 @@ class ProjectFilter:
     firm: str | None = None
     status: str | None = None
     fiscal_year: int | None = None
+    participant: str | None = None
+    partner_country: str | None = None
 
 
 async def list_projects(
@@ -184,6 +232,8 @@ async def list_projects(
         " and ($2::text is null or technology_codes @> array[$2::text])"
         " and ($3::text is null or lead_firm_brn = $3) and ($4::text is null or status = $4)"
         " and ($5::int is null or fiscal_year = $5) and ($6::text is null or code > $6)"
+        " and ($8::jsonb is null or participants @> $8::jsonb)"
+        " and ($9::jsonb is null or participants @> $9::jsonb)"
         " order by code limit $7",
         f.program,
         f.technology,
@@ -192,6 +242,8 @@ async def list_projects(
         f.fiscal_year,
         after,
         limit,
+        [{"brn": f.participant}] if f.participant else None,
+        [{"country": f.partner_country}] if f.partner_country else None,
     )
 
 
@@ -204,7 +256,7 @@ async def insert_disbursement(
     """Record a payment."""
     row = await conn.fetchrow(
         "insert into disbursements (id, project_code, amount_krw, paid_on, created_by) values ($1, $2, $3, $4, $5)"
-        " returning id, project_code, amount_krw, paid_on, created_at",
+        " returning id, project_code, amount_krw, paid_on, created_at, created_by",
         uuid.uuid4(),
         project_code,
         amount,
@@ -263,20 +315,23 @@ async def store_answer(
 # the firm replica
 
 
-async def firm_size(conn: Conn, brn: str) -> str | None:
-    """The replicated size class of a firm."""
-    size: str | None = await conn.fetchval("select size from firm_replica where brn = $1", brn)
-    return size
+async def firm(conn: Conn, brn: str) -> asyncpg.Record | None:
+    """The replicated size class and region of a firm."""
+    return await conn.fetchrow("select size, region from firm_replica where brn = $1", brn)
 
 
-async def upsert_firm(conn: Conn, *, brn: str, size: str, size_since: date, version: int) -> None:
+async def upsert_firm(
+    conn: Conn, *, brn: str, size: str, size_since: date, region: str | None, version: int
+) -> None:
     """Keep the replica's row at the newest version."""
     await conn.execute(
-        "insert into firm_replica (brn, size, size_since, version) values ($1, $2, $3, $4)"
+        "insert into firm_replica (brn, size, size_since, region, version) values ($1, $2, $3, $4, $5)"
         " on conflict (brn) do update set size = excluded.size, size_since = excluded.size_since,"
-        " version = excluded.version, updated_at = now() where firm_replica.version < excluded.version",
+        " region = excluded.region, version = excluded.version, updated_at = now()"
+        " where firm_replica.version < excluded.version",
         brn,
         size,
         size_since,
+        region,
         version,
     )

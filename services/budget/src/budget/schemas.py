@@ -56,17 +56,31 @@ class FiscalYearRead(BaseModel):
 
 
 class ThemeStage(_In):
-    """Teams at one stage of an alchemist tournament."""
+    """Teams at one stage of an alchemist tournament in one fiscal year, and their projects."""
 
     stage: Literal["concept", "preliminary", "main"]
     teams: Annotated[int, Field(ge=0, le=1000)]
+    fiscal_year: Year | None = Field(default=None, description="Defaults to the program's fiscal year.")
+    project_codes: Annotated[list[Code], Field(max_length=100)] = Field(
+        default_factory=list, description="The projects funded at this stage in this year, one per team."
+    )
 
 
 class ThemePut(_In):
-    """An alchemist theme."""
+    """An alchemist theme: its stages in order, each stage year by year."""
 
     title: Name
-    stages: Annotated[list[ThemeStage], Field(min_length=1, max_length=3)]
+    # Concept and preliminary take a year each, the main stage up to five: 24 leaves room.
+    stages: Annotated[list[ThemeStage], Field(min_length=1, max_length=24)]
+
+
+class ThemeStageRead(BaseModel):
+    """Teams at one stage in one fiscal year, as stored."""
+
+    stage: Literal["concept", "preliminary", "main"]
+    teams: int
+    fiscal_year: int | None = None
+    project_codes: list[str] = Field(default_factory=list)
 
 
 class Theme(BaseModel):
@@ -74,7 +88,7 @@ class Theme(BaseModel):
 
     code: str
     title: str
-    stages: list[ThemeStage]
+    stages: list[ThemeStageRead]
 
 
 class ProgramCreate(_In):
@@ -105,6 +119,37 @@ class ProgramRead(BaseModel):
     version: int
 
 
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+
+
+class ParticipantIn(_In):
+    """A consortium member and its own share of the project's money."""
+
+    role: Literal["lead", "participant"]
+    kind: Literal["firm", "university", "institute"]
+    name: Name | None = Field(default=None, description="For anyone but a Korean firm, which its BRN names.")
+    brn: str | None = Field(default=None, description="A Korean firm's BRN, 10 digits or 123-45-67890.")
+    country: Country = Field(
+        default="KR", description="ISO 3166-1 alpha-2; any other than KR is a foreign partner."
+    )
+    government_krw: Won = 0
+    private_cash_krw: Won = 0
+    private_in_kind_krw: Won = 0
+
+
+class Participant(BaseModel):
+    """A consortium member, as stored."""
+
+    role: Literal["lead", "participant"]
+    kind: Literal["firm", "university", "institute"]
+    name: str | None
+    brn: str | None
+    country: str
+    government_krw: int
+    private_cash_krw: int
+    private_in_kind_krw: int
+
+
 class ProjectCreate(_In):
     """A proposed project."""
 
@@ -122,6 +167,11 @@ class ProjectCreate(_In):
     private_in_kind_krw: Won = 0
     start_on: date
     end_on: date
+    participants: Annotated[list[ParticipantIn], Field(max_length=50)] | None = Field(
+        default=None,
+        description="The consortium, lead included; each money column must add up to the project's. "
+        "Omitted: the lead firm alone with all of the money (nobody, for a project led by no firm).",
+    )
 
 
 class ProjectTransition(_In):
@@ -129,6 +179,10 @@ class ProjectTransition(_In):
 
     to: Literal["selected", "agreement_signed", "active", "completed", "terminated"]
     reason: Reason | None = None
+    effective_on: date | None = Field(
+        default=None,
+        description="The day in Korea the move took effect (a committee's decision day); defaults to today.",
+    )
 
 
 class StepRead(BaseModel):
@@ -137,6 +191,7 @@ class StepRead(BaseModel):
     from_status: ProjectStatus
     to_status: ProjectStatus
     at: datetime
+    effective_on: date
     actor: str
     reason: str | None
 
@@ -162,6 +217,15 @@ class ProjectRead(BaseModel):
     disbursed_krw: int
     history: list[StepRead]
     version: int
+    chain_root: str = Field(description="The first yearly record of this multi-year project.")
+    participants: list[Participant]
+    program_kind: ProgramKind
+    track: str | None
+    selected_on: date | None
+    lead_firm_size: Literal["large", "mid", "sme"] | None = Field(
+        description="The lead firm's size class on the selection day (before selection: at the proposal)."
+    )
+    lead_firm_region: str | None
 
 
 class DisbursementCreate(_In):

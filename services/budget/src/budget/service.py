@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
+import pycountry
 
 from budget import domain, repository, schemas
 from mpe_events import brn, registry
@@ -19,6 +22,14 @@ from mpe_kit.pagination import decode_text_cursor, decode_time_id_cursor, encode
 from mpe_kit.readthrough import OwnerReader
 from mpe_kit.uow import UnitOfWork
 from mpe_replicas.technology import CatalogReader, require_listed
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def seoul_today() -> date:
+    """Today's date in Korea, where the program's dates are kept."""
+    return datetime.now(SEOUL).date()
+
 
 # reads and views
 
@@ -41,6 +52,22 @@ def _program_event(row: asyncpg.Record, created: bool) -> PendingEvent:
 def _project_event(row: asyncpg.Record, event_type: registry.EventType) -> PendingEvent:
     data = ev.ProjectV1.model_validate({k: row[k] for k in ev.ProjectV1.model_fields})
     return PendingEvent(event_type, row["code"], data)
+
+
+def _disbursement_event(paid: asyncpg.Record, project: asyncpg.Record) -> PendingEvent:
+    data = ev.DisbursementV1(
+        id=paid["id"],
+        project_code=project["code"],
+        program_code=project["program_code"],
+        fiscal_year=project["fiscal_year"],
+        paid_on=paid["paid_on"],
+        amount_krw=paid["amount_krw"],
+        recorded_at=paid["created_at"],
+        project_disbursed_krw=project["disbursed_krw"],
+        project_version=project["version"],
+        version=1,
+    )
+    return PendingEvent(registry.DISBURSEMENT_PAID, str(paid["id"]), data)
 
 
 async def _year_read(conn: Conn, row: asyncpg.Record) -> schemas.FiscalYearRead:
@@ -137,8 +164,11 @@ async def list_programs(
 async def put_theme(
     uow: UnitOfWork, *, code: str, theme_code: str, data: schemas.ThemePut
 ) -> schemas.ProgramRead:
-    """Create or replace an alchemist theme of a program."""
-    domain.check_theme([(s.stage, s.teams) for s in data.stages])
+    """Create or replace an alchemist theme of a program, its stages year by year with their projects.
+
+    The theme belongs to the program of its first year; later years' stages name projects of
+    alchemist programs of those years.
+    """
     async with uow:
         conn = uow.conn
         row = await repository.program(conn, code, for_update=True)
@@ -146,7 +176,30 @@ async def put_theme(
             raise NotFound(f"Program {code} does not exist.")
         if row["kind"] != "alchemist":
             raise Conflict(f"Program {code} is of kind {row['kind']}; themes belong to alchemist programs.")
-        theme = {"code": theme_code, "title": data.title, "stages": [s.model_dump() for s in data.stages]}
+        stages = [
+            domain.StageYear(
+                stage=s.stage,
+                fiscal_year=s.fiscal_year or row["fiscal_year"],
+                teams=s.teams,
+                project_codes=tuple(s.project_codes),
+            )
+            for s in data.stages
+        ]
+        domain.check_theme(stages, first_year=row["fiscal_year"])
+        await _check_theme_projects(conn, stages)
+        theme = {
+            "code": theme_code,
+            "title": data.title,
+            "stages": [
+                {
+                    "stage": s.stage,
+                    "teams": s.teams,
+                    "fiscal_year": s.fiscal_year,
+                    "project_codes": list(s.project_codes),
+                }
+                for s in stages
+            ],
+        }
         themes = [t for t in row["themes"] if t["code"] != theme_code] + [theme]
         await repository.set_themes(conn, code, sorted(themes, key=lambda t: str(t["code"])))
         row = await repository.program(conn, code)
@@ -155,40 +208,84 @@ async def put_theme(
     return program_read(row)
 
 
+async def _check_theme_projects(conn: Conn, stages: list[domain.StageYear]) -> None:
+    """Each project a theme names exists, is of its stage's year, and is an alchemist program's."""
+    codes = [c for s in stages for c in s.project_codes]
+    if not codes:
+        return
+    found = {r["code"]: r for r in await repository.projects_by_code(conn, codes)}
+    for i, stage in enumerate(stages):
+        for code in stage.project_codes:
+            at = f"stages[{i}].project_codes"
+            project = found.get(code)
+            if project is None:
+                raise Invalid.field(at, f"project {code} does not exist")
+            if project["fiscal_year"] != stage.fiscal_year:
+                raise Invalid.field(
+                    at, f"project {code} is of fiscal year {project['fiscal_year']}, not {stage.fiscal_year}"
+                )
+            if project["program_kind"] != "alchemist":
+                raise Invalid.field(at, f"project {code} is not in an alchemist program")
+
+
 # projects
 
 
-def _lead_firm_brn(value: str | None) -> str | None:
+def _brn(value: str | None, field: str) -> str | None:
     if not value:
         return None
     try:
         return brn.normalize(value)
     except brn.InvalidBrn as exc:
-        raise Invalid.field("lead_firm_brn", str(exc)) from exc
+        raise Invalid.field(field, str(exc)) from exc
 
 
-async def _lead_firm_size(uow: UnitOfWork, brn: str, firms: OwnerReader) -> str:
-    """The firm's size class from the replica, read through to the firms service on a miss and kept.
+async def _firm(uow: UnitOfWork, brn: str, firms: OwnerReader, *, field: str) -> tuple[str, str | None]:
+    """A firm's (size class, region) from the replica, read through to the firms service on a miss and kept.
 
-    Its own short units of work, before the use case's: no transaction waits on HTTP, and a size
+    Its own short units of work, before the use case's: no transaction waits on HTTP, and a firm
     read through is kept even if the cost-share caps then refuse the project.
     """
     async with uow:
-        size = await repository.firm_size(uow.conn, brn)
-    if size is not None:
-        return size
+        row = await repository.firm(uow.conn, brn)
+    if row is not None:
+        return str(row["size"]), row["region"]
     body = await firms.get(f"/v1/firms/{brn}")
     if body is None:
-        raise Invalid.field("lead_firm_brn", f"firm {brn} is not registered with the firms service")
+        raise Invalid.field(field, f"firm {brn} is not registered with the firms service")
     async with uow:
         await repository.upsert_firm(
             uow.conn,
             brn=brn,
             size=body["size"],
             size_since=datetime.fromisoformat(body["size_since"]).date(),
+            region=body.get("region"),
             version=int(body["version"]),
         )
-    return str(body["size"])
+    return str(body["size"]), body.get("region")
+
+
+def _participants(data: schemas.ProjectCreate) -> list[domain.Participant]:
+    """The consortium as asked, BRNs normalized and countries checked against ISO 3166-1."""
+    out: list[domain.Participant] = []
+    for i, p in enumerate(data.participants or []):
+        if pycountry.countries.get(alpha_2=p.country) is None:
+            raise Invalid.field(
+                f"participants[{i}].country", f"{p.country} is not an ISO 3166-1 alpha-2 country code"
+            )
+        out.append(
+            domain.Participant(
+                role=p.role,
+                kind=p.kind,
+                name=p.name,
+                brn=_brn(p.brn, f"participants[{i}].brn"),
+                country=p.country,
+                government_krw=p.government_krw,
+                private_cash_krw=p.private_cash_krw,
+                private_in_kind_krw=p.private_in_kind_krw,
+            )
+        )
+    return out
 
 
 async def propose_project(
@@ -198,21 +295,37 @@ async def propose_project(
     domain.check_project_shape(
         kind=data.kind, continues=data.continues, start_on=data.start_on, end_on=data.end_on
     )
-    fields = data.model_dump()
+    fields = data.model_dump(exclude={"participants"})
     # The first code stays first: it is the project's primary technology.
     fields["technology_codes"] = list(dict.fromkeys(data.technology_codes))
-    fields["lead_firm_brn"] = _lead_firm_brn(data.lead_firm_brn)
-    await require_listed(uow, fields["technology_codes"], reader=catalog, field="technology_codes")
-    size = await _lead_firm_size(uow, fields["lead_firm_brn"], firms) if fields["lead_firm_brn"] else None
-    domain.check_cost_share(
-        size, government=data.government_krw, cash=data.private_cash_krw, in_kind=data.private_in_kind_krw
+    lead_brn = fields["lead_firm_brn"] = _brn(data.lead_firm_brn, "lead_firm_brn")
+    totals = domain.Shares(
+        government=data.government_krw, cash=data.private_cash_krw, in_kind=data.private_in_kind_krw
     )
+    if data.participants is None:
+        participants = [domain.sole_lead(lead_brn, totals)] if lead_brn else []
+        korean = totals
+    else:
+        participants = _participants(data)
+        korean = domain.check_participants(participants, lead_firm_brn=lead_brn, totals=totals)
+    await require_listed(uow, fields["technology_codes"], reader=catalog, field="technology_codes")
+    size, region = await _firm(uow, lead_brn, firms, field="lead_firm_brn") if lead_brn else (None, None)
+    for i, p in enumerate(participants):
+        if p.kind == "firm" and p.korean and p.brn != lead_brn:
+            assert p.brn is not None
+            await _firm(uow, p.brn, firms, field=f"participants[{i}].brn")
+    # The caps stay on the Korean side: a foreign partner's money is its own country's business.
+    domain.check_cost_share(size, government=korean.government, cash=korean.cash, in_kind=korean.in_kind)
+    fields["participants"] = [dataclasses.asdict(p) for p in participants]
+    fields["lead_firm_size"], fields["lead_firm_region"] = size, region
     async with uow:
         conn = uow.conn
         program = await repository.program(conn, data.program_code)
         if program is None:
             raise Invalid.field("program_code", f"program {data.program_code} does not exist")
         fields["fiscal_year"] = program["fiscal_year"]
+        fields["program_kind"], fields["track"] = program["kind"], program["track"]
+        fields["chain_root"] = data.code
         if data.continues:
             previous = await repository.project(conn, data.continues)
             if previous is None or previous["fiscal_year"] != program["fiscal_year"] - 1:
@@ -220,6 +333,10 @@ async def propose_project(
                     "continues",
                     f"{data.continues} is not a project of fiscal year {program['fiscal_year'] - 1}",
                 )
+            taken = await repository.continued_by(conn, data.continues)
+            if taken is not None:
+                raise Conflict(f"{data.continues} is already continued by {taken}.")
+            fields["chain_root"] = previous["chain_root"]
         if not await repository.insert_project(conn, fields):
             raise Conflict(f"Project {data.code} already exists.")
         row = await repository.project(conn, data.code)
@@ -242,7 +359,15 @@ def _domain_project(row: asyncpg.Record) -> domain.Project:
 async def transition_project(
     uow: UnitOfWork, *, code: str, data: schemas.ProjectTransition, actor: str
 ) -> schemas.ProjectRead:
-    """Move a project; selecting commits its government money within the program's budget."""
+    """Move a project; selecting commits its government money within the program's budget.
+
+    Selecting also keeps the day and the lead firm's size class and region as they stand then:
+    the rollups attribute a project by its lead firm as it was when the project was chosen.
+    """
+    today = seoul_today()
+    effective_on = data.effective_on or today
+    if effective_on > today:
+        raise Invalid.field("effective_on", f"a move is recorded once it has happened; today is {today}")
     async with uow:
         conn = uow.conn
         found = await repository.project(conn, code)
@@ -262,13 +387,26 @@ async def transition_project(
                 adding=moved.committed_krw - current.committed_krw,
                 limit=program["budget_krw"],
             )
+        if row["history"] and effective_on < date.fromisoformat(row["history"][-1]["effective_on"]):
+            raise Invalid.field(
+                "effective_on", f"the previous move took effect on {row['history'][-1]['effective_on']}"
+            )
         step = {
             "from_status": current.status,
             "to_status": moved.status,
             "at": datetime.now(UTC).isoformat(),
+            "effective_on": effective_on.isoformat(),
             "actor": actor,
             "reason": data.reason,
         }
+        selection = None
+        if moved.status == "selected":
+            firm = await repository.firm(conn, row["lead_firm_brn"]) if row["lead_firm_brn"] else None
+            selection = repository.Selection(
+                on=effective_on,
+                lead_firm_size=firm["size"] if firm else row["lead_firm_size"],
+                lead_firm_region=(firm["region"] if firm else None) or row["lead_firm_region"],
+            )
         row = await repository.update_project_state(
             conn,
             code,
@@ -276,6 +414,7 @@ async def transition_project(
             committed=moved.committed_krw,
             disbursed=moved.disbursed_krw,
             step=step,
+            selection=selection,
         )
         uow.add(_project_event(row, registry.PROJECT_EVENTS[moved.status]))
     return project_read(row)
@@ -348,7 +487,7 @@ async def disburse(
                     disbursed=project.disbursed_krw + data.amount_krw,
                     step=None,
                 )
-                uow.add(_project_event(row, registry.PROJECT_DISBURSED))
+                uow.add(_project_event(row, registry.PROJECT_DISBURSED), _disbursement_event(paid, row))
             status = 201
             body = schemas.DisbursementRead.model_validate(dict(paid)).model_dump(mode="json")
         except Problem as problem:

@@ -185,7 +185,7 @@ async def technology_history(conn: Conn, code: str) -> list[asyncpg.Record]:
 
 _REV_COLS = (
     "id, title, decided_on, effective_on, status, changes, version, created_by, created_at,"
-    " published_by, published_at"
+    " published_by, published_at, amended_before"
 )
 
 
@@ -243,13 +243,16 @@ async def update_revision(
     return row
 
 
-async def mark_published(conn: Conn, id: uuid.UUID, *, by: str) -> asyncpg.Record:
-    """Mark a revision published."""
+async def mark_published(
+    conn: Conn, id: uuid.UUID, *, by: str, amended_before: dict[str, dict[str, str]]
+) -> asyncpg.Record:
+    """Mark a revision published, keeping what its amendments replaced."""
     row = await conn.fetchrow(
         "update revisions set status = 'published', published_by = $2, published_at = now(),"
-        f" version = version + 1, updated_at = now() where id = $1 returning {_REV_COLS}",
+        f" amended_before = $3, version = version + 1, updated_at = now() where id = $1 returning {_REV_COLS}",
         id,
         by,
+        amended_before,
     )
     assert row is not None
     return row

@@ -64,8 +64,17 @@ def _revision_read(row: asyncpg.Record) -> schemas.RevisionRead:
     return schemas.RevisionRead.model_validate(dict(row))
 
 
-def _revision_event(rev: schemas.RevisionRead, status: str | None = None) -> ev.RevisionV1:
-    return ev.RevisionV1.model_validate({**rev.model_dump(mode="json"), "status": status or rev.status})
+def _revision_event(
+    rev: schemas.RevisionRead, status: str | None = None, *, amended_before: dict[str, Any] | None = None
+) -> ev.RevisionV1:
+    body = {**rev.model_dump(mode="json"), "status": status or rev.status}
+    if amended_before:
+        # An amendment's old values are known once it is applied, so only a published revision has them.
+        body["changes"] = [
+            {**ch, "before": amended_before.get(ch["code"])} if ch["op"] == "amend" else ch
+            for ch in body["changes"]
+        ]
+    return ev.RevisionV1.model_validate(body)
 
 
 def tech_read(t: domain.Technology) -> schemas.TechnologyRead:
@@ -216,6 +225,7 @@ async def publish_revision(
             raise Conflict(f"The revision names unknown industries: {', '.join(missing)}.")
         current = await repository.technologies_for_update(conn, [c.code for c in changes])
         events: list[PendingEvent] = []
+        amended_before: dict[str, dict[str, str]] = {}
         for ch in changes:
             if isinstance(ch, domain.Add):
                 if ch.code in current:
@@ -236,6 +246,7 @@ async def publish_revision(
                     tech = domain.retire(old, on=on, revision_id=rev.id)
                     event_type = registry.TECHNOLOGY_RETIRED
                 else:
+                    amended_before[ch.code] = {f: getattr(old, f) for f in ch.fields}
                     tech = domain.amend(old, ch.fields, revision_id=rev.id)
                     event_type = registry.TECHNOLOGY_AMENDED
                 await repository.update_technology(conn, tech)
@@ -243,8 +254,10 @@ async def publish_revision(
                 conn, code=tech.code, revision_id=rev.id, op=ch.op, effective_on=on, version=tech.version
             )
             events.append(PendingEvent(event_type, tech.code, _tech_event(tech)))
-        published = _revision_read(await repository.mark_published(conn, rev.id, by=actor))
-        events.append(PendingEvent(registry.REVISION_PUBLISHED, str(rev.id), _revision_event(published)))
+        row = await repository.mark_published(conn, rev.id, by=actor, amended_before=amended_before)
+        published = _revision_read(row)
+        event = _revision_event(published, amended_before=row["amended_before"])
+        events.append(PendingEvent(registry.REVISION_PUBLISHED, str(rev.id), event))
         uow.add(*events)
     return published
 

@@ -1,10 +1,11 @@
-"""Loading the demo datasets (deploy/demo/catalog.json, firms.json) through the services' REST APIs."""
+"""Loading the demo datasets (deploy/demo/catalog.json, firms.json, budget.json) through the services' REST APIs."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -59,54 +60,112 @@ def _expect(r: httpx.Response, status: int, what: str) -> httpx.Response:
     return r
 
 
+# Chains (and firms) are independent of one another, so a few load side by side; each chain is
+# loaded in year order.
+LOADERS = 8
+FINAL = frozenset({"completed", "terminated"})
+
+
+def _load_firm(firms_url: str, token: str, entry: dict[str, Any]) -> tuple[int, int, int]:
+    """One firm, then its confirmations, then each application and its transitions; the counts."""
+    confirmations = designations = transitions = 0
+    with httpx.Client(base_url=firms_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
+        brn = entry["firm"]["brn"]
+        _expect(client.post("/v1/firms", json=entry["firm"]), 201, f"firm {brn}")
+        for confirmation in entry["confirmations"]:
+            what = f"firm {brn}: confirmation {confirmation['technology_code']}"
+            _expect(client.post(f"/v1/firms/{brn}/confirmations", json=confirmation), 201, what)
+            confirmations += 1
+        for designation in entry["designations"]:
+            application = designation["application"]
+            what = f"firm {brn}: {application['kind']} application of {application['effective_on']}"
+            r = _expect(client.post(f"/v1/firms/{brn}/designations", json=application), 201, what)
+            designation_id = r.json()["id"]
+            designations += 1
+            for transition in designation["transitions"]:
+                _expect(
+                    client.post(f"/v1/designations/{designation_id}/transitions", json=transition),
+                    200,
+                    f"{what}: to {transition['to']} on {transition['effective_on']}",
+                )
+                transitions += 1
+    return confirmations, designations, transitions
+
+
 def load_firms(firms_url: str, token: str, *, log: Callable[[str], None] = print) -> str:
     """Register the demo firms with their confirmations and designations, unless there are firms.
 
-    Everything is posted in the dataset's order: each firm, then its confirmations, then each of
-    its applications followed by that application's transitions.
+    Each firm is posted with its confirmations, then each of its applications followed by that
+    application's transitions; several firms load side by side.
     """
     data: dict[str, Any] = json.loads(firms_path().read_text(encoding="utf-8"))
-    confirmations = designations = transitions = 0
     with httpx.Client(base_url=firms_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
         existing = _expect(client.get("/v1/firms", params={"limit": 1}), 200, "listing firms")
         if existing.json()["items"]:
             return "already loaded"
-        for entry in data["firms"]:
-            brn = entry["firm"]["brn"]
-            _expect(client.post("/v1/firms", json=entry["firm"]), 201, f"firm {brn}")
-            for confirmation in entry["confirmations"]:
-                what = f"firm {brn}: confirmation {confirmation['technology_code']}"
-                _expect(client.post(f"/v1/firms/{brn}/confirmations", json=confirmation), 201, what)
-                confirmations += 1
-            for designation in entry["designations"]:
-                application = designation["application"]
-                what = f"firm {brn}: {application['kind']} application of {application['effective_on']}"
-                r = _expect(client.post(f"/v1/firms/{brn}/designations", json=application), 201, what)
-                designation_id = r.json()["id"]
-                designations += 1
-                for transition in designation["transitions"]:
-                    _expect(
-                        client.post(f"/v1/designations/{designation_id}/transitions", json=transition),
-                        200,
-                        f"{what}: to {transition['to']} on {transition['effective_on']}",
-                    )
-                    transitions += 1
-        log(f"registered {len(data['firms'])} firms")
+    with ThreadPoolExecutor(max_workers=LOADERS) as pool:
+        counts = list(pool.map(lambda e: _load_firm(firms_url, token, e), data["firms"]))
+    log(f"registered {len(data['firms'])} firms")
+    confirmations, designations, transitions = (sum(c[i] for c in counts) for i in range(3))
     return (
         f"{len(data['firms'])} firms, {confirmations} confirmations, "
         f"{designations} designations ({transitions} transitions)"
     )
 
 
+def _chains(projects: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The projects grouped by multi-year project, each chain in year order (as the dataset lists them)."""
+    root: dict[str, str] = {}
+    chains: dict[str, list[dict[str, Any]]] = {}
+    for entry in projects:
+        project = entry["project"]
+        first = root.get(project["continues"] or "", project["code"])
+        root[project["code"]] = first
+        chains.setdefault(first, []).append(entry)
+    return list(chains.values())
+
+
+def _load_chain(budget_url: str, token: str, chain: list[dict[str, Any]]) -> tuple[int, int]:
+    """Propose, move and pay each yearly record of one project in turn; (transitions, disbursements)."""
+    transitions = disbursements = 0
+    with httpx.Client(
+        base_url=budget_url, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ) as client:
+        for entry in chain:
+            code = entry["project"]["code"]
+            _expect(client.post("/v1/projects", json=entry["project"]), 201, f"project {code}")
+            moves = entry["transitions"]
+            # Money is paid while a project is running: a final move waits for the payments.
+            final = [m for m in moves if m["to"] in FINAL]
+            for transition in [m for m in moves if m["to"] not in FINAL]:
+                r = client.post(f"/v1/projects/{code}/transitions", json=transition)
+                _expect(r, 200, f"project {code}: to {transition['to']}")
+                transitions += 1
+            for payment in entry["disbursements"]:
+                r = client.post(
+                    f"/v1/projects/{code}/disbursements",
+                    json=payment["body"],
+                    headers={"Idempotency-Key": payment["idempotency_key"]},
+                )
+                _expect(r, 201, f"project {code}: disbursement {payment['idempotency_key']}")
+                disbursements += 1
+            for transition in final:
+                r = client.post(f"/v1/projects/{code}/transitions", json=transition)
+                _expect(r, 200, f"project {code}: to {transition['to']}")
+                transitions += 1
+    return transitions, disbursements
+
+
 def load_budget(budget_url: str, token: str, *, log: Callable[[str], None] = print) -> str:
     """Load the demo budget (deploy/demo/budget.json), unless its fiscal years already have programs.
 
-    In order: each fiscal year's envelope, each program followed by its themes, then each project
-    followed by its transitions and its disbursements (each with its own Idempotency-Key).
+    In order: each fiscal year's envelope, each program, then the projects (each multi-year project's
+    yearly records in turn, with their transitions and disbursements, several projects side by side),
+    and last the alchemist themes, which name projects.
     """
     path = repo_root() / "deploy" / "demo" / "budget.json"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    themes = transitions = disbursements = 0
+    themes = 0
     with httpx.Client(
         base_url=budget_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
     ) as client:
@@ -122,26 +181,17 @@ def load_budget(budget_url: str, token: str, *, log: Callable[[str], None] = pri
         for entry in data["programs"]:
             code = entry["program"]["code"]
             _expect(client.post("/v1/programs", json=entry["program"]), 201, f"program {code}")
+        with ThreadPoolExecutor(max_workers=LOADERS) as pool:
+            counts = list(pool.map(lambda c: _load_chain(budget_url, token, c), _chains(data["projects"])))
+        for entry in data["programs"]:
+            code = entry["program"]["code"]
             for theme in entry["themes"]:
                 r = client.put(f"/v1/programs/{code}/themes/{theme['theme_code']}", json=theme["body"])
                 _expect(r, 200, f"program {code}: theme {theme['theme_code']}")
                 themes += 1
-        for entry in data["projects"]:
-            code = entry["project"]["code"]
-            _expect(client.post("/v1/projects", json=entry["project"]), 201, f"project {code}")
-            for transition in entry["transitions"]:
-                r = client.post(f"/v1/projects/{code}/transitions", json=transition)
-                _expect(r, 200, f"project {code}: to {transition['to']}")
-                transitions += 1
-            for payment in entry["disbursements"]:
-                r = client.post(
-                    f"/v1/projects/{code}/disbursements",
-                    json=payment["body"],
-                    headers={"Idempotency-Key": payment["idempotency_key"]},
-                )
-                _expect(r, 201, f"project {code}: disbursement {payment['idempotency_key']}")
-                disbursements += 1
         log(f"loaded {len(data['programs'])} programs and {len(data['projects'])} projects")
+    transitions = sum(t for t, _ in counts)
+    disbursements = sum(d for _, d in counts)
     return (
         f"{len(data['fiscal_years'])} fiscal years, {len(data['programs'])} programs ({themes} themes), "
         f"{len(data['projects'])} projects ({transitions} transitions, {disbursements} disbursements)"

@@ -256,8 +256,12 @@ def run(settings: DevSettings) -> int:
             _say(f"demo technology list: {demo.load(catalog.url, token, log=_say)}")
             seen = demo.wait_visible(gateway.url, key, timeout_s=60)
             _say(f"gateway shows {seen} listed technologies")
-            _say(f"demo firms: {demo.load_firms(firms.url, token, log=_say)}")
-            _say(f"demo budget: {demo.load_budget(budget.url, token, log=_say)}")
+            t0 = time.monotonic()
+            _say(f"demo firms: {demo.load_firms(firms.url, token, log=_say)} ({time.monotonic() - t0:.1f}s)")
+            t0 = time.monotonic()
+            _say(
+                f"demo budget: {demo.load_budget(budget.url, token, log=_say)} ({time.monotonic() - t0:.1f}s)"
+            )
         _print_banner(services, kafka, pg, home, time.monotonic() - started)
         while True:
             for svc in services:

@@ -68,8 +68,21 @@ class RetireChangeV1(_Event):
     code: str
 
 
+class AmendedFieldsV1(_Event):
+    """The values an amendment replaced: only the fields it amends are set."""
+
+    industry_code: str | None = None
+    kind: TechnologyKind | None = None
+    name_en: str | None = None
+    name_ko: str | None = None
+    description: str | None = None
+
+
 class AmendChangeV1(_Event):
-    """A revision change that amends fields of a technology; absent fields stay as they are."""
+    """A revision change that amends fields of a technology; absent fields stay as they are.
+
+    The fields set here are the values after the change; `before` holds what they replaced.
+    """
 
     op: Literal["amend"]
     code: str
@@ -78,6 +91,11 @@ class AmendChangeV1(_Event):
     name_en: str | None = None
     name_ko: str | None = None
     description: str | None = None
+    before: AmendedFieldsV1 | None = Field(
+        default=None,
+        description="The amended fields' values before publication; null in a draft, and in revisions "
+        "published before this property existed.",
+    )
 
 
 RevisionChangeV1 = Annotated[AddChangeV1 | RetireChangeV1 | AmendChangeV1, Field(discriminator="op")]

@@ -66,6 +66,9 @@ PROGRAM_UPDATED = EventType(_t("budget", "program", "updated", 1), topics.BUDGET
 PROJECT_DISBURSED = EventType(
     _t("budget", "project", "disbursed", 1), topics.BUDGET_PROJECT, budget.ProjectV1
 )
+DISBURSEMENT_PAID = EventType(
+    _t("budget", "disbursement", "paid", 1), topics.BUDGET_DISBURSEMENT, budget.DisbursementV1
+)
 PROJECT_EVENTS: dict[str, EventType] = {
     status: EventType(_t("budget", "project", status, 1), topics.BUDGET_PROJECT, budget.ProjectV1)
     for status in ("proposed", "selected", "agreement_signed", "active", "completed", "terminated")
@@ -90,6 +93,7 @@ EVENT_TYPES: dict[str, EventType] = {
         PROGRAM_CREATED,
         PROGRAM_UPDATED,
         PROJECT_DISBURSED,
+        DISBURSEMENT_PAID,
         *PROJECT_EVENTS.values(),
     )
 }

@@ -59,6 +59,8 @@ FIRMS_DESIGNATION = TopicSpec("mpe.firms.designation", partitions=6, key="the de
 BUDGET_FISCAL_YEAR = TopicSpec("mpe.budget.fiscal_year", partitions=1, key="the fiscal year (e.g. 2023)")
 BUDGET_PROGRAM = TopicSpec("mpe.budget.program", key="the program code")
 BUDGET_PROJECT = TopicSpec("mpe.budget.project", partitions=6, key="the project code")
+# Keyed by the payment's id: each line is its own key, so compaction keeps every one.
+BUDGET_DISBURSEMENT = TopicSpec("mpe.budget.disbursement", partitions=6, key="the payment id (UUID)")
 
 TOPICS: dict[str, TopicSpec] = {
     t.name: t
@@ -71,6 +73,7 @@ TOPICS: dict[str, TopicSpec] = {
         BUDGET_FISCAL_YEAR,
         BUDGET_PROGRAM,
         BUDGET_PROJECT,
+        BUDGET_DISBURSEMENT,
     )
 }
 
