@@ -3,7 +3,7 @@
 # Resolved when used (after bootstrap may have installed it), not when make starts.
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: help bootstrap dev test lint fmt schemas sdl visibility bench clean
+.PHONY: help bootstrap dev test lint fmt schemas sdl k8s visibility bench clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ schemas:  ## Regenerate the events' JSON Schemas (refuses incompatible changes)
 
 sdl:  ## Re-export the gateway's GraphQL SDL (refuses breaking changes)
 	$(UV) run --frozen python tests/contract/export_sdl.py
+
+k8s:  ## Regenerate deploy/k8s/base (topics, users, workloads) from the registries
+	$(UV) run --frozen python -m mpe_devstack.k8s
 
 visibility:  ## Measure REST write -> GraphQL visibility on a running `make dev`
 	$(UV) run --frozen python -m mpe_devstack.visibility

@@ -48,4 +48,5 @@ say "syncing Python dependencies from uv.lock"
 $UV sync --frozen --quiet
 say "fetching Kafka jars (cached)"
 $UV run --frozen python -c 'from mpe_devstack.kafka import ensure_kafka_jars; ensure_kafka_jars()'
+bash deploy/k8s/tools.sh
 say "ready"
