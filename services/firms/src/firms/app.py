@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -16,7 +17,8 @@ from mpe_kit.logging import get_logger
 from mpe_kit.service import Runtime, ServiceSpec, Worker, event_consumer, outbox_relay
 from mpe_kit.service import create_app as build_app
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# Package data: shipped inside the wheel, found wherever the package is installed.
+MIGRATIONS = Path(str(resources.files("firms") / "migrations"))
 log = get_logger("firms.expiry")
 
 
