@@ -10,13 +10,18 @@ BIN="${MPE_TOOLS_BIN:-$HOME/.cache/mpehub/bin}"
 
 say() { printf '[k8s-tools] %s\n' "$*"; }
 
+apt_install() {
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  say "installing $* with apt"
+  $sudo apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 go_tool() {  # go_tool NAME MODULE VERSION: install unless this exact version is there
   local name=$1 module=$2 version=$3
   if [ -x "$BIN/$name" ] && [ "$(cat "$BIN/.$name.version" 2>/dev/null)" = "$version" ]; then return; fi
-  if ! command -v go >/dev/null 2>&1; then
-    say "installing golang-go with apt"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends golang-go >/dev/null
-  fi
+  # Both tools need Go 1.24 or newer; an older go fetches that toolchain itself (GOTOOLCHAIN).
+  command -v go >/dev/null 2>&1 || apt_install golang-go
   say "installing $name $version (go install)"
   mkdir -p "$BIN"
   GOBIN="$BIN" go install "$module@$version"
@@ -25,3 +30,6 @@ go_tool() {  # go_tool NAME MODULE VERSION: install unless this exact version is
 
 go_tool kustomize sigs.k8s.io/kustomize/kustomize/v5 "$KUSTOMIZE_VERSION"
 go_tool kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION"
+
+# promtool lints and unit-tests the alert rules.
+command -v promtool >/dev/null 2>&1 || apt_install prometheus
