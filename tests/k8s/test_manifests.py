@@ -203,7 +203,9 @@ def test_pods_run_locked_down_and_read_their_secrets_from_files(service: str) ->
             for item in src["secret"]["items"]
         }
         owner = obj["kind"] == "Job"
-        # The migrations run as the database owner (CNPG's -app secret); the processes as the runtime role.
+        # The migrations run as the database owner (CNPG's -app secret) and get no Kafka secret;
+        # the processes run as the runtime role.
+        assert (f"{service}_kafka_sasl_password" in secrets) == (not owner)
         assert secrets[f"{service}_database_password"] == (
             f"{service}-db-app" if owner else f"{service}-db-runtime"
         )

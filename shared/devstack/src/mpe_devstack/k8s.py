@@ -189,10 +189,10 @@ def _secrets_volume(svc: Service, *, owner: bool) -> dict[str, Any]:
     """One directory of files named as the settings they fill (pydantic-settings' secrets_dir)."""
     p = svc.name
     db_secret = f"{p}-db-app" if owner else f"{p}-db-runtime"
-    sources = [
-        _secret_file(db_secret, "password", f"{p}_database_password"),
-        _secret_file(p, "password", f"{p}_kafka_sasl_password"),
-    ]
+    sources = [_secret_file(db_secret, "password", f"{p}_database_password")]
+    # The migrations need only the owner's password; the processes need the rest.
+    if not owner:
+        sources.append(_secret_file(p, "password", f"{p}_kafka_sasl_password"))
     if svc.staff_auth and not owner:
         sources.append(_secret_file("mpe-jwt", "secret", f"{p}_jwt_secret"))
     if svc.reads_through and not owner:
@@ -241,7 +241,6 @@ def _pod(
         "volumeMounts": [
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 (the read-only root needs a writable /tmp)
             {"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True},
-            {"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True},
         ],
     }
     if component != "migrations":
@@ -265,13 +264,17 @@ def _pod(
         "volumes": [
             {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
             _secrets_volume(svc, owner=owner),
-            {
-                "name": "kafka-ca",
-                "secret": {"secretName": KAFKA_CA_SECRET, "items": [{"key": "ca.crt", "path": "ca.crt"}]},
-            },
         ],
     }
     if component != "migrations":
+        # The broker's certificate authority (Strimzi's cluster CA); the migrations never talk to Kafka.
+        container["volumeMounts"].append({"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True})
+        spec["volumes"].append(
+            {
+                "name": "kafka-ca",
+                "secret": {"secretName": KAFKA_CA_SECRET, "items": [{"key": "ca.crt", "path": "ca.crt"}]},
+            }
+        )
         spec["terminationGracePeriodSeconds"] = 30
         spec["topologySpreadConstraints"] = [
             {
