@@ -214,6 +214,7 @@ class KafkaCluster:
         config: Mapping[str, str] | None = None,
         scram_users: Mapping[str, str] | None = None,
         sasl_port: int | None = None,
+        sasl_keystore: Path | None = None,
     ) -> None:
         if nodes < 1:
             raise ValueError("nodes must be at least 1")
@@ -231,6 +232,9 @@ class KafkaCluster:
         if self.scram_users and (sasl_port is None or nodes != 1):
             raise ValueError("SCRAM users need one node and a sasl_port")
         self.sasl_port = sasl_port
+        # With a PEM keystore (private key and certificate in one file) the SCRAM listener is
+        # SASL_SSL, as on a Strimzi listener with `tls: true`.
+        self.sasl_keystore = sasl_keystore
         self._procs: dict[int, subprocess.Popen[bytes]] = {}
         self._libs: Path | None = None
 
@@ -300,7 +304,11 @@ class KafkaCluster:
             sasl = f"SASL://{self.host}:{self.sasl_port}"
             props["listeners"] += f",{sasl}"
             props["advertised.listeners"] += f",{sasl}"
-            props["listener.security.protocol.map"] += ",SASL:SASL_PLAINTEXT"
+            protocol = "SASL_SSL" if self.sasl_keystore is not None else "SASL_PLAINTEXT"
+            props["listener.security.protocol.map"] += f",SASL:{protocol}"
+            if self.sasl_keystore is not None:
+                props["listener.name.sasl.ssl.keystore.type"] = "PEM"
+                props["listener.name.sasl.ssl.keystore.location"] = str(self.sasl_keystore)
             props["sasl.enabled.mechanisms"] = "SCRAM-SHA-512"
             props["listener.name.sasl.scram-sha-512.sasl.jaas.config"] = (
                 "org.apache.kafka.common.security.scram.ScramLoginModule required;"
