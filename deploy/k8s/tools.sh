@@ -20,7 +20,9 @@ apt_install() {
 go_tool() {  # go_tool NAME MODULE VERSION: install unless this exact version is there
   local name=$1 module=$2 version=$3
   if [ -x "$BIN/$name" ] && [ "$(cat "$BIN/.$name.version" 2>/dev/null)" = "$version" ]; then return; fi
-  # Both tools need Go 1.24 or newer; an older go fetches that toolchain itself (GOTOOLCHAIN).
+  # Both need Go 1.24 or newer to build. A go of 1.21 or newer fetches that toolchain itself
+  # (GOTOOLCHAIN=auto); Debian 12's golang-go is 1.19 and cannot: use bookworm-backports'
+  # golang-1.2x or a go already on the machine.
   command -v go >/dev/null 2>&1 || apt_install golang-go
   say "installing $name $version (go install)"
   mkdir -p "$BIN"
