@@ -3,7 +3,7 @@
 # Resolved when used (after bootstrap may have installed it), not when make starts.
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: help bootstrap dev test test-unit lint schemas-check sdl-check check fmt schemas sdl visibility bench clean
+.PHONY: help bootstrap dev test test-unit lint schemas-check sdl-check check fmt schemas sdl k8s images images-test visibility bench clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -47,6 +47,16 @@ sdl-check:  ## Fail if the committed SDL differs from the gateway's schema (writ
 	$(UV) run --frozen python tests/contract/export_sdl.py --check
 
 check: lint schemas-check sdl-check  ## What CI checks before the tests: lint, event schemas, SDL
+k8s:  ## Regenerate deploy/k8s/base (topics, users, workloads) from the registries
+	$(UV) run --frozen python -m mpe_devstack.k8s
+
+# Minutes, not seconds (a Debian base, then each service's locked dependencies): kept out of
+# `make test`, which checks the Dockerfile offline (tests/compose).
+images:  ## Build every service's image with podman (no Docker engine needed; deploy/images)
+	bash deploy/images/build.sh
+
+images-test: bootstrap  ## Check a built image: the catalog answers /healthz from its read-only root
+	$(UV) run --frozen pytest deploy/images/test_image.py -p no:xdist -q
 
 visibility:  ## Measure REST write -> GraphQL visibility on a running `make dev`
 	$(UV) run --frozen python -m mpe_devstack.visibility

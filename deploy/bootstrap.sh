@@ -53,4 +53,5 @@ $UV sync --frozen --quiet
 say "fetching Kafka jars (cached)"
 $UV run --frozen python -c 'from mpe_devstack.kafka import ensure_kafka_jars; ensure_kafka_jars()'
 bash deploy/asyncapi/install.sh
+bash deploy/k8s/tools.sh
 say "ready"

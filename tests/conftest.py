@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 
 from catalog.app import all_migrations as catalog_migrations
 from catalog.app import create_app as catalog_app
@@ -30,6 +31,7 @@ class Stack:
     catalog: httpx.AsyncClient
     gateway: httpx.AsyncClient
     gateway_settings: GatewaySettings
+    gateway_app: FastAPI
 
     async def graphql(self, query: str, **variables: object) -> dict[str, object]:
         """POST a GraphQL query; return the whole JSON body."""
@@ -56,15 +58,16 @@ async def stack(
     gateway_db = await migrated_database("gateway", gateway_migrations())
     cs = CatalogSettings(database_url=catalog_db, jwt_secret=SECRET, **common)  # type: ignore[arg-type]
     gs = GatewaySettings(database_url=gateway_db, **common)  # type: ignore[arg-type]
-    conn = await db.connect(gs.database_url)
+    conn = await db.connect(gs.database_dsn())
     try:
         key = await keys.create(conn, agency="KEIT", scopes=["catalog:read"])
     finally:
         await conn.close()
     token = issue_token(SECRET, sub="e2e", roles=["editor"])
+    ga = gateway_app(gs)
     async with (
         LifespanManager(catalog_app(cs), shutdown_timeout=30) as c,
-        LifespanManager(gateway_app(gs), shutdown_timeout=30) as g,
+        LifespanManager(ga, shutdown_timeout=30) as g,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=c.app),
             base_url="http://catalog",
@@ -76,4 +79,4 @@ async def stack(
             headers={"X-API-Key": key.secret},
         ) as gateway,
     ):
-        yield Stack(catalog=catalog, gateway=gateway, gateway_settings=gs)
+        yield Stack(catalog=catalog, gateway=gateway, gateway_settings=gs, gateway_app=ga)

@@ -84,9 +84,9 @@ async def stack(
         **common,
     )
     gs = GatewaySettings(database_url=new_database("gateway"), projector_group=f"gateway-{suffix}", **common)
-    await migrations.migrate(bs.database_url, budget_migrations())
-    await migrations.migrate(gs.database_url, gateway_migrations())
-    conn = await db.connect(bs.database_url)
+    await migrations.migrate(bs.database_dsn(), budget_migrations())
+    await migrations.migrate(gs.database_dsn(), gateway_migrations())
+    conn = await db.connect(bs.database_dsn())
     try:
         await conn.execute(
             "insert into technology_replica (code, status, listed_on, version) values ('SEMI-001', 'listed', $1, 1)",
@@ -94,7 +94,7 @@ async def stack(
         )
     finally:
         await conn.close()
-    conn = await db.connect(gs.database_url)
+    conn = await db.connect(gs.database_dsn())
     try:
         key = await keys.create(conn, agency="KEIT", scopes=["budget:read"])
         catalog_only = await keys.create(conn, agency="KOTRA", scopes=["catalog:read"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from mpe_kit import ops
+
 from .conftest import Stack
 
 TECH = """
@@ -112,7 +114,7 @@ async def test_publish_through_rest_then_query_graphql_as_of_before_and_after(st
     # The lag gauge is set after a batch is committed, a moment after the data is visible.
     async with asyncio.timeout(10):
         while True:
-            metrics = (await stack.gateway.get("/metrics")).text
+            metrics = await ops.scrape(stack.gateway_app)
             if "mpe_consumer_lag{" in metrics:
                 break
             await asyncio.sleep(0.1)

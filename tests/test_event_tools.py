@@ -79,7 +79,7 @@ class Tools:
 
     async def gateway_db(self, sql: str, *params: object) -> Any:
         """One value from the gateway's database."""
-        conn = await db.connect(self.gateway_settings.database_url)
+        conn = await db.connect(self.gateway_settings.database_dsn())
         try:
             return await conn.fetchval(sql, *params)
         finally:
@@ -106,7 +106,7 @@ async def tools(
         projector_group=f"gateway-projector-{uuid.uuid4().hex[:8]}",
         **common,
     )
-    conn = await db.connect(gs.database_url)
+    conn = await db.connect(gs.database_dsn())
     try:
         key = await keys.create(conn, agency="KEIT", scopes=["catalog:read"])
     finally:
@@ -280,7 +280,7 @@ async def test_a_consumer_reset_reapplies_every_event_and_keeps_the_read_model(t
         with pytest.raises(replay.ResetRefused, match="is active"):
             await replay.reset(
                 bootstrap=tools.gateway_settings.kafka_bootstrap,
-                database_url=tools.gateway_settings.database_url,
+                database_url=tools.gateway_settings.database_dsn(),
                 group=group,
                 to=None,
                 prefix=tools.gateway_settings.topic_prefix,

@@ -80,10 +80,10 @@ async def stack(
         **common,
     )
     gs = GatewaySettings(database_url=new_database("gateway"), projector_group=f"gateway-{suffix}", **common)
-    await migrations.migrate(cs.database_url, catalog_migrations())
-    await migrations.migrate(fs.database_url, firms_migrations())
-    await migrations.migrate(gs.database_url, gateway_migrations())
-    conn = await db.connect(gs.database_url)
+    await migrations.migrate(cs.database_dsn(), catalog_migrations())
+    await migrations.migrate(fs.database_dsn(), firms_migrations())
+    await migrations.migrate(gs.database_dsn(), gateway_migrations())
+    conn = await db.connect(gs.database_dsn())
     try:
         key = await keys.create(conn, agency="KEIT", scopes=["catalog:read", "firms:read"])
     finally:
@@ -102,7 +102,7 @@ async def stack(
         client(f.app, "http://firms", editor) as firms,
         client(g.app, "http://gateway", {"X-API-Key": key.secret}) as gateway,
     ):
-        yield Stack(catalog=catalog, firms=firms, gateway=gateway, firms_dsn=fs.database_url)
+        yield Stack(catalog=catalog, firms=firms, gateway=gateway, firms_dsn=fs.database_dsn())
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout_s: float = 60) -> Any:

@@ -14,6 +14,7 @@ import pytest
 import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from catalog.app import all_migrations as catalog_migrations
 from catalog.app import create_app as catalog_app
@@ -163,7 +164,7 @@ async def catalog_settings(
         relay_poll_interval_s=0.5,
         log_json=False,
     )
-    await migrations.migrate(s.database_url, catalog_migrations())
+    await migrations.migrate(s.database_dsn(), catalog_migrations())
     return s
 
 
@@ -177,7 +178,7 @@ async def firms_dsn(new_database: Callable[[str], str]) -> str:
 
 def firms_settings(dsn: str, kafka: KafkaCluster, topic_prefix: str, **fields: Any) -> FirmsSettings:
     base: dict[str, Any] = {
-        "database_url": dsn,
+        "database_url": SecretStr(dsn),
         "jwt_secret": FIRMS_SECRET,
         "kafka_bootstrap": kafka.bootstrap,
         "topic_prefix": topic_prefix,
@@ -207,7 +208,7 @@ async def test_replica_catches_up_after_the_firms_service_was_down(
         # The firms service is down while the catalog publishes a revision adding technologies.
         await publish(catalog, [add("SEMI-003"), add("SEMI-004")], "2022-10-18")
         await poll(
-            lambda: all_sent(catalog_settings.database_url), what="the catalog relay to send everything"
+            lambda: all_sent(catalog_settings.database_dsn()), what="the catalog relay to send everything"
         )
 
         # Its API alone (no consumer) knows none of them, and cannot reach the catalog: 503.

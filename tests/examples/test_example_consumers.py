@@ -92,7 +92,7 @@ async def written(
             assert r.status_code == 201, r.text
             r = await catalog.post(f"/v1/revisions/{r.json()['id']}/publish")
             assert r.status_code == 200, r.text
-        conn = await db.connect(settings.database_url)
+        conn = await db.connect(settings.database_dsn())
         try:
             async with asyncio.timeout(60):
                 while await conn.fetchval("select count(*) from outbox where published_at is null"):  # noqa: ASYNC110

@@ -249,7 +249,7 @@ def pay(
 @pytest.fixture
 async def db(budget_settings: BudgetSettings) -> AsyncIterator[asyncpg.Connection]:
     """A direct connection to the budget database (migrated, replicas filled)."""
-    conn = await db_connect(budget_settings.database_url)
+    conn = await db_connect(budget_settings.database_dsn())
     try:
         yield conn
     finally:
@@ -323,7 +323,7 @@ async def owners(budget: httpx.AsyncClient) -> AsyncIterator[StubOwners]:
 @pytest.fixture
 async def locker(budget_settings: BudgetSettings) -> AsyncIterator[asyncpg.Connection]:
     """Another connection, to hold row locks while a request is in flight."""
-    conn = await db_connect(budget_settings.database_url)
+    conn = await db_connect(budget_settings.database_dsn())
     try:
         yield conn
     finally:

@@ -168,7 +168,7 @@ async def api(catalog: httpx.AsyncClient) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def db(api: httpx.AsyncClient, catalog_settings: CatalogSettings) -> AsyncIterator[asyncpg.Connection]:
     """A direct connection to the catalog's (migrated) database."""
-    conn = await connect(catalog_settings.database_url)
+    conn = await connect(catalog_settings.database_dsn())
     try:
         yield conn
     finally:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from pydantic import SecretStr
 
 from catalog.app import all_migrations, create_app
 from catalog.settings import CatalogSettings
@@ -73,7 +74,7 @@ async def test_healthz_and_metrics_need_no_token(catalog: httpx.AsyncClient) -> 
 async def test_readyz_is_red_while_migrations_are_pending(
     catalog_settings: CatalogSettings, new_database: Callable[[str], str]
 ) -> None:
-    unmigrated = catalog_settings.model_copy(update={"database_url": new_database("catalog_bare")})
+    unmigrated = catalog_settings.model_copy(update={"database_url": SecretStr(new_database("catalog_bare"))})
     app = create_app(unmigrated, with_workers=False)
     async with (
         LifespanManager(app, shutdown_timeout=30) as manager,

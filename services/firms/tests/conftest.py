@@ -168,7 +168,7 @@ async def api(firms: httpx.AsyncClient) -> httpx.AsyncClient:
 @pytest.fixture
 async def db(firms_settings: FirmsSettings) -> AsyncIterator[asyncpg.Connection]:
     """A direct connection to the firms database (migrated, replica filled)."""
-    conn = await connect(firms_settings.database_url)
+    conn = await connect(firms_settings.database_dsn())
     try:
         yield conn
     finally:

@@ -26,7 +26,7 @@ from gateway.access import MAX_OPERATION_LABELS, GatewayMetrics, RateLimiter
 from gateway.app import create_app
 from gateway.cli import build
 from gateway.settings import GatewaySettings
-from mpe_kit import db
+from mpe_kit import db, ops
 
 from .conftest import new_key
 
@@ -194,7 +194,7 @@ async def test_every_request_is_logged_once_and_counted(conn: db.Conn, gateway_d
             await served.query(key.secret, "{ nope }")
             await served.query(key.secret, INDUSTRIES)
             await served.query(None, INDUSTRIES)
-        metrics = (await served.client.get("/metrics")).text
+        metrics = await ops.scrape(served.app)
 
     lines = [e for e in logs if e["event"] == "graphql request"]
     assert [(e["operation"], e["outcome"], e["status"], e["error_codes"]) for e in lines] == [

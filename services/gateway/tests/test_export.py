@@ -24,7 +24,7 @@ from gateway.keys import SCOPES
 from gateway.settings import GatewaySettings
 from mpe_devstack.ports import free_port
 from mpe_events.registry import PROGRAM_UPDATED, PROJECT_DISBURSED
-from mpe_kit import db
+from mpe_kit import db, ops
 
 from .conftest import (
     Running,
@@ -355,8 +355,9 @@ async def test_exports_spend_the_keys_rate_and_are_counted(
         rate_limit_burst=2,
     )
     key = await new_key(conn, *SCOPES)
+    app = create_app(settings, with_workers=False)
     async with (
-        LifespanManager(create_app(settings, with_workers=False)) as manager,
+        LifespanManager(app) as manager,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app),
             base_url="http://gateway",
@@ -368,7 +369,7 @@ async def test_exports_spend_the_keys_rate_and_are_counted(
         r = await client.get("/export/firms.ndjson")
         assert r.status_code == 429
         assert int(r.headers["retry-after"]) >= 1
-        metrics = (await client.get("/metrics")).text
+        metrics = await ops.scrape(app)
     # Counted with the GraphQL requests, under operation type "export" and the entity as operation.
     for operation, outcome in (("firms", "ok"), ("unknown", "not_found"), ("firms", "rate_limited")):
         assert (

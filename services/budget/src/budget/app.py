@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -15,7 +16,8 @@ from mpe_kit.service import Runtime, ServiceSpec, Worker, event_consumer, outbox
 from mpe_kit.service import create_app as build_app
 from mpe_replicas import technology
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# Package data: shipped inside the wheel, found wherever the package is installed.
+MIGRATIONS = Path(str(resources.files("budget") / "migrations"))
 
 
 def all_migrations() -> list[migrations.Migration]:

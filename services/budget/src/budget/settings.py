@@ -14,7 +14,7 @@ class BudgetSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="BUDGET_", extra="ignore")
 
     port: int = 8002
-    database_url: str = "postgresql://postgres@127.0.0.1:54329/budget"
+    database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:54329/budget")
     catalog_url: str = "http://127.0.0.1:8001"
     firms_url: str = "http://127.0.0.1:8003"
     # A viewer token for reading through to the catalog and firms APIs when a replica misses.

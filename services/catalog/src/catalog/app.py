@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -12,7 +13,8 @@ from mpe_kit import migrations
 from mpe_kit.service import Runtime, ServiceSpec, Worker, outbox_relay
 from mpe_kit.service import create_app as build_app
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# Package data: shipped inside the wheel, found wherever the package is installed.
+MIGRATIONS = Path(str(resources.files("catalog") / "migrations"))
 
 
 def all_migrations() -> list[migrations.Migration]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from mpe_kit.settings import ServiceSettings
@@ -13,4 +14,4 @@ class CatalogSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore")
 
     port: int = 8001
-    database_url: str = "postgresql://postgres@127.0.0.1:54329/catalog"
+    database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:54329/catalog")

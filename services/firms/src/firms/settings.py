@@ -14,7 +14,7 @@ class FirmsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="FIRMS_", extra="ignore")
 
     port: int = 8003
-    database_url: str = "postgresql://postgres@127.0.0.1:54329/firms"
+    database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:54329/firms")
     catalog_url: str = "http://127.0.0.1:8001"
     # A viewer token for reading through to the catalog when the replica misses a code.
     service_token: SecretStr | None = None

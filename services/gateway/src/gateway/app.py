@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ from mpe_kit.service import Runtime, ServiceSpec, Worker, event_consumer
 from mpe_kit.service import create_app as build_app
 from mpe_kit.settings import ServiceSettings
 
-MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+# Package data: shipped inside the wheel, found wherever the package is installed.
+MIGRATIONS = Path(str(resources.files("gateway") / "migrations"))
 
 
 def all_migrations() -> list[migrations.Migration]:
@@ -76,7 +78,7 @@ async def _start(rt: Runtime, app: FastAPI) -> None:
         )
     app.state.limits = Limits.of(s)
     app.state.graphql_http = GraphQLHTTP(s)
-    hub = ChangeHub(dsn=s.database_url, pool=rt.pool, poll_s=s.changes_poll_s)
+    hub = ChangeHub(dsn=s.database_dsn(), pool=rt.pool, poll_s=s.changes_poll_s)
     await hub.start()
     app.state.changes = hub
     # Strawberry logs every GraphQL error, a client's FORBIDDEN included, with a traceback; the
@@ -112,6 +114,8 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
         on_start=_start,
         on_stop=_stop,
         fastapi_kwargs=_fastapi_kwargs,
+        metrics_on_api_port=False,
+        access_log=False,
     )
 
 

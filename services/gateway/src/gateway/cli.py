@@ -43,7 +43,7 @@ def _run(work: Callable[[Conn], Awaitable[T]]) -> T:
     """Run a use case on a connection to the gateway's database; a failure ends with a message."""
 
     async def run() -> T:
-        conn = await db.connect(GatewaySettings().database_url)
+        conn = await db.connect(GatewaySettings().database_dsn())
         try:
             return await work(conn)
         finally:

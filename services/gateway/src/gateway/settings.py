@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from mpe_kit.settings import ServiceSettings
@@ -16,7 +16,7 @@ class GatewaySettings(ServiceSettings):
     port: int = 8000
     """Port of the HTTP server (`GATEWAY_PORT`)."""
 
-    database_url: str = "postgresql://postgres@127.0.0.1:54329/gateway"
+    database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:54329/gateway")
     """The read model's database (`GATEWAY_DATABASE_URL`); the `keys` commands use it too."""
 
     graphiql: bool = False

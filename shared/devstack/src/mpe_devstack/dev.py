@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import BinaryIO
@@ -62,6 +62,13 @@ class Service:
     port: int
     env: dict[str, str]
     proc: subprocess.Popen[bytes] | None = None
+    # What only the migrations get: the owner's connection and the role to grant DML to.
+    migrate_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ops_port(self) -> int:
+        """Where it answers /healthz, /readyz and /metrics."""
+        return self.port + 1000
 
     @property
     def url(self) -> str:
@@ -99,7 +106,7 @@ def _log(svc: Service, logs: Path) -> BinaryIO:
 def _migrate(svc: Service, logs: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [_bin(svc.name), "migrate"],
-        env={**os.environ, **svc.env},
+        env={**os.environ, **svc.env, **svc.migrate_env},
         stdout=_log(svc, logs),
         stderr=subprocess.STDOUT,
     )
@@ -208,7 +215,10 @@ def run(settings: DevSettings) -> int:
     for svc in services:
         prefix = svc.name.upper()
         svc.env[f"{prefix}_PORT"] = str(svc.port)
-        svc.env[f"{prefix}_DATABASE_URL"] = pg.dsn(svc.name)
+        svc.env[f"{prefix}_OPS_PORT"] = str(svc.ops_port)
+        # As in a cluster: the owner role migrates, the runtime role only reads and writes rows.
+        svc.env[f"{prefix}_DATABASE_URL"] = pg.dsn(svc.name, user=f"{svc.name}_runtime")
+        svc.migrate_env[f"{prefix}_DATABASE_RUNTIME_ROLE"] = f"{svc.name}_runtime"
     gateway.env["GATEWAY_GRAPHIQL"] = "true"
     gateway.env["GATEWAY_INTROSPECTION"] = "true"
     # One developer, one key: the partners' rate limit would only get in the way (make visibility).
@@ -232,7 +242,15 @@ def run(settings: DevSettings) -> int:
         _say(f"starting Postgres on 127.0.0.1:{settings.pg_port}")
         pg.start()
         for svc in services:
+            fresh = not pg.database_exists(svc.name)
             pg.create_database(svc.name)
+            pg.ensure_role(svc.name)
+            pg.ensure_role(f"{svc.name}_runtime")
+            if fresh:
+                pg.set_database_owner(svc.name, svc.name)
+            # A .dev/ made before the roles existed keeps its superuser-owned tables.
+            owner = pg.database_owner(svc.name)
+            svc.migrate_env[f"{svc.name.upper()}_DATABASE_URL"] = pg.dsn(svc.name, user=owner)
         # Migrations need only Postgres: they run while Kafka starts.
         _say("migrating " + ", ".join(svc.name for svc in services))
         migrating = [(svc, _migrate(svc, logs)) for svc in services]
@@ -296,6 +314,8 @@ def _print_banner(
         f"  catalog REST API:   {catalog.url}/v1  (OpenAPI docs: {catalog.url}/docs)",
         f"  firms REST API:     {firms.url}/v1  (OpenAPI docs: {firms.url}/docs)",
         f"  budget REST API:    {budget.url}/v1  (OpenAPI docs: {budget.url}/docs)",
+        "  ops (/healthz, /readyz, /metrics): "
+        + ", ".join(f"{svc.name} :{svc.ops_port}" for svc in services),
         f"  Kafka bootstrap:    {kafka.bootstrap}",
         f"  Postgres:           {pg.dsn('catalog')} (and /gateway)",
         f"  credentials:        {home / 'credentials.env'}  (MPE_STAFF_TOKEN, MPE_PARTNER_KEY, MPE_PARTNER_KEY_BASIC)",

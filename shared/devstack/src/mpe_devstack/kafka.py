@@ -213,6 +213,9 @@ class KafkaCluster:
         heap: str = "512m",
         host: str = "127.0.0.1",
         config: Mapping[str, str] | None = None,
+        scram_users: Mapping[str, str] | None = None,
+        sasl_port: int | None = None,
+        sasl_keystore: Path | None = None,
     ) -> None:
         if nodes < 1:
             raise ValueError("nodes must be at least 1")
@@ -224,6 +227,15 @@ class KafkaCluster:
         self.heap = heap
         self.host = host
         self.config = dict(config or {})
+        # A SASL_PLAINTEXT listener with SCRAM-SHA-512 users (name -> password), added to the
+        # storage at format time: how Strimzi's listeners authenticate, on one local node.
+        self.scram_users = dict(scram_users or {})
+        if self.scram_users and (sasl_port is None or nodes != 1):
+            raise ValueError("SCRAM users need one node and a sasl_port")
+        self.sasl_port = sasl_port
+        # With a PEM keystore (private key and certificate in one file) the SCRAM listener is
+        # SASL_SSL, as on a Strimzi listener with `tls: true`.
+        self.sasl_keystore = sasl_keystore
         self._procs: dict[int, subprocess.Popen[bytes]] = {}
         self._libs: Path | None = None
 
@@ -289,6 +301,19 @@ class KafkaCluster:
             "share.coordinator.state.topic.replication.factor": str(replication),
             "share.coordinator.state.topic.min.isr": str(min_isr),
         }
+        if self.sasl_port is not None:
+            sasl = f"SASL://{self.host}:{self.sasl_port}"
+            props["listeners"] += f",{sasl}"
+            props["advertised.listeners"] += f",{sasl}"
+            protocol = "SASL_SSL" if self.sasl_keystore is not None else "SASL_PLAINTEXT"
+            props["listener.security.protocol.map"] += f",SASL:{protocol}"
+            if self.sasl_keystore is not None:
+                props["listener.name.sasl.ssl.keystore.type"] = "PEM"
+                props["listener.name.sasl.ssl.keystore.location"] = str(self.sasl_keystore)
+            props["sasl.enabled.mechanisms"] = "SCRAM-SHA-512"
+            props["listener.name.sasl.scram-sha-512.sasl.jaas.config"] = (
+                "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+            )
         if self.nodes > 1:
             # Default 9s; shorter makes a killed node's partitions fail over sooner in tests.
             props["broker.session.timeout.ms"] = "6000"
@@ -352,6 +377,8 @@ class KafkaCluster:
                 "-c",
                 str(properties),
             ]
+            for user, password in self.scram_users.items():
+                argv += ["--add-scram", f"SCRAM-SHA-512=[name={user},password={password}]"]
             proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.DEVNULL,

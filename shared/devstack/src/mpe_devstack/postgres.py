@@ -270,10 +270,28 @@ class PostgresServer:
 
     # -- databases ----------------------------------------------------------------------
 
-    def dsn(self, database: str = "postgres") -> str:
-        """Return a libpq/asyncpg URL for database as the superuser."""
+    def dsn(self, database: str = "postgres", *, user: str = SUPERUSER) -> str:
+        """Return a libpq/asyncpg URL for database as the superuser (or another role)."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"postgresql://{SUPERUSER}@{host}:{self.port}/{quote(database, safe='')}"
+        return f"postgresql://{quote(user, safe='')}@{host}:{self.port}/{quote(database, safe='')}"
+
+    def ensure_role(self, name: str) -> None:
+        """Create a login role unless it exists (trust auth here: no password)."""
+        self._psql(
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {_quote_literal(name)})"
+            f" THEN CREATE ROLE {_quote_ident(name)} LOGIN; END IF; END $$"
+        )
+
+    def database_owner(self, name: str) -> str:
+        """The role owning database name."""
+        result = self._psql(
+            f"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = {_quote_literal(name)}"
+        )
+        return result.stdout.strip()
+
+    def set_database_owner(self, name: str, owner: str) -> None:
+        """Hand database name to owner (it may then create in its public schema)."""
+        self._psql(f"ALTER DATABASE {_quote_ident(name)} OWNER TO {_quote_ident(owner)}")
 
     def _psql(self, sql: str, *, check: bool = True) -> subprocess.CompletedProcess[str]:
         # Client tools connect over TCP as the superuser (trust auth), so no user switch.

@@ -28,9 +28,10 @@ from pydantic import BaseModel, ValidationError
 from mpe_events.envelope import Envelope, EnvelopeError
 from mpe_events.registry import EVENT_TYPES
 from mpe_events.topics import compaction_lag_ms, dlq_spec
-from mpe_kit import inbox
+from mpe_kit import inbox, telemetry
 from mpe_kit.db import Conn, Pool
 from mpe_kit.kafka import ensure_topics, idempotent_producer, topic_name
+from mpe_kit.kafka_client import KafkaClient, as_client
 from mpe_kit.logging import get_logger
 from mpe_kit.status import RuntimeStatus
 
@@ -98,7 +99,7 @@ class ConsumerRunner:
         *,
         name: str,
         pool: Pool,
-        bootstrap: str,
+        bootstrap: str | KafkaClient,
         handlers: Mapping[str, Handler],
         status: RuntimeStatus,
         registry: CollectorRegistry | None = None,
@@ -183,7 +184,7 @@ class ConsumerRunner:
         )
         consumer = AIOKafkaConsumer(
             *self._physical,
-            bootstrap_servers=self._bootstrap,
+            **as_client(self._bootstrap).kwargs(),
             group_id=self.name,
             client_id=self.name,
             enable_auto_commit=False,
@@ -203,7 +204,8 @@ class ConsumerRunner:
                     await self._report_lag(consumer)
                     continue
                 try:
-                    await self._apply(consumer, producer, batch)
+                    with telemetry.batch_span(self.name, sum(len(r) for r in batch.values())):
+                        await self._apply(consumer, producer, batch)
                     backoff = 0.5
                 except TRANSIENT as exc:
                     log.warning(
@@ -257,7 +259,8 @@ class ConsumerRunner:
                         continue
                     if event is None:
                         continue
-                    error = await self._apply_one(conn, event)
+                    with telemetry.apply_span(self.name, event.topic, event.envelope.traceparent):
+                        error = await self._apply_one(conn, event)
                     if error is None:
                         applied.append(event)
                     elif error:

@@ -30,8 +30,12 @@ async def connect(dsn: str) -> asyncpg.Connection:
     return conn
 
 
-async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> Pool:
-    """A pool whose connections carry the JSON codecs."""
-    pool: Any = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init)
+async def create_pool(
+    dsn: str, *, min_size: int = 1, max_size: int = 10, statement_cache_size: int = 100
+) -> Pool:
+    """A pool whose connections carry the JSON codecs (statement cache 0 behind PgBouncer)."""
+    pool: Any = await asyncpg.create_pool(
+        dsn, min_size=min_size, max_size=max_size, init=_init, statement_cache_size=statement_cache_size
+    )
     assert pool is not None
     return pool  # type: ignore[no-any-return]

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from mpe_kit.kafka import idempotent_producer
+from mpe_kit.kafka_client import KafkaClient, as_client
 
 REPLAY_HEADER = "mpe_replay"
 _DLQ_HEADERS = ("dlq_error", "dlq_consumer", "dlq_topic", "dlq_partition", "dlq_offset")
@@ -75,9 +76,9 @@ def parse_ref(ref: str) -> tuple[str, int, int]:
     return topic, int(partition), int(rest)
 
 
-async def partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicPartition]:
+async def partitions(bootstrap: str | KafkaClient, topics: Iterable[str]) -> list[TopicPartition]:
     """Every partition of those of these topics that exist on the broker."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(**as_client(bootstrap).kwargs(), request_timeout_ms=10_000)
     await admin.start()
     try:
         # Only topics that exist: asking a broker that auto-creates topics about others would create them.
@@ -94,13 +95,13 @@ async def partitions(bootstrap: str, topics: Iterable[str]) -> list[TopicPartiti
     )
 
 
-async def read(bootstrap: str, dlq_topics: Sequence[str]) -> list[DeadLetter]:
+async def read(bootstrap: str | KafkaClient, dlq_topics: Sequence[str]) -> list[DeadLetter]:
     """Every dead letter now in these dead-letter topics, oldest first per partition."""
     out: list[DeadLetter] = []
     tps = await partitions(bootstrap, dlq_topics)
     if not tps:
         return out
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**as_client(bootstrap).kwargs(), enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(tps)
@@ -134,7 +135,7 @@ async def read(bootstrap: str, dlq_topics: Sequence[str]) -> list[DeadLetter]:
     return out
 
 
-async def find(bootstrap: str, ref: str) -> DeadLetter:
+async def find(bootstrap: str | KafkaClient, ref: str) -> DeadLetter:
     """The dead letter at `ref`."""
     topic, partition, offset = parse_ref(ref)
     for letter in await read(bootstrap, [topic]):
@@ -159,7 +160,7 @@ class ReplayReport:
     superseded: list[DeadLetter]
 
 
-async def _superseded(bootstrap: str, letters: Sequence[DeadLetter]) -> set[str]:
+async def _superseded(bootstrap: str | KafkaClient, letters: Sequence[DeadLetter]) -> set[str]:
     """Refs of the letters whose key has a later record in the source partition."""
     wanted: dict[TopicPartition, list[DeadLetter]] = {}
     for d in letters:
@@ -170,7 +171,7 @@ async def _superseded(bootstrap: str, letters: Sequence[DeadLetter]) -> set[str]
     if not wanted:
         return set()
     last_offset: dict[tuple[TopicPartition, bytes], int] = {}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**as_client(bootstrap).kwargs(), enable_auto_commit=False)
     await consumer.start()
     try:
         tps = list(wanted)
@@ -199,7 +200,7 @@ async def _superseded(bootstrap: str, letters: Sequence[DeadLetter]) -> set[str]
 
 
 async def replay(
-    bootstrap: str,
+    bootstrap: str | KafkaClient,
     letters: Sequence[DeadLetter],
     *,
     value: bytes | None = None,

@@ -90,7 +90,7 @@ def dlq_cli(settings_factory: Callable[[], ServiceSettings]) -> typer.Typer:
     ) -> None:
         """Count dead letters per topic, consumer and error; optionally list them."""
         s = settings_factory()
-        found = _matching(_run(dlq.read(s.kafka_bootstrap, _dlq_topics(s, topic))), consumer, error)
+        found = _matching(_run(dlq.read(s.kafka_client(), _dlq_topics(s, topic))), consumer, error)
         summary = dlq.counts(found)
         if as_json:
             body = {
@@ -125,7 +125,7 @@ def dlq_cli(settings_factory: Callable[[], ServiceSettings]) -> typer.Typer:
     ) -> None:
         """Show one dead letter: its error, headers, key and value."""
         s = settings_factory()
-        d = _run(dlq.find(s.kafka_bootstrap, ref))
+        d = _run(dlq.find(s.kafka_client(), ref))
         if as_json:
             body = {
                 "ref": d.ref,
@@ -181,10 +181,10 @@ def dlq_cli(settings_factory: Callable[[], ServiceSettings]) -> typer.Typer:
 
         async def work() -> dlq.ReplayReport:
             if ref is not None:
-                letters = [await dlq.find(s.kafka_bootstrap, ref)]
+                letters = [await dlq.find(s.kafka_client(), ref)]
             else:
-                letters = _matching(await dlq.read(s.kafka_bootstrap, _dlq_topics(s, topic)), consumer, error)
-            return await dlq.replay(s.kafka_bootstrap, letters, value=value, progress=progress)
+                letters = _matching(await dlq.read(s.kafka_client(), _dlq_topics(s, topic)), consumer, error)
+            return await dlq.replay(s.kafka_client(), letters, value=value, progress=progress)
 
         report = _run(work())
         for d in report.superseded:
@@ -230,8 +230,8 @@ def consumer_cli(settings_factory: Callable[[], ServiceSettings]) -> typer.Typer
         s = settings_factory()
         report = _run(
             replay.reset(
-                bootstrap=s.kafka_bootstrap,
-                database_url=s.database_url,
+                bootstrap=s.kafka_client(),
+                database_url=s.database_dsn(),
                 group=group,
                 to=point,
                 prefix=s.topic_prefix,

@@ -28,13 +28,17 @@ from mpe_kit.uow import PostgresUnitOfWork, UnitOfWork
 from mpe_kit.writes import recorder_of
 
 log = get_logger("mpe.http")
+# Probes and scrapes every few seconds would bury the requests that matter.
+_QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class RequestMetrics:
-    """ASGI middleware: count and time requests by route template, and adopt traceparent."""
+    """ASGI middleware: count and time requests by route template, adopt traceparent, and write
+    one access log line per request (where the app has no access log of its own)."""
 
-    def __init__(self, app: ASGIApp, *, registry: CollectorRegistry) -> None:
+    def __init__(self, app: ASGIApp, *, registry: CollectorRegistry, access_log: bool = True) -> None:
         self.app = app
+        self.access_log = access_log
         self.requests = Counter(
             "mpe_http_requests", "HTTP requests", ["method", "route", "status"], registry=registry
         )
@@ -66,8 +70,18 @@ class RequestMetrics:
         finally:
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")
+            seconds = time.perf_counter() - start
             self.requests.labels(scope["method"], template, str(status)).inc()
-            self.latency.labels(scope["method"], template).observe(time.perf_counter() - start)
+            self.latency.labels(scope["method"], template).observe(seconds)
+            if self.access_log and template not in _QUIET_ROUTES:
+                log.info(
+                    "http request",
+                    method=scope["method"],
+                    route=template,
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round(seconds * 1000, 2),
+                )
 
 
 def health_router(
@@ -128,10 +142,10 @@ def health_router(
     return router
 
 
-def install(app: FastAPI, *, registry: CollectorRegistry) -> None:
-    """Problem+json errors and request metrics for an app."""
+def install(app: FastAPI, *, registry: CollectorRegistry, access_log: bool = True) -> None:
+    """Problem+json errors, request metrics and the access log for an app."""
     problems.install(app)
-    app.add_middleware(RequestMetrics, registry=registry)
+    app.add_middleware(RequestMetrics, registry=registry, access_log=access_log)
 
 
 async def request_pool(request: Request) -> Pool:

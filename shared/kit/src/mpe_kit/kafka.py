@@ -9,6 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from mpe_events.topics import TopicSpec
+from mpe_kit.kafka_client import KafkaClient, as_client
 
 _TOPIC_ALREADY_EXISTS = TopicAlreadyExistsError.errno
 
@@ -19,10 +20,13 @@ def topic_name(prefix: str, name: str) -> str:
 
 
 async def ensure_topics(
-    bootstrap: str, specs: Iterable[TopicSpec], *, prefix: str = "", replication: int = 1
+    bootstrap: str | KafkaClient, specs: Iterable[TopicSpec], *, prefix: str = "", replication: int = 1
 ) -> list[str]:
     """Create the topics that do not exist yet, with their partitions and config; return those."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    client = as_client(bootstrap)
+    if not client.create_topics:
+        return []
+    admin = AIOKafkaAdminClient(**client.kwargs(), request_timeout_ms=10_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -48,10 +52,10 @@ async def ensure_topics(
         await admin.close()
 
 
-def idempotent_producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+def idempotent_producer(bootstrap: str | KafkaClient, *, client_id: str) -> AIOKafkaProducer:
     """A producer that neither loses (acks=all) nor duplicates on retry (idempotence)."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **as_client(bootstrap).kwargs(),
         client_id=client_id,
         enable_idempotence=True,
         acks="all",

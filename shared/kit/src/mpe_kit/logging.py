@@ -7,11 +7,23 @@ import sys
 
 import structlog
 
+from mpe_kit.tracing import current_ids
+
+
+def trace_ids(_logger: object, _method: str, event: structlog.types.EventDict) -> structlog.types.EventDict:
+    """Every line written inside a request or span names its trace and span."""
+    ids = current_ids()
+    if ids is not None:
+        event.setdefault("trace_id", ids[0])
+        event.setdefault("span_id", ids[1])
+    return event
+
 
 def configure_logging(*, level: str = "INFO", json: bool = True) -> None:
     """Route structlog and the standard library's logging through one JSON renderer."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        trace_ids,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

@@ -102,8 +102,13 @@ async def pending(conn: Conn, migrations: list[Migration]) -> list[Migration]:
     return _check(await _applied(conn), migrations)
 
 
-async def migrate(dsn: str, migrations: list[Migration]) -> list[Migration]:
-    """Apply what is pending, one transaction per file; return what was applied."""
+async def migrate(
+    dsn: str, migrations: list[Migration], *, runtime_role: str | None = None
+) -> list[Migration]:
+    """Apply what is pending, one transaction per file; return what was applied.
+
+    With `runtime_role`, that role is then granted DML (and no DDL) on every table and sequence.
+    """
     conn: Conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("select pg_advisory_lock($1)", _LOCK_KEY)
@@ -122,8 +127,24 @@ async def migrate(dsn: str, migrations: list[Migration]) -> list[Migration]:
                         m.checksum,
                     )
                 log.info("migration applied", namespace=m.namespace, version=m.version, name=m.name)
+            if runtime_role is not None:
+                await grant_runtime(conn, runtime_role)
             return todo
         finally:
             await conn.execute("select pg_advisory_unlock($1)", _LOCK_KEY)
     finally:
         await conn.close()
+
+
+async def grant_runtime(conn: Conn, role: str) -> None:
+    """Let `role` read and write rows of every table and use every sequence; nothing more.
+
+    Run by the owner after each migration run, so tables added later are covered too. LISTEN,
+    NOTIFY and advisory locks need no grant.
+    """
+    quoted = await conn.fetchval("select quote_ident($1)", role)
+    async with conn.transaction():
+        await conn.execute(f"grant usage on schema public to {quoted}")
+        await conn.execute(f"grant select, insert, update, delete on all tables in schema public to {quoted}")
+        await conn.execute(f"grant usage, select, update on all sequences in schema public to {quoted}")
+    log.info("runtime role granted", role=role)

@@ -20,9 +20,10 @@ from aiokafka.errors import KafkaError
 from prometheus_client import CollectorRegistry, Counter
 
 from mpe_events.topics import TopicSpec
-from mpe_kit import db
+from mpe_kit import db, telemetry
 from mpe_kit.db import Conn
 from mpe_kit.kafka import ensure_topics, idempotent_producer, topic_name
+from mpe_kit.kafka_client import KafkaClient
 from mpe_kit.logging import get_logger
 from mpe_kit.outbox import row_to_envelope
 from mpe_kit.status import RuntimeStatus
@@ -45,7 +46,7 @@ class Relay:
         *,
         service: str,
         dsn: str,
-        bootstrap: str,
+        bootstrap: str | KafkaClient,
         topics: list[TopicSpec],
         status: RuntimeStatus,
         registry: CollectorRegistry | None = None,
@@ -149,14 +150,15 @@ class Relay:
         acks = []
         for row in rows:
             env = row_to_envelope(row)
-            acks.append(
-                await producer.send(
-                    topic_name(self._prefix, row["topic"]),
-                    key=row["key"].encode(),
-                    value=env.value(),
-                    headers=env.headers(),
+            with telemetry.send_span(row["topic"], env.traceparent) as traceparent:
+                acks.append(
+                    await producer.send(
+                        topic_name(self._prefix, row["topic"]),
+                        key=row["key"].encode(),
+                        value=env.value(),
+                        headers=telemetry.with_traceparent(env.headers(), traceparent),
+                    )
                 )
-            )
         await asyncio.gather(*acks)
         self._status.kafka.ok()
 

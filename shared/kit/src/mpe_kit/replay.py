@@ -23,6 +23,7 @@ from aiokafka.errors import KafkaError
 
 from mpe_events.topics import TOPICS
 from mpe_kit import db, dlq, inbox
+from mpe_kit.kafka_client import KafkaClient, as_client
 
 # Group states in which nobody consumes (Kafka's GroupState names).
 _IDLE = {"Empty", "Dead"}
@@ -54,7 +55,7 @@ async def group_state(admin: AIOKafkaAdminClient, group: str) -> tuple[str, int]
 
 async def reset(
     *,
-    bootstrap: str,
+    bootstrap: str | KafkaClient,
     database_url: str,
     group: str,
     to: datetime | None,
@@ -66,7 +67,7 @@ async def reset(
     `topics` are logical names (without the prefix); by default, every registry topic the group
     has committed offsets for in this deployment.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    admin = AIOKafkaAdminClient(**as_client(bootstrap).kwargs(), request_timeout_ms=10_000)
     await admin.start()
     try:
         state, members = await group_state(admin, group)
@@ -89,7 +90,7 @@ async def reset(
     tps = await dlq.partitions(bootstrap, [f"{prefix}{t}" for t in logical])
     if not tps:
         raise ResetRefused(f"none of {', '.join(logical)} exists on the broker")
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**as_client(bootstrap).kwargs(), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(tps)

@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from mpe_events import registry as event_registry
 from mpe_events import topics
-from mpe_kit import db, event_cli, http, migrations
+from mpe_kit import db, event_cli, http, migrations, ops, telemetry
 from mpe_kit.auth import ROLES, TokenVerifier, issue_token
 from mpe_kit.consumer import BatchHook, CaughtUpHook, ConsumerRunner, Handler
 from mpe_kit.logging import configure_logging, get_logger
@@ -57,6 +57,10 @@ class ServiceSpec:
     on_start: Callable[[Runtime, FastAPI], Awaitable[None]] | None = None
     on_stop: Callable[[Runtime, FastAPI], Awaitable[None]] | None = None
     fastapi_kwargs: Callable[[ServiceSettings], dict[str, Any]] = lambda _s: {}
+    # False keeps /metrics off the API port (the gateway's faces partners): the ops port has it.
+    metrics_on_api_port: bool = True
+    # False where the service writes its own access log (the gateway's, per GraphQL operation).
+    access_log: bool = True
 
 
 @contextlib.asynccontextmanager
@@ -83,7 +87,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await db.create_pool(
-            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+            settings.database_dsn(),
+            min_size=settings.db_pool_min,
+            max_size=settings.db_pool_max,
+            statement_cache_size=settings.db_statement_cache_size,
         )
         runtime = Runtime(settings=settings, pool=pool, status=status, registry=registry)
         app.state.pool = pool
@@ -111,7 +118,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
             secret=settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
             jwks_url=settings.jwt_jwks_url,
         )
-    http.install(app, registry=registry)
+    http.install(app, registry=registry, access_log=spec.access_log)
+    telemetry.instrument_app(app)
     if spec.has_outbox:
         app.add_middleware(WriteTokenHeader)
 
@@ -127,29 +135,47 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
     # The service's own routes first: a request is matched against routes in order.
     for router in spec.routers():
         app.include_router(router)
-    app.include_router(
-        http.health_router(
-            pool_of=lambda: app.state.pool,
-            all_migrations=all_migrations,
-            status=status,
-            registry=registry,
-            has_outbox=spec.has_outbox,
-            extra=extra,
-        )
+    health = http.health_router(
+        pool_of=lambda: app.state.pool,
+        all_migrations=all_migrations,
+        status=status,
+        registry=registry,
+        has_outbox=spec.has_outbox,
+        extra=extra,
     )
+    routes = health.routes if spec.metrics_on_api_port else ops.without_metrics(health.routes)
+    app.include_router(APIRouter(routes=routes))
+    app.state.ops_app = ops.ops_app(health.routes)
+    ops.install_collectors(registry, lambda: app.state.pool, status)
     return app
 
 
 async def run_workers(spec: ServiceSpec, settings: ServiceSettings, pick: Callable[[Worker], bool]) -> None:
     """Run some of a service's workers without HTTP until SIGINT or SIGTERM."""
-    pool = await db.create_pool(settings.database_url, min_size=1, max_size=settings.db_pool_max)
+    pool = await db.create_pool(
+        settings.database_dsn(),
+        min_size=1,
+        max_size=settings.db_pool_max,
+        statement_cache_size=settings.db_statement_cache_size,
+    )
     runtime = Runtime(settings=settings, pool=pool)
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, done.set)
+    health = http.health_router(
+        pool_of=lambda: pool,
+        all_migrations=spec.migrations(),
+        status=runtime.status,
+        registry=runtime.registry,
+        has_outbox=spec.has_outbox,
+    )
+    ops.install_collectors(runtime.registry, lambda: pool, runtime.status)
+    listener = None
+    if settings.ops_port is not None:
+        listener = ops.ops_server(ops.ops_app(health.routes), host=settings.ops_host, port=settings.ops_port)
     try:
-        async with running([w for w in spec.workers(runtime) if pick(w)]):
+        async with ops.serving(listener), running([w for w in spec.workers(runtime) if pick(w)]):
             await done.wait()
     finally:
         await pool.close()
@@ -162,26 +188,33 @@ def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]
     def settings() -> ServiceSettings:
         s = settings_factory()
         configure_logging(level=s.log_level, json=s.log_json)
+        telemetry.configure(spec.name)
         return s
 
     @cli.command()
     def migrate() -> None:
         """Apply pending database migrations."""
         s = settings()
-        applied = asyncio.run(migrations.migrate(s.database_url, spec.migrations()))
+        applied = asyncio.run(
+            migrations.migrate(s.database_dsn(), spec.migrations(), runtime_role=s.database_runtime_role)
+        )
         typer.echo(f"{spec.name}: {len(applied)} migration(s) applied")
 
     def _serve(with_workers: bool) -> None:
         s = settings()
+        app = create_app(spec, s, with_workers=with_workers)
         config = uvicorn.Config(
-            create_app(spec, s, with_workers=with_workers),
-            host=s.host,
-            port=s.port,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=10,
+            app, host=s.host, port=s.port, log_config=None, access_log=False, timeout_graceful_shutdown=10
         )
-        uvicorn.Server(config).run()
+        listener = None
+        if s.ops_port is not None:
+            listener = ops.ops_server(app.state.ops_app, host=s.ops_host, port=s.ops_port)
+
+        async def both() -> None:
+            async with ops.serving(listener):
+                await uvicorn.Server(config).serve()
+
+        asyncio.run(both())
 
     @cli.command()
     def serve() -> None:
@@ -220,8 +253,8 @@ def outbox_relay(rt: Runtime, *, service: str) -> Relay:
     s = rt.settings
     return Relay(
         service=service,
-        dsn=s.database_url,
-        bootstrap=s.kafka_bootstrap,
+        dsn=s.database_dsn(),
+        bootstrap=s.kafka_client(),
         topics=topics.owned_by(service),
         status=rt.status,
         registry=rt.registry,
@@ -245,7 +278,7 @@ def event_consumer(
     return ConsumerRunner(
         name=group,
         pool=rt.pool,
-        bootstrap=s.kafka_bootstrap,
+        bootstrap=s.kafka_client(),
         handlers=handlers,
         status=rt.status,
         registry=rt.registry,

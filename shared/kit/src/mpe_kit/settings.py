@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+import os
+from urllib.parse import quote, urlsplit, urlunsplit
+
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SecretsSettingsSource,
+    SettingsConfigDict,
+)
+
+from mpe_kit.kafka_client import KafkaClient
+
+# Where secrets are read from as files, one per setting, named as its environment variable
+# (`catalog_database_password`): Kubernetes mounts secrets there. Unset, only the environment counts.
+SECRETS_DIR_ENV = "MPE_SECRETS_DIR"
 
 
 class ServiceSettings(BaseSettings):
@@ -13,10 +27,26 @@ class ServiceSettings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
-    database_url: str = "postgresql://postgres@127.0.0.1:54329/postgres"
+    # Health, readiness and metrics on a port of their own, in every process (`worker` too).
+    ops_host: str = "127.0.0.1"
+    ops_port: int | None = None
+    database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:54329/postgres")
+    # Kept apart from the URL so that it can come from a file, and so no DSN carries it.
+    database_password: SecretStr | None = None
+    # The role the migrations grant DML to; the processes log in as it, the owner migrates.
+    database_runtime_role: str | None = None
     db_pool_min: int = 1
     db_pool_max: int = 10
+    # 0 behind PgBouncer in transaction mode: a prepared statement lives on one server connection.
+    db_statement_cache_size: int = 100
     kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_security_protocol: str = "PLAINTEXT"
+    kafka_sasl_mechanism: str = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
+    # False where Strimzi's Topic Operator owns the topics.
+    create_topics: bool = True
     # Lets tests and shared clusters keep deployments apart on one broker.
     topic_prefix: str = ""
     topic_replication: int = 1
@@ -29,3 +59,48 @@ class ServiceSettings(BaseSettings):
     consumer_max_retries: int = 3
     # Longer than the topics' compaction lag and the dead-letter retention: docs/consumer-guide.md.
     inbox_retention_days: float = 35
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then files in MPE_SECRETS_DIR if it is set."""
+        secrets_dir = os.environ.get(SECRETS_DIR_ENV)
+        files = (
+            SecretsSettingsSource(settings_cls, secrets_dir=secrets_dir)
+            if secrets_dir
+            else file_secret_settings
+        )
+        return init_settings, env_settings, dotenv_settings, files
+
+    def database_dsn(self) -> str:
+        """The connection URL, with the password from `database_password` when it is set."""
+        url = self.database_url.get_secret_value()
+        if self.database_password is None:
+            return url
+        parts = urlsplit(url)
+        user = parts.username or ""
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        port = f":{parts.port}" if parts.port else ""
+        password = quote(self.database_password.get_secret_value(), safe="")
+        netloc = f"{quote(user, safe='')}:{password}@{host}{port}"
+        return urlunsplit(parts._replace(netloc=netloc))
+
+    def kafka_client(self) -> KafkaClient:
+        """How this process's Kafka clients connect."""
+        return KafkaClient(
+            bootstrap=self.kafka_bootstrap,
+            security_protocol=self.kafka_security_protocol,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else None,
+            ssl_cafile=self.kafka_ssl_cafile,
+            create_topics=self.create_topics,
+        )
