@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,3 +29,8 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 1.0
     consumer_max_retries: int = 3
+    # Request limits (mpe_kit.bodylimit): 413 past the body limit, 414 past the URL limit.
+    max_body_bytes: int = 1024 * 1024
+    max_url_bytes: int = 8 * 1024
+    # h11 lets a long URL reach the 414 (httptools refuses heads past 64 KiB with a plain 400).
+    http_parser: Literal["h11", "httptools"] = "h11"
