@@ -231,7 +231,11 @@ async def apply(
                 domain.check_leading_confirmation(confirmations, list(d.technology_codes), on=on)
             else:
                 domain.check_specialized_ratio(firm["mpe_sales_ratio"])
-            await repository.insert_designation(conn, d)
+            if not await repository.insert_designation(conn, d):
+                raise Conflict(
+                    f"Firm {key} already has an open {d.kind} application (applied or under review);"
+                    " decide or withdraw it before applying again."
+                )
             await enqueue(conn, [_designation_event(d)], source=SOURCE)
     return designation_read(d)
 
