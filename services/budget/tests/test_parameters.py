@@ -7,7 +7,9 @@ import httpx
 from mpe_devstack.parameters import probes, unbounded_integers
 
 
-async def test_integer_parameters_are_bounded_and_out_of_range_values_are_refused(budget: httpx.AsyncClient) -> None:
+async def test_integer_parameters_are_bounded_and_out_of_range_values_are_refused(
+    budget: httpx.AsyncClient,
+) -> None:
     openapi = (await budget.get("/openapi.json")).json()
     assert unbounded_integers(openapi) == []
     tried = 0

@@ -678,7 +678,8 @@ async def test_ten_parallel_applications_of_one_firm_and_kind_open_one(
             assert_problem(r, 409)
     assert await db.fetchval("select count(*) from designations") == 1
     assert (
-        await db.fetchval("select count(*) from outbox where type = 'kr.mpe.firms.designation.applied.v1'") == 1
+        await db.fetchval("select count(*) from outbox where type = 'kr.mpe.firms.designation.applied.v1'")
+        == 1
     )
 
 

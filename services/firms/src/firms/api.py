@@ -130,7 +130,9 @@ async def list_designations(
     _: Viewer,
     kind: schemas.Kind | None = None,
     status: schemas.Status | None = None,
-    cohort: Annotated[int | None, Query(ge=1, le=100, description="Cohort number, 1 to 100 as in an application.")] = None,
+    cohort: Annotated[
+        int | None, Query(ge=1, le=100, description="Cohort number, 1 to 100 as in an application.")
+    ] = None,
     technology: str | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,

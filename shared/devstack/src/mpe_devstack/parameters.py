@@ -54,7 +54,9 @@ def probes(openapi: dict[str, Any]) -> Iterator[Probe]:
         schema = _schema(param)
         values: list[str] = []
         if schema.get("type") == "integer":
-            edges = [schema.get("minimum", 0) - 1, schema.get("maximum", 0) + 1] if "maximum" in schema else []
+            edges = (
+                [schema.get("minimum", 0) - 1, schema.get("maximum", 0) + 1] if "maximum" in schema else []
+            )
             values = [str(v) for v in [*edges, *_HUGE]]
         elif schema.get("format") == "date":
             values = list(_DATES)

@@ -30,7 +30,17 @@ class _BodyTooLarge(Exception):
     """The body passed its limit while the app read it."""
 
 
-def _problem(status: int, title: str, detail: str, instance: str, **extra: Any) -> tuple[bytes, list[Any]]:
+async def send_problem(
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    instance: str,
+    *,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    **extra: Any,
+) -> None:
+    """Answer with a problem+json response straight from ASGI middleware."""
     body = json.dumps(
         {
             "type": "about:blank",
@@ -41,21 +51,13 @@ def _problem(status: int, title: str, detail: str, instance: str, **extra: Any) 
             **extra,
         }
     ).encode()
-    headers = [
-        (b"content-type", PROBLEM_JSON.encode()),
-        (b"content-length", str(len(body)).encode()),
-        # The rest of the body is not read: the connection cannot carry another request.
-        (b"connection", b"close"),
-    ]
-    return body, headers
-
-
-async def _send_problem(
-    send: Send, status: int, title: str, detail: str, instance: str, **extra: Any
-) -> None:
-    body, headers = _problem(status, title, detail, instance, **extra)
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+    head = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
     await send({"type": "http.response.body", "body": body})
+
+
+# The rest of a refused body is not read: the connection cannot carry another request.
+_CLOSE = [(b"connection", b"close")]
 
 
 class RequestLimits:
@@ -79,13 +81,14 @@ class RequestLimits:
         path: str = scope["path"]
         url_bytes = len(scope.get("raw_path") or path.encode()) + len(scope.get("query_string") or b"")
         if url_bytes > self.max_url_bytes:
-            await _send_problem(
+            await send_problem(
                 send,
                 414,
                 "URI Too Long",
                 f"The URL has {url_bytes} bytes; the limit is {self.max_url_bytes}."
                 " Send long input in the body (POST) instead.",
                 path[:200],
+                headers=_CLOSE,
                 limit=self.max_url_bytes,
             )
             return
@@ -129,12 +132,13 @@ class RequestLimits:
 
     @staticmethod
     async def _too_large(send: Send, limit: int, path: str) -> None:
-        await _send_problem(
+        await send_problem(
             send,
             413,
             "Content Too Large",
             f"The request body is larger than {limit} bytes, the limit here.",
             path,
+            headers=_CLOSE,
             limit=limit,
         )
 
