@@ -19,6 +19,7 @@ from mpe_events import topics
 from mpe_kit import bodylimit, db, http, migrations, transient
 from mpe_kit.auth import ROLES, TokenVerifier, issue_token
 from mpe_kit.consumer import BatchHook, CaughtUpHook, ConsumerRunner, Handler
+from mpe_kit.kafka_probe import KafkaProbe
 from mpe_kit.logging import configure_logging, get_logger
 from mpe_kit.relay import Relay
 from mpe_kit.settings import ServiceSettings
@@ -90,7 +91,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
             if spec.on_start is not None:
                 await spec.on_start(runtime, app)
             try:
-                async with running(spec.workers(runtime) if with_workers else []):
+                async with running(_workers(spec, runtime) if with_workers else []):
                     yield
             finally:
                 # After the workers have stopped, before the pool closes.
@@ -148,10 +149,19 @@ async def run_workers(spec: ServiceSpec, settings: ServiceSettings, pick: Callab
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, done.set)
     try:
-        async with running([w for w in spec.workers(runtime) if pick(w)]):
+        async with running([w for w in _workers(spec, runtime) if pick(w)]):
             await done.wait()
     finally:
         await pool.close()
+
+
+def _workers(spec: ServiceSpec, rt: Runtime) -> list[Worker]:
+    probe = KafkaProbe(
+        bootstrap=rt.settings.kafka_bootstrap,
+        status=rt.status.kafka,
+        interval_s=rt.settings.kafka_probe_interval_s,
+    )
+    return [*spec.workers(rt), probe.run]
 
 
 def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]) -> typer.Typer:

@@ -29,6 +29,8 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 1.0
     consumer_max_retries: int = 3
+    # Seconds between the readiness probe's metadata requests to Kafka (mpe_kit.kafka_probe).
+    kafka_probe_interval_s: float = 5.0
     # Request limits (mpe_kit.bodylimit): 413 past the body limit, 414 past the URL limit.
     max_body_bytes: int = 1024 * 1024
     max_url_bytes: int = 8 * 1024
