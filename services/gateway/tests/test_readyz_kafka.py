@@ -24,7 +24,7 @@ async def readyz(client: httpx.AsyncClient) -> dict[str, Any]:
 async def until(client: httpx.AsyncClient, reachable: bool, timeout_s: float = 20) -> dict[str, Any]:
     async with asyncio.timeout(timeout_s):
         while (body := await readyz(client))["reachable"] is not reachable:
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # noqa: ASYNC110 - polling an HTTP endpoint
     return body
 
 
@@ -49,7 +49,7 @@ async def test_readyz_follows_a_paused_broker(
         # last_ok moves while the broker answers, not only when the process started.
         async with asyncio.timeout(10):
             while (later := await readyz(client))["last_ok"] == first["last_ok"]:
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.2)  # noqa: ASYNC110 - polling an HTTP endpoint
         assert later["last_ok"] > first["last_ok"]
         assert later["reachable"] is True
         kafka.pause_node(1)
