@@ -23,8 +23,8 @@ async def readyz(client: httpx.AsyncClient) -> dict[str, Any]:
 
 async def until(client: httpx.AsyncClient, reachable: bool, timeout_s: float = 20) -> dict[str, Any]:
     async with asyncio.timeout(timeout_s):
-        while (body := await readyz(client))["reachable"] is not reachable:
-            await asyncio.sleep(0.2)  # noqa: ASYNC110 - polling an HTTP endpoint
+        while (body := await readyz(client))["reachable"] is not reachable:  # noqa: ASYNC110 - polling HTTP
+            await asyncio.sleep(0.2)
     return body
 
 
@@ -48,8 +48,8 @@ async def test_readyz_follows_a_paused_broker(
         first = await until(client, True)
         # last_ok moves while the broker answers, not only when the process started.
         async with asyncio.timeout(10):
-            while (later := await readyz(client))["last_ok"] == first["last_ok"]:
-                await asyncio.sleep(0.2)  # noqa: ASYNC110 - polling an HTTP endpoint
+            while (later := await readyz(client))["last_ok"] == first["last_ok"]:  # noqa: ASYNC110 - polling HTTP
+                await asyncio.sleep(0.2)
         assert later["last_ok"] > first["last_ok"]
         assert later["reachable"] is True
         kafka.pause_node(1)
