@@ -626,7 +626,7 @@ async def test_overlapping_designation_of_the_same_kind_is_409(
 async def test_designations_that_do_not_overlap_are_allowed(
     api: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    await firm(api, confirmations=[("SEMI-001", "2019-01-01", "2030-01-01")])
+    await firm(api, confirmations=[("SEMI-001", "2022-01-01", "2027-01-01")])
     await designated(api, BRN, "specialized", "2020-01-02")  # [2020-01-02, 2023-01-02)
     touching = await designated(api, BRN, "specialized", "2023-01-02")  # periods exclude their last day
     assert touching["status"] == "designated"
