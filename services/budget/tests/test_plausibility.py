@@ -89,3 +89,15 @@ async def test_a_payment_within_the_project_is_accepted(funded: httpx.AsyncClien
     await move(funded, "P-1", "selected", "agreement_signed")
     for day in ("2023-04-01", "2025-12-30"):
         assert (await pay(funded, "P-1", 1_000, paid_on=day)).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "paid_on", [P(0, id="integer"), P("0", id="digit-string"), P("20230601", id="basic-format")]
+)
+async def test_a_payment_day_is_only_yyyy_mm_dd(
+    funded: httpx.AsyncClient, db: asyncpg.Connection, paid_on: object
+) -> None:
+    # Found by schemathesis: pydantic read 0 as 1970-01-01.
+    await add_project(funded, "P-1")
+    await move(funded, "P-1", "selected", "agreement_signed")
+    await rejected(db, pay(funded, "P-1", 1_000, paid_on=paid_on), 422, "paid_on")  # type: ignore[arg-type]

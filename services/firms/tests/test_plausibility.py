@@ -54,3 +54,26 @@ async def test_an_application_dated_before_the_program_years_is_422(
     assert (await api.post("/v1/firms", json=firm_body(BRN))).status_code == 201
     body = {"kind": "specialized", "technology_codes": ["SEMI-001"], "effective_on": "0001-01-01"}
     await rejected(db, api.post(f"/v1/firms/{BRN}/designations", json=body), 422, "effective_on")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        P({"mpe_sales_ratio": False}, id="ratio-false"),
+        P({"mpe_sales_ratio": "0.5"}, id="ratio-string"),
+        P({"size_since": 0}, id="day-as-integer"),
+        P({"size_since": "0"}, id="day-as-digit"),
+    ],
+)
+async def test_numbers_and_days_are_taken_only_in_their_own_form(
+    api: httpx.AsyncClient, db: asyncpg.Connection, fields: dict[str, object]
+) -> None:
+    # Found by schemathesis: pydantic read false as 0.0 and 0 as 1970-01-01.
+    await rejected(db, api.post("/v1/firms", json=firm_body(BRN, **fields)), 422, next(iter(fields)))
+
+
+async def test_if_match_is_documented_as_required_with_its_statuses(api: httpx.AsyncClient) -> None:
+    op = (await api.get("/openapi.json")).json()["paths"]["/v1/firms/{brn}"]["patch"]
+    if_match = next(p for p in op["parameters"] if p["name"] == "if-match")
+    assert if_match["required"] is True
+    assert {"412", "428"} <= set(op["responses"])

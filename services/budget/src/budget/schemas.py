@@ -39,7 +39,7 @@ ProgramDay = Annotated[
 ProgramKind = Literal["rnd", "alchemist", "infrastructure", "other"]
 ProjectKind = Literal["new", "continuing"]
 ProjectStatus = Literal["proposed", "selected", "agreement_signed", "active", "completed", "terminated"]
-Year = Annotated[int, Field(ge=2000, le=2100)]
+Year = Annotated[int, Field(strict=True, ge=2000, le=2100)]
 
 T = TypeVar("T")
 
@@ -78,7 +78,7 @@ class ThemeStage(_In):
     """Teams at one stage of an alchemist tournament."""
 
     stage: Literal["concept", "preliminary", "main"]
-    teams: Annotated[int, Field(ge=0, le=1000)]
+    teams: Annotated[int, Field(strict=True, ge=0, le=1000)]
 
 
 class ThemePut(_In):

@@ -13,6 +13,7 @@ from mpe_kit.auth import Principal, require
 from mpe_kit.db import Pool
 from mpe_kit.errors import Problem
 from mpe_kit.http import request_pool
+from mpe_kit.pagination import Cursor
 from mpe_kit.technology_replica import CatalogReader
 
 router = APIRouter(prefix="/v1")
@@ -21,7 +22,6 @@ PoolDep = Annotated[Pool, Depends(request_pool)]
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Editor = Annotated[Principal, Depends(require("editor"))]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
 _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
 
 

@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from mpe_kit.types import Day
+
 _NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL)]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
@@ -17,7 +19,8 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000
 Size = Literal["large", "mid", "sme"]
 Kind = Literal["leading", "specialized"]
 Status = Literal["applied", "under_review", "designated", "rejected", "withdrawn", "revoked", "expired"]
-Ratio = Annotated[float, Field(ge=0, le=1)]
+# Strict: a JSON number, never true/false or a string that happens to parse.
+Ratio = Annotated[float, Field(strict=True, ge=0, le=1)]
 
 
 def _not_after_today(day: date) -> date:
@@ -33,7 +36,7 @@ ProgramDay = Annotated[
 ]
 # Korea's oldest firms date from the 1890s; a size class applies from a day that has come.
 SizeSince = Annotated[
-    date,
+    Day,
     Field(
         ge=date(1900, 1, 1),
         description="The day the size class applies from: from 1900-01-01, not after today.",
@@ -121,7 +124,7 @@ class DesignationCreate(_In):
 
     kind: Kind
     technology_codes: Annotated[list[Code], Field(min_length=1, max_length=100)]
-    cohort: Annotated[int, Field(ge=1, le=100)] | None = None
+    cohort: Annotated[int, Field(strict=True, ge=1, le=100)] | None = None
     effective_on: ProgramDay | None = Field(
         default=None,
         description="Day of the application, from 2000-01-01 and not after today; today if omitted.",

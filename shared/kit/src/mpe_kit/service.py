@@ -16,7 +16,7 @@ from fastapi import APIRouter, FastAPI
 from prometheus_client import CollectorRegistry
 
 from mpe_events import topics
-from mpe_kit import bodylimit, db, http, migrations, transient
+from mpe_kit import bodylimit, db, http, migrations, openapi, transient
 from mpe_kit.auth import ROLES, TokenVerifier, issue_token
 from mpe_kit.consumer import BatchHook, CaughtUpHook, ConsumerRunner, Handler
 from mpe_kit.kafka_probe import KafkaProbe
@@ -109,6 +109,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
             secret=settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
             jwks_url=settings.jwt_jwks_url,
         )
+    openapi.install(app)
     transient.install(app)
     bodylimit.install(app, settings)
     http.install(app, registry=registry)
