@@ -39,6 +39,9 @@ EXAMPLES = 12
 
 Migrate = Callable[[str, list[migrations.Migration]], Awaitable[str]]
 
+# About 35 s a service alone; `make test` runs three workers on two cores, so allow for that.
+pytestmark = pytest.mark.timeout(360)
+
 
 async def _app(service: str, migrate: Migrate) -> FastAPI:
     common = {
