@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -140,6 +141,41 @@ def _check_export(ports: dict[str, int], creds: dict[str, str]) -> None:
     assert [{**f, "mpeSalesRatio": None} for f in full["firms"]] == basic
 
 
+def _listener_pid(port: int) -> int:
+    """The process listening on a local TCP port, from /proc."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":  # LISTEN
+                inodes.add(f"socket:[{fields[9]}]")
+    for proc_dir in Path("/proc").iterdir():
+        if not proc_dir.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd in (proc_dir / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd) in inodes:
+                        return int(proc_dir.name)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+def _crash_and_recover(port: int, log: Path) -> None:
+    """A service killed with SIGKILL is restarted by mpe-dev, which says so; the stack stays up."""
+    os.kill(_listener_pid(port), signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while True:
+        text = log.read_text()
+        up = False
+        with contextlib.suppress(httpx.HTTPError):
+            up = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+        if "restarting firms" in text and up:
+            break
+        assert time.monotonic() < deadline, text
+        time.sleep(0.5)
+    assert "[mpe-dev] firms exited with -9; restarting it in 1s (exit 1 of 5 allowed in 120s)" in text
+
+
 # Ctrl-C with the demo loaded; SIGTERM on an empty stack, which is quicker and stops the same way.
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize(("sig", "demo"), [(signal.SIGINT, True), (signal.SIGTERM, False)])
@@ -189,6 +225,7 @@ def test_dev_stack_comes_up_and_stops_cleanly(tmp_path: Path, sig: signal.Signal
             ).json()
             assert empty["data"] == {"technologies": {"totalCount": 0}}
             assert "dataAsOf" in empty["extensions"]
+            _crash_and_recover(ports["MPE_DEV_FIRMS_PORT"], tmp_path / "mpe-dev.log")
 
         # Ctrl-C reaches the whole foreground process group; SIGTERM only the process.
         if sig == signal.SIGINT:

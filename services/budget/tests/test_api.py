@@ -75,11 +75,12 @@ async def test_fiscal_year_starts_empty_and_keeps_its_money_apart(budget: httpx.
 
 
 async def test_envelope_of_64_bits(budget: httpx.AsyncClient) -> None:
-    # ₩937.56bn does not fit 32 bits; the largest 64-bit amount round-trips exactly.
-    assert (await set_year(budget, 2023, 2**63 - 1))["envelope_krw"] == 2**63 - 1
-    assert_problem(
-        await budget.put("/v1/fiscal-years/2024", json={"envelope_krw": 2**63}), 422, "envelope_krw"
-    )
+    # ₩937.56bn does not fit 32 bits; the largest amount (₩10^16) round-trips exactly.
+    assert (await set_year(budget, 2023, 10**16))["envelope_krw"] == 10**16
+    for too_much in (10**16 + 1, 2**63 - 1, 2**63):
+        assert_problem(
+            await budget.put("/v1/fiscal-years/2024", json={"envelope_krw": too_much}), 422, "envelope_krw"
+        )
 
 
 async def test_setting_a_year_writes_an_event(budget: httpx.AsyncClient, db: asyncpg.Connection) -> None:

@@ -64,7 +64,7 @@ async def test_a_payment_is_recorded_listed_and_announced(
     assert uuid.UUID(body["id"])
     assert (body["project_code"], body["amount_krw"], body["paid_on"]) == ("P-1", 250_000_000, "2023-07-10")
     assert body["created_at"]
-    second = await ok(pay(signed, "P-1", 50_000_000, paid_on="2023-03-02"), 201)
+    second = await ok(pay(signed, "P-1", 50_000_000, paid_on="2023-05-02"), 201)
     listed = await ok(signed.get(PATH))
     assert listed == {"items": [body, second], "next_cursor": None}  # in the order recorded
     assert await paid(signed) == (300_000_000, [250_000_000, 50_000_000])
@@ -97,7 +97,7 @@ async def test_a_payment_is_recorded_listed_and_announced(
         "project_code": "P-1",
         "program_code": "RND",
         "fiscal_year": 2023,
-        "paid_on": "2023-03-02",
+        "paid_on": "2023-05-02",
         "amount_krw": 50_000_000,
         "project_disbursed_krw": 300_000_000,
         "project_version": totals[1]["payload"]["version"],

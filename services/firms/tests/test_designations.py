@@ -608,6 +608,8 @@ async def test_overlapping_designation_of_the_same_kind_is_409(
         409,
     )
     assert first["id"] in body["detail"]
+    # One open application per kind: this one makes room for the next.
+    await move(api, second["id"], "withdrawn")
     # A designation dated before the active one but reaching into it conflicts as well.
     early = await apply(api, kind="specialized", effective_on="2020-01-10")
     await move(api, early["id"], "under_review", "2020-01-10")
@@ -624,7 +626,7 @@ async def test_overlapping_designation_of_the_same_kind_is_409(
 async def test_designations_that_do_not_overlap_are_allowed(
     api: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    await firm(api, confirmations=[("SEMI-001", "2019-01-01", "2030-01-01")])
+    await firm(api, confirmations=[("SEMI-001", "2022-01-01", "2027-01-01")])
     await designated(api, BRN, "specialized", "2020-01-02")  # [2020-01-02, 2023-01-02)
     touching = await designated(api, BRN, "specialized", "2023-01-02")  # periods exclude their last day
     assert touching["status"] == "designated"
@@ -647,9 +649,9 @@ async def test_a_backdated_designation_may_not_overlap_the_active_period_of_a_re
     # The first was active from 2022-01-03 until its revocation on 2024-01-10; a second one
     # designated from 2023-06-01 would have made the firm hold two at once for seven months.
     await firm(api)
+    first = await designated(api, BRN, "specialized", "2022-01-03")
     late = await apply(api, kind="specialized", effective_on="2023-06-01")
     await move(api, late["id"], "under_review", "2023-06-01")
-    first = await designated(api, BRN, "specialized", "2022-01-03")
     await move(api, first["id"], "revoked", "2024-01-10", reason="fraud")
     await rejected(
         db,
@@ -661,27 +663,37 @@ async def test_a_backdated_designation_may_not_overlap_the_active_period_of_a_re
     )
 
 
-async def test_concurrent_designations_of_one_firm_and_kind_designate_one(
+async def test_ten_parallel_applications_of_one_firm_and_kind_open_one(
     api: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
+    # At most one open application (applied or under review) per firm and kind: the rest are
+    # 409, whichever commits first, and nothing of theirs reaches the outbox.
     await firm(api)
-    applications = [await reach(api, "under_review", kind="specialized") for _ in range(6)]
     answers = await asyncio.gather(
-        *(
-            api.post(
-                f"/v1/designations/{d['id']}/transitions",
-                json=transition("designated", effective_on="2024-03-04"),
-            )
-            for d in applications
-        )
+        *(api.post(f"/v1/firms/{BRN}/designations", json=application("specialized")) for _ in range(10))
     )
-    assert sorted(r.status_code for r in answers) == [200] + [409] * 5, [r.text for r in answers]
-    assert await db.fetchval("select count(*) from designations where status = 'designated'") == 1
-    assert await db.fetchval("select count(*) from designations where status = 'under_review'") == 5
+    assert sorted(r.status_code for r in answers) == [201] + [409] * 9, [r.text for r in answers]
+    for r in answers:
+        if r.status_code == 409:
+            assert_problem(r, 409)
+    assert await db.fetchval("select count(*) from designations") == 1
     assert (
-        await db.fetchval("select count(*) from outbox where type = 'kr.mpe.firms.designation.designated.v1'")
+        await db.fetchval("select count(*) from outbox where type = 'kr.mpe.firms.designation.applied.v1'")
         == 1
     )
+
+
+async def test_a_second_open_application_is_409_and_a_closed_one_makes_room(api: httpx.AsyncClient) -> None:
+    await firm(api)
+    first = await apply(api, kind="specialized")
+    second = await api.post(f"/v1/firms/{BRN}/designations", json=application("specialized"))
+    assert_problem(second, 409)
+    await move(api, first["id"], "under_review")
+    assert_problem(await api.post(f"/v1/firms/{BRN}/designations", json=application("specialized")), 409)
+    # Another kind is another application.
+    await apply(api, kind="leading")
+    await move(api, first["id"], "withdrawn")
+    assert (await apply(api, kind="specialized"))["status"] == "applied"
 
 
 async def test_concurrent_designations_of_different_firms_all_succeed(api: httpx.AsyncClient) -> None:
@@ -712,12 +724,15 @@ async def mixed(api: httpx.AsyncClient) -> list[dict[str, Any]]:
         await apply(api, brn(2), "leading", cohort=4, technology_codes=["DISP-001", "AUTO-001"]),
         await apply(api, brn(3), "specialized", technology_codes=["AUTO-001"]),
         await apply(api, brn(1), "specialized"),
-        await apply(api, brn(2), "leading", cohort=4, technology_codes=["DISP-001"]),
-        await apply(api, brn(3), "specialized", technology_codes=["SEMI-002"]),
     ]
+    # Each firm has one open application per kind: these two close before the firm applies again.
     made[1] = await move(api, made[1]["id"], "under_review")
     made[1] = await move(api, made[1]["id"], "designated")
     made[2] = await move(api, made[2]["id"], "withdrawn")
+    made += [
+        await apply(api, brn(2), "leading", cohort=4, technology_codes=["DISP-001"]),
+        await apply(api, brn(3), "specialized", technology_codes=["SEMI-002"]),
+    ]
     return made
 
 

@@ -30,7 +30,7 @@ async def designation(
     if kind == "leading":
         resp = await api.post(
             f"/v1/firms/{brn(n)}/confirmations",
-            json={"technology_code": "SEMI-001", "issued_on": "2019-01-01", "valid_until": "2030-01-01"},
+            json={"technology_code": "SEMI-001", "issued_on": "2019-01-01", "valid_until": "2024-01-01"},
         )
         assert resp.status_code == 201, resp.text
     resp = await api.post(

@@ -12,6 +12,7 @@ from mpe_kit.auth import Principal, require
 from mpe_kit.db import Pool
 from mpe_kit.errors import Invalid
 from mpe_kit.http import request_pool, request_uow
+from mpe_kit.pagination import Cursor
 from mpe_kit.problems import problem_response
 from mpe_kit.readthrough import OwnerReader
 from mpe_kit.uow import UnitOfWork
@@ -24,7 +25,6 @@ UowDep = Annotated[UnitOfWork, Depends(request_uow)]
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Editor = Annotated[Principal, Depends(require("editor"))]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
 YearPath = Annotated[int, Path(ge=2000, le=2100)]
 
 

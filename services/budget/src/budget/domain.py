@@ -241,14 +241,36 @@ def check_participants(
     )
 
 
+# The longest the program funds one project: an alchemist project's stages (about a year of
+# concept and preliminary work, then up to five of main stage) fit with room to spare.
+MAX_PROJECT_YEARS = 10
+
+
 def check_project_shape(*, kind: str, continues: str | None, start_on: date, end_on: date) -> None:
     """Rules of a project that need nothing but the project."""
     if end_on <= start_on:
         raise Invalid.field("end_on", "must be after start_on")
+    if end_on > _add_years(start_on, MAX_PROJECT_YEARS):
+        raise Invalid.field("end_on", f"a project runs at most {MAX_PROJECT_YEARS} years from start_on")
     if kind == "continuing" and not continues:
         raise Invalid.field("continues", "a continuing project names the previous year's project")
     if kind == "new" and continues:
         raise Invalid.field("continues", "a new project continues nothing")
+
+
+def check_payment_day(paid_on: date, *, start_on: date, end_on: date) -> None:
+    """A payment falls within its project's period: start_on ≤ paid_on < end_on."""
+    if not start_on <= paid_on < end_on:
+        raise Invalid.field(
+            "paid_on", f"must fall within the project's period, from {start_on} until (before) {end_on}"
+        )
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February, in a year that has none
+        return day.replace(year=day.year + years, month=3, day=1)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -3,24 +3,43 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 _NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=_NO_NUL)]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,47}$")]
 TechCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_NUL)]
-# 64-bit whole won: ₩937.56bn does not fit in 32 bits.
+# Whole won in 64 bits (₩937.56bn does not fit in 32), capped at ₩10^16 (₩1경), some fifteen
+# times Korea's whole national budget: no sum the services or the gateway make (a project's
+# cost, a program's commitments, a rollup over every year 2000 to 2100) can then pass 2^63 − 1.
+MAX_WON = 10**16
 # Strict: money arrives as a JSON integer, never as a string or a float that happens to parse.
-Won = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]
-PositiveWon = Annotated[int, Field(strict=True, gt=0, le=2**63 - 1)]
+Won = Annotated[int, Field(strict=True, ge=0, le=MAX_WON, description="Whole won, 0 to 10^16.")]
+PositiveWon = Annotated[int, Field(strict=True, gt=0, le=MAX_WON, description="Whole won, 1 to 10^16.")]
+# A payment may be entered ahead of its day, by at most this many days.
+PAYMENT_LEAD_DAYS = 31
+
+
+def _not_far_ahead(day: date) -> date:
+    if day > datetime.now(ZoneInfo("Asia/Seoul")).date() + timedelta(days=PAYMENT_LEAD_DAYS):
+        raise ValueError(f"cannot be more than {PAYMENT_LEAD_DAYS} days after today (Asia/Seoul)")
+    return day
+
+
+# The program's days (its fiscal years are 2000 to 2100).
+ProgramDay = Annotated[
+    date,
+    Field(ge=date(2000, 1, 1), le=date(2100, 12, 31), description="A day from 2000-01-01 to 2100-12-31."),
+]
 ProgramKind = Literal["rnd", "alchemist", "infrastructure", "other"]
 ProjectKind = Literal["new", "continuing"]
 ProjectStatus = Literal["proposed", "selected", "agreement_signed", "active", "completed", "terminated"]
-Year = Annotated[int, Field(ge=2000, le=2100)]
+Year = Annotated[int, Field(strict=True, ge=2000, le=2100)]
 
 T = TypeVar("T")
 
@@ -59,7 +78,7 @@ class ThemeStage(_In):
     """Teams at one stage of an alchemist tournament in one fiscal year, and their projects."""
 
     stage: Literal["concept", "preliminary", "main"]
-    teams: Annotated[int, Field(ge=0, le=1000)]
+    teams: Annotated[int, Field(strict=True, ge=0, le=1000)]
     fiscal_year: Year | None = Field(default=None, description="Defaults to the program's fiscal year.")
     project_codes: Annotated[list[Code], Field(max_length=100)] = Field(
         default_factory=list, description="The projects funded at this stage in this year, one per team."
@@ -165,8 +184,10 @@ class ProjectCreate(_In):
     government_krw: Won
     private_cash_krw: Won = 0
     private_in_kind_krw: Won = 0
-    start_on: date
-    end_on: date
+    start_on: ProgramDay
+    end_on: ProgramDay = Field(
+        description="The first day after the project: after start_on, within 10 years."
+    )
     participants: Annotated[list[ParticipantIn], Field(max_length=50)] | None = Field(
         default=None,
         description="The consortium, lead included; each money column must add up to the project's. "
@@ -232,7 +253,9 @@ class DisbursementCreate(_In):
     """A payment to a project."""
 
     amount_krw: PositiveWon
-    paid_on: date
+    paid_on: Annotated[ProgramDay, AfterValidator(_not_far_ahead)] = Field(
+        description="Within the project's period (start_on ≤ paid_on < end_on), at most 31 days after today."
+    )
 
 
 class DisbursementRead(BaseModel):

@@ -475,6 +475,7 @@ async def disburse(
                 if row is None:
                     raise NotFound(f"Project {code} does not exist.")
                 project = _domain_project(row)
+                domain.check_payment_day(data.paid_on, start_on=row["start_on"], end_on=row["end_on"])
                 domain.check_payable(project, data.amount_krw)
                 paid = await repository.insert_disbursement(
                     conn, project_code=code, amount=data.amount_krw, paid_on=data.paid_on, by=actor

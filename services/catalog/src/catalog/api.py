@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -12,6 +11,8 @@ from catalog import repository, schemas, service
 from mpe_kit.auth import Principal, require
 from mpe_kit.db import Pool
 from mpe_kit.http import request_pool, request_uow
+from mpe_kit.pagination import Cursor
+from mpe_kit.types import Day
 from mpe_kit.uow import UnitOfWork
 
 router = APIRouter(prefix="/v1")
@@ -21,7 +22,6 @@ UowDep = Annotated[UnitOfWork, Depends(request_uow)]
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Editor = Annotated[Principal, Depends(require("editor"))]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
 
 
 def _clock(request: Request) -> service.Clock:
@@ -104,7 +104,9 @@ async def list_technologies(
     kind: Literal["material", "part", "equipment"] | None = None,
     status: Literal["listed", "retired"] | None = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100, description="Text in either name.")] = None,
-    as_of: Annotated[date | None, Query(description="Only technologies on the list that day.")] = None,
+    as_of: Annotated[
+        Day | None, Query(description="Only technologies on the list that day (YYYY-MM-DD).")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> schemas.Page[schemas.TechnologyRead]:

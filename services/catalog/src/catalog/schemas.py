@@ -8,6 +8,8 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from mpe_kit.types import Day
+
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
 # Postgres text cannot hold NUL; refusing it here names the field in the 422.
 _NO_NUL = r"^[^\x00]*$"
@@ -90,8 +92,8 @@ class RevisionCreate(_In):
     """A draft revision of the list."""
 
     title: Name
-    decided_on: date
-    effective_on: date
+    decided_on: Day
+    effective_on: Day
     changes: Annotated[list[ChangeIn], Field(min_length=1, max_length=1000)]
 
 
@@ -99,8 +101,8 @@ class RevisionUpdate(_In):
     """Edits to a draft; omitted fields stay."""
 
     title: Name | None = None
-    decided_on: date | None = None
-    effective_on: date | None = None
+    decided_on: Day | None = None
+    effective_on: Day | None = None
     changes: Annotated[list[ChangeIn] | None, Field(min_length=1, max_length=1000)] = None
 
 

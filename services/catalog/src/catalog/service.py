@@ -137,7 +137,10 @@ async def _check_against_list(conn: Conn, changes: list[domain.Change]) -> None:
     known = await repository.technologies_by_code(conn, [c.code for c in changes])
     for i, ch in enumerate(changes):
         if isinstance(ch, domain.Add) and ch.code in known:
-            raise Conflict(f"Technology {ch.code} already exists.", errors=[{"field": f"changes.{i}"}])
+            raise Conflict(
+                f"Technology {ch.code} already exists.",
+                errors=[{"field": f"changes.{i}", "message": f"technology {ch.code} already exists"}],
+            )
         if not isinstance(ch, domain.Add) and ch.code not in known:
             raise Invalid.field(f"changes.{i}.code", f"technology {ch.code} does not exist")
 

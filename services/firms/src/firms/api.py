@@ -13,6 +13,7 @@ from mpe_kit.auth import Principal, require
 from mpe_kit.db import Pool
 from mpe_kit.errors import Problem
 from mpe_kit.http import request_pool, request_uow
+from mpe_kit.pagination import Cursor
 from mpe_kit.uow import UnitOfWork
 from mpe_replicas.technology import CatalogReader
 
@@ -23,7 +24,6 @@ UowDep = Annotated[UnitOfWork, Depends(request_uow)]
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Editor = Annotated[Principal, Depends(require("editor"))]
 Limit = Annotated[int, Query(ge=1, le=200, description="Page size (at most 200).")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
 _ETAG = re.compile(r'^(?:W/)?"(\d+)"$')
 
 
@@ -132,7 +132,9 @@ async def list_designations(
     _: Viewer,
     kind: schemas.Kind | None = None,
     status: schemas.Status | None = None,
-    cohort: Annotated[int | None, Query(ge=1)] = None,
+    cohort: Annotated[
+        int | None, Query(ge=1, le=100, description="Cohort number, 1 to 100 as in an application.")
+    ] = None,
     technology: str | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,

@@ -74,10 +74,20 @@ class Confirmation:
         return self.issued_on <= day < self.valid_until
 
 
+# A key-strategic-technology confirmation is checked against a list revised every two years or
+# so, and the program's longest support package runs five years: no confirmation is issued
+# for longer. (A specialized firm's designation runs three years; see TERM_YEARS.)
+CONFIRMATION_MAX_YEARS = 5
+
+
 def check_confirmation(issued_on: date, valid_until: date) -> None:
-    """A confirmation's period must not be empty."""
+    """A confirmation's period must not be empty, nor longer than CONFIRMATION_MAX_YEARS."""
     if valid_until <= issued_on:
         raise Invalid.field("valid_until", "must be after issued_on")
+    if valid_until > add_years(issued_on, CONFIRMATION_MAX_YEARS):
+        raise Invalid.field(
+            "valid_until", f"a confirmation holds at most {CONFIRMATION_MAX_YEARS} years from issued_on"
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -171,8 +171,21 @@ def _history_json(d: Designation) -> list[dict[str, Any]]:
     ]
 
 
-async def insert_designation(conn: Conn, d: Designation) -> None:
-    """Store a new designation."""
+OPEN_APPLICATION_INDEX = "designations_one_open"
+
+
+async def insert_designation(conn: Conn, d: Designation) -> bool:
+    """Store a new designation; False if the firm already has an open application of its kind."""
+    try:
+        await _insert_designation(conn, d)
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != OPEN_APPLICATION_INDEX:
+            raise
+        return False
+    return True
+
+
+async def _insert_designation(conn: Conn, d: Designation) -> None:
     await conn.execute(
         f"insert into designations ({DESIGNATION_COLS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         d.id,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from mpe_kit.types import Day
 
 _NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL)]
@@ -16,7 +19,30 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000
 Size = Literal["large", "mid", "sme"]
 Kind = Literal["leading", "specialized"]
 Status = Literal["applied", "under_review", "designated", "rejected", "withdrawn", "revoked", "expired"]
-Ratio = Annotated[float, Field(ge=0, le=1)]
+# Strict: a JSON number, never true/false or a string that happens to parse.
+Ratio = Annotated[float, Field(strict=True, ge=0, le=1)]
+
+
+def _not_after_today(day: date) -> date:
+    if day > datetime.now(ZoneInfo("Asia/Seoul")).date():
+        raise ValueError("cannot be after today (Asia/Seoul)")
+    return day
+
+
+# The program's days: what a confirmation, an application or a move can be dated.
+ProgramDay = Annotated[
+    date,
+    Field(ge=date(2000, 1, 1), le=date(2100, 12, 31), description="A day from 2000-01-01 to 2100-12-31."),
+]
+# Korea's oldest firms date from the 1890s; a size class applies from a day that has come.
+SizeSince = Annotated[
+    Day,
+    Field(
+        ge=date(1900, 1, 1),
+        description="The day the size class applies from: from 1900-01-01, not after today.",
+    ),
+    AfterValidator(_not_after_today),
+]
 
 T = TypeVar("T")
 
@@ -39,7 +65,7 @@ class FirmCreate(_In):
     name_en: Name
     name_ko: Name
     size: Size
-    size_since: date = Field(description="The day the size class applies from.")
+    size_since: SizeSince
     region: Name
     mpe_sales_ratio: Ratio | None = None
     technology_codes: Codes = []
@@ -51,7 +77,7 @@ class FirmPatch(_In):
     name_en: Name | None = None
     name_ko: Name | None = None
     size: Size | None = None
-    size_since: date | None = None
+    size_since: SizeSince | None = None
     region: Name | None = None
     mpe_sales_ratio: Ratio | None = None
     technology_codes: Codes | None = None
@@ -76,8 +102,12 @@ class ConfirmationCreate(_In):
     """A key-strategic-technology confirmation the firm holds."""
 
     technology_code: Code
-    issued_on: date
-    valid_until: date = Field(description="The first day it no longer holds.")
+    issued_on: Annotated[ProgramDay, AfterValidator(_not_after_today)] = Field(
+        description="The day it was issued: from 2000-01-01, not after today."
+    )
+    valid_until: ProgramDay = Field(
+        description="The first day it no longer holds: after issued_on, at most 5 years later."
+    )
 
 
 class ConfirmationRead(BaseModel):
@@ -94,8 +124,11 @@ class DesignationCreate(_In):
 
     kind: Kind
     technology_codes: Annotated[list[Code], Field(min_length=1, max_length=100)]
-    cohort: Annotated[int, Field(ge=1, le=100)] | None = None
-    effective_on: date | None = Field(default=None, description="Day of the application; today if omitted.")
+    cohort: Annotated[int, Field(strict=True, ge=1, le=100)] | None = None
+    effective_on: ProgramDay | None = Field(
+        default=None,
+        description="Day of the application, from 2000-01-01 and not after today; today if omitted.",
+    )
 
 
 class TransitionCreate(_In):
@@ -103,8 +136,8 @@ class TransitionCreate(_In):
 
     to: Literal["under_review", "designated", "rejected", "withdrawn", "revoked"]
     reason: Reason | None = None
-    effective_on: date | None = Field(
-        default=None, description="Day the move takes effect; today if omitted."
+    effective_on: ProgramDay | None = Field(
+        default=None, description="Day the move takes effect, from 2000-01-01; today if omitted."
     )
 
 

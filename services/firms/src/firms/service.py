@@ -225,7 +225,11 @@ async def apply(
             domain.check_leading_confirmation(confirmations, list(d.technology_codes), on=on)
         else:
             domain.check_specialized_ratio(firm["mpe_sales_ratio"])
-        await repository.insert_designation(conn, d)
+        if not await repository.insert_designation(conn, d):
+            raise Conflict(
+                f"Firm {key} already has an open {d.kind} application (applied or under review);"
+                " decide or withdraw it before applying again."
+            )
         uow.add(_designation_event(d))
     return designation_read(d)
 

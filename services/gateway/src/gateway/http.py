@@ -223,7 +223,10 @@ class GraphQLHTTP:
             return found
         try:
             document = limits.parse_cached(
-                query, max_lexical_tokens=self.settings.max_tokens, max_comments=self.settings.max_tokens
+                query,
+                max_lexical_tokens=self.settings.max_tokens,
+                max_comments=self.settings.max_tokens,
+                max_tokens=self.settings.max_tokens,
             )
         except GraphQLError:
             # Strawberry's path reports the syntax error or the token limit; nothing to keep.

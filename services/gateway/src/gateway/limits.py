@@ -1,7 +1,7 @@
 """Limits on what one GraphQL request may ask for, enforced before any resolver runs.
 
-- tokens: the parser stops past `max_tokens` lexical tokens (or as many comments), so an
-  oversized document is never built;
+- tokens: the parser stops past `max_tokens` tokens, comments included, so an oversized
+  document is never built;
 - depth, aliases and cost: measured on the operation to execute, once it is valid, with its
   variables applied; past a limit the answer is an error and `data: null`, and nothing runs;
 - introspection: refused during validation unless enabled.
@@ -210,26 +210,23 @@ def measure(
     return Measure(*walk.selections(operation.selection_set, schema.get_root_type(operation.operation)))
 
 
-def count_tokens(source: str, cap: int) -> tuple[int, int, bool]:
-    """Lexical tokens and comments of a document, read until either passes `cap`.
+def count_tokens(source: str, cap: int) -> tuple[int, bool]:
+    """Lexical tokens of a document, comments included, read until they pass `cap`.
 
-    Returns both counts and whether the whole document was read.
+    Returns the count and whether the whole document was read.
     """
     lexer = Lexer(Source(source))
     token = lexer.token
-    tokens = comments = 0
+    tokens = 0
     try:
-        while tokens <= cap and comments <= cap:
+        while tokens <= cap:
             token = lexer.read_next_token(token.end)
             if token.kind is TokenKind.EOF:
-                return tokens, comments, True
-            if token.kind is TokenKind.COMMENT:
-                comments += 1
-            else:
-                tokens += 1
+                return tokens, True
+            tokens += 1
     except GraphQLError:
         pass
-    return tokens, comments, False
+    return tokens, False
 
 
 def limit_error(code: str, message: str, *, limit: int, actual: int) -> GraphQLError:
@@ -265,23 +262,14 @@ def check(found: Measure, limits: Limits) -> GraphQLError | None:
 
 
 def tokens_error(source: str, limit: int) -> GraphQLError | None:
-    """The refusal of a document that has too many tokens or comments; None if it has not."""
-    cap = 10 * limit
-    tokens, comments, whole = count_tokens(source, cap)
-    at_least = "" if whole else "at least "
+    """The refusal of a document that has too many tokens (comments count); None if it has not."""
+    tokens, whole = count_tokens(source, 10 * limit)
     if tokens > limit:
         return limit_error(
             "TOO_MANY_TOKENS",
-            f"The document has {at_least}{tokens} tokens; the limit is {limit}.",
+            f"The document has {'' if whole else 'at least '}{tokens} tokens; the limit is {limit}.",
             limit=limit,
             actual=tokens,
-        )
-    if comments > limit:
-        return limit_error(
-            "TOO_MANY_TOKENS",
-            f"The document has {at_least}{comments} comments; the limit is {limit}.",
-            limit=limit,
-            actual=comments,
         )
     return None
 
@@ -309,10 +297,15 @@ DOCUMENT_CACHE_SIZE = 1000
 
 @functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
 def parse_cached(
-    query: str, max_lexical_tokens: int | None = None, max_comments: int | None = None
+    query: str,
+    max_lexical_tokens: int | None = None,
+    max_comments: int | None = None,
+    max_tokens: int | None = None,
 ) -> DocumentNode:
     """Parse a document once per text and limits; errors are not kept (the parser stops early)."""
-    return parse(query, max_lexical_tokens=max_lexical_tokens, max_comments=max_comments)
+    return parse(
+        query, max_lexical_tokens=max_lexical_tokens, max_comments=max_comments, max_tokens=max_tokens
+    )
 
 
 class CachedParse(SchemaExtension):
@@ -352,6 +345,8 @@ class EnforceLimits(SchemaExtension):
             options = cast("dict[str, Any]", ec.parse_options)
             options["max_lexical_tokens"] = limits.max_tokens
             options["max_comments"] = limits.max_tokens
+            # Tokens and comments together (graphql-core's max_tokens counts both).
+            options["max_tokens"] = limits.max_tokens
             if not limits.introspection:
                 ec.validation_rules = (*ec.validation_rules, NoIntrospection)
         yield

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
@@ -69,7 +71,7 @@ class GatewaySettings(ServiceSettings):
     """Most aliased fields in an operation (`GATEWAY_MAX_ALIASES`), counted in every fragment spread."""
 
     max_tokens: int = Field(default=2000, ge=1)
-    """Most lexical tokens in a document (`GATEWAY_MAX_TOKENS`); comments are capped at the same number.
+    """Most tokens in a document, comments included (`GATEWAY_MAX_TOKENS`).
 
     The parser stops as soon as the document passes it, before building anything.
     """
@@ -112,4 +114,18 @@ class GatewaySettings(ServiceSettings):
     """Answer the operations it covers with one SQL statement that builds the JSON (`GATEWAY_COMPILED_QUERIES`).
 
     Off, strawberry resolves every field; the answers are the same (tests compare them).
+    """
+
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    """Largest request body, in bytes (`GATEWAY_MAX_BODY_BYTES`); past it the answer is 413, counted while reading.
+
+    A GraphQL document within the token limit fits many times over; a larger one is refused
+    before it is parsed, so that it cannot hold the event loop.
+    """
+
+    http_parser: Literal["h11", "httptools"] = "httptools"
+    """uvicorn's HTTP parser (`GATEWAY_HTTP_PARSER`): httptools for throughput.
+
+    It refuses a request head over 64 KiB with a plain-text 400 before the app sees it; URLs
+    from `GATEWAY_MAX_URL_BYTES` (8 KiB) up to that get the gateway's 414 problem+json.
     """

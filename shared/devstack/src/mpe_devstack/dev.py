@@ -1,8 +1,9 @@
 """`mpe-dev`: the whole system on this machine, in the foreground, until Ctrl-C or SIGTERM.
 
 Starts Postgres and Kafka as real processes, migrates and starts every service, loads the
-demo dataset, writes dev credentials to .dev/credentials.env and prints the URLs. On Ctrl-C
-or SIGTERM it stops everything it started, services first, within the 20 s budget.
+demo dataset, writes dev credentials to .dev/credentials.env and prints the URLs. A service
+that exits is restarted with backoff (mpe_devstack.supervise); on Ctrl-C or SIGTERM, or when
+one keeps crashing, it stops everything it started, services first, within the 20 s budget.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +29,7 @@ from mpe_devstack import demo
 from mpe_devstack.kafka import KafkaCluster, ensure_kafka_jars, repo_root
 from mpe_devstack.ports import port_is_listening, wait_for_port_closed
 from mpe_devstack.postgres import PostgresServer
+from mpe_devstack.supervise import RestartPolicy, Supervisor
 from mpe_kit.auth import issue_token
 
 _ALL_SCOPES = "catalog:read,firms:read,firms:financials,budget:read"
@@ -48,6 +50,10 @@ class DevSettings(BaseSettings):
     budget_port: int = int(os.environ.get("BUDGET_PORT", "8002"))
     gateway_port: int = int(os.environ.get("GATEWAY_PORT", "8000"))
     load_demo: bool = True
+    # A service that exits is restarted with backoff; past this many exits in the window the
+    # runner stops everything (MPE_DEV_MAX_CRASHES, MPE_DEV_CRASH_WINDOW_S).
+    max_crashes: int = 5
+    crash_window_s: float = 120.0
 
 
 class Shutdown(Exception):
@@ -74,6 +80,11 @@ class Service:
     def url(self) -> str:
         """Where it answers HTTP."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def exit_code(self) -> int | None:
+        """None while it runs (or before it started), its exit code once it has exited."""
+        return None if self.proc is None else self.proc.poll()
 
 
 def _say(msg: str) -> None:
@@ -281,12 +292,16 @@ def run(settings: DevSettings) -> int:
                 f"demo budget: {demo.load_budget(budget.url, token, log=_say)} ({time.monotonic() - t0:.1f}s)"
             )
         _print_banner(services, kafka, pg, home, time.monotonic() - started)
+        # A crashed service is restarted with backoff; one that keeps crashing stops everything.
+        supervisor = Supervisor(
+            list(services),
+            start=lambda svc: _start_service(cast("Service", svc), logs),
+            say=_say,
+            policy=RestartPolicy(max_crashes=settings.max_crashes, window_s=settings.crash_window_s),
+            log_hint=lambda svc: f"; see {logs}/{svc.name}.log",
+        )
         while True:
-            for svc in services:
-                if svc.proc is not None and svc.proc.poll() is not None:
-                    raise RuntimeError(
-                        f"{svc.name} exited with {svc.proc.returncode}; see {logs}/{svc.name}.log"
-                    )
+            supervisor.check()
             time.sleep(0.5)
     except Shutdown as sig:
         _say(f"{sig}: stopping")

@@ -507,6 +507,16 @@ class KafkaCluster:
         for port in (self.broker_port(node_id), self.controller_port(node_id)):
             wait_for_port_closed(self.host, port, timeout=10)
 
+    def pause_node(self, node_id: int) -> None:
+        """SIGSTOP one node: its ports still accept connections, but nothing answers."""
+        self._check_node(node_id)
+        self._signal(node_id, signal.SIGSTOP)
+
+    def resume_node(self, node_id: int) -> None:
+        """SIGCONT a paused node."""
+        self._check_node(node_id)
+        self._signal(node_id, signal.SIGCONT)
+
     def _signal(self, node_id: int, sig: signal.Signals) -> None:
         proc = self._procs.get(node_id)
         if proc is None or proc.poll() is not None:

@@ -106,7 +106,9 @@ def health_router(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get("/readyz")
+    @router.get(
+        "/readyz", responses={503: {"description": "Not ready: the same body, with status not ready."}}
+    )
     async def readyz() -> JSONResponse:
         body: dict[str, Any] = {"status": "ready", "database": {"reachable": False}}
         ready = False
@@ -127,7 +129,10 @@ def health_router(
             body["status"] = "not ready"
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @router.get("/metrics")
+    @router.get(
+        "/metrics",
+        responses={200: {"description": "Prometheus text format.", "content": {CONTENT_TYPE_LATEST: {}}}},
+    )
     async def metrics() -> Response:
         if has_outbox:
             try:

@@ -7,9 +7,22 @@ import binascii
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
+
+from fastapi import Query
 
 from mpe_kit.errors import Invalid
+
+# An empty cursor is refused (422) rather than read as the first page: a client that lost its
+# cursor and sends "" would otherwise start over silently, and page through the list forever.
+Cursor = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=1000,
+        description="`next_cursor` of the previous page; omit it for the first page (an empty value is a 422).",
+    ),
+]
 
 
 def encode_cursor(values: list[Any]) -> str:

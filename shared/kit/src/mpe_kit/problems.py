@@ -18,7 +18,7 @@ log = get_logger("mpe.http")
 
 PROBLEM_JSON = "application/problem+json"
 
-_TITLES = {
+TITLES = {
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
@@ -26,6 +26,8 @@ _TITLES = {
     405: "Method Not Allowed",
     409: "Conflict",
     412: "Precondition Failed",
+    413: "Content Too Large",
+    414: "URI Too Long",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
     428: "Precondition Required",
@@ -44,7 +46,7 @@ def problem_response(
     **extra: Any,
 ) -> JSONResponse:
     """A problem+json response."""
-    body: dict[str, Any] = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status}
+    body: dict[str, Any] = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status}
     if detail:
         body["detail"] = detail
     if instance:

@@ -18,9 +18,10 @@ from prometheus_client import CollectorRegistry
 
 from mpe_events import registry as event_registry
 from mpe_events import topics
-from mpe_kit import db, event_cli, http, migrations, ops, telemetry
+from mpe_kit import bodylimit, db, event_cli, http, migrations, openapi, ops, telemetry, transient
 from mpe_kit.auth import ROLES, TokenVerifier, issue_token
 from mpe_kit.consumer import BatchHook, CaughtUpHook, ConsumerRunner, Handler
+from mpe_kit.kafka_probe import KafkaProbe
 from mpe_kit.logging import configure_logging, get_logger
 from mpe_kit.relay import Relay
 from mpe_kit.settings import ServiceSettings
@@ -99,7 +100,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
             if spec.on_start is not None:
                 await spec.on_start(runtime, app)
             try:
-                async with running(spec.workers(runtime) if with_workers else []):
+                async with running(_workers(spec, runtime) if with_workers else []):
                     yield
             finally:
                 # After the workers have stopped, before the pool closes.
@@ -118,6 +119,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
             secret=settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
             jwks_url=settings.jwt_jwks_url,
         )
+    openapi.install(app)
+    transient.install(app)
+    bodylimit.install(app, settings)
     http.install(app, registry=registry, access_log=spec.access_log)
     telemetry.instrument_app(app)
     if spec.has_outbox:
@@ -175,10 +179,19 @@ async def run_workers(spec: ServiceSpec, settings: ServiceSettings, pick: Callab
     if settings.ops_port is not None:
         listener = ops.ops_server(ops.ops_app(health.routes), host=settings.ops_host, port=settings.ops_port)
     try:
-        async with ops.serving(listener), running([w for w in spec.workers(runtime) if pick(w)]):
+        async with ops.serving(listener), running([w for w in _workers(spec, runtime) if pick(w)]):
             await done.wait()
     finally:
         await pool.close()
+
+
+def _workers(spec: ServiceSpec, rt: Runtime) -> list[Worker]:
+    probe = KafkaProbe(
+        bootstrap=rt.settings.kafka_client(),
+        status=rt.status.kafka,
+        interval_s=rt.settings.kafka_probe_interval_s,
+    )
+    return [*spec.workers(rt), probe.run]
 
 
 def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]) -> typer.Typer:
@@ -204,7 +217,13 @@ def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]
         s = settings()
         app = create_app(spec, s, with_workers=with_workers)
         config = uvicorn.Config(
-            app, host=s.host, port=s.port, log_config=None, access_log=False, timeout_graceful_shutdown=10
+            app,
+            host=s.host,
+            port=s.port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+            **bodylimit.server_options(s),
         )
         listener = None
         if s.ops_port is not None:

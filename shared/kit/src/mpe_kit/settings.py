@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import SecretStr
@@ -57,6 +58,14 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 1.0
     consumer_max_retries: int = 3
+    # Seconds between the readiness probe's metadata requests to Kafka (mpe_kit.kafka_probe).
+    kafka_probe_interval_s: float = 5.0
+    # Request limits (mpe_kit.bodylimit): 413 past the body limit, 414 past the URL limit.
+    max_body_bytes: int = 1024 * 1024
+    max_url_bytes: int = 8 * 1024
+    # h11 lets a long URL reach the 414 (httptools refuses heads past 64 KiB with a plain 400).
+    http_parser: Literal["h11", "httptools"] = "h11"
+
     # Longer than the topics' compaction lag and the dead-letter retention: docs/consumer-guide.md.
     inbox_retention_days: float = 35
 

@@ -1,0 +1,88 @@
+"""Out-of-range values for every integer and date parameter an OpenAPI document declares.
+
+A service must answer them with a 4xx, never a 500: a value that Postgres cannot hold (an
+int4 past 2^31) or that no program date can be. Tests walk a service's own document, so a
+new route is checked the day it is added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+# Past every column type we use (int4, int8) and every date Python or Postgres parses.
+_HUGE = [2**31, 2**63, -(2**63) - 1, 10**30]
+_DATES = ["0000-01-01", "10000-01-01", "2024-02-30", "-2024-01-01"]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One request with one parameter out of range."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    parameter: str
+    value: str
+
+
+def _schema(param: dict[str, Any]) -> dict[str, Any]:
+    schema: dict[str, Any] = param.get("schema", {})
+    for option in schema.get("anyOf", []):
+        if option.get("type") != "null":
+            return dict(option)
+    return schema
+
+
+def unbounded_integers(openapi: dict[str, Any]) -> list[str]:
+    """`METHOD path parameter` of each integer parameter without both a minimum and a maximum."""
+    out = []
+    for path, method, param in _parameters(openapi):
+        schema = _schema(param)
+        if schema.get("type") == "integer" and not (
+            ("minimum" in schema or "exclusiveMinimum" in schema)
+            and ("maximum" in schema or "exclusiveMaximum" in schema)
+        ):
+            out.append(f"{method.upper()} {path} {param['name']}")
+    return out
+
+
+def probes(openapi: dict[str, Any]) -> Iterator[Probe]:
+    """A request per out-of-range value of each integer and date parameter."""
+    for path, method, param in _parameters(openapi):
+        schema = _schema(param)
+        values: list[str] = []
+        if schema.get("type") == "integer":
+            edges = (
+                [schema.get("minimum", 0) - 1, schema.get("maximum", 0) + 1] if "maximum" in schema else []
+            )
+            values = [str(v) for v in [*edges, *_HUGE]]
+        elif schema.get("format") == "date":
+            values = list(_DATES)
+        for value in values:
+            params: dict[str, str] = {}
+            concrete = path
+            for other in openapi["paths"][path][method].get("parameters", []):
+                if other["in"] == "path":
+                    filler = value if other["name"] == param["name"] else _filler(_schema(other))
+                    concrete = concrete.replace("{" + other["name"] + "}", filler)
+            if param["in"] == "query":
+                params[param["name"]] = value
+            yield Probe(method.upper(), concrete, params, param["name"], value)
+
+
+def _filler(schema: dict[str, Any]) -> str:
+    if schema.get("type") == "integer":
+        return str(schema.get("minimum", 1))
+    if schema.get("format") == "uuid":
+        return "00000000-0000-0000-0000-000000000000"
+    return "X"
+
+
+def _parameters(openapi: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            for param in operation.get("parameters", []):
+                if param["in"] in ("query", "path"):
+                    yield path, method, param

@@ -1,0 +1,102 @@
+"""Keep the dev stack's services running: restart one that exits, with backoff, and say so.
+
+One crashed process no longer takes down the whole `make dev`: it is started again after a
+delay that doubles with each crash (1 s, 2 s, 4 s … up to 30 s). Only a service that keeps
+crashing (more than `max_crashes` times within `window_s`) makes the runner give up and stop
+everything, since restarting it again would only hide the fault.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class Supervised(Protocol):
+    """A service process, as the dev runner keeps it."""
+
+    name: str
+
+    @property
+    def exit_code(self) -> int | None:
+        """None while it runs, its exit code once it has exited."""
+
+
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How soon to restart, and when to stop trying."""
+
+    first_delay_s: float = 1.0
+    max_delay_s: float = 30.0
+    max_crashes: int = 5
+    window_s: float = 120.0
+
+    def delay(self, crashes: int) -> float:
+        """The wait before restarting after the `crashes`-th crash in the window."""
+        return float(min(self.first_delay_s * 2 ** (crashes - 1), self.max_delay_s))
+
+
+class GaveUp(RuntimeError):
+    """A service crashed too often in too short a time."""
+
+
+@dataclass
+class _State:
+    crashes: list[float] = field(default_factory=list)
+    restart_at: float | None = None
+
+
+class Supervisor:
+    """Call `check` periodically: it notices exits, schedules restarts and performs them."""
+
+    def __init__(
+        self,
+        services: list[Supervised],
+        *,
+        start: Callable[[Supervised], None],
+        say: Callable[[str], None],
+        policy: RestartPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        log_hint: Callable[[Supervised], str] = lambda _s: "",
+    ) -> None:
+        self._services = services
+        self._start = start
+        self._say = say
+        self._policy = policy or RestartPolicy()
+        self._clock = clock
+        self._hint = log_hint
+        self._states = {s.name: _State() for s in services}
+
+    def restarting(self) -> list[str]:
+        """The services waiting to be restarted."""
+        return [name for name, st in self._states.items() if st.restart_at is not None]
+
+    def check(self) -> None:
+        """Restart what is due; notice what exited; GaveUp when a service keeps crashing."""
+        now = self._clock()
+        p = self._policy
+        for svc in self._services:
+            st = self._states[svc.name]
+            if st.restart_at is not None:
+                if now >= st.restart_at:
+                    st.restart_at = None
+                    self._say(f"restarting {svc.name}")
+                    self._start(svc)
+                continue
+            code = svc.exit_code
+            if code is None:
+                continue
+            st.crashes = [t for t in st.crashes if now - t < p.window_s] + [now]
+            n = len(st.crashes)
+            if n > p.max_crashes:
+                raise GaveUp(
+                    f"{svc.name} exited with {code}, its {n}th exit in {p.window_s:g}s; giving up{self._hint(svc)}"
+                )
+            delay = p.delay(n)
+            st.restart_at = now + delay
+            self._say(
+                f"{svc.name} exited with {code}; restarting it in {delay:g}s"
+                f" (exit {n} of {p.max_crashes} allowed in {p.window_s:g}s){self._hint(svc)}"
+            )

@@ -1,0 +1,167 @@
+"""Limits on a request's size, enforced before any route reads it.
+
+- URL: a path and query string longer than `max_url_bytes` is refused with 414;
+- body: a declared Content-Length over the limit is refused with 413 at once, without reading
+  the body; a body without one (chunked) is counted while it is read, and refused with 413
+  as soon as it passes the limit, without reading the rest.
+
+Both answers are problem+json. Each service sets its limits (the gateway takes a few hundred
+KB of GraphQL; the REST services take more). The middleware is pure ASGI so that nothing
+buffers the body before it counts it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mpe_kit.problems import PROBLEM_JSON
+from mpe_kit.settings import ServiceSettings
+
+# Request heads up to this size reach the app, so that a long URL meets our 414 and not the
+# HTTP parser's plain-text 400; past it the server itself refuses the request.
+MAX_REQUEST_HEAD_BYTES = 1024 * 1024
+
+
+class _BodyTooLarge(Exception):
+    """The body passed its limit while the app read it."""
+
+
+async def send_problem(
+    send: Send,
+    status: int,
+    title: str,
+    detail: str,
+    instance: str,
+    *,
+    headers: list[tuple[bytes, bytes]] | None = None,
+    **extra: Any,
+) -> None:
+    """Answer with a problem+json response straight from ASGI middleware."""
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": instance,
+            **extra,
+        }
+    ).encode()
+    head = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+# The rest of a refused body is not read: the connection cannot carry another request.
+_CLOSE = [(b"connection", b"close")]
+
+
+class RequestLimits:
+    """ASGI middleware: 414 past the URL limit, 413 past the body limit (see the module's docstring)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_url_bytes: int,
+    ) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_url_bytes = max_url_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        url_bytes = len(scope.get("raw_path") or path.encode()) + len(scope.get("query_string") or b"")
+        if url_bytes > self.max_url_bytes:
+            await send_problem(
+                send,
+                414,
+                "URI Too Long",
+                f"The URL has {url_bytes} bytes; the limit is {self.max_url_bytes}."
+                " Send long input in the body (POST) instead.",
+                path[:200],
+                headers=_CLOSE,
+                limit=self.max_url_bytes,
+            )
+            return
+        limit = self.max_body_bytes
+        declared = _content_length(scope)
+        if declared is not None and declared > limit:
+            await self._too_large(send, limit, path)
+            return
+        received = 0
+        exceeded = answered = False
+
+        async def counting_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal answered
+            # FastAPI turns what the body's reader raised into its own 400: ours replaces it.
+            if exceeded:
+                if not answered:
+                    answered = True
+                    await self._too_large(send, limit, path)
+                return
+            if message["type"] == "http.response.start":
+                answered = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not answered:
+            await self._too_large(send, limit, path)
+
+    @staticmethod
+    async def _too_large(send: Send, limit: int, path: str) -> None:
+        await send_problem(
+            send,
+            413,
+            "Content Too Large",
+            f"The request body is larger than {limit} bytes, the limit here.",
+            path,
+            headers=_CLOSE,
+            limit=limit,
+        )
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers") or ():
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def install(app: FastAPI, settings: ServiceSettings) -> None:
+    """Add the request limits of these settings to a FastAPI app."""
+    app.add_middleware(
+        RequestLimits, max_body_bytes=settings.max_body_bytes, max_url_bytes=settings.max_url_bytes
+    )
+
+
+def server_options(settings: ServiceSettings) -> dict[str, Any]:
+    """uvicorn options that let a long URL reach the middleware (see MAX_REQUEST_HEAD_BYTES)."""
+    if settings.http_parser == "h11":
+        return {"http": "h11", "h11_max_incomplete_event_size": MAX_REQUEST_HEAD_BYTES}
+    return {"http": "httptools"}

@@ -1,0 +1,121 @@
+"""A lost database connection is a transient fault, not a 500.
+
+When Postgres restarts (or a backend is terminated), every pooled connection is dead, and the
+request that meets one fails. This middleware, once for every route:
+
+- retries an idempotent request (GET, HEAD, OPTIONS) once, after expiring the pool's
+  connections so that the retry runs on a fresh one;
+- answers anything else (a write, whose outcome the client must decide on), and a read whose
+  retry failed too, with 503 problem+json and `Retry-After`.
+
+Only a failure before the response started can be turned into either; a lost connection can
+roll back a write but never half-commit it, so the client may repeat the request.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mpe_kit.bodylimit import send_problem
+from mpe_kit.logging import get_logger
+
+log = get_logger("mpe.http")
+
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
+# Seconds a client should wait: about what a Postgres restart or failover takes.
+RETRY_AFTER_S = 2
+
+_LOST: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # class 08, and the connection closing mid-query
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+    ConnectionError,  # refused or reset while the pool connects
+    # What asyncpg raises when an idle pooled connection was terminated by the server: it
+    # read the server's farewell while idle and cannot start the next query.
+    asyncpg.InternalClientError,
+)
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """Whether an error means the database connection is gone (or cannot be made right now)."""
+    if isinstance(exc, _LOST):
+        return True
+    # asyncpg's own words for a pooled connection that was closed under it.
+    return isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
+
+
+class DatabaseFailover:
+    """ASGI middleware: retry an idempotent request once on a lost connection; 503 otherwise."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        method: str = scope["method"]
+        started = False
+        seen: list[Message] = []
+
+        async def recording_receive() -> Message:
+            message = await receive()
+            seen.append(message)
+            return message
+
+        async def replaying_receive() -> Message:
+            return seen.pop(0) if seen else await receive()
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, recording_receive, tracking_send)
+            return
+        except Exception as exc:
+            if started or not is_connection_lost(exc):
+                raise
+            await _lost(scope, exc, retrying=method in IDEMPOTENT)
+        if method in IDEMPOTENT:
+            try:
+                # What the first attempt read of the request is read again.
+                await self.app(scope, replaying_receive, tracking_send)
+                return
+            except Exception as exc:
+                if started or not is_connection_lost(exc):
+                    raise
+                await _lost(scope, exc, retrying=False)
+        await send_problem(
+            send,
+            503,
+            "Service Unavailable",
+            "The database connection was lost before the request completed; retry it shortly.",
+            scope["path"],
+            headers=[(b"retry-after", str(RETRY_AFTER_S).encode())],
+        )
+
+
+async def _lost(scope: Scope, exc: Exception, *, retrying: bool) -> None:
+    log.warning(
+        "database connection lost",
+        method=scope["method"],
+        path=scope["path"],
+        retrying=retrying,
+        error=f"{type(exc).__name__}: {exc}",
+    )
+    app = scope.get("app")
+    pool = getattr(getattr(app, "state", None), "pool", None)
+    if isinstance(pool, asyncpg.Pool):
+        # Every connection of the pool died with the server: reconnect them all on next use.
+        await pool.expire_connections()
+
+
+def install(app: FastAPI) -> None:
+    """Add the lost-connection handling to a FastAPI app."""
+    app.add_middleware(DatabaseFailover)

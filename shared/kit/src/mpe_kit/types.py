@@ -1,0 +1,25 @@
+"""Input types the services share."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BeforeValidator
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: object) -> object:
+    # pydantic would also read 0 or "0" as 1970-01-01 (seconds since the epoch); an API whose
+    # document says `format: date` takes the day as written, YYYY-MM-DD, and nothing else.
+    if isinstance(value, str) and _ISO_DAY.fullmatch(value):
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("a calendar day as YYYY-MM-DD")
+
+
+Day = Annotated[date, BeforeValidator(_iso_day)]
+"""A calendar day, only as YYYY-MM-DD."""
