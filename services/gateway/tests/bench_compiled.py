@@ -24,7 +24,7 @@ from typing import Any
 from graphql import parse
 
 from gateway.app import all_migrations
-from gateway.compiled import compile_operation
+from gateway.compiled import CompiledQuery, compile_operation
 from gateway.graphql import Context, schema
 from gateway.keys import Partner
 from gateway.projections import HANDLERS
@@ -231,7 +231,7 @@ async def bench(dsn: str) -> None:
 
     async def compiled_once() -> bytes:
         compiled = compile_operation(document, "Page", {}, scopes=SCOPES, max_page=100)
-        assert compiled is not None
+        assert isinstance(compiled, CompiledQuery)
         async with pool.acquire() as c:
             return b'{"data":' + await compiled.run(c) + b"}"
 

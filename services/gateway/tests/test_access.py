@@ -314,3 +314,31 @@ async def test_errors_a_client_can_act_on_stay_clear(
     assert error["extensions"]["code"] == code
     assert message in error["message"]
     assert "correlationId" not in error["extensions"]
+
+
+async def test_every_fallback_to_strawberry_is_counted_with_its_reason(conn: db.Conn, gateway_db: str) -> None:
+    key = await new_key(conn, "catalog:read", "firms:read")
+    async with serving(gateway_db, response_cache_size=0) as served:
+        with structlog.testing.capture_logs() as logs:
+            await served.query(key.secret, INDUSTRIES)  # compiled
+            await served.query(key.secret, "{ designationProgress { designated } }")  # declined field
+            await served.query(key.secret, "{ programs(first: 1) { totalCount } }")  # lacks budget:read
+            await served.query(key.secret, "{ technologies(first: 1000) { totalCount } }")  # page too large
+            await served.query(key.secret, "{ nope }")  # invalid
+            await served.query(key.secret, "{ designationProgress { designated } }")
+        metrics = (await served.client.get("/metrics")).text
+
+    lines = [e for e in logs if e["event"] == "graphql request"]
+    assert [(e["answered_by"], e["fallback"]) for e in lines] == [
+        ("compiled", None),
+        ("strawberry", "field"),
+        ("strawberry", "scope"),
+        ("strawberry", "arguments"),
+        ("strawberry", "invalid"),
+        ("strawberry", "field"),
+    ]
+    fallbacks = "mpe_gateway_compile_fallbacks_total"
+    assert metric(metrics, fallbacks, reason="field") == 2
+    assert metric(metrics, fallbacks, reason="scope") == 1
+    assert metric(metrics, fallbacks, reason="arguments") == 1
+    assert metric(metrics, fallbacks, reason="invalid") == 1

@@ -50,6 +50,8 @@ class AccessRecord:
     cost: int | None = None
     answered_by: str = "strawberry"
     """`cache` (a whole cached answer), `compiled` (one SQL statement) or `strawberry`."""
+    fallback: str | None = None
+    """Why the compiled path left the operation to strawberry, when it did."""
     error_codes: list[str] = field(default_factory=list)
     correlation_ids: list[str] = field(default_factory=list)
 
@@ -126,6 +128,12 @@ class GatewayMetrics:
             ["agency", "limit"],
             registry=registry,
         )
+        self.fallbacks = Counter(
+            "mpe_gateway_compile_fallbacks",
+            "Operations the compiled path left to strawberry (~20-40x the CPU), by reason",
+            ["reason"],
+            registry=registry,
+        )
         self._operations: set[str] = set()
 
     def operation_label(self, name: str | None) -> str:
@@ -152,6 +160,8 @@ class GatewayMetrics:
             self.cost.labels(agency).observe(record.cost)
         if record.limit is not None:
             self.rejections.labels(agency, record.limit).inc()
+        if record.fallback is not None:
+            self.fallbacks.labels(record.fallback).inc()
 
 
 @dataclass
@@ -218,6 +228,7 @@ class AccessLog:
                 duration_ms=round(seconds * 1000, 2),
                 cost=record.cost,
                 answered_by=record.answered_by,
+                fallback=record.fallback,
                 error_codes=record.error_codes or None,
                 correlation_ids=record.correlation_ids or None,
             )

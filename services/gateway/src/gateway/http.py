@@ -50,7 +50,7 @@ from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from gateway import freshness, limits, repository
 from gateway.access import GRAPHQL_PATH, Gate, request_record
-from gateway.compiled import compile_operation
+from gateway.compiled import Declined, compile_operation
 from gateway.graphql import SEOUL, Context, schema
 from gateway.keys import Partner
 from gateway.settings import GatewaySettings
@@ -68,6 +68,10 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 _DETERMINISTIC = frozenset({"FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND"})
 # Root fields whose answer changes without a projected change (how current the read model is).
 _VOLATILE_ROOTS = frozenset({"dataAsOf"})
+# Fallback reasons of this stage, beside the compiler's own (`gateway.compiled`).
+INVALID = "invalid"  # a document that does not parse or validate: strawberry reports it
+LIMITS = "limits"  # over a limit: strawberry refuses it
+REFUSED = "refused"  # Postgres refused the statement
 
 
 def _unauthorized(detail: str) -> Problem:
@@ -420,8 +424,18 @@ async def _compiled(
     """The answer of the one SQL statement the operation compiles to; None to let strawberry answer.
 
     Only a valid document within every limit is compiled: refusals and errors stay strawberry's.
+    Each time strawberry must answer, the access record notes why (the fallback counter's reason).
     """
-    if not state.settings.compiled_queries or prepared.document is None or not prepared.valid:
+    if not state.settings.compiled_queries:
+        return None
+    record = request_record(request)
+
+    def fallback(reason: str) -> None:
+        if record is not None:
+            record.fallback = reason
+
+    if prepared.document is None or not prepared.valid:
+        fallback(INVALID)
         return None
     found = limits.measure(
         schema._schema,
@@ -431,6 +445,7 @@ async def _compiled(
         max_page=state.settings.max_page_size,
     )
     if found is None or limits.check(found, request.app.state.limits) is not None:
+        fallback(LIMITS)
         return None
     plan = compile_operation(
         prepared.document,
@@ -439,7 +454,8 @@ async def _compiled(
         scopes=partner.scopes,
         max_page=state.settings.max_page_size,
     )
-    if plan is None:
+    if isinstance(plan, Declined):
+        fallback(plan.reason)
         return None
     operation = get_operation_ast(prepared.document, req.operation_name)
     name = operation.name.value if operation is not None and operation.name else None
@@ -450,8 +466,8 @@ async def _compiled(
         # What the statement refuses (a NUL in a search, say), strawberry reports as it always
         # does; logged, since a refusal strawberry then answers would be a compiler bug.
         log.warning("compiled statement refused; strawberry answers", operation=name, error=repr(exc))
+        fallback(REFUSED)
         return None
-    record = request_record(request)
     if record is not None:
         record.operation = name
         record.operation_type = "query"
