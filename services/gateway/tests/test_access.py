@@ -316,7 +316,9 @@ async def test_errors_a_client_can_act_on_stay_clear(
     assert "correlationId" not in error["extensions"]
 
 
-async def test_every_fallback_to_strawberry_is_counted_with_its_reason(conn: db.Conn, gateway_db: str) -> None:
+async def test_every_fallback_to_strawberry_is_counted_with_its_reason(
+    conn: db.Conn, gateway_db: str
+) -> None:
     key = await new_key(conn, "catalog:read", "firms:read")
     async with serving(gateway_db, response_cache_size=0) as served:
         with structlog.testing.capture_logs() as logs:
