@@ -16,7 +16,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pydantic import BaseModel
 
-from gateway import keys, repository
+from gateway import keys, store
 from gateway.app import all_migrations, create_app
 from gateway.projections import HANDLERS, record_positions
 from gateway.settings import GatewaySettings
@@ -342,7 +342,7 @@ async def hub_caught_up(app: FastAPI, conn: db.Conn, timeout_s: float = 5) -> No
     The response cache follows the hub's watermark, which learns of each projected change by
     NOTIFY a moment after its commit; a test that reads right after writing waits for that.
     """
-    target = await repository.changes_watermark(conn)
+    target = await store.changes.changes_watermark(conn)
     hub = app.state.changes
     async with asyncio.timeout(timeout_s):
         while hub.watermark < target:

@@ -21,7 +21,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
-from gateway import keys, repository
+from gateway import keys, store
 from gateway.access import MAX_OPERATION_LABELS, GatewayMetrics, RateLimiter
 from gateway.app import create_app
 from gateway.cli import build
@@ -248,7 +248,7 @@ async def nameless(_conn: db.Conn) -> list[Any]:
 async def test_an_unexpected_error_is_masked_with_a_correlation_id_that_is_in_the_log(
     conn: db.Conn, gateway_db: str, monkeypatch: pytest.MonkeyPatch, broken: Any, path: list[Any], cause: str
 ) -> None:
-    monkeypatch.setattr(repository, "industries", broken)
+    monkeypatch.setattr(store.catalog, "industries", broken)
     key = await new_key(conn, "catalog:read")
     # The resolvers are what breaks here; the compiled statement does not call them.
     async with serving(gateway_db, compiled_queries=False) as served:

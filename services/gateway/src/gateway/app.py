@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from gateway import freshness, repository
+from gateway import freshness, store
 from gateway.access import AccessLog, Gate, GatewayMetrics, RateLimiter
 from gateway.api import graphql_router
 from gateway.export import export_router
@@ -49,7 +49,7 @@ def _workers(rt: Runtime) -> list[Worker]:
 def _freshness(rt: Runtime) -> Callable[[], Awaitable[dict[str, Any]]]:
     async def report() -> dict[str, Any]:
         async with rt.pool.acquire() as conn:
-            rows = await repository.freshness(conn)
+            rows = await store.changes.freshness(conn)
         return {
             "projection": {
                 r["topic"]: {

@@ -52,7 +52,7 @@ from graphql.language import DirectiveNode, Visitor
 from graphql.utilities import get_operation_ast
 from strawberry.permission import PermissionExtension
 
-from gateway import repository as repo
+from gateway import store
 from gateway.graphql import HasScope, schema
 from mpe_kit.db import Conn
 from mpe_kit.errors import Invalid
@@ -324,11 +324,11 @@ def _plain(column: str) -> Callable[[str], str]:
     return lambda a: f"{a}.{column}"
 
 
-TECH_COLS = repo.TECH_COLS
-FIRM_COLS = repo.FIRM_COLS
-DESIGNATION_COLS = repo.DESIGNATION_COLS
-PROGRAM_COLS = repo.PROGRAM_COLS
-PROJECT_COLS = repo.PROJECT_COLS
+TECH_COLS = store.catalog.TECH_COLS
+FIRM_COLS = store.firms.FIRM_COLS
+DESIGNATION_COLS = store.firms.DESIGNATION_COLS
+PROGRAM_COLS = store.budget.PROGRAM_COLS
+PROJECT_COLS = store.budget.PROJECT_COLS
 
 # Scalar fields per type: the SQL of the value given the alias of the row.
 SCALARS: dict[str, dict[str, Callable[[str], str]]] = {
@@ -471,11 +471,11 @@ def compiled_fields() -> frozenset[tuple[str, str]]:
     return frozenset(found)
 
 
-# The sums of the projects `p` (Funding), as repository.technology_funding and program_totals make them.
+# The sums of the projects `p` (Funding), as store.budget.technology_funding and program_totals make them.
 _SUMS = (
     "coalesce(sum(p.committed_krw), 0)::bigint as committed_krw,"
     " coalesce(sum(p.disbursed_krw), 0)::bigint as disbursed_krw,"
-    f" count(p.code) filter (where {repo._counted('p')}) as project_count"
+    f" count(p.code) filter (where {store.budget.counted('p')}) as project_count"
 )
 
 
@@ -483,8 +483,8 @@ def _size_reader(args: dict[str, Any], max_page: int) -> list[object]:
     return [_first(args, max_page)]
 
 
-def _technology_filter(f: dict[str, Any]) -> repo.TechnologyFilter:
-    return repo.TechnologyFilter(
+def _technology_filter(f: dict[str, Any]) -> store.catalog.TechnologyFilter:
+    return store.catalog.TechnologyFilter(
         industry=f.get("industry"),
         kind=_enum(f.get("kind")),
         status=_enum(f.get("status")),
@@ -493,8 +493,8 @@ def _technology_filter(f: dict[str, Any]) -> repo.TechnologyFilter:
     )
 
 
-def _firm_filter(f: dict[str, Any]) -> repo.FirmFilter:
-    return repo.FirmFilter(
+def _firm_filter(f: dict[str, Any]) -> store.firms.FirmFilter:
+    return store.firms.FirmFilter(
         size=_enum(f.get("size")),
         region=f.get("region"),
         technology=f.get("technology"),
@@ -504,9 +504,9 @@ def _firm_filter(f: dict[str, Any]) -> repo.FirmFilter:
     )
 
 
-def _project_filter(f: dict[str, Any]) -> repo.ProjectFilter:
+def _project_filter(f: dict[str, Any]) -> store.budget.ProjectFilter:
     firm = f.get("firm")
-    return repo.ProjectFilter(
+    return store.budget.ProjectFilter(
         program=f.get("program"),
         technology=f.get("technology"),
         firm=_brn(firm) if firm is not None else None,
@@ -740,7 +740,7 @@ class _Compiler:
         return self.filtered_connection(
             field,
             details,
-            where_of=repo._where,
+            where_of=store.catalog.technology_where,
             filter_of=_technology_filter,
             table="technologies",
             cols=TECH_COLS,
@@ -761,7 +761,7 @@ class _Compiler:
         return self.filtered_connection(
             field,
             details,
-            where_of=repo._firm_where,
+            where_of=store.firms.firm_where,
             filter_of=_firm_filter,
             table="firms",
             cols=FIRM_COLS,
@@ -801,7 +801,7 @@ class _Compiler:
         return self.filtered_connection(
             field,
             details,
-            where_of=repo._project_where,
+            where_of=store.budget.project_where,
             filter_of=_project_filter,
             table="projects",
             cols=PROJECT_COLS,
@@ -822,7 +822,7 @@ class _Compiler:
             details,
             table="technologies",
             cols=TECH_COLS,
-            where=_shift(repo._gaps_where(), int(params[0][1:]) - 1),
+            where=_shift(store.budget.gaps_where(), int(params[0][1:]) - 1),
             key="code",
             params=params,
         )
@@ -830,7 +830,7 @@ class _Compiler:
     def f_Query_programOverview(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
         (year,) = self.site(field, details[0].node, lambda args, _: [args["fiscalYear"]], 1)
         x = self.alias()
-        counted = repo._counted()
+        counted = store.budget.counted()
         rows = (
             f"select {year}::int as fiscal_year,"
             f" (select envelope_krw from fiscal_years where year = {year}::int) as envelope_krw,"
@@ -849,18 +849,18 @@ class _Compiler:
     def f_ProgramOverview_byIndustry(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
         x = self.alias()
         rows = (
-            f"select i.code, i.name_en, i.name_ko, {repo._ROLLUP} from projects p"
+            f"select i.code, i.name_en, i.name_ko, {store.budget.ROLLUP} from projects p"
             " left join technologies t on t.code = p.primary_technology"
             " left join industries i on i.code = t.industry_code"
-            f" where p.fiscal_year = {a}.fiscal_year group by i.code, i.name_en, i.name_ko {repo._NONEMPTY}"
+            f" where p.fiscal_year = {a}.fiscal_year group by i.code, i.name_en, i.name_ko {store.budget.NONEMPTY}"
         )
         return _list(self.child(field, details, x), rows, x, f"{x}.code nulls last")
 
     def f_ProgramOverview_byTrack(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
         x = self.alias()
         rows = (
-            f"select g.track, {repo._ROLLUP} from projects p left join programs g on g.code = p.program_code"
-            f" where p.fiscal_year = {a}.fiscal_year group by g.track {repo._NONEMPTY}"
+            f"select g.track, {store.budget.ROLLUP} from projects p left join programs g on g.code = p.program_code"
+            f" where p.fiscal_year = {a}.fiscal_year group by g.track {store.budget.NONEMPTY}"
         )
         return _list(self.child(field, details, x), rows, x, f"{x}.track nulls last")
 
@@ -977,7 +977,7 @@ class _Compiler:
         return self.program_sum(a, "coalesce(sum(p.disbursed_krw), 0)::bigint::text")
 
     def f_Program_projectCount(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        return self.program_sum(a, f"count(*) filter (where {repo._counted('p')})")
+        return self.program_sum(a, f"count(*) filter (where {store.budget.counted('p')})")
 
     def f_Program_themes(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
         x = self.alias()

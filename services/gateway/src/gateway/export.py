@@ -26,7 +26,7 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from gateway import repository
+from gateway import store
 from gateway.access import AccessRecord, Gate
 from gateway.graphql import (
     AlchemistStage,
@@ -193,11 +193,11 @@ class Entity:
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (
-        Entity("technologies", "catalog:read", repository.export_technologies, technology_line),
-        Entity("firms", FIRMS_READ, repository.export_firms, firm_line),
-        Entity("designations", FIRMS_READ, repository.export_designations, designation_line),
-        Entity("projects", "budget:read", repository.export_projects, project_line),
-        Entity("programs", "budget:read", repository.export_programs, program_line),
+        Entity("technologies", "catalog:read", store.exports.export_technologies, technology_line),
+        Entity("firms", FIRMS_READ, store.exports.export_firms, firm_line),
+        Entity("designations", FIRMS_READ, store.exports.export_designations, designation_line),
+        Entity("projects", "budget:read", store.exports.export_projects, project_line),
+        Entity("programs", "budget:read", store.exports.export_programs, program_line),
     )
 }
 
@@ -395,7 +395,7 @@ async def export(request: Request, filename: str) -> Response:
     try:
         await snapshot.start()
         # The snapshot is taken at the first statement: the freshness and the rows agree.
-        freshness = await repository.freshness(conn)
+        freshness = await store.changes.freshness(conn)
     except BaseException:
         await pool.release(conn)
         slots.release()

@@ -21,7 +21,7 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
-from gateway import limits, repository
+from gateway import limits, store
 from gateway.access import ObserveOperations
 from gateway.feed import ChangeHub, ChangeRow
 from gateway.keys import Partner
@@ -111,46 +111,46 @@ class Context(BaseContext):
         return [found.get(k, []) for k in keys]
 
     async def _load_industries(self, codes: list[str]) -> list[Any]:
-        rows = await self._by_key(codes, repository.industries_by_code, "code")
+        rows = await self._by_key(codes, store.catalog.industries_by_code, "code")
         return [Industry.from_row(rows[c]) if c in rows else None for c in codes]
 
     async def _load_counts(self, days: list[date | None]) -> list[dict[str, int]]:
         async with self.pool.acquire() as conn:
-            return [await repository.technology_counts(conn, d) for d in days]
+            return [await store.catalog.technology_counts(conn, d) for d in days]
 
     async def _load_technologies(self, codes: list[str]) -> list[Technology | None]:
-        rows = await self._by_key(codes, repository.technologies_by_code, "code")
+        rows = await self._by_key(codes, store.catalog.technologies_by_code, "code")
         return [Technology.from_row(rows[c]) if c in rows else None for c in codes]
 
     async def _load_firms(self, brns: list[str]) -> list[Firm | None]:
-        rows = await self._by_key(brns, repository.firms_by_brn, "brn")
+        rows = await self._by_key(brns, store.firms.firms_by_brn, "brn")
         return [Firm.from_row(rows[b]) if b in rows else None for b in brns]
 
     async def _load_designations(self, ids: list[str]) -> list[Designation | None]:
-        found = await self._by_key(ids, repository.designations_by_id, "id")
+        found = await self._by_key(ids, store.firms.designations_by_id, "id")
         rows = {str(k): r for k, r in found.items()}
         return [Designation.from_row(rows[i]) if i in rows else None for i in ids]
 
     async def _load_programs(self, codes: list[str]) -> list[Program | None]:
-        rows = await self._by_key(codes, repository.programs_by_code, "code")
+        rows = await self._by_key(codes, store.budget.programs_by_code, "code")
         return [Program.from_row(rows[c]) if c in rows else None for c in codes]
 
     async def _load_projects(self, codes: list[str]) -> list[Project | None]:
-        rows = await self._by_key(codes, repository.projects_by_code, "code")
+        rows = await self._by_key(codes, store.budget.projects_by_code, "code")
         return [Project.from_row(rows[c]) if c in rows else None for c in codes]
 
     async def _load_program_totals(self, codes: list[str]) -> list[Funding]:
-        rows = await self._by_key(codes, repository.program_totals, "program_code")
+        rows = await self._by_key(codes, store.budget.program_totals, "program_code")
         return [Funding.from_row(rows[c]) if c in rows else Funding.none() for c in codes]
 
     # The loaders below batch one statement per distinct `first` (or `status`, or fiscal year)
     # of the request, never one per parent.
 
     async def _load_firm_designations(self, keys: list[tuple[str, int]]) -> list[list[Designation]]:
-        return await self._capped_lists(keys, repository.designations_of_firms, "brn", Designation.from_row)
+        return await self._capped_lists(keys, store.firms.designations_of_firms, "brn", Designation.from_row)
 
     async def _load_technology_firms(self, keys: list[tuple[str, int]]) -> list[list[Firm]]:
-        return await self._capped_lists(keys, repository.firms_of_technologies, "technology", Firm.from_row)
+        return await self._capped_lists(keys, store.firms.firms_of_technologies, "technology", Firm.from_row)
 
     async def _load_technology_designations(
         self, keys: list[tuple[str, str | None, int]]
@@ -161,22 +161,24 @@ class Context(BaseContext):
         found: dict[tuple[str, str | None, int], list[Designation]] = defaultdict(list)
         async with self.pool.acquire() as conn:
             for (status, first), codes in groups.items():
-                rows = await repository.designations_of_technologies(conn, codes, status=status, limit=first)
+                rows = await store.firms.designations_of_technologies(conn, codes, status=status, limit=first)
                 for r in rows:
                     found[(r["technology"], status, first)].append(Designation.from_row(r))
         return [found.get(k, []) for k in keys]
 
     async def _load_program_projects(self, keys: list[tuple[str, int]]) -> list[list[Project]]:
         return await self._capped_lists(
-            keys, repository.projects_of_programs, "program_code", Project.from_row
+            keys, store.budget.projects_of_programs, "program_code", Project.from_row
         )
 
     async def _load_firm_projects(self, keys: list[tuple[str, int]]) -> list[list[Project]]:
-        return await self._capped_lists(keys, repository.projects_of_firms, "lead_firm_brn", Project.from_row)
+        return await self._capped_lists(
+            keys, store.budget.projects_of_firms, "lead_firm_brn", Project.from_row
+        )
 
     async def _load_technology_projects(self, keys: list[tuple[str, int]]) -> list[list[Project]]:
         return await self._capped_lists(
-            keys, repository.projects_of_technologies, "technology", Project.from_row
+            keys, store.budget.projects_of_technologies, "technology", Project.from_row
         )
 
     async def _load_technology_funding(self, keys: list[tuple[str, int | None]]) -> list[Funding]:
@@ -186,7 +188,7 @@ class Context(BaseContext):
         found: dict[tuple[str, int | None], Funding] = {}
         async with self.pool.acquire() as conn:
             for year, codes in years.items():
-                for r in await repository.technology_funding(conn, codes, fiscal_year=year):
+                for r in await store.budget.technology_funding(conn, codes, fiscal_year=year):
                     found[(r["technology"], year)] = Funding.from_row(r)
         return [found.get(k, Funding.none()) for k in keys]
 
@@ -921,7 +923,7 @@ class ProgramOverview:
     )
     async def by_industry(self, info: Info[Context, Any]) -> list[IndustryFunding]:
         async with info.context.pool.acquire() as conn:
-            rows = await repository.year_by_industry(conn, self.fiscal_year)
+            rows = await store.budget.year_by_industry(conn, self.fiscal_year)
         return [
             IndustryFunding(
                 industry=Industry.from_row(r) if r["code"] is not None else None,
@@ -937,7 +939,7 @@ class ProgramOverview:
     )
     async def by_track(self, info: Info[Context, Any]) -> list[TrackFunding]:
         async with info.context.pool.acquire() as conn:
-            rows = await repository.year_by_track(conn, self.fiscal_year)
+            rows = await store.budget.year_by_track(conn, self.fiscal_year)
         return [
             TrackFunding(
                 track=r["track"],
@@ -1006,7 +1008,7 @@ def _after(after: str | None) -> str | None:
 
 async def _program_overview(pool: asyncpg.Pool, year: int) -> ProgramOverview:
     async with pool.acquire() as conn:
-        r = await repository.year_totals(conn, year)
+        r = await store.budget.year_totals(conn, year)
     return ProgramOverview(
         fiscal_year=year,
         envelope_krw=r["envelope_krw"],
@@ -1226,7 +1228,7 @@ class Subscription:
     ) -> AsyncGenerator[Technology, None]:
         wanted = _codes(codes)
         async for t in _news(
-            info, ChangeEntityType.TECHNOLOGY, repository.technologies_by_code, Technology.from_row, _code
+            info, ChangeEntityType.TECHNOLOGY, store.catalog.technologies_by_code, Technology.from_row, _code
         ):
             if (industry is None or t.industry_code == industry) and (wanted is None or t.code in wanted):
                 yield t
@@ -1240,7 +1242,7 @@ class Subscription:
     ) -> AsyncGenerator[Designation, None]:
         firm = _brn(brn) if brn is not None else None
         async for d in _news(
-            info, ChangeEntityType.DESIGNATION, repository.designations_by_id, Designation.from_row, _id
+            info, ChangeEntityType.DESIGNATION, store.firms.designations_by_id, Designation.from_row, _id
         ):
             if (firm is None or d.brn == firm) and (status is None or d.status == status):
                 yield d
@@ -1260,7 +1262,7 @@ class Subscription:
         technology: str | None = None,
     ) -> AsyncGenerator[Project, None]:
         async for p in _news(
-            info, ChangeEntityType.PROJECT, repository.projects_by_code, Project.from_row, _code
+            info, ChangeEntityType.PROJECT, store.budget.projects_by_code, Project.from_row, _code
         ):
             if (
                 (fiscal_year is None or p.fiscal_year == fiscal_year)
@@ -1302,7 +1304,7 @@ class Query:
     @strawberry.field(extensions=CATALOG)
     async def industries(self, info: Info[Context, Any]) -> list[Industry] | None:
         async with info.context.pool.acquire() as conn:
-            return [Industry.from_row(r) for r in await repository.industries(conn)]
+            return [Industry.from_row(r) for r in await store.catalog.industries(conn)]
 
     @strawberry.field(extensions=CATALOG)
     async def technologies(
@@ -1314,7 +1316,7 @@ class Query:
     ) -> TechnologyConnection | None:
         size = _page_size(first, info.context.max_page)
         f = filter or TechnologyFilter()
-        rf = repository.TechnologyFilter(
+        rf = store.catalog.TechnologyFilter(
             industry=f.industry,
             kind=f.kind.value if f.kind else None,
             status=f.status.value if f.status else None,
@@ -1322,14 +1324,14 @@ class Query:
             search=f.search,
         )
         async with info.context.pool.acquire() as conn:
-            rows = await repository.technologies_page(conn, rf, after=_after(after), limit=size + 1)
-            total = await repository.technologies_count(conn, rf)
+            rows = await store.catalog.technologies_page(conn, rf, after=_after(after), limit=size + 1)
+            total = await store.catalog.technologies_count(conn, rf)
         return _technology_page(info, rows, size, total)
 
     @strawberry.field(extensions=CATALOG)
     async def technology(self, info: Info[Context, Any], code: str) -> Technology | None:
         async with info.context.pool.acquire() as conn:
-            row = await repository.technology(conn, code)
+            row = await store.catalog.technology(conn, code)
         return Technology.from_row(row) if row else None
 
     @strawberry.field(extensions=FIRMS)
@@ -1346,7 +1348,7 @@ class Query:
     ) -> FirmConnection | None:
         size = _page_size(first, info.context.max_page)
         f = filter or FirmFilter()
-        rf = repository.FirmFilter(
+        rf = store.firms.FirmFilter(
             size=f.size.value if f.size else None,
             region=f.region,
             technology=f.technology,
@@ -1355,8 +1357,8 @@ class Query:
             search=f.search,
         )
         async with info.context.pool.acquire() as conn:
-            rows = await repository.firms_page(conn, rf, after=_after(after), limit=size + 1)
-            total = await repository.firms_count(conn, rf)
+            rows = await store.firms.firms_page(conn, rf, after=_after(after), limit=size + 1)
+            total = await store.firms.firms_count(conn, rf)
         edges = [FirmEdge(cursor=encode_cursor([r["brn"]]), node=Firm.from_row(r)) for r in rows[:size]]
         info.context.firm_loader.prime_many({e.node.brn: e.node for e in edges})
         return FirmConnection(
@@ -1375,7 +1377,7 @@ class Query:
     ) -> DesignationProgress | None:
         day = as_of or datetime.now(SEOUL).date()
         async with info.context.pool.acquire() as conn:
-            p = await repository.designation_progress(conn, day)
+            p = await store.firms.designation_progress(conn, day)
         return DesignationProgress(
             as_of=day,
             designated=p.designated,
@@ -1398,10 +1400,10 @@ class Query:
     ) -> ProgramConnection | None:
         size = _page_size(first, info.context.max_page)
         async with info.context.pool.acquire() as conn:
-            rows = await repository.programs_page(
+            rows = await store.budget.programs_page(
                 conn, fiscal_year=fiscal_year, after=_after(after), limit=size + 1
             )
-            total = await repository.programs_count(conn, fiscal_year=fiscal_year)
+            total = await store.budget.programs_count(conn, fiscal_year=fiscal_year)
         edges = [
             ProgramEdge(cursor=encode_cursor([r["code"]]), node=Program.from_row(r)) for r in rows[:size]
         ]
@@ -1428,7 +1430,7 @@ class Query:
     ) -> ProjectConnection | None:
         size = _page_size(first, info.context.max_page)
         f = filter or ProjectFilter()
-        rf = repository.ProjectFilter(
+        rf = store.budget.ProjectFilter(
             program=f.program,
             technology=f.technology,
             firm=_brn(f.firm) if f.firm is not None else None,
@@ -1437,8 +1439,8 @@ class Query:
             kind=f.kind.value if f.kind else None,
         )
         async with info.context.pool.acquire() as conn:
-            rows = await repository.projects_page(conn, rf, after=_after(after), limit=size + 1)
-            total = await repository.projects_count(conn, rf)
+            rows = await store.budget.projects_page(conn, rf, after=_after(after), limit=size + 1)
+            total = await store.budget.projects_count(conn, rf)
         edges = [
             ProjectEdge(cursor=encode_cursor([r["code"]]), node=Project.from_row(r)) for r in rows[:size]
         ]
@@ -1473,14 +1475,14 @@ class Query:
         year = _fiscal_year(fiscal_year)
         size = _page_size(first, info.context.max_page)
         async with info.context.pool.acquire() as conn:
-            rows = await repository.coverage_gaps_page(conn, year, after=_after(after), limit=size + 1)
-            total = await repository.coverage_gaps_count(conn, year)
+            rows = await store.budget.coverage_gaps_page(conn, year, after=_after(after), limit=size + 1)
+            total = await store.budget.coverage_gaps_count(conn, year)
         return _technology_page(info, rows, size, total)
 
     @strawberry.field(description="How current the read model is, per source topic.")
     async def data_as_of(self, info: Info[Context, Any]) -> list[SourceFreshness]:
         async with info.context.pool.acquire() as conn:
-            rows = await repository.freshness(conn)
+            rows = await store.changes.freshness(conn)
         return [
             SourceFreshness(
                 topic=r["topic"],
@@ -1512,7 +1514,7 @@ class Query:
         rows: list[asyncpg.Record] = []
         if wanted:
             async with info.context.pool.acquire() as conn:
-                rows = await repository.changes_page(
+                rows = await store.changes.changes_page(
                     conn, types=[t.value for t in wanted], since=since, after=position, limit=size + 1
                 )
         edges = [

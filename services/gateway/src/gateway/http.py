@@ -48,7 +48,7 @@ from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
-from gateway import freshness, limits, repository
+from gateway import freshness, limits, store
 from gateway.access import GRAPHQL_PATH, Gate, request_record
 from gateway.compiled import Declined, compile_operation
 from gateway.graphql import SEOUL, Context, schema
@@ -533,7 +533,7 @@ async def graphql_http(request: Request) -> Response:
                 # What this request reads must include its writes: take the watermark from the
                 # database too, not only from a notification that may still be on its way.
                 async with pool.acquire() as conn:
-                    watermark = max(watermark, await repository.changes_watermark(conn))
+                    watermark = max(watermark, await store.changes.changes_watermark(conn))
             key = (
                 query,
                 req.operation_name,
