@@ -12,9 +12,9 @@ from asgi_lifespan import LifespanManager
 from catalog.app import all_migrations as catalog_migrations
 from catalog.app import create_app as catalog_app
 from catalog.settings import CatalogSettings
-from gateway import keys
 from gateway.app import all_migrations as gateway_migrations
 from gateway.app import create_app as gateway_app
+from gateway.partners import keys
 from gateway.settings import GatewaySettings
 from mpe_devstack.kafka import KafkaCluster
 from mpe_kit import db, migrations

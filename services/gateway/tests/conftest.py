@@ -14,11 +14,15 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from graphql import DocumentNode, print_ast
 from pydantic import BaseModel
 
-from gateway import keys, store
+from gateway import store
 from gateway.app import all_migrations, create_app
-from gateway.projections import HANDLERS, record_positions
+from gateway.partners import keys
+from gateway.projector.handlers import HANDLERS, record_positions
+from gateway.read.compiled import CompiledQuery, Declined, compile_operation, inspect_operation
+from gateway.read.compiled.core import Document
 from gateway.settings import GatewaySettings
 from mpe_events import budget as bev
 from mpe_events import catalog as ev
@@ -343,7 +347,7 @@ async def hub_caught_up(app: FastAPI, conn: db.Conn, timeout_s: float = 5) -> No
     NOTIFY a moment after its commit; a test that reads right after writing waits for that.
     """
     target = await store.changes.changes_watermark(conn)
-    hub = app.state.changes
+    hub = app.state.gateway.changes
     async with asyncio.timeout(timeout_s):
         while hub.watermark < target:
             await hub.wait_beyond(hub.watermark)
@@ -534,3 +538,22 @@ async def pool(gateway_db: str, model: None) -> AsyncIterator[asyncpg.Pool]:
     p = await db.create_pool(gateway_db, min_size=1, max_size=4)
     yield p
     await p.close()
+
+
+# As the /graphql stage keeps them per app: each text's operation inspected once, compiled per call.
+_OPERATIONS: dict[tuple[str, str | None], Document | Declined] = {}
+
+
+def compile_query(
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    *,
+    scopes: frozenset[str],
+    max_page: int,
+) -> CompiledQuery | Declined:
+    """The operation as one statement, or why the compiler declines it."""
+    key = (print_ast(document), operation_name)
+    if key not in _OPERATIONS:
+        _OPERATIONS[key] = inspect_operation(document, operation_name)
+    return compile_operation(_OPERATIONS[key], variables, scopes=scopes, max_page=max_page)

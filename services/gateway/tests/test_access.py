@@ -21,10 +21,11 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
-from gateway import keys, store
-from gateway.access import MAX_OPERATION_LABELS, GatewayMetrics, RateLimiter
+from gateway import store
 from gateway.app import create_app
 from gateway.cli import build
+from gateway.http.access import MAX_OPERATION_LABELS, GatewayMetrics, RateLimiter
+from gateway.partners import keys
 from gateway.settings import GatewaySettings
 from mpe_kit import db
 

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 
 from gateway import store
 from gateway.app import create_app
-from gateway.feed import APPLICATION_NAME, ChangeHub
-from gateway.projections import HANDLERS
+from gateway.projector.handlers import HANDLERS
+from gateway.read.hub import APPLICATION_NAME, ChangeHub
 from gateway.settings import GatewaySettings
 from mpe_devstack.kafka import KafkaCluster
 from mpe_events import catalog as ev
@@ -385,7 +385,7 @@ async def test_the_hub_follows_the_log_and_reconnects(gateway_db: str) -> None:
 
 
 async def test_the_app_exposes_its_hub(gateway_app: Any) -> None:
-    hub = gateway_app.app.state.changes
+    hub = gateway_app.app.state.gateway.changes
     assert isinstance(hub, ChangeHub)
     assert hub.live is True
     assert hub.watermark == 0
@@ -437,7 +437,7 @@ async def test_the_feed_is_whole_and_ordered_across_a_gateway_restart(
                 headers={"X-API-Key": key},
             ) as client,
         ):
-            hub: ChangeHub = app.state.changes
+            hub: ChangeHub = app.state.gateway.changes
             await _publish(kafka.bootstrap, topic_prefix, events)
             async with asyncio.timeout(60):
                 await hub.wait_beyond(expect_watermark - 1)

@@ -10,9 +10,9 @@ import asyncpg
 import pytest
 from graphql import parse, validate
 
-from gateway.compiled import CompiledQuery, Declined, compile_operation
-from gateway.graphql import Context, schema
-from gateway.keys import Partner
+from gateway.partners.keys import Partner
+from gateway.read.compiled import CompiledQuery, Declined
+from gateway.read.schema import Context, schema
 from mpe_kit.pagination import encode_cursor
 
 from .conftest import (
@@ -25,6 +25,7 @@ from .conftest import (
     F6,
     MAX_PAGE,
     brn,
+    compile_query,
 )
 
 
@@ -42,7 +43,7 @@ async def both(
     """Run the query both ways; they must agree to the byte of their JSON, key order included."""
     document = parse(query)
     assert validate(schema._schema, document) == []
-    compiled = compile_operation(document, operation_name, variables, scopes=scopes, max_page=MAX_PAGE)
+    compiled = compile_query(document, operation_name, variables, scopes=scopes, max_page=MAX_PAGE)
     assert isinstance(compiled, CompiledQuery), f"the compiler declined a query it should answer: {compiled}"
     async with pool.acquire() as c:
         got = json.loads(await compiled.run(c))
@@ -67,7 +68,7 @@ def declined(
 ) -> bool:
     document = parse(query)
     assert validate(schema._schema, document) == []
-    found = compile_operation(document, operation_name, variables, scopes=scopes, max_page=max_page)
+    found = compile_query(document, operation_name, variables, scopes=scopes, max_page=max_page)
     return isinstance(found, Declined)
 
 
@@ -313,8 +314,8 @@ async def test_pagination_with_after(pool: asyncpg.Pool) -> None:
 
 async def test_compilation_is_cached_and_variables_bound_per_call(pool: asyncpg.Pool) -> None:
     document = parse(FIRM)
-    one = compile_operation(document, None, {"brn": F1}, scopes=ALL, max_page=MAX_PAGE)
-    two = compile_operation(parse(FIRM), None, {"brn": F2}, scopes=ALL, max_page=MAX_PAGE)
+    one = compile_query(document, None, {"brn": F1}, scopes=ALL, max_page=MAX_PAGE)
+    two = compile_query(parse(FIRM), None, {"brn": F2}, scopes=ALL, max_page=MAX_PAGE)
     assert isinstance(one, CompiledQuery)
     assert isinstance(two, CompiledQuery)
     assert one.sql is two.sql

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from graphql import GraphQLObjectType, GraphQLUnionType, get_named_type
 
-from gateway.compiled import DECLINED, compiled_fields
-from gateway.graphql import schema
+from gateway.read.compiled import DECLINED, compiled_fields
+from gateway.read.schema import schema
 
 
 def reachable() -> set[tuple[str, str]]:

@@ -26,12 +26,13 @@ from graphql import parse, print_schema, validate
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from gateway.compiled import ARGUMENTS, DECLINED, WIDTH, CompiledQuery, compile_operation
-from gateway.graphql import Context, schema
-from gateway.keys import Partner
+from gateway.partners.keys import Partner
+from gateway.read.compiled import DECLINED, CompiledQuery
+from gateway.read.compiled.core import ARGUMENTS, WIDTH
+from gateway.read.schema import Context, schema
 from mpe_kit.pagination import encode_cursor
 
-from .conftest import ALL, F1, F3, MAX_PAGE
+from .conftest import ALL, F1, F3, MAX_PAGE, compile_query
 
 nodes = hypothesis_graphql.nodes
 
@@ -96,7 +97,7 @@ def canonical(data: Any) -> str:
 async def test_compiled_and_resolved_answers_are_equal(pool: asyncpg.Pool, query: str) -> None:
     document = parse(query)
     assert validate(schema._schema, document) == [], query
-    compiled = compile_operation(document, None, None, scopes=ALL, max_page=MAX_PAGE)
+    compiled = compile_query(document, None, None, scopes=ALL, max_page=MAX_PAGE)
     if not isinstance(compiled, CompiledQuery):
         event(f"declined: {compiled.reason}")
         assert compiled.reason in EXPECTED_DECLINES, f"declined ({compiled.reason}):\n{query}"

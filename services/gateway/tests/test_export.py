@@ -19,8 +19,8 @@ from fastapi import FastAPI
 
 from gateway import store
 from gateway.app import create_app
-from gateway.export import ENTITIES
-from gateway.keys import SCOPES
+from gateway.http.export import ENTITIES
+from gateway.partners.keys import SCOPES
 from gateway.settings import GatewaySettings
 from mpe_devstack.ports import free_port
 from mpe_events.registry import PROGRAM_UPDATED, PROJECT_DISBURSED
@@ -451,7 +451,7 @@ async def test_a_client_that_hangs_up_gives_the_connection_back(
             # And a whole export still works afterwards, on the same pool.
             r = await client.get("/export/technologies.ndjson")
             assert len(r.content.splitlines()) == 30_000
-        assert not gateway_app.app.state.export_slots.locked()
+        assert not gateway_app.app.state.gateway.export_slots.locked()
 
 
 async def test_exports_beyond_half_the_pool_are_turned_away(gateway_db: str, conn: db.Conn) -> None:
@@ -483,7 +483,7 @@ async def test_exports_beyond_half_the_pool_are_turned_away(gateway_db: str, con
             assert r.json()["data"] == {"technology": {"code": "GEN-000002"}}
 
         async def slot_free() -> bool:
-            return not app.state.export_slots.locked()
+            return not app.state.gateway.export_slots.locked()
 
         await until(slot_free)
         r = await client.get("/export/technologies.ndjson")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from gateway.projections import HANDLERS
+from gateway.projector.handlers import HANDLERS
 from mpe_events import catalog as ev
 from mpe_events.registry import (
     DESIGNATION_EVENTS,

@@ -8,17 +8,14 @@ from datetime import date
 
 import asyncpg
 
+from gateway.read.budget.model import PROGRAM, PROJECT
 from gateway.store.catalog import TECH_COLS
 from mpe_kit.db import Conn
 
 # Budget: fiscal years, programs, projects
 
-PROGRAM_COLS = "code, fiscal_year, name_en, name_ko, kind, track, budget_krw, themes, version"
-PROJECT_COLS = (
-    "code, program_code, fiscal_year, title, kind, continues, technology_codes, lead_firm_brn,"
-    " government_krw, private_cash_krw, private_in_kind_krw, start_on, end_on, status,"
-    " committed_krw, disbursed_krw, version"
-)
+PROGRAM_COLS = PROGRAM.select()
+PROJECT_COLS = PROJECT.select()
 
 
 # Every project count counts the committed projects: selected and beyond, except that a terminated
@@ -53,11 +50,6 @@ async def programs_count(conn: Conn, *, fiscal_year: int | None) -> int:
         "select count(*) from programs where ($1::int is null or fiscal_year = $1)", fiscal_year
     )
     return int(n)
-
-
-async def programs_by_code(conn: Conn, codes: Sequence[str]) -> list[asyncpg.Record]:
-    """The programs with these codes."""
-    return await conn.fetch(f"select {PROGRAM_COLS} from programs where code = any($1::text[])", list(codes))
 
 
 async def program_totals(conn: Conn, codes: Sequence[str]) -> list[asyncpg.Record]:
@@ -113,46 +105,6 @@ async def projects_count(conn: Conn, f: ProjectFilter) -> int:
     where, args = project_where(f)
     n = await conn.fetchval(f"select count(*) from projects{where}", *args)
     return int(n)
-
-
-async def projects_by_code(conn: Conn, codes: Sequence[str]) -> list[asyncpg.Record]:
-    """The projects with these codes."""
-    return await conn.fetch(f"select {PROJECT_COLS} from projects where code = any($1::text[])", list(codes))
-
-
-async def projects_of_programs(conn: Conn, codes: Sequence[str], *, limit: int) -> list[asyncpg.Record]:
-    """Up to `limit` projects of each program, by code."""
-    return await conn.fetch(
-        f"select {PROJECT_COLS} from (select {PROJECT_COLS},"
-        " row_number() over (partition by program_code order by code) as n"
-        " from projects where program_code = any($1::text[])) p"
-        " where n <= $2 order by program_code, code",
-        list(codes),
-        limit,
-    )
-
-
-async def projects_of_firms(conn: Conn, brns: Sequence[str], *, limit: int) -> list[asyncpg.Record]:
-    """Up to `limit` projects led by each firm, newest fiscal year first, then by code."""
-    return await conn.fetch(
-        f"select {PROJECT_COLS} from (select {PROJECT_COLS},"
-        " row_number() over (partition by lead_firm_brn order by fiscal_year desc, code) as n"
-        " from projects where lead_firm_brn = any($1::text[])) p"
-        " where n <= $2 order by lead_firm_brn, fiscal_year desc, code",
-        list(brns),
-        limit,
-    )
-
-
-async def projects_of_technologies(conn: Conn, codes: Sequence[str], *, limit: int) -> list[asyncpg.Record]:
-    """Up to `limit` projects touching each technology, newest fiscal year first, as (technology, ...)."""
-    return await conn.fetch(
-        f"select t.code as technology, p.* from unnest($1::text[]) as t(code) cross join lateral"
-        f" (select {PROJECT_COLS} from projects where technology_codes @> array[t.code]"
-        " order by fiscal_year desc, code limit $2) p",
-        list(codes),
-        limit,
-    )
 
 
 async def technology_funding(

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 import asyncpg
 
+from gateway.read.catalog.model import TECHNOLOGY
 from mpe_kit.db import Conn
 
-TECH_COLS = "code, industry_code, kind, name_en, name_ko, description, status, listed_on, retired_on, version"
+TECH_COLS = TECHNOLOGY.select()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,13 +73,6 @@ async def industries(conn: Conn) -> list[asyncpg.Record]:
     return await conn.fetch("select code, name_en, name_ko from industries order by code")
 
 
-async def industries_by_code(conn: Conn, codes: Sequence[str]) -> list[asyncpg.Record]:
-    """The industries with these codes."""
-    return await conn.fetch(
-        "select code, name_en, name_ko from industries where code = any($1::text[])", list(codes)
-    )
-
-
 async def technology_counts(conn: Conn, as_of: date | None) -> dict[str, int]:
     """Technologies on the list per industry, today (as_of null) or on a day."""
     rows = await conn.fetch(
@@ -90,8 +83,3 @@ async def technology_counts(conn: Conn, as_of: date | None) -> dict[str, int]:
         as_of,
     )
     return {r["industry_code"]: int(r["n"]) for r in rows}
-
-
-async def technologies_by_code(conn: Conn, codes: Sequence[str]) -> list[asyncpg.Record]:
-    """The technologies with these codes."""
-    return await conn.fetch(f"select {TECH_COLS} from technologies where code = any($1::text[])", list(codes))

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 import asyncpg
 
+from gateway.read.firms.model import DESIGNATION, FIRM
 from gateway.store.catalog import like
 from mpe_kit.db import Conn
 
 # Firms and designations
 
-FIRM_COLS = (
-    "brn, brn_display, name_en, name_ko, size, size_since, region, mpe_sales_ratio, technology_codes, version"
-)
-DESIGNATION_COLS = (
-    "id, brn, kind, cohort, technology_codes, status, applied_on, designated_on, valid_until, history"
-)
+FIRM_COLS = FIRM.select()
+DESIGNATION_COLS = DESIGNATION.select()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,61 +57,6 @@ async def firms_count(conn: Conn, f: FirmFilter) -> int:
     where, args = firm_where(f)
     n = await conn.fetchval(f"select count(*) from firms{where}", *args)
     return int(n)
-
-
-async def firms_by_brn(conn: Conn, brns: Sequence[str]) -> list[asyncpg.Record]:
-    """The firms with these BRNs."""
-    return await conn.fetch(f"select {FIRM_COLS} from firms where brn = any($1::text[])", list(brns))
-
-
-async def designations_of_firms(conn: Conn, brns: Sequence[str], *, limit: int) -> list[asyncpg.Record]:
-    """Up to `limit` designations of each firm, in the order they were applied for."""
-    return await conn.fetch(
-        f"select {DESIGNATION_COLS} from (select {DESIGNATION_COLS},"
-        " row_number() over (partition by brn order by applied_on, id) as n"
-        " from designations where brn = any($1::text[])) d"
-        " where n <= $2 order by brn, applied_on, id",
-        list(brns),
-        limit,
-    )
-
-
-async def firms_of_technologies(conn: Conn, codes: Sequence[str], *, limit: int) -> list[asyncpg.Record]:
-    """Up to `limit` firms by BRN for each technology code, as rows (technology, firm columns...)."""
-    return await conn.fetch(
-        f"select t.code as technology, f.* from unnest($1::text[]) as t(code) cross join lateral"
-        f" (select {FIRM_COLS} from firms where technology_codes @> array[t.code] order by brn limit $2) f",
-        list(codes),
-        limit,
-    )
-
-
-async def designations_of_technologies(
-    conn: Conn, codes: Sequence[str], *, status: str | None, limit: int
-) -> list[asyncpg.Record]:
-    """Up to `limit` designations in applied order for each technology code, optionally of one status."""
-    return await conn.fetch(
-        f"select t.code as technology, d.* from unnest($1::text[]) as t(code) cross join lateral"
-        f" (select {DESIGNATION_COLS} from designations where technology_codes @> array[t.code]"
-        " and ($2::text is null or status = $2) order by applied_on, id limit $3) d",
-        list(codes),
-        status,
-        limit,
-    )
-
-
-async def designations_by_id(conn: Conn, ids: Sequence[str]) -> list[asyncpg.Record]:
-    """The designations with these ids (text UUIDs; one that is no UUID matches nothing), with
-    their versions."""
-    wanted = []
-    for i in ids:
-        try:
-            wanted.append(uuid.UUID(i))
-        except ValueError:
-            continue
-    return await conn.fetch(
-        f"select {DESIGNATION_COLS}, version from designations where id = any($1::uuid[])", wanted
-    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 from gateway import store
-from gateway.projections import record_positions
+from gateway.projector.handlers import record_positions
 from mpe_kit.consumer import CaughtUp, Event, Position
 from mpe_kit.db import Conn, Pool
 from mpe_kit.writes import Written

@@ -23,7 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from gateway.keys import KeyCache, Partner
+from gateway.partners.keys import KeyCache, Partner
+from gateway.state import started
 from mpe_kit.logging import get_logger
 
 log = get_logger("gateway.access")
@@ -214,9 +215,9 @@ class AccessLog:
                 record.outcome = _outcome(status)
             if status == 429:
                 record.limit = "RATE_LIMITED"
-            gate = getattr(scope["app"].state, "gateway", None)
-            if isinstance(gate, Gate):
-                gate.metrics.observe(record, seconds)
+            gateway = started(scope["app"])
+            if gateway is not None:
+                gateway.gate.metrics.observe(record, seconds)
             log.info(
                 "graphql request",
                 agency=record.agency,
