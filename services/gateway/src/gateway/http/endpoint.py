@@ -32,7 +32,6 @@ from gateway import store
 from gateway.http.access import GRAPHQL_PATH, request_record
 from gateway.http.admission import (
     JSON,
-    GraphQLRequest,
     RequestError,
     admit,
     persisted,
@@ -94,15 +93,23 @@ def _error_response(error: RequestError, as_of: datetime | None) -> Response:
     return Response(_with_extensions(body, as_of), status_code=error.status, media_type=JSON)
 
 
-def _note_cached(request: Request, req: GraphQLRequest, found: Cached) -> None:
+def _note(request: Request, answer: Cached, answered_by: str, fallback: str | None = None) -> None:
+    """The access record, written from what the stage that answered returned.
+
+    Strawberry's extensions note its operation, outcome and errors as it runs (they also serve
+    the WebSocket); for it only who answered, and why the compiled path did not, are added here.
+    """
     record = request_record(request)
-    if record is not None:
-        record.operation = found.operation
-        record.operation_type = found.operation_type
-        record.cost = found.cost
-        record.error_codes = list(found.error_codes)
-        record.outcome = "error" if found.error_codes else "ok"
-        record.answered_by = "cache"
+    if record is None:
+        return
+    record.answered_by = answered_by
+    record.fallback = fallback
+    if answered_by != "strawberry":
+        record.operation = answer.operation
+        record.operation_type = answer.operation_type
+        record.cost = answer.cost
+        record.error_codes = list(answer.error_codes)
+        record.outcome = "error" if answer.error_codes else "ok"
 
 
 async def graphql_http(request: Request) -> Response:
@@ -161,12 +168,16 @@ async def graphql_http(request: Request) -> Response:
             )
             found = state.responses.get(watermark, key)
             if found is not None:
-                _note_cached(request, req, found)
+                _note(request, found, "cache")
                 return Response(_with_extensions(found.body, as_of), media_type=JSON)
         measured = measure_operation(state.settings, prepared, req)
-        answer = await compiled(request, state.settings, partner, prepared, req, measured) or await execute(
-            request, state.settings, partner, query, req, prepared, measured
-        )
+        outcome = await compiled(request, state.settings, partner, prepared, req, measured)
+        if isinstance(outcome, Cached):
+            answer = outcome
+            _note(request, answer, "compiled")
+        else:
+            answer = await execute(request, state.settings, partner, query, req, prepared, measured)
+            _note(request, answer, "strawberry", outcome.reason)
         if key is not None and cacheable(prepared, answer.error_codes):
             state.responses.put(watermark, key, answer)
         return Response(_with_extensions(answer.body, as_of), media_type=JSON)

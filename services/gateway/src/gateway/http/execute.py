@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -104,6 +105,13 @@ def measure_operation(
     )
 
 
+@dataclass(frozen=True)
+class Fallback:
+    """Why the compiled path left an operation to strawberry (None: the compiled path is off)."""
+
+    reason: str | None
+
+
 async def compiled(
     request: Request,
     settings: GatewaySettings,
@@ -111,26 +119,17 @@ async def compiled(
     prepared: Prepared,
     req: GraphQLRequest,
     found: limits.Measure | None,
-) -> Cached | None:
-    """The answer of the one SQL statement the operation compiles to; None to let strawberry answer.
+) -> Cached | Fallback:
+    """The answer of the one SQL statement the operation compiles to, or why strawberry must answer.
 
     Only a valid document within every limit is compiled: refusals and errors stay strawberry's.
-    Each time strawberry must answer, the access record notes why (the fallback counter's reason).
     """
     if not settings.compiled_queries:
-        return None
-    record = request_record(request)
-
-    def fallback(reason: str) -> None:
-        if record is not None:
-            record.fallback = reason
-
+        return Fallback(None)
     if prepared.document is None or not prepared.valid:
-        fallback(INVALID)
-        return None
+        return Fallback(INVALID)
     if found is None or limits.check(found, state_of(request.app).limits) is not None:
-        fallback(LIMITS)
-        return None
+        return Fallback(LIMITS)
     plan = compile_operation(
         prepared.compilable(req.operation_name),
         req.variables,
@@ -138,8 +137,7 @@ async def compiled(
         max_page=settings.max_page_size,
     )
     if isinstance(plan, Declined):
-        fallback(plan.reason)
-        return None
+        return Fallback(plan.reason)
     operation = get_operation_ast(prepared.document, req.operation_name)
     name = operation.name.value if operation is not None and operation.name else None
     try:
@@ -149,12 +147,5 @@ async def compiled(
         # What the statement refuses (a NUL in a search, say), strawberry reports as it always
         # does; logged, since a refusal strawberry then answers would be a compiler bug.
         log.warning("compiled statement refused; strawberry answers", operation=name, error=repr(exc))
-        fallback(REFUSED)
-        return None
-    if record is not None:
-        record.operation = name
-        record.operation_type = "query"
-        record.cost = found.cost
-        record.outcome = "ok"
-        record.answered_by = "compiled"
+        return Fallback(REFUSED)
     return Cached(b'{"data":' + data + b"}", name, "query", found.cost, ())
