@@ -22,6 +22,7 @@ from gateway.read.budget.model import (
     PROJECT_LEAD_FIRM,
     PROJECT_PROGRAM,
     PROJECT_TECHNOLOGIES,
+    SUMS,
     AlchemistStage,
     ProgramKind,
     ProjectKind,
@@ -31,6 +32,11 @@ from gateway.read.catalog.types import Industry, Technology
 from gateway.read.common import COUNT_RULE, FIRMS, PageInfo, Won
 from gateway.read.context import Context, load_children, load_many, load_one
 from gateway.read.firms.types import Firm
+
+
+def sums(row: asyncpg.Record) -> dict[str, Any]:
+    """The sums over a set of projects (`SUMS`), as a type's attributes."""
+    return {c.attr: c.value(row[c.stored]) for c in SUMS}
 
 
 @strawberry.type
@@ -72,11 +78,7 @@ class Funding:
         """From a row of sums (committed_krw, disbursed_krw, project_count); none, no money."""
         if row is None:
             return cls(committed_krw=Won(0), disbursed_krw=Won(0), project_count=0)
-        return cls(
-            committed_krw=row["committed_krw"],
-            disbursed_krw=row["disbursed_krw"],
-            project_count=row["project_count"],
-        )
+        return cls(**sums(row))
 
 
 @strawberry.type
@@ -266,12 +268,7 @@ class ProgramOverview:
         async with info.context.pool.acquire() as conn:
             rows = await store.budget.year_by_industry(conn, self.fiscal_year)
         return [
-            IndustryFunding(
-                industry=Industry.from_row(r) if r["code"] is not None else None,
-                committed_krw=r["committed_krw"],
-                disbursed_krw=r["disbursed_krw"],
-                project_count=r["project_count"],
-            )
+            IndustryFunding(industry=Industry.from_row(r) if r["code"] is not None else None, **sums(r))
             for r in rows
         ]
 
@@ -281,15 +278,7 @@ class ProgramOverview:
     async def by_track(self, info: Info[Context, Any]) -> list[TrackFunding]:
         async with info.context.pool.acquire() as conn:
             rows = await store.budget.year_by_track(conn, self.fiscal_year)
-        return [
-            TrackFunding(
-                track=r["track"],
-                committed_krw=r["committed_krw"],
-                disbursed_krw=r["disbursed_krw"],
-                project_count=r["project_count"],
-            )
-            for r in rows
-        ]
+        return [TrackFunding(track=r["track"], **sums(r)) for r in rows]
 
     @classmethod
     async def of_year(cls, pool: asyncpg.Pool, year: int) -> ProgramOverview:
