@@ -23,9 +23,9 @@ from asgi_lifespan import LifespanManager
 from budget.app import all_migrations as budget_migrations
 from budget.app import create_app as budget_app
 from budget.settings import BudgetSettings
-from gateway import keys
 from gateway.app import all_migrations as gateway_migrations
 from gateway.app import create_app as gateway_app
+from gateway.partners import keys
 from gateway.settings import GatewaySettings
 from mpe_devstack.kafka import KafkaCluster
 from mpe_devstack.ports import free_port

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.export import ENTITIES as EXPORTS
+from gateway.http.export import ENTITIES as EXPORTS
 from mpe_devstack.ports import free_port, free_port_range, port_is_listening
 
 

@@ -22,10 +22,10 @@ from typer.testing import CliRunner
 from catalog.app import all_migrations as catalog_migrations
 from catalog.app import create_app as catalog_app
 from catalog.settings import CatalogSettings
-from gateway import keys
 from gateway.app import all_migrations as gateway_migrations
 from gateway.app import create_app as gateway_app
 from gateway.app import spec as gateway_spec
+from gateway.partners import keys
 from gateway.settings import GatewaySettings
 from mpe_devstack.kafka import KafkaCluster
 from mpe_events.envelope import Envelope

@@ -23,9 +23,9 @@ from firms.app import all_migrations as firms_migrations
 from firms.app import create_app as firms_app
 from firms.domain import brn_check_digit
 from firms.settings import FirmsSettings
-from gateway import keys
 from gateway.app import all_migrations as gateway_migrations
 from gateway.app import create_app as gateway_app
+from gateway.partners import keys
 from gateway.settings import GatewaySettings
 from mpe_devstack.kafka import KafkaCluster
 from mpe_devstack.ports import free_port

@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 
 import asyncpg
 import httpx
-from report import Rung, Skipped, count_correct, rung_from, table, targets
+from report import Rung, Skipped, count_correct, fallback_line, fallbacks, rung_from, table, targets
 
 from mpe_devstack import demo
 from mpe_devstack.kafka import KafkaCluster, ensure_kafka_jars, repo_root
@@ -129,6 +129,8 @@ class Stack:
         self.kafka = KafkaCluster(home / "kafka", nodes=1, base_port=free_port_range(2))
         self.secret = secrets.token_urlsafe(32)
         self.ports = {name: free_port_range(1) for name in SERVICES}
+        # The gateway's /metrics is on its ops port, never on the partner port.
+        self.gateway_ops_port = free_port_range(1)
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.key = ""
 
@@ -159,6 +161,7 @@ class Stack:
             }
         if name == "gateway":
             settings["RATE_LIMIT_PER_S"] = "0"
+            settings["OPS_PORT"] = str(self.gateway_ops_port)
         settings |= extra or {}
         return {**_service_free_env(), **{f"{prefix}_{k}": v for k, v in settings.items()}}
 
@@ -471,8 +474,15 @@ def run_ladders(
 ) -> tuple[list[Rung | Skipped], dict[str, Any]]:
     """Both gateways, every query, every rate until saturation; the rows and the raw details."""
     rows: list[Rung | Skipped] = []
-    raw: dict[str, Any] = {"statements": {}, "reports": []}
+    raw: dict[str, Any] = {"statements": {}, "reports": [], "fallbacks": {}}
     finished = LoggedRequests(stack.logs / "gateway.log")
+
+    def count_fallbacks() -> None:
+        # Read before each stop: a restarted gateway counts from zero.
+        counts = fallbacks(httpx.get(f"http://127.0.0.1:{stack.gateway_ops_port}/metrics", timeout=10).text)
+        for reason, n in counts.items():
+            raw["fallbacks"][reason] = raw["fallbacks"].get(reason, 0) + n
+
     for cache, rates, extra in (
         ("cold", plan.cold_rates, {"RESPONSE_CACHE_SIZE": "0"}),
         ("warm", plan.warm_rates, {}),
@@ -526,11 +536,14 @@ def run_ladders(
                         # Hundreds of requests resolve side by side and may all finish late: no
                         # quiet spell says when they are done, so start afresh.
                         say("saturated: restarting the gateway for what follows")
+                        count_fallbacks()
                         stack.stop("gateway")
                         stack.serve("gateway", cpu=GATEWAY_CPU, extra=extra)
                         stack.wait_ready("gateway")
                     elif not drain(finished, timeout=90):
                         raise RuntimeError("the gateway kept working long after a rung it kept up with")
+            count_fallbacks()
+            say(fallback_line(raw["fallbacks"]))
         finally:
             stack.stop("gateway")
     return rows, raw
@@ -565,8 +578,10 @@ def machine() -> dict[str, str]:
     }
 
 
-def render(rows: Sequence[Rung | Skipped], facts: dict[str, str], plan: Plan) -> str:
-    """The results file: how it was run, on what, the table and the targets."""
+def render(
+    rows: Sequence[Rung | Skipped], facts: dict[str, str], plan: Plan, fallback_counts: dict[str, int]
+) -> str:
+    """The results file: how it was run, on what, the table, the compile fallbacks and the targets."""
     method = (
         f"Demo dataset; one gateway process (`gateway serve`, one uvicorn worker) pinned to core "
         f"{GATEWAY_CPU}, vegeta pinned to core {LOAD_CPU}, over loopback; rate limit off. "
@@ -591,6 +606,8 @@ def render(rows: Sequence[Rung | Skipped], facts: dict[str, str], plan: Plan) ->
         method,
         "",
         table(rows),
+        "",
+        fallback_line(fallback_counts),
         "",
         "Targets (docs/measurements.md):",
         "",
@@ -655,7 +672,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 130
         finally:
             stack.close()
-    text = render(rows, facts, plan)
+    text = render(rows, facts, plan, raw["fallbacks"])
     args.out.mkdir(parents=True, exist_ok=True)
     stem = datetime.now(UTC).strftime("%Y-%m-%d-%H%M")
     (args.out / f"{stem}.md").write_text(text, encoding="utf-8")

@@ -175,3 +175,26 @@ def targets(rows: Sequence[Rung | Skipped], *, query: str) -> list[str]:
         f"- {query}, warm cache, ≥ 2,000 req/s: {first}.",
         f"- {query}, cold cache, p99 < 50 ms at 200 req/s: {second}.",
     ]
+
+
+FALLBACKS = "mpe_gateway_compile_fallbacks_total"
+
+
+def fallbacks(metrics: str) -> dict[str, int]:
+    """The gateway's compile fallbacks by reason, read from its Prometheus text."""
+    found: dict[str, int] = {}
+    for line in metrics.splitlines():
+        if line.startswith(FALLBACKS + "{"):
+            labels, _, value = line.rpartition(" ")
+            reason = labels.split('reason="', 1)[1].split('"', 1)[0]
+            found[reason] = found.get(reason, 0) + int(float(value))
+    return found
+
+
+def fallback_line(counts: Mapping[str, int]) -> str:
+    """One line for the results: how often strawberry answered because the compiled path declined."""
+    total = sum(counts.values())
+    if not total:
+        return "Compile fallbacks (`mpe_gateway_compile_fallbacks_total`): 0."
+    by_reason = ", ".join(f"{reason} {n}" for reason, n in sorted(counts.items()))
+    return f"Compile fallbacks (`mpe_gateway_compile_fallbacks_total`): {total} ({by_reason})."

@@ -124,3 +124,21 @@ def test_the_table_and_the_targets() -> None:
         "- technologies, cold cache, p99 < 50 ms at 200 req/s: not met: p99 250 ms, 200 req/s achieved,"
         " 100.00 % success.",
     ]
+
+
+METRICS = """# HELP mpe_gateway_compile_fallbacks_total Operations the compiled path left to strawberry
+# TYPE mpe_gateway_compile_fallbacks_total counter
+mpe_gateway_compile_fallbacks_total{reason="field"} 3.0
+mpe_gateway_compile_fallbacks_created{reason="field"} 1.7e+09
+mpe_gateway_compile_fallbacks_total{reason="scope"} 1.0
+mpe_gateway_requests_total{agency="bench",operation="Page",operation_type="query",outcome="ok"} 9.0
+"""
+
+
+def test_fallbacks_are_read_by_reason_and_reported_in_one_line() -> None:
+    counts = report.fallbacks(METRICS)
+    assert counts == {"field": 3, "scope": 1}
+    assert report.fallback_line(counts) == (
+        "Compile fallbacks (`mpe_gateway_compile_fallbacks_total`): 4 (field 3, scope 1)."
+    )
+    assert report.fallback_line({}) == "Compile fallbacks (`mpe_gateway_compile_fallbacks_total`): 0."

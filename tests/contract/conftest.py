@@ -21,9 +21,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 from pydantic import BaseModel
 
-from gateway import keys
 from gateway.app import all_migrations, create_app
-from gateway.projections import HANDLERS, record_positions
+from gateway.partners import keys
+from gateway.projector.handlers import HANDLERS, record_positions
 from gateway.settings import GatewaySettings
 from mpe_devstack.postgres import PostgresServer
 from mpe_events import budget as bev

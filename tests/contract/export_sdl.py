@@ -25,7 +25,7 @@ COMMAND = "uv run python tests/contract/export_sdl.py"
 
 def current_sdl() -> str:
     """The SDL of the schema the gateway serves now; the same text for the same code."""
-    from gateway.graphql import schema  # imported here: `--help` needs no gateway
+    from gateway.read.schema import schema  # imported here: `--help` needs no gateway
 
     return schema.as_str().rstrip("\n") + "\n"
 

@@ -24,10 +24,10 @@ from typing import Any
 from graphql import parse
 
 from gateway.app import all_migrations
-from gateway.compiled import compile_operation
-from gateway.graphql import Context, schema
-from gateway.keys import Partner
-from gateway.projections import HANDLERS
+from gateway.partners.keys import Partner
+from gateway.projector.handlers import HANDLERS
+from gateway.read.compiled import CompiledQuery, compile_operation, inspect_operation
+from gateway.read.schema import Context, schema
 from mpe_devstack.ports import free_port
 from mpe_devstack.postgres import PostgresServer
 from mpe_events import budget as bev
@@ -168,13 +168,15 @@ def demo_events() -> list[Event]:
         themes = [{"code": t["theme_code"], **t["body"]} for t in p["themes"]]
         prog = bev.ProgramV1.model_validate({**p["program"], "themes": themes, "version": 1})
         events.append(_event(PROGRAM_CREATED.type, prog, prog.code))
+    year_of = {p["program"]["code"]: p["program"]["fiscal_year"] for p in budget["programs"]}
     for p in budget["projects"]:
         status = p["transitions"][-1]["to"] if p["transitions"] else "proposed"
-        body = p["project"]
+        # The consortium is the REST body's shape, not the event's; query 1 does not read it.
+        body = {k: v for k, v in p["project"].items() if k != "participants"}
         proj = bev.ProjectV1.model_validate(
             {
                 **body,
-                "fiscal_year": 2023,
+                "fiscal_year": year_of[body["program_code"]],
                 "status": status,
                 "committed_krw": body["government_krw"] if status != "proposed" else 0,
                 "disbursed_krw": sum(d["body"]["amount_krw"] for d in p["disbursements"]),
@@ -229,9 +231,12 @@ async def bench(dsn: str) -> None:
         assert result.errors is None, result.errors
         return json.dumps({"data": result.data}).encode()
 
+    # As the /graphql stage keeps it per app: the operation inspected once, compiled per call.
+    operation = inspect_operation(document, "Page")
+
     async def compiled_once() -> bytes:
-        compiled = compile_operation(document, "Page", {}, scopes=SCOPES, max_page=100)
-        assert compiled is not None
+        compiled = compile_operation(operation, {}, scopes=SCOPES, max_page=100)
+        assert isinstance(compiled, CompiledQuery)
         async with pool.acquire() as c:
             return b'{"data":' + await compiled.run(c) + b"}"
 
@@ -256,7 +261,7 @@ async def bench(dsn: str) -> None:
     samples = []
     t0 = time.perf_counter()
     for _ in range(2000):
-        compile_operation(document, "Page", {}, scopes=SCOPES, max_page=100)
+        compile_operation(operation, {}, scopes=SCOPES, max_page=100)
     print(f"compile_operation, cached: {(time.perf_counter() - t0) / 2000 * 1e6:.1f} µs")
 
     for rate, seconds in ((200, 10), (400, 5)):

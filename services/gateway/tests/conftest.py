@@ -9,15 +9,20 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from graphql import DocumentNode, print_ast
 from pydantic import BaseModel
 
-from gateway import keys, repository
+from gateway import store
 from gateway.app import all_migrations, create_app
-from gateway.projections import HANDLERS, record_positions
+from gateway.partners import keys
+from gateway.projector.handlers import HANDLERS, record_positions
+from gateway.read.compiled import CompiledQuery, Declined, compile_operation, inspect_operation
+from gateway.read.compiled.core import Document
 from gateway.settings import GatewaySettings
 from mpe_events import budget as bev
 from mpe_events import catalog as ev
@@ -30,6 +35,8 @@ from mpe_events.registry import (
     FISCAL_YEAR_SET,
     INDUSTRY_CREATED,
     PROGRAM_CREATED,
+    PROGRAM_UPDATED,
+    PROJECT_DISBURSED,
     PROJECT_EVENTS,
     TECHNOLOGY_LISTED,
 )
@@ -339,8 +346,214 @@ async def hub_caught_up(app: FastAPI, conn: db.Conn, timeout_s: float = 5) -> No
     The response cache follows the hub's watermark, which learns of each projected change by
     NOTIFY a moment after its commit; a test that reads right after writing waits for that.
     """
-    target = await repository.changes_watermark(conn)
-    hub = app.state.changes
+    target = await store.changes.changes_watermark(conn)
+    hub = app.state.gateway.changes
     async with asyncio.timeout(timeout_s):
         while hub.watermark < target:
             await hub.wait_beyond(hub.watermark)
+
+
+# The compiled path's dataset: every status, edge and gap the two engines must agree on.
+
+ALL = frozenset({"catalog:read", "firms:read", "firms:financials", "budget:read"})
+MAX_PAGE = 100
+F1, F2, F3, F4, F5, F6 = (brn(n) for n in (101, 202, 303, 404, 505, 606))
+GHOST = brn(999)  # a lead firm whose event has not arrived
+
+
+@pytest.fixture
+async def model(conn: db.Conn, seeded: None) -> None:
+    """Firms with designations of every status, programs and projects over three fiscal years.
+
+    SEMI-020 … SEMI-024 have no project at all; SEMI-010 belongs to an industry whose event has
+    not arrived; firm F6 has no ratio, F5 a ratio of exactly 1 and F4 of 0.
+    """
+    await apply(
+        conn,
+        event(TECHNOLOGY_LISTED.type, technology("SEMI-010", industry_code="AUTO", version=2), "SEMI-010"),
+        event(
+            INDUSTRY_CREATED.type,
+            ev.IndustryV1(code="BATT", name_en="Batteries", name_ko="이차전지", version=1),
+            "BATT",
+        ),
+    )
+    firms = [
+        firm(F1, technology_codes=["SEMI-001", "SEMI-004", "SEMI-005"], size="large", mpe_sales_ratio=0.84),
+        firm(F2, technology_codes=["SEMI-004"], size="mid", region="충남", name_ko="주식회사 가람케미칼"),
+        firm(F3, technology_codes=["SEMI-005", "SEMI-025", "NOPE-001"], mpe_sales_ratio=0.5),
+        firm(F4, technology_codes=["SEMI-004", "SEMI-006"], mpe_sales_ratio=0.0),
+        firm(F5, technology_codes=["SEMI-006"], mpe_sales_ratio=1.0, name_en='Quote " and \\ back'),
+        firm(F6, technology_codes=[], mpe_sales_ratio=None),
+    ]
+    await apply(conn, *(firm_event(f) for f in firms))
+    d = uuid.UUID
+    designations = [
+        designation(
+            d(int=1),
+            F1,
+            ("under_review", date(2020, 11, 2)),
+            ("designated", date(2021, 1, 15)),
+            codes=("SEMI-004", "SEMI-005"),
+        ),
+        designation(d(int=2), F2, ("under_review", date(2020, 11, 2)), codes=("SEMI-004",), cohort=2),
+        designation(d(int=3), F2, kind="specialized", codes=("SEMI-004",), applied_on=date(2021, 3, 1)),
+        designation(
+            d(int=4),
+            F3,
+            ("under_review", date(2020, 11, 2)),
+            ("rejected", date(2020, 12, 1)),
+            reason="Not enough sales.",
+        ),
+        designation(d(int=5), F4, ("withdrawn", date(2020, 10, 20)), codes=("SEMI-006",)),
+        designation(
+            d(int=6),
+            F4,
+            ("under_review", date(2021, 2, 1)),
+            ("designated", date(2021, 3, 1)),
+            ("revoked", date(2022, 5, 1)),
+            codes=("SEMI-004", "SEMI-006"),
+            applied_on=date(2021, 1, 5),
+            reason="Falsified application.",
+        ),
+        designation(
+            d(int=7),
+            F5,
+            ("under_review", date(2017, 11, 1)),
+            ("designated", date(2018, 1, 2)),
+            ("expired", date(2021, 1, 2)),
+            kind="specialized",
+            codes=("SEMI-006",),
+            applied_on=date(2017, 10, 1),
+        ),
+        designation(
+            d(int=8),
+            F3,
+            ("under_review", date(2021, 2, 1)),
+            ("designated", date(2021, 6, 1)),
+            codes=("SEMI-005",),
+            cohort=3,
+            applied_on=date(2021, 1, 5),
+        ),
+    ]
+    await apply(conn, *(designation_event(x) for x in designations))
+    await apply(
+        conn,
+        fiscal_year_event(2023, 937_560_000_000),
+        fiscal_year_event(2024, 1_000_000_000_000),
+        program_event(program("MP-2022", fiscal_year=2022, track="supply-chain")),
+        program_event(program("MP-2023", track="supply-chain", budget_krw=50_000_000_000)),
+        program_event(program("MP-2023B", track="new-industry", kind="other")),
+        program_event(
+            program(
+                "MP-ALC",
+                kind="alchemist",
+                themes=[
+                    {
+                        "code": "T1",
+                        "title": "Room-temperature superconductors",
+                        "stages": [
+                            {"stage": "concept", "teams": 6},
+                            {"stage": "preliminary", "teams": 3},
+                            {"stage": "main", "teams": 1},
+                        ],
+                    },
+                    {"code": "T2", "title": "Quantum dots", "stages": [{"stage": "concept", "teams": 4}]},
+                ],
+                version=2,
+            ),
+            PROGRAM_UPDATED.type,
+        ),
+        program_event(program("MP-2024", fiscal_year=2024)),
+    )
+    selected = {"status": "selected", "committed_krw": 1_000_000_000}
+    projects = [
+        project(
+            "P22-001",
+            program_code="MP-2022",
+            fiscal_year=2022,
+            technology_codes=["SEMI-004"],
+            lead_firm_brn=F1,
+            status="completed",
+            committed_krw=1_000_000_000,
+            disbursed_krw=1_000_000_000,
+            version=5,
+        ),
+        project(
+            "P23-001", technology_codes=["SEMI-004", "SEMI-005"], lead_firm_brn=F1, **selected, version=2
+        ),
+        project(
+            "P23-002",
+            technology_codes=["SEMI-005"],
+            lead_firm_brn=F3,
+            status="active",
+            committed_krw=700_000_000,
+            disbursed_krw=250_000_000,
+            kind="continuing",
+            continues="P22-001",
+            version=4,
+        ),
+        project("P23-003", technology_codes=["SEMI-006", "SEMI-004"], program_code="MP-2023B", version=1),
+        project(
+            "P23-004",
+            technology_codes=["SEMI-010"],
+            program_code="MP-2023B",
+            lead_firm_brn=GHOST,
+            status="terminated",
+            committed_krw=300_000_000,
+            disbursed_krw=300_000_000,
+            version=4,
+        ),
+        project(
+            "P23-005", technology_codes=["SEMI-025"], program_code="MP-ALC", status="terminated", version=3
+        ),
+        project("P23-006", technology_codes=["GONE-001"], program_code="MP-LATE", **selected, version=2),
+        project(
+            "P23-007",
+            technology_codes=[],
+            program_code="MP-2023",
+            lead_firm_brn=F5,
+            status="agreement_signed",
+            committed_krw=2_000_000_000,
+            version=3,
+        ),
+        project(
+            "P24-001",
+            program_code="MP-2024",
+            fiscal_year=2024,
+            technology_codes=["SEMI-004", "SEMI-001"],
+            lead_firm_brn=F1,
+            **selected,
+            version=2,
+        ),
+    ]
+    await apply(conn, *(project_event(p) for p in projects))
+    paid = project(
+        "P23-001", status="active", committed_krw=1_000_000_000, disbursed_krw=400_000_000, version=4
+    )
+    await apply(conn, project_event(paid, PROJECT_DISBURSED.type))
+
+
+@pytest.fixture
+async def pool(gateway_db: str, model: None) -> AsyncIterator[asyncpg.Pool]:
+    p = await db.create_pool(gateway_db, min_size=1, max_size=4)
+    yield p
+    await p.close()
+
+
+# As the /graphql stage keeps them per app: each text's operation inspected once, compiled per call.
+_OPERATIONS: dict[tuple[str, str | None], Document | Declined] = {}
+
+
+def compile_query(
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    *,
+    scopes: frozenset[str],
+    max_page: int,
+) -> CompiledQuery | Declined:
+    """The operation as one statement, or why the compiler declines it."""
+    key = (print_ast(document), operation_name)
+    if key not in _OPERATIONS:
+        _OPERATIONS[key] = inspect_operation(document, operation_name)
+    return compile_operation(_OPERATIONS[key], variables, scopes=scopes, max_page=max_page)

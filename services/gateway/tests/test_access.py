@@ -21,10 +21,11 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
-from gateway import keys, repository
-from gateway.access import MAX_OPERATION_LABELS, GatewayMetrics, RateLimiter
+from gateway import store
 from gateway.app import create_app
 from gateway.cli import build
+from gateway.http.access import MAX_OPERATION_LABELS, GatewayMetrics, RateLimiter
+from gateway.partners import keys
 from gateway.settings import GatewaySettings
 from mpe_kit import db, ops
 
@@ -248,7 +249,7 @@ async def nameless(_conn: db.Conn) -> list[Any]:
 async def test_an_unexpected_error_is_masked_with_a_correlation_id_that_is_in_the_log(
     conn: db.Conn, gateway_db: str, monkeypatch: pytest.MonkeyPatch, broken: Any, path: list[Any], cause: str
 ) -> None:
-    monkeypatch.setattr(repository, "industries", broken)
+    monkeypatch.setattr(store.catalog, "industries", broken)
     key = await new_key(conn, "catalog:read")
     # The resolvers are what breaks here; the compiled statement does not call them.
     async with serving(gateway_db, compiled_queries=False) as served:
@@ -314,3 +315,33 @@ async def test_errors_a_client_can_act_on_stay_clear(
     assert error["extensions"]["code"] == code
     assert message in error["message"]
     assert "correlationId" not in error["extensions"]
+
+
+async def test_every_fallback_to_strawberry_is_counted_with_its_reason(
+    conn: db.Conn, gateway_db: str
+) -> None:
+    key = await new_key(conn, "catalog:read", "firms:read")
+    async with serving(gateway_db, response_cache_size=0) as served:
+        with structlog.testing.capture_logs() as logs:
+            await served.query(key.secret, INDUSTRIES)  # compiled
+            await served.query(key.secret, "{ designationProgress { designated } }")  # declined field
+            await served.query(key.secret, "{ programs(first: 1) { totalCount } }")  # lacks budget:read
+            await served.query(key.secret, "{ technologies(first: 1000) { totalCount } }")  # page too large
+            await served.query(key.secret, "{ nope }")  # invalid
+            await served.query(key.secret, "{ designationProgress { designated } }")
+        metrics = await ops.scrape(served.app)
+
+    lines = [e for e in logs if e["event"] == "graphql request"]
+    assert [(e["answered_by"], e["fallback"]) for e in lines] == [
+        ("compiled", None),
+        ("strawberry", "field"),
+        ("strawberry", "scope"),
+        ("strawberry", "arguments"),
+        ("strawberry", "invalid"),
+        ("strawberry", "field"),
+    ]
+    fallbacks = "mpe_gateway_compile_fallbacks_total"
+    assert metric(metrics, fallbacks, reason="field") == 2
+    assert metric(metrics, fallbacks, reason="scope") == 1
+    assert metric(metrics, fallbacks, reason="arguments") == 1
+    assert metric(metrics, fallbacks, reason="invalid") == 1

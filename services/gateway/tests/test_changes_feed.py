@@ -12,10 +12,10 @@ import httpx
 from asgi_lifespan import LifespanManager
 from pydantic import BaseModel
 
-from gateway import repository
+from gateway import store
 from gateway.app import create_app
-from gateway.feed import APPLICATION_NAME, ChangeHub
-from gateway.projections import HANDLERS
+from gateway.projector.handlers import HANDLERS
+from gateway.read.hub import APPLICATION_NAME, ChangeHub
 from gateway.settings import GatewaySettings
 from mpe_devstack.kafka import KafkaCluster
 from mpe_events import catalog as ev
@@ -155,7 +155,7 @@ async def test_a_batch_notifies_its_highest_seq_and_one_without_changes_nothing(
     writer = await db.connect(gateway_db)
     heard: asyncio.Queue[str] = asyncio.Queue()
     try:
-        await listener.add_listener(repository.CHANGES_CHANNEL, lambda *a: heard.put_nowait(a[3]))
+        await listener.add_listener(store.changes.CHANGES_CHANNEL, lambda *a: heard.put_nowait(a[3]))
         await batch(writer, tech("SEMI-001", 1), tech("SEMI-002", 1), tech("SEMI-003", 1))
         assert await asyncio.wait_for(heard.get(), 5) == "3"
         await batch(writer, tech("SEMI-001", 1))  # stale: nothing appended
@@ -183,7 +183,7 @@ async def test_seq_follows_commit_order_across_concurrent_appenders(gateway_db: 
         other = asyncio.create_task(second())
         await asyncio.sleep(0.5)
         assert not other.done(), "the second appender should wait for the first one's commit"
-        assert await repository.changes_watermark(reader) == 0
+        assert await store.changes.changes_watermark(reader) == 0
         await ta.commit()
         await asyncio.wait_for(other, 5)
         rows = await reader.fetch("select seq, entity_key from changes order by seq")
@@ -385,7 +385,7 @@ async def test_the_hub_follows_the_log_and_reconnects(gateway_db: str) -> None:
 
 
 async def test_the_app_exposes_its_hub(gateway_app: Any) -> None:
-    hub = gateway_app.app.state.changes
+    hub = gateway_app.app.state.gateway.changes
     assert isinstance(hub, ChangeHub)
     assert hub.live is True
     assert hub.watermark == 0
@@ -437,7 +437,7 @@ async def test_the_feed_is_whole_and_ordered_across_a_gateway_restart(
                 headers={"X-API-Key": key},
             ) as client,
         ):
-            hub: ChangeHub = app.state.changes
+            hub: ChangeHub = app.state.gateway.changes
             await _publish(kafka.bootstrap, topic_prefix, events)
             async with asyncio.timeout(60):
                 await hub.wait_beyond(expect_watermark - 1)
@@ -460,7 +460,7 @@ async def test_the_feed_is_whole_and_ordered_across_a_gateway_restart(
     assert times == sorted(times)
     conn = await db.connect(gateway_db)
     try:
-        assert await repository.changes_watermark(conn) == 10
+        assert await store.changes.changes_watermark(conn) == 10
         assert await conn.fetchval("select count(distinct event_id) from changes") == 10
     finally:
         await conn.close()

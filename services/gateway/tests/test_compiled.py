@@ -4,221 +4,29 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from datetime import date
 from typing import Any
 
 import asyncpg
 import pytest
 from graphql import parse, validate
 
-from gateway.compiled import compile_operation
-from gateway.graphql import Context, schema
-from gateway.keys import Partner
-from mpe_events import catalog as ev
-from mpe_events.registry import INDUSTRY_CREATED, PROGRAM_UPDATED, PROJECT_DISBURSED, TECHNOLOGY_LISTED
-from mpe_kit import db
+from gateway.partners.keys import Partner
+from gateway.read.compiled import CompiledQuery, Declined
+from gateway.read.schema import Context, schema
 from mpe_kit.pagination import encode_cursor
 
 from .conftest import (
-    apply,
+    ALL,
+    F1,
+    F2,
+    F3,
+    F4,
+    F5,
+    F6,
+    MAX_PAGE,
     brn,
-    designation,
-    designation_event,
-    event,
-    firm,
-    firm_event,
-    fiscal_year_event,
-    program,
-    program_event,
-    project,
-    project_event,
-    technology,
+    compile_query,
 )
-
-ALL = frozenset({"catalog:read", "firms:read", "firms:financials", "budget:read"})
-MAX_PAGE = 100
-F1, F2, F3, F4, F5, F6 = (brn(n) for n in (101, 202, 303, 404, 505, 606))
-GHOST = brn(999)  # a lead firm whose event has not arrived
-
-
-@pytest.fixture
-async def model(conn: db.Conn, seeded: None) -> None:
-    """Firms with designations of every status, programs and projects over three fiscal years.
-
-    SEMI-020 … SEMI-024 have no project at all; SEMI-010 belongs to an industry whose event has
-    not arrived; firm F6 has no ratio, F5 a ratio of exactly 1 and F4 of 0.
-    """
-    await apply(
-        conn,
-        event(TECHNOLOGY_LISTED.type, technology("SEMI-010", industry_code="AUTO", version=2), "SEMI-010"),
-        event(
-            INDUSTRY_CREATED.type,
-            ev.IndustryV1(code="BATT", name_en="Batteries", name_ko="이차전지", version=1),
-            "BATT",
-        ),
-    )
-    firms = [
-        firm(F1, technology_codes=["SEMI-001", "SEMI-004", "SEMI-005"], size="large", mpe_sales_ratio=0.84),
-        firm(F2, technology_codes=["SEMI-004"], size="mid", region="충남", name_ko="주식회사 가람케미칼"),
-        firm(F3, technology_codes=["SEMI-005", "SEMI-025", "NOPE-001"], mpe_sales_ratio=0.5),
-        firm(F4, technology_codes=["SEMI-004", "SEMI-006"], mpe_sales_ratio=0.0),
-        firm(F5, technology_codes=["SEMI-006"], mpe_sales_ratio=1.0, name_en='Quote " and \\ back'),
-        firm(F6, technology_codes=[], mpe_sales_ratio=None),
-    ]
-    await apply(conn, *(firm_event(f) for f in firms))
-    d = uuid.UUID
-    designations = [
-        designation(
-            d(int=1),
-            F1,
-            ("under_review", date(2020, 11, 2)),
-            ("designated", date(2021, 1, 15)),
-            codes=("SEMI-004", "SEMI-005"),
-        ),
-        designation(d(int=2), F2, ("under_review", date(2020, 11, 2)), codes=("SEMI-004",), cohort=2),
-        designation(d(int=3), F2, kind="specialized", codes=("SEMI-004",), applied_on=date(2021, 3, 1)),
-        designation(
-            d(int=4),
-            F3,
-            ("under_review", date(2020, 11, 2)),
-            ("rejected", date(2020, 12, 1)),
-            reason="Not enough sales.",
-        ),
-        designation(d(int=5), F4, ("withdrawn", date(2020, 10, 20)), codes=("SEMI-006",)),
-        designation(
-            d(int=6),
-            F4,
-            ("under_review", date(2021, 2, 1)),
-            ("designated", date(2021, 3, 1)),
-            ("revoked", date(2022, 5, 1)),
-            codes=("SEMI-004", "SEMI-006"),
-            applied_on=date(2021, 1, 5),
-            reason="Falsified application.",
-        ),
-        designation(
-            d(int=7),
-            F5,
-            ("under_review", date(2017, 11, 1)),
-            ("designated", date(2018, 1, 2)),
-            ("expired", date(2021, 1, 2)),
-            kind="specialized",
-            codes=("SEMI-006",),
-            applied_on=date(2017, 10, 1),
-        ),
-        designation(
-            d(int=8),
-            F3,
-            ("under_review", date(2021, 2, 1)),
-            ("designated", date(2021, 6, 1)),
-            codes=("SEMI-005",),
-            cohort=3,
-            applied_on=date(2021, 1, 5),
-        ),
-    ]
-    await apply(conn, *(designation_event(x) for x in designations))
-    await apply(
-        conn,
-        fiscal_year_event(2023, 937_560_000_000),
-        fiscal_year_event(2024, 1_000_000_000_000),
-        program_event(program("MP-2022", fiscal_year=2022, track="supply-chain")),
-        program_event(program("MP-2023", track="supply-chain", budget_krw=50_000_000_000)),
-        program_event(program("MP-2023B", track="new-industry", kind="other")),
-        program_event(
-            program(
-                "MP-ALC",
-                kind="alchemist",
-                themes=[
-                    {
-                        "code": "T1",
-                        "title": "Room-temperature superconductors",
-                        "stages": [
-                            {"stage": "concept", "teams": 6},
-                            {"stage": "preliminary", "teams": 3},
-                            {"stage": "main", "teams": 1},
-                        ],
-                    },
-                    {"code": "T2", "title": "Quantum dots", "stages": [{"stage": "concept", "teams": 4}]},
-                ],
-                version=2,
-            ),
-            PROGRAM_UPDATED.type,
-        ),
-        program_event(program("MP-2024", fiscal_year=2024)),
-    )
-    selected = {"status": "selected", "committed_krw": 1_000_000_000}
-    projects = [
-        project(
-            "P22-001",
-            program_code="MP-2022",
-            fiscal_year=2022,
-            technology_codes=["SEMI-004"],
-            lead_firm_brn=F1,
-            status="completed",
-            committed_krw=1_000_000_000,
-            disbursed_krw=1_000_000_000,
-            version=5,
-        ),
-        project(
-            "P23-001", technology_codes=["SEMI-004", "SEMI-005"], lead_firm_brn=F1, **selected, version=2
-        ),
-        project(
-            "P23-002",
-            technology_codes=["SEMI-005"],
-            lead_firm_brn=F3,
-            status="active",
-            committed_krw=700_000_000,
-            disbursed_krw=250_000_000,
-            kind="continuing",
-            continues="P22-001",
-            version=4,
-        ),
-        project("P23-003", technology_codes=["SEMI-006", "SEMI-004"], program_code="MP-2023B", version=1),
-        project(
-            "P23-004",
-            technology_codes=["SEMI-010"],
-            program_code="MP-2023B",
-            lead_firm_brn=GHOST,
-            status="terminated",
-            committed_krw=300_000_000,
-            disbursed_krw=300_000_000,
-            version=4,
-        ),
-        project(
-            "P23-005", technology_codes=["SEMI-025"], program_code="MP-ALC", status="terminated", version=3
-        ),
-        project("P23-006", technology_codes=["GONE-001"], program_code="MP-LATE", **selected, version=2),
-        project(
-            "P23-007",
-            technology_codes=[],
-            program_code="MP-2023",
-            lead_firm_brn=F5,
-            status="agreement_signed",
-            committed_krw=2_000_000_000,
-            version=3,
-        ),
-        project(
-            "P24-001",
-            program_code="MP-2024",
-            fiscal_year=2024,
-            technology_codes=["SEMI-004", "SEMI-001"],
-            lead_firm_brn=F1,
-            **selected,
-            version=2,
-        ),
-    ]
-    await apply(conn, *(project_event(p) for p in projects))
-    paid = project(
-        "P23-001", status="active", committed_krw=1_000_000_000, disbursed_krw=400_000_000, version=4
-    )
-    await apply(conn, project_event(paid, PROJECT_DISBURSED.type))
-
-
-@pytest.fixture
-async def pool(gateway_db: str, model: None) -> AsyncIterator[asyncpg.Pool]:
-    p = await db.create_pool(gateway_db, min_size=1, max_size=4)
-    yield p
-    await p.close()
 
 
 def partner(scopes: frozenset[str]) -> Partner:
@@ -235,8 +43,8 @@ async def both(
     """Run the query both ways; they must agree to the byte of their JSON, key order included."""
     document = parse(query)
     assert validate(schema._schema, document) == []
-    compiled = compile_operation(document, operation_name, variables, scopes=scopes, max_page=MAX_PAGE)
-    assert compiled is not None, "the compiler declined a query it should answer"
+    compiled = compile_query(document, operation_name, variables, scopes=scopes, max_page=MAX_PAGE)
+    assert isinstance(compiled, CompiledQuery), f"the compiler declined a query it should answer: {compiled}"
     async with pool.acquire() as c:
         got = json.loads(await compiled.run(c))
     expected = await schema.execute(
@@ -260,7 +68,8 @@ def declined(
 ) -> bool:
     document = parse(query)
     assert validate(schema._schema, document) == []
-    return compile_operation(document, operation_name, variables, scopes=scopes, max_page=max_page) is None
+    found = compile_query(document, operation_name, variables, scopes=scopes, max_page=max_page)
+    return isinstance(found, Declined)
 
 
 # The three headline queries.
@@ -505,10 +314,10 @@ async def test_pagination_with_after(pool: asyncpg.Pool) -> None:
 
 async def test_compilation_is_cached_and_variables_bound_per_call(pool: asyncpg.Pool) -> None:
     document = parse(FIRM)
-    one = compile_operation(document, None, {"brn": F1}, scopes=ALL, max_page=MAX_PAGE)
-    two = compile_operation(parse(FIRM), None, {"brn": F2}, scopes=ALL, max_page=MAX_PAGE)
-    assert one is not None
-    assert two is not None
+    one = compile_query(document, None, {"brn": F1}, scopes=ALL, max_page=MAX_PAGE)
+    two = compile_query(parse(FIRM), None, {"brn": F2}, scopes=ALL, max_page=MAX_PAGE)
+    assert isinstance(one, CompiledQuery)
+    assert isinstance(two, CompiledQuery)
     assert one.sql is two.sql
     assert one.values != two.values
     async with pool.acquire() as c:

@@ -17,10 +17,10 @@ import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from gateway import repository
+from gateway import store
 from gateway.app import create_app
-from gateway.export import ENTITIES
-from gateway.keys import SCOPES
+from gateway.http.export import ENTITIES
+from gateway.partners.keys import SCOPES
 from gateway.settings import GatewaySettings
 from mpe_devstack.ports import free_port
 from mpe_events.registry import PROGRAM_UPDATED, PROJECT_DISBURSED
@@ -171,12 +171,16 @@ async def test_each_export_is_every_row_in_key_order_as_graphql_gives_it(
         assert [r[key] for r in rows] == sorted(r[key] for r in rows), name
     # Row counts, against the read model itself.
     assert len(exported["technologies"]) == 25
-    assert len(exported["technologies"]) == await repository.technologies_count(
-        conn, repository.TechnologyFilter()
+    assert len(exported["technologies"]) == await store.catalog.technologies_count(
+        conn, store.catalog.TechnologyFilter()
     )
-    assert len(exported["firms"]) == await repository.firms_count(conn, repository.FirmFilter()) == 3
-    assert len(exported["programs"]) == await repository.programs_count(conn, fiscal_year=None) == 2
-    assert len(exported["projects"]) == await repository.projects_count(conn, repository.ProjectFilter()) == 3
+    assert len(exported["firms"]) == await store.firms.firms_count(conn, store.firms.FirmFilter()) == 3
+    assert len(exported["programs"]) == await store.budget.programs_count(conn, fiscal_year=None) == 2
+    assert (
+        len(exported["projects"])
+        == await store.budget.projects_count(conn, store.budget.ProjectFilter())
+        == 3
+    )
     assert len(exported["designations"]) == await conn.fetchval("select count(*) from designations") == 4
     assert [r["id"] for r in exported["designations"]] == [str(u) for u in sorted(DESIGNATIONS)]
 
@@ -243,7 +247,7 @@ async def test_headers_name_the_file_and_say_how_current_the_data_is(
     assert r.headers["x-data-lag"] == "0"
 
     newest = datetime(2026, 11, 25, 3, 4, 5, tzinfo=UTC)
-    await repository.record_positions(
+    await store.changes.record_positions(
         conn,
         [
             ("mpe.firms.firm", 0, 40, 42, newest),
@@ -448,7 +452,7 @@ async def test_a_client_that_hangs_up_gives_the_connection_back(
             # And a whole export still works afterwards, on the same pool.
             r = await client.get("/export/technologies.ndjson")
             assert len(r.content.splitlines()) == 30_000
-        assert not gateway_app.app.state.export_slots.locked()
+        assert not gateway_app.app.state.gateway.export_slots.locked()
 
 
 async def test_exports_beyond_half_the_pool_are_turned_away(gateway_db: str, conn: db.Conn) -> None:
@@ -480,7 +484,7 @@ async def test_exports_beyond_half_the_pool_are_turned_away(gateway_db: str, con
             assert r.json()["data"] == {"technology": {"code": "GEN-000002"}}
 
         async def slot_free() -> bool:
-            return not app.state.export_slots.locked()
+            return not app.state.gateway.export_slots.locked()
 
         await until(slot_free)
         r = await client.get("/export/technologies.ndjson")

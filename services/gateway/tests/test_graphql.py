@@ -7,7 +7,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from gateway import repository
+from gateway import store
 from mpe_kit import db
 
 from .conftest import gql, new_key
@@ -119,7 +119,7 @@ async def test_a_revoked_key_is_refused(conn: db.Conn, gateway: Callable[..., ht
     key = await new_key(conn, "catalog:read")
     client = gateway(key.secret)
     assert (await client.post("/graphql", json={"query": "{ industries { code } }"})).status_code == 200
-    assert await repository.revoke_key(conn, key.id)
+    assert await store.keys.revoke_key(conn, key.id)
     r = await client.post("/graphql", json={"query": "{ industries { code } }"})
     assert r.status_code == 401
     assert r.json()["detail"] == "The API key is not valid or has been revoked."

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from gateway import repository
+from gateway import store
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from mpe_kit import db
@@ -141,7 +141,7 @@ async def test_data_as_of_is_the_oldest_time_every_partition_was_seen_complete(
     async with serving(gateway_db) as served:
         r = await served.query(key.secret, COUNT)
         assert r.json()["extensions"] == {"dataAsOf": None}  # nothing is known yet
-        await repository.record_caught_up(
+        await store.changes.record_caught_up(
             conn,
             [
                 ("mpe.catalog.technology", 0, 10, now - timedelta(seconds=3)),
@@ -152,8 +152,10 @@ async def test_data_as_of_is_the_oldest_time_every_partition_was_seen_complete(
         r = await served.query(key.secret, COUNT)
         assert datetime.fromisoformat(r.json()["extensions"]["dataAsOf"]) == now - timedelta(seconds=3)
         # Times only grow, and a partition never seen complete makes the whole unknown.
-        await repository.record_caught_up(conn, [("mpe.catalog.technology", 0, 10, now - timedelta(days=1))])
-        await repository.record_positions(conn, [("mpe.firms.firm", 0, 5, 9, now)])
+        await store.changes.record_caught_up(
+            conn, [("mpe.catalog.technology", 0, 10, now - timedelta(days=1))]
+        )
+        await store.changes.record_positions(conn, [("mpe.firms.firm", 0, 5, 9, now)])
         await asyncio.sleep(0.6)
         r = await served.query(key.secret, COUNT)
         assert r.json()["extensions"] == {"dataAsOf": None}
@@ -171,7 +173,7 @@ async def test_with_kafka_unreachable_the_gateway_answers_and_says_how_old_its_d
     """The projector cannot reach the broker: answers come from the read model, dataAsOf stays put."""
     key = await new_key(conn, "catalog:read")
     seen = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    await repository.record_caught_up(conn, [("mpe.catalog.technology", 0, 25, seen)])
+    await store.changes.record_caught_up(conn, [("mpe.catalog.technology", 0, 25, seen)])
     s = GatewaySettings(database_url=gateway_db, log_json=False, kafka_bootstrap="127.0.0.1:1")
     app = create_app(s, with_workers=True)
     async with (
@@ -207,13 +209,13 @@ async def test_a_write_not_yet_projected_is_waited_for_then_refused_clearly(
         assert "data" not in r.json()
         assert waited >= 0.3
         # Two of three events are not the whole write; the third makes it visible.
-        await repository.record_writes(conn, [("/mpehub/catalog", 42, 2)])
+        await store.changes.record_writes(conn, [("/mpehub/catalog", 42, 2)])
         r = await post(served.client, key.secret, {"query": COUNT}, **{"MPE-Wait-For": token})
         assert r.json()["errors"][0]["extensions"]["code"] == "WRITE_NOT_YET_VISIBLE"
 
         async def third() -> None:
             await asyncio.sleep(0.1)
-            await repository.record_writes(conn, [("/mpehub/catalog", 42, 1)])
+            await store.changes.record_writes(conn, [("/mpehub/catalog", 42, 1)])
 
         task = asyncio.create_task(third())
         r = await post(served.client, key.secret, {"query": COUNT}, **{"MPE-Wait-For": token})

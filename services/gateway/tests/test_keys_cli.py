@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from gateway import keys
 from gateway.cli import build
+from gateway.partners import keys
 from mpe_devstack.ports import free_port
 from mpe_kit import db
 

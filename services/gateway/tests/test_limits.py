@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from graphql import parse
 
-from gateway.graphql import schema
-from gateway.limits import measure
+from gateway.http.limits import measure
+from gateway.read.schema import schema
 from mpe_kit import db
 
 from .conftest import new_key

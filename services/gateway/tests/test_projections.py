@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from gateway.projections import HANDLERS
+from gateway.projector.handlers import HANDLERS
 from mpe_events import catalog as ev
 from mpe_events.registry import (
     DESIGNATION_EVENTS,
@@ -148,7 +148,10 @@ async def test_a_program_keeps_its_newest_version_with_its_themes(conn: db.Conn)
         {
             "code": "ALC-T1",
             "title": "Ultra-thin glass",
-            "stages": [{"stage": "concept", "teams": 6}, {"stage": "preliminary", "teams": 3}],
+            "stages": [
+                {"stage": "concept", "teams": 6, "fiscal_year": 2023, "project_codes": ["A-1", "A-2"]},
+                {"stage": "preliminary", "teams": 3, "fiscal_year": 2024, "project_codes": []},
+            ],
         }
     ]
     v1 = program("ALC-2023", 1, kind="alchemist", budget_krw=1_200_000_000)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import structlog
 
-from gateway.http import GraphQLHTTP
+from gateway.http.endpoint import GraphQLHTTP
 from mpe_events.registry import TECHNOLOGY_AMENDED
 from mpe_kit import db
 
@@ -30,7 +30,7 @@ async def test_a_repeated_query_is_answered_from_the_cache_per_variables_and_sco
     reader = await new_key(conn, "catalog:read")
     other = await new_key(conn, "budget:read")
     async with serving(gateway_db) as served:
-        state: GraphQLHTTP = served.app.state.graphql_http
+        state: GraphQLHTTP = served.app.state.gateway.graphql
         with structlog.testing.capture_logs() as logs:
             first = await served.query(reader.secret, NAME, code="SEMI-004")
             again = await served.query(reader.secret, NAME, code="SEMI-004")
@@ -71,12 +71,12 @@ async def test_a_stale_event_leaves_the_cache_alone(conn: db.Conn, gateway_db: s
     key = await new_key(conn, "catalog:read")
     async with serving(gateway_db) as served:
         await served.query(key.secret, NAME, code="SEMI-004")
-        watermark = served.app.state.changes.watermark
+        watermark = served.app.state.gateway.changes.watermark
         stale = event(TECHNOLOGY_AMENDED.type, technology("SEMI-004", version=1, name_en="Old"), "SEMI-004")
         await batch(conn, stale)
         with structlog.testing.capture_logs() as logs:
             r = await served.query(key.secret, NAME, code="SEMI-004")
-        assert served.app.state.changes.watermark == watermark
+        assert served.app.state.gateway.changes.watermark == watermark
         assert answered_by(logs) == ["cache"]
         assert r.json()["data"]["technology"]["nameEn"] != "Old"
 
@@ -97,7 +97,7 @@ async def test_without_its_notifications_the_gateway_does_not_use_the_cache(
     """The hub's connection is cut: no entry can be trusted until it is back and has re-read the log."""
     key = await new_key(conn, "catalog:read")
     async with serving(gateway_db) as served:
-        hub = served.app.state.changes
+        hub = served.app.state.gateway.changes
         await served.query(key.secret, NAME, code="SEMI-004")
         await conn.execute(
             "select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'gateway-change-hub'"

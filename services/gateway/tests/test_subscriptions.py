@@ -17,9 +17,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from gateway import keys
 from gateway.app import create_app
-from gateway.feed import ChangeHub
+from gateway.partners import keys
+from gateway.read.hub import ChangeHub
 from gateway.settings import GatewaySettings
 from mpe_devstack.ports import free_port
 from mpe_kit import db
@@ -55,7 +55,7 @@ async def server(gateway_db: str) -> AsyncIterator[Server]:
     await until(lambda: uv.started, timeout_s=20)
     conn = await db.connect(gateway_db)
     try:
-        yield Server(f"ws://127.0.0.1:{port}/graphql", app.state.changes, conn)
+        yield Server(f"ws://127.0.0.1:{port}/graphql", app.state.gateway.changes, conn)
     finally:
         await conn.close()
         uv.should_exit = True

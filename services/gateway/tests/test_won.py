@@ -6,7 +6,7 @@ import pytest
 import strawberry
 from strawberry.schema.config import StrawberryConfig
 
-from gateway.graphql import WON, Won, parse_won, serialize_won
+from gateway.read.common import WON, Won, parse_won, serialize_won
 
 # The 2023 materials & parts R&D program: ₩937.56bn, beyond a 32-bit Int.
 AMOUNT = 937_560_000_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -11,16 +12,18 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware import Middleware
 
-from gateway import freshness, repository
-from gateway.access import AccessLog, Gate, GatewayMetrics, RateLimiter
-from gateway.api import graphql_router
-from gateway.export import export_router
-from gateway.feed import ChangeHub
-from gateway.http import GraphQLEndpoint, GraphQLHTTP
-from gateway.keys import KeyCache
-from gateway.limits import Limits
-from gateway.projections import HANDLERS
+from gateway import store
+from gateway.http.access import AccessLog, Gate, GatewayMetrics, RateLimiter
+from gateway.http.endpoint import GraphQLEndpoint, GraphQLHTTP
+from gateway.http.export import export_router
+from gateway.http.limits import Limits
+from gateway.http.websocket import graphql_router
+from gateway.partners.keys import KeyCache
+from gateway.projector import freshness
+from gateway.projector.handlers import HANDLERS
+from gateway.read.hub import ChangeHub
 from gateway.settings import GatewaySettings
+from gateway.state import GatewayState, started
 from mpe_kit import migrations
 from mpe_kit.service import Runtime, ServiceSpec, Worker, event_consumer
 from mpe_kit.service import create_app as build_app
@@ -51,7 +54,7 @@ def _workers(rt: Runtime) -> list[Worker]:
 def _freshness(rt: Runtime) -> Callable[[], Awaitable[dict[str, Any]]]:
     async def report() -> dict[str, Any]:
         async with rt.pool.acquire() as conn:
-            rows = await repository.freshness(conn)
+            rows = await store.changes.freshness(conn)
         return {
             "projection": {
                 r["topic"]: {
@@ -67,20 +70,30 @@ def _freshness(rt: Runtime) -> Callable[[], Awaitable[dict[str, Any]]]:
 
 
 async def _start(rt: Runtime, app: FastAPI) -> None:
-    """Per app: the key cache, rate limiter, metrics and limits the GraphQL route uses; the change hub."""
+    """Per app, as one typed state: admission (keys, rate, metrics), the limits, the /graphql
+    route's caches, the change hub and the export slots."""
     s = rt.settings
     assert isinstance(s, GatewaySettings)
-    if not isinstance(getattr(app.state, "gateway", None), Gate):
-        app.state.gateway = Gate(
+    before = started(app)
+    # The metrics are registered once per registry: an app started again keeps its gate.
+    gate = (
+        before.gate
+        if before is not None
+        else Gate(
             keys=KeyCache(ttl_s=s.key_cache_ttl_s),
             rate=RateLimiter(per_s=s.rate_limit_per_s, burst=s.rate_limit_burst),
             metrics=GatewayMetrics(rt.registry),
         )
-    app.state.limits = Limits.of(s)
-    app.state.graphql_http = GraphQLHTTP(s)
+    )
     hub = ChangeHub(dsn=s.database_dsn(), pool=rt.pool, poll_s=s.changes_poll_s)
     await hub.start()
-    app.state.changes = hub
+    app.state.gateway = GatewayState(
+        gate=gate,
+        limits=Limits.of(s),
+        graphql=GraphQLHTTP(s),
+        changes=hub,
+        export_slots=asyncio.Semaphore(max(1, s.db_pool_max // 2)),
+    )
     # Strawberry logs every GraphQL error, a client's FORBIDDEN included, with a traceback; the
     # access log notes each error's code and the unexpected ones are logged with a correlation id.
     logging.getLogger("strawberry.execution").setLevel(logging.CRITICAL)
@@ -88,9 +101,9 @@ async def _start(rt: Runtime, app: FastAPI) -> None:
 
 async def _stop(_rt: Runtime, app: FastAPI) -> None:
     """Stop the change hub: its subscriptions end and its connection closes."""
-    hub = getattr(app.state, "changes", None)
-    if isinstance(hub, ChangeHub):
-        await hub.stop()
+    gateway = started(app)
+    if gateway is not None:
+        await gateway.changes.stop()
 
 
 def _fastapi_kwargs(_settings: ServiceSettings) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import asyncpg
 import typer
 
-from gateway import keys
 from gateway.app import spec
+from gateway.partners import keys
 from gateway.settings import GatewaySettings
 from mpe_kit import db
 from mpe_kit.db import Conn

@@ -16,8 +16,8 @@ import time
 from collections import Counter
 from datetime import datetime, timedelta
 
-from gateway import repository
-from gateway.projections import record_positions
+from gateway import store
+from gateway.projector.handlers import record_positions
 from mpe_kit.consumer import CaughtUp, Event, Position
 from mpe_kit.db import Conn, Pool
 from mpe_kit.writes import Written
@@ -33,7 +33,7 @@ async def on_batch(conn: Conn, applied: list[Event], positions: list[Position]) 
     await record_positions(conn, applied, positions)
     writes = Counter((e.envelope.source, int(e.envelope.write or 0)) for e in applied if _is_write(e))
     if writes:
-        await repository.record_writes(conn, [(s, t, n) for (s, t), n in writes.items()])
+        await store.changes.record_writes(conn, [(s, t, n) for (s, t), n in writes.items()])
 
 
 def _is_write(event: Event) -> bool:
@@ -49,13 +49,13 @@ class CaughtUpRecorder:
 
     async def __call__(self, caught_up: list[CaughtUp]) -> None:
         async with self._pool.acquire() as conn:
-            await repository.record_caught_up(
+            await store.changes.record_caught_up(
                 conn, [(c.topic, c.partition, c.next_offset, c.at) for c in caught_up]
             )
             now = time.monotonic()
             if now - self._pruned >= PRUNE_EVERY_S:
                 self._pruned = now
-                await repository.prune_writes(conn, WRITE_PROGRESS_KEPT)
+                await store.changes.prune_writes(conn, WRITE_PROGRESS_KEPT)
 
 
 class DataAsOf:
@@ -71,7 +71,7 @@ class DataAsOf:
         if fresh or now - self._read_at >= self._ttl:
             self._read_at = now
             async with pool.acquire() as conn:
-                self._value = await repository.data_as_of(conn)
+                self._value = await store.changes.data_as_of(conn)
         return self._value
 
 
@@ -81,7 +81,7 @@ async def wait_for_writes(pool: Pool, written: list[Written], *, timeout_s: floa
     pending = sorted(set(written))
     while True:
         async with pool.acquire() as conn:
-            counts = await repository.write_counts(conn, [(w.source, w.txid) for w in pending])
+            counts = await store.changes.write_counts(conn, [(w.source, w.txid) for w in pending])
         pending = [w for w in pending if counts.get((w.source, w.txid), 0) < w.count]
         if not pending or time.monotonic() >= deadline:
             return pending

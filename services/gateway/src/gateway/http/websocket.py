@@ -16,11 +16,11 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UNSET, UnsetType
 
-from gateway.access import GRAPHQL_PATH, Gate
-from gateway.feed import ChangeHub
-from gateway.graphql import Context, schema
-from gateway.http import admit
+from gateway.http.access import GRAPHQL_PATH
+from gateway.http.admission import admit
+from gateway.read.schema import Context, schema
 from gateway.settings import GatewaySettings
+from gateway.state import started, state_of
 
 
 async def context(request: Request) -> Context:
@@ -37,12 +37,12 @@ async def connection_context(connection: HTTPConnection) -> Context:
     if connection.scope["type"] != "websocket":
         return await context(cast("Request", connection))
     state = connection.app.state
-    hub = getattr(state, "changes", None)
+    gateway = started(connection.app)
     return Context(
         pool=state.pool,
         partner=None,
         max_page=state.settings.max_page_size,
-        changes=hub if isinstance(hub, ChangeHub) else None,
+        changes=gateway.changes if gateway is not None else None,
     )
 
 
@@ -55,7 +55,8 @@ class GatewayRouter(GraphQLRouter[Context, None]):
         secret = params.get("X-API-Key") if isinstance(params, dict) else None
         if not isinstance(secret, str) or not secret:
             raise ConnectionRejectionError()
-        gate: Gate = context.request.app.state.gateway  # type: ignore[union-attr]
+        assert context.request is not None
+        gate = state_of(context.request.app).gate
         partner = await gate.keys.authenticate(context.pool, secret)
         if partner is None:
             raise ConnectionRejectionError()

@@ -12,7 +12,7 @@ from datetime import datetime
 
 import asyncpg
 
-from gateway import repository
+from gateway import store
 from mpe_kit.db import Conn, Pool
 
 SCOPES = ("catalog:read", "firms:read", "firms:financials", "budget:read")
@@ -80,7 +80,7 @@ async def create(conn: Conn, *, agency: str, scopes: list[str]) -> IssuedKey:
         raise ValueError("name the agency")
     secret = _new_secret()
     key_id = uuid.uuid4()
-    await repository.insert_key(
+    await store.keys.insert_key(
         conn, id=key_id, agency=agency.strip(), scopes=checked, key_hash=hash_key(secret)
     )
     return IssuedKey(key_id, agency.strip(), checked, secret)
@@ -89,7 +89,7 @@ async def create(conn: Conn, *, agency: str, scopes: list[str]) -> IssuedKey:
 async def rotate(conn: Conn, key_id: uuid.UUID) -> IssuedKey:
     """A new secret for a live key (same id, agency and scopes); the old one stops working."""
     secret = _new_secret()
-    row = await repository.rotate_key(conn, key_id, hash_key(secret))
+    row = await store.keys.rotate_key(conn, key_id, hash_key(secret))
     if row is None:
         raise UnknownKey(await _why_not_live(conn, key_id))
     return IssuedKey(row["id"], row["agency"], list(row["scopes"]), secret)
@@ -97,15 +97,15 @@ async def rotate(conn: Conn, key_id: uuid.UUID) -> IssuedKey:
 
 async def revoke(conn: Conn, key_id: uuid.UUID) -> KeyInfo:
     """Revoke a live key; what is kept of it afterwards."""
-    if not await repository.revoke_key(conn, key_id):
+    if not await store.keys.revoke_key(conn, key_id):
         raise UnknownKey(await _why_not_live(conn, key_id))
-    row = await repository.key_by_id(conn, key_id)
+    row = await store.keys.key_by_id(conn, key_id)
     assert row is not None
     return _info(row)
 
 
 async def _why_not_live(conn: Conn, key_id: uuid.UUID) -> str:
-    row = await repository.key_by_id(conn, key_id)
+    row = await store.keys.key_by_id(conn, key_id)
     if row is None:
         return f"no key has the id {key_id}"
     return f"key {key_id} ({row['agency']}) was revoked on {row['revoked_at']:%Y-%m-%d %H:%M:%S %Z}"
@@ -113,7 +113,7 @@ async def _why_not_live(conn: Conn, key_id: uuid.UUID) -> str:
 
 async def list_keys(conn: Conn) -> list[KeyInfo]:
     """Every key, oldest first, without secrets."""
-    return [_info(r) for r in await repository.list_keys(conn)]
+    return [_info(r) for r in await store.keys.list_keys(conn)]
 
 
 def _info(row: asyncpg.Record) -> KeyInfo:
@@ -126,7 +126,7 @@ async def authenticate(conn: Conn, secret: str) -> Partner | None:
 
 
 async def _by_hash(conn: Conn, key_hash: bytes) -> Partner | None:
-    row = await repository.key_by_hash(conn, key_hash)
+    row = await store.keys.key_by_hash(conn, key_hash)
     if row is None:
         return None
     return Partner(row["id"], row["agency"], frozenset(row["scopes"]))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from gateway import repository
+from gateway import store
 from mpe_events import budget as bev
 from mpe_events import catalog as ev
 from mpe_events import firms as fev
@@ -21,7 +21,7 @@ from mpe_kit.db import Conn
 
 
 async def _logged(conn: Conn, event: Event, entity_type: str, key: str, version: int) -> None:
-    await repository.append_change(
+    await store.changes.append_change(
         conn, entity_type=entity_type, key=key, version=version, event_id=event.envelope.id
     )
 
@@ -30,7 +30,7 @@ async def project_industry(conn: Conn, event: Event) -> None:
     """Upsert an industry."""
     d = event.data
     assert isinstance(d, ev.IndustryV1)
-    if await repository.upsert_industry(conn, d):
+    if await store.projection.upsert_industry(conn, d):
         await _logged(conn, event, "industry", d.code, d.version)
 
 
@@ -38,7 +38,7 @@ async def project_technology(conn: Conn, event: Event) -> None:
     """Upsert a technology."""
     d = event.data
     assert isinstance(d, ev.TechnologyV1)
-    if await repository.upsert_technology(conn, d):
+    if await store.projection.upsert_technology(conn, d):
         await _logged(conn, event, "technology", d.code, d.version)
 
 
@@ -46,14 +46,14 @@ async def project_revision(conn: Conn, event: Event) -> None:
     """Upsert a revision (a deleted draft keeps its row with status deleted)."""
     d = event.data
     assert isinstance(d, ev.RevisionV1)
-    await repository.upsert_revision(conn, d)
+    await store.projection.upsert_revision(conn, d)
 
 
 async def project_firm(conn: Conn, event: Event) -> None:
     """Upsert a firm with its technologies and confirmations."""
     d = event.data
     assert isinstance(d, fev.FirmV1)
-    if await repository.upsert_firm(conn, d):
+    if await store.projection.upsert_firm(conn, d):
         await _logged(conn, event, "firm", d.brn, d.version)
 
 
@@ -61,7 +61,7 @@ async def project_designation(conn: Conn, event: Event) -> None:
     """Upsert a designation with its whole history."""
     d = event.data
     assert isinstance(d, fev.DesignationV1)
-    if await repository.upsert_designation(conn, d):
+    if await store.projection.upsert_designation(conn, d):
         await _logged(conn, event, "designation", str(d.id), d.version)
 
 
@@ -69,7 +69,7 @@ async def project_fiscal_year(conn: Conn, event: Event) -> None:
     """Upsert a fiscal year's envelope."""
     d = event.data
     assert isinstance(d, bev.FiscalYearV1)
-    if await repository.upsert_fiscal_year(conn, d):
+    if await store.projection.upsert_fiscal_year(conn, d):
         await _logged(conn, event, "fiscal_year", str(d.year), d.version)
 
 
@@ -77,7 +77,7 @@ async def project_program(conn: Conn, event: Event) -> None:
     """Upsert a program with its themes."""
     d = event.data
     assert isinstance(d, bev.ProgramV1)
-    if await repository.upsert_program(conn, d):
+    if await store.projection.upsert_program(conn, d):
         await _logged(conn, event, "program", d.code, d.version)
 
 
@@ -85,7 +85,7 @@ async def project_budget_project(conn: Conn, event: Event) -> None:
     """Upsert a project: its state, what it commits and what was paid, as the event carries them."""
     d = event.data
     assert isinstance(d, bev.ProjectV1)
-    if await repository.upsert_budget_project(conn, d):
+    if await store.projection.upsert_budget_project(conn, d):
         await _logged(conn, event, "project", d.code, d.version)
 
 
@@ -118,11 +118,11 @@ async def record_positions(conn: Conn, applied: list[Event], positions: list[Pos
         t = e.envelope.time
         if key not in latest or t > latest[key]:
             latest[key] = t
-    await repository.record_positions(
+    await store.changes.record_positions(
         conn,
         [
             (p.topic, p.partition, p.next_offset, p.highwater, latest.get((p.topic, p.partition)))
             for p in positions
         ],
     )
-    await repository.notify_changes(conn)
+    await store.changes.notify_changes(conn)

@@ -23,7 +23,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from gateway.keys import KeyCache, Partner
+from gateway.partners.keys import KeyCache, Partner
+from gateway.state import started
 from mpe_kit.logging import get_logger
 
 log = get_logger("gateway.access")
@@ -50,6 +51,8 @@ class AccessRecord:
     cost: int | None = None
     answered_by: str = "strawberry"
     """`cache` (a whole cached answer), `compiled` (one SQL statement) or `strawberry`."""
+    fallback: str | None = None
+    """Why the compiled path left the operation to strawberry, when it did."""
     error_codes: list[str] = field(default_factory=list)
     correlation_ids: list[str] = field(default_factory=list)
 
@@ -126,6 +129,12 @@ class GatewayMetrics:
             ["agency", "limit"],
             registry=registry,
         )
+        self.fallbacks = Counter(
+            "mpe_gateway_compile_fallbacks",
+            "Operations the compiled path left to strawberry (~20-40x the CPU), by reason",
+            ["reason"],
+            registry=registry,
+        )
         self._operations: set[str] = set()
 
     def operation_label(self, name: str | None) -> str:
@@ -152,6 +161,8 @@ class GatewayMetrics:
             self.cost.labels(agency).observe(record.cost)
         if record.limit is not None:
             self.rejections.labels(agency, record.limit).inc()
+        if record.fallback is not None:
+            self.fallbacks.labels(record.fallback).inc()
 
 
 @dataclass
@@ -204,9 +215,9 @@ class AccessLog:
                 record.outcome = _outcome(status)
             if status == 429:
                 record.limit = "RATE_LIMITED"
-            gate = getattr(scope["app"].state, "gateway", None)
-            if isinstance(gate, Gate):
-                gate.metrics.observe(record, seconds)
+            gateway = started(scope["app"])
+            if gateway is not None:
+                gateway.gate.metrics.observe(record, seconds)
             log.info(
                 "graphql request",
                 agency=record.agency,
@@ -218,6 +229,7 @@ class AccessLog:
                 duration_ms=round(seconds * 1000, 2),
                 cost=record.cost,
                 answered_by=record.answered_by,
+                fallback=record.fallback,
                 error_codes=record.error_codes or None,
                 correlation_ids=record.correlation_ids or None,
             )

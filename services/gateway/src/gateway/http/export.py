@@ -21,28 +21,19 @@ from typing import Any, Protocol
 
 import asyncpg
 from asyncpg.transaction import Transaction
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Request
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from gateway import repository
-from gateway.access import AccessRecord, Gate
-from gateway.graphql import (
-    AlchemistStage,
-    DesignationKind,
-    DesignationStatus,
-    FirmSize,
-    ProgramKind,
-    ProjectKind,
-    ProjectStatus,
-    TechnologyKind,
-    TechnologyStatus,
-    serialize_won,
-)
-from gateway.http import authenticate, spend
-from gateway.keys import Partner
-from gateway.settings import GatewaySettings
+from gateway import store
+from gateway.http.access import AccessRecord
+from gateway.http.admission import authenticate, spend
+from gateway.partners.keys import Partner
+from gateway.read.budget.model import PROGRAM, PROJECT, SUMS, AlchemistStage
+from gateway.read.catalog.model import TECHNOLOGY
+from gateway.read.firms.model import DESIGNATION, FIRM, FIRMS_READ, DesignationStatus
+from gateway.state import started, state_of
 from mpe_kit.db import Conn
 from mpe_kit.errors import Problem
 from mpe_kit.logging import get_logger
@@ -58,46 +49,23 @@ PREFETCH = 500
 CHUNK_BYTES = 64 * 1024
 # When every export slot is taken: a wait after which one has likely come free.
 BUSY_RETRY_S = 5
-FIRMS_READ = "firms:read"
-FINANCIALS = "firms:financials"
 
 Row = asyncpg.Record
 Scopes = frozenset[str]
 
 
-def _day(value: date | None) -> str | None:
-    return value.isoformat() if value is not None else None
+# The lines come from the descriptions; what is written here is what they leave to the types:
+# a designation's history and a program's themes (JSON lists), and a program's sums.
 
 
-def technology_line(r: Row, _scopes: Scopes) -> dict[str, Any]:
+def technology_line(r: Row, scopes: Scopes) -> dict[str, Any]:
     """A technology as the Technology type gives it, its industry by code."""
-    return {
-        "code": r["code"],
-        "nameEn": r["name_en"],
-        "nameKo": r["name_ko"],
-        "description": r["description"],
-        "kind": TechnologyKind(r["kind"]).name,
-        "status": TechnologyStatus(r["status"]).name,
-        "listedOn": _day(r["listed_on"]),
-        "retiredOn": _day(r["retired_on"]),
-        "version": r["version"],
-        "industryCode": r["industry_code"],
-    }
+    return TECHNOLOGY.line(r, scopes)
 
 
 def firm_line(r: Row, scopes: Scopes) -> dict[str, Any]:
     """A firm as the Firm type gives it; `mpeSalesRatio` is null without firms:financials."""
-    return {
-        "brn": r["brn"],
-        "brnDisplay": r["brn_display"],
-        "nameEn": r["name_en"],
-        "nameKo": r["name_ko"],
-        "size": FirmSize(r["size"]).name,
-        "sizeSince": _day(r["size_since"]),
-        "region": r["region"],
-        "mpeSalesRatio": r["mpe_sales_ratio"] if FINANCIALS in scopes else None,
-        "technologyCodes": list(r["technology_codes"]),
-    }
+    return FIRM.line(r, scopes)
 
 
 def _transition(item: dict[str, Any]) -> dict[str, Any]:
@@ -111,20 +79,9 @@ def _transition(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def designation_line(r: Row, _scopes: Scopes) -> dict[str, Any]:
+def designation_line(r: Row, scopes: Scopes) -> dict[str, Any]:
     """A designation as the Designation type gives it, with its history; its firm by BRN."""
-    return {
-        "id": str(r["id"]),
-        "kind": DesignationKind(r["kind"]).name,
-        "cohort": r["cohort"],
-        "status": DesignationStatus(r["status"]).name,
-        "appliedOn": _day(r["applied_on"]),
-        "designatedOn": _day(r["designated_on"]),
-        "validUntil": _day(r["valid_until"]),
-        "history": [_transition(t) for t in r["history"]],
-        "firmBrn": r["brn"],
-        "technologyCodes": list(r["technology_codes"]),
-    }
+    return {**DESIGNATION.line(r, scopes), "history": [_transition(t) for t in r["history"]]}
 
 
 def _theme(item: dict[str, Any]) -> dict[str, Any]:
@@ -135,47 +92,19 @@ def _theme(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def program_line(r: Row, _scopes: Scopes) -> dict[str, Any]:
+def program_line(r: Row, scopes: Scopes) -> dict[str, Any]:
     """A program as the Program type gives it, with the sums over its projects and its themes."""
-    return {
-        "code": r["code"],
-        "fiscalYear": r["fiscal_year"],
-        "nameEn": r["name_en"],
-        "nameKo": r["name_ko"],
-        "kind": ProgramKind(r["kind"]).name,
-        "track": r["track"],
-        "budgetKrw": serialize_won(r["budget_krw"]),
-        "committedKrw": serialize_won(r["committed_krw"]),
-        "disbursedKrw": serialize_won(r["disbursed_krw"]),
-        "projectCount": r["project_count"],
-        "themes": [_theme(t) for t in r["themes"]],
-    }
+    sums = {c.field: c.exported(r[c.stored]) for c in SUMS}
+    return {**PROGRAM.line(r, scopes), **sums, "themes": [_theme(t) for t in r["themes"]]}
 
 
 def project_line(r: Row, scopes: Scopes) -> dict[str, Any]:
     """A project as the Project type gives it; `leadFirmBrn` is null without firms:read, as `leadFirm` is."""
-    return {
-        "code": r["code"],
-        "title": r["title"],
-        "fiscalYear": r["fiscal_year"],
-        "kind": ProjectKind(r["kind"]).name,
-        "status": ProjectStatus(r["status"]).name,
-        "continues": r["continues"],
-        "governmentKrw": serialize_won(r["government_krw"]),
-        "privateCashKrw": serialize_won(r["private_cash_krw"]),
-        "privateInKindKrw": serialize_won(r["private_in_kind_krw"]),
-        "committedKrw": serialize_won(r["committed_krw"]),
-        "disbursedKrw": serialize_won(r["disbursed_krw"]),
-        "startOn": _day(r["start_on"]),
-        "endOn": _day(r["end_on"]),
-        "programCode": r["program_code"],
-        "technologyCodes": list(r["technology_codes"]),
-        "leadFirmBrn": r["lead_firm_brn"] if FIRMS_READ in scopes else None,
-    }
+    return PROJECT.line(r, scopes)
 
 
 class Rows(Protocol):
-    """A repository function that reads every row of an entity in key order through a cursor."""
+    """A store function that reads every row of an entity in key order through a cursor."""
 
     def __call__(self, conn: Conn, *, prefetch: int) -> AsyncIterable[Row]: ...
 
@@ -193,11 +122,11 @@ class Entity:
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (
-        Entity("technologies", "catalog:read", repository.export_technologies, technology_line),
-        Entity("firms", FIRMS_READ, repository.export_firms, firm_line),
-        Entity("designations", FIRMS_READ, repository.export_designations, designation_line),
-        Entity("projects", "budget:read", repository.export_projects, project_line),
-        Entity("programs", "budget:read", repository.export_programs, program_line),
+        Entity("technologies", "catalog:read", store.exports.export_technologies, technology_line),
+        Entity("firms", FIRMS_READ, store.exports.export_firms, firm_line),
+        Entity("designations", FIRMS_READ, store.exports.export_designations, designation_line),
+        Entity("projects", "budget:read", store.exports.export_projects, project_line),
+        Entity("programs", "budget:read", store.exports.export_programs, program_line),
     )
 }
 
@@ -236,9 +165,9 @@ def _observe(request: Request, transfer: Transfer) -> None:
         outcome=transfer.outcome,
         limit="RATE_LIMITED" if transfer.status == 429 else None,
     )
-    gate = getattr(request.app.state, "gateway", None)
-    if isinstance(gate, Gate):
-        gate.metrics.observe(record, seconds)
+    gateway = started(request.app)
+    if gateway is not None:
+        gateway.gate.metrics.observe(record, seconds)
     log.info(
         "export request",
         agency=record.agency,
@@ -333,7 +262,7 @@ class ExportResponse(StreamingResponse):
             log.warning("export transaction did not end cleanly", entity=self._transfer.entity, exc_info=True)
         finally:
             await self._request.app.state.pool.release(self._conn)
-            _slots(self._request.app).release()
+            state_of(self._request.app).export_slots.release()
             _observe(self._request, self._transfer)
 
 
@@ -356,19 +285,10 @@ async def _lines(
     transfer.outcome = "ok"
 
 
-def _slots(app: FastAPI) -> asyncio.Semaphore:
-    """The exports this process may run at once: half its pool, so that GraphQL always has the rest."""
-    slots = getattr(app.state, "export_slots", None)
-    if not isinstance(slots, asyncio.Semaphore):
-        settings: GatewaySettings = app.state.settings
-        slots = app.state.export_slots = asyncio.Semaphore(max(1, settings.db_pool_max // 2))
-    return slots
-
-
 async def export(request: Request, filename: str) -> Response:
     """Stream one entity of the read model as NDJSON, after the key, its rate and its scope are checked."""
     transfer = Transfer(entity=filename.removesuffix(SUFFIX), started=time.perf_counter())
-    slots = _slots(request.app)
+    slots = state_of(request.app).export_slots
     try:
         partner = await _admit(request, transfer)
         entity = _entity(filename)
@@ -395,7 +315,7 @@ async def export(request: Request, filename: str) -> Response:
     try:
         await snapshot.start()
         # The snapshot is taken at the first statement: the freshness and the rows agree.
-        freshness = await repository.freshness(conn)
+        freshness = await store.changes.freshness(conn)
     except BaseException:
         await pool.release(conn)
         slots.release()

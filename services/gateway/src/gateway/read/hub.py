@@ -23,7 +23,7 @@ from datetime import datetime
 
 import asyncpg
 
-from gateway import repository
+from gateway import store
 from mpe_kit import db
 from mpe_kit.logging import get_logger
 
@@ -93,7 +93,7 @@ class ChangeHub:
     async def start(self) -> None:
         """Read the watermark, start listening, and wait (a few seconds at most) until the hub is live."""
         async with self._pool.acquire() as conn:
-            self._advance(await repository.changes_watermark(conn))
+            self._advance(await store.changes.changes_watermark(conn))
         self._task = asyncio.create_task(self._run(), name="gateway-change-hub")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._listening.wait(), self._connect_timeout_s)
@@ -132,7 +132,7 @@ class ChangeHub:
                 target = self.watermark
                 while position < target:
                     async with self._pool.acquire() as conn:
-                        rows = await repository.changes_between(
+                        rows = await store.changes.changes_between(
                             conn, types=list(types), after=position, upto=target, limit=page
                         )
                     if rows:
@@ -184,9 +184,9 @@ class ChangeHub:
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _c: lost.set())
         try:
-            await conn.add_listener(repository.CHANGES_CHANNEL, self._notified)
+            await conn.add_listener(store.changes.CHANGES_CHANNEL, self._notified)
             # After LISTEN: whatever commits from now on is notified, and what came before is read.
-            self._advance(await repository.changes_watermark(conn))
+            self._advance(await store.changes.changes_watermark(conn))
             self.live = True
             self._listening.set()
             log.info("change hub listening", watermark=self.watermark)
@@ -196,7 +196,7 @@ class ChangeHub:
                 if lost.is_set() or conn.is_closed():
                     break
                 self._advance(
-                    await asyncio.wait_for(repository.changes_watermark(conn), self._connect_timeout_s)
+                    await asyncio.wait_for(store.changes.changes_watermark(conn), self._connect_timeout_s)
                 )
             log.warning("change hub connection closed; reconnecting")
         finally:

@@ -22,7 +22,6 @@ limit does, with the parser's non-deprecated options.
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -49,14 +48,14 @@ from graphql import (
     VariableNode,
     get_named_type,
     get_operation_ast,
-    parse,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-from gateway.access import record_of
+from gateway.http.access import record_of
 from gateway.settings import GatewaySettings
+from gateway.state import started
 
 
 @dataclass(frozen=True)
@@ -292,34 +291,25 @@ class NoIntrospection(ValidationRule):
         return None
 
 
-DOCUMENT_CACHE_SIZE = 1000
+class PreparedDocument(SchemaExtension):
+    """Takes the document and its validation from the request's prepared operation, if it has one.
 
-
-@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
-def parse_cached(
-    query: str,
-    max_lexical_tokens: int | None = None,
-    max_comments: int | None = None,
-    max_tokens: int | None = None,
-) -> DocumentNode:
-    """Parse a document once per text and limits; errors are not kept (the parser stops early)."""
-    return parse(
-        query, max_lexical_tokens=max_lexical_tokens, max_comments=max_comments, max_tokens=max_tokens
-    )
-
-
-class CachedParse(SchemaExtension):
-    """Takes the document from `parse_cached`; on a syntax error leaves the parse to strawberry.
-
-    Strawberry's ParserCache raises the syntax error out of its hook, past the other
-    extensions; here strawberry parses again and reports it as it always does.
+    The /graphql stage parses and validates a text once per app (`gateway.http.endpoint`);
+    strawberry then neither parses nor validates it again. Without one (the WebSocket, a call
+    in-process) strawberry parses and validates as it always does.
     """
 
     def on_parse(self) -> Iterator[None]:
+        document = getattr(self.execution_context.context, "document", None)
+        if isinstance(document, DocumentNode):
+            self.execution_context.graphql_document = document
+        yield
+
+    def on_validate(self) -> Iterator[None]:
         ec = self.execution_context
-        if ec.query is not None:
-            with contextlib.suppress(GraphQLError):
-                ec.graphql_document = parse_cached(ec.query, **cast("dict[str, Any]", ec.parse_options))
+        errors = getattr(ec.context, "validation", None)
+        if errors is not None and ec.graphql_document is getattr(ec.context, "document", None):
+            ec.pre_execution_errors = list(errors)
         yield
 
 
@@ -328,8 +318,8 @@ def limits_of(execution_context: ExecutionContext) -> Limits | None:
     request = getattr(execution_context.context, "request", None)
     if request is None:
         return None
-    limits = getattr(request.app.state, "limits", None)
-    return limits if isinstance(limits, Limits) else None
+    gateway = started(request.app)
+    return gateway.limits if gateway is not None else None
 
 
 class EnforceLimits(SchemaExtension):
@@ -364,7 +354,8 @@ class EnforceLimits(SchemaExtension):
         ec = self.execution_context
         limits = self.limits
         if limits is not None and ec.graphql_document is not None:
-            found = measure(
+            # Measured once: by the /graphql stage when it did, else here.
+            found = getattr(ec.context, "measured", None) or measure(
                 ec.schema._schema,
                 ec.graphql_document,
                 ec.operation_name,

@@ -1,0 +1,150 @@
+"""Admission, the first stage of /graphql: the key and its rate, the request's parts, persisted queries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+
+from gateway.http.access import request_record
+from gateway.http.prepared import LRU
+from gateway.partners.keys import Partner
+from gateway.settings import GatewaySettings
+from gateway.state import state_of
+from mpe_kit.errors import Problem
+
+JSON = "application/json"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def unauthorized(detail: str) -> Problem:
+    return Problem(detail, status=401, headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'})
+
+
+def rate_limited(retry_after: int, settings: GatewaySettings) -> Problem:
+    """The 429 of a key past its rate."""
+    return Problem(
+        f"This key may make {settings.rate_limit_per_s:g} requests a second, in bursts of up to"
+        f" {settings.rate_limit_burst}; retry in {retry_after} s.",
+        status=429,
+        headers={"Retry-After": str(retry_after)},
+        retry_after_s=retry_after,
+    )
+
+
+async def authenticate(request: Request, secret: str | None) -> Partner:
+    """The partner behind a key; 401 without a valid one."""
+    gate = state_of(request.app).gate
+    if not secret:
+        raise unauthorized("Send your partner API key in the X-API-Key header.")
+    partner = await gate.keys.authenticate(request.app.state.pool, secret)
+    if partner is None:
+        raise unauthorized("The API key is not valid or has been revoked.")
+    return partner
+
+
+def spend(request: Request, partner: Partner) -> None:
+    """Spend one request of the partner's rate; 429 past it."""
+    gate = state_of(request.app).gate
+    retry_after = gate.rate.take(partner.key_id)
+    if retry_after is not None:
+        raise rate_limited(retry_after, request.app.state.settings)
+
+
+async def admit(request: Request, secret: str | None) -> Partner:
+    """The partner behind a key, noted in the access record, one request of its rate spent."""
+    partner = await authenticate(request, secret)
+    record = request_record(request)
+    if record is not None:
+        record.admit(partner)
+    spend(request, partner)
+    return partner
+
+
+class RequestError(Exception):
+    """A request the gateway cannot run: HTTP 400 with a GraphQL error body."""
+
+    def __init__(self, message: str, code: str, status: int = 400, **extensions: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+        self.extensions = extensions
+
+
+@dataclass(frozen=True)
+class GraphQLRequest:
+    """The parts of a GraphQL-over-HTTP request."""
+
+    query: str | None
+    variables: dict[str, Any] | None
+    operation_name: str | None
+    extensions: dict[str, Any] | None
+
+
+def _from_mapping(data: Any) -> GraphQLRequest:
+    if not isinstance(data, dict):
+        raise RequestError("The body must be a JSON object with `query`.", "BAD_REQUEST")
+    query = data.get("query")
+    variables = data.get("variables")
+    operation_name = data.get("operationName")
+    extensions = data.get("extensions")
+    if query is not None and not isinstance(query, str):
+        raise RequestError("`query` must be a string.", "BAD_REQUEST")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestError("`variables` must be an object.", "BAD_REQUEST")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestError("`operationName` must be a string.", "BAD_REQUEST")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestError("`extensions` must be an object.", "BAD_REQUEST")
+    return GraphQLRequest(query, variables or None, operation_name, extensions)
+
+
+async def read_request(request: Request) -> GraphQLRequest:
+    if request.method == "GET":
+        params = request.query_params
+        parsed: dict[str, Any] = {"query": params.get("query"), "operationName": params.get("operationName")}
+        for name in ("variables", "extensions"):
+            if name in params:
+                try:
+                    parsed[name] = json.loads(params[name])
+                except ValueError as exc:
+                    raise RequestError(f"`{name}` is not JSON.", "BAD_REQUEST") from exc
+        return _from_mapping(parsed)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != JSON:
+        raise RequestError("Send the request as application/json.", "BAD_REQUEST", status=415)
+    try:
+        data = json.loads(await request.body())
+    except ValueError as exc:
+        raise RequestError("The body is not valid JSON.", "BAD_REQUEST") from exc
+    return _from_mapping(data)
+
+
+def persisted(known_queries: LRU, req: GraphQLRequest) -> str:
+    """The query text, resolved and remembered through the APQ protocol."""
+    apq = (req.extensions or {}).get("persistedQuery")
+    if apq is None:
+        if req.query is None:
+            raise RequestError("No GraphQL query found in the request.", "BAD_REQUEST")
+        return req.query
+    if not isinstance(apq, dict) or apq.get("version") != 1:
+        raise RequestError(
+            "Only version 1 of persisted queries is supported.", "PERSISTED_QUERY_NOT_SUPPORTED"
+        )
+    digest = apq.get("sha256Hash")
+    if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+        raise RequestError("`sha256Hash` must be 64 lowercase hex digits.", "BAD_REQUEST")
+    if req.query is None:
+        known: str | None = known_queries.get(digest)
+        if known is None:
+            # As the APQ protocol has it: 200, and the client sends the text with the hash once.
+            raise RequestError("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", status=200)
+        return known
+    if hashlib.sha256(req.query.encode()).hexdigest() != digest:
+        raise RequestError("The query's SHA-256 is not `sha256Hash`.", "PERSISTED_QUERY_HASH_MISMATCH")
+    known_queries.put(digest, req.query)
+    return req.query

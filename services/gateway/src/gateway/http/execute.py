@@ -1,0 +1,151 @@
+"""Execution, the last stage of /graphql: the compiled statement where it applies, else strawberry."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+from fastapi import Request
+from graphql import (
+    get_operation_ast,
+)
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types.graphql import OperationType as StrawberryOperationType
+
+from gateway.http import limits
+from gateway.http.access import request_record
+from gateway.http.admission import (
+    GraphQLRequest,
+    RequestError,
+)
+from gateway.http.prepared import Prepared
+from gateway.http.response_cache import Cached
+from gateway.partners.keys import Partner
+from gateway.read.compiled import Declined, compile_operation
+from gateway.read.schema import Context, schema
+from gateway.settings import GatewaySettings
+from gateway.state import state_of
+from mpe_kit.logging import get_logger
+
+log = get_logger("gateway.http")
+
+# Fallback reasons of this stage, beside the compiler's own (`gateway.read.compiled`).
+INVALID = "invalid"  # a document that does not parse or validate: strawberry reports it
+LIMITS = "limits"  # over a limit: strawberry refuses it
+REFUSED = "refused"  # Postgres refused the statement
+
+
+def body_of(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+async def execute(
+    request: Request,
+    settings: GatewaySettings,
+    partner: Partner,
+    query: str,
+    req: GraphQLRequest,
+    prepared: Prepared,
+    measured: limits.Measure | None,
+) -> Cached:
+    context = Context(
+        pool=request.app.state.pool,
+        partner=partner,
+        max_page=settings.max_page_size,
+        document=prepared.document,
+        validation=prepared.errors if prepared.document is not None else None,
+        measured=measured,
+    )
+    context.request = request
+    try:
+        result = await schema.execute(
+            query,
+            variable_values=req.variables,
+            context_value=context,
+            operation_name=req.operation_name,
+            allowed_operation_types={StrawberryOperationType.QUERY},
+        )
+    except CannotGetOperationTypeError as exc:
+        raise RequestError(exc.as_http_error_reason(), "BAD_REQUEST") from exc
+    except InvalidOperationTypeError as exc:
+        raise RequestError(
+            "Only queries are answered over HTTP; subscriptions use the graphql-transport-ws"
+            " protocol on this path.",
+            "BAD_REQUEST",
+        ) from exc
+    payload: dict[str, Any] = {"data": result.data}
+    codes: tuple[str, ...] = ()
+    if result.errors:
+        payload["errors"] = [e.formatted for e in result.errors]
+        codes = tuple(str((e.extensions or {}).get("code")) for e in result.errors)
+    record = request_record(request)
+    return Cached(
+        body_of(payload),
+        record.operation if record else req.operation_name,
+        record.operation_type if record else None,
+        record.cost if record else None,
+        codes,
+    )
+
+
+def measure_operation(
+    settings: GatewaySettings, prepared: Prepared, req: GraphQLRequest
+) -> limits.Measure | None:
+    """The operation's depth, aliases and cost, once per request (strawberry reuses it)."""
+    if prepared.document is None or not prepared.valid:
+        return None
+    return limits.measure(
+        schema._schema,
+        prepared.document,
+        req.operation_name,
+        req.variables,
+        max_page=settings.max_page_size,
+    )
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """Why the compiled path left an operation to strawberry (None: the compiled path is off)."""
+
+    reason: str | None
+
+
+async def compiled(
+    request: Request,
+    settings: GatewaySettings,
+    partner: Partner,
+    prepared: Prepared,
+    req: GraphQLRequest,
+    found: limits.Measure | None,
+) -> Cached | Fallback:
+    """The answer of the one SQL statement the operation compiles to, or why strawberry must answer.
+
+    Only a valid document within every limit is compiled: refusals and errors stay strawberry's.
+    """
+    if not settings.compiled_queries:
+        return Fallback(None)
+    if prepared.document is None or not prepared.valid:
+        return Fallback(INVALID)
+    if found is None or limits.check(found, state_of(request.app).limits) is not None:
+        return Fallback(LIMITS)
+    plan = compile_operation(
+        prepared.compilable(req.operation_name),
+        req.variables,
+        scopes=partner.scopes,
+        max_page=settings.max_page_size,
+    )
+    if isinstance(plan, Declined):
+        return Fallback(plan.reason)
+    operation = get_operation_ast(prepared.document, req.operation_name)
+    name = operation.name.value if operation is not None and operation.name else None
+    try:
+        async with request.app.state.pool.acquire() as conn:
+            data = await plan.run(conn)
+    except asyncpg.PostgresError as exc:
+        # What the statement refuses (a NUL in a search, say), strawberry reports as it always
+        # does; logged, since a refusal strawberry then answers would be a compiler bug.
+        log.warning("compiled statement refused; strawberry answers", operation=name, error=repr(exc))
+        return Fallback(REFUSED)
+    return Cached(b'{"data":' + data + b"}", name, "query", found.cost, ())

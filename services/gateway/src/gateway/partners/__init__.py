@@ -1,0 +1,1 @@
+"""Partners: their API keys and scopes."""

@@ -1,0 +1,1 @@
+"""The read side: each entity family described once, its GraphQL types, the compiled path."""

@@ -1,0 +1,1 @@
+"""The budget family: programs, projects and the sums over them."""

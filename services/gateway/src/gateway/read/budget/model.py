@@ -1,0 +1,114 @@
+"""The budget family, described once: programs, projects, and the sums over projects."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from gateway.read.catalog.model import TECHNOLOGY
+from gateway.read.describe import Column, Encoding, Entity, Lookup, Relation
+from gateway.read.firms.model import FIRM, FIRMS_READ
+
+BUDGET_READ = "budget:read"
+
+
+@strawberry.enum
+class ProgramKind(Enum):
+    """What a program funds."""
+
+    RND = "rnd"
+    ALCHEMIST = "alchemist"
+    INFRASTRUCTURE = "infrastructure"
+    OTHER = "other"
+
+
+@strawberry.enum
+class ProjectKind(Enum):
+    """A project that starts this fiscal year, or one that continues an earlier one."""
+
+    NEW = "new"
+    CONTINUING = "continuing"
+
+
+@strawberry.enum
+class ProjectStatus(Enum):
+    """Where a project stands."""
+
+    PROPOSED = "proposed"
+    SELECTED = "selected"
+    AGREEMENT_SIGNED = "agreement_signed"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    TERMINATED = "terminated"
+
+
+@strawberry.enum
+class AlchemistStage(Enum):
+    """A stage of an alchemist theme's tournament."""
+
+    CONCEPT = "concept"
+    PRELIMINARY = "preliminary"
+    MAIN = "main"
+
+
+PROGRAM = Entity(
+    "Program",
+    table="programs",
+    key="code",
+    columns=(
+        Column("code"),
+        Column("fiscal_year"),
+        Column("name_en"),
+        Column("name_ko"),
+        Column("kind", Encoding.ENUM, ProgramKind),
+        Column("track"),
+        Column("budget_krw", Encoding.WON),
+        Column("themes", Encoding.JSON),
+    ),
+    extra=("version",),
+)
+
+PROJECT = Entity(
+    "Project",
+    table="projects",
+    key="code",
+    columns=(
+        Column("code"),
+        Column("program_code", Encoding.KEYS),
+        Column("fiscal_year"),
+        Column("title"),
+        Column("kind", Encoding.ENUM, ProjectKind),
+        Column("continues"),
+        Column("technology_codes", Encoding.KEYS),
+        Column("lead_firm_brn", Encoding.KEYS, scope=FIRMS_READ),
+        Column("government_krw", Encoding.WON),
+        Column("private_cash_krw", Encoding.WON),
+        Column("private_in_kind_krw", Encoding.WON),
+        Column("start_on", Encoding.DATE),
+        Column("end_on", Encoding.DATE),
+        Column("status", Encoding.ENUM, ProjectStatus),
+        Column("committed_krw", Encoding.WON),
+        Column("disbursed_krw", Encoding.WON),
+    ),
+    extra=("version",),
+)
+
+# The sums over a set of projects (Funding, IndustryFunding, TrackFunding, Program's own).
+SUMS = (
+    Column("committed_krw", Encoding.WON),
+    Column("disbursed_krw", Encoding.WON),
+    Column("project_count"),
+)
+
+NEWEST_FIRST = (("fiscal_year", True), ("code", False))
+
+TECHNOLOGY_PROJECTS = Relation(
+    "Technology", "projects", PROJECT, "technology_codes", "code", NEWEST_FIRST, contains=True
+)
+FIRM_PROJECTS = Relation("Firm", "projects", PROJECT, "lead_firm_brn", "brn", NEWEST_FIRST)
+PROGRAM_PROJECTS = Relation("Program", "projects", PROJECT, "program_code", "code", (("code", False),))
+
+PROJECT_PROGRAM = Lookup("Project", "program", PROGRAM, "program_code")
+PROJECT_TECHNOLOGIES = Lookup("Project", "technologies", TECHNOLOGY, "technology_codes", many=True)
+PROJECT_LEAD_FIRM = Lookup("Project", "leadFirm", FIRM, "lead_firm_brn")

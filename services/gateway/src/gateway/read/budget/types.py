@@ -1,0 +1,308 @@
+"""The budget family's GraphQL types: programs, projects, and the sums over projects.
+
+Their fields come from the description (`model.py`); the resolvers follow its lookups and
+relations through the context's loaders. A program's themes are a JSON list in its row, built
+here by hand; the sums and the year's overview are hand-written statements of the store.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import asyncpg
+import strawberry
+from strawberry.types import Info
+
+from gateway import store
+from gateway.read.budget.model import (
+    PROGRAM,
+    PROGRAM_PROJECTS,
+    PROJECT,
+    PROJECT_LEAD_FIRM,
+    PROJECT_PROGRAM,
+    PROJECT_TECHNOLOGIES,
+    SUMS,
+    AlchemistStage,
+    ProgramKind,
+    ProjectKind,
+    ProjectStatus,
+)
+from gateway.read.catalog.types import Industry, Technology
+from gateway.read.common import COUNT_RULE, FIRMS, PageInfo, Won
+from gateway.read.context import Context, load_children, load_many, load_one
+from gateway.read.firms.types import Firm
+
+
+def sums(row: asyncpg.Record) -> dict[str, Any]:
+    """The sums over a set of projects (`SUMS`), as a type's attributes."""
+    return {c.attr: c.value(row[c.stored]) for c in SUMS}
+
+
+@strawberry.type
+class ThemeStage:
+    """How many teams an alchemist theme carries at one stage."""
+
+    stage: AlchemistStage
+    teams: int
+
+
+@strawberry.type
+class Theme:
+    """An alchemist theme: a tournament whose team count never grows from stage to stage."""
+
+    code: str
+    title: str
+    stages: list[ThemeStage]
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> Theme:
+        """From one entry of the read model's themes column."""
+        return cls(
+            code=item["code"],
+            title=item["title"],
+            stages=[ThemeStage(stage=AlchemistStage(s["stage"]), teams=s["teams"]) for s in item["stages"]],
+        )
+
+
+@strawberry.type
+class Funding:
+    """Money committed and disbursed over a set of projects, and how many of them count."""
+
+    committed_krw: Won = strawberry.field(description="Government money committed.")
+    disbursed_krw: Won = strawberry.field(description="Government money paid out.")
+    project_count: int = strawberry.field(description=COUNT_RULE)
+
+    @classmethod
+    def of(cls, row: asyncpg.Record | None) -> Funding:
+        """From a row of sums (committed_krw, disbursed_krw, project_count); none, no money."""
+        if row is None:
+            return cls(committed_krw=Won(0), disbursed_krw=Won(0), project_count=0)
+        return cls(**sums(row))
+
+
+@strawberry.type
+class Program:
+    """A yearly budget program, and the money over its projects."""
+
+    code: str
+    fiscal_year: int
+    name_en: str
+    name_ko: str
+    kind: ProgramKind
+    track: str | None = strawberry.field(description="The call's track (supply-chain stability …), if any.")
+    budget_krw: Won = strawberry.field(description="The program's budget for its fiscal year.")
+    themes: list[Theme] = strawberry.field(description="Alchemist themes; empty for other kinds.")
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Program:
+        """From a read-model row; its themes are the one column the description leaves to this type."""
+        values = PROGRAM.values(row)
+        values["themes"] = [Theme.from_json(t) for t in row["themes"]]
+        return cls(**values)
+
+    async def _totals(self, info: Info[Context, Any]) -> Funding:
+        return Funding.of(await info.context.program_totals_loader.load(self.code))
+
+    @strawberry.field(description="Government money committed over the program's projects.")
+    async def committed_krw(self, info: Info[Context, Any]) -> Won:
+        return (await self._totals(info)).committed_krw
+
+    @strawberry.field(description="Government money paid out over the program's projects.")
+    async def disbursed_krw(self, info: Info[Context, Any]) -> Won:
+        return (await self._totals(info)).disbursed_krw
+
+    @strawberry.field(description=COUNT_RULE)
+    async def project_count(self, info: Info[Context, Any]) -> int:
+        return (await self._totals(info)).project_count
+
+    @strawberry.field(description="The program's projects, whatever their status, by code.")
+    async def projects(self, info: Info[Context, Any], first: int = 20) -> list[Project]:
+        return await load_children(info, PROGRAM_PROJECTS, self.code, first, Project.from_row)
+
+
+@strawberry.type
+class Project:
+    """An R&D project of one fiscal year: its split of money, what it commits and what was paid."""
+
+    code: str
+    title: str
+    fiscal_year: int
+    kind: ProjectKind
+    status: ProjectStatus
+    continues: str | None = strawberry.field(description="Code of the earlier project this one continues.")
+    government_krw: Won = strawberry.field(description="Government contribution planned.")
+    private_cash_krw: Won = strawberry.field(description="Private contribution in cash.")
+    private_in_kind_krw: Won = strawberry.field(description="Private contribution in kind.")
+    committed_krw: Won = strawberry.field(
+        description="Government money committed: 0 until selected; once terminated, what was paid."
+    )
+    disbursed_krw: Won = strawberry.field(description="Government money paid out so far.")
+    start_on: date
+    end_on: date
+    program_code: strawberry.Private[str]
+    technology_codes: strawberry.Private[list[str]]
+    lead_firm_brn: strawberry.Private[str | None]
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Project:
+        """From a read-model row."""
+        return cls(**PROJECT.values(row))
+
+    @strawberry.field(description="The program; null until its event has arrived.")
+    async def program(self, info: Info[Context, Any]) -> Program | None:
+        return await load_one(info, PROJECT_PROGRAM.child, self.program_code, Program.from_row)
+
+    @strawberry.field(description="The project's technologies, its primary (first) one first.")
+    async def technologies(self, info: Info[Context, Any]) -> list[Technology]:
+        return await load_many(info, PROJECT_TECHNOLOGIES.child, self.technology_codes, Technology.from_row)
+
+    @strawberry.field(
+        extensions=FIRMS, description="The lead firm; null if none, or until its event has arrived."
+    )
+    async def lead_firm(self, info: Info[Context, Any]) -> Firm | None:
+        if self.lead_firm_brn is None:
+            return None
+        return await load_one(info, PROJECT_LEAD_FIRM.child, self.lead_firm_brn, Firm.from_row)
+
+
+@strawberry.type
+class ProgramEdge:
+    """A program and its cursor."""
+
+    cursor: str
+    node: Program
+
+
+@strawberry.type
+class ProgramConnection:
+    """A page of programs."""
+
+    edges: list[ProgramEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.type
+class ProjectEdge:
+    """A project and its cursor."""
+
+    cursor: str
+    node: Project
+
+
+@strawberry.type
+class ProjectConnection:
+    """A page of projects."""
+
+    edges: list[ProjectEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class ProjectFilter:
+    """Filters of the project list; all given must match."""
+
+    program: str | None = strawberry.field(default=None, description="A program code.")
+    technology: str | None = strawberry.field(
+        default=None, description="A technology code the project touches, in any position."
+    )
+    firm: str | None = strawberry.field(
+        default=None, description="The lead firm's BRN, as 1234567890 or 123-45-67890."
+    )
+    status: ProjectStatus | None = None
+    fiscal_year: int | None = None
+    kind: ProjectKind | None = None
+
+
+@strawberry.type
+class IndustryFunding:
+    """A fiscal year's money and projects attributed to one industry."""
+
+    industry: Industry | None = strawberry.field(
+        description="Null gathers projects with no technology, or whose primary technology or its"
+        " industry has not arrived yet."
+    )
+    committed_krw: Won
+    disbursed_krw: Won
+    project_count: int = strawberry.field(description=COUNT_RULE)
+
+
+@strawberry.type
+class TrackFunding:
+    """A fiscal year's money and projects in the programs of one track."""
+
+    track: str | None = strawberry.field(
+        description="Null gathers projects whose program has no track, or has not arrived yet."
+    )
+    committed_krw: Won
+    disbursed_krw: Won
+    project_count: int = strawberry.field(description=COUNT_RULE)
+
+
+@strawberry.type
+class ProgramOverview:
+    """One fiscal year's money: the envelope, what programs budget, and what projects commit and pay."""
+
+    fiscal_year: int
+    envelope_krw: Won | None = strawberry.field(
+        description="The year's appropriation; null until the budget service has set it."
+    )
+    programmed_krw: Won = strawberry.field(description="Sum of the budgets of the year's programs.")
+    committed_krw: Won = strawberry.field(description="Government money committed over the year's projects.")
+    disbursed_krw: Won = strawberry.field(description="Government money paid out over the year's projects.")
+    new_project_count: int = strawberry.field(description="New projects of the year. " + COUNT_RULE)
+    continuing_project_count: int = strawberry.field(
+        description="Projects of the year that continue an earlier one. " + COUNT_RULE
+    )
+
+    @strawberry.field(
+        description=(
+            "By the industry of each project's primary (first) technology, in industry code order:"
+            " a project counts once, under one industry, so the industries add up to the year's"
+            " committedKrw, disbursedKrw and project counts."
+        )
+    )
+    async def by_industry(self, info: Info[Context, Any]) -> list[IndustryFunding]:
+        async with info.context.pool.acquire() as conn:
+            rows = await store.budget.year_by_industry(conn, self.fiscal_year)
+        return [
+            IndustryFunding(industry=Industry.from_row(r) if r["code"] is not None else None, **sums(r))
+            for r in rows
+        ]
+
+    @strawberry.field(
+        description="By the track of each project's program, in track order; the tracks add up to the year's."
+    )
+    async def by_track(self, info: Info[Context, Any]) -> list[TrackFunding]:
+        async with info.context.pool.acquire() as conn:
+            rows = await store.budget.year_by_track(conn, self.fiscal_year)
+        return [TrackFunding(track=r["track"], **sums(r)) for r in rows]
+
+    @classmethod
+    async def of_year(cls, pool: asyncpg.Pool, year: int) -> ProgramOverview:
+        """A fiscal year's overview."""
+        async with pool.acquire() as conn:
+            r = await store.budget.year_totals(conn, year)
+        return cls(
+            fiscal_year=year,
+            envelope_krw=r["envelope_krw"],
+            programmed_krw=r["programmed_krw"],
+            committed_krw=r["committed_krw"],
+            disbursed_krw=r["disbursed_krw"],
+            new_project_count=r["new_count"],
+            continuing_project_count=r["continuing_count"],
+        )
+
+
+COVERAGE_GAPS = (
+    "Technologies with neither a covering project nor a leading firm in a fiscal year, by code."
+    " The technologies considered are those on the list at the end of the year (listed on or before"
+    " 31 December and not retired by then: a technology retired during the year is no gap left to"
+    " fill). A project covers its technologies (in any position) if it belongs to that fiscal year and"
+    " is selected, agreement signed, active or completed (not proposed, not terminated). A leading"
+    " firm covers a technology if a leading designation (kind leading) for it held on at least one"
+    " day of the year: designated on or before 31 December, and neither lapsed (validUntil) nor"
+    " revoked or expired on or before 1 January."
+)

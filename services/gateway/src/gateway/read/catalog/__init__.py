@@ -1,0 +1,1 @@
+"""The catalog family: industries and technologies."""

@@ -1,0 +1,154 @@
+"""The catalog family's GraphQL types: industries and technologies.
+
+Their fields come from the description (`model.py`); the resolvers follow its lookups and
+relations through the context's loaders. A relation to a family defined later (firms, budget)
+imports its type where it is resolved, as that family imports this one.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any
+
+import asyncpg
+import strawberry
+from strawberry.types import Info
+
+from gateway.read.budget.model import TECHNOLOGY_PROJECTS
+from gateway.read.catalog.model import (
+    INDUSTRY,
+    TECHNOLOGY,
+    TECHNOLOGY_INDUSTRY,
+    TechnologyKind,
+    TechnologyStatus,
+)
+from gateway.read.common import BUDGET, COUNT_RULE, FIRMS, PageInfo
+from gateway.read.context import Context, load_children, load_one
+from gateway.read.firms.model import TECHNOLOGY_DESIGNATIONS, TECHNOLOGY_FIRMS, DesignationStatus
+
+if TYPE_CHECKING:
+    from gateway.read.budget.types import Funding, Project
+    from gateway.read.firms.types import Designation, Firm
+
+FIRMS_TYPES = strawberry.lazy("gateway.read.firms.types")
+BUDGET_TYPES = strawberry.lazy("gateway.read.budget.types")
+
+
+@strawberry.type
+class Industry:
+    """An industry of the program."""
+
+    code: str
+    name_en: str
+    name_ko: str
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Industry:
+        """From a read-model row."""
+        return cls(**INDUSTRY.values(row))
+
+    @strawberry.field(description="Technologies of this industry on the list today, or on `asOf`.")
+    async def technology_count(self, info: Info[Context, Any], as_of: date | None = None) -> int:
+        counts = await info.context.count_loader.load(as_of)
+        return counts.get(self.code, 0)
+
+
+@strawberry.type
+class Technology:
+    """A key strategic technology."""
+
+    code: str
+    name_en: str
+    name_ko: str
+    description: str
+    kind: TechnologyKind
+    status: TechnologyStatus
+    listed_on: date
+    retired_on: date | None
+    version: int
+    industry_code: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Technology:
+        """From a read-model row."""
+        return cls(**TECHNOLOGY.values(row))
+
+    @strawberry.field
+    async def industry(self, info: Info[Context, Any]) -> Industry | None:
+        return await load_one(info, TECHNOLOGY_INDUSTRY.child, self.industry_code, Industry.from_row)
+
+    @strawberry.field(extensions=FIRMS, description="Firms that hold this technology, by BRN.")
+    async def firms(
+        self, info: Info[Context, Any], first: int = 20
+    ) -> list[Annotated[Firm, FIRMS_TYPES]] | None:
+        from gateway.read.firms.types import Firm
+
+        return await load_children(info, TECHNOLOGY_FIRMS, self.code, first, Firm.from_row)
+
+    @strawberry.field(extensions=FIRMS, description="Designations for this technology, in the order applied.")
+    async def designations(
+        self,
+        info: Info[Context, Any],
+        status: DesignationStatus | None = None,
+        first: int = 20,
+    ) -> list[Annotated[Designation, FIRMS_TYPES]] | None:
+        from gateway.read.firms.types import Designation
+
+        wanted = status.value if status else None
+        return await load_children(
+            info, TECHNOLOGY_DESIGNATIONS, self.code, first, Designation.from_row, status=wanted
+        )
+
+    @strawberry.field(
+        extensions=BUDGET, description="Projects touching this technology, newest fiscal year first."
+    )
+    async def projects(
+        self, info: Info[Context, Any], first: int = 20
+    ) -> list[Annotated[Project, BUDGET_TYPES]] | None:
+        from gateway.read.budget.types import Project
+
+        return await load_children(info, TECHNOLOGY_PROJECTS, self.code, first, Project.from_row)
+
+    @strawberry.field(
+        extensions=BUDGET,
+        description=(
+            "Money over every project that touches this technology, in one fiscal year or (fiscalYear"
+            " omitted) in all. A project with several technologies counts in full under each of them,"
+            " so these sums overlap between technologies and do not add up to a total: use"
+            " programOverview.byIndustry for figures that do. " + COUNT_RULE
+        ),
+    )
+    async def funding(
+        self, info: Info[Context, Any], fiscal_year: int | None = None
+    ) -> Annotated[Funding, BUDGET_TYPES] | None:
+        from gateway.read.budget.types import Funding
+
+        return Funding.of(await info.context.technology_funding_loader.load((self.code, fiscal_year)))
+
+
+@strawberry.type
+class TechnologyEdge:
+    """A technology and its cursor."""
+
+    cursor: str
+    node: Technology
+
+
+@strawberry.type
+class TechnologyConnection:
+    """A page of technologies."""
+
+    edges: list[TechnologyEdge]
+    page_info: PageInfo
+    total_count: int
+
+
+@strawberry.input
+class TechnologyFilter:
+    """Filters of the technology list."""
+
+    industry: str | None = None
+    kind: TechnologyKind | None = None
+    status: TechnologyStatus | None = None
+    as_of: date | None = strawberry.field(default=None, description="Only technologies on the list that day.")
+    search: str | None = strawberry.field(default=None, description="Text in either name.")

@@ -1,0 +1,123 @@
+"""What every entity family's GraphQL types share: scope guards, Won, page info, argument checks."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NewType
+from zoneinfo import ZoneInfo
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import FieldExtension
+from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.types import Info
+
+from gateway.read.budget.model import BUDGET_READ
+from gateway.read.catalog.model import CATALOG_READ
+from gateway.read.describe import WON_MAX, serialize_won
+from gateway.read.firms.model import FINANCIALS, FIRMS_READ
+from mpe_events import brn as brn_rule
+from mpe_kit.errors import Invalid
+from mpe_kit.pagination import decode_text_cursor
+
+__all__ = ["WON", "WON_MAX", "Won", "parse_won", "serialize_won"]
+
+
+class HasScope(BasePermission):
+    """Admits keys that carry a scope; otherwise the field is null with a FORBIDDEN error."""
+
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+        self.message = f"This key lacks the {scope} scope."
+        self.error_extensions = {"code": "FORBIDDEN", "scope": scope}
+
+    def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
+        partner = info.context.partner
+        return partner is not None and self.scope in partner.scopes
+
+
+def guarded(scope: str) -> list[FieldExtension]:
+    """The field extensions that guard a field with a scope."""
+    return [PermissionExtension(permissions=[HasScope(scope)])]
+
+
+CATALOG = guarded(CATALOG_READ)
+FIRMS = guarded(FIRMS_READ)
+FINANCIAL = guarded(FINANCIALS)
+BUDGET = guarded(BUDGET_READ)
+
+SEOUL = ZoneInfo("Asia/Seoul")
+# The rule of every project count, as the store's SQL applies it.
+COUNT_RULE = (
+    "A project counts once it is committed: selected, agreement signed, active or completed, or"
+    " terminated after something was paid (a proposal, or a project terminated before any payment,"
+    " commits nothing and does not count)."
+)
+
+Won = NewType("Won", int)
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def parse_won(value: object) -> Won:
+    """A string of digits as whole won."""
+    if not isinstance(value, str) or not _DIGITS.fullmatch(value):
+        raise ValueError(f'Won is a string of digits, such as "937560000000"; got {value!r}.')
+    amount = int(value)
+    if amount > WON_MAX:
+        raise ValueError(f"Won is at most {WON_MAX} (64-bit); got {value}.")
+    return Won(amount)
+
+
+WON = strawberry.scalar(
+    name="Won",
+    description=(
+        'Whole Korean won, 0 or more, as a string of decimal digits ("937560000000" is ₩937.56bn):'
+        " a 64-bit amount, which GraphQL's 32-bit Int cannot carry and a JSON number may round."
+    ),
+    serialize=serialize_won,
+    parse_value=parse_won,
+)
+
+
+@strawberry.type
+class PageInfo:
+    """Where a page ends."""
+
+    has_next_page: bool
+    end_cursor: str | None
+
+
+def bad_input(message: str) -> GraphQLError:
+    """An error the client can act on."""
+    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+
+
+def brn(value: str) -> str:
+    """The 10 digits of a BRN given as 1234567890 or 123-45-67890, its check digit verified."""
+    try:
+        return brn_rule.normalize(value.strip())
+    except brn_rule.InvalidBrn as exc:
+        reason = "its check digit does not match" if exc.problem == "check_digit" else brn_rule.FORMAT_MESSAGE
+    raise bad_input(f"`brn` {value!r} is not valid: {reason}.")
+
+
+def page_size(first: int, cap: int) -> int:
+    """`first`, checked against the page cap."""
+    if not 1 <= first <= cap:
+        raise bad_input(f"`first` must be between 1 and {cap}; got {first}.")
+    return first
+
+
+def fiscal_year(year: int) -> int:
+    """A fiscal year, checked to be a year."""
+    if not 1 <= year <= 9999:
+        raise bad_input(f"`fiscalYear` must be between 1 and 9999; got {year}.")
+    return year
+
+
+def after_key(after: str | None) -> str | None:
+    """The key inside a page cursor; None for the first page."""
+    try:
+        return decode_text_cursor(after)
+    except Invalid as exc:
+        raise bad_input("`after` is not a cursor from this API.") from exc

@@ -1,0 +1,493 @@
+"""The compiler: walks an operation's collected fields and writes one statement.
+
+Scalar fields, described relations and lookups are written from the read model's description;
+the methods `f_<Type>_<field>` are the fields it cannot say (root connections with their
+filters, sums, the year's overview, JSON list columns).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any, TypeVar
+
+from graphql import FieldNode, GraphQLField, GraphQLObjectType, GraphQLSchema, get_named_type
+from graphql.execution.collect_fields import (
+    FieldDetailsList,
+    GroupedFieldSet,
+    collect_fields,
+    collect_subfields,
+)
+from graphql.execution.values import VariableValues
+
+from gateway import store
+from gateway.read.budget.model import PROGRAM, PROJECT
+from gateway.read.catalog.model import TECHNOLOGY
+from gateway.read.compiled.core import (
+    ARGUMENTS,
+    MAX_KEYS,
+    OPERATION,
+    WIDTH,
+    Document,
+    Plan,
+    Reader,
+    Site,
+    Unsupported,
+    after_of,
+    brn_of,
+    cursor_sql,
+    enum_value,
+    first_of,
+    json_list,
+    json_one,
+    shift,
+)
+from gateway.read.compiled.fields import (
+    LOOKUPS,
+    PROJECT_SUMS,
+    RELATIONS,
+    SCALARS,
+    SCOPES,
+    firm_filter,
+    project_filter,
+    size_reader,
+    technology_filter,
+)
+from gateway.read.describe import Entity, Lookup, Relation
+from gateway.read.firms.model import FIRM
+from gateway.read.schema import schema
+
+F = TypeVar("F")
+
+
+class Compiler:
+    """Builds one plan: walks the collected fields and writes the statement."""
+
+    def __init__(self, doc: Document, variables: VariableValues) -> None:
+        self.doc = doc
+        self.variables = variables
+        self.sites: list[Site] = []
+        self.placeholders = 0
+        self.scopes: set[str] = set()
+        self.ctes: list[str] = []
+        self.aliases = 0
+
+    # Plumbing
+
+    def alias(self) -> str:
+        self.aliases += 1
+        return f"a{self.aliases}"
+
+    def site(self, field: GraphQLField, node: FieldNode, read: Reader, count: int) -> list[str]:
+        """Reserve `count` placeholders for a field occurrence's arguments; their SQL names."""
+        self.sites.append(Site(field, node, read))
+        first = self.placeholders + 1
+        self.placeholders += count
+        return [f"${n}" for n in range(first, first + count)]
+
+    def subfields(self, type_: GraphQLObjectType, details: FieldDetailsList) -> GroupedFieldSet:
+        return collect_subfields(
+            schema._schema, self.doc.fragments, self.variables, self.doc.operation, type_, details
+        ).grouped_field_set
+
+    def compile(self) -> Plan:
+        s: GraphQLSchema = schema._schema
+        query = s.query_type
+        assert query is not None
+        fields = collect_fields(s, self.doc.fragments, self.variables, query, self.doc.operation)
+        if fields.new_defer_usages or fields.forbidden_directive_instances:
+            raise Unsupported(OPERATION)
+        body = self.object("Query", "", fields.grouped_field_set)
+        with_ = f"with {', '.join(self.ctes)} " if self.ctes else ""
+        return Plan(f"{with_}select ({body})::text", tuple(self.sites), frozenset(self.scopes))
+
+    def object(self, type_name: str, alias: str, fields: GroupedFieldSet) -> str:
+        """`json_build_object` of the selected fields, in selection order, of the row `alias`."""
+        if len(fields) > MAX_KEYS:
+            raise Unsupported(WIDTH)
+        parts: list[str] = []
+        type_ = schema._schema.get_type(type_name)
+        assert isinstance(type_, GraphQLObjectType)
+        scalars = SCALARS.get(type_name, {})
+        for key, details in fields.items():
+            node = details[0].node
+            name = node.name.value
+            if name == "__typename":
+                value = f"'{type_name}'"
+            elif name.startswith("__"):
+                raise Unsupported
+            else:
+                field = type_.fields.get(name)
+                if field is None:
+                    raise Unsupported
+                scope = SCOPES.get((type_name, name))
+                if scope is not None:
+                    self.scopes.add(scope)
+                described = (type_name, name)
+                if name in scalars:
+                    value = scalars[name](alias)
+                elif described in RELATIONS:
+                    value = self.relation(RELATIONS[described], alias, field, details)
+                elif described in LOOKUPS:
+                    value = self.lookup(LOOKUPS[described], alias, field, details)
+                else:
+                    method = getattr(self, f"f_{type_name}_{name}", None)
+                    if method is None:
+                        raise Unsupported
+                    value = method(alias, field, details)
+            parts.append(f"'{key}', {value}")
+        return f"json_build_object({', '.join(parts)})"
+
+    def child(self, field: GraphQLField, details: FieldDetailsList, alias: str) -> str:
+        """The object a field returns, built on the row `alias`."""
+        type_ = get_named_type(field.type)
+        assert isinstance(type_, GraphQLObjectType)
+        return self.object(type_.name, alias, self.subfields(type_, details))
+
+    # The description's relations and lookups
+
+    def by_key(self, entity: Entity, key: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        """The entity whose key is the SQL `key`, or null."""
+        x = self.alias()
+        rows = f"select {entity.select()} from {entity.table} where {entity.key} = {key}"
+        return json_one(self.child(field, details, x), rows, x)
+
+    def lookup(self, lookup: Lookup, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        """A parent's key, or array of keys in its order (unknown ones left out), followed to rows."""
+        ref = f"{a}.{lookup.parent_column}"
+        if not lookup.many:
+            return self.by_key(lookup.child, ref, field, details)
+        child = lookup.child
+        x = self.alias()
+        rows = (
+            f"select {child.select('t')}, u.ord from unnest({ref}) with ordinality u(k, ord)"
+            f" join {child.table} t on t.{child.key} = u.k"
+        )
+        return json_list(self.child(field, details, x), rows, x, f"{x}.ord")
+
+    def relation(self, relation: Relation, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        """Up to `first` children of the parent row `a`, in the relation's order."""
+        if relation.status is None:
+            (size,) = self.site(field, details[0].node, size_reader, 1)
+            status_filter = ""
+        else:
+
+            def read(args: dict[str, Any], max_page: int) -> list[object]:
+                return [enum_value(args.get("status")), first_of(args, max_page)]
+
+            status, size = self.site(field, details[0].node, read, 2)
+            status_filter = f" and ({status}::text is null or {relation.status} = {status}::text)"
+        child = relation.child
+        x = self.alias()
+        rows = (
+            f"select {child.select()} from {child.table} where {relation.match(f'{a}.{relation.parent_column}')}"
+            f"{status_filter} order by {relation.order_by()} limit {size}::int"
+        )
+        return json_list(self.child(field, details, x), rows, x, relation.order_by(x))
+
+    def connection(
+        self,
+        field: GraphQLField,
+        details: FieldDetailsList,
+        *,
+        table: str,
+        cols: str,
+        where: str,
+        key: str,
+        params: list[str],
+    ) -> str:
+        """A Relay connection: `params` ends with the cursor's key, the page size + 1 and the size."""
+        after, size1, size = params[-3:]
+        cte = self.alias()
+        self.ctes.append(
+            f"{cte} as (select {cols} from {table}{where} and ({after}::text is null or {key} > {after}::text)"
+            # `least` names the page size here too: a selection of totalCount alone uses no other
+            # placeholder of the connection, and the statement must use every one it is sent.
+            f" order by {key} limit least({size1}::int, {size}::int + 1))"
+        )
+        type_ = get_named_type(field.type)
+        assert isinstance(type_, GraphQLObjectType)
+        page = f"select * from {cte} order by {key} limit {size}::int"
+        parts: list[str] = []
+        for k, sub in self.subfields(type_, details).items():
+            name = sub[0].node.name.value
+            if name == "__typename":
+                value = f"'{type_.name}'"
+            elif name == "totalCount":
+                value = f"(select count(*) from {table}{where})"
+            elif name == "edges":
+                value = self.edges(type_.fields["edges"], sub, page, key)
+            elif name == "pageInfo":
+                value = self.page_info(type_.fields["pageInfo"], sub, cte, page, key, size)
+            else:
+                raise Unsupported
+            parts.append(f"'{k}', {value}")
+        if len(parts) > MAX_KEYS:
+            raise Unsupported(WIDTH)
+        return f"json_build_object({', '.join(parts)})"
+
+    def edges(self, field: GraphQLField, details: FieldDetailsList, page: str, key: str) -> str:
+        type_ = get_named_type(field.type)
+        assert isinstance(type_, GraphQLObjectType)
+        x = self.alias()
+        parts: list[str] = []
+        for k, sub in self.subfields(type_, details).items():
+            name = sub[0].node.name.value
+            if name == "__typename":
+                value = f"'{type_.name}'"
+            elif name == "cursor":
+                value = cursor_sql(f"{x}.{key}")
+            elif name == "node":
+                value = self.child(type_.fields["node"], sub, x)
+            else:
+                raise Unsupported
+            parts.append(f"'{k}', {value}")
+        if len(parts) > MAX_KEYS:
+            raise Unsupported(WIDTH)
+        return json_list(f"json_build_object({', '.join(parts)})", page, x, f"{x}.{key}")
+
+    def page_info(
+        self, field: GraphQLField, details: FieldDetailsList, cte: str, page: str, key: str, size: str
+    ) -> str:
+        type_ = get_named_type(field.type)
+        assert isinstance(type_, GraphQLObjectType)
+        parts: list[str] = []
+        for k, sub in self.subfields(type_, details).items():
+            name = sub[0].node.name.value
+            if name == "__typename":
+                value = f"'{type_.name}'"
+            elif name == "hasNextPage":
+                value = f"((select count(*) from {cte}) > {size}::int)"
+            elif name == "endCursor":
+                z = self.alias()
+                last = f"select {key} from ({page}) {z} order by {key} desc limit 1"
+                value = f"(select {cursor_sql(f'{z}.{key}')} from ({last}) {z})"
+            else:
+                raise Unsupported
+            parts.append(f"'{k}', {value}")
+        return f"json_build_object({', '.join(parts)})"
+
+    # Query
+
+    def f_Query_industries(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        x = self.alias()
+        rows = "select code, name_en, name_ko from industries"
+        return json_list(self.child(field, details, x), rows, x, f"{x}.code")
+
+    def filtered_connection(
+        self,
+        field: GraphQLField,
+        details: FieldDetailsList,
+        *,
+        where_of: Callable[[F], tuple[str, list[Any]]],
+        filter_of: Callable[[dict[str, Any]], F],
+        table: str,
+        cols: str,
+        key: str,
+    ) -> str:
+        """A root connection whose `filter` argument the store turns into a where clause."""
+        where, values = where_of(filter_of({}))
+
+        def read(args: dict[str, Any], max_page: int) -> list[Any]:
+            size = first_of(args, max_page)
+            return [*where_of(filter_of(args.get("filter") or {}))[1], after_of(args), size + 1, size]
+
+        params = self.site(field, details[0].node, read, len(values) + 3)
+        return self.connection(
+            field,
+            details,
+            table=table,
+            cols=cols,
+            where=shift(where, int(params[0][1:]) - 1),
+            key=key,
+            params=params,
+        )
+
+    def f_Query_technologies(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        return self.filtered_connection(
+            field,
+            details,
+            where_of=store.catalog.technology_where,
+            filter_of=technology_filter,
+            table="technologies",
+            cols=TECHNOLOGY.select(),
+            key="code",
+        )
+
+    def f_Query_technology(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        (code,) = self.site(field, details[0].node, lambda args, _: [args["code"]], 1)
+        return self.by_key(TECHNOLOGY, f"{code}::text", field, details)
+
+    def f_Query_firm(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        (brn,) = self.site(field, details[0].node, lambda args, _: [brn_of(args["brn"])], 1)
+        return self.by_key(FIRM, f"{brn}::text", field, details)
+
+    def f_Query_firms(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        return self.filtered_connection(
+            field,
+            details,
+            where_of=store.firms.firm_where,
+            filter_of=firm_filter,
+            table="firms",
+            cols=FIRM.select(),
+            key="brn",
+        )
+
+    def f_Query_program(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        (code,) = self.site(field, details[0].node, lambda args, _: [args["code"]], 1)
+        return self.by_key(PROGRAM, f"{code}::text", field, details)
+
+    def f_Query_programs(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        def read(args: dict[str, Any], max_page: int) -> list[object]:
+            size = first_of(args, max_page)
+            return [args.get("fiscalYear"), after_of(args), size + 1, size]
+
+        params = self.site(field, details[0].node, read, 4)
+        year = params[0]
+        return self.connection(
+            field,
+            details,
+            table="programs",
+            cols=PROGRAM.select(),
+            where=f" where ({year}::int is null or fiscal_year = {year}::int)",
+            key="code",
+            params=params,
+        )
+
+    def f_Query_project(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        (code,) = self.site(field, details[0].node, lambda args, _: [args["code"]], 1)
+        return self.by_key(PROJECT, f"{code}::text", field, details)
+
+    def f_Query_projects(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        return self.filtered_connection(
+            field,
+            details,
+            where_of=store.budget.project_where,
+            filter_of=project_filter,
+            table="projects",
+            cols=PROJECT.select(),
+            key="code",
+        )
+
+    def f_Query_coverageGaps(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        def read(args: dict[str, Any], max_page: int) -> list[object]:
+            year = args["fiscalYear"]
+            if not 1 <= year <= 9999:
+                raise Unsupported(ARGUMENTS)
+            size = first_of(args, max_page)
+            return [year, date(year, 1, 1), date(year, 12, 31), after_of(args), size + 1, size]
+
+        params = self.site(field, details[0].node, read, 6)
+        return self.connection(
+            field,
+            details,
+            table="technologies",
+            cols=TECHNOLOGY.select(),
+            where=shift(store.budget.gaps_where(), int(params[0][1:]) - 1),
+            key="code",
+            params=params,
+        )
+
+    def f_Query_programOverview(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        (year,) = self.site(field, details[0].node, lambda args, _: [args["fiscalYear"]], 1)
+        x = self.alias()
+        counted = store.budget.counted()
+        rows = (
+            f"select {year}::int as fiscal_year,"
+            f" (select envelope_krw from fiscal_years where year = {year}::int) as envelope_krw,"
+            " (select coalesce(sum(budget_krw), 0)::bigint from programs"
+            f" where fiscal_year = {year}::int) as programmed_krw,"
+            " coalesce(sum(committed_krw), 0)::bigint as committed_krw,"
+            " coalesce(sum(disbursed_krw), 0)::bigint as disbursed_krw,"
+            f" count(*) filter (where {counted} and kind = 'new') as new_count,"
+            f" count(*) filter (where {counted} and kind = 'continuing') as continuing_count"
+            f" from projects where fiscal_year = {year}::int"
+        )
+        return json_one(self.child(field, details, x), rows, x)
+
+    # ProgramOverview
+
+    def f_ProgramOverview_byIndustry(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        x = self.alias()
+        rows = (
+            f"select i.code, i.name_en, i.name_ko, {store.budget.ROLLUP} from projects p"
+            " left join technologies t on t.code = p.primary_technology"
+            " left join industries i on i.code = t.industry_code"
+            f" where p.fiscal_year = {a}.fiscal_year group by i.code, i.name_en, i.name_ko {store.budget.NONEMPTY}"
+        )
+        return json_list(self.child(field, details, x), rows, x, f"{x}.code nulls last")
+
+    def f_ProgramOverview_byTrack(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        x = self.alias()
+        rows = (
+            f"select g.track, {store.budget.ROLLUP} from projects p left join programs g on g.code = p.program_code"
+            f" where p.fiscal_year = {a}.fiscal_year group by g.track {store.budget.NONEMPTY}"
+        )
+        return json_list(self.child(field, details, x), rows, x, f"{x}.track nulls last")
+
+    def f_IndustryFunding_industry(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        return f"(case when {a}.code is null then null else {self.child(field, details, a)} end)"
+
+    # Industry
+
+    def f_Industry_technologyCount(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        (day,) = self.site(field, details[0].node, lambda args, _: [args.get("asOf")], 1)
+        return (
+            f"(select count(*) from technologies c where c.industry_code = {a}.code and case when {day}::date"
+            f" is null then c.status = 'listed' else c.listed_on <= {day}::date and (c.retired_on is null"
+            f" or {day}::date < c.retired_on) end)"
+        )
+
+    # Technology
+
+    def f_Technology_funding(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        (year,) = self.site(field, details[0].node, lambda args, _: [args.get("fiscalYear")], 1)
+        # The year's sums per technology in one pass over the projects, rather than one scan per
+        # technology: a project counts once per distinct code it carries, as `@>` counts it.
+        sums = self.alias()
+        self.ctes.append(
+            f"{sums} as materialized (select u.code, {PROJECT_SUMS} from projects p cross join lateral"
+            " (select distinct c from unnest(p.technology_codes) c) u(code)"
+            f" where {year}::int is null or p.fiscal_year = {year}::int group by u.code)"
+        )
+        x = self.alias()
+        rows = (
+            "select coalesce(s.committed_krw, 0) as committed_krw, coalesce(s.disbursed_krw, 0) as disbursed_krw,"
+            f" coalesce(s.project_count, 0) as project_count from (select) one left join {sums} s on s.code = {a}.code"
+        )
+        return json_one(self.child(field, details, x), rows, x)
+
+    # Firm
+
+    # Designation
+
+    def f_Designation_history(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        x = self.alias()
+        rows = f"select h, n from jsonb_array_elements({a}.history) with ordinality e(h, n)"
+        return json_list(self.child(field, details, x), rows, x, f"{x}.n")
+
+    # Program
+
+    def program_sum(self, a: str, expr: str) -> str:
+        return f"(select {expr} from projects p where p.program_code = {a}.code)"
+
+    def f_Program_committedKrw(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        return self.program_sum(a, "coalesce(sum(p.committed_krw), 0)::bigint::text")
+
+    def f_Program_disbursedKrw(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        return self.program_sum(a, "coalesce(sum(p.disbursed_krw), 0)::bigint::text")
+
+    def f_Program_projectCount(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        return self.program_sum(a, f"count(*) filter (where {store.budget.counted('p')})")
+
+    def f_Program_themes(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        x = self.alias()
+        rows = f"select t, n from jsonb_array_elements({a}.themes) with ordinality e(t, n)"
+        return json_list(self.child(field, details, x), rows, x, f"{x}.n")
+
+    def f_Theme_stages(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        x = self.alias()
+        rows = f"select s, n from jsonb_array_elements({a}.t->'stages') with ordinality e(s, n)"
+        return json_list(self.child(field, details, x), rows, x, f"{x}.n")
+
+    # Project

@@ -1,0 +1,1 @@
+"""The firms family: firms and their designations."""

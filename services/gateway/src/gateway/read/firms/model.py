@@ -1,0 +1,105 @@
+"""The firms family, described once: firms, designations, and how technologies reach them."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from gateway.read.catalog.model import TECHNOLOGY
+from gateway.read.describe import Column, Encoding, Entity, Lookup, Relation
+
+FIRMS_READ = "firms:read"
+FINANCIALS = "firms:financials"
+
+
+@strawberry.enum
+class FirmSize(Enum):
+    """A firm's size class."""
+
+    LARGE = "large"
+    MID = "mid"
+    SME = "sme"
+
+
+@strawberry.enum
+class DesignationKind(Enum):
+    """Leading firm (으뜸기업) or specialized firm (전문기업)."""
+
+    LEADING = "leading"
+    SPECIALIZED = "specialized"
+
+
+@strawberry.enum
+class DesignationStatus(Enum):
+    """Where a designation stands."""
+
+    APPLIED = "applied"
+    UNDER_REVIEW = "under_review"
+    DESIGNATED = "designated"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+FIRM = Entity(
+    "Firm",
+    table="firms",
+    key="brn",
+    columns=(
+        Column("brn"),
+        Column("brn_display"),
+        Column("name_en"),
+        Column("name_ko"),
+        Column("size", Encoding.ENUM, FirmSize),
+        Column("size_since", Encoding.DATE),
+        Column("region"),
+        Column(
+            "sales_ratio", Encoding.RATIO, column="mpe_sales_ratio", name="mpeSalesRatio", scope=FINANCIALS
+        ),
+        Column("technology_codes", Encoding.KEYS),
+    ),
+    extra=("version",),
+)
+
+DESIGNATION = Entity(
+    "Designation",
+    table="designations",
+    key="id",
+    key_type="uuid",
+    columns=(
+        Column("id", Encoding.ID),
+        Column("brn", Encoding.KEYS, export="firmBrn"),
+        Column("kind", Encoding.ENUM, DesignationKind),
+        Column("cohort"),
+        Column("technology_codes", Encoding.KEYS),
+        Column("status", Encoding.ENUM, DesignationStatus),
+        Column("applied_on", Encoding.DATE),
+        Column("designated_on", Encoding.DATE),
+        Column("valid_until", Encoding.DATE),
+        Column("history", Encoding.JSON),
+    ),
+    extra=("version",),
+)
+
+IN_APPLIED_ORDER = (("applied_on", False), ("id", False))
+
+TECHNOLOGY_FIRMS = Relation(
+    "Technology", "firms", FIRM, "technology_codes", "code", (("brn", False),), contains=True
+)
+TECHNOLOGY_DESIGNATIONS = Relation(
+    "Technology",
+    "designations",
+    DESIGNATION,
+    "technology_codes",
+    "code",
+    IN_APPLIED_ORDER,
+    contains=True,
+    status="status",
+)
+FIRM_DESIGNATIONS = Relation("Firm", "designations", DESIGNATION, "brn", "brn", IN_APPLIED_ORDER)
+
+FIRM_TECHNOLOGIES = Lookup("Firm", "technologies", TECHNOLOGY, "technology_codes", many=True)
+DESIGNATION_FIRM = Lookup("Designation", "firm", FIRM, "brn")
+DESIGNATION_TECHNOLOGIES = Lookup("Designation", "technologies", TECHNOLOGY, "technology_codes", many=True)

@@ -1,0 +1,299 @@
+"""The root of what partner agencies can read: the Query type."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+import strawberry
+from strawberry.types import Info
+
+from gateway import store
+from gateway.read.budget.model import PROGRAM, PROJECT
+from gateway.read.budget.types import (
+    COVERAGE_GAPS,
+    Program,
+    ProgramConnection,
+    ProgramEdge,
+    ProgramOverview,
+    Project,
+    ProjectConnection,
+    ProjectEdge,
+    ProjectFilter,
+)
+from gateway.read.catalog.model import TECHNOLOGY
+from gateway.read.catalog.types import (
+    Industry,
+    Technology,
+    TechnologyConnection,
+    TechnologyEdge,
+    TechnologyFilter,
+)
+from gateway.read.changes import (
+    CHANGES,
+    Change,
+    ChangeConnection,
+    ChangeEdge,
+    ChangeEntityType,
+    SourceFreshness,
+    feed_types,
+    seq_after,
+)
+from gateway.read.common import (
+    BUDGET,
+    CATALOG,
+    COUNT_RULE,
+    FIRMS,
+    SEOUL,
+    PageInfo,
+    after_key,
+    bad_input,
+    page_size,
+)
+from gateway.read.common import brn as valid_brn
+from gateway.read.common import fiscal_year as valid_fiscal_year
+from gateway.read.context import Context, load_one
+from gateway.read.firms.model import FIRM
+from gateway.read.firms.types import (
+    LEADING_FIRM_TARGET,
+    CohortCount,
+    DesignationProgress,
+    Firm,
+    FirmConnection,
+    FirmEdge,
+    FirmFilter,
+)
+from gateway.read.hub import ChangeRow
+from mpe_kit.pagination import encode_cursor
+
+
+def _page_info(rows: list[asyncpg.Record], size: int, cursors: list[str]) -> PageInfo:
+    """A page of `size + 1` rows: the extra one says a next page exists."""
+    return PageInfo(has_next_page=len(rows) > size, end_cursor=cursors[-1] if cursors else None)
+
+
+def _technology_page(
+    info: Info[Context, Any], rows: list[asyncpg.Record], size: int, total: int
+) -> TechnologyConnection:
+    edges = [
+        TechnologyEdge(cursor=encode_cursor([r["code"]]), node=Technology.from_row(r)) for r in rows[:size]
+    ]
+    info.context.rows(TECHNOLOGY).prime_many({r["code"]: r for r in rows[:size]})
+    return TechnologyConnection(
+        edges=edges, page_info=_page_info(rows, size, [e.cursor for e in edges]), total_count=total
+    )
+
+
+@strawberry.type
+class Query:
+    """What partner agencies can read."""
+
+    # Nullable like every scoped root field: a key without the scope gets null and FORBIDDEN
+    # here without losing the rest of its answer.
+    @strawberry.field(extensions=CATALOG)
+    async def industries(self, info: Info[Context, Any]) -> list[Industry] | None:
+        async with info.context.pool.acquire() as conn:
+            return [Industry.from_row(r) for r in await store.catalog.industries(conn)]
+
+    @strawberry.field(extensions=CATALOG)
+    async def technologies(
+        self,
+        info: Info[Context, Any],
+        filter: TechnologyFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> TechnologyConnection | None:
+        size = page_size(first, info.context.max_page)
+        f = filter or TechnologyFilter()
+        rf = store.catalog.TechnologyFilter(
+            industry=f.industry,
+            kind=f.kind.value if f.kind else None,
+            status=f.status.value if f.status else None,
+            as_of=f.as_of,
+            search=f.search,
+        )
+        async with info.context.pool.acquire() as conn:
+            rows = await store.catalog.technologies_page(conn, rf, after=after_key(after), limit=size + 1)
+            total = await store.catalog.technologies_count(conn, rf)
+        return _technology_page(info, rows, size, total)
+
+    @strawberry.field(extensions=CATALOG)
+    async def technology(self, info: Info[Context, Any], code: str) -> Technology | None:
+        async with info.context.pool.acquire() as conn:
+            row = await store.catalog.technology(conn, code)
+        return Technology.from_row(row) if row else None
+
+    @strawberry.field(extensions=FIRMS)
+    async def firm(self, info: Info[Context, Any], brn: str) -> Firm | None:
+        return await load_one(info, FIRM, valid_brn(brn), Firm.from_row)
+
+    @strawberry.field(extensions=FIRMS)
+    async def firms(
+        self,
+        info: Info[Context, Any],
+        filter: FirmFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> FirmConnection | None:
+        size = page_size(first, info.context.max_page)
+        f = filter or FirmFilter()
+        rf = store.firms.FirmFilter(
+            size=f.size.value if f.size else None,
+            region=f.region,
+            technology=f.technology,
+            designation_kind=f.designation_kind.value if f.designation_kind else None,
+            designation_status=f.designation_status.value if f.designation_status else None,
+            search=f.search,
+        )
+        async with info.context.pool.acquire() as conn:
+            rows = await store.firms.firms_page(conn, rf, after=after_key(after), limit=size + 1)
+            total = await store.firms.firms_count(conn, rf)
+        edges = [FirmEdge(cursor=encode_cursor([r["brn"]]), node=Firm.from_row(r)) for r in rows[:size]]
+        info.context.rows(FIRM).prime_many({r["brn"]: r for r in rows[:size]})
+        return FirmConnection(
+            edges=edges, page_info=_page_info(rows, size, [e.cursor for e in edges]), total_count=total
+        )
+
+    @strawberry.field(
+        extensions=FIRMS, description="Leading firms designated and active on a day (default today in Korea)."
+    )
+    async def designation_progress(
+        self, info: Info[Context, Any], as_of: date | None = None
+    ) -> DesignationProgress | None:
+        day = as_of or datetime.now(SEOUL).date()
+        async with info.context.pool.acquire() as conn:
+            p = await store.firms.designation_progress(conn, day)
+        return DesignationProgress(
+            as_of=day,
+            designated=p.designated,
+            active=p.active,
+            target=LEADING_FIRM_TARGET,
+            by_cohort=[CohortCount(cohort=c, designated=n) for c, n in p.by_cohort],
+        )
+
+    @strawberry.field(extensions=BUDGET)
+    async def program(self, info: Info[Context, Any], code: str) -> Program | None:
+        return await load_one(info, PROGRAM, code, Program.from_row)
+
+    @strawberry.field(extensions=BUDGET, description="Programs by code, of one fiscal year or all.")
+    async def programs(
+        self,
+        info: Info[Context, Any],
+        fiscal_year: int | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ProgramConnection | None:
+        size = page_size(first, info.context.max_page)
+        async with info.context.pool.acquire() as conn:
+            rows = await store.budget.programs_page(
+                conn, fiscal_year=fiscal_year, after=after_key(after), limit=size + 1
+            )
+            total = await store.budget.programs_count(conn, fiscal_year=fiscal_year)
+        edges = [
+            ProgramEdge(cursor=encode_cursor([r["code"]]), node=Program.from_row(r)) for r in rows[:size]
+        ]
+        info.context.rows(PROGRAM).prime_many({r["code"]: r for r in rows[:size]})
+        return ProgramConnection(
+            edges=edges, page_info=_page_info(rows, size, [e.cursor for e in edges]), total_count=total
+        )
+
+    @strawberry.field(extensions=BUDGET)
+    async def project(self, info: Info[Context, Any], code: str) -> Project | None:
+        return await load_one(info, PROJECT, code, Project.from_row)
+
+    @strawberry.field(extensions=BUDGET, description="Projects by code.")
+    async def projects(
+        self,
+        info: Info[Context, Any],
+        filter: ProjectFilter | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ProjectConnection | None:
+        size = page_size(first, info.context.max_page)
+        f = filter or ProjectFilter()
+        rf = store.budget.ProjectFilter(
+            program=f.program,
+            technology=f.technology,
+            firm=valid_brn(f.firm) if f.firm is not None else None,
+            status=f.status.value if f.status else None,
+            fiscal_year=f.fiscal_year,
+            kind=f.kind.value if f.kind else None,
+        )
+        async with info.context.pool.acquire() as conn:
+            rows = await store.budget.projects_page(conn, rf, after=after_key(after), limit=size + 1)
+            total = await store.budget.projects_count(conn, rf)
+        edges = [
+            ProjectEdge(cursor=encode_cursor([r["code"]]), node=Project.from_row(r)) for r in rows[:size]
+        ]
+        info.context.rows(PROJECT).prime_many({r["code"]: r for r in rows[:size]})
+        return ProjectConnection(
+            edges=edges, page_info=_page_info(rows, size, [e.cursor for e in edges]), total_count=total
+        )
+
+    @strawberry.field(
+        extensions=BUDGET,
+        description=(
+            "One fiscal year's money and projects, overall, by industry and by track. programmedKrw"
+            " sums the year's program budgets; committedKrw and disbursedKrw sum the year's projects. "
+            + COUNT_RULE
+        ),
+    )
+    async def program_overview(self, info: Info[Context, Any], fiscal_year: int) -> ProgramOverview | None:
+        return await ProgramOverview.of_year(info.context.pool, fiscal_year)
+
+    @strawberry.field(extensions=BUDGET, description=COVERAGE_GAPS)
+    async def coverage_gaps(
+        self,
+        info: Info[Context, Any],
+        fiscal_year: int,
+        first: int = 20,
+        after: str | None = None,
+    ) -> TechnologyConnection | None:
+        year = valid_fiscal_year(fiscal_year)
+        size = page_size(first, info.context.max_page)
+        async with info.context.pool.acquire() as conn:
+            rows = await store.budget.coverage_gaps_page(conn, year, after=after_key(after), limit=size + 1)
+            total = await store.budget.coverage_gaps_count(conn, year)
+        return _technology_page(info, rows, size, total)
+
+    @strawberry.field(description="How current the read model is, per source topic.")
+    async def data_as_of(self, info: Info[Context, Any]) -> list[SourceFreshness]:
+        async with info.context.pool.acquire() as conn:
+            rows = await store.changes.freshness(conn)
+        return [
+            SourceFreshness(
+                topic=r["topic"],
+                last_event_time=r["last_event_time"],
+                last_applied_at=r["last_applied_at"],
+                lag=r["lag"],
+                caught_up_at=r["caught_up_at"],
+            )
+            for r in rows
+        ]
+
+    @strawberry.field(description=CHANGES)
+    async def changes(
+        self,
+        info: Info[Context, Any],
+        since: datetime,
+        types: list[ChangeEntityType] | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ChangeConnection | None:
+        wanted = feed_types(info.context.partner, types)
+        size = page_size(first, info.context.max_page)
+        position = seq_after(after)
+        if since.tzinfo is None:
+            raise bad_input("`since` needs its UTC offset, such as 2024-01-01T00:00:00+09:00.")
+        rows: list[asyncpg.Record] = []
+        if wanted:
+            async with info.context.pool.acquire() as conn:
+                rows = await store.changes.changes_page(
+                    conn, types=[t.value for t in wanted], since=since, after=position, limit=size + 1
+                )
+        edges = [
+            ChangeEdge(cursor=encode_cursor([r["seq"]]), node=Change.from_row(ChangeRow.from_row(r)))
+            for r in rows[:size]
+        ]
+        return ChangeConnection(edges=edges, page_info=_page_info(rows, size, [e.cursor for e in edges]))

@@ -1,0 +1,203 @@
+"""Read-model reads of the budget: programs, projects, their sums and the coverage gaps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import asyncpg
+
+from gateway.read.budget.model import PROGRAM, PROJECT
+from gateway.store.catalog import TECH_COLS
+from mpe_kit.db import Conn
+
+# Budget: fiscal years, programs, projects
+
+PROGRAM_COLS = PROGRAM.select()
+PROJECT_COLS = PROJECT.select()
+
+
+# Every project count counts the committed projects: selected and beyond, except that a terminated
+# project counts only if something was paid (its event then leaves what was paid as committed_krw).
+# A project that does not count commits nothing, so money sums need no such filter.
+def counted(alias: str = "") -> str:
+    a = f"{alias}." if alias else ""
+    return f"({a}committed_krw > 0 or {a}status in ('selected', 'agreement_signed', 'active', 'completed'))"
+
+
+COUNTED = counted()
+# Statuses in which a project covers its technologies in coverageGaps.
+COVERING = "('selected', 'agreement_signed', 'active', 'completed')"
+
+
+async def programs_page(
+    conn: Conn, *, fiscal_year: int | None, after: str | None, limit: int
+) -> list[asyncpg.Record]:
+    """Programs by code after a keyset position, of one fiscal year or all."""
+    return await conn.fetch(
+        f"select {PROGRAM_COLS} from programs where ($1::int is null or fiscal_year = $1)"
+        " and ($2::text is null or code > $2) order by code limit $3",
+        fiscal_year,
+        after,
+        limit,
+    )
+
+
+async def programs_count(conn: Conn, *, fiscal_year: int | None) -> int:
+    """How many programs a fiscal year has (or all years)."""
+    n = await conn.fetchval(
+        "select count(*) from programs where ($1::int is null or fiscal_year = $1)", fiscal_year
+    )
+    return int(n)
+
+
+async def program_totals(conn: Conn, codes: Sequence[str]) -> list[asyncpg.Record]:
+    """Per program code: money committed and disbursed over its projects, and the projects counted."""
+    return await conn.fetch(
+        "select program_code, coalesce(sum(committed_krw), 0)::bigint as committed_krw,"
+        " coalesce(sum(disbursed_krw), 0)::bigint as disbursed_krw,"
+        f" count(*) filter (where {COUNTED}) as project_count"
+        " from projects where program_code = any($1::text[]) group by program_code",
+        list(codes),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectFilter:
+    """Filters of the projects connection; firm is the lead firm's BRN."""
+
+    program: str | None = None
+    technology: str | None = None
+    firm: str | None = None
+    status: str | None = None
+    fiscal_year: int | None = None
+    kind: str | None = None
+
+
+def project_where(f: ProjectFilter) -> tuple[str, list[object]]:
+    sql = (
+        " where ($1::text is null or program_code = $1)"
+        " and ($2::text is null or technology_codes @> array[$2::text])"
+        " and ($3::text is null or lead_firm_brn = $3)"
+        " and ($4::text is null or status = $4)"
+        " and ($5::int is null or fiscal_year = $5)"
+        " and ($6::text is null or kind = $6)"
+    )
+    return sql, [f.program, f.technology, f.firm, f.status, f.fiscal_year, f.kind]
+
+
+async def projects_page(
+    conn: Conn, f: ProjectFilter, *, after: str | None, limit: int
+) -> list[asyncpg.Record]:
+    """Projects by code after a keyset position."""
+    where, args = project_where(f)
+    return await conn.fetch(
+        f"select {PROJECT_COLS} from projects{where} and ($7::text is null or code > $7) order by code limit $8",
+        *args,
+        after,
+        limit,
+    )
+
+
+async def projects_count(conn: Conn, f: ProjectFilter) -> int:
+    """How many projects match the filter."""
+    where, args = project_where(f)
+    n = await conn.fetchval(f"select count(*) from projects{where}", *args)
+    return int(n)
+
+
+async def technology_funding(
+    conn: Conn, codes: Sequence[str], *, fiscal_year: int | None
+) -> list[asyncpg.Record]:
+    """Per technology code: sums over every project touching it, of one fiscal year or all."""
+    return await conn.fetch(
+        "select t.code as technology, coalesce(sum(p.committed_krw), 0)::bigint as committed_krw,"
+        " coalesce(sum(p.disbursed_krw), 0)::bigint as disbursed_krw,"
+        f" count(p.code) filter (where {counted('p')}) as project_count"
+        " from unnest($1::text[]) as t(code) left join projects p"
+        " on p.technology_codes @> array[t.code] and ($2::int is null or p.fiscal_year = $2)"
+        " group by t.code",
+        list(codes),
+        fiscal_year,
+    )
+
+
+async def year_totals(conn: Conn, year: int) -> asyncpg.Record:
+    """A fiscal year's envelope, programmed budget, money over its projects and counted projects by kind."""
+    row = await conn.fetchrow(
+        "select (select envelope_krw from fiscal_years where year = $1) as envelope_krw,"
+        " (select coalesce(sum(budget_krw), 0)::bigint from programs where fiscal_year = $1) as programmed_krw,"
+        " coalesce(sum(committed_krw), 0)::bigint as committed_krw,"
+        " coalesce(sum(disbursed_krw), 0)::bigint as disbursed_krw,"
+        f" count(*) filter (where {COUNTED} and kind = 'new') as new_count,"
+        f" count(*) filter (where {COUNTED} and kind = 'continuing') as continuing_count"
+        " from projects where fiscal_year = $1",
+        year,
+    )
+    assert row is not None
+    return row
+
+
+# The sums of a rollup group of projects `p`; a group with nothing counted and no money is left out.
+ROLLUP = (
+    "coalesce(sum(p.committed_krw), 0)::bigint as committed_krw,"
+    " coalesce(sum(p.disbursed_krw), 0)::bigint as disbursed_krw,"
+    f" count(*) filter (where {counted('p')}) as project_count"
+)
+NONEMPTY = f"having count(*) filter (where {counted('p')}) > 0 or sum(p.committed_krw) > 0 or sum(p.disbursed_krw) > 0"
+
+
+async def year_by_industry(conn: Conn, year: int) -> list[asyncpg.Record]:
+    """A fiscal year's projects rolled up by their primary technology's industry (null: not known yet)."""
+    return await conn.fetch(
+        f"select i.code, i.name_en, i.name_ko, {ROLLUP} from projects p"
+        " left join technologies t on t.code = p.primary_technology"
+        " left join industries i on i.code = t.industry_code"
+        " where p.fiscal_year = $1 group by i.code, i.name_en, i.name_ko"
+        f" {NONEMPTY} order by i.code nulls last",
+        year,
+    )
+
+
+async def year_by_track(conn: Conn, year: int) -> list[asyncpg.Record]:
+    """A fiscal year's projects rolled up by their program's track (null: none, or program not known yet)."""
+    return await conn.fetch(
+        f"select g.track, {ROLLUP} from projects p left join programs g on g.code = p.program_code"
+        f" where p.fiscal_year = $1 group by g.track {NONEMPTY}"
+        " order by g.track nulls last",
+        year,
+    )
+
+
+def gaps_where() -> str:
+    # $1 the fiscal year, $2 its first day, $3 its last day.
+    return (
+        " where listed_on <= $3 and (retired_on is null or $3 < retired_on)"
+        " and not exists (select 1 from projects p where p.fiscal_year = $1"
+        f" and p.technology_codes @> array[technologies.code] and p.status in {COVERING})"
+        " and not exists (select 1 from designations d where d.kind = 'leading'"
+        " and d.technology_codes @> array[technologies.code] and d.designated_on <= $3"
+        " and (d.valid_until is null or $2 < d.valid_until) and (d.ended_on is null or $2 < d.ended_on))"
+    )
+
+
+async def coverage_gaps_page(conn: Conn, year: int, *, after: str | None, limit: int) -> list[asyncpg.Record]:
+    """Technologies uncovered in a fiscal year (see coverageGaps), by code after a keyset position."""
+    return await conn.fetch(
+        f"select {TECH_COLS} from technologies{gaps_where()}"
+        " and ($4::text is null or code > $4) order by code limit $5",
+        year,
+        date(year, 1, 1),
+        date(year, 12, 31),
+        after,
+        limit,
+    )
+
+
+async def coverage_gaps_count(conn: Conn, year: int) -> int:
+    """How many technologies are uncovered in a fiscal year."""
+    n = await conn.fetchval(
+        f"select count(*) from technologies{gaps_where()}", year, date(year, 1, 1), date(year, 12, 31)
+    )
+    return int(n)
