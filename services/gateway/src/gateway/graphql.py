@@ -332,12 +332,17 @@ class Technology:
         result: Industry | None = await info.context.industry_loader.load(self.industry_code)
         return result
 
-    @strawberry.field(extensions=FIRMS, description="Firms that hold this technology, by BRN.")
+    @strawberry.field(
+        extensions=FIRMS, description="Firms that hold this technology, by BRN. Needs firms:read."
+    )
     async def firms(self, info: Info[Context, Any], first: int = 20) -> list[Firm] | None:
         size = _page_size(first, info.context.max_page)
         return await info.context.technology_firms_loader.load((self.code, size))
 
-    @strawberry.field(extensions=FIRMS, description="Designations for this technology, in the order applied.")
+    @strawberry.field(
+        extensions=FIRMS,
+        description="Designations for this technology, in the order applied. Needs firms:read.",
+    )
     async def designations(
         self, info: Info[Context, Any], status: DesignationStatus | None = None, first: int = 20
     ) -> list[Designation] | None:
@@ -346,7 +351,8 @@ class Technology:
         return await info.context.technology_designations_loader.load(key)
 
     @strawberry.field(
-        extensions=BUDGET, description="Projects touching this technology, newest fiscal year first."
+        extensions=BUDGET,
+        description="Projects touching this technology, newest fiscal year first. Needs budget:read.",
     )
     async def projects(self, info: Info[Context, Any], first: int = 20) -> list[Project] | None:
         size = _page_size(first, info.context.max_page)
@@ -358,7 +364,7 @@ class Technology:
             "Money over every project that touches this technology, in one fiscal year or (fiscalYear"
             " omitted) in all. A project with several technologies counts in full under each of them,"
             " so these sums overlap between technologies and do not add up to a total: use"
-            " programOverview.byIndustry for figures that do. " + COUNT_RULE
+            " programOverview.byIndustry for figures that do. " + COUNT_RULE + " Needs budget:read."
         ),
     )
     async def funding(self, info: Info[Context, Any], fiscal_year: int | None = None) -> Funding | None:
@@ -493,7 +499,9 @@ class Firm:
         size = _page_size(first, info.context.max_page)
         return await info.context.firm_designations_loader.load((self.brn, size))
 
-    @strawberry.field(extensions=BUDGET, description="Projects the firm leads, newest fiscal year first.")
+    @strawberry.field(
+        extensions=BUDGET, description="Projects the firm leads, newest fiscal year first. Needs budget:read."
+    )
     async def projects(self, info: Info[Context, Any], first: int = 20) -> list[Project] | None:
         size = _page_size(first, info.context.max_page)
         return await info.context.firm_projects_loader.load((self.brn, size))
@@ -813,7 +821,8 @@ class Project:
         return await _technologies(info, self.technology_codes)
 
     @strawberry.field(
-        extensions=FIRMS, description="The lead firm; null if none, or until its event has arrived."
+        extensions=FIRMS,
+        description="The lead firm; null if none, or until its event has arrived. Needs firms:read.",
     )
     async def lead_firm(self, info: Info[Context, Any]) -> Firm | None:
         if self.lead_firm_brn is None:
@@ -1219,7 +1228,10 @@ class Subscription:
 
     @strawberry.subscription(
         extensions=CATALOG,
-        description="Each technology the gateway changes from now on, of an industry or among codes if given.",
+        description=(
+            "Each technology the gateway changes from now on, of an industry or among codes if given."
+            " Needs catalog:read."
+        ),
     )
     async def technology_changed(
         self, info: Info[Context, Any], industry: str | None = None, codes: list[str] | None = None
@@ -1233,7 +1245,10 @@ class Subscription:
 
     @strawberry.subscription(
         extensions=FIRMS,
-        description="Each designation the gateway changes from now on, of a firm or in a status if given.",
+        description=(
+            "Each designation the gateway changes from now on, of a firm or in a status if given."
+            " Needs firms:read."
+        ),
     )
     async def designation_changed(
         self, info: Info[Context, Any], brn: str | None = None, status: DesignationStatus | None = None
@@ -1249,7 +1264,7 @@ class Subscription:
         extensions=BUDGET,
         description=(
             "Each project the gateway changes from now on, of a fiscal year, a program or touching a"
-            " technology if given."
+            " technology if given. Needs budget:read."
         ),
     )
     async def project_changed(
@@ -1299,12 +1314,20 @@ class Query:
 
     # Nullable like every scoped root field: a key without the scope gets null and FORBIDDEN
     # here without losing the rest of its answer.
-    @strawberry.field(extensions=CATALOG)
+    @strawberry.field(
+        extensions=CATALOG, description="The industries of the technology list, by code. Needs catalog:read."
+    )
     async def industries(self, info: Info[Context, Any]) -> list[Industry] | None:
         async with info.context.pool.acquire() as conn:
             return [Industry.from_row(r) for r in await repository.industries(conn)]
 
-    @strawberry.field(extensions=CATALOG)
+    @strawberry.field(
+        extensions=CATALOG,
+        description=(
+            "Technologies by code, listed and retired, narrowed by the filter; a page of `first` after"
+            " the cursor `after`. Needs catalog:read."
+        ),
+    )
     async def technologies(
         self,
         info: Info[Context, Any],
@@ -1326,17 +1349,26 @@ class Query:
             total = await repository.technologies_count(conn, rf)
         return _technology_page(info, rows, size, total)
 
-    @strawberry.field(extensions=CATALOG)
+    @strawberry.field(
+        extensions=CATALOG,
+        description="One technology by its code, e.g. SEMI-001; null if unknown. Needs catalog:read.",
+    )
     async def technology(self, info: Info[Context, Any], code: str) -> Technology | None:
         async with info.context.pool.acquire() as conn:
             row = await repository.technology(conn, code)
         return Technology.from_row(row) if row else None
 
-    @strawberry.field(extensions=FIRMS)
+    @strawberry.field(
+        extensions=FIRMS,
+        description="One firm by its BRN, with or without hyphens; null if unknown. Needs firms:read.",
+    )
     async def firm(self, info: Info[Context, Any], brn: str) -> Firm | None:
         return await info.context.firm_loader.load(_brn(brn))
 
-    @strawberry.field(extensions=FIRMS)
+    @strawberry.field(
+        extensions=FIRMS,
+        description="Firms by BRN, narrowed by the filter; a page of `first` after `after`. Needs firms:read.",
+    )
     async def firms(
         self,
         info: Info[Context, Any],
@@ -1368,7 +1400,8 @@ class Query:
         )
 
     @strawberry.field(
-        extensions=FIRMS, description="Leading firms designated and active on a day (default today in Korea)."
+        extensions=FIRMS,
+        description="Leading firms designated and active on a day (default today in Korea). Needs firms:read.",
     )
     async def designation_progress(
         self, info: Info[Context, Any], as_of: date | None = None
@@ -1384,11 +1417,15 @@ class Query:
             by_cohort=[CohortCount(cohort=c, designated=n) for c, n in p.by_cohort],
         )
 
-    @strawberry.field(extensions=BUDGET)
+    @strawberry.field(
+        extensions=BUDGET, description="One program by its code; null if unknown. Needs budget:read."
+    )
     async def program(self, info: Info[Context, Any], code: str) -> Program | None:
         return await info.context.program_loader.load(code)
 
-    @strawberry.field(extensions=BUDGET, description="Programs by code, of one fiscal year or all.")
+    @strawberry.field(
+        extensions=BUDGET, description="Programs by code, of one fiscal year or all. Needs budget:read."
+    )
     async def programs(
         self,
         info: Info[Context, Any],
@@ -1414,11 +1451,15 @@ class Query:
             total_count=total,
         )
 
-    @strawberry.field(extensions=BUDGET)
+    @strawberry.field(
+        extensions=BUDGET, description="One project by its code; null if unknown. Needs budget:read."
+    )
     async def project(self, info: Info[Context, Any], code: str) -> Project | None:
         return await info.context.project_loader.load(code)
 
-    @strawberry.field(extensions=BUDGET, description="Projects by code.")
+    @strawberry.field(
+        extensions=BUDGET, description="Projects by code, narrowed by the filter. Needs budget:read."
+    )
     async def projects(
         self,
         info: Info[Context, Any],
@@ -1457,12 +1498,13 @@ class Query:
             "One fiscal year's money and projects, overall, by industry and by track. programmedKrw"
             " sums the year's program budgets; committedKrw and disbursedKrw sum the year's projects. "
             + COUNT_RULE
+            + " Needs budget:read."
         ),
     )
     async def program_overview(self, info: Info[Context, Any], fiscal_year: int) -> ProgramOverview | None:
         return await _program_overview(info.context.pool, fiscal_year)
 
-    @strawberry.field(extensions=BUDGET, description=COVERAGE_GAPS)
+    @strawberry.field(extensions=BUDGET, description=COVERAGE_GAPS + " Needs budget:read.")
     async def coverage_gaps(
         self,
         info: Info[Context, Any],
