@@ -3,7 +3,7 @@
 # Resolved when used (after bootstrap may have installed it), not when make starts.
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: help bootstrap dev test lint fmt schemas sdl visibility bench clean
+.PHONY: help bootstrap dev test lint fmt schemas sdl docs visibility bench clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,10 @@ schemas:  ## Regenerate the events' JSON Schemas (refuses incompatible changes)
 
 sdl:  ## Re-export the gateway's GraphQL SDL (refuses breaking changes)
 	$(UV) run --frozen python tests/contract/export_sdl.py
+
+# Bootstrap builds them too, so `make test` and `make dev` always serve the current schema.
+docs:  ## Build the explorer and the partner docs the gateway serves (fails on a broken link)
+	@bash deploy/portal.sh
 
 visibility:  ## Measure REST write -> GraphQL visibility on a running `make dev`
 	$(UV) run --frozen python -m mpe_devstack.visibility

@@ -20,7 +20,6 @@ from gateway.access import GRAPHQL_PATH, Gate
 from gateway.feed import ChangeHub
 from gateway.graphql import Context, schema
 from gateway.http import admit
-from gateway.settings import GatewaySettings
 
 
 async def context(request: Request) -> Context:
@@ -64,12 +63,12 @@ class GatewayRouter(GraphQLRouter[Context, None]):
         return cast("UnsetType", UNSET)
 
 
-def graphql_router(settings: GatewaySettings) -> GraphQLRouter[Any, Any]:
-    """The strawberry router; GraphiQL only where enabled (dev); subscriptions over graphql-transport-ws."""
+def graphql_router() -> GraphQLRouter[Any, Any]:
+    """The strawberry router for subscriptions over graphql-transport-ws; the explorer is gateway.portal's."""
     return GatewayRouter(
         schema,
         path=GRAPHQL_PATH,
         context_getter=connection_context,
-        graphql_ide="graphiql" if settings.graphiql else None,
+        graphql_ide=None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )

@@ -29,7 +29,7 @@ from typing import Any
 
 import asyncpg
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -44,7 +44,6 @@ from graphql import (
     validate,
 )
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
@@ -53,6 +52,7 @@ from gateway.access import GRAPHQL_PATH, Gate, request_record
 from gateway.compiled import compile_operation
 from gateway.graphql import SEOUL, Context, schema
 from gateway.keys import Partner
+from gateway.portal import EXPLORER_PATH
 from gateway.settings import GatewaySettings
 from mpe_kit.errors import Problem
 from mpe_kit.logging import get_logger
@@ -213,7 +213,9 @@ class GraphQLHTTP:
         self.responses = ResponseCache(settings.response_cache_size, settings.response_cache_max_entry_bytes)
         self.data_as_of = freshness.DataAsOf()
         self.rules = (
-            tuple(specified_rules) if settings.introspection else (*specified_rules, limits.NoIntrospection)
+            tuple(specified_rules)
+            if settings.answers_introspection
+            else (*specified_rules, limits.NoIntrospection)
         )
 
     def prepare(self, query: str) -> Prepared:
@@ -483,8 +485,8 @@ async def graphql_http(request: Request) -> Response:
         and "extensions" not in request.query_params
     ):
         if settings.graphiql and "text/html" in request.headers.get("accept", ""):
-            # The GraphiQL page itself carries no data; its queries send the key like any client.
-            return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+            # A browser opening /graphql finds the self-contained explorer (gateway.portal).
+            return RedirectResponse(EXPLORER_PATH)
         raise Problem("Not Found", status=404)
     partner = await admit(request, request.headers.get("x-api-key"))
     as_of = await state.data_as_of.get(pool)
