@@ -19,6 +19,27 @@ from mpe_kit.errors import Problem
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 ASSETS_PATH = "/docs/assets"
 FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js", "favicon.png")
+# The pages' own origin only: ReDoc's sidebar still shows its vendor's logo from a CDN, which the
+# browser then never asks for. FastAPI's pages start the UIs with an inline script, and ReDoc
+# runs its search in a worker made from a blob.
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "worker-src 'self' blob:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+
+
+def _same_origin(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = CSP
+    return page
 
 
 def install(app: FastAPI, *, docs_url: str | None, redoc_url: str | None) -> None:
@@ -39,13 +60,15 @@ def install(app: FastAPI, *, docs_url: str | None, redoc_url: str | None) -> Non
 
         @app.get(docs_url, include_in_schema=False)
         async def swagger_ui() -> HTMLResponse:
-            return get_swagger_ui_html(
-                openapi_url=openapi_url,
-                title=f"{app.title} - Swagger UI",
-                oauth2_redirect_url=oauth2_redirect_url,
-                swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
-                swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
-                swagger_favicon_url=favicon,
+            return _same_origin(
+                get_swagger_ui_html(
+                    openapi_url=openapi_url,
+                    title=f"{app.title} - Swagger UI",
+                    oauth2_redirect_url=oauth2_redirect_url,
+                    swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+                    swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
+                    swagger_favicon_url=favicon,
+                )
             )
 
         @app.get(oauth2_redirect_url, include_in_schema=False)
@@ -56,10 +79,12 @@ def install(app: FastAPI, *, docs_url: str | None, redoc_url: str | None) -> Non
 
         @app.get(redoc_url, include_in_schema=False)
         async def redoc() -> HTMLResponse:
-            return get_redoc_html(
-                openapi_url=openapi_url,
-                title=f"{app.title} - ReDoc",
-                redoc_js_url=f"{ASSETS_PATH}/redoc.standalone.js",
-                redoc_favicon_url=favicon,
-                with_google_fonts=False,
+            return _same_origin(
+                get_redoc_html(
+                    openapi_url=openapi_url,
+                    title=f"{app.title} - ReDoc",
+                    redoc_js_url=f"{ASSETS_PATH}/redoc.standalone.js",
+                    redoc_favicon_url=favicon,
+                    with_google_fonts=False,
+                )
             )
