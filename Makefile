@@ -15,9 +15,8 @@ dev: bootstrap  ## Run the whole system locally in the foreground (Ctrl-C stops 
 	.venv/bin/mpe-dev
 
 # Three workers on two cores: most of a test's time is spent waiting on Postgres, Kafka and HTTP.
-# loadgroup keeps the tests marked xdist_group (the browser tests' one dev stack) on one worker.
 test: bootstrap  ## Run the whole test suite against real Postgres and Kafka
-	$(UV) run --frozen pytest -n 3 --dist loadgroup
+	$(UV) run --frozen pytest -n 3
 
 lint:  ## ruff and mypy (strict)
 	$(UV) run --frozen ruff check .
