@@ -23,6 +23,7 @@ from strawberry.types import Info
 
 from gateway import limits, repository
 from gateway.access import ObserveOperations
+from gateway.describe import describe_types
 from gateway.feed import ChangeHub, ChangeRow
 from gateway.keys import Partner
 from gateway.limits import CachedParse, EnforceLimits
@@ -1583,3 +1584,4 @@ schema = strawberry.Schema(
         lambda: ValidationCache(maxsize=limits.DOCUMENT_CACHE_SIZE),
     ],
 )
+describe_types(schema)
