@@ -45,6 +45,7 @@ class DevStack:
     gateway: str
     catalog: str
     creds: dict[str, str]
+    logs: Path
 
 
 @dataclass
@@ -114,7 +115,8 @@ def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
         assert f"{gateway}/docs/" in banner
         creds_file = home / "dev" / "credentials.env"
         creds = dict(line.split("=", 1) for line in creds_file.read_text().splitlines() if line)
-        yield DevStack(gateway, f"http://127.0.0.1:{ports['MPE_DEV_CATALOG_PORT']}", creds)
+        catalog = f"http://127.0.0.1:{ports['MPE_DEV_CATALOG_PORT']}"
+        yield DevStack(gateway, catalog, creds, home / "dev" / "logs")
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)
@@ -243,8 +245,11 @@ def _explorer_queries_and_subscribes(stack: DevStack, page: Page, requests: Requ
     }
     page.screenshot(path=shots / "explorer-subscription.png")
 
-    # The key went as a header and in connection_init, never in a URL.
+    # The key went as a header and in connection_init, never in a URL, and no log holds it.
     assert not [u for u in requests.seen if key in u]
+    logs = sorted(stack.logs.glob("*.log"))
+    assert logs
+    assert not [log.name for log in logs if key in log.read_text(errors="replace")]
     assert any(u.startswith("ws://") for u in requests.seen)
     assert requests.foreign(stack.gateway) == []
 
