@@ -3,7 +3,7 @@
 # Resolved when used (after bootstrap may have installed it), not when make starts.
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 
-.PHONY: help bootstrap dev test test-unit lint schemas-check sdl-check check fmt schemas sdl k8s images images-test visibility bench clean
+.PHONY: help bootstrap dev test test-unit lint schemas-check sdl-check check fmt schemas sdl k8s images images-test docs-portal visibility bench clean
 
 help:  ## List the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -58,6 +58,10 @@ images:  ## Build every service's image with podman (no Docker engine needed; de
 images-test: bootstrap  ## Check a built image: the catalog answers /healthz from its read-only root
 	$(UV) run --frozen pytest deploy/images/test_image.py -p no:xdist -q
 
+# Bootstrap builds them too, so `make test` and `make dev` always serve the current schema.
+docs-portal:  ## Build the explorer and the partner docs the gateway serves (fails on a broken link)
+	@bash deploy/portal.sh
+
 visibility:  ## Measure REST write -> GraphQL visibility on a running `make dev`
 	$(UV) run --frozen python -m mpe_devstack.visibility
 
@@ -78,4 +82,4 @@ docs-asyncapi:  ## Validate docs/asyncapi.yaml and render it to docs/asyncapi/in
 	bash deploy/asyncapi/run.sh render docs/asyncapi.yaml docs/asyncapi
 	bash deploy/asyncapi/run.sh check-offline docs/asyncapi/index.html
 
-docs: docs-asyncapi  ## Build the documentation
+docs: docs-asyncapi docs-portal  ## Build the documentation

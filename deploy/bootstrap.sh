@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what mpehub needs on a fresh Debian-like machine, and nothing that is already there:
 # uv, the Python dependencies (uv.lock), Java 17 and Maven (for the Kafka broker), the
-# PostgreSQL server binaries, and the Kafka jars (into a cache outside git).
+# PostgreSQL server binaries, the Kafka jars (into a cache outside git), Node.js and the
+# gateway's partner portal (deploy/portal.sh), and Chromium with Korean fonts for the browser test.
 # Safe to run again: every step checks first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,10 +43,14 @@ command -v runuser >/dev/null 2>&1 || command -v setpriv >/dev/null 2>&1 || apt_
 # Java 17+ and Maven for the Kafka broker
 if ! command -v java >/dev/null 2>&1; then apt_install openjdk-17-jre-headless; fi
 if ! command -v mvn >/dev/null 2>&1; then apt_install maven; fi
-# Node.js and npm for the AsyncAPI CLI and renderer (pinned in deploy/asyncapi/package-lock.json)
+# Node.js and npm: the AsyncAPI CLI and renderer (deploy/asyncapi) and the partner portal
+# (services/gateway/portal), each pinned in its package-lock.json. Chromium checks that the
+# rendered AsyncAPI page loads nothing from elsewhere and runs the portal's browser test
+# (Playwright drives the system's Chromium: it cannot download its own here); the CJK fonts
+# render Korean in its screenshots.
 if ! command -v npm >/dev/null 2>&1; then apt_install nodejs npm; fi
-# Chromium, to check that the rendered AsyncAPI page loads nothing from elsewhere
 if ! command -v chromium >/dev/null 2>&1; then apt_install chromium; fi
+if ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then apt_install fonts-noto-cjk; fi
 
 UV="uv"; command -v uv >/dev/null 2>&1 || UV="python3 -m uv"
 say "syncing Python dependencies from uv.lock"
@@ -54,4 +59,5 @@ say "fetching Kafka jars (cached)"
 $UV run --frozen python -c 'from mpe_devstack.kafka import ensure_kafka_jars; ensure_kafka_jars()'
 bash deploy/asyncapi/install.sh
 bash deploy/k8s/tools.sh
+bash deploy/portal.sh
 say "ready"

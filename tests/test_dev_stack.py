@@ -49,9 +49,10 @@ def _check_demo(ports: dict[str, int], creds: dict[str, str]) -> None:
     )
     assert whoami.status_code == 200
     assert len(whoami.json()["items"]) == 3
-    assert (
-        httpx.get(f"{gateway}/graphql", headers={"accept": "text/html"}).status_code == 200
-    )  # GraphiQL in dev
+    # A browser opening /graphql lands on the explorer, which `make dev` turns on.
+    explorer = httpx.get(f"{gateway}/graphql", headers={"accept": "text/html"}, follow_redirects=True)
+    assert explorer.status_code == 200
+    assert explorer.url.path == "/explorer/"
     firms = f"http://127.0.0.1:{ports['MPE_DEV_FIRMS_PORT']}"
     leading = httpx.get(
         f"{firms}/v1/designations",

@@ -1,4 +1,5 @@
-"""Every GraphQL example in docs/partner-guide.md answers, without errors, with a key of every scope."""
+"""Every GraphQL example of the partner guides (docs/partner-guide.md, and its Korean version
+docs/partner-guide.ko.md) answers, without errors, with a key of every scope."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from .conftest import Partner, assert_won_are_digits
 from .export_sdl import ROOT, current_sdl
 
 GUIDE = ROOT / "docs" / "partner-guide.md"
+GUIDE_KO = ROOT / "docs" / "partner-guide.ko.md"
+GUIDES = pytest.mark.parametrize("guide", [GUIDE, GUIDE_KO], ids=["en", "ko"])
+TEXTS = {g: g.read_text(encoding="utf-8") for g in (GUIDE, GUIDE_KO)}
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 HEADING = re.compile(r"^#{2,3} (.+)$", re.MULTILINE)
 
@@ -36,6 +40,10 @@ def _id(heading: str, index: int) -> str:
 EXAMPLES = blocks(GUIDE.read_text(encoding="utf-8"), "graphql")
 
 
+def _fenced(path: Path) -> list[str]:
+    return [m.group(0) for m in FENCE.finditer(path.read_text(encoding="utf-8"))]
+
+
 def empty(value: Any) -> bool:
     """Nothing to show: null, an empty list, or a connection without edges."""
     if value is None:
@@ -48,8 +56,15 @@ def empty(value: Any) -> bool:
 
 
 @pytest.mark.unit
-def test_the_guide_has_examples_for_each_of_the_six_questions() -> None:
-    text = GUIDE.read_text(encoding="utf-8")
+def test_the_korean_guide_shows_the_same_examples_in_the_same_order() -> None:
+    # So the examples run below for the English guide are the Korean guide's too.
+    assert _fenced(GUIDE_KO) == _fenced(GUIDE)
+
+
+@pytest.mark.unit
+@GUIDES
+def test_the_guide_has_examples_for_each_of_the_six_questions(guide: Path) -> None:
+    text = guide.read_text(encoding="utf-8")
     for n in range(1, 7):
         start = text.index(f"\n### {n}. ")
         end = text.find("\n## ", start)
@@ -83,16 +98,18 @@ def _shell_queries(text: str) -> list[str]:
 
 
 @pytest.mark.unit
-def test_the_requests_in_shell_and_python_examples_are_valid_against_the_schema() -> None:
+@GUIDES
+def test_the_requests_in_shell_and_python_examples_are_valid_against_the_schema(guide: Path) -> None:
     schema = build_schema(current_sdl())
-    queries = _shell_queries(GUIDE.read_text(encoding="utf-8"))
+    queries = _shell_queries(guide.read_text(encoding="utf-8"))
     assert len(queries) >= 4
     for query in queries:
         assert validate(schema, parse(query)) == [], query
 
 
-async def test_the_error_examples_are_what_the_gateway_answers(partner: Partner) -> None:
-    text = GUIDE.read_text(encoding="utf-8")
+@GUIDES
+async def test_the_error_examples_are_what_the_gateway_answers(partner: Partner, guide: Path) -> None:
+    text = TEXTS[guide]
     fences = list(FENCE.finditer(text))
     # A shell request followed at once by a JSON block: the answer the guide shows for it.
     pairs = [
@@ -117,10 +134,11 @@ async def test_the_error_examples_are_what_the_gateway_answers(partner: Partner)
 
 
 @pytest.mark.unit
-def test_the_guide_points_at_files_that_exist() -> None:
-    text = GUIDE.read_text(encoding="utf-8")
+@GUIDES
+def test_the_guide_points_at_files_that_exist(guide: Path) -> None:
+    text = guide.read_text(encoding="utf-8")
     for link in re.findall(r"\]\((\.\./[^)#]+)\)", text):
-        assert (GUIDE.parent / link).resolve().exists(), link
+        assert (guide.parent / link).resolve().exists(), link
     for path in ("services/gateway/schema.graphql", "tests/contract/test_partner_guide.py", "deploy/demo/"):
         assert path in text
         assert (Path(ROOT) / path).exists(), path

@@ -19,6 +19,7 @@ from gateway.http.export import export_router
 from gateway.http.limits import Limits
 from gateway.http.websocket import graphql_router
 from gateway.partners.keys import KeyCache
+from gateway.portal import portal_router
 from gateway.projector import freshness
 from gateway.projector.handlers import HANDLERS
 from gateway.read.hub import ChangeHub
@@ -108,7 +109,12 @@ async def _stop(_rt: Runtime, app: FastAPI) -> None:
 
 def _fastapi_kwargs(_settings: ServiceSettings) -> dict[str, Any]:
     # The access log wraps the /graphql endpoint, which answers before the app's routing.
-    return {"middleware": [Middleware(AccessLog), Middleware(GraphQLEndpoint)]}
+    # /docs is the partner documentation (gateway.portal), not FastAPI's Swagger UI.
+    return {
+        "middleware": [Middleware(AccessLog), Middleware(GraphQLEndpoint)],
+        "docs_url": None,
+        "redoc_url": None,
+    }
 
 
 def spec(settings: GatewaySettings) -> ServiceSpec:
@@ -119,7 +125,7 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
         migrations=all_migrations,
         # GET and POST /graphql are answered by the GraphQLEndpoint middleware; strawberry's
         # router serves the websocket protocol on the same path.
-        routers=lambda: [graphql_router(settings), export_router()],
+        routers=lambda: [graphql_router(), export_router(), portal_router(settings)],
         workers=_workers,
         has_outbox=False,
         staff_auth=False,

@@ -22,13 +22,18 @@ class GatewaySettings(ServiceSettings):
     """The read model's database (`GATEWAY_DATABASE_URL`); the `keys` commands use it too."""
 
     graphiql: bool = False
-    """Serve the GraphiQL page on `GET /graphql` (`GATEWAY_GRAPHIQL`); for development only."""
+    """Serve the partner explorer, GraphiQL built into the gateway, at `/explorer/` (`GATEWAY_GRAPHIQL`).
+
+    It loads nothing from outside the gateway, so it may be on in production; introspection is
+    then answered too, and, like every request, only to a valid key. A browser opening
+    `/graphql` is sent to it.
+    """
 
     introspection: bool = False
-    """Answer introspection (`__schema`, `__type`) over HTTP (`GATEWAY_INTROSPECTION`).
+    """Answer introspection (`__schema`, `__type`) to key holders (`GATEWAY_INTROSPECTION`).
 
-    Off in production: partners get the SDL from the documentation instead. GraphiQL needs it on.
-    `__typename` is always answered.
+    Off by default: partners get the SDL from the documentation at `/docs/` instead. The explorer
+    (`GATEWAY_GRAPHIQL`) turns it on. `__typename` is always answered.
     """
 
     projector_group: str = "gateway-projector"
@@ -129,3 +134,8 @@ class GatewaySettings(ServiceSettings):
     It refuses a request head over 64 KiB with a plain-text 400 before the app sees it; URLs
     from `GATEWAY_MAX_URL_BYTES` (8 KiB) up to that get the gateway's 414 problem+json.
     """
+
+    @property
+    def answers_introspection(self) -> bool:
+        """Whether introspection is answered: asked for, or needed by the explorer."""
+        return self.introspection or self.graphiql

@@ -325,7 +325,9 @@ def _print_banner(
     catalog, firms, budget, gateway = services
     lines = [
         f"ready in {took:.0f}s",
-        f"  GraphQL (GraphiQL): {gateway.url}/graphql",
+        f"  GraphQL:            {gateway.url}/graphql",
+        f"  explorer:           {gateway.url}/explorer/  (GraphiQL, no internet needed)",
+        f"  partner docs:       {gateway.url}/docs/  (reference, guides in English and Korean)",
         f"  catalog REST API:   {catalog.url}/v1  (OpenAPI docs: {catalog.url}/docs)",
         f"  firms REST API:     {firms.url}/v1  (OpenAPI docs: {firms.url}/docs)",
         f"  budget REST API:    {budget.url}/v1  (OpenAPI docs: {budget.url}/docs)",

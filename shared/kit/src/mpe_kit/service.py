@@ -18,7 +18,7 @@ from prometheus_client import CollectorRegistry
 
 from mpe_events import registry as event_registry
 from mpe_events import topics
-from mpe_kit import bodylimit, db, event_cli, http, migrations, openapi, ops, telemetry, transient
+from mpe_kit import apidocs, bodylimit, db, event_cli, http, migrations, openapi, ops, telemetry, transient
 from mpe_kit.auth import ROLES, TokenVerifier, issue_token
 from mpe_kit.consumer import BatchHook, CaughtUpHook, ConsumerRunner, Handler
 from mpe_kit.kafka_probe import KafkaProbe
@@ -109,7 +109,11 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
         finally:
             await pool.close()
 
-    app = FastAPI(title=spec.title, lifespan=lifespan, **spec.fastapi_kwargs(settings))
+    # FastAPI's own /docs and /redoc load their scripts from a CDN; apidocs serves them itself.
+    kwargs = {"docs_url": "/docs", "redoc_url": "/redoc", **spec.fastapi_kwargs(settings)}
+    docs_url, redoc_url = kwargs.pop("docs_url"), kwargs.pop("redoc_url")
+    app = FastAPI(title=spec.title, lifespan=lifespan, docs_url=None, redoc_url=None, **kwargs)
+    apidocs.install(app, docs_url=docs_url, redoc_url=redoc_url)
     status = RuntimeStatus()
     app.state.settings = settings
     app.state.status = status

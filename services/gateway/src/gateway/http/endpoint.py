@@ -24,9 +24,8 @@ from typing import Any
 
 import asyncpg
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry.http.ides import get_graphql_ide_html
 
 from gateway import store
 from gateway.http.access import GRAPHQL_PATH, request_record
@@ -40,6 +39,7 @@ from gateway.http.admission import (
 from gateway.http.execute import body_of, compiled, execute, measure_operation
 from gateway.http.prepared import LRU, PreparedOperations
 from gateway.http.response_cache import Cached, ResponseCache, cacheable
+from gateway.portal import EXPLORER_PATH
 from gateway.projector import freshness
 from gateway.read.common import SEOUL
 from gateway.settings import GatewaySettings
@@ -124,8 +124,8 @@ async def graphql_http(request: Request) -> Response:
         and "extensions" not in request.query_params
     ):
         if settings.graphiql and "text/html" in request.headers.get("accept", ""):
-            # The GraphiQL page itself carries no data; its queries send the key like any client.
-            return HTMLResponse(get_graphql_ide_html(graphql_ide="graphiql"))
+            # A browser opening /graphql finds the self-contained explorer (gateway.portal).
+            return RedirectResponse(EXPLORER_PATH)
         raise Problem("Not Found", status=404)
     partner = await admit(request, request.headers.get("x-api-key"))
     as_of = await state.data_as_of.get(pool)

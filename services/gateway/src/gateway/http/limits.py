@@ -78,7 +78,7 @@ class Limits:
             max_tokens=settings.max_tokens,
             max_cost=settings.max_query_cost,
             max_page=settings.max_page_size,
-            introspection=settings.introspection,
+            introspection=settings.answers_introspection,
         )
 
 

@@ -125,7 +125,9 @@ class PreparedOperations:
         self.settings = settings
         self.documents = LRU(settings.document_cache_size)
         self.rules = (
-            tuple(specified_rules) if settings.introspection else (*specified_rules, limits.NoIntrospection)
+            tuple(specified_rules)
+            if settings.answers_introspection
+            else (*specified_rules, limits.NoIntrospection)
         )
 
     def prepare(self, query: str) -> Prepared:

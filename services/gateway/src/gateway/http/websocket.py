@@ -19,7 +19,6 @@ from strawberry.types.unset import UNSET, UnsetType
 from gateway.http.access import GRAPHQL_PATH
 from gateway.http.admission import admit
 from gateway.read.schema import Context, schema
-from gateway.settings import GatewaySettings
 from gateway.state import started, state_of
 
 
@@ -65,12 +64,12 @@ class GatewayRouter(GraphQLRouter[Context, None]):
         return cast("UnsetType", UNSET)
 
 
-def graphql_router(settings: GatewaySettings) -> GraphQLRouter[Any, Any]:
-    """The strawberry router; GraphiQL only where enabled (dev); subscriptions over graphql-transport-ws."""
+def graphql_router() -> GraphQLRouter[Any, Any]:
+    """The strawberry router for subscriptions over graphql-transport-ws; the explorer is gateway.portal's."""
     return GatewayRouter(
         schema,
         path=GRAPHQL_PATH,
         context_getter=connection_context,
-        graphql_ide="graphiql" if settings.graphiql else None,
+        graphql_ide=None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )

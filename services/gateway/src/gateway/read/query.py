@@ -91,12 +91,18 @@ class Query:
 
     # Nullable like every scoped root field: a key without the scope gets null and FORBIDDEN
     # here without losing the rest of its answer.
-    @strawberry.field(extensions=CATALOG)
+    @strawberry.field(extensions=CATALOG, description="The industries of the technology list, by code.")
     async def industries(self, info: Info[Context, Any]) -> list[Industry] | None:
         async with info.context.pool.acquire() as conn:
             return [Industry.from_row(r) for r in await store.catalog.industries(conn)]
 
-    @strawberry.field(extensions=CATALOG)
+    @strawberry.field(
+        extensions=CATALOG,
+        description=(
+            "Technologies by code, listed and retired, narrowed by the filter; a page of `first` after"
+            " the cursor `after`."
+        ),
+    )
     async def technologies(
         self,
         info: Info[Context, Any],
@@ -118,17 +124,23 @@ class Query:
             total = await store.catalog.technologies_count(conn, rf)
         return _technology_page(info, rows, size, total)
 
-    @strawberry.field(extensions=CATALOG)
+    @strawberry.field(
+        extensions=CATALOG, description="One technology by its code, e.g. SEMI-001; null if unknown."
+    )
     async def technology(self, info: Info[Context, Any], code: str) -> Technology | None:
         async with info.context.pool.acquire() as conn:
             row = await store.catalog.technology(conn, code)
         return Technology.from_row(row) if row else None
 
-    @strawberry.field(extensions=FIRMS)
+    @strawberry.field(
+        extensions=FIRMS, description="One firm by its BRN, with or without hyphens; null if unknown."
+    )
     async def firm(self, info: Info[Context, Any], brn: str) -> Firm | None:
         return await load_one(info, FIRM, valid_brn(brn), Firm.from_row)
 
-    @strawberry.field(extensions=FIRMS)
+    @strawberry.field(
+        extensions=FIRMS, description="Firms by BRN, narrowed by the filter; a page of `first` after `after`."
+    )
     async def firms(
         self,
         info: Info[Context, Any],
@@ -172,7 +184,7 @@ class Query:
             by_cohort=[CohortCount(cohort=c, designated=n) for c, n in p.by_cohort],
         )
 
-    @strawberry.field(extensions=BUDGET)
+    @strawberry.field(extensions=BUDGET, description="One program by its code; null if unknown.")
     async def program(self, info: Info[Context, Any], code: str) -> Program | None:
         return await load_one(info, PROGRAM, code, Program.from_row)
 
@@ -198,11 +210,11 @@ class Query:
             edges=edges, page_info=_page_info(rows, size, [e.cursor for e in edges]), total_count=total
         )
 
-    @strawberry.field(extensions=BUDGET)
+    @strawberry.field(extensions=BUDGET, description="One project by its code; null if unknown.")
     async def project(self, info: Info[Context, Any], code: str) -> Project | None:
         return await load_one(info, PROJECT, code, Project.from_row)
 
-    @strawberry.field(extensions=BUDGET, description="Projects by code.")
+    @strawberry.field(extensions=BUDGET, description="Projects by code, narrowed by the filter.")
     async def projects(
         self,
         info: Info[Context, Any],

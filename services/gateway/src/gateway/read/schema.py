@@ -10,6 +10,7 @@ from gateway.http.limits import EnforceLimits, PreparedDocument
 from gateway.read.changes import Subscription
 from gateway.read.common import WON, Won
 from gateway.read.context import Context
+from gateway.read.descriptions import describe
 from gateway.read.query import Query
 
 __all__ = ["Context", "schema"]
@@ -26,3 +27,5 @@ schema = strawberry.Schema(
         PreparedDocument,
     ],
 )
+# Types take their docstrings, and scoped fields name their scope (the API reference shows both).
+describe(schema)
