@@ -6,6 +6,21 @@
 # The base: any Debian-like image with Python 3.11 and its venv module. Both stages use it, so
 # the virtualenv built in the first finds the same interpreter at the same path in the second.
 ARG BASE=python:3.11-slim
+# Node.js builds the gateway's partner portal (explorer and docs) from its pinned npm packages.
+ARG NODE_BASE=node:20-slim
+
+# ---- portal: the gateway's explorer and docs, as deploy/portal.sh builds them ----------------
+FROM ${NODE_BASE} AS portal
+ARG EXTRA_CA=
+WORKDIR /src/services/gateway/portal
+COPY services/gateway/portal/package.json services/gateway/portal/package-lock.json ./
+RUN if [ -n "${EXTRA_CA}" ]; then export NODE_EXTRA_CA_CERTS="${EXTRA_CA}"; fi \
+    && npm ci --no-audit --no-fund --ignore-scripts
+COPY services/gateway/portal/build.mjs services/gateway/portal/docs.mjs ./
+COPY services/gateway/portal/src src
+COPY services/gateway/schema.graphql /src/services/gateway/schema.graphql
+COPY docs/partner-guide.md docs/partner-guide.ko.md /src/docs/
+RUN node build.mjs
 
 # ---- builder: the service and its locked dependencies, installed (not editable) into /app ----
 FROM ${BASE} AS builder
@@ -42,6 +57,9 @@ COPY services/${SERVICE}/src services/${SERVICE}/src
 RUN if [ -n "${EXTRA_CA}" ]; then export SSL_CERT_FILE="${EXTRA_CA}"; fi \
     && /opt/uv/bin/uv sync --frozen --no-dev --no-editable --package "mpe-${SERVICE}" --python python3 \
     && ln -s "/app/bin/${SERVICE}" /app/bin/mpe-service
+# The gateway serves the built portal (GATEWAY_PORTAL_DIR below); the other services need none.
+COPY --from=portal /src/services/gateway/portal/dist /tmp/portal
+RUN if [ "${SERVICE}" = gateway ]; then cp -r /tmp/portal /app/portal; fi
 
 # ---- runtime: the venv alone, owned by root, run by an unprivileged user ---------------------
 FROM ${BASE}
@@ -63,7 +81,8 @@ COPY --from=builder /app /app
 ENV PATH="/app/bin:${PATH}" \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    MPE_SERVICE=${SERVICE}
+    MPE_SERVICE=${SERVICE} \
+    GATEWAY_PORTAL_DIR=/app/portal
 USER 10001:10001
 WORKDIR /app
 EXPOSE 8000-8003 9090

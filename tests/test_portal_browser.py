@@ -29,10 +29,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
 
-from gateway.portal import DIST
 from mpe_devstack.ports import free_port, free_port_range
 
 ROOT = Path(__file__).resolve().parents[1]
+DIST = ROOT / "services" / "gateway" / "portal" / "dist"
 GUIDE = ROOT / "docs" / "partner-guide.md"
 FIRST_QUERY = re.compile(r"^## A first query\n+```graphql\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 NEW_CODE = "SEMI-990"

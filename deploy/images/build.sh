@@ -28,6 +28,15 @@ if ! podman image exists "$BASE_IMAGE"; then
   rm -rf "$(dirname "$tar_file")"
 fi
 
+NODE_BASE_IMAGE=localhost/mpehub-node-base:bookworm
+if ! podman image exists "$NODE_BASE_IMAGE"; then
+  say "making the Node.js base image (the gateway's portal build) from Debian bookworm with mmdebstrap"
+  tar_file="$(mktemp -d)/node-base.tar"
+  mmdebstrap --quiet --variant=minbase --include=nodejs,npm,ca-certificates bookworm "$tar_file"
+  podman import --quiet "$tar_file" "$NODE_BASE_IMAGE" >/dev/null
+  rm -rf "$(dirname "$tar_file")"
+fi
+
 # Behind a TLS-inspecting proxy the host trusts an extra CA: lend the build the same bundle.
 ca_args=()
 if [ -n "${SSL_CERT_FILE:-}" ] && [ -f "$SSL_CERT_FILE" ]; then
@@ -38,7 +47,7 @@ version="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)"
 for service in "${SERVICES[@]}"; do
   say "building localhost/mpehub/$service:$TAG"
   podman build --quiet --isolation chroot "${ca_args[@]}" \
-    --build-arg BASE="$BASE_IMAGE" --build-arg SERVICE="$service" \
+    --build-arg BASE="$BASE_IMAGE" --build-arg NODE_BASE="$NODE_BASE_IMAGE" --build-arg SERVICE="$service" \
     --build-arg REVISION="$revision" --build-arg VERSION="$version" \
     -t "localhost/mpehub/$service:$TAG" -f Dockerfile . >/dev/null
 done

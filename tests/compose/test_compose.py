@@ -326,7 +326,9 @@ def _stages(dockerfile: Path) -> list[list[tuple[str, str]]]:
 
 def test_dockerfile_is_multi_stage_and_built_with_uv() -> None:
     stages = _stages(DOCKERFILE)
-    assert len(stages) == 2
+    # The gateway's portal (Node.js), the Python builder, the runtime.
+    assert [stage[0][1].split()[-1] for stage in stages[:2]] == ["portal", "builder"]
+    assert len(stages) == 3
     syncs = [args for kw, args in _instructions(DOCKERFILE) if kw == "RUN" and "uv sync" in args]
     # Dependencies first, then the project: two syncs, both from the lock, neither with dev tools.
     assert len(syncs) == 2
@@ -340,9 +342,10 @@ def test_dockerfile_is_multi_stage_and_built_with_uv() -> None:
 
 
 def test_base_is_a_build_argument_defaulting_to_python_slim() -> None:
-    first, *_ = _instructions(DOCKERFILE)
+    first, second, *_ = _instructions(DOCKERFILE)
     assert first == ("ARG", "BASE=python:3.11-slim")
-    assert [stage[0][1].split()[0] for stage in _stages(DOCKERFILE)] == ["${BASE}", "${BASE}"]
+    assert second == ("ARG", "NODE_BASE=node:20-slim")
+    assert [stage[0][1].split()[0] for stage in _stages(DOCKERFILE)] == ["${NODE_BASE}", "${BASE}", "${BASE}"]
 
 
 def test_final_stage_runs_the_service_as_a_non_root_user_with_oci_labels() -> None:

@@ -17,9 +17,6 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from gateway.settings import GatewaySettings
 from mpe_kit.errors import Problem
 
-# Where `make docs` builds the portal (services/gateway/portal/dist), beside src/ as the
-# migrations are, so the image keeps the same layout.
-DIST = Path(__file__).resolve().parents[2] / "portal" / "dist"
 EXPLORER_PATH = "/explorer/"
 DOCS_PATH = "/docs/"
 
@@ -58,8 +55,10 @@ def _file(root: Path, path: str) -> Response:
     return FileResponse(target, headers=HEADERS)
 
 
-def portal_router(settings: GatewaySettings, dist: Path = DIST) -> APIRouter:
+def portal_router(settings: GatewaySettings, dist: Path | None = None) -> APIRouter:
     """The explorer's routes (only where `GATEWAY_GRAPHIQL` is on) and the documentation's."""
+    # Unset, the documentation answers 404 and the explorer is not served: nothing to serve.
+    dist = dist or settings.portal_dir or Path("/nonexistent")
     router = APIRouter(include_in_schema=False)
 
     @router.get(DOCS_PATH.rstrip("/"))

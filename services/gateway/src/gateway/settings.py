@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -20,6 +21,10 @@ class GatewaySettings(ServiceSettings):
 
     database_url: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:54329/gateway")
     """The read model's database (`GATEWAY_DATABASE_URL`); the `keys` commands use it too."""
+
+    portal_dir: Path | None = None
+    """The built explorer and docs (`GATEWAY_PORTAL_DIR`): `make docs` builds them into
+    `services/gateway/portal/dist`, which `make dev` passes; the image sets its own."""
 
     graphiql: bool = False
     """Serve the partner explorer, GraphiQL built into the gateway, at `/explorer/` (`GATEWAY_GRAPHIQL`).

@@ -231,6 +231,7 @@ def run(settings: DevSettings) -> int:
         svc.env[f"{prefix}_DATABASE_URL"] = pg.dsn(svc.name, user=f"{svc.name}_runtime")
         svc.migrate_env[f"{prefix}_DATABASE_RUNTIME_ROLE"] = f"{svc.name}_runtime"
     gateway.env["GATEWAY_GRAPHIQL"] = "true"
+    gateway.env["GATEWAY_PORTAL_DIR"] = str(root / "services" / "gateway" / "portal" / "dist")
     gateway.env["GATEWAY_INTROSPECTION"] = "true"
     # One developer, one key: the partners' rate limit would only get in the way (make visibility).
     gateway.env["GATEWAY_RATE_LIMIT_PER_S"] = "0"
