@@ -208,3 +208,18 @@ async def test_every_budget_event_type_has_a_handler() -> None:
     types = {FISCAL_YEAR_SET.type, PROGRAM_CREATED.type, PROGRAM_UPDATED.type, PROJECT_DISBURSED.type}
     types |= {e.type for e in PROJECT_EVENTS.values()}
     assert types <= set(HANDLERS)
+
+
+async def test_a_batch_rolled_back_leaves_no_gap_in_the_change_log(conn: db.Conn) -> None:
+    """A projector killed mid-batch rolls back what it appended; the next change takes that seq."""
+    await apply(conn, event(TECHNOLOGY_LISTED.type, technology("SEMI-010"), "SEMI-010"))
+    tx = conn.transaction()
+    await tx.start()
+    await HANDLERS[TECHNOLOGY_LISTED.type](
+        conn, event(TECHNOLOGY_LISTED.type, technology("SEMI-011"), "SEMI-011")
+    )
+    assert await conn.fetchval("select max(seq) from changes") == 2
+    await tx.rollback()
+    await apply(conn, event(TECHNOLOGY_LISTED.type, technology("SEMI-012"), "SEMI-012"))
+    rows = await conn.fetch("select seq, entity_key from changes order by seq")
+    assert [(r["seq"], r["entity_key"]) for r in rows] == [(1, "SEMI-010"), (2, "SEMI-012")]

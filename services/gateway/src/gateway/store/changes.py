@@ -93,15 +93,17 @@ CHANGE_COLS = "seq, entity_type, entity_key, version, applied_at"
 async def append_change(conn: Conn, *, entity_type: str, key: str, version: int, event_id: uuid.UUID) -> int:
     """Append one changed entity to the change log under the appenders' lock; its seq.
 
-    The lock is taken before the identity draws seq and held to the commit, so rows commit in
-    seq order; applied_at is read once the lock is held, so it rises with seq.
+    The lock is taken first, in a statement of its own, and held to the commit: the insert's
+    statement then sees every appender that committed before (READ COMMITTED), so max(seq) + 1
+    is the next number, rows commit in seq order, and a rolled-back transaction leaves no gap.
+    applied_at is read once the lock is held, so it rises with seq.
     """
+    await conn.execute("select pg_advisory_xact_lock($1)", CHANGES_LOCK)
     seq = await conn.fetchval(
-        "with appended as (insert into changes (entity_type, entity_key, version, applied_at, event_id)"
-        " select $2, $3, $4, clock_timestamp(), $5 from (select pg_advisory_xact_lock($1)) as locked"
+        "with appended as (insert into changes (seq, entity_type, entity_key, version, applied_at, event_id)"
+        " select coalesce(max(seq), 0) + 1, $1, $2, $3, clock_timestamp(), $4 from changes"
         " returning seq)"
         f" select seq from appended, set_config('{_LAST_SEQ}', seq::text, true)",
-        CHANGES_LOCK,
         entity_type,
         key,
         version,
