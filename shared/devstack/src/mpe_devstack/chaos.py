@@ -160,6 +160,7 @@ class Stack:
         self.ports = {name: next(block) if block else free_port() for name in (*WRITE_SERVICES, "gateway")}
         self.procs: list[Proc] = []
         self.paused: set[int] = set()
+        self.last_leader_killed = 0
         self.token = issue_token(self.secret, sub="chaos-staff", roles=["editor"], ttl_s=24 * 3600)
 
     def url(self, service: str) -> str:
@@ -516,11 +517,12 @@ def inject(stack: Stack, kind: str, rng: random.Random) -> Fault:
     if kind == "kill-leader":
         node = asyncio.run(_leader_of_busiest(stack.kafka))
         fault = Fault(kind, f"broker {node}", now)
+        stack.last_leader_killed = node
         stack.kafka.kill_node(node)
         time.sleep(8)
         stack.kafka.start_node(node, timeout=180)
     elif kind == "sigterm-broker":
-        node = rng.choice(stack.kafka.node_ids)
+        node = rng.choice([n for n in stack.kafka.node_ids if n != stack.last_leader_killed])
         fault = Fault(kind, f"broker {node}", now)
         stack.kafka.stop_node(node)
         time.sleep(5)
