@@ -42,7 +42,16 @@ def test_nothing_lost_nothing_twice_under_faults(home: Path) -> None:
     print(result.table())
     assert {f.kind for f in result.faults} == set(chaos.FAULTS)
     assert sum(1 for w in result.writes if w.status is not None and 200 <= w.status < 300) > 100
-    assert result.verdict.ok, result.details()
+    v = result.verdict
+    assert (v.missing_writes, v.unsent, v.missing_events, v.mismatched_rows) == ([], [], [], []), (
+        result.details()
+    )
+    assert v.duplicates == [], result.details()
+    # The gateway draws `seq` from an identity, so a batch rolled back by a projector kill or a
+    # Postgres restart leaves a gap (found by the ten-minute run; docs/measurements.md). Until
+    # the gateway draws it gap-free, every gap must be one of those, and no other.
+    assert v.seq_gaps == v.explained_gaps, result.details()
     assert result.catch_up_s is not None
-    assert result.verdict.messages >= result.verdict.events > 0
+    assert result.drain_s is not None
+    assert v.messages >= v.events > 0
     assert not [p for p in range(first_port, first_port + 11) if port_is_listening("127.0.0.1", p)]
