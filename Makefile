@@ -83,3 +83,10 @@ docs-asyncapi:  ## Validate docs/asyncapi.yaml and render it to docs/asyncapi/in
 	bash deploy/asyncapi/run.sh check-offline docs/asyncapi/index.html
 
 docs: docs-asyncapi docs-portal  ## Build the documentation
+
+# Chaos (issue 13, section 1): its own three-broker stack on free ports, beside `make dev`.
+.PHONY: chaos
+CHAOS_ARGS ?= --duration 600
+
+chaos: bootstrap  ## Ten minutes of writes under broker, relay, projector and Postgres faults, then the verdict
+	$(UV) run --frozen python -m mpe_devstack.chaos $(CHAOS_ARGS)

@@ -507,13 +507,23 @@ class KafkaCluster:
         for port in (self.broker_port(node_id), self.controller_port(node_id)):
             wait_for_port_closed(self.host, port, timeout=10)
 
+    def stop_node(self, node_id: int, timeout: float = 30) -> None:
+        """SIGTERM one node (a clean shutdown), SIGKILL it if still there after timeout."""
+        self._check_node(node_id)
+        self._signal(node_id, signal.SIGTERM)
+        if not self._reap(node_id, timeout):
+            self._signal(node_id, signal.SIGKILL)
+            self._reap(node_id, 10)
+        for port in (self.broker_port(node_id), self.controller_port(node_id)):
+            wait_for_port_closed(self.host, port, timeout=10)
+
     def pause_node(self, node_id: int) -> None:
-        """SIGSTOP one node: its ports still accept connections, but nothing answers."""
+        """SIGSTOP one node: it keeps its sockets open but answers nothing, like a long GC pause."""
         self._check_node(node_id)
         self._signal(node_id, signal.SIGSTOP)
 
     def resume_node(self, node_id: int) -> None:
-        """SIGCONT a paused node."""
+        """SIGCONT a node paused with pause_node."""
         self._check_node(node_id)
         self._signal(node_id, signal.SIGCONT)
 
