@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Any, NewType
 from zoneinfo import ZoneInfo
 
@@ -47,6 +48,13 @@ FINANCIAL = guarded(FINANCIALS)
 BUDGET = guarded(BUDGET_READ)
 
 SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def today_in_korea() -> date:
+    """Today's date in Korea, the program's calendar."""
+    return datetime.now(SEOUL).date()
+
+
 # The rule of every project count, as the store's SQL applies it.
 COUNT_RULE = (
     "A project counts once it is committed: selected, agreement signed, active or completed, or"

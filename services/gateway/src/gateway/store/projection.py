@@ -105,7 +105,20 @@ async def upsert_firm(conn: Conn, d: fev.FirmV1) -> bool:
         [c.model_dump(mode="json") for c in d.confirmations],
         d.version,
     )
-    return _changed(status)
+    changed = _changed(status)
+    if changed:
+        await _replace_confirmations(conn, d)
+    return changed
+
+
+async def _replace_confirmations(conn: Conn, d: fev.FirmV1) -> None:
+    # The firm's event carries all its confirmations: its rows are replaced, under the firm's version.
+    await conn.execute("delete from confirmations where brn = $1", d.brn)
+    await conn.executemany(
+        "insert into confirmations (brn, technology_code, issued_on, valid_until) values ($1, $2, $3, $4)"
+        " on conflict do nothing",
+        [(d.brn, c.technology_code, c.issued_on, c.valid_until) for c in d.confirmations],
+    )
 
 
 async def upsert_designation(conn: Conn, d: fev.DesignationV1) -> bool:

@@ -16,7 +16,7 @@ from gateway import store
 from gateway.read import families
 from gateway.read.budget.model import SUMS
 from gateway.read.common import HasScope
-from gateway.read.compiled.core import brn_of, enum_value, first_of
+from gateway.read.compiled.core import brn_of, enum_value
 from gateway.read.describe import Column, Encoding, Lookup, Relation
 from gateway.read.schema import schema
 
@@ -97,10 +97,6 @@ PROJECT_SUMS = (
     " coalesce(sum(p.disbursed_krw), 0)::bigint as disbursed_krw,"
     f" count(p.code) filter (where {store.budget.counted('p')}) as project_count"
 )
-
-
-def size_reader(args: dict[str, Any], max_page: int) -> list[object]:
-    return [first_of(args, max_page)]
 
 
 def technology_filter(f: dict[str, Any]) -> store.catalog.TechnologyFilter:
