@@ -89,6 +89,14 @@ async def project_budget_project(conn: Conn, event: Event) -> None:
         await _logged(conn, event, "project", d.code, d.version)
 
 
+async def project_disbursement(conn: Conn, event: Event) -> None:
+    """Add a payment line; logged under its own type so that the watermark moves past it."""
+    d = event.data
+    assert isinstance(d, bev.DisbursementV1)
+    if await store.projection.upsert_disbursement(conn, d):
+        await _logged(conn, event, "disbursement", str(d.id), d.version)
+
+
 HANDLERS: Mapping[str, Handler] = {
     registry.INDUSTRY_CREATED.type: project_industry,
     registry.TECHNOLOGY_LISTED.type: project_technology,
@@ -106,6 +114,7 @@ HANDLERS: Mapping[str, Handler] = {
     registry.PROGRAM_CREATED.type: project_program,
     registry.PROGRAM_UPDATED.type: project_program,
     registry.PROJECT_DISBURSED.type: project_budget_project,
+    registry.DISBURSEMENT_PAID.type: project_disbursement,
     **{e.type: project_budget_project for e in registry.PROJECT_EVENTS.values()},
 }
 

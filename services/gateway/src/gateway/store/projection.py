@@ -189,8 +189,8 @@ async def upsert_budget_project(conn: Conn, d: bev.ProjectV1) -> bool:
     status = await conn.execute(
         "insert into projects (code, program_code, fiscal_year, title, kind, continues, technology_codes,"
         " lead_firm_brn, government_krw, private_cash_krw, private_in_kind_krw, start_on, end_on, status,"
-        " committed_krw, disbursed_krw, version)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        " committed_krw, disbursed_krw, version, history)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         " on conflict (code) do update set program_code = excluded.program_code,"
         " fiscal_year = excluded.fiscal_year, title = excluded.title, kind = excluded.kind,"
         " continues = excluded.continues, technology_codes = excluded.technology_codes,"
@@ -198,7 +198,8 @@ async def upsert_budget_project(conn: Conn, d: bev.ProjectV1) -> bool:
         " private_cash_krw = excluded.private_cash_krw, private_in_kind_krw = excluded.private_in_kind_krw,"
         " start_on = excluded.start_on, end_on = excluded.end_on, status = excluded.status,"
         " committed_krw = excluded.committed_krw, disbursed_krw = excluded.disbursed_krw,"
-        " version = excluded.version, updated_at = now() where projects.version < excluded.version",
+        " version = excluded.version, history = excluded.history, updated_at = now()"
+        " where projects.version < excluded.version",
         d.code,
         d.program_code,
         d.fiscal_year,
@@ -215,6 +216,25 @@ async def upsert_budget_project(conn: Conn, d: bev.ProjectV1) -> bool:
         d.status,
         d.committed_krw,
         d.disbursed_krw,
+        d.version,
+        [s.model_dump(mode="json") for s in d.history],
+    )
+    return _changed(status)
+
+
+async def upsert_disbursement(conn: Conn, d: bev.DisbursementV1) -> bool:
+    """Upsert a payment line (a payment never changes: a replay writes nothing)."""
+    status = await conn.execute(
+        "insert into disbursements (id, project_code, paid_on, amount_krw, recorded_at, version)"
+        " values ($1, $2, $3, $4, $5, $6)"
+        " on conflict (id) do update set project_code = excluded.project_code, paid_on = excluded.paid_on,"
+        " amount_krw = excluded.amount_krw, recorded_at = excluded.recorded_at, version = excluded.version,"
+        " updated_at = now() where disbursements.version < excluded.version",
+        d.id,
+        d.project_code,
+        d.paid_on,
+        d.amount_krw,
+        d.recorded_at,
         d.version,
     )
     return _changed(status)

@@ -475,6 +475,17 @@ class Compiler:
         rows = f"select h, n from jsonb_array_elements({a}.history) with ordinality e(h, n)"
         return json_list(self.child(field, details, x), rows, x, f"{x}.n")
 
+    def f_Project_history(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        x = self.alias()
+        rows = f"select h, n from jsonb_array_elements({a}.history) with ordinality e(h, n)"
+        return json_list(self.child(field, details, x), rows, x, f"{x}.n")
+
+    def f_Project_continuedBy(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        # At most one record continues another (the budget service's unique index).
+        x = self.alias()
+        rows = f"select {PROJECT.select()} from projects where continues = {a}.code order by code limit 1"
+        return json_one(self.child(field, details, x), rows, x)
+
     # Program
 
     def program_sum(self, a: str, expr: str) -> str:

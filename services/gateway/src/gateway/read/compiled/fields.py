@@ -48,6 +48,14 @@ SCALARS: dict[str, dict[str, Callable[[str], str]]] = {
         "actor": _json("actor", "h"),
         "reason": _json("reason", "h"),
     },
+    "ProjectStep": {
+        "fromStatus": _json("from_status", "h", "upper({})"),
+        "toStatus": _json("to_status", "h", "upper({})"),
+        "at": _json("at", "h", _DATETIME),
+        "effectiveOn": _json("effective_on", "h"),
+        "actor": _json("actor", "h"),
+        "reason": _json("reason", "h"),
+    },
     "Theme": {"code": _json("code", "t"), "title": _json("title", "t")},
     "ThemeStage": {"stage": _json("stage", "s", "upper({})"), "teams": _json("teams", "s", "({})::int")},
     "Funding": _SUM_FIELDS,
@@ -88,6 +96,10 @@ DECLINED: dict[tuple[str, str], str] = {
         "Query",
         "changes",
     ): "a union per change row and a seq cursor over scope-filtered types: the feed pages the change log",
+    (
+        "Project",
+        "disbursements",
+    ): "a connection under each project (a keyset page per parent row): read per project, on demand",
 }
 
 
