@@ -13,7 +13,19 @@ import pytest
 from mpe_events.registry import FIRM_CONFIRMATION_ADDED
 from mpe_kit import db
 
-from .conftest import apply, batch, brn, designation, designation_event, firm, firm_event, gql, new_key
+from .conftest import (
+    Running,
+    apply,
+    batch,
+    brn,
+    designation,
+    designation_event,
+    firm,
+    firm_event,
+    gql,
+    hub_caught_up,
+    new_key,
+)
 
 pytestmark = pytest.mark.usefixtures("firms_seeded")
 
@@ -437,7 +449,7 @@ query($day: Date, $brn: String!) {
 
 
 async def test_holding_a_technology_means_a_valid_confirmation_not_a_declaration(
-    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient], gateway_app: Running
 ) -> None:
     client = await client_with(conn, gateway, "catalog:read", "firms:read")
     # F3 declares SEMI-025 but holds no confirmation for it: it does not hold the technology.
@@ -474,6 +486,7 @@ async def test_holding_a_technology_means_a_valid_confirmation_not_a_declaration
             FIRM_CONFIRMATION_ADDED.type,
         ),
     )
+    await hub_caught_up(gateway_app.app, conn)
     held = {"issuedOn": issued.isoformat(), "validUntil": until.isoformat()}
     data = (await gql(client, HOLDERS, day=None, brn=F3))["data"]
     assert data["technology"] == {

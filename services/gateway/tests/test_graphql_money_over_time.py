@@ -13,7 +13,7 @@ from mpe_events import budget as bev
 from mpe_events.registry import DISBURSEMENT_PAID, PROJECT_DISBURSED
 from mpe_kit import db
 
-from .conftest import apply, batch, event, gql, new_key, project, project_event
+from .conftest import Running, apply, batch, event, gql, hub_caught_up, new_key, project, project_event
 
 P1, P2 = "P-2023-001", "P-2024-001"
 PAY1, PAY2, PAY3 = (uuid.UUID(int=n) for n in (11, 12, 13))
@@ -109,7 +109,7 @@ async def test_a_payment_is_a_line_with_its_date_in_paid_order(
 
 @pytest.mark.usefixtures("money")
 async def test_a_payment_arriving_later_is_served_at_once(
-    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient], gateway_app: Running
 ) -> None:
     client = gateway((await new_key(conn, "budget:read")).secret)
     assert (await gql(client, LINES, code=P1, first=20))["data"]["project"]["disbursements"][
@@ -118,6 +118,7 @@ async def test_a_payment_arriving_later_is_served_at_once(
     # Through the projector's batch: the line moves the watermark, so no cached answer hides it.
     third = payment(PAY3, date(2023, 11, 30), 100_000_000, 800_000_000, 7)
     await batch(conn, event(DISBURSEMENT_PAID.type, third, str(PAY3)))
+    await hub_caught_up(gateway_app.app, conn)
     page = (await gql(client, LINES, code=P1, first=20))["data"]["project"]["disbursements"]
     assert [e["node"]["paidOn"] for e in page["edges"]] == ["2023-05-02", "2023-09-01", "2023-11-30"]
 
