@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, datetime
 from typing import Any, NewType
 from zoneinfo import ZoneInfo
@@ -19,7 +20,7 @@ from gateway.read.describe import WON_MAX, serialize_won
 from gateway.read.firms.model import FINANCIALS, FIRMS_READ
 from mpe_events import brn as brn_rule
 from mpe_kit.errors import Invalid
-from mpe_kit.pagination import decode_text_cursor
+from mpe_kit.pagination import decode_cursor, decode_text_cursor, encode_cursor
 
 __all__ = ["WON", "WON_MAX", "Won", "parse_won", "serialize_won"]
 
@@ -121,6 +122,22 @@ def fiscal_year(year: int) -> int:
     if not 1 <= year <= 9999:
         raise bad_input(f"`fiscalYear` must be between 1 and 9999; got {year}.")
     return year
+
+
+def after_day_id(after: str | None) -> tuple[date, uuid.UUID] | None:
+    """The (day, id) inside a page cursor over a list in day order; None for the first page."""
+    if after is None:
+        return None
+    try:
+        day, rid = decode_cursor(after, arity=2)
+        return date.fromisoformat(day), uuid.UUID(rid)
+    except (Invalid, TypeError, ValueError) as exc:
+        raise bad_input("`after` is not a cursor from this API.") from exc
+
+
+def day_id_cursor(day: date, rid: uuid.UUID) -> str:
+    """The cursor of a row of a list in (day, id) order."""
+    return encode_cursor([day.isoformat(), str(rid)])
 
 
 def after_key(after: str | None) -> str | None:

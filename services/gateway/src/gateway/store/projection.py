@@ -64,12 +64,12 @@ async def upsert_technology(conn: Conn, d: ev.TechnologyV1) -> bool:
 async def upsert_revision(conn: Conn, d: ev.RevisionV1) -> bool:
     """Upsert a revision (a deleted draft keeps its row with status deleted)."""
     status = await conn.execute(
-        "insert into revisions (id, title, decided_on, effective_on, status, published_at, version)"
-        " values ($1, $2, $3, $4, $5, $6, $7)"
+        "insert into revisions (id, title, decided_on, effective_on, status, published_at, version, changes)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8)"
         " on conflict (id) do update set title = excluded.title, decided_on = excluded.decided_on,"
         " effective_on = excluded.effective_on, status = excluded.status,"
-        " published_at = excluded.published_at, version = excluded.version, updated_at = now()"
-        " where revisions.version < excluded.version",
+        " published_at = excluded.published_at, version = excluded.version, changes = excluded.changes,"
+        " updated_at = now() where revisions.version < excluded.version",
         d.id,
         d.title,
         d.decided_on,
@@ -77,6 +77,7 @@ async def upsert_revision(conn: Conn, d: ev.RevisionV1) -> bool:
         d.status,
         d.published_at,
         d.version,
+        [c.model_dump(mode="json") for c in d.changes],
     )
     return _changed(status)
 

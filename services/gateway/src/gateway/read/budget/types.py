@@ -7,7 +7,6 @@ here by hand; the sums and the year's overview are hand-written statements of th
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -32,12 +31,10 @@ from gateway.read.budget.model import (
     ProjectStatus,
 )
 from gateway.read.catalog.types import Industry, Technology
-from gateway.read.common import COUNT_RULE, FIRMS, PageInfo, Won, bad_input, page_size
+from gateway.read.common import COUNT_RULE, FIRMS, PageInfo, Won, after_day_id, day_id_cursor, page_size
 from gateway.read.context import Context, load_children, load_many, load_one
 from gateway.read.describe import Relation
 from gateway.read.firms.types import Firm
-from mpe_kit.errors import Invalid
-from mpe_kit.pagination import decode_cursor, encode_cursor
 
 
 def sums(row: asyncpg.Record) -> dict[str, Any]:
@@ -187,17 +184,6 @@ class DisbursementConnection:
     total_count: int
 
 
-def _disbursement_after(after: str | None) -> tuple[date, uuid.UUID] | None:
-    """The (paid_on, id) inside a payment cursor; None for the first page."""
-    if after is None:
-        return None
-    try:
-        day, rid = decode_cursor(after, arity=2)
-        return date.fromisoformat(day), uuid.UUID(rid)
-    except (Invalid, TypeError, ValueError) as exc:
-        raise bad_input("`after` is not a cursor from this API.") from exc
-
-
 @strawberry.type
 class Project:
     """An R&D project of one fiscal year: its split of money, what it commits and what was paid."""
@@ -249,13 +235,11 @@ class Project:
         size = page_size(first, info.context.max_page)
         async with info.context.pool.acquire() as conn:
             rows = await store.budget.disbursements_page(
-                conn, self.code, after=_disbursement_after(after), limit=size + 1
+                conn, self.code, after=after_day_id(after), limit=size + 1
             )
             total = await store.budget.disbursements_count(conn, self.code)
         edges = [
-            DisbursementEdge(
-                cursor=encode_cursor([r["paid_on"].isoformat(), str(r["id"])]), node=Disbursement.from_row(r)
-            )
+            DisbursementEdge(cursor=day_id_cursor(r["paid_on"], r["id"]), node=Disbursement.from_row(r))
             for r in rows[:size]
         ]
         return DisbursementConnection(

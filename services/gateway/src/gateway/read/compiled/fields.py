@@ -97,6 +97,14 @@ DECLINED: dict[tuple[str, str], str] = {
         "changes",
     ): "a union per change row and a seq cursor over scope-filtered types: the feed pages the change log",
     (
+        "Query",
+        "revisions",
+    ): "a revision's changes are a JSON list of three shapes built in Python; rarely asked",
+    (
+        "Query",
+        "revision",
+    ): "a revision's changes are a JSON list of three shapes built in Python; rarely asked",
+    (
         "Project",
         "disbursements",
     ): "a connection under each project (a keyset page per parent row): read per project, on demand",
