@@ -212,7 +212,13 @@ class FirmFilter:
 
     size: FirmSize | None = None
     region: str | None = None
-    technology: str | None = strawberry.field(default=None, description="A technology code the firm holds.")
+    technology: str | None = strawberry.field(
+        default=None,
+        description=(
+            "A technology code the firm declares (declaredTechnologies); for the firms holding a"
+            " confirmation, ask Technology.firms."
+        ),
+    )
     designation_kind: DesignationKind | None = strawberry.field(
         default=None, description="Only firms with a designation of this kind."
     )
