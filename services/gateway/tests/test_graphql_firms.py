@@ -10,9 +10,22 @@ from typing import Any
 import httpx
 import pytest
 
+from mpe_events.registry import FIRM_CONFIRMATION_ADDED
 from mpe_kit import db
 
-from .conftest import apply, brn, designation, designation_event, firm, firm_event, gql, new_key
+from .conftest import (
+    Running,
+    apply,
+    batch,
+    brn,
+    designation,
+    designation_event,
+    firm,
+    firm_event,
+    gql,
+    hub_caught_up,
+    new_key,
+)
 
 pytestmark = pytest.mark.usefixtures("firms_seeded")
 
@@ -34,6 +47,18 @@ async def firms_seeded(conn: db.Conn, seeded: None) -> None:
                 size_since=date(2019, 1, 1),
                 mpe_sales_ratio=0.82,
                 technology_codes=["SEMI-001", "SEMI-004"],
+                confirmations=[
+                    {
+                        "technology_code": "SEMI-001",
+                        "issued_on": date(2019, 5, 1),
+                        "valid_until": date(2022, 5, 1),
+                    },
+                    {
+                        "technology_code": "SEMI-004",
+                        "issued_on": date(2020, 6, 1),
+                        "valid_until": date(2023, 6, 1),
+                    },
+                ],
             )
         ),
         firm_event(
@@ -369,7 +394,7 @@ async def test_a_foreign_firm_cursor_is_an_error(
 TECH = """
 query($status: DesignationStatus, $firms: Int!, $designations: Int!) {
   technology(code: "SEMI-004") {
-    firms(first: $firms) { brn }
+    firms(first: $firms, validOn: "2022-01-01") { brn }
     designations(status: $status, first: $designations) { id status firm { nameEn } }
   }
 }
@@ -382,7 +407,8 @@ async def test_a_technology_lists_its_firms_and_designations(
     client = await client_with(conn, gateway, "catalog:read", "firms:read")
     data = (await gql(client, TECH, firms=20, designations=20))["data"]["technology"]
     assert data == {
-        "firms": [{"brn": F1}, {"brn": F2}],
+        # F3 does not declare SEMI-004 but holds a confirmation for it, valid that day.
+        "firms": [{"brn": F1}, {"brn": F2}, {"brn": F3}],
         "designations": [
             {"id": str(D1), "status": "DESIGNATED", "firm": {"nameEn": "Hanil Materials"}},
             {"id": str(D3), "status": "REJECTED", "firm": {"nameEn": "Daesung Parts"}},
@@ -401,8 +427,78 @@ async def test_a_retired_technology_still_lists_the_firms_holding_it(
     conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
 ) -> None:
     client = await client_with(conn, gateway, "catalog:read", "firms:read")
-    body = await gql(client, '{ technology(code: "SEMI-001") { status firms { brn } } }')
+    body = await gql(
+        client, '{ technology(code: "SEMI-001") { status firms(validOn: "2022-04-30") { brn } } }'
+    )
     assert body == {"data": {"technology": {"status": "RETIRED", "firms": [{"brn": F1}]}}}
+
+
+HOLDERS = """
+query($day: Date, $brn: String!) {
+  technology(code: "SEMI-025") {
+    firms { brn }
+    onDay: firms(validOn: $day) { brn }
+    confirmations(validOn: $day) { issuedOn validUntil firm { brn } technology { code } }
+  }
+  firm(brn: $brn) {
+    declaredTechnologies { code }
+    confirmations { issuedOn validUntil technology { code } }
+  }
+}
+"""
+
+
+async def test_holding_a_technology_means_a_valid_confirmation_not_a_declaration(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient], gateway_app: Running
+) -> None:
+    client = await client_with(conn, gateway, "catalog:read", "firms:read")
+    # F3 declares SEMI-025 but holds no confirmation for it: it does not hold the technology.
+    data = (await gql(client, HOLDERS, day=None, brn=F3))["data"]
+    assert data["technology"] == {"firms": [], "onDay": [], "confirmations": []}
+    assert data["firm"] == {
+        "declaredTechnologies": [{"code": "SEMI-025"}],
+        "confirmations": [
+            {"issuedOn": "2020-06-01", "validUntil": "2023-06-01", "technology": {"code": "SEMI-004"}}
+        ],
+    }
+
+    issued, until = date(date.today().year, 1, 1), date(date.today().year + 3, 1, 1)
+    # As the projector applies it: the watermark moves, so no answer cached before it is served.
+    await batch(
+        conn,
+        firm_event(
+            firm(
+                F3,
+                version=2,
+                name_en="Micro Film",
+                name_ko="마이크로필름",
+                mpe_sales_ratio=None,
+                technology_codes=["SEMI-025"],
+                confirmations=[
+                    {
+                        "technology_code": "SEMI-004",
+                        "issued_on": date(2020, 6, 1),
+                        "valid_until": date(2023, 6, 1),
+                    },
+                    {"technology_code": "SEMI-025", "issued_on": issued, "valid_until": until},
+                ],
+            ),
+            FIRM_CONFIRMATION_ADDED.type,
+        ),
+    )
+    await hub_caught_up(gateway_app.app, conn)
+    held = {"issuedOn": issued.isoformat(), "validUntil": until.isoformat()}
+    data = (await gql(client, HOLDERS, day=None, brn=F3))["data"]
+    assert data["technology"] == {
+        "firms": [{"brn": F3}],  # today in Korea, by default
+        "onDay": [{"brn": F3}],
+        "confirmations": [{**held, "firm": {"brn": F3}, "technology": {"code": "SEMI-025"}}],
+    }
+    assert data["firm"]["confirmations"][1] == {**held, "technology": {"code": "SEMI-025"}}
+    # The day before it was issued, and its validUntil itself, it did not hold.
+    for day in (date(issued.year - 1, 12, 31), until):
+        data = (await gql(client, HOLDERS, day=day.isoformat(), brn=F3))["data"]
+        assert data["technology"] == {"firms": [{"brn": F3}], "onDay": [], "confirmations": []}
 
 
 async def test_a_nested_first_is_capped(conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]) -> None:

@@ -73,13 +73,18 @@ def counting(running: Running) -> Iterator[CountingPool]:
 
 @pytest.fixture
 async def network(conn: db.Conn, seeded: None) -> None:
-    """25 firms over the 25 technologies: firm i holds technologies i and i+1 (mod 25), a leading
-    designation for the first and a specialized application for the second."""
+    """25 firms over the 25 technologies: firm i declares, and holds confirmations valid in 2022
+    for, technologies i and i+1 (mod 25), with a leading designation for the first and a
+    specialized application for the second."""
     events = []
     for i in range(1, 26):
         own, next_ = f"SEMI-{i:03d}", f"SEMI-{i % 25 + 1:03d}"
         number = brn(1000 + i)
-        events.append(firm_event(firm(number, technology_codes=[own, next_])))
+        held = [
+            {"technology_code": c, "issued_on": date(2020, 6, 1), "valid_until": date(2023, 6, 1)}
+            for c in (own, next_)
+        ]
+        events.append(firm_event(firm(number, technology_codes=[own, next_], confirmations=held)))
         events.append(
             designation_event(
                 designation(
@@ -117,7 +122,7 @@ query($n: Int!) {
     totalCount
     edges { node {
       code industry { nameEn }
-      firms { brn technologies { code } designations { id } }
+      firms(validOn: "2022-01-01") { brn technologies { code } designations { id } }
       designations { id status firm { nameEn } technologies { code } }
       designated: designations(status: DESIGNATED, first: 5) { id }
     } }

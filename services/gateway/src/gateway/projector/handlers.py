@@ -1,9 +1,11 @@
 """Event handlers that keep the read model: each applies a version only above the stored one.
 
 A handler that changed the read model appends the entity to the change log (`changes`) in the
-same transaction; a stale or duplicate event changes nothing and appends nothing. Revisions are
-not in the log: GraphQL does not serve them, and what a published revision changes arrives as
-the events of its technologies. After each batch the projector NOTIFYs the highest seq appended.
+same transaction; a stale or duplicate event changes nothing and appends nothing. Revisions and
+payment lines are logged under types the change feed does not list (`revision`,
+`disbursement`): what a revision changes arrives as its technologies' events and a payment's
+total as its project's, but the log's seq is the response cache's watermark, which must move
+past them too. After each batch the projector NOTIFYs the highest seq appended.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ async def project_revision(conn: Conn, event: Event) -> None:
     """Upsert a revision (a deleted draft keeps its row with status deleted)."""
     d = event.data
     assert isinstance(d, ev.RevisionV1)
-    await store.projection.upsert_revision(conn, d)
+    if await store.projection.upsert_revision(conn, d):
+        await _logged(conn, event, "revision", str(d.id), d.version)
 
 
 async def project_firm(conn: Conn, event: Event) -> None:
@@ -89,6 +92,14 @@ async def project_budget_project(conn: Conn, event: Event) -> None:
         await _logged(conn, event, "project", d.code, d.version)
 
 
+async def project_disbursement(conn: Conn, event: Event) -> None:
+    """Add a payment line."""
+    d = event.data
+    assert isinstance(d, bev.DisbursementV1)
+    if await store.projection.upsert_disbursement(conn, d):
+        await _logged(conn, event, "disbursement", str(d.id), d.version)
+
+
 HANDLERS: Mapping[str, Handler] = {
     registry.INDUSTRY_CREATED.type: project_industry,
     registry.TECHNOLOGY_LISTED.type: project_technology,
@@ -106,6 +117,7 @@ HANDLERS: Mapping[str, Handler] = {
     registry.PROGRAM_CREATED.type: project_program,
     registry.PROGRAM_UPDATED.type: project_program,
     registry.PROJECT_DISBURSED.type: project_budget_project,
+    registry.DISBURSEMENT_PAID.type: project_disbursement,
     **{e.type: project_budget_project for e in registry.PROJECT_EVENTS.values()},
 }
 

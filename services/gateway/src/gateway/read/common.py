@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import uuid
+from datetime import date, datetime
 from typing import Any, NewType
 from zoneinfo import ZoneInfo
 
@@ -18,7 +20,7 @@ from gateway.read.describe import WON_MAX, serialize_won
 from gateway.read.firms.model import FINANCIALS, FIRMS_READ
 from mpe_events import brn as brn_rule
 from mpe_kit.errors import Invalid
-from mpe_kit.pagination import decode_text_cursor
+from mpe_kit.pagination import decode_cursor, decode_text_cursor, encode_cursor
 
 __all__ = ["WON", "WON_MAX", "Won", "parse_won", "serialize_won"]
 
@@ -47,6 +49,13 @@ FINANCIAL = guarded(FINANCIALS)
 BUDGET = guarded(BUDGET_READ)
 
 SEOUL = ZoneInfo("Asia/Seoul")
+
+
+def today_in_korea() -> date:
+    """Today's date in Korea, the program's calendar."""
+    return datetime.now(SEOUL).date()
+
+
 # The rule of every project count, as the store's SQL applies it.
 COUNT_RULE = (
     "A project counts once it is committed: selected, agreement signed, active or completed, or"
@@ -113,6 +122,22 @@ def fiscal_year(year: int) -> int:
     if not 1 <= year <= 9999:
         raise bad_input(f"`fiscalYear` must be between 1 and 9999; got {year}.")
     return year
+
+
+def after_day_id(after: str | None) -> tuple[date, uuid.UUID] | None:
+    """The (day, id) inside a page cursor over a list in day order; None for the first page."""
+    if after is None:
+        return None
+    try:
+        day, rid = decode_cursor(after, arity=2)
+        return date.fromisoformat(day), uuid.UUID(rid)
+    except (Invalid, TypeError, ValueError) as exc:
+        raise bad_input("`after` is not a cursor from this API.") from exc
+
+
+def day_id_cursor(day: date, rid: uuid.UUID) -> str:
+    """The cursor of a row of a list in (day, id) order."""
+    return encode_cursor([day.isoformat(), str(rid)])
 
 
 def after_key(after: str | None) -> str | None:

@@ -23,14 +23,14 @@ from strawberry.types import Info
 from gateway import store
 from gateway.http.limits import Measure
 from gateway.partners.keys import Partner
-from gateway.read.common import page_size
+from gateway.read.common import page_size, today_in_korea
 from gateway.read.describe import Entity, Relation
 from gateway.read.hub import ChangeHub
 
 Row = asyncpg.Record
 T = TypeVar("T")
-# (parent key, status filter, page size) of a relation's children.
-ChildrenKey = tuple[str, str | None, int]
+# (parent key, status filter, page size, validOn day) of a relation's children.
+ChildrenKey = tuple[str, str | None, int, date | None]
 
 
 @dataclass
@@ -85,22 +85,22 @@ class Context(BaseContext):
         return loader
 
     def children(self, relation: Relation) -> DataLoader[ChildrenKey, list[Row]]:
-        """The relation's children by (parent, status, first), batched per (status, first)."""
+        """The relation's children by (parent, status, first, day), batched per (status, first, day)."""
         loader = self._children.get(relation)
         if loader is None:
 
             async def load(keys: list[ChildrenKey]) -> list[list[Row]]:
-                groups: dict[tuple[str | None, int], list[str]] = defaultdict(list)
-                for parent, status, first in keys:
-                    groups[(status, first)].append(parent)
+                groups: dict[tuple[str | None, int, date | None], list[str]] = defaultdict(list)
+                for parent, status, first, day in keys:
+                    groups[(status, first, day)].append(parent)
                 found: dict[ChildrenKey, list[Row]] = defaultdict(list)
                 async with self.pool.acquire() as conn:
-                    for (status, first), parents in groups.items():
+                    for (status, first, day), parents in groups.items():
                         rows = await store.described.children(
-                            conn, relation, parents, status=status, limit=first
+                            conn, relation, parents, status=status, limit=first, day=day
                         )
                         for r in rows:
-                            found[(r[store.described.PARENT], status, first)].append(r)
+                            found[(r[store.described.PARENT], status, first, day)].append(r)
                 return [found.get(k, []) for k in keys]
 
             loader = self._children[relation] = DataLoader(load_fn=load)
@@ -148,7 +148,10 @@ async def load_children(
     first: int,
     build: Callable[[Row], T],
     status: str | None = None,
+    valid_on: date | None = None,
 ) -> list[T]:
-    """Up to `first` children of a parent, in the relation's order."""
+    """Up to `first` children of a parent, in the relation's order (valid on `valid_on`, or today)."""
     size = page_size(first, info.context.max_page)
-    return [build(r) for r in await info.context.children(relation).load((parent, status, size))]
+    if valid_on is None and relation.valid is not None and relation.valid.today:
+        valid_on = today_in_korea()
+    return [build(r) for r in await info.context.children(relation).load((parent, status, size, valid_on))]

@@ -171,13 +171,26 @@ class Entity:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A relation's `validOn: Date` argument: only the child rows valid that day.
+
+    `condition` is SQL with `{parent}` (the parent's key) and `{day}` (the date), on the child
+    row's columns qualified by its table. Omitted, the day is today in Korea (`today`) or no
+    filter at all.
+    """
+
+    condition: str
+    today: bool = False
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Relation:
     """A capped list of child rows under each parent row: `first` of them, in `order`.
 
     The child's `child_column` holds the parent's `parent_column`: equal to it, or (`contains`)
-    as one element of an array. `status` names a child column an optional enum argument
-    `status` filters on.
+    as one element of an array; no `child_column` leaves the match to the `valid` window.
+    `status` names a child column an optional enum argument `status` filters on.
     """
 
     parent: str
@@ -188,12 +201,19 @@ class Relation:
     order: tuple[tuple[str, bool], ...]  # (column, descending)
     contains: bool = False
     status: str | None = None
+    valid: Window | None = None
 
-    def match(self, parent: str) -> str:
-        """The SQL condition that a child row (unqualified columns) belongs to the parent `parent`."""
+    def match(self, parent: str, day: str | None = None) -> str:
+        """The SQL condition that a child row belongs to the parent `parent` (valid on the date `day`)."""
+        conditions: list[str] = []
         if self.contains:
-            return f"{self.child_column} @> array[{parent}]"
-        return f"{self.child_column} = {parent}"
+            conditions.append(f"{self.child_column} @> array[{parent}]")
+        elif self.child_column:
+            conditions.append(f"{self.child_column} = {parent}")
+        if self.valid is not None and day is not None:
+            valid = self.valid.condition.format(parent=parent, day=f"{day}::date")
+            conditions.append(valid if self.valid.today else f"({day}::date is null or {valid})")
+        return " and ".join(conditions)
 
     def order_by(self, alias: str = "") -> str:
         """The order of the children, qualified by `alias` if given."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -23,6 +24,12 @@ from gateway.read.budget.types import (
     ProjectFilter,
 )
 from gateway.read.catalog.model import TECHNOLOGY
+from gateway.read.catalog.revisions import (
+    Revision,
+    RevisionConnection,
+    RevisionEdge,
+    revision_cursor,
+)
 from gateway.read.catalog.types import (
     Industry,
     Technology,
@@ -47,6 +54,7 @@ from gateway.read.common import (
     FIRMS,
     SEOUL,
     PageInfo,
+    after_day_id,
     after_key,
     bad_input,
     page_size,
@@ -131,6 +139,32 @@ class Query:
         async with info.context.pool.acquire() as conn:
             row = await store.catalog.technology(conn, code)
         return Technology.from_row(row) if row else None
+
+    @strawberry.field(
+        extensions=CATALOG,
+        description="The list's published revisions, in effectiveOn order, each with its changes.",
+    )
+    async def revisions(
+        self, info: Info[Context, Any], first: int = 20, after: str | None = None
+    ) -> RevisionConnection | None:
+        size = page_size(first, info.context.max_page)
+        async with info.context.pool.acquire() as conn:
+            rows = await store.catalog.revisions_page(conn, after=after_day_id(after), limit=size + 1)
+            total = await store.catalog.revisions_count(conn)
+        edges = [RevisionEdge(cursor=revision_cursor(r), node=Revision.from_row(r)) for r in rows[:size]]
+        return RevisionConnection(
+            edges=edges, page_info=_page_info(rows, size, [e.cursor for e in edges]), total_count=total
+        )
+
+    @strawberry.field(extensions=CATALOG, description="One published revision by its id; null if unknown.")
+    async def revision(self, info: Info[Context, Any], id: strawberry.ID) -> Revision | None:
+        try:
+            rid = uuid.UUID(str(id))
+        except ValueError:
+            return None
+        async with info.context.pool.acquire() as conn:
+            row = await store.catalog.revision(conn, rid)
+        return Revision.from_row(row) if row else None
 
     @strawberry.field(
         extensions=FIRMS, description="One firm by its BRN, with or without hyphens; null if unknown."

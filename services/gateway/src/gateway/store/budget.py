@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
 import asyncpg
 
-from gateway.read.budget.model import PROGRAM, PROJECT
+from gateway.read.budget.model import DISBURSEMENT, PROGRAM, PROJECT
 from gateway.store.catalog import TECH_COLS
 from mpe_kit.db import Conn
 
@@ -16,6 +17,7 @@ from mpe_kit.db import Conn
 
 PROGRAM_COLS = PROGRAM.select()
 PROJECT_COLS = PROJECT.select()
+DISBURSEMENT_COLS = DISBURSEMENT.select()
 
 
 # Every project count counts the committed projects: selected and beyond, except that a terminated
@@ -98,6 +100,27 @@ async def projects_page(
         after,
         limit,
     )
+
+
+async def disbursements_page(
+    conn: Conn, project_code: str, *, after: tuple[date, uuid.UUID] | None, limit: int
+) -> list[asyncpg.Record]:
+    """A project's payment lines in (paid_on, id) order after a keyset position."""
+    day, rid = after if after is not None else (None, None)
+    return await conn.fetch(
+        f"select {DISBURSEMENT_COLS} from disbursements where project_code = $1"
+        " and ($2::date is null or (paid_on, id) > ($2::date, $3::uuid)) order by paid_on, id limit $4",
+        project_code,
+        day,
+        rid,
+        limit,
+    )
+
+
+async def disbursements_count(conn: Conn, project_code: str) -> int:
+    """How many payment lines a project has."""
+    n = await conn.fetchval("select count(*) from disbursements where project_code = $1", project_code)
+    return int(n)
 
 
 async def projects_count(conn: Conn, f: ProjectFilter) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -66,6 +67,35 @@ async def technologies_count(conn: Conn, f: TechnologyFilter) -> int:
 async def technology(conn: Conn, code: str) -> asyncpg.Record | None:
     """One technology."""
     return await conn.fetchrow(f"select {TECH_COLS} from technologies where code = $1", code)
+
+
+REVISION_COLS = "id, title, decided_on, effective_on, published_at, changes"
+
+
+async def revisions_page(
+    conn: Conn, *, after: tuple[date, uuid.UUID] | None, limit: int
+) -> list[asyncpg.Record]:
+    """Published revisions in (effective_on, id) order after a keyset position."""
+    day, rid = after if after is not None else (None, None)
+    return await conn.fetch(
+        f"select {REVISION_COLS} from revisions where status = 'published'"
+        " and ($1::date is null or (effective_on, id) > ($1::date, $2::uuid)) order by effective_on, id limit $3",
+        day,
+        rid,
+        limit,
+    )
+
+
+async def revisions_count(conn: Conn) -> int:
+    """How many revisions are published."""
+    return int(await conn.fetchval("select count(*) from revisions where status = 'published'"))
+
+
+async def revision(conn: Conn, rid: uuid.UUID) -> asyncpg.Record | None:
+    """One published revision."""
+    return await conn.fetchrow(
+        f"select {REVISION_COLS} from revisions where id = $1 and status = 'published'", rid
+    )
 
 
 async def industries(conn: Conn) -> list[asyncpg.Record]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 
 import asyncpg
 
@@ -31,17 +32,28 @@ async def rows_by_key(conn: Conn, entity: Entity, keys: Sequence[str]) -> list[a
 
 
 async def children(
-    conn: Conn, relation: Relation, parents: Sequence[str], *, status: str | None, limit: int
+    conn: Conn,
+    relation: Relation,
+    parents: Sequence[str],
+    *,
+    status: str | None,
+    limit: int,
+    day: date | None = None,
 ) -> list[asyncpg.Record]:
     """Up to `limit` children of each parent in the relation's order, as rows (parent_key, child columns...)."""
     child = relation.child
-    status_filter = f" and ($3::text is null or {relation.status} = $3)" if relation.status else ""
     values: list[object] = [list(parents), limit]
+    status_filter = ""
     if relation.status:
         values.append(status)
+        status_filter = f" and (${len(values)}::text is null or {relation.status} = ${len(values)})"
+    valid_on = None
+    if relation.valid is not None:
+        values.append(day)
+        valid_on = f"${len(values)}"
     return await conn.fetch(
         f"select t.k as {PARENT}, c.* from unnest($1::text[]) as t(k) cross join lateral"
-        f" (select {child.select()} from {child.table} where {relation.match('t.k')}{status_filter}"
+        f" (select {child.select()} from {child.table} where {relation.match('t.k', valid_on)}{status_filter}"
         f" order by {relation.order_by()} limit $2) c",
         *values,
     )

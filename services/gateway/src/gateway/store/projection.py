@@ -64,12 +64,12 @@ async def upsert_technology(conn: Conn, d: ev.TechnologyV1) -> bool:
 async def upsert_revision(conn: Conn, d: ev.RevisionV1) -> bool:
     """Upsert a revision (a deleted draft keeps its row with status deleted)."""
     status = await conn.execute(
-        "insert into revisions (id, title, decided_on, effective_on, status, published_at, version)"
-        " values ($1, $2, $3, $4, $5, $6, $7)"
+        "insert into revisions (id, title, decided_on, effective_on, status, published_at, version, changes)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8)"
         " on conflict (id) do update set title = excluded.title, decided_on = excluded.decided_on,"
         " effective_on = excluded.effective_on, status = excluded.status,"
-        " published_at = excluded.published_at, version = excluded.version, updated_at = now()"
-        " where revisions.version < excluded.version",
+        " published_at = excluded.published_at, version = excluded.version, changes = excluded.changes,"
+        " updated_at = now() where revisions.version < excluded.version",
         d.id,
         d.title,
         d.decided_on,
@@ -77,6 +77,7 @@ async def upsert_revision(conn: Conn, d: ev.RevisionV1) -> bool:
         d.status,
         d.published_at,
         d.version,
+        [c.model_dump(mode="json") for c in d.changes],
     )
     return _changed(status)
 
@@ -105,7 +106,20 @@ async def upsert_firm(conn: Conn, d: fev.FirmV1) -> bool:
         [c.model_dump(mode="json") for c in d.confirmations],
         d.version,
     )
-    return _changed(status)
+    changed = _changed(status)
+    if changed:
+        await _replace_confirmations(conn, d)
+    return changed
+
+
+async def _replace_confirmations(conn: Conn, d: fev.FirmV1) -> None:
+    # The firm's event carries all its confirmations: its rows are replaced, under the firm's version.
+    await conn.execute("delete from confirmations where brn = $1", d.brn)
+    await conn.executemany(
+        "insert into confirmations (brn, technology_code, issued_on, valid_until) values ($1, $2, $3, $4)"
+        " on conflict do nothing",
+        [(d.brn, c.technology_code, c.issued_on, c.valid_until) for c in d.confirmations],
+    )
 
 
 async def upsert_designation(conn: Conn, d: fev.DesignationV1) -> bool:
@@ -176,8 +190,8 @@ async def upsert_budget_project(conn: Conn, d: bev.ProjectV1) -> bool:
     status = await conn.execute(
         "insert into projects (code, program_code, fiscal_year, title, kind, continues, technology_codes,"
         " lead_firm_brn, government_krw, private_cash_krw, private_in_kind_krw, start_on, end_on, status,"
-        " committed_krw, disbursed_krw, version)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        " committed_krw, disbursed_krw, version, history)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
         " on conflict (code) do update set program_code = excluded.program_code,"
         " fiscal_year = excluded.fiscal_year, title = excluded.title, kind = excluded.kind,"
         " continues = excluded.continues, technology_codes = excluded.technology_codes,"
@@ -185,7 +199,8 @@ async def upsert_budget_project(conn: Conn, d: bev.ProjectV1) -> bool:
         " private_cash_krw = excluded.private_cash_krw, private_in_kind_krw = excluded.private_in_kind_krw,"
         " start_on = excluded.start_on, end_on = excluded.end_on, status = excluded.status,"
         " committed_krw = excluded.committed_krw, disbursed_krw = excluded.disbursed_krw,"
-        " version = excluded.version, updated_at = now() where projects.version < excluded.version",
+        " version = excluded.version, history = excluded.history, updated_at = now()"
+        " where projects.version < excluded.version",
         d.code,
         d.program_code,
         d.fiscal_year,
@@ -202,6 +217,25 @@ async def upsert_budget_project(conn: Conn, d: bev.ProjectV1) -> bool:
         d.status,
         d.committed_krw,
         d.disbursed_krw,
+        d.version,
+        [s.model_dump(mode="json") for s in d.history],
+    )
+    return _changed(status)
+
+
+async def upsert_disbursement(conn: Conn, d: bev.DisbursementV1) -> bool:
+    """Upsert a payment line (a payment never changes: a replay writes nothing)."""
+    status = await conn.execute(
+        "insert into disbursements (id, project_code, paid_on, amount_krw, recorded_at, version)"
+        " values ($1, $2, $3, $4, $5, $6)"
+        " on conflict (id) do update set project_code = excluded.project_code, paid_on = excluded.paid_on,"
+        " amount_krw = excluded.amount_krw, recorded_at = excluded.recorded_at, version = excluded.version,"
+        " updated_at = now() where disbursements.version < excluded.version",
+        d.id,
+        d.project_code,
+        d.paid_on,
+        d.amount_krw,
+        d.recorded_at,
         d.version,
     )
     return _changed(status)

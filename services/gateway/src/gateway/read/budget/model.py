@@ -90,8 +90,23 @@ PROJECT = Entity(
         Column("status", Encoding.ENUM, ProjectStatus),
         Column("committed_krw", Encoding.WON),
         Column("disbursed_krw", Encoding.WON),
+        Column("history", Encoding.JSON),
     ),
     extra=("version",),
+)
+
+# One payment to a project (mpe.budget.disbursement); a payment never changes.
+DISBURSEMENT = Entity(
+    "Disbursement",
+    table="disbursements",
+    key="id",
+    key_type="uuid",
+    columns=(
+        Column("id", Encoding.ID),
+        Column("project_code", Encoding.KEYS),
+        Column("paid_on", Encoding.DATE),
+        Column("amount_krw", Encoding.WON),
+    ),
 )
 
 # The sums over a set of projects (Funding, IndustryFunding, TrackFunding, Program's own).
@@ -112,3 +127,4 @@ PROGRAM_PROJECTS = Relation("Program", "projects", PROJECT, "program_code", "cod
 PROJECT_PROGRAM = Lookup("Project", "program", PROGRAM, "program_code")
 PROJECT_TECHNOLOGIES = Lookup("Project", "technologies", TECHNOLOGY, "technology_codes", many=True)
 PROJECT_LEAD_FIRM = Lookup("Project", "leadFirm", FIRM, "lead_firm_brn")
+PROJECT_CONTINUES = Lookup("Project", "continuesProject", PROJECT, "continues")

@@ -7,7 +7,7 @@ here by hand; the sums and the year's overview are hand-written statements of th
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -16,9 +16,11 @@ from strawberry.types import Info
 
 from gateway import store
 from gateway.read.budget.model import (
+    DISBURSEMENT,
     PROGRAM,
     PROGRAM_PROJECTS,
     PROJECT,
+    PROJECT_CONTINUES,
     PROJECT_LEAD_FIRM,
     PROJECT_PROGRAM,
     PROJECT_TECHNOLOGIES,
@@ -29,8 +31,9 @@ from gateway.read.budget.model import (
     ProjectStatus,
 )
 from gateway.read.catalog.types import Industry, Technology
-from gateway.read.common import COUNT_RULE, FIRMS, PageInfo, Won
+from gateway.read.common import COUNT_RULE, FIRMS, PageInfo, Won, after_day_id, day_id_cursor, page_size
 from gateway.read.context import Context, load_children, load_many, load_one
+from gateway.read.describe import Relation
 from gateway.read.firms.types import Firm
 
 
@@ -121,6 +124,66 @@ class Program:
         return await load_children(info, PROGRAM_PROJECTS, self.code, first, Project.from_row)
 
 
+# Not a described relation: it answers one project, not a list (the compiler writes it by hand).
+CONTINUED_BY = Relation("Project", "continuedBy", PROJECT, "continues", "code", (("code", False),))
+
+
+@strawberry.type
+class ProjectStep:
+    """One move of a project's status."""
+
+    from_status: ProjectStatus
+    to_status: ProjectStatus
+    at: datetime = strawberry.field(description="When the move was recorded (UTC).")
+    effective_on: date = strawberry.field(description="The day in Korea the move took effect.")
+    actor: str
+    reason: str | None
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> ProjectStep:
+        """From one entry of the read model's history column."""
+        return cls(
+            from_status=ProjectStatus(item["from_status"]),
+            to_status=ProjectStatus(item["to_status"]),
+            at=datetime.fromisoformat(item["at"]),
+            effective_on=date.fromisoformat(item["effective_on"]),
+            actor=item["actor"],
+            reason=item["reason"],
+        )
+
+
+@strawberry.type
+class Disbursement:
+    """One payment of government money to a project."""
+
+    id: strawberry.ID
+    paid_on: date = strawberry.field(description="The day in Korea the money was paid.")
+    amount_krw: Won
+    project_code: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Disbursement:
+        """From a read-model row."""
+        return cls(**DISBURSEMENT.values(row))
+
+
+@strawberry.type
+class DisbursementEdge:
+    """A payment and its cursor."""
+
+    cursor: str
+    node: Disbursement
+
+
+@strawberry.type
+class DisbursementConnection:
+    """A page of a project's payments, in paidOn order."""
+
+    edges: list[DisbursementEdge]
+    page_info: PageInfo
+    total_count: int
+
+
 @strawberry.type
 class Project:
     """An R&D project of one fiscal year: its split of money, what it commits and what was paid."""
@@ -143,11 +206,49 @@ class Project:
     program_code: strawberry.Private[str]
     technology_codes: strawberry.Private[list[str]]
     lead_firm_brn: strawberry.Private[str | None]
+    history: list[ProjectStep] = strawberry.field(
+        description="Every move of its status, oldest first, with the day it took effect and why."
+    )
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Project:
-        """From a read-model row."""
-        return cls(**PROJECT.values(row))
+        """From a read-model row; its history is the one column the description leaves to this type."""
+        values = PROJECT.values(row)
+        values["history"] = [ProjectStep.from_json(s) for s in row["history"]]
+        return cls(**values)
+
+    @strawberry.field(description="The previous fiscal year's record of this multi-year project, if any.")
+    async def continues_project(self, info: Info[Context, Any]) -> Project | None:
+        if self.continues is None:
+            return None
+        return await load_one(info, PROJECT_CONTINUES.child, self.continues, Project.from_row)
+
+    @strawberry.field(description="The next fiscal year's record of this multi-year project, if any.")
+    async def continued_by(self, info: Info[Context, Any]) -> Project | None:
+        found = await load_children(info, CONTINUED_BY, self.code, 1, Project.from_row)
+        return found[0] if found else None
+
+    @strawberry.field(description="The payments to this project, in paidOn order (then by id).")
+    async def disbursements(
+        self, info: Info[Context, Any], first: int = 20, after: str | None = None
+    ) -> DisbursementConnection:
+        size = page_size(first, info.context.max_page)
+        async with info.context.pool.acquire() as conn:
+            rows = await store.budget.disbursements_page(
+                conn, self.code, after=after_day_id(after), limit=size + 1
+            )
+            total = await store.budget.disbursements_count(conn, self.code)
+        edges = [
+            DisbursementEdge(cursor=day_id_cursor(r["paid_on"], r["id"]), node=Disbursement.from_row(r))
+            for r in rows[:size]
+        ]
+        return DisbursementConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(rows) > size, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=total,
+        )
 
     @strawberry.field(description="The program; null until its event has arrived.")
     async def program(self, info: Info[Context, Any]) -> Program | None:

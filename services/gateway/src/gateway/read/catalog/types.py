@@ -24,11 +24,16 @@ from gateway.read.catalog.model import (
 )
 from gateway.read.common import BUDGET, COUNT_RULE, FIRMS, PageInfo
 from gateway.read.context import Context, load_children, load_one
-from gateway.read.firms.model import TECHNOLOGY_DESIGNATIONS, TECHNOLOGY_FIRMS, DesignationStatus
+from gateway.read.firms.model import (
+    TECHNOLOGY_CONFIRMATIONS,
+    TECHNOLOGY_DESIGNATIONS,
+    TECHNOLOGY_FIRMS,
+    DesignationStatus,
+)
 
 if TYPE_CHECKING:
     from gateway.read.budget.types import Funding, Project
-    from gateway.read.firms.types import Designation, Firm
+    from gateway.read.firms.types import Confirmation, Designation, Firm
 
 FIRMS_TYPES = strawberry.lazy("gateway.read.firms.types")
 BUDGET_TYPES = strawberry.lazy("gateway.read.budget.types")
@@ -77,13 +82,35 @@ class Technology:
     async def industry(self, info: Info[Context, Any]) -> Industry | None:
         return await load_one(info, TECHNOLOGY_INDUSTRY.child, self.industry_code, Industry.from_row)
 
-    @strawberry.field(extensions=FIRMS, description="Firms that hold this technology, by BRN.")
+    @strawberry.field(
+        extensions=FIRMS,
+        description=(
+            "Firms holding a confirmation for this technology valid on validOn (default today in"
+            " Korea), by BRN. A firm's own declaration does not count: see Firm.declaredTechnologies."
+        ),
+    )
     async def firms(
-        self, info: Info[Context, Any], first: int = 20
+        self, info: Info[Context, Any], first: int = 20, valid_on: date | None = None
     ) -> list[Annotated[Firm, FIRMS_TYPES]] | None:
         from gateway.read.firms.types import Firm
 
-        return await load_children(info, TECHNOLOGY_FIRMS, self.code, first, Firm.from_row)
+        return await load_children(info, TECHNOLOGY_FIRMS, self.code, first, Firm.from_row, valid_on=valid_on)
+
+    @strawberry.field(
+        extensions=FIRMS,
+        description=(
+            "Confirmations issued for this technology, in the order issued: those valid on validOn,"
+            " or (validOn omitted) all of them."
+        ),
+    )
+    async def confirmations(
+        self, info: Info[Context, Any], first: int = 20, valid_on: date | None = None
+    ) -> list[Annotated[Confirmation, FIRMS_TYPES]] | None:
+        from gateway.read.firms.types import Confirmation
+
+        return await load_children(
+            info, TECHNOLOGY_CONFIRMATIONS, self.code, first, Confirmation.from_row, valid_on=valid_on
+        )
 
     @strawberry.field(extensions=FIRMS, description="Designations for this technology, in the order applied.")
     async def designations(

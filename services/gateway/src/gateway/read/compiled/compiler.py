@@ -23,6 +23,7 @@ from graphql.execution.values import VariableValues
 from gateway import store
 from gateway.read.budget.model import PROGRAM, PROJECT
 from gateway.read.catalog.model import TECHNOLOGY
+from gateway.read.common import today_in_korea
 from gateway.read.compiled.core import (
     ARGUMENTS,
     MAX_KEYS,
@@ -50,7 +51,6 @@ from gateway.read.compiled.fields import (
     SCOPES,
     firm_filter,
     project_filter,
-    size_reader,
     technology_filter,
 )
 from gateway.read.describe import Entity, Lookup, Relation
@@ -167,20 +167,29 @@ class Compiler:
 
     def relation(self, relation: Relation, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
         """Up to `first` children of the parent row `a`, in the relation's order."""
-        if relation.status is None:
-            (size,) = self.site(field, details[0].node, size_reader, 1)
-            status_filter = ""
-        else:
+        window = relation.valid
 
-            def read(args: dict[str, Any], max_page: int) -> list[object]:
-                return [enum_value(args.get("status")), first_of(args, max_page)]
+        def read(args: dict[str, Any], max_page: int) -> list[object]:
+            values: list[object] = [first_of(args, max_page)]
+            if relation.status is not None:
+                values.append(enum_value(args.get("status")))
+            if window is not None:
+                day = args.get("validOn")
+                values.append(today_in_korea() if day is None and window.today else day)
+            return values
 
-            status, size = self.site(field, details[0].node, read, 2)
+        count = 1 + (relation.status is not None) + (window is not None)
+        size, *more = self.site(field, details[0].node, read, count)
+        status_filter = ""
+        if relation.status is not None:
+            status = more.pop(0)
             status_filter = f" and ({status}::text is null or {relation.status} = {status}::text)"
+        day = more.pop(0) if window is not None else None
         child = relation.child
         x = self.alias()
         rows = (
-            f"select {child.select()} from {child.table} where {relation.match(f'{a}.{relation.parent_column}')}"
+            f"select {child.select()} from {child.table}"
+            f" where {relation.match(f'{a}.{relation.parent_column}', day)}"
             f"{status_filter} order by {relation.order_by()} limit {size}::int"
         )
         return json_list(self.child(field, details, x), rows, x, relation.order_by(x))
@@ -465,6 +474,17 @@ class Compiler:
         x = self.alias()
         rows = f"select h, n from jsonb_array_elements({a}.history) with ordinality e(h, n)"
         return json_list(self.child(field, details, x), rows, x, f"{x}.n")
+
+    def f_Project_history(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        x = self.alias()
+        rows = f"select h, n from jsonb_array_elements({a}.history) with ordinality e(h, n)"
+        return json_list(self.child(field, details, x), rows, x, f"{x}.n")
+
+    def f_Project_continuedBy(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        # At most one record continues another (the budget service's unique index).
+        x = self.alias()
+        rows = f"select {PROJECT.select()} from projects where continues = {a}.code order by code limit 1"
+        return json_one(self.child(field, details, x), rows, x)
 
     # Program
 

@@ -16,7 +16,7 @@ from gateway import store
 from gateway.read import families
 from gateway.read.budget.model import SUMS
 from gateway.read.common import HasScope
-from gateway.read.compiled.core import brn_of, enum_value, first_of
+from gateway.read.compiled.core import brn_of, enum_value
 from gateway.read.describe import Column, Encoding, Lookup, Relation
 from gateway.read.schema import schema
 
@@ -42,6 +42,14 @@ SCALARS: dict[str, dict[str, Callable[[str], str]]] = {
     **{e.type_name: e.scalars() for e in families.ENTITIES},
     "DesignationTransition": {
         "fromStatus": lambda a: f"upper(nullif({a}.h->>'from_status', ''))",
+        "toStatus": _json("to_status", "h", "upper({})"),
+        "at": _json("at", "h", _DATETIME),
+        "effectiveOn": _json("effective_on", "h"),
+        "actor": _json("actor", "h"),
+        "reason": _json("reason", "h"),
+    },
+    "ProjectStep": {
+        "fromStatus": _json("from_status", "h", "upper({})"),
         "toStatus": _json("to_status", "h", "upper({})"),
         "at": _json("at", "h", _DATETIME),
         "effectiveOn": _json("effective_on", "h"),
@@ -88,6 +96,18 @@ DECLINED: dict[tuple[str, str], str] = {
         "Query",
         "changes",
     ): "a union per change row and a seq cursor over scope-filtered types: the feed pages the change log",
+    (
+        "Query",
+        "revisions",
+    ): "a revision's changes are a JSON list of three shapes built in Python; rarely asked",
+    (
+        "Query",
+        "revision",
+    ): "a revision's changes are a JSON list of three shapes built in Python; rarely asked",
+    (
+        "Project",
+        "disbursements",
+    ): "a connection under each project (a keyset page per parent row): read per project, on demand",
 }
 
 
@@ -97,10 +117,6 @@ PROJECT_SUMS = (
     " coalesce(sum(p.disbursed_krw), 0)::bigint as disbursed_krw,"
     f" count(p.code) filter (where {store.budget.counted('p')}) as project_count"
 )
-
-
-def size_reader(args: dict[str, Any], max_page: int) -> list[object]:
-    return [first_of(args, max_page)]
 
 
 def technology_filter(f: dict[str, Any]) -> store.catalog.TechnologyFilter:

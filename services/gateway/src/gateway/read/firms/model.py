@@ -7,7 +7,7 @@ from enum import Enum
 import strawberry
 
 from gateway.read.catalog.model import TECHNOLOGY
-from gateway.read.describe import Column, Encoding, Entity, Lookup, Relation
+from gateway.read.describe import Column, Encoding, Entity, Lookup, Relation, Window
 
 FIRMS_READ = "firms:read"
 FINANCIALS = "firms:financials"
@@ -83,10 +83,47 @@ DESIGNATION = Entity(
     extra=("version",),
 )
 
-IN_APPLIED_ORDER = (("applied_on", False), ("id", False))
+CONFIRMATION = Entity(
+    "Confirmation",
+    table="confirmations",
+    key="brn",
+    columns=(
+        Column("brn", Encoding.KEYS, export="firmBrn"),
+        Column("technology_code", Encoding.KEYS),
+        Column("issued_on", Encoding.DATE),
+        Column("valid_until", Encoding.DATE),
+    ),
+)
 
+IN_APPLIED_ORDER = (("applied_on", False), ("id", False))
+# A confirmation holds from the day issued up to, not including, its validUntil.
+_VALID = "confirmations.issued_on <= {day} and {day} < confirmations.valid_until"
+
+# Holding a technology means holding a confirmation for it valid that day, not declaring it.
 TECHNOLOGY_FIRMS = Relation(
-    "Technology", "firms", FIRM, "technology_codes", "code", (("brn", False),), contains=True
+    "Technology",
+    "firms",
+    FIRM,
+    "",
+    "code",
+    (("brn", False),),
+    valid=Window(
+        "exists (select 1 from confirmations k where k.brn = firms.brn and k.technology_code = {parent}"
+        " and k.issued_on <= {day} and {day} < k.valid_until)",
+        today=True,
+    ),
+)
+TECHNOLOGY_CONFIRMATIONS = Relation(
+    "Technology",
+    "confirmations",
+    CONFIRMATION,
+    "technology_code",
+    "code",
+    (("issued_on", False), ("brn", False)),
+    valid=Window(_VALID),
+)
+FIRM_CONFIRMATIONS = Relation(
+    "Firm", "confirmations", CONFIRMATION, "brn", "brn", (("technology_code", False), ("issued_on", False))
 )
 TECHNOLOGY_DESIGNATIONS = Relation(
     "Technology",
@@ -101,5 +138,8 @@ TECHNOLOGY_DESIGNATIONS = Relation(
 FIRM_DESIGNATIONS = Relation("Firm", "designations", DESIGNATION, "brn", "brn", IN_APPLIED_ORDER)
 
 FIRM_TECHNOLOGIES = Lookup("Firm", "technologies", TECHNOLOGY, "technology_codes", many=True)
+FIRM_DECLARED_TECHNOLOGIES = Lookup("Firm", "declaredTechnologies", TECHNOLOGY, "technology_codes", many=True)
+CONFIRMATION_FIRM = Lookup("Confirmation", "firm", FIRM, "brn")
+CONFIRMATION_TECHNOLOGY = Lookup("Confirmation", "technology", TECHNOLOGY, "technology_code")
 DESIGNATION_FIRM = Lookup("Designation", "firm", FIRM, "brn")
 DESIGNATION_TECHNOLOGIES = Lookup("Designation", "technologies", TECHNOLOGY, "technology_codes", many=True)

@@ -19,10 +19,15 @@ from gateway.read.catalog.types import Technology
 from gateway.read.common import BUDGET, FINANCIAL, PageInfo
 from gateway.read.context import Context, load_children, load_many, load_one
 from gateway.read.firms.model import (
+    CONFIRMATION,
+    CONFIRMATION_FIRM,
+    CONFIRMATION_TECHNOLOGY,
     DESIGNATION,
     DESIGNATION_FIRM,
     DESIGNATION_TECHNOLOGIES,
     FIRM,
+    FIRM_CONFIRMATIONS,
+    FIRM_DECLARED_TECHNOLOGIES,
     FIRM_DESIGNATIONS,
     FIRM_TECHNOLOGIES,
     DesignationKind,
@@ -57,9 +62,32 @@ class Firm:
         """From a read-model row."""
         return cls(**FIRM.values(row))
 
-    @strawberry.field(description="Technologies the firm holds, retired ones included.")
+    @strawberry.field(
+        description="Technologies the firm declares, retired ones included.",
+        deprecation_reason=(
+            "The firm's own declaration, not a confirmation: use declaredTechnologies, or confirmations"
+            " for what it holds."
+        ),
+    )
     async def technologies(self, info: Info[Context, Any]) -> list[Technology]:
         return await load_many(info, FIRM_TECHNOLOGIES.child, self.technology_codes, Technology.from_row)
+
+    @strawberry.field(
+        description=(
+            "Technologies the firm declares it works in (self-declared, retired ones included);"
+            " what it holds is in confirmations."
+        )
+    )
+    async def declared_technologies(self, info: Info[Context, Any]) -> list[Technology]:
+        return await load_many(
+            info, FIRM_DECLARED_TECHNOLOGIES.child, self.technology_codes, Technology.from_row
+        )
+
+    @strawberry.field(
+        description="The firm's confirmations (핵심전략기술 확인서), expired ones included, by technology."
+    )
+    async def confirmations(self, info: Info[Context, Any], first: int = 20) -> list[Confirmation]:
+        return await load_children(info, FIRM_CONFIRMATIONS, self.brn, first, Confirmation.from_row)
 
     @strawberry.field(description="The firm's designations, in the order applied for.")
     async def designations(self, info: Info[Context, Any], first: int = 20) -> list[Designation]:
@@ -79,6 +107,29 @@ class Firm:
     )
     def mpe_sales_ratio(self) -> float | None:
         return self.sales_ratio
+
+
+@strawberry.type
+class Confirmation:
+    """A key-strategic-technology confirmation (핵심전략기술 확인서): a firm holds a technology."""
+
+    issued_on: date
+    valid_until: date = strawberry.field(description="First day the confirmation no longer holds.")
+    brn: strawberry.Private[str]
+    technology_code: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Confirmation:
+        """From a read-model row."""
+        return cls(**CONFIRMATION.values(row))
+
+    @strawberry.field
+    async def firm(self, info: Info[Context, Any]) -> Firm | None:
+        return await load_one(info, CONFIRMATION_FIRM.child, self.brn, Firm.from_row)
+
+    @strawberry.field
+    async def technology(self, info: Info[Context, Any]) -> Technology | None:
+        return await load_one(info, CONFIRMATION_TECHNOLOGY.child, self.technology_code, Technology.from_row)
 
 
 @strawberry.type
@@ -161,7 +212,13 @@ class FirmFilter:
 
     size: FirmSize | None = None
     region: str | None = None
-    technology: str | None = strawberry.field(default=None, description="A technology code the firm holds.")
+    technology: str | None = strawberry.field(
+        default=None,
+        description=(
+            "A technology code the firm declares (declaredTechnologies); for the firms holding a"
+            " confirmation, ask Technology.firms."
+        ),
+    )
     designation_kind: DesignationKind | None = strawberry.field(
         default=None, description="Only firms with a designation of this kind."
     )
