@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from gateway.http.export import ENTITIES as EXPORTS
-from mpe_devstack.ports import free_port, free_port_range, port_is_listening
+from mpe_devstack.ports import free_port_range, port_is_listening
 
 
 def _processes_mentioning(text: str) -> list[str]:
@@ -31,6 +32,19 @@ def _processes_mentioning(text: str) -> list[str]:
         if text in cmdline:
             found.append(f"{pid}: {cmdline[:200]}")
     return found
+
+
+def _stack_listens(port: int, home: Path) -> bool:
+    """Whether a process started by the dev stack in `home` listens on the port (ss names it)."""
+    out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True).stdout
+    for pid in {int(p) for p in re.findall(r"pid=(\d+)", out)}:
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"MPE_DEV_DIR={home}".encode() in environ:
+            return True
+    return False
 
 
 def _check_demo(ports: dict[str, int], creds: dict[str, str]) -> None:
@@ -182,13 +196,15 @@ def _crash_and_recover(port: int, log: Path) -> None:
 @pytest.mark.parametrize(("sig", "demo"), [(signal.SIGINT, True), (signal.SIGTERM, False)])
 def test_dev_stack_comes_up_and_stops_cleanly(tmp_path: Path, sig: signal.Signals, demo: bool) -> None:
     home = tmp_path / "dev"
+    # Below the ephemeral range: a port that another test binds with port 0 after this stack let
+    # it go must not look like this stack's leftover.
     ports = {
-        "MPE_DEV_PG_PORT": free_port(),
+        "MPE_DEV_PG_PORT": free_port_range(1),
         "MPE_DEV_KAFKA_PORT": free_port_range(2),
-        "MPE_DEV_CATALOG_PORT": free_port(),
-        "MPE_DEV_FIRMS_PORT": free_port(),
-        "MPE_DEV_BUDGET_PORT": free_port(),
-        "MPE_DEV_GATEWAY_PORT": free_port(),
+        "MPE_DEV_CATALOG_PORT": free_port_range(1),
+        "MPE_DEV_FIRMS_PORT": free_port_range(1),
+        "MPE_DEV_BUDGET_PORT": free_port_range(1),
+        "MPE_DEV_GATEWAY_PORT": free_port_range(1),
     }
     env = {
         **os.environ,
@@ -244,8 +260,10 @@ def test_dev_stack_comes_up_and_stops_cleanly(tmp_path: Path, sig: signal.Signal
     assert proc.returncode == 0, output
     assert took < 20
     time.sleep(0.5)
-    still_listening = [
-        p for p in (*ports.values(), ports["MPE_DEV_KAFKA_PORT"] + 1) if port_is_listening("127.0.0.1", p)
-    ]
+    # Every port the stack served, the ops ports too, and only listeners that are the stack's own
+    # (tests beside this one may bind a port once it is free again).
+    served = [*ports.values(), ports["MPE_DEV_KAFKA_PORT"] + 1]
+    served += [ports[f"MPE_DEV_{n}_PORT"] + 1000 for n in ("CATALOG", "FIRMS", "BUDGET", "GATEWAY")]
+    still_listening = [p for p in served if port_is_listening("127.0.0.1", p) and _stack_listens(p, home)]
     assert still_listening == []
     assert _processes_mentioning(str(home)) == []
