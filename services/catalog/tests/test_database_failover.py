@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import httpx
+import pytest
 
 from catalog.settings import CatalogSettings
 from mpe_kit.db import connect
@@ -22,6 +23,16 @@ async def kill_connections(admin: asyncpg.Connection, database: str) -> int:
     return killed
 
 
+@pytest.fixture
+def catalog_settings(catalog_settings: CatalogSettings) -> CatalogSettings:
+    """One pooled connection: each request meets the connection the kill ended, deterministically.
+
+    With more, the write could draw a connection the pool had already replaced after the read's
+    retry (it expires every connection when one is lost), and pass without meeting the fault.
+    """
+    return catalog_settings.model_copy(update={"db_pool_min": 1, "db_pool_max": 1})
+
+
 async def test_reads_are_retried_on_a_fresh_connection_and_writes_answer_503(
     catalog: httpx.AsyncClient, catalog_settings: CatalogSettings
 ) -> None:
@@ -29,7 +40,6 @@ async def test_reads_are_retried_on_a_fresh_connection_and_writes_answer_503(
     admin = await connect(catalog_settings.database_dsn())
     database = admin._params.database  # type: ignore[attr-defined]
     try:
-        # Warm more than one pooled connection, so that the retry cannot pick another dead one.
         for _ in range(3):
             assert (await catalog.get("/v1/industries")).status_code == 200
         assert await kill_connections(admin, database) >= 1
