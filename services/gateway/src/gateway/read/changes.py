@@ -17,7 +17,7 @@ from gateway.read.budget.model import BUDGET_READ, PROGRAM, PROJECT
 from gateway.read.budget.types import Program, ProgramOverview, Project
 from gateway.read.catalog.model import CATALOG_READ, INDUSTRY, TECHNOLOGY
 from gateway.read.catalog.types import Industry, Technology
-from gateway.read.common import BUDGET, CATALOG, FIRMS, PageInfo, bad_input
+from gateway.read.common import BRN_GIVEN, BUDGET, CATALOG, CURSOR, EDGES, FIRMS, PageInfo, bad_input
 from gateway.read.common import brn as valid_brn
 from gateway.read.context import Context, Row, load_one
 from gateway.read.describe import Entity
@@ -35,14 +35,32 @@ T = TypeVar("T")
 class ChangeEntityType(Enum):
     """What kind of entity a change touched; each belongs to one scope."""
 
-    INDUSTRY = "industry"
-    TECHNOLOGY = "technology"
-    FIRM = "firm"
-    DESIGNATION = "designation"
-    PROGRAM = "program"
-    PROJECT = "project"
+    _value_: str  # the plain string: strawberry unwraps each enum_value
+
+    INDUSTRY = strawberry.enum_value(
+        "industry", description="An industry; its key is the industry code. Needs catalog:read."
+    )
+    TECHNOLOGY = strawberry.enum_value(
+        "technology", description="A technology; its key is the technology code. Needs catalog:read."
+    )
+    FIRM = strawberry.enum_value(
+        "firm", description="A firm; its key is the BRN (10 digits). Needs firms:read."
+    )
+    DESIGNATION = strawberry.enum_value(
+        "designation", description="A designation; its key is the designation id (UUID). Needs firms:read."
+    )
+    PROGRAM = strawberry.enum_value(
+        "program", description="A program; its key is the program code. Needs budget:read."
+    )
+    PROJECT = strawberry.enum_value(
+        "project", description="A project; its key is the project code. Needs budget:read."
+    )
     FISCAL_YEAR = strawberry.enum_value(
-        "fiscal_year", description="A fiscal year's envelope; its entity is the year's ProgramOverview."
+        "fiscal_year",
+        description=(
+            "A fiscal year's envelope; its key is the year (such as 2023) and its entity the year's"
+            " ProgramOverview. Needs budget:read."
+        ),
     )
 
 
@@ -76,7 +94,7 @@ ChangedEntity = Annotated[
 class Change:
     """One entity the read model changed: which, to what version, and when."""
 
-    entity_type: ChangeEntityType
+    entity_type: ChangeEntityType = strawberry.field(description="What kind of entity changed.")
     key: str = strawberry.field(
         description="The entity's key: a code, a BRN (10 digits), a designation id or a fiscal year."
     )
@@ -111,15 +129,15 @@ class Change:
 class ChangeEdge:
     """A change and its cursor."""
 
-    cursor: str
-    node: Change
+    cursor: str = strawberry.field(description=CURSOR)
+    node: Change = strawberry.field(description="The change.")
 
 
 @strawberry.type
 class ChangeConnection:
     """A page of the change feed."""
 
-    edges: list[ChangeEdge]
+    edges: list[ChangeEdge] = strawberry.field(description=EDGES)
     page_info: PageInfo = strawberry.field(
         description="endCursor is null on an empty page: keep the cursor you have and ask again later."
     )
@@ -131,6 +149,16 @@ CHANGES = (
     " the feed holds every type the key's scopes may read (asking for a type outside them is"
     " FORBIDDEN). Follow `endCursor` with `after` (and the same `since` and `types`) to read on; a"
     " cursor stays valid, so keep the last one to poll for what comes next."
+)
+
+
+SINCE = (
+    "Only changes the gateway applied at or after this instant, with its UTC offset, such as"
+    " 2024-01-01T00:00:00+09:00 (an instant without an offset is a BAD_USER_INPUT error)."
+)
+TYPES = (
+    "Only changes to these kinds of entity; omitted, every kind the key's scopes may read. An empty"
+    " list is a BAD_USER_INPUT error; a kind outside the key's scopes is FORBIDDEN."
 )
 
 
@@ -168,9 +196,18 @@ def seq_after(after: str | None) -> int:
 class SourceFreshness:
     """How current the read model is for one source topic."""
 
-    topic: str
-    last_event_time: datetime | None
-    last_applied_at: datetime | None
+    topic: str = strawberry.field(
+        description="The Kafka topic the read model follows, such as mpe.catalog.technology."
+    )
+    last_event_time: datetime | None = strawberry.field(
+        description=(
+            "When the source service published the latest event the gateway has projected from the"
+            " topic (the event's own time); null until one has been projected."
+        )
+    )
+    last_applied_at: datetime | None = strawberry.field(
+        description="When the gateway last recorded its position on the topic; null before the first time."
+    )
     lag: int = strawberry.field(description="Events on the topic not yet projected, as last measured.")
     caught_up_at: datetime | None = strawberry.field(
         default=None,
@@ -238,7 +275,18 @@ class Subscription:
         description="Each technology the gateway changes from now on, of an industry or among codes if given.",
     )
     async def technology_changed(
-        self, info: Info[Context, Any], industry: str | None = None, codes: list[str] | None = None
+        self,
+        info: Info[Context, Any],
+        industry: Annotated[
+            str | None,
+            strawberry.argument(description="Only technologies of this industry code, such as SEMI."),
+        ] = None,
+        codes: Annotated[
+            list[str] | None,
+            strawberry.argument(
+                description="Only these technology codes; omitted, every one (an empty list is an error)."
+            ),
+        ] = None,
     ) -> AsyncGenerator[Technology, None]:
         wanted = _codes(codes)
         async for t in _news(info, ChangeEntityType.TECHNOLOGY, Technology.from_row):
@@ -250,7 +298,15 @@ class Subscription:
         description="Each designation the gateway changes from now on, of a firm or in a status if given.",
     )
     async def designation_changed(
-        self, info: Info[Context, Any], brn: str | None = None, status: DesignationStatus | None = None
+        self,
+        info: Info[Context, Any],
+        brn: Annotated[
+            str | None, strawberry.argument(description="Only the designations of this firm. " + BRN_GIVEN)
+        ] = None,
+        status: Annotated[
+            DesignationStatus | None,
+            strawberry.argument(description="Only designations in this status after the change."),
+        ] = None,
     ) -> AsyncGenerator[Designation, None]:
         firm = valid_brn(brn) if brn is not None else None
         async for d in _news(info, ChangeEntityType.DESIGNATION, Designation.from_row):
@@ -267,9 +323,16 @@ class Subscription:
     async def project_changed(
         self,
         info: Info[Context, Any],
-        fiscal_year: int | None = None,
-        program: str | None = None,
-        technology: str | None = None,
+        fiscal_year: Annotated[
+            int | None, strawberry.argument(description="Only projects of this fiscal year, such as 2023.")
+        ] = None,
+        program: Annotated[
+            str | None, strawberry.argument(description="Only projects of this program code.")
+        ] = None,
+        technology: Annotated[
+            str | None,
+            strawberry.argument(description="Only projects touching this technology code, in any position."),
+        ] = None,
     ) -> AsyncGenerator[Project, None]:
         async for p in _news(info, ChangeEntityType.PROJECT, Project.from_row):
             if (

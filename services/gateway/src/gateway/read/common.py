@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Any, NewType
+from typing import Annotated, Any, NewType
 from zoneinfo import ZoneInfo
 
 import strawberry
@@ -88,12 +88,50 @@ WON = strawberry.scalar(
 )
 
 
+# What every list's arguments and every connection's fields mean, said once.
+FIRST = (
+    "At most this many items: 1 to the gateway's page cap (100 unless configured otherwise). A"
+    " value outside that range is a BAD_USER_INPUT error, never silently cut."
+)
+AFTER = (
+    "The endCursor of the previous page, to read on after it; omitted, the first page. A cursor"
+    " not given by this API is a BAD_USER_INPUT error."
+)
+CURSOR = "This item's place in the list: pass it as `after` to read on after this item."
+EDGES = "This page's items, in the list's order, each with its cursor."
+PAGE_INFO = "Whether another page follows, and the cursor to ask for it."
+TOTAL_COUNT = "How many items the whole list holds (with these filters, if any), over every page."
+NAME_EN = "The English name."
+NAME_KO = "The Korean name (한글), as the ministry publishes it."
+BRN_GIVEN = (
+    "A business registration number (사업자등록번호), as 1234567890 or 123-45-67890; one of the"
+    " wrong length or with a wrong check digit is a BAD_USER_INPUT error."
+)
+FISCAL_YEAR = "The fiscal year, which is the calendar year (2023 runs 1 January to 31 December)."
+
+# What a status move of a designation or a project records.
+AT = "When the move was recorded, an instant with its UTC offset."
+EFFECTIVE_ON = "The day in Korea the move took effect, as YYYY-MM-DD; it may differ from the day of `at`."
+ACTOR = (
+    "Who made the move: the account id of the ministry staff member, or a system:… name for an"
+    " automatic move (system:expiry when a designation lapses at its validUntil)."
+)
+
+
+First = Annotated[int, strawberry.argument(description=FIRST)]
+After = Annotated[str | None, strawberry.argument(description=AFTER)]
+
+
 @strawberry.type
 class PageInfo:
     """Where a page ends."""
 
-    has_next_page: bool
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="True if the list goes on after this page: ask again with `after` set to endCursor."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of this page's last item, to pass as `after`; null on an empty page."
+    )
 
 
 def bad_input(message: str) -> GraphQLError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import strawberry
@@ -39,6 +39,8 @@ from gateway.read.catalog.types import (
 )
 from gateway.read.changes import (
     CHANGES,
+    SINCE,
+    TYPES,
     Change,
     ChangeConnection,
     ChangeEdge,
@@ -48,11 +50,14 @@ from gateway.read.changes import (
     seq_after,
 )
 from gateway.read.common import (
+    BRN_GIVEN,
     BUDGET,
     CATALOG,
     COUNT_RULE,
     FIRMS,
     SEOUL,
+    After,
+    First,
     PageInfo,
     after_day_id,
     after_key,
@@ -74,6 +79,9 @@ from gateway.read.firms.types import (
 )
 from gateway.read.hub import ChangeRow
 from mpe_kit.pagination import encode_cursor
+
+TECHNOLOGY_CODE = "The technology's code, such as SEMI-001, as Technology.code gives it."
+YEAR = "The fiscal year, such as 2023 (the calendar year)."
 
 
 def _page_info(rows: list[asyncpg.Record], size: int, cursors: list[str]) -> PageInfo:
@@ -114,9 +122,12 @@ class Query:
     async def technologies(
         self,
         info: Info[Context, Any],
-        filter: TechnologyFilter | None = None,
-        first: int = 20,
-        after: str | None = None,
+        filter: Annotated[
+            TechnologyFilter | None,
+            strawberry.argument(description="Only the technologies that match; omitted, all."),
+        ] = None,
+        first: First = 20,
+        after: After = None,
     ) -> TechnologyConnection | None:
         size = page_size(first, info.context.max_page)
         f = filter or TechnologyFilter()
@@ -135,7 +146,9 @@ class Query:
     @strawberry.field(
         extensions=CATALOG, description="One technology by its code, e.g. SEMI-001; null if unknown."
     )
-    async def technology(self, info: Info[Context, Any], code: str) -> Technology | None:
+    async def technology(
+        self, info: Info[Context, Any], code: Annotated[str, strawberry.argument(description=TECHNOLOGY_CODE)]
+    ) -> Technology | None:
         async with info.context.pool.acquire() as conn:
             row = await store.catalog.technology(conn, code)
         return Technology.from_row(row) if row else None
@@ -145,7 +158,7 @@ class Query:
         description="The list's published revisions, in effectiveOn order, each with its changes.",
     )
     async def revisions(
-        self, info: Info[Context, Any], first: int = 20, after: str | None = None
+        self, info: Info[Context, Any], first: First = 20, after: After = None
     ) -> RevisionConnection | None:
         size = page_size(first, info.context.max_page)
         async with info.context.pool.acquire() as conn:
@@ -157,7 +170,14 @@ class Query:
         )
 
     @strawberry.field(extensions=CATALOG, description="One published revision by its id; null if unknown.")
-    async def revision(self, info: Info[Context, Any], id: strawberry.ID) -> Revision | None:
+    async def revision(
+        self,
+        info: Info[Context, Any],
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The revision's id (a UUID), as Revision.id gives it."),
+        ],
+    ) -> Revision | None:
         try:
             rid = uuid.UUID(str(id))
         except ValueError:
@@ -169,7 +189,9 @@ class Query:
     @strawberry.field(
         extensions=FIRMS, description="One firm by its BRN, with or without hyphens; null if unknown."
     )
-    async def firm(self, info: Info[Context, Any], brn: str) -> Firm | None:
+    async def firm(
+        self, info: Info[Context, Any], brn: Annotated[str, strawberry.argument(description=BRN_GIVEN)]
+    ) -> Firm | None:
         return await load_one(info, FIRM, valid_brn(brn), Firm.from_row)
 
     @strawberry.field(
@@ -178,9 +200,11 @@ class Query:
     async def firms(
         self,
         info: Info[Context, Any],
-        filter: FirmFilter | None = None,
-        first: int = 20,
-        after: str | None = None,
+        filter: Annotated[
+            FirmFilter | None, strawberry.argument(description="Only the firms that match; omitted, all.")
+        ] = None,
+        first: First = 20,
+        after: After = None,
     ) -> FirmConnection | None:
         size = page_size(first, info.context.max_page)
         f = filter or FirmFilter()
@@ -205,7 +229,14 @@ class Query:
         extensions=FIRMS, description="Leading firms designated and active on a day (default today in Korea)."
     )
     async def designation_progress(
-        self, info: Info[Context, Any], as_of: date | None = None
+        self,
+        info: Info[Context, Any],
+        as_of: Annotated[
+            date | None,
+            strawberry.argument(
+                description="The day to count on, as YYYY-MM-DD; omitted, today in Korea (KST)."
+            ),
+        ] = None,
     ) -> DesignationProgress | None:
         day = as_of or datetime.now(SEOUL).date()
         async with info.context.pool.acquire() as conn:
@@ -219,16 +250,25 @@ class Query:
         )
 
     @strawberry.field(extensions=BUDGET, description="One program by its code; null if unknown.")
-    async def program(self, info: Info[Context, Any], code: str) -> Program | None:
+    async def program(
+        self,
+        info: Info[Context, Any],
+        code: Annotated[
+            str, strawberry.argument(description="The program's code, as Program.code gives it.")
+        ],
+    ) -> Program | None:
         return await load_one(info, PROGRAM, code, Program.from_row)
 
     @strawberry.field(extensions=BUDGET, description="Programs by code, of one fiscal year or all.")
     async def programs(
         self,
         info: Info[Context, Any],
-        fiscal_year: int | None = None,
-        first: int = 20,
-        after: str | None = None,
+        fiscal_year: Annotated[
+            int | None,
+            strawberry.argument(description="Only the programs of this fiscal year; omitted, every year."),
+        ] = None,
+        first: First = 20,
+        after: After = None,
     ) -> ProgramConnection | None:
         size = page_size(first, info.context.max_page)
         async with info.context.pool.acquire() as conn:
@@ -245,16 +285,25 @@ class Query:
         )
 
     @strawberry.field(extensions=BUDGET, description="One project by its code; null if unknown.")
-    async def project(self, info: Info[Context, Any], code: str) -> Project | None:
+    async def project(
+        self,
+        info: Info[Context, Any],
+        code: Annotated[
+            str, strawberry.argument(description="The project's code, as Project.code gives it.")
+        ],
+    ) -> Project | None:
         return await load_one(info, PROJECT, code, Project.from_row)
 
     @strawberry.field(extensions=BUDGET, description="Projects by code, narrowed by the filter.")
     async def projects(
         self,
         info: Info[Context, Any],
-        filter: ProjectFilter | None = None,
-        first: int = 20,
-        after: str | None = None,
+        filter: Annotated[
+            ProjectFilter | None,
+            strawberry.argument(description="Only the projects that match; omitted, all."),
+        ] = None,
+        first: First = 20,
+        after: After = None,
     ) -> ProjectConnection | None:
         size = page_size(first, info.context.max_page)
         f = filter or ProjectFilter()
@@ -285,16 +334,18 @@ class Query:
             + COUNT_RULE
         ),
     )
-    async def program_overview(self, info: Info[Context, Any], fiscal_year: int) -> ProgramOverview | None:
+    async def program_overview(
+        self, info: Info[Context, Any], fiscal_year: Annotated[int, strawberry.argument(description=YEAR)]
+    ) -> ProgramOverview | None:
         return await ProgramOverview.of_year(info.context.pool, fiscal_year)
 
     @strawberry.field(extensions=BUDGET, description=COVERAGE_GAPS)
     async def coverage_gaps(
         self,
         info: Info[Context, Any],
-        fiscal_year: int,
-        first: int = 20,
-        after: str | None = None,
+        fiscal_year: Annotated[int, strawberry.argument(description=YEAR)],
+        first: First = 20,
+        after: After = None,
     ) -> TechnologyConnection | None:
         year = valid_fiscal_year(fiscal_year)
         size = page_size(first, info.context.max_page)
@@ -322,10 +373,10 @@ class Query:
     async def changes(
         self,
         info: Info[Context, Any],
-        since: datetime,
-        types: list[ChangeEntityType] | None = None,
-        first: int = 20,
-        after: str | None = None,
+        since: Annotated[datetime, strawberry.argument(description=SINCE)],
+        types: Annotated[list[ChangeEntityType] | None, strawberry.argument(description=TYPES)] = None,
+        first: First = 20,
+        after: After = None,
     ) -> ChangeConnection | None:
         wanted = feed_types(info.context.partner, types)
         size = page_size(first, info.context.max_page)

@@ -17,39 +17,64 @@ BUDGET_READ = "budget:read"
 class ProgramKind(Enum):
     """What a program funds."""
 
-    RND = "rnd"
-    ALCHEMIST = "alchemist"
-    INFRASTRUCTURE = "infrastructure"
-    OTHER = "other"
+    _value_: str  # the plain string: strawberry unwraps each enum_value
+
+    RND = strawberry.enum_value("rnd", description="R&D projects chosen through yearly calls.")
+    ALCHEMIST = strawberry.enum_value(
+        "alchemist",
+        description="Alchemist themes: tournaments of teams through concept, preliminary and main.",
+    )
+    INFRASTRUCTURE = strawberry.enum_value(
+        "infrastructure", description="Shared infrastructure, such as testbeds and facilities."
+    )
+    OTHER = strawberry.enum_value("other", description="Anything else the program funds.")
 
 
 @strawberry.enum
 class ProjectKind(Enum):
     """A project that starts this fiscal year, or one that continues an earlier one."""
 
-    NEW = "new"
-    CONTINUING = "continuing"
+    _value_: str  # the plain string: strawberry unwraps each enum_value
+
+    NEW = strawberry.enum_value("new", description="Starts in its fiscal year.")
+    CONTINUING = strawberry.enum_value(
+        "continuing", description="Continues a project of an earlier fiscal year, which `continues` names."
+    )
 
 
 @strawberry.enum
 class ProjectStatus(Enum):
     """Where a project stands."""
 
-    PROPOSED = "proposed"
-    SELECTED = "selected"
-    AGREEMENT_SIGNED = "agreement_signed"
-    ACTIVE = "active"
-    COMPLETED = "completed"
-    TERMINATED = "terminated"
+    _value_: str  # the plain string: strawberry unwraps each enum_value
+
+    PROPOSED = strawberry.enum_value(
+        "proposed", description="Proposed, not yet selected: it commits nothing."
+    )
+    SELECTED = strawberry.enum_value(
+        "selected", description="Selected for funding: its governmentKrw is now committed."
+    )
+    AGREEMENT_SIGNED = strawberry.enum_value(
+        "agreement_signed", description="Its agreement is signed: payments may be made from now on."
+    )
+    ACTIVE = strawberry.enum_value("active", description="Under way: payments may be made.")
+    COMPLETED = strawberry.enum_value("completed", description="Finished; final.")
+    TERMINATED = strawberry.enum_value(
+        "terminated", description="Ended early; final. What it commits falls to what was paid by then."
+    )
 
 
 @strawberry.enum
 class AlchemistStage(Enum):
     """A stage of an alchemist theme's tournament."""
 
-    CONCEPT = "concept"
-    PRELIMINARY = "preliminary"
-    MAIN = "main"
+    _value_: str  # the plain string: strawberry unwraps each enum_value
+
+    CONCEPT = strawberry.enum_value("concept", description="The first stage: concept studies, about a year.")
+    PRELIMINARY = strawberry.enum_value(
+        "preliminary", description="The second stage: preliminary research, about a year."
+    )
+    MAIN = strawberry.enum_value("main", description="The last stage: main research, for up to five years.")
 
 
 PROGRAM = Entity(

@@ -31,7 +31,27 @@ from gateway.read.budget.model import (
     ProjectStatus,
 )
 from gateway.read.catalog.types import Industry, Technology
-from gateway.read.common import COUNT_RULE, FIRMS, PageInfo, Won, after_day_id, day_id_cursor, page_size
+from gateway.read.common import (
+    ACTOR,
+    AT,
+    COUNT_RULE,
+    CURSOR,
+    EDGES,
+    EFFECTIVE_ON,
+    FIRMS,
+    FISCAL_YEAR,
+    NAME_EN,
+    NAME_KO,
+    PAGE_INFO,
+    TOTAL_COUNT,
+    After,
+    First,
+    PageInfo,
+    Won,
+    after_day_id,
+    day_id_cursor,
+    page_size,
+)
 from gateway.read.context import Context, load_children, load_many, load_one
 from gateway.read.describe import Relation
 from gateway.read.firms.types import Firm
@@ -46,17 +66,19 @@ def sums(row: asyncpg.Record) -> dict[str, Any]:
 class ThemeStage:
     """How many teams an alchemist theme carries at one stage."""
 
-    stage: AlchemistStage
-    teams: int
+    stage: AlchemistStage = strawberry.field(description="The stage.")
+    teams: int = strawberry.field(description="How many teams the theme carries at this stage.")
 
 
 @strawberry.type
 class Theme:
     """An alchemist theme: a tournament whose team count never grows from stage to stage."""
 
-    code: str
-    title: str
-    stages: list[ThemeStage]
+    code: str = strawberry.field(description="The theme's code.")
+    title: str = strawberry.field(description="The theme's title.")
+    stages: list[ThemeStage] = strawberry.field(
+        description="Its stages in order: concept, preliminary, main."
+    )
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> Theme:
@@ -88,11 +110,11 @@ class Funding:
 class Program:
     """A yearly budget program, and the money over its projects."""
 
-    code: str
-    fiscal_year: int
-    name_en: str
-    name_ko: str
-    kind: ProgramKind
+    code: str = strawberry.field(description="The program's code; it never changes.")
+    fiscal_year: int = strawberry.field(description=FISCAL_YEAR)
+    name_en: str = strawberry.field(description=NAME_EN)
+    name_ko: str = strawberry.field(description=NAME_KO)
+    kind: ProgramKind = strawberry.field(description="What the program funds.")
     track: str | None = strawberry.field(description="The call's track (supply-chain stability …), if any.")
     budget_krw: Won = strawberry.field(description="The program's budget for its fiscal year.")
     themes: list[Theme] = strawberry.field(description="Alchemist themes; empty for other kinds.")
@@ -120,7 +142,7 @@ class Program:
         return (await self._totals(info)).project_count
 
     @strawberry.field(description="The program's projects, whatever their status, by code.")
-    async def projects(self, info: Info[Context, Any], first: int = 20) -> list[Project]:
+    async def projects(self, info: Info[Context, Any], first: First = 20) -> list[Project]:
         return await load_children(info, PROGRAM_PROJECTS, self.code, first, Project.from_row)
 
 
@@ -132,12 +154,14 @@ CONTINUED_BY = Relation("Project", "continuedBy", PROJECT, "continues", "code", 
 class ProjectStep:
     """One move of a project's status."""
 
-    from_status: ProjectStatus
-    to_status: ProjectStatus
-    at: datetime = strawberry.field(description="When the move was recorded (UTC).")
-    effective_on: date = strawberry.field(description="The day in Korea the move took effect.")
-    actor: str
-    reason: str | None
+    from_status: ProjectStatus = strawberry.field(description="The status before the move.")
+    to_status: ProjectStatus = strawberry.field(description="The status after the move.")
+    at: datetime = strawberry.field(description=AT)
+    effective_on: date = strawberry.field(description=EFFECTIVE_ON)
+    actor: str = strawberry.field(description=ACTOR)
+    reason: str | None = strawberry.field(
+        description="Why, as the ministry wrote it; always given for TERMINATED, else may be null."
+    )
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> ProjectStep:
@@ -156,9 +180,9 @@ class ProjectStep:
 class Disbursement:
     """One payment of government money to a project."""
 
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The payment's id, a UUID; a payment never changes.")
     paid_on: date = strawberry.field(description="The day in Korea the money was paid.")
-    amount_krw: Won
+    amount_krw: Won = strawberry.field(description="The amount paid, more than 0.")
     project_code: strawberry.Private[str]
 
     @classmethod
@@ -171,28 +195,33 @@ class Disbursement:
 class DisbursementEdge:
     """A payment and its cursor."""
 
-    cursor: str
-    node: Disbursement
+    cursor: str = strawberry.field(description=CURSOR)
+    node: Disbursement = strawberry.field(description="The payment.")
 
 
 @strawberry.type
 class DisbursementConnection:
     """A page of a project's payments, in paidOn order."""
 
-    edges: list[DisbursementEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[DisbursementEdge] = strawberry.field(description=EDGES)
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO)
+    total_count: int = strawberry.field(description=TOTAL_COUNT)
 
 
 @strawberry.type
 class Project:
     """An R&D project of one fiscal year: its split of money, what it commits and what was paid."""
 
-    code: str
-    title: str
-    fiscal_year: int
-    kind: ProjectKind
-    status: ProjectStatus
+    code: str = strawberry.field(
+        description=(
+            "The project's code; it never changes. A multi-year project has one record, with its own"
+            " code, per fiscal year: see continues and continuedBy."
+        )
+    )
+    title: str = strawberry.field(description="The project's title.")
+    fiscal_year: int = strawberry.field(description=FISCAL_YEAR)
+    kind: ProjectKind = strawberry.field(description="New this fiscal year, or continuing an earlier one.")
+    status: ProjectStatus = strawberry.field(description="Where it stands now.")
     continues: str | None = strawberry.field(description="Code of the earlier project this one continues.")
     government_krw: Won = strawberry.field(description="Government contribution planned.")
     private_cash_krw: Won = strawberry.field(description="Private contribution in cash.")
@@ -201,8 +230,10 @@ class Project:
         description="Government money committed: 0 until selected; once terminated, what was paid."
     )
     disbursed_krw: Won = strawberry.field(description="Government money paid out so far.")
-    start_on: date
-    end_on: date
+    start_on: date = strawberry.field(description="The project's first day, as YYYY-MM-DD.")
+    end_on: date = strawberry.field(
+        description="The first day after the project (it runs from startOn up to, not including, endOn)."
+    )
     program_code: strawberry.Private[str]
     technology_codes: strawberry.Private[list[str]]
     lead_firm_brn: strawberry.Private[str | None]
@@ -230,7 +261,7 @@ class Project:
 
     @strawberry.field(description="The payments to this project, in paidOn order (then by id).")
     async def disbursements(
-        self, info: Info[Context, Any], first: int = 20, after: str | None = None
+        self, info: Info[Context, Any], first: First = 20, after: After = None
     ) -> DisbursementConnection:
         size = page_size(first, info.context.max_page)
         async with info.context.pool.acquire() as conn:
@@ -271,34 +302,34 @@ class Project:
 class ProgramEdge:
     """A program and its cursor."""
 
-    cursor: str
-    node: Program
+    cursor: str = strawberry.field(description=CURSOR)
+    node: Program = strawberry.field(description="The program.")
 
 
 @strawberry.type
 class ProgramConnection:
     """A page of programs."""
 
-    edges: list[ProgramEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[ProgramEdge] = strawberry.field(description=EDGES)
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO)
+    total_count: int = strawberry.field(description=TOTAL_COUNT)
 
 
 @strawberry.type
 class ProjectEdge:
     """A project and its cursor."""
 
-    cursor: str
-    node: Project
+    cursor: str = strawberry.field(description=CURSOR)
+    node: Project = strawberry.field(description="The project.")
 
 
 @strawberry.type
 class ProjectConnection:
     """A page of projects."""
 
-    edges: list[ProjectEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[ProjectEdge] = strawberry.field(description=EDGES)
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO)
+    total_count: int = strawberry.field(description=TOTAL_COUNT)
 
 
 @strawberry.input
@@ -312,9 +343,15 @@ class ProjectFilter:
     firm: str | None = strawberry.field(
         default=None, description="The lead firm's BRN, as 1234567890 or 123-45-67890."
     )
-    status: ProjectStatus | None = None
-    fiscal_year: int | None = None
-    kind: ProjectKind | None = None
+    status: ProjectStatus | None = strawberry.field(
+        default=None, description="Only projects in this status now."
+    )
+    fiscal_year: int | None = strawberry.field(
+        default=None, description="Only projects of this fiscal year, such as 2023."
+    )
+    kind: ProjectKind | None = strawberry.field(
+        default=None, description="Only new, or only continuing, projects."
+    )
 
 
 @strawberry.type
@@ -325,8 +362,8 @@ class IndustryFunding:
         description="Null gathers projects with no technology, or whose primary technology or its"
         " industry has not arrived yet."
     )
-    committed_krw: Won
-    disbursed_krw: Won
+    committed_krw: Won = strawberry.field(description="Government money committed over these projects.")
+    disbursed_krw: Won = strawberry.field(description="Government money paid out over these projects.")
     project_count: int = strawberry.field(description=COUNT_RULE)
 
 
@@ -337,8 +374,8 @@ class TrackFunding:
     track: str | None = strawberry.field(
         description="Null gathers projects whose program has no track, or has not arrived yet."
     )
-    committed_krw: Won
-    disbursed_krw: Won
+    committed_krw: Won = strawberry.field(description="Government money committed over these projects.")
+    disbursed_krw: Won = strawberry.field(description="Government money paid out over these projects.")
     project_count: int = strawberry.field(description=COUNT_RULE)
 
 
@@ -346,7 +383,7 @@ class TrackFunding:
 class ProgramOverview:
     """One fiscal year's money: the envelope, what programs budget, and what projects commit and pay."""
 
-    fiscal_year: int
+    fiscal_year: int = strawberry.field(description=FISCAL_YEAR)
     envelope_krw: Won | None = strawberry.field(
         description="The year's appropriation; null until the budget service has set it."
     )

@@ -15,17 +15,23 @@ CATALOG_READ = "catalog:read"
 class TechnologyKind(Enum):
     """What a technology is."""
 
-    MATERIAL = "material"
-    PART = "part"
-    EQUIPMENT = "equipment"
+    _value_: str  # the plain string: strawberry unwraps each enum_value
+
+    MATERIAL = strawberry.enum_value("material", description="A material (소재), such as a photoresist.")
+    PART = strawberry.enum_value("part", description="A part or component (부품).")
+    EQUIPMENT = strawberry.enum_value("equipment", description="Manufacturing or test equipment (장비).")
 
 
 @strawberry.enum
 class TechnologyStatus(Enum):
     """Whether a technology is on the list now."""
 
-    LISTED = "listed"
-    RETIRED = "retired"
+    _value_: str  # the plain string: strawberry unwraps each enum_value
+
+    LISTED = strawberry.enum_value("listed", description="On the list now: retiredOn is null.")
+    RETIRED = strawberry.enum_value(
+        "retired", description="Taken off the list by a revision, from the day retiredOn."
+    )
 
 
 INDUSTRY = Entity(

@@ -16,7 +16,7 @@ from strawberry.types import Info
 
 from gateway.read.catalog.model import TECHNOLOGY, TechnologyKind
 from gateway.read.catalog.types import Technology
-from gateway.read.common import PageInfo, day_id_cursor
+from gateway.read.common import CURSOR, EDGES, PAGE_INFO, TOTAL_COUNT, PageInfo, day_id_cursor
 from gateway.read.context import Context, load_one
 
 
@@ -24,20 +24,30 @@ from gateway.read.context import Context, load_one
 class RevisionOp(Enum):
     """What a change of a revision does to a technology."""
 
-    ADD = "add"
-    RETIRE = "retire"
-    AMEND = "amend"
+    _value_: str  # the plain string: strawberry unwraps each enum_value
+
+    ADD = strawberry.enum_value("add", description="Lists a new technology; `after` holds its fields.")
+    RETIRE = strawberry.enum_value(
+        "retire", description="Takes a technology off the list; `before` and `after` are null."
+    )
+    AMEND = strawberry.enum_value(
+        "amend",
+        description="Changes fields of a listed technology; `after` holds the new values, `before` the old.",
+    )
+
+
+_UNSET = " Null if an amendment leaves it as it was."
 
 
 @strawberry.type
 class TechnologyFields:
     """Editable fields of a technology; in an amendment, only the amended ones are set."""
 
-    industry_code: str | None
-    kind: TechnologyKind | None
-    name_en: str | None
-    name_ko: str | None
-    description: str | None
+    industry_code: str | None = strawberry.field(description="The industry code, such as SEMI." + _UNSET)
+    kind: TechnologyKind | None = strawberry.field(description="Material, part or equipment." + _UNSET)
+    name_en: str | None = strawberry.field(description="The English name." + _UNSET)
+    name_ko: str | None = strawberry.field(description="The Korean name (한글)." + _UNSET)
+    description: str | None = strawberry.field(description="What the technology covers." + _UNSET)
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> TechnologyFields:
@@ -56,7 +66,7 @@ class TechnologyFields:
 class RevisionChange:
     """One change of a revision."""
 
-    op: RevisionOp
+    op: RevisionOp = strawberry.field(description="What the change does: add, retire or amend.")
     code: str = strawberry.field(description="The technology's code.")
     before: TechnologyFields | None = strawberry.field(
         description="AMEND: the amended fields' values before (null if the revision predates this record)."
@@ -91,12 +101,18 @@ class RevisionChange:
 class Revision:
     """A published revision of the technology list."""
 
-    id: strawberry.ID
-    title: str
-    decided_on: date
+    id: strawberry.ID = strawberry.field(description="The revision's id, a UUID; it never changes.")
+    title: str = strawberry.field(description="The revision's title, as published.")
+    decided_on: date = strawberry.field(
+        description="The day the MPE Competitiveness Committee decided it, as YYYY-MM-DD."
+    )
     effective_on: date = strawberry.field(description="The day its changes take effect on the list.")
-    published_at: datetime | None
-    changes: list[RevisionChange]
+    published_at: datetime | None = strawberry.field(
+        description="When the ministry published it, an instant with its UTC offset; null if not recorded."
+    )
+    changes: list[RevisionChange] = strawberry.field(
+        description="What it adds, retires and amends, one entry per technology, in the revision's order."
+    )
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Revision:
@@ -115,17 +131,17 @@ class Revision:
 class RevisionEdge:
     """A revision and its cursor."""
 
-    cursor: str
-    node: Revision
+    cursor: str = strawberry.field(description=CURSOR)
+    node: Revision = strawberry.field(description="The revision.")
 
 
 @strawberry.type
 class RevisionConnection:
     """A page of published revisions, in effectiveOn order."""
 
-    edges: list[RevisionEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[RevisionEdge] = strawberry.field(description=EDGES)
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO)
+    total_count: int = strawberry.field(description=TOTAL_COUNT)
 
 
 def revision_cursor(row: asyncpg.Record) -> str:

@@ -22,7 +22,19 @@ from gateway.read.catalog.model import (
     TechnologyKind,
     TechnologyStatus,
 )
-from gateway.read.common import BUDGET, COUNT_RULE, FIRMS, PageInfo
+from gateway.read.common import (
+    BUDGET,
+    COUNT_RULE,
+    CURSOR,
+    EDGES,
+    FIRMS,
+    NAME_EN,
+    NAME_KO,
+    PAGE_INFO,
+    TOTAL_COUNT,
+    First,
+    PageInfo,
+)
 from gateway.read.context import Context, load_children, load_one
 from gateway.read.firms.model import (
     TECHNOLOGY_CONFIRMATIONS,
@@ -43,9 +55,9 @@ BUDGET_TYPES = strawberry.lazy("gateway.read.budget.types")
 class Industry:
     """An industry of the program."""
 
-    code: str
-    name_en: str
-    name_ko: str
+    code: str = strawberry.field(description="The industry's code, such as SEMI; it never changes.")
+    name_en: str = strawberry.field(description=NAME_EN)
+    name_ko: str = strawberry.field(description=NAME_KO)
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Industry:
@@ -53,7 +65,19 @@ class Industry:
         return cls(**INDUSTRY.values(row))
 
     @strawberry.field(description="Technologies of this industry on the list today, or on `asOf`.")
-    async def technology_count(self, info: Info[Context, Any], as_of: date | None = None) -> int:
+    async def technology_count(
+        self,
+        info: Info[Context, Any],
+        as_of: Annotated[
+            date | None,
+            strawberry.argument(
+                description=(
+                    "Count the technologies on the list that day, as YYYY-MM-DD (listed on or before it"
+                    " and not retired by it); omitted, those whose status is LISTED now."
+                )
+            ),
+        ] = None,
+    ) -> int:
         counts = await info.context.count_loader.load(as_of)
         return counts.get(self.code, 0)
 
@@ -62,15 +86,22 @@ class Industry:
 class Technology:
     """A key strategic technology."""
 
-    code: str
-    name_en: str
-    name_ko: str
-    description: str
-    kind: TechnologyKind
-    status: TechnologyStatus
-    listed_on: date
-    retired_on: date | None
-    version: int
+    code: str = strawberry.field(description="The technology's code, such as SEMI-001; it never changes.")
+    name_en: str = strawberry.field(description=NAME_EN)
+    name_ko: str = strawberry.field(description=NAME_KO)
+    description: str = strawberry.field(description="What the technology covers, in the list's own words.")
+    kind: TechnologyKind = strawberry.field(description="Whether it is a material, a part or equipment.")
+    status: TechnologyStatus = strawberry.field(description="Whether it is on the list now or retired.")
+    listed_on: date = strawberry.field(description="The day it came onto the list, as YYYY-MM-DD.")
+    retired_on: date | None = strawberry.field(
+        description=("The first day it is no longer on the list, as YYYY-MM-DD; null while it is listed.")
+    )
+    version: int = strawberry.field(
+        description=(
+            "1 when first listed, one more with each change; Change.version in the change feed counts"
+            " the same way."
+        )
+    )
     industry_code: strawberry.Private[str]
 
     @classmethod
@@ -78,7 +109,7 @@ class Technology:
         """From a read-model row."""
         return cls(**TECHNOLOGY.values(row))
 
-    @strawberry.field
+    @strawberry.field(description="The industry it belongs to; null until that industry's event has arrived.")
     async def industry(self, info: Info[Context, Any]) -> Industry | None:
         return await load_one(info, TECHNOLOGY_INDUSTRY.child, self.industry_code, Industry.from_row)
 
@@ -90,7 +121,18 @@ class Technology:
         ),
     )
     async def firms(
-        self, info: Info[Context, Any], first: int = 20, valid_on: date | None = None
+        self,
+        info: Info[Context, Any],
+        first: First = 20,
+        valid_on: Annotated[
+            date | None,
+            strawberry.argument(
+                description=(
+                    "The day the confirmation must hold, as YYYY-MM-DD (issuedOn on or before it,"
+                    " validUntil after it); omitted, today in Korea (KST)."
+                )
+            ),
+        ] = None,
     ) -> list[Annotated[Firm, FIRMS_TYPES]] | None:
         from gateway.read.firms.types import Firm
 
@@ -104,7 +146,18 @@ class Technology:
         ),
     )
     async def confirmations(
-        self, info: Info[Context, Any], first: int = 20, valid_on: date | None = None
+        self,
+        info: Info[Context, Any],
+        first: First = 20,
+        valid_on: Annotated[
+            date | None,
+            strawberry.argument(
+                description=(
+                    "Only confirmations that hold that day, as YYYY-MM-DD (issuedOn on or before it,"
+                    " validUntil after it); omitted, every one, expired ones included."
+                )
+            ),
+        ] = None,
     ) -> list[Annotated[Confirmation, FIRMS_TYPES]] | None:
         from gateway.read.firms.types import Confirmation
 
@@ -116,8 +169,11 @@ class Technology:
     async def designations(
         self,
         info: Info[Context, Any],
-        status: DesignationStatus | None = None,
-        first: int = 20,
+        status: Annotated[
+            DesignationStatus | None,
+            strawberry.argument(description="Only designations in this status; omitted, all of them."),
+        ] = None,
+        first: First = 20,
     ) -> list[Annotated[Designation, FIRMS_TYPES]] | None:
         from gateway.read.firms.types import Designation
 
@@ -130,7 +186,7 @@ class Technology:
         extensions=BUDGET, description="Projects touching this technology, newest fiscal year first."
     )
     async def projects(
-        self, info: Info[Context, Any], first: int = 20
+        self, info: Info[Context, Any], first: First = 20
     ) -> list[Annotated[Project, BUDGET_TYPES]] | None:
         from gateway.read.budget.types import Project
 
@@ -146,7 +202,14 @@ class Technology:
         ),
     )
     async def funding(
-        self, info: Info[Context, Any], fiscal_year: int | None = None
+        self,
+        info: Info[Context, Any],
+        fiscal_year: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Only projects of this fiscal year, such as 2023; omitted, every year."
+            ),
+        ] = None,
     ) -> Annotated[Funding, BUDGET_TYPES] | None:
         from gateway.read.budget.types import Funding
 
@@ -157,25 +220,31 @@ class Technology:
 class TechnologyEdge:
     """A technology and its cursor."""
 
-    cursor: str
-    node: Technology
+    cursor: str = strawberry.field(description=CURSOR)
+    node: Technology = strawberry.field(description="The technology.")
 
 
 @strawberry.type
 class TechnologyConnection:
     """A page of technologies."""
 
-    edges: list[TechnologyEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[TechnologyEdge] = strawberry.field(description=EDGES)
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO)
+    total_count: int = strawberry.field(description=TOTAL_COUNT)
 
 
 @strawberry.input
 class TechnologyFilter:
     """Filters of the technology list."""
 
-    industry: str | None = None
-    kind: TechnologyKind | None = None
-    status: TechnologyStatus | None = None
+    industry: str | None = strawberry.field(
+        default=None, description="Only technologies of this industry code, such as SEMI."
+    )
+    kind: TechnologyKind | None = strawberry.field(
+        default=None, description="Only technologies of this kind."
+    )
+    status: TechnologyStatus | None = strawberry.field(
+        default=None, description="Only technologies in this status now."
+    )
     as_of: date | None = strawberry.field(default=None, description="Only technologies on the list that day.")
     search: str | None = strawberry.field(default=None, description="Text in either name.")

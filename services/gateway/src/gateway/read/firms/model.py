@@ -17,30 +17,45 @@ FINANCIALS = "firms:financials"
 class FirmSize(Enum):
     """A firm's size class."""
 
-    LARGE = "large"
-    MID = "mid"
-    SME = "sme"
+    _value_: str  # the plain string: strawberry unwraps each enum_value
+
+    LARGE = strawberry.enum_value("large", description="A large firm (대기업).")
+    MID = strawberry.enum_value("mid", description="A mid-sized firm (중견기업).")
+    SME = strawberry.enum_value("sme", description="A small or medium-sized enterprise (중소기업).")
 
 
 @strawberry.enum
 class DesignationKind(Enum):
     """Leading firm (으뜸기업) or specialized firm (전문기업)."""
 
-    LEADING = "leading"
-    SPECIALIZED = "specialized"
+    _value_: str  # the plain string: strawberry unwraps each enum_value
+
+    LEADING = strawberry.enum_value(
+        "leading", description="A leading firm (으뜸기업), designated in yearly cohorts toward 200 by 2030."
+    )
+    SPECIALIZED = strawberry.enum_value(
+        "specialized",
+        description="A specialized firm (전문기업): MPE sales at least half of its total sales.",
+    )
 
 
 @strawberry.enum
 class DesignationStatus(Enum):
     """Where a designation stands."""
 
-    APPLIED = "applied"
-    UNDER_REVIEW = "under_review"
-    DESIGNATED = "designated"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
+    _value_: str  # the plain string: strawberry unwraps each enum_value
+
+    APPLIED = strawberry.enum_value("applied", description="Applied for, review not yet started.")
+    UNDER_REVIEW = strawberry.enum_value("under_review", description="Under review.")
+    DESIGNATED = strawberry.enum_value("designated", description="Designated, and holding until validUntil.")
+    REJECTED = strawberry.enum_value("rejected", description="Refused after review; final.")
+    WITHDRAWN = strawberry.enum_value(
+        "withdrawn", description="Withdrawn by the firm before a decision; final."
+    )
+    REVOKED = strawberry.enum_value(
+        "revoked", description="Designated, then revoked before validUntil; final."
+    )
+    EXPIRED = strawberry.enum_value("expired", description="Designated, and lapsed at validUntil; final.")
 
 
 FIRM = Entity(

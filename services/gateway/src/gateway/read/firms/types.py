@@ -16,7 +16,19 @@ from strawberry.types import Info
 
 from gateway.read.budget.model import FIRM_PROJECTS
 from gateway.read.catalog.types import Technology
-from gateway.read.common import BUDGET, FINANCIAL, PageInfo
+from gateway.read.common import (
+    ACTOR,
+    AT,
+    BUDGET,
+    CURSOR,
+    EDGES,
+    EFFECTIVE_ON,
+    FINANCIAL,
+    PAGE_INFO,
+    TOTAL_COUNT,
+    First,
+    PageInfo,
+)
 from gateway.read.context import Context, load_children, load_many, load_one
 from gateway.read.firms.model import (
     CONFIRMATION,
@@ -49,11 +61,15 @@ class Firm:
 
     brn: str = strawberry.field(description="Business registration number, 10 digits.")
     brn_display: str = strawberry.field(description="The BRN as 123-45-67890.")
-    name_en: str
-    name_ko: str
-    size: FirmSize
-    size_since: date
-    region: str
+    name_en: str = strawberry.field(description="The firm's English name.")
+    name_ko: str = strawberry.field(description="The firm's Korean name (한글), as registered.")
+    size: FirmSize = strawberry.field(description="The firm's size class now.")
+    size_since: date = strawberry.field(
+        description="The day it entered its current size class, as YYYY-MM-DD."
+    )
+    region: str = strawberry.field(
+        description="The region (시·도) of its registered seat, in Korean as registered, such as 경기 or 서울."
+    )
     technology_codes: strawberry.Private[list[str]]
     sales_ratio: strawberry.Private[float | None]
 
@@ -86,16 +102,16 @@ class Firm:
     @strawberry.field(
         description="The firm's confirmations (핵심전략기술 확인서), expired ones included, by technology."
     )
-    async def confirmations(self, info: Info[Context, Any], first: int = 20) -> list[Confirmation]:
+    async def confirmations(self, info: Info[Context, Any], first: First = 20) -> list[Confirmation]:
         return await load_children(info, FIRM_CONFIRMATIONS, self.brn, first, Confirmation.from_row)
 
     @strawberry.field(description="The firm's designations, in the order applied for.")
-    async def designations(self, info: Info[Context, Any], first: int = 20) -> list[Designation]:
+    async def designations(self, info: Info[Context, Any], first: First = 20) -> list[Designation]:
         return await load_children(info, FIRM_DESIGNATIONS, self.brn, first, Designation.from_row)
 
     @strawberry.field(extensions=BUDGET, description="Projects the firm leads, newest fiscal year first.")
     async def projects(
-        self, info: Info[Context, Any], first: int = 20
+        self, info: Info[Context, Any], first: First = 20
     ) -> list[Annotated[Project, BUDGET_TYPES]] | None:
         from gateway.read.budget.types import Project
 
@@ -113,7 +129,7 @@ class Firm:
 class Confirmation:
     """A key-strategic-technology confirmation (핵심전략기술 확인서): a firm holds a technology."""
 
-    issued_on: date
+    issued_on: date = strawberry.field(description="The day it was issued and began to hold, as YYYY-MM-DD.")
     valid_until: date = strawberry.field(description="First day the confirmation no longer holds.")
     brn: strawberry.Private[str]
     technology_code: strawberry.Private[str]
@@ -123,11 +139,13 @@ class Confirmation:
         """From a read-model row."""
         return cls(**CONFIRMATION.values(row))
 
-    @strawberry.field
+    @strawberry.field(description="The firm holding it; null until the firm's event has arrived.")
     async def firm(self, info: Info[Context, Any]) -> Firm | None:
         return await load_one(info, CONFIRMATION_FIRM.child, self.brn, Firm.from_row)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The technology it confirms; null until that technology's event has arrived."
+    )
     async def technology(self, info: Info[Context, Any]) -> Technology | None:
         return await load_one(info, CONFIRMATION_TECHNOLOGY.child, self.technology_code, Technology.from_row)
 
@@ -136,12 +154,16 @@ class Confirmation:
 class DesignationTransition:
     """One move of a designation's status."""
 
-    from_status: DesignationStatus | None
-    to_status: DesignationStatus
-    at: datetime
-    effective_on: date
-    actor: str
-    reason: str | None
+    from_status: DesignationStatus | None = strawberry.field(
+        description="The status before the move; null for the application itself, the first move."
+    )
+    to_status: DesignationStatus = strawberry.field(description="The status after the move.")
+    at: datetime = strawberry.field(description=AT)
+    effective_on: date = strawberry.field(description=EFFECTIVE_ON)
+    actor: str = strawberry.field(description=ACTOR)
+    reason: str | None = strawberry.field(
+        description="Why, as the ministry wrote it; always given for REJECTED and REVOKED, else may be null."
+    )
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> DesignationTransition:
@@ -160,14 +182,18 @@ class DesignationTransition:
 class Designation:
     """An application for, and then the state of, a designation."""
 
-    id: strawberry.ID
-    kind: DesignationKind
+    id: strawberry.ID = strawberry.field(description="The designation's id, a UUID; it never changes.")
+    kind: DesignationKind = strawberry.field(description="Leading or specialized.")
     cohort: int | None = strawberry.field(description="Leading-firm cohort (1st in 2021 …).")
-    status: DesignationStatus
-    applied_on: date
-    designated_on: date | None
+    status: DesignationStatus = strawberry.field(description="Where it stands now.")
+    applied_on: date = strawberry.field(description="The day the firm applied, as YYYY-MM-DD.")
+    designated_on: date | None = strawberry.field(
+        description="The day it was designated, as YYYY-MM-DD; null if it never was (yet)."
+    )
     valid_until: date | None = strawberry.field(description="First day the designation no longer holds.")
-    history: list[DesignationTransition]
+    history: list[DesignationTransition] = strawberry.field(
+        description="Every move of its status, oldest first, from the application on."
+    )
     brn: strawberry.Private[str]
     technology_codes: strawberry.Private[list[str]]
 
@@ -178,11 +204,13 @@ class Designation:
         values["history"] = [DesignationTransition.from_json(t) for t in row["history"]]
         return cls(**values)
 
-    @strawberry.field
+    @strawberry.field(description="The firm designated; null until the firm's event has arrived.")
     async def firm(self, info: Info[Context, Any]) -> Firm | None:
         return await load_one(info, DESIGNATION_FIRM.child, self.brn, Firm.from_row)
 
-    @strawberry.field
+    @strawberry.field(
+        description="The technologies it is for; one whose event has not arrived yet is left out."
+    )
     async def technologies(self, info: Info[Context, Any]) -> list[Technology]:
         return await load_many(
             info, DESIGNATION_TECHNOLOGIES.child, self.technology_codes, Technology.from_row
@@ -193,25 +221,27 @@ class Designation:
 class FirmEdge:
     """A firm and its cursor."""
 
-    cursor: str
-    node: Firm
+    cursor: str = strawberry.field(description=CURSOR)
+    node: Firm = strawberry.field(description="The firm.")
 
 
 @strawberry.type
 class FirmConnection:
     """A page of firms."""
 
-    edges: list[FirmEdge]
-    page_info: PageInfo
-    total_count: int
+    edges: list[FirmEdge] = strawberry.field(description=EDGES)
+    page_info: PageInfo = strawberry.field(description=PAGE_INFO)
+    total_count: int = strawberry.field(description=TOTAL_COUNT)
 
 
 @strawberry.input
 class FirmFilter:
     """Filters of the firm list; designationKind and designationStatus match one and the same designation."""
 
-    size: FirmSize | None = None
-    region: str | None = None
+    size: FirmSize | None = strawberry.field(default=None, description="Only firms of this size class.")
+    region: str | None = strawberry.field(
+        default=None, description="Only firms of this region, spelled exactly as Firm.region gives it (경기)."
+    )
     technology: str | None = strawberry.field(
         default=None,
         description=(
@@ -232,20 +262,26 @@ class FirmFilter:
 class CohortCount:
     """Firms designated leading firms in one cohort."""
 
-    cohort: int | None
-    designated: int
+    cohort: int | None = strawberry.field(
+        description="The cohort (1 for the first, designated in 2021); null for designations without one."
+    )
+    designated: int = strawberry.field(
+        description="Distinct firms of this cohort designated on or before asOf, whatever happened later."
+    )
 
 
 @strawberry.type
 class DesignationProgress:
     """Progress toward the target of leading firms, on a day."""
 
-    as_of: date
+    as_of: date = strawberry.field(description="The day counted on, as YYYY-MM-DD.")
     designated: int = strawberry.field(
         description="Distinct firms designated leading firms on or before asOf, whatever happened later."
     )
     active: int = strawberry.field(
         description="Distinct firms holding a leading designation on asOf (not yet expired or revoked)."
     )
-    target: int
-    by_cohort: list[CohortCount]
+    target: int = strawberry.field(description="The program's goal: 200 leading firms by 2030.")
+    by_cohort: list[CohortCount] = strawberry.field(
+        description="The designated count per cohort, in cohort order; a null cohort comes last."
+    )
