@@ -1,6 +1,6 @@
 """The two-minute chaos run: three brokers, every service as real processes, every kind of fault.
 
-`make chaos` runs the same scenario for ten minutes (shared/devstack/src/mpe_devstack/chaos.py).
+`make chaos` runs the same scenario for ten minutes (shared/devstack/src/mpe_devstack/chaos/).
 """
 
 from __future__ import annotations

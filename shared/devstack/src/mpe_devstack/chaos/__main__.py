@@ -1,0 +1,5 @@
+"""`python -m mpe_devstack.chaos`."""
+
+from mpe_devstack.chaos import main
+
+main()
