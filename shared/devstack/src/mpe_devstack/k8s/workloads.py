@@ -1,143 +1,23 @@
-"""Writes the generated part of deploy/k8s/base from the code's own registries (`make k8s`).
-
-What the code already knows is not typed twice: the KafkaTopics come from `mpe_events.topics`,
-and each service's KafkaUser ACLs from the topics it owns and the event types it consumes.
-The per-service workloads are generated too, because the four services have the same shape and
-differ only in a handful of facts (`SERVICES` below); overlays carry what differs per
-environment. `tests/k8s` fails when the committed files drift from this output.
-
-    uv run python -m mpe_devstack.k8s [--check]
-"""
+"""Each service's workloads: config, pods, deployments, the migrations job, network and availability."""
 
 from __future__ import annotations
 
-import argparse
-import sys
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from mpe_events import registry, topics
-
-NAMESPACE = "mpehub"
-KAFKA_CLUSTER = "mpe"
-KAFKA_BOOTSTRAP = f"{KAFKA_CLUSTER}-kafka-bootstrap:9093"
-KAFKA_CA_SECRET = f"{KAFKA_CLUSTER}-cluster-ca-cert"
-OPS_PORT = 9090
-SECRETS_DIR = "/run/secrets/mpe"
-KAFKA_CA_DIR = "/run/secrets/kafka-ca"
-UID = 10001
-REPLICATION = 3
-
-
-@dataclass(frozen=True)
-class Service:
-    """What tells one service's manifests apart from another's."""
-
-    name: str
-    port: int
-    consumer_group: str | None = None
-    consumes: tuple[str, ...] = ()
-    reads_through: tuple[str, ...] = ()
-    # Relay leadership and the gateway's change hub hold session state (advisory locks, LISTEN),
-    # which a transaction-mode pooler cannot keep: those processes connect to the primary.
-    api_through_pooler: bool = True
-    staff_auth: bool = True
-    extra_env: dict[str, str] = field(default_factory=dict)
-
-
-SERVICES: tuple[Service, ...] = (
-    Service(name="catalog", port=8001),
-    Service(
-        name="firms",
-        port=8003,
-        consumer_group="firms-technology-replica",
-        consumes=(topics.CATALOG_TECHNOLOGY.name,),
-        reads_through=("catalog",),
-        extra_env={"FIRMS_CATALOG_URL": "http://catalog:8001"},
-    ),
-    Service(
-        name="budget",
-        port=8002,
-        consumer_group="budget-replicas",
-        consumes=(topics.CATALOG_TECHNOLOGY.name, topics.FIRMS_FIRM.name),
-        reads_through=("catalog", "firms"),
-        extra_env={"BUDGET_CATALOG_URL": "http://catalog:8001", "BUDGET_FIRMS_URL": "http://firms:8003"},
-    ),
-    Service(
-        name="gateway",
-        port=8000,
-        consumer_group="gateway-projector",
-        consumes=tuple(sorted({e.topic.name for e in registry.EVENT_TYPES.values()})),
-        api_through_pooler=False,
-        staff_auth=False,
-    ),
+from mpe_devstack.k8s.model import (
+    KAFKA_BOOTSTRAP,
+    KAFKA_CA_DIR,
+    KAFKA_CA_SECRET,
+    KAFKA_CLUSTER,
+    OPS_PORT,
+    REPLICATION,
+    SECRETS_DIR,
+    SERVICES,
+    UID,
+    Service,
+    _labels,
+    _meta,
 )
-
-
-def _labels(service: str, component: str | None = None) -> dict[str, str]:
-    labels = {"app.kubernetes.io/name": service, "app.kubernetes.io/part-of": "mpehub"}
-    if component is not None:
-        labels["app.kubernetes.io/component"] = component
-    return labels
-
-
-def _meta(name: str, service: str, component: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "labels": _labels(service, component), **extra}
-
-
-def topic_resource_name(topic: str) -> str:
-    """A Kubernetes name for a topic: names allow dots but not underscores."""
-    return topic.replace("_", "-")
-
-
-def kafka_topics() -> list[dict[str, Any]]:
-    """One KafkaTopic per registered topic and one per dead-letter topic."""
-    specs = [*topics.TOPICS.values(), *(topics.dlq_spec(t) for t in topics.TOPICS)]
-    return [
-        {
-            "apiVersion": "kafka.strimzi.io/v1",
-            "kind": "KafkaTopic",
-            "metadata": {
-                "name": topic_resource_name(s.name),
-                "labels": {"strimzi.io/cluster": KAFKA_CLUSTER, "app.kubernetes.io/part-of": "mpehub"},
-            },
-            "spec": {
-                "topicName": s.name,
-                "partitions": s.partitions,
-                "replicas": REPLICATION,
-                "config": {**s.config, "min.insync.replicas": "2"},
-            },
-        }
-        for s in specs
-    ]
-
-
-def _acl(kind: str, name: str, operations: list[str]) -> dict[str, Any]:
-    return {"resource": {"type": kind, "name": name, "patternType": "literal"}, "operations": operations}
-
-
-def kafka_user(svc: Service) -> dict[str, Any]:
-    """SCRAM credentials and exactly the ACLs the service's relay and consumers use."""
-    acls = [_acl("topic", t.name, ["Write", "Describe"]) for t in topics.owned_by(svc.name)]
-    acls += [_acl("topic", t, ["Read", "Describe"]) for t in svc.consumes]
-    acls += [_acl("topic", f"{t}.dlq", ["Write", "Describe"]) for t in svc.consumes]
-    if svc.consumer_group is not None:
-        acls.append(_acl("group", svc.consumer_group, ["Read"]))
-    return {
-        "apiVersion": "kafka.strimzi.io/v1",
-        "kind": "KafkaUser",
-        "metadata": {
-            "name": svc.name,
-            "labels": {"strimzi.io/cluster": KAFKA_CLUSTER, **_labels(svc.name)},
-        },
-        "spec": {
-            "authentication": {"type": "scram-sha-512"},
-            "authorization": {"type": "simple", "acls": acls},
-        },
-    }
 
 
 def _db_host(svc: Service, *, pooled: bool) -> str:
@@ -454,49 +334,6 @@ def network_policy(svc: Service) -> dict[str, Any]:
     }
 
 
-def postgres(svc: Service) -> list[dict[str, Any]]:
-    """The service's own CNPG cluster (owner `<svc>`, runtime role `<svc>_runtime`) and its pooler."""
-    cluster = {
-        "apiVersion": "postgresql.cnpg.io/v1",
-        "kind": "Cluster",
-        "metadata": _meta(f"{svc.name}-db", svc.name, "database"),
-        "spec": {
-            "instances": 3,
-            "imageName": "ghcr.io/cloudnative-pg/postgresql:17",
-            "primaryUpdateStrategy": "unsupervised",
-            "storage": {"size": "10Gi"},
-            "bootstrap": {"initdb": {"database": svc.name, "owner": svc.name}},
-            # The runtime role: DML only, granted by the migrations (DATABASE_RUNTIME_ROLE).
-            "managed": {
-                "roles": [
-                    {
-                        "name": f"{svc.name}_runtime",
-                        "ensure": "present",
-                        "login": True,
-                        "passwordSecret": {"name": f"{svc.name}-db-runtime"},
-                    }
-                ]
-            },
-            "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
-        },
-    }
-    pooler = {
-        "apiVersion": "postgresql.cnpg.io/v1",
-        "kind": "Pooler",
-        "metadata": _meta(f"{svc.name}-db-pooler-rw", svc.name, "database"),
-        "spec": {
-            "cluster": {"name": f"{svc.name}-db"},
-            "instances": 2,
-            "type": "rw",
-            "pgbouncer": {
-                "poolMode": "transaction",
-                "parameters": {"max_client_conn": "500", "default_pool_size": "20"},
-            },
-        },
-    }
-    return [cluster, pooler]
-
-
 def service_account(svc: Service) -> dict[str, Any]:
     """An identity of its own, with no API token mounted (the services never call Kubernetes)."""
     return {
@@ -505,76 +342,3 @@ def service_account(svc: Service) -> dict[str, Any]:
         "metadata": _meta(svc.name, svc.name),
         "automountServiceAccountToken": False,
     }
-
-
-HEADER = "# Generated by `make k8s` (mpe_devstack.k8s) from the code's registries: edit the generator.\n"
-
-
-def _dump(objects: list[dict[str, Any]]) -> str:
-    return HEADER + "---\n".join(yaml.safe_dump(o, sort_keys=False, allow_unicode=True) for o in objects)
-
-
-def _kustomization(resources: list[str], *, comment: str) -> str:
-    body = {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1",
-        "kind": "Kustomization",
-        "namespace": NAMESPACE,
-        "resources": resources,
-    }
-    return HEADER + f"# {comment}\n" + yaml.safe_dump(body, sort_keys=False)
-
-
-def render() -> dict[str, str]:
-    """Every generated file under deploy/k8s/base, by relative path."""
-    files = {
-        "platform/topics.yaml": _dump(kafka_topics()),
-    }
-    for svc in SERVICES:
-        d = svc.name
-        files[f"{d}/config.yaml"] = _dump([service_account(svc), config_map(svc)])
-        files[f"{d}/api.yaml"] = _dump([deployment(svc, "api"), autoscaler(svc)])
-        files[f"{d}/worker.yaml"] = _dump([deployment(svc, "worker")])
-        files[f"{d}/migrate.yaml"] = _dump([migrations_job(svc)])
-        files[f"{d}/network.yaml"] = _dump([*services(svc), network_policy(svc)])
-        files[f"{d}/availability.yaml"] = _dump([*disruption_budgets(svc), service_monitor(svc)])
-        files[f"{d}/kafka-user.yaml"] = _dump([kafka_user(svc)])
-        files[f"{d}/postgres.yaml"] = _dump(postgres(svc))
-        files[f"{d}/kustomization.yaml"] = _kustomization(
-            [
-                "config.yaml",
-                "postgres.yaml",
-                "kafka-user.yaml",
-                "migrate.yaml",
-                "api.yaml",
-                "worker.yaml",
-                "network.yaml",
-                "availability.yaml",
-            ],
-            comment=f"The {d} service on its own: database, Kafka user, migrations, api, worker.",
-        )
-    return files
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Write the files, or with --check report those that differ from the generator's output."""
-    parser = argparse.ArgumentParser(description="Generate deploy/k8s/base from the registries.")
-    parser.add_argument("--base", type=Path, default=Path("deploy/k8s/base"))
-    parser.add_argument("--check", action="store_true", help="fail if a committed file differs")
-    args = parser.parse_args(argv)
-    stale = []
-    for rel, text in render().items():
-        path = args.base / rel
-        if path.exists() and path.read_text() == text:
-            continue
-        stale.append(rel)
-        if not args.check:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-    if args.check and stale:
-        print("out of date (run `make k8s`): " + ", ".join(stale), file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
