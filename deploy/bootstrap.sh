@@ -56,7 +56,7 @@ UV="uv"; command -v uv >/dev/null 2>&1 || UV="python3 -m uv"
 say "syncing Python dependencies from uv.lock"
 $UV sync --frozen --quiet
 say "fetching Kafka jars (cached)"
-$UV run --frozen python -c 'from mpe_devstack.kafka import ensure_kafka_jars; ensure_kafka_jars()'
+$UV run --frozen python -c 'from mpe_devstack.jars import ensure_kafka_jars; ensure_kafka_jars()'
 bash deploy/asyncapi/install.sh
 bash deploy/k8s/tools.sh
 bash deploy/portal.sh

@@ -38,7 +38,8 @@ import httpx
 from report import Rung, Skipped, count_correct, fallback_line, fallbacks, rung_from, table, targets
 
 from mpe_devstack import demo
-from mpe_devstack.kafka import KafkaCluster, ensure_kafka_jars, repo_root
+from mpe_devstack.jars import ensure_kafka_jars, repo_root
+from mpe_devstack.kafka import KafkaCluster
 from mpe_devstack.ports import free_port_range, wait_for_port_closed
 from mpe_devstack.postgres import PostgresServer, find_pg_bin
 from mpe_kit.auth import issue_token

@@ -18,7 +18,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.structs import ConsumerRecord
 
-from mpe_devstack.kafka import KAFKA_VERSION, KafkaCluster, ensure_kafka_jars, metadata_broker_ids
+from mpe_devstack.jars import KAFKA_VERSION, ensure_kafka_jars
+from mpe_devstack.kafka import KafkaCluster, metadata_broker_ids
 from mpe_devstack.ports import free_port_range, port_is_listening
 
 COMPACT_TOPIC = "devstack.compacted.v1"

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from mpe_devstack.kafka import repo_root
+from mpe_devstack.jars import repo_root
 
 
 def dataset_path() -> Path:

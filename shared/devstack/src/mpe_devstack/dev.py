@@ -26,7 +26,8 @@ import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mpe_devstack import demo
-from mpe_devstack.kafka import KafkaCluster, ensure_kafka_jars, repo_root
+from mpe_devstack.jars import ensure_kafka_jars, repo_root
+from mpe_devstack.kafka import KafkaCluster
 from mpe_devstack.ports import port_is_listening, wait_for_port_closed
 from mpe_devstack.postgres import PostgresServer
 from mpe_devstack.supervise import RestartPolicy, Supervisor

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from mpe_devstack.kafka import repo_root
+from mpe_devstack.jars import repo_root
 
 QUERY = "query($code: String!) { technology(code: $code) { version } }"
 
