@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import strawberry
@@ -14,6 +14,7 @@ from gateway import store
 from gateway.read.budget.model import PROGRAM, PROJECT
 from gateway.read.budget.types import (
     COVERAGE_GAPS,
+    CoverageMissing,
     Program,
     ProgramConnection,
     ProgramEdge,
@@ -295,12 +296,16 @@ class Query:
         fiscal_year: int,
         first: int = 20,
         after: str | None = None,
+        missing: Annotated[
+            CoverageMissing,
+            strawberry.argument(description="What a technology must lack to be listed; BOTH by default."),
+        ] = CoverageMissing.BOTH,
     ) -> TechnologyConnection | None:
         year = valid_fiscal_year(fiscal_year)
         size = page_size(first, info.context.max_page)
         async with info.context.pool.acquire() as conn:
-            rows = await store.budget.coverage_gaps_page(conn, year, after=after_key(after), limit=size + 1)
-            total = await store.budget.coverage_gaps_count(conn, year)
+            rows = await store.budget.coverage_gaps_page(conn, year, missing.value, after=after_key(after), limit=size + 1)
+            total = await store.budget.coverage_gaps_count(conn, year, missing.value)
         return _technology_page(info, rows, size, total)
 
     @strawberry.field(description="How current the read model is, per source topic.")

@@ -8,6 +8,7 @@ here by hand; the sums and the year's overview are hand-written statements of th
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 import asyncpg
@@ -397,13 +398,25 @@ class ProgramOverview:
         )
 
 
+@strawberry.enum
+class CoverageMissing(Enum):
+    """What a technology lacks in a fiscal year to be a coverage gap."""
+
+    LEADING_FIRM = strawberry.enum_value("leading_firm", description="No leading firm, whatever its projects.")
+    ACTIVE_PROJECT = strawberry.enum_value(
+        "active_project", description="No covering project, whatever its leading firms."
+    )
+    EITHER = strawberry.enum_value("either", description="No leading firm, or no covering project, or neither.")
+    BOTH = strawberry.enum_value("both", description="Neither a leading firm nor a covering project.")
+
+
 COVERAGE_GAPS = (
-    "Technologies with neither a covering project nor a leading firm in a fiscal year, by code."
-    " The technologies considered are those on the list at the end of the year (listed on or before"
-    " 31 December and not retired by then: a technology retired during the year is no gap left to"
-    " fill). A project covers its technologies (in any position) if it belongs to that fiscal year and"
-    " is selected, agreement signed, active or completed (not proposed, not terminated). A leading"
-    " firm covers a technology if a leading designation (kind leading) for it held on at least one"
-    " day of the year: designated on or before 31 December, and neither lapsed (validUntil) nor"
-    " revoked or expired on or before 1 January."
+    "Technologies lacking what `missing` names in a fiscal year, by code: by default (BOTH) neither a"
+    " covering project nor a leading firm. The technologies considered are those on the list at the"
+    " end of the year (listed on or before 31 December and not retired by then: a technology retired"
+    " during the year is no gap left to fill). A project covers its technologies (in any position) if"
+    " it belongs to that fiscal year and is selected, agreement signed, active or completed (not"
+    " proposed, not terminated). A leading firm covers a technology if a leading designation (kind"
+    " leading) for it held on at least one day of the year: designated on or before 31 December, and"
+    " neither lapsed (validUntil) nor revoked or expired on or before 1 January."
 )

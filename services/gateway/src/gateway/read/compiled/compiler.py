@@ -384,9 +384,10 @@ class Compiler:
             if not 1 <= year <= 9999:
                 raise Unsupported(ARGUMENTS)
             size = first_of(args, max_page)
-            return [year, date(year, 1, 1), date(year, 12, 31), after_of(args), size + 1, size]
+            missing = enum_value(args.get("missing")) or "both"
+            return [year, date(year, 1, 1), date(year, 12, 31), missing, after_of(args), size + 1, size]
 
-        params = self.site(field, details[0].node, read, 6)
+        params = self.site(field, details[0].node, read, 7)
         return self.connection(
             field,
             details,
