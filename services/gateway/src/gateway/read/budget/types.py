@@ -402,11 +402,15 @@ class ProgramOverview:
 class CoverageMissing(Enum):
     """What a technology lacks in a fiscal year to be a coverage gap."""
 
-    LEADING_FIRM = strawberry.enum_value("leading_firm", description="No leading firm, whatever its projects.")
+    LEADING_FIRM = strawberry.enum_value(
+        "leading_firm", description="No leading firm, whatever its projects."
+    )
     ACTIVE_PROJECT = strawberry.enum_value(
         "active_project", description="No covering project, whatever its leading firms."
     )
-    EITHER = strawberry.enum_value("either", description="No leading firm, or no covering project, or neither.")
+    EITHER = strawberry.enum_value(
+        "either", description="No leading firm, or no covering project, or neither."
+    )
     BOTH = strawberry.enum_value("both", description="Neither a leading firm nor a covering project.")
 
 
