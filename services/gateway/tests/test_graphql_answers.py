@@ -10,7 +10,8 @@ import pytest
 
 from mpe_kit import db
 
-from .test_graphql_budget import budget_seeded, client_with, data_of, semi  # noqa: F401
+from .conftest import apply, program, program_event, project, project_event
+from .test_graphql_budget import BN, budget_seeded, client_with, data_of, semi  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("budget_seeded")
 
@@ -43,7 +44,9 @@ async def test_coverage_gaps_by_what_is_missing(
     assert both == sorted(set(no_firm) & set(no_project))
 
 
-async def test_coverage_gaps_default_to_both(conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]) -> None:
+async def test_coverage_gaps_default_to_both(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
     client = await client_with(conn, gateway, "budget:read")
     query = "{ coverageGaps(fiscalYear: 2024, first: 100) { edges { node { code } } } }"
     default = [e["node"]["code"] for e in (await data_of(client, query))["coverageGaps"]["edges"]]
@@ -58,3 +61,70 @@ async def test_an_unknown_missing_value_is_refused(
     r = await client.post("/graphql", json={"query": GAPS, "variables": {"year": 2023, "missing": "NONE"}})
     body: dict[str, Any] = r.json()
     assert body["errors"] and "CoverageMissing" in body["errors"][0]["message"]
+
+
+def stage(name: str, year: int, teams: int, *codes: str) -> dict[str, Any]:
+    return {"stage": name, "fiscal_year": year, "teams": teams, "project_codes": list(codes)}
+
+
+@pytest.fixture
+async def alchemist_plan(conn: db.Conn) -> None:
+    """A theme over 2024-2026: 3 teams, then 2, then 1; one named project has not arrived."""
+    plan = [
+        stage("concept", 2024, 3, "A24-1", "A24-2", "A24-3"),
+        stage("preliminary", 2025, 2, "A25-1", "A25-9"),
+        stage("main", 2026, 1),
+    ]
+    theme = {"code": "ALC24-T1", "title": "암모니아 분해 촉매 (Ammonia cracking)", "stages": plan}
+    events = [program_event(program("ALC-2024", fiscal_year=2024, kind="alchemist", themes=[theme]))]
+    for code, year in [("A24-1", 2024), ("A24-2", 2024), ("A24-3", 2024), ("A25-1", 2025)]:
+        events.append(
+            project_event(
+                project(code, program_code="ALC-2024", fiscal_year=year, status="active", committed_krw=BN)
+            )
+        )
+    await apply(conn, *events)
+
+
+THEMES = """
+{ program(code: "ALC-2024") { themes { code title stages { stage fiscalYear teams projects { code fiscalYear } } } } }
+"""
+
+
+@pytest.mark.usefixtures("alchemist_plan")
+async def test_theme_stages_by_year_with_their_projects(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
+    client = await client_with(conn, gateway, "budget:read")
+    (theme,) = (await data_of(client, THEMES))["program"]["themes"]
+    assert theme["title"] == "암모니아 분해 촉매 (Ammonia cracking)"
+    assert theme["stages"] == [
+        {
+            "stage": "CONCEPT",
+            "fiscalYear": 2024,
+            "teams": 3,
+            "projects": [{"code": f"A24-{n}", "fiscalYear": 2024} for n in (1, 2, 3)],
+        },
+        # A25-9's event has not arrived: it is left out, the team still counts.
+        {
+            "stage": "PRELIMINARY",
+            "fiscalYear": 2025,
+            "teams": 2,
+            "projects": [{"code": "A25-1", "fiscalYear": 2025}],
+        },
+        {"stage": "MAIN", "fiscalYear": 2026, "teams": 1, "projects": []},
+    ]
+    teams = [s["teams"] for s in theme["stages"]]
+    assert teams == sorted(teams, reverse=True)  # never growing, as the budget service enforces
+
+
+async def test_a_stage_from_before_years_has_no_year_and_no_projects(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
+    client = await client_with(conn, gateway, "budget:read")
+    query = '{ program(code: "ALC-2023") { themes { stages { stage fiscalYear teams projects { code } } } } }'
+    (theme,) = (await data_of(client, query))["program"]["themes"]
+    assert theme["stages"] == [
+        {"stage": s, "fiscalYear": None, "teams": n, "projects": []}
+        for s, n in [("CONCEPT", 6), ("PRELIMINARY", 3), ("MAIN", 1)]
+    ]

@@ -88,7 +88,15 @@ def _theme(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "code": item["code"],
         "title": item["title"],
-        "stages": [{"stage": AlchemistStage(s["stage"]).name, "teams": s["teams"]} for s in item["stages"]],
+        "stages": [
+            {
+                "stage": AlchemistStage(s["stage"]).name,
+                "teams": s["teams"],
+                "fiscalYear": s.get("fiscal_year"),
+                "projectCodes": s.get("project_codes") or [],
+            }
+            for s in item["stages"]
+        ],
     }
 
 

@@ -45,10 +45,34 @@ def sums(row: asyncpg.Record) -> dict[str, Any]:
 
 @strawberry.type
 class ThemeStage:
-    """How many teams an alchemist theme carries at one stage."""
+    """How many teams an alchemist theme funds at one stage in one fiscal year, and their projects."""
 
     stage: AlchemistStage
-    teams: int
+    teams: int = strawberry.field(description="Teams funded at this stage in this fiscal year.")
+    fiscal_year: int | None = strawberry.field(
+        description="The fiscal year of this stage's funding; null for a stage recorded before stages had years."
+    )
+    project_codes: strawberry.Private[list[str]]
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> ThemeStage:
+        """From one stage of a theme in the read model's themes column."""
+        return cls(
+            stage=AlchemistStage(item["stage"]),
+            teams=item["teams"],
+            fiscal_year=item.get("fiscal_year"),
+            project_codes=list(item.get("project_codes") or []),
+        )
+
+    @strawberry.field(
+        description=(
+            "The teams' projects at this stage in this year (one per team), in the order the program"
+            " names them; a project whose event has not arrived is left out, and fewer than teams"
+            " are named until every team's project is recorded."
+        )
+    )
+    async def projects(self, info: Info[Context, Any]) -> list[Project]:
+        return await load_many(info, PROJECT, self.project_codes, Project.from_row)
 
 
 @strawberry.type
@@ -57,7 +81,13 @@ class Theme:
 
     code: str
     title: str
-    stages: list[ThemeStage]
+    stages: list[ThemeStage] = strawberry.field(
+        description=(
+            "Its stages in tournament order (concept, preliminary, main), each stage's fiscal years"
+            " ascending: one entry per stage and year. Along that order the team count never grows"
+            " (the budget service refuses a theme that would)."
+        )
+    )
 
     @classmethod
     def from_json(cls, item: dict[str, Any]) -> Theme:
@@ -65,7 +95,7 @@ class Theme:
         return cls(
             code=item["code"],
             title=item["title"],
-            stages=[ThemeStage(stage=AlchemistStage(s["stage"]), teams=s["teams"]) for s in item["stages"]],
+            stages=[ThemeStage.from_json(s) for s in item["stages"]],
         )
 
 

@@ -511,4 +511,13 @@ class Compiler:
         rows = f"select s, n from jsonb_array_elements({a}.t->'stages') with ordinality e(s, n)"
         return json_list(self.child(field, details, x), rows, x, f"{x}.n")
 
+    def f_ThemeStage_projects(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        # The stage's project codes in their order; one whose event has not arrived is left out.
+        x = self.alias()
+        rows = (
+            f"select {PROJECT.select('p')}, u.ord from jsonb_array_elements_text(coalesce({a}.s->'project_codes',"
+            " '[]'::jsonb)) with ordinality u(k, ord) join projects p on p.code = u.k"
+        )
+        return json_list(self.child(field, details, x), rows, x, f"{x}.ord")
+
     # Project
