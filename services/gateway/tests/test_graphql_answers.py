@@ -128,3 +128,60 @@ async def test_a_stage_from_before_years_has_no_year_and_no_projects(
         {"stage": s, "fiscalYear": None, "teams": n, "projects": []}
         for s, n in [("CONCEPT", 6), ("PRELIMINARY", 3), ("MAIN", 1)]
     ]
+
+
+BY_YEAR = """
+query($code: String!) {
+  technology(code: $code) {
+    fundingByYear { fiscalYear committedKrw disbursedKrw projectCount }
+    all: funding { committedKrw disbursedKrw projectCount }
+    y2023: funding(fiscalYear: 2023) { committedKrw disbursedKrw projectCount }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("code", "years"),
+    [
+        # P22-01 (2022, completed); P23-01 (with SEMI-004) and P23-02 (continuing) in 2023.
+        ("SEMI-025", [(2022, "2500000000", "2500000000", 1), (2023, "8000000000", "5000000000", 2)]),
+        # P23-01 counts; the proposal P23-04 commits nothing and is no year of its own.
+        ("SEMI-004", [(2023, "5000000000", "2000000000", 1)]),
+        # Terminated after a payment: counted.
+        ("SEMI-006", [(2023, "200000000", "200000000", 1)]),
+        # Terminated before any payment: nothing counts, so no year.
+        ("SEMI-007", []),
+        ("SEMI-015", [(2024, "1000000000", "0", 1)]),
+    ],
+)
+async def test_technology_funding_by_year(
+    conn: db.Conn,
+    gateway: Callable[..., httpx.AsyncClient],
+    code: str,
+    years: list[tuple[int, str, str, int]],
+) -> None:
+    client = await client_with(conn, gateway, "catalog:read", "budget:read")
+    data = (await data_of(client, BY_YEAR, code=code))["technology"]
+    rows = data["fundingByYear"]
+    assert [(r["fiscalYear"], r["committedKrw"], r["disbursedKrw"], r["projectCount"]) for r in rows] == years
+    # The years add up to funding over all years, and each year is funding(fiscalYear).
+    assert sum(int(r["committedKrw"]) for r in rows) == int(data["all"]["committedKrw"])
+    assert sum(int(r["disbursedKrw"]) for r in rows) == int(data["all"]["disbursedKrw"])
+    assert sum(r["projectCount"] for r in rows) == data["all"]["projectCount"]
+    in_2023 = [{k: v for k, v in r.items() if k != "fiscalYear"} for r in rows if r["fiscalYear"] == 2023]
+    assert in_2023 == ([data["y2023"]] if in_2023 else []) and (
+        in_2023 or data["y2023"]["committedKrw"] == "0"
+    )
+
+
+async def test_funding_by_year_needs_budget_read(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
+    client = await client_with(conn, gateway, "catalog:read")
+    r = await client.post(
+        "/graphql", json={"query": '{ technology(code: "SEMI-025") { code fundingByYear { fiscalYear } } }'}
+    )
+    body = r.json()
+    assert body["data"]["technology"] == {"code": "SEMI-025", "fundingByYear": None}
+    assert body["errors"][0]["extensions"] == {"code": "FORBIDDEN", "scope": "budget:read"}

@@ -171,6 +171,17 @@ ROLLUP = (
 NONEMPTY = f"having count(*) filter (where {counted('p')}) > 0 or sum(p.committed_krw) > 0 or sum(p.disbursed_krw) > 0"
 
 
+async def technology_funding_by_year(conn: Conn, codes: Sequence[str]) -> list[asyncpg.Record]:
+    """Per technology code and fiscal year: sums over the projects touching it (empty years left out)."""
+    return await conn.fetch(
+        f"select u.code as technology, p.fiscal_year, {ROLLUP} from projects p"
+        " cross join lateral (select distinct c from unnest(p.technology_codes) c) u(code)"
+        " where p.technology_codes && $1::text[] and u.code = any($1::text[])"
+        f" group by u.code, p.fiscal_year {NONEMPTY} order by u.code, p.fiscal_year",
+        list(codes),
+    )
+
+
 async def year_by_industry(conn: Conn, year: int) -> list[asyncpg.Record]:
     """A fiscal year's projects rolled up by their primary technology's industry (null: not known yet)."""
     return await conn.fetch(

@@ -116,6 +116,21 @@ class Funding:
 
 
 @strawberry.type
+class YearFunding:
+    """Money committed and disbursed over a set of projects of one fiscal year, and how many count."""
+
+    fiscal_year: int
+    committed_krw: Won = strawberry.field(description="Government money committed.")
+    disbursed_krw: Won = strawberry.field(description="Government money paid out.")
+    project_count: int = strawberry.field(description=COUNT_RULE)
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> YearFunding:
+        """From a row of sums with its fiscal_year."""
+        return cls(fiscal_year=row["fiscal_year"], **sums(row))
+
+
+@strawberry.type
 class Program:
     """A yearly budget program, and the money over its projects."""
 

@@ -467,6 +467,14 @@ class Compiler:
         )
         return json_one(self.child(field, details, x), rows, x)
 
+    def f_Technology_fundingByYear(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        x = self.alias()
+        rows = (
+            f"select p.fiscal_year, {store.budget.ROLLUP} from projects p"
+            f" where p.technology_codes @> array[{a}.code] group by p.fiscal_year {store.budget.NONEMPTY}"
+        )
+        return json_list(self.child(field, details, x), rows, x, f"{x}.fiscal_year")
+
     # Firm
 
     # Designation

@@ -64,6 +64,7 @@ SCALARS: dict[str, dict[str, Callable[[str], str]]] = {
     },
     "Funding": _SUM_FIELDS,
     "IndustryFunding": _SUM_FIELDS,
+    "YearFunding": {"fiscalYear": lambda a: f"{a}.fiscal_year", **_SUM_FIELDS},
     "TrackFunding": {"track": lambda a: f"{a}.track", **_SUM_FIELDS},
     "ProgramOverview": {
         "fiscalYear": lambda a: f"{a}.fiscal_year",
