@@ -102,6 +102,19 @@ async def projects_page(
     )
 
 
+async def touched_projects(
+    conn: Conn, codes: list[str], effective_on: date, *, limit: int
+) -> list[asyncpg.Record]:
+    """Projects touching any of `codes`, not terminated, running on or after `effective_on` (Revision.touches)."""
+    return await conn.fetch(
+        f"select {PROJECT_COLS} from projects where technology_codes && $1::text[]"
+        " and status <> 'terminated' and end_on >= $2 order by fiscal_year desc, code limit $3",
+        codes,
+        effective_on,
+        limit,
+    )
+
+
 async def disbursements_page(
     conn: Conn, project_code: str, *, after: tuple[date, uuid.UUID] | None, limit: int
 ) -> list[asyncpg.Record]:

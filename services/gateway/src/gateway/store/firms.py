@@ -98,3 +98,17 @@ async def designation_progress(conn: Conn, as_of: date) -> Progress:
         by_cohort=[(r["cohort"], int(r["designated"])) for r in rows if not r["total"]],
         first_by_year={int(r["year"]): int(r["firms"]) for r in years},
     )
+
+
+async def touched_designations(
+    conn: Conn, codes: list[str], effective_on: date, *, limit: int
+) -> list[asyncpg.Record]:
+    """Designations naming any of `codes` still pending or in force on `effective_on` (Revision.touches), by id."""
+    return await conn.fetch(
+        f"select {DESIGNATION_COLS} from designations where technology_codes && $1::text[]"
+        " and status in ('applied', 'under_review', 'designated')"
+        " and (valid_until is null or $2 < valid_until) order by id limit $3",
+        codes,
+        effective_on,
+        limit,
+    )
