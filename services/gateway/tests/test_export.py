@@ -350,7 +350,7 @@ async def test_a_missing_or_revoked_key_is_401(
 
 
 @pytest.mark.parametrize(
-    "path", ["/export/widgets.ndjson", "/export/technologies.csv", "/export/technologies", "/export/.ndjson"]
+    "path", ["/export/widgets.ndjson", "/export/technologies.xlsx", "/export/technologies", "/export/.ndjson"]
 )
 async def test_an_unknown_export_is_404_listing_the_exports(all_scopes: httpx.AsyncClient, path: str) -> None:
     r = await all_scopes.get(path)
