@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -13,10 +14,15 @@ import pytest
 from gateway.http.export import ENTITIES
 from mpe_kit import db
 
-from .conftest import apply, program, program_event, project, project_event
-from .test_export import BORAM, all_scopes, filled, lines  # noqa: F401
+from .conftest import apply, new_key, program, program_event, project, project_event
+from .test_export import BORAM, filled, lines  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("filled")
+
+
+@pytest.fixture
+async def client(gateway: Callable[..., httpx.AsyncClient], conn: db.Conn) -> httpx.AsyncClient:
+    return gateway((await new_key(conn, "catalog:read", "firms:read", "budget:read")).secret)
 
 
 def records(r: httpx.Response) -> list[dict[str, str]]:
@@ -43,27 +49,27 @@ def as_cells(line: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-async def test_each_csv_holds_the_ndjson_lines_under_a_header(all_scopes: httpx.AsyncClient) -> None:
+async def test_each_csv_holds_the_ndjson_lines_under_a_header(client: httpx.AsyncClient) -> None:
     for name in ENTITIES:
-        r = await all_scopes.get(f"/export/{name}.csv")
+        r = await client.get(f"/export/{name}.csv")
         assert r.headers["content-disposition"] == f'attachment; filename="{name}.csv"'
         got = records(r)
-        expected = lines(await all_scopes.get(f"/export/{name}.ndjson"))
+        expected = lines(await client.get(f"/export/{name}.ndjson"))
         assert got == [as_cells(line) for line in expected], name
         header = r.content.decode("utf-8-sig").split("\r\n", 1)[0]
         assert header.split(",") == list(expected[0]), name
     # Korean names come back as they were written, and lists are one cell.
-    firms = records(await all_scopes.get("/export/firms.csv"))
+    firms = records(await client.get("/export/firms.csv"))
     boram = next(f for f in firms if f["brn"] == BORAM)
     assert boram["nameKo"] == "주식회사 보람"
     assert boram["technologyCodes"] == "SEMI-004;SEMI-001"
-    programs = records(await all_scopes.get("/export/programs.csv"))
+    programs = records(await client.get("/export/programs.csv"))
     themes = json.loads(next(p for p in programs if p["code"] == "MP23-ALC")["themes"])
     assert themes[0]["title"] == "무탄소 암모니아 (Zero-carbon ammonia)"
 
 
-async def test_an_empty_csv_is_its_header(all_scopes: httpx.AsyncClient) -> None:
-    r = await all_scopes.get("/export/projects.csv?fiscal_year=1999")
+async def test_an_empty_csv_is_its_header(client: httpx.AsyncClient) -> None:
+    r = await client.get("/export/projects.csv?fiscal_year=1999")
     assert records(r) == []
     assert r.content.decode("utf-8-sig") == ",".join(ENTITIES["projects"].columns) + "\r\n"
 
@@ -96,10 +102,10 @@ async def next_year(conn: db.Conn) -> None:
     ],
 )
 async def test_filters_narrow_both_formats(
-    all_scopes: httpx.AsyncClient, suffix: str, path: str, keys: list[str]
+    client: httpx.AsyncClient, suffix: str, path: str, keys: list[str]
 ) -> None:
     name, query = path.split("?")
-    r = await all_scopes.get(f"/export/{name}{suffix}?{query}")
+    r = await client.get(f"/export/{name}{suffix}?{query}")
     rows: list[dict[str, Any]] = records(r) if suffix == ".csv" else lines(r)
     assert [row["code"] for row in rows] == keys
 
@@ -118,10 +124,10 @@ async def test_filters_narrow_both_formats(
     ],
 )
 async def test_a_bad_filter_is_a_problem(
-    all_scopes: httpx.AsyncClient, suffix: str, path: str, status: int, field: str
+    client: httpx.AsyncClient, suffix: str, path: str, status: int, field: str
 ) -> None:
     name, query = path.split("?")
-    r = await all_scopes.get(f"/export/{name}{suffix}?{query}")
+    r = await client.get(f"/export/{name}{suffix}?{query}")
     assert r.status_code == status, r.text
     assert r.headers["content-type"] == "application/problem+json"
     body = r.json()

@@ -321,11 +321,12 @@ class Query:
     ) -> TechnologyConnection | None:
         year = valid_fiscal_year(fiscal_year)
         size = page_size(first, info.context.max_page)
+        lacking = missing.name.lower()
         async with info.context.pool.acquire() as conn:
             rows = await store.budget.coverage_gaps_page(
-                conn, year, missing.value, after=after_key(after), limit=size + 1
+                conn, year, lacking, after=after_key(after), limit=size + 1
             )
-            total = await store.budget.coverage_gaps_count(conn, year, missing.value)
+            total = await store.budget.coverage_gaps_count(conn, year, lacking)
         return _technology_page(info, rows, size, total)
 
     @strawberry.field(description="How current the read model is, per source topic.")
