@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import strawberry
@@ -21,6 +21,7 @@ from gateway.read.catalog.types import Industry, Technology
 from gateway.read.common import BUDGET, FIRMS, PageInfo, day_id_cursor, page_size
 from gateway.read.context import Context, load_many, load_one
 from gateway.read.firms.types import Designation
+from mpe_kit.db import Conn
 
 
 @strawberry.enum
@@ -90,6 +91,14 @@ class RevisionChange:
         return await load_one(info, TECHNOLOGY, self.code, Technology.from_row)
 
 
+class Touched(Protocol):
+    """A store read of the rows tied to some technologies on a revision's effective day."""
+
+    async def __call__(
+        self, conn: Conn, codes: list[str], effective_on: date, *, limit: int
+    ) -> list[asyncpg.Record]: ...
+
+
 @strawberry.type
 class RevisionTouches:
     """What a revision's retirements and amendments reach: what an agency must review after it."""
@@ -111,10 +120,9 @@ class RevisionTouches:
         ),
     )
     async def designations(self, info: Info[Context, Any], first: int = 20) -> list[Designation] | None:
-        size = page_size(first, info.context.max_page)
-        async with info.context.pool.acquire() as conn:
-            rows = await store.firms.touched_designations(conn, self.codes, self.effective_on, limit=size)
-        return [Designation.from_row(r) for r in rows]
+        return [
+            Designation.from_row(r) for r in await self._rows(info, first, store.firms.touched_designations)
+        ]
 
     @strawberry.field(
         extensions=BUDGET,
@@ -124,10 +132,12 @@ class RevisionTouches:
         ),
     )
     async def projects(self, info: Info[Context, Any], first: int = 20) -> list[Project] | None:
+        return [Project.from_row(r) for r in await self._rows(info, first, store.budget.touched_projects)]
+
+    async def _rows(self, info: Info[Context, Any], first: int, read: Touched) -> list[asyncpg.Record]:
         size = page_size(first, info.context.max_page)
         async with info.context.pool.acquire() as conn:
-            rows = await store.budget.touched_projects(conn, self.codes, self.effective_on, limit=size)
-        return [Project.from_row(r) for r in rows]
+            return await read(conn, self.codes, self.effective_on, limit=size)
 
 
 @strawberry.type
