@@ -119,7 +119,7 @@ class Funding:
 class YearFunding:
     """Money committed and disbursed over a set of projects of one fiscal year, and how many count."""
 
-    fiscal_year: int
+    fiscal_year: int = strawberry.field(description="The projects' fiscal year.")
     committed_krw: Won = strawberry.field(description="Government money committed.")
     disbursed_krw: Won = strawberry.field(description="Government money paid out.")
     project_count: int = strawberry.field(description=COUNT_RULE)

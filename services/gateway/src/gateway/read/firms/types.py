@@ -241,7 +241,7 @@ class CohortCount:
 class YearCount:
     """Leading firms designated in one calendar year."""
 
-    year: int
+    year: int = strawberry.field(description="The calendar year (in Korea).")
     designated: int = strawberry.field(
         description="Firms whose first leading designation was made this year (up to asOf in asOf's year)."
     )
