@@ -24,8 +24,11 @@ from .conftest import (
     F5,
     F6,
     MAX_PAGE,
+    apply,
     brn,
     compile_query,
+    program,
+    program_event,
 )
 
 
@@ -289,6 +292,33 @@ async def test_every_compiled_field(pool: asyncpg.Pool) -> None:
     assert data["gaps99"] == {"totalCount": 0, "pageInfo": {"hasNextPage": False, "endCursor": None}}
     assert data["noProgram"] is None
     assert data["project"]["leadFirm"] is None
+
+
+async def test_the_answers_fields(pool: asyncpg.Pool, conn: Any) -> None:
+    """coverageGaps by what is missing, funding by year, theme stages by year with their projects."""
+    theme = {
+        "code": "T3",
+        "title": "Years",
+        "stages": [
+            {"stage": "concept", "teams": 2, "fiscal_year": 2023, "project_codes": ["P23-005", "P23-LATE"]},
+            {"stage": "main", "teams": 1, "fiscal_year": 2024, "project_codes": ["P24-001"]},
+        ],
+    }
+    await apply(conn, program_event(program("MP-ALC3", kind="alchemist", themes=[theme])))
+    query = """
+    query($missing: CoverageMissing!) {
+      lf: coverageGaps(fiscalYear: 2023, first: 30, missing: LEADING_FIRM) { totalCount edges { node { code } } }
+      ap: coverageGaps(fiscalYear: 2023, first: 30, missing: ACTIVE_PROJECT) { totalCount edges { cursor } }
+      v: coverageGaps(fiscalYear: 2023, first: 3, missing: $missing) { totalCount pageInfo { endCursor } }
+      technologies(first: 30) { edges { node { code fundingByYear { __typename fiscalYear committedKrw disbursedKrw projectCount } } } }
+      programs(first: 100) { edges { node { code themes { stages { stage fiscalYear teams projects { code fiscalYear } } } } } }
+    }
+    """
+    data = await both(pool, query, {"missing": "EITHER"})
+    assert data["lf"]["totalCount"] > 0
+    assert data["v"]["totalCount"] >= data["lf"]["totalCount"]
+    stages = next(e for e in data["programs"]["edges"] if e["node"]["code"] == "MP-ALC3")["node"]["themes"][0]
+    assert [[p["code"] for p in s["projects"]] for s in stages["stages"]] == [["P23-005"], ["P24-001"]]
 
 
 async def test_pagination_with_after(pool: asyncpg.Pool) -> None:

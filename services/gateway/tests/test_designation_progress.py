@@ -131,3 +131,68 @@ async def test_progress_over_an_empty_read_model(
     client = gateway((await new_key(conn, "firms:read")).secret)
     data = (await gql(client, PROGRESS, asOf="2024-01-01"))["data"]["designationProgress"]
     assert (data["designated"], data["active"], data["target"], data["byCohort"]) == (0, 0, 200, [])
+
+
+PATH = """
+query($asOf: Date) {
+  designationProgress(asOf: $asOf) { designated targetYear neededPerYear byYear { year designated cumulative } }
+}
+"""
+
+
+@pytest.mark.usefixtures("progress_seeded")
+@pytest.mark.parametrize(
+    ("as_of", "by_year", "needed"),
+    [
+        ("2020-12-31", [], 19),  # (200 - 0) over 2020 … 2030, eleven years, rounded up
+        ("2021-01-15", [(2021, 2, 2)], 20),  # (200 - 2) / 10
+        # B's second designation in 2023 is no new firm; 2024 and 2025 had none and are listed.
+        ("2025-06-30", [(2021, 2, 2), (2022, 1, 3), (2023, 1, 4), (2024, 0, 4), (2025, 0, 4)], 33),
+        (
+            "2030-12-31",
+            [(y, n, c) for y, n, c in [(2021, 2, 2), (2022, 1, 3), (2023, 1, 4)]]
+            + [(y, 0, 4) for y in range(2024, 2031)],
+            196,
+        ),  # the last year: all of what is missing
+        (
+            "2031-01-01",
+            [(2021, 2, 2), (2022, 1, 3), (2023, 1, 4)] + [(y, 0, 4) for y in range(2024, 2032)],
+            None,
+        ),
+    ],
+)
+async def test_the_path_to_the_target_by_year(
+    conn: db.Conn,
+    gateway: Callable[..., httpx.AsyncClient],
+    as_of: str,
+    by_year: list[tuple[int, int, int]],
+    needed: int | None,
+) -> None:
+    client = gateway((await new_key(conn, "firms:read")).secret)
+    data = (await gql(client, PATH, asOf=as_of))["data"]["designationProgress"]
+    assert data["targetYear"] == 2030
+    assert data["neededPerYear"] == needed
+    assert [(y["year"], y["designated"], y["cumulative"]) for y in data["byYear"]] == by_year
+    if by_year:
+        assert by_year[-1][2] == data["designated"]
+
+
+async def test_the_target_met_needs_nothing_more(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
+    await apply(
+        conn,
+        *(
+            designation_event(
+                designation(uuid.uuid4(), brn(1000 + n), ("designated", date(2024, 5, 2)), cohort=4)
+            )
+            for n in range(201)
+        ),
+    )
+    client = gateway((await new_key(conn, "firms:read")).secret)
+    data = (await gql(client, PATH, asOf="2025-01-01"))["data"]["designationProgress"]
+    assert (data["designated"], data["neededPerYear"]) == (201, 0)
+    assert data["byYear"] == [
+        {"year": 2024, "designated": 201, "cumulative": 201},
+        {"year": 2025, "designated": 0, "cumulative": 201},
+    ]

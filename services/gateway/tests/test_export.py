@@ -136,7 +136,7 @@ DESIGNATION = (
 )
 PROGRAM = (
     "code fiscalYear nameEn nameKo kind track budgetKrw committedKrw disbursedKrw projectCount"
-    " themes { code title stages { stage teams } }"
+    " themes { code title stages { stage teams fiscalYear projects { code } } }"
 )
 PROJECT = (
     "code title fiscalYear kind status continues governmentKrw privateCashKrw privateInKindKrw"
@@ -156,6 +156,20 @@ def as_graphql(line: dict[str, Any]) -> dict[str, Any]:
     if "leadFirmBrn" in out:
         lead = out.pop("leadFirmBrn")
         out["leadFirm"] = {"brn": lead} if lead else None
+    if "themes" in out:
+        out["themes"] = [
+            {
+                **theme,
+                "stages": [
+                    {
+                        **{k: v for k, v in s.items() if k != "projectCodes"},
+                        "projects": [{"code": c} for c in s["projectCodes"]],
+                    }
+                    for s in theme["stages"]
+                ],
+            }
+            for theme in out["themes"]
+        ]
     if "technologyCodes" in out:
         out["technologies"] = [{"code": c} for c in out.pop("technologyCodes")]
     return out
@@ -231,8 +245,8 @@ async def test_each_export_is_every_row_in_key_order_as_graphql_gives_it(
     }
     alchemist = next(p for p in exported["programs"] if p["code"] == "MP23-ALC")
     assert alchemist["themes"][0]["stages"] == [
-        {"stage": "CONCEPT", "teams": 6},
-        {"stage": "MAIN", "teams": 1},
+        {"stage": "CONCEPT", "teams": 6, "fiscalYear": None, "projectCodes": []},
+        {"stage": "MAIN", "teams": 1, "fiscalYear": None, "projectCodes": []},
     ]
 
 
@@ -336,7 +350,7 @@ async def test_a_missing_or_revoked_key_is_401(
 
 
 @pytest.mark.parametrize(
-    "path", ["/export/widgets.ndjson", "/export/technologies.csv", "/export/technologies", "/export/.ndjson"]
+    "path", ["/export/widgets.ndjson", "/export/technologies.xlsx", "/export/technologies", "/export/.ndjson"]
 )
 async def test_an_unknown_export_is_404_listing_the_exports(all_scopes: httpx.AsyncClient, path: str) -> None:
     r = await all_scopes.get(path)

@@ -14,7 +14,7 @@ from mpe_events import catalog as ev
 from mpe_events.registry import REVISION_DRAFTED, REVISION_PUBLISHED
 from mpe_kit import db
 
-from .conftest import apply, event, gql, new_key
+from .conftest import F1, F2, apply, event, gql, new_key
 
 R1, R2, DRAFT = (uuid.UUID(int=n) for n in (21, 22, 23))
 
@@ -159,3 +159,94 @@ async def test_revisions_need_the_catalog_scope(
     body = await gql(client, PAGE, first=1)
     assert body["data"] == {"revisions": None}
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+TOUCHED = uuid.UUID(int=31)
+TOUCHES = """
+query($id: ID!) {
+  revision(id: $id) {
+    industryCounts { industry { code nameEn nameKo } before after }
+    touches {
+      technologies { code status }
+      designations { id status firm { brn } }
+      projects { code status fiscalYear }
+      two: designations(first: 2) { id }
+    }
+  }
+}
+"""
+
+
+@pytest.fixture
+async def touching_revision(conn: db.Conn, model: None) -> None:
+    """The 18 Oct 2022 revision of the compiled path's dataset: it retires 001-003 and amends 004."""
+    changes = [{"op": "retire", "code": f"SEMI-00{n}"} for n in (1, 2, 3)]
+    changes.append(
+        {"op": "amend", "code": "SEMI-004", "name_en": "EUV photoresist", "before": {"name_en": "Tech"}}
+    )
+    data = revision(TOUCHED, "published", date(2022, 10, 18), changes)
+    await apply(conn, event(REVISION_PUBLISHED.type, data, str(TOUCHED)))
+
+
+@pytest.mark.usefixtures("touching_revision")
+async def test_a_revision_with_what_it_touches_and_its_counts_per_industry(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
+    client = gateway((await new_key(conn, "catalog:read", "firms:read", "budget:read")).secret)
+    body = await gql(client, TOUCHES, id=str(TOUCHED))
+    assert "errors" not in body, body
+    found = body["data"]["revision"]
+    # SEMI-010 belongs to AUTO, whose event has not arrived; BATT has no technology and is left out.
+    assert found["industryCounts"] == [
+        {"industry": None, "before": 1, "after": 1},
+        {"industry": {"code": "DISP", "nameEn": "Display", "nameKo": "디스플레이"}, "before": 1, "after": 1},
+        {
+            "industry": {"code": "SEMI", "nameEn": "Semiconductors", "nameKo": "반도체"},
+            "before": 23,
+            "after": 20,
+        },
+    ]
+    touches = found["touches"]
+    assert touches["technologies"] == [
+        {"code": "SEMI-001", "status": "RETIRED"},
+        {"code": "SEMI-002", "status": "RETIRED"},
+        {"code": "SEMI-003", "status": "RETIRED"},
+        {"code": "SEMI-004", "status": "LISTED"},
+    ]
+    # In force or pending: F1's leading designation (to 2026), F2's application under review and its
+    # specialized one applied for; F4's, revoked, is left out.
+    assert touches["designations"] == [
+        {"id": str(uuid.UUID(int=1)), "status": "DESIGNATED", "firm": {"brn": F1}},
+        {"id": str(uuid.UUID(int=2)), "status": "UNDER_REVIEW", "firm": {"brn": F2}},
+        {"id": str(uuid.UUID(int=3)), "status": "APPLIED", "firm": {"brn": F2}},
+    ]
+    assert touches["two"] == [{"id": str(uuid.UUID(int=n))} for n in (1, 2)]
+    # Newest year first; a proposal too; P23-004 (SEMI-010) is no concern of this revision.
+    assert touches["projects"] == [
+        {"code": "P24-001", "status": "SELECTED", "fiscalYear": 2024},
+        {"code": "P23-001", "status": "ACTIVE", "fiscalYear": 2023},
+        {"code": "P23-003", "status": "PROPOSED", "fiscalYear": 2023},
+        {"code": "P22-001", "status": "COMPLETED", "fiscalYear": 2022},
+    ]
+
+
+@pytest.mark.usefixtures("touching_revision")
+async def test_what_a_revision_touches_keeps_each_scope(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
+    client = gateway((await new_key(conn, "catalog:read")).secret)
+    body = await gql(client, TOUCHES, id=str(TOUCHED))
+    touches = body["data"]["revision"]["touches"]
+    assert (touches["designations"], touches["projects"], touches["two"]) == (None, None, None)
+    assert len(touches["technologies"]) == 4
+    assert {e["extensions"]["scope"] for e in body["errors"]} == {"firms:read", "budget:read"}
+
+
+@pytest.mark.usefixtures("touching_revision")
+async def test_a_page_beyond_the_cap_is_refused(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
+    client = gateway((await new_key(conn, "catalog:read", "firms:read")).secret)
+    query = "query($id: ID!) { revision(id: $id) { touches { designations(first: 0) { id } } } }"
+    body = await gql(client, query, id=str(TOUCHED))
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

@@ -1,8 +1,11 @@
-"""Bulk export for partners: `GET /export/{entity}.ndjson`, one entity of the read model, whole.
+"""Bulk export for partners: `GET /export/{entity}.ndjson` or `.csv`, one entity of the read model.
 
 Each line is one JSON object with the GraphQL type's field names and value formats (enums by
 name, dates ISO, `Won` as a string of digits); what GraphQL reaches through a nested object is
-given by its key (`industryCode`, `firmBrn`, `programCode`, `technologyCodes` …). The rows are
+given by its key (`industryCode`, `firmBrn`, `programCode`, `technologyCodes` …). The CSV has the
+same lines as records under a header row of those keys (`gateway.http.export_formats`). The
+filters `fiscal_year`, `industry` and `program` narrow the entities they apply to; one given to
+an entity it does not apply to is refused (400), as is a malformed value (422). The rows are
 read through a server-side cursor inside one REPEATABLE READ, READ ONLY transaction, so an
 export is one consistent snapshot, and written out as they are read: memory stays the same
 whatever the number of rows. The connection is held for the whole transfer and released when
@@ -12,7 +15,6 @@ it ends, however it ends (the client may hang up half-way).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from dataclasses import dataclass
@@ -29,20 +31,22 @@ from starlette.types import Receive, Scope, Send
 from gateway import store
 from gateway.http.access import AccessRecord
 from gateway.http.admission import authenticate, spend
+from gateway.http.export_formats import FORMATS, Format
 from gateway.partners.keys import Partner
 from gateway.read.budget.model import PROGRAM, PROJECT, SUMS, AlchemistStage
 from gateway.read.catalog.model import TECHNOLOGY
+from gateway.read.describe import Encoding
+from gateway.read.describe import Entity as Described
 from gateway.read.firms.model import DESIGNATION, FIRM, FIRMS_READ, DesignationStatus
 from gateway.state import started, state_of
+from gateway.store.exports import ExportFilter
 from mpe_kit.db import Conn
-from mpe_kit.errors import Problem
+from mpe_kit.errors import Invalid, Problem
 from mpe_kit.logging import get_logger
 
 log = get_logger("gateway.export")
 
 EXPORT_PATH = "/export/{filename}"
-MEDIA_TYPE = "application/x-ndjson"
-SUFFIX = ".ndjson"
 # Rows fetched from the cursor at a time, and bytes gathered before a write: together they bound
 # what one export holds in memory.
 PREFETCH = 500
@@ -88,7 +92,15 @@ def _theme(item: dict[str, Any]) -> dict[str, Any]:
     return {
         "code": item["code"],
         "title": item["title"],
-        "stages": [{"stage": AlchemistStage(s["stage"]).name, "teams": s["teams"]} for s in item["stages"]],
+        "stages": [
+            {
+                "stage": AlchemistStage(s["stage"]).name,
+                "teams": s["teams"],
+                "fiscalYear": s.get("fiscal_year"),
+                "projectCodes": s.get("project_codes") or [],
+            }
+            for s in item["stages"]
+        ],
     }
 
 
@@ -104,36 +116,69 @@ def project_line(r: Row, scopes: Scopes) -> dict[str, Any]:
 
 
 class Rows(Protocol):
-    """A store function that reads every row of an entity in key order through a cursor."""
+    """A store function that reads every row of an entity (narrowed by the filter) in key order."""
 
-    def __call__(self, conn: Conn, *, prefetch: int) -> AsyncIterable[Row]: ...
+    def __call__(self, conn: Conn, f: ExportFilter, *, prefetch: int) -> AsyncIterable[Row]: ...
+
+
+def keys(described: Described, *more: str) -> tuple[str, ...]:
+    """The keys of an entity's lines, in order: its described columns' (as `Entity.line`), then `more`."""
+    return (*(c.key for c in described.columns if c.encoding is not Encoding.JSON), *more)
+
+
+# The filters an export may take, each with the ExportFilter attribute it sets.
+FILTERS = ("fiscal_year", "industry", "program")
 
 
 @dataclass(frozen=True)
 class Entity:
-    """What can be exported: the scope it needs, its rows in key order, and how a row becomes a line."""
+    """What can be exported: its scope, rows in key order, how a row becomes a line, its keys and filters."""
 
     name: str
     scope: str
     rows: Rows
     line: Callable[[Row, Scopes], dict[str, Any]]
+    columns: tuple[str, ...]
+    filters: tuple[str, ...] = ()
 
 
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (
-        Entity("technologies", "catalog:read", store.exports.export_technologies, technology_line),
-        Entity("firms", FIRMS_READ, store.exports.export_firms, firm_line),
-        Entity("designations", FIRMS_READ, store.exports.export_designations, designation_line),
-        Entity("projects", "budget:read", store.exports.export_projects, project_line),
-        Entity("programs", "budget:read", store.exports.export_programs, program_line),
+        Entity(
+            "technologies",
+            "catalog:read",
+            store.exports.export_technologies,
+            technology_line,
+            keys(TECHNOLOGY),
+            ("industry",),
+        ),
+        Entity("firms", FIRMS_READ, store.exports.export_firms, firm_line, keys(FIRM)),
+        Entity(
+            "designations",
+            FIRMS_READ,
+            store.exports.export_designations,
+            designation_line,
+            keys(DESIGNATION, "history"),
+        ),
+        Entity(
+            "projects",
+            "budget:read",
+            store.exports.export_projects,
+            project_line,
+            keys(PROJECT),
+            ("fiscal_year", "industry", "program"),
+        ),
+        Entity(
+            "programs",
+            "budget:read",
+            store.exports.export_programs,
+            program_line,
+            keys(PROGRAM, *(c.field for c in SUMS), "themes"),
+            ("fiscal_year",),
+        ),
     )
 }
-
-
-def encode(line: dict[str, Any]) -> bytes:
-    """One NDJSON line: compact JSON, UTF-8 as is, ending in a newline."""
-    return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
 @dataclass
@@ -188,19 +233,53 @@ async def _admit(request: Request, transfer: Transfer) -> Partner:
     return partner
 
 
-def _entity(filename: str) -> Entity:
-    name = filename.removesuffix(SUFFIX) if filename.endswith(SUFFIX) else None
-    entity = ENTITIES.get(name or "")
-    if entity is None:
+def _split(filename: str) -> tuple[str, Format | None]:
+    """The entity's name and the format a file name asks for (None: no format known)."""
+    for f in FORMATS:
+        if filename.endswith(f.suffix):
+            return filename.removesuffix(f.suffix), f
+    return filename, None
+
+
+def _entity(filename: str) -> tuple[Entity, Format]:
+    name, format_ = _split(filename)
+    entity = ENTITIES.get(name)
+    if entity is None or format_ is None:
         names = sorted(ENTITIES)
         raise Problem(
             f"There is no export {filename!r}; the exports are "
-            + ", ".join(f"/export/{n}{SUFFIX}" for n in names)
+            + ", ".join(f"/export/{n}{f.suffix}" for n in names for f in FORMATS)
             + ".",
             status=404,
             entities=names,
+            formats=[f.suffix for f in FORMATS],
         )
-    return entity
+    return entity, format_
+
+
+def _filters(request: Request, entity: Entity) -> ExportFilter:
+    """The filters of the query string: refused where they do not apply (400) or are malformed (422)."""
+    given = {k: request.query_params.getlist(k) for k in FILTERS if k in request.query_params}
+    wrong = sorted(set(given) - set(entity.filters))
+    if wrong:
+        takes = ", ".join(entity.filters) if entity.filters else "no filter"
+        raise Problem(
+            f"The {entity.name} export takes {takes}; not {', '.join(wrong)}.",
+            status=400,
+            errors=[{"field": k, "message": f"does not apply to {entity.name}"} for k in wrong],
+            filters=list(entity.filters),
+        )
+    values: dict[str, Any] = {}
+    for name, found in given.items():
+        if len(found) != 1 or not found[0].strip():
+            raise Invalid.field(name, "give it once, not empty")
+        values[name] = found[0].strip()
+    if "fiscal_year" in values:
+        year = values["fiscal_year"]
+        if not year.isascii() or not year.isdigit() or not 1 <= int(year) <= 9999:
+            raise Invalid.field("fiscal_year", f"a year from 1 to 9999, such as 2023; got {year!r}")
+        values["fiscal_year"] = int(year)
+    return ExportFilter(**values)
 
 
 def _freshness_headers(rows: list[Row]) -> dict[str, str]:
@@ -228,8 +307,9 @@ class ExportResponse(StreamingResponse):
         request: Request,
         transfer: Transfer,
         headers: dict[str, str],
+        media_type: str,
     ) -> None:
-        super().__init__(lines, media_type=MEDIA_TYPE, headers=headers)
+        super().__init__(lines, media_type=media_type, headers=headers)
         self._lines = lines
         self._conn = conn
         self._snapshot = snapshot
@@ -267,13 +347,15 @@ class ExportResponse(StreamingResponse):
 
 
 async def _lines(
-    conn: Conn, entity: Entity, scopes: Scopes, transfer: Transfer
+    conn: Conn, entity: Entity, format_: Format, f: ExportFilter, scopes: Scopes, transfer: Transfer
 ) -> AsyncGenerator[bytes, None]:
-    """The entity's lines, gathered into chunks of about CHUNK_BYTES."""
-    chunk: list[bytes] = []
-    size = 0
-    async for row in entity.rows(conn, prefetch=PREFETCH):
-        line = encode(entity.line(row, scopes))
+    """The file's head, then the entity's lines, gathered into chunks of about CHUNK_BYTES."""
+    head = format_.head(entity.columns)
+    chunk: list[bytes] = [head] if head else []
+    size = len(head)
+    encode_line = format_.line(entity.columns)
+    async for row in entity.rows(conn, f, prefetch=PREFETCH):
+        line = encode_line(entity.line(row, scopes))
         chunk.append(line)
         size += len(line)
         transfer.rows += 1
@@ -286,14 +368,15 @@ async def _lines(
 
 
 async def export(request: Request, filename: str) -> Response:
-    """Stream one entity of the read model as NDJSON, after the key, its rate and its scope are checked."""
-    transfer = Transfer(entity=filename.removesuffix(SUFFIX), started=time.perf_counter())
+    """Stream one entity of the read model as NDJSON or CSV, after the key, its rate, its scope and the filters are checked."""
+    transfer = Transfer(entity=_split(filename)[0], started=time.perf_counter())
     slots = state_of(request.app).export_slots
     try:
         partner = await _admit(request, transfer)
-        entity = _entity(filename)
+        entity, format_ = _entity(filename)
         if entity.scope not in partner.scopes:
             raise Problem(f"This key lacks the {entity.scope} scope.", status=403, scope=entity.scope)
+        filters = _filters(request, entity)
         if slots.locked():
             raise Problem(
                 f"Every export slot of this gateway instance is in use; retry in {BUSY_RETRY_S} s.",
@@ -321,17 +404,18 @@ async def export(request: Request, filename: str) -> Response:
         slots.release()
         raise
     headers = {
-        "Content-Disposition": f'attachment; filename="{entity.name}{SUFFIX}"',
+        "Content-Disposition": f'attachment; filename="{entity.name}{format_.suffix}"',
         "Cache-Control": "no-store",
         **_freshness_headers(freshness),
     }
     return ExportResponse(
-        lines=_lines(conn, entity, partner.scopes, transfer),
+        lines=_lines(conn, entity, format_, filters, partner.scopes, transfer),
         conn=conn,
         snapshot=snapshot,
         request=request,
         transfer=transfer,
         headers=headers,
+        media_type=format_.media_type,
     )
 
 
@@ -343,7 +427,13 @@ def export_router() -> APIRouter:
         export,
         methods=["GET"],
         response_class=StreamingResponse,
-        summary="Bulk export of one entity as NDJSON",
-        description="Entities: " + ", ".join(f"`{n}{SUFFIX}`" for n in ENTITIES) + ".",
+        summary="Bulk export of one entity as NDJSON or CSV (UTF-8 with a BOM, a header row)",
+        description=(
+            "Entities: "
+            + ", ".join(f"`{n}{f.suffix}`" for n in ENTITIES for f in FORMATS)
+            + ". Filters: "
+            + "; ".join(f"{n}: {', '.join(e.filters) or 'none'}" for n, e in ENTITIES.items())
+            + "."
+        ),
     )
     return router

@@ -52,12 +52,14 @@ class Context(BaseContext):
     count_loader: DataLoader[date | None, dict[str, int]] = field(init=False)
     program_totals_loader: DataLoader[str, Row | None] = field(init=False)
     technology_funding_loader: DataLoader[tuple[str, int | None], Row | None] = field(init=False)
+    technology_years_loader: DataLoader[str, list[Row]] = field(init=False)
 
     def __post_init__(self) -> None:
         super().__init__()
         self.count_loader = DataLoader(load_fn=self._load_counts)
         self.program_totals_loader = DataLoader(load_fn=self._load_program_totals)
         self.technology_funding_loader = DataLoader(load_fn=self._load_technology_funding)
+        self.technology_years_loader = DataLoader(load_fn=self._load_technology_years)
 
     def forget(self) -> None:
         """Empty every loader's cache: a subscription's context outlives each answer it sends."""
@@ -68,6 +70,7 @@ class Context(BaseContext):
         self.count_loader.clear_all()
         self.program_totals_loader.clear_all()
         self.technology_funding_loader.clear_all()
+        self.technology_years_loader.clear_all()
 
     def rows(self, entity: Entity) -> DataLoader[str, Row | None]:
         """The entity's rows by key, batched."""
@@ -125,6 +128,13 @@ class Context(BaseContext):
                 for r in await store.budget.technology_funding(conn, codes, fiscal_year=year):
                     found[(r["technology"], year)] = r
         return [found.get(k) for k in keys]
+
+    async def _load_technology_years(self, codes: list[str]) -> list[list[Row]]:
+        found: dict[str, list[Row]] = defaultdict(list)
+        async with self.pool.acquire() as conn:
+            for r in await store.budget.technology_funding_by_year(conn, codes):
+                found[r["technology"]].append(r)
+        return [found.get(c, []) for c in codes]
 
 
 async def load_one(info: Info[Context, Any], entity: Entity, key: str, build: Callable[[Row], T]) -> T | None:

@@ -14,6 +14,7 @@ from gateway import store
 from gateway.read.budget.model import PROGRAM, PROJECT
 from gateway.read.budget.types import (
     COVERAGE_GAPS,
+    CoverageMissing,
     Program,
     ProgramConnection,
     ProgramEdge,
@@ -70,12 +71,15 @@ from gateway.read.context import Context, load_one
 from gateway.read.firms.model import FIRM
 from gateway.read.firms.types import (
     LEADING_FIRM_TARGET,
+    LEADING_FIRM_TARGET_YEAR,
     CohortCount,
     DesignationProgress,
     Firm,
     FirmConnection,
     FirmEdge,
     FirmFilter,
+    YearCount,
+    needed_per_year,
 )
 from gateway.read.hub import ChangeRow
 from mpe_kit.pagination import encode_cursor
@@ -99,6 +103,18 @@ def _technology_page(
     return TechnologyConnection(
         edges=edges, page_info=_page_info(rows, size, [e.cursor for e in edges]), total_count=total
     )
+
+
+def _by_year(first_by_year: dict[int, int], day: date) -> list[YearCount]:
+    """Every year from the first designation's to `day`'s, with new and cumulative firms."""
+    if not first_by_year:
+        return []
+    counts: list[YearCount] = []
+    total = 0
+    for year in range(min(first_by_year), day.year + 1):
+        total += first_by_year.get(year, 0)
+        counts.append(YearCount(year=year, designated=first_by_year.get(year, 0), cumulative=total))
+    return counts
 
 
 @strawberry.type
@@ -247,6 +263,9 @@ class Query:
             active=p.active,
             target=LEADING_FIRM_TARGET,
             by_cohort=[CohortCount(cohort=c, designated=n) for c, n in p.by_cohort],
+            target_year=LEADING_FIRM_TARGET_YEAR,
+            by_year=_by_year(p.first_by_year, day),
+            needed_per_year=needed_per_year(p.designated, day),
         )
 
     @strawberry.field(extensions=BUDGET, description="One program by its code; null if unknown.")
@@ -346,12 +365,19 @@ class Query:
         fiscal_year: Annotated[int, strawberry.argument(description=YEAR)],
         first: First = 20,
         after: After = None,
+        missing: Annotated[
+            CoverageMissing,
+            strawberry.argument(description="What a technology must lack to be listed; BOTH by default."),
+        ] = CoverageMissing.BOTH,
     ) -> TechnologyConnection | None:
         year = valid_fiscal_year(fiscal_year)
         size = page_size(first, info.context.max_page)
+        lacking = missing.name.lower()
         async with info.context.pool.acquire() as conn:
-            rows = await store.budget.coverage_gaps_page(conn, year, after=after_key(after), limit=size + 1)
-            total = await store.budget.coverage_gaps_count(conn, year)
+            rows = await store.budget.coverage_gaps_page(
+                conn, year, lacking, after=after_key(after), limit=size + 1
+            )
+            total = await store.budget.coverage_gaps_count(conn, year, lacking)
         return _technology_page(info, rows, size, total)
 
     @strawberry.field(description="How current the read model is, per source topic.")

@@ -102,6 +102,19 @@ async def projects_page(
     )
 
 
+async def touched_projects(
+    conn: Conn, codes: list[str], effective_on: date, *, limit: int
+) -> list[asyncpg.Record]:
+    """Projects touching any of `codes`, not terminated, running on or after `effective_on` (Revision.touches)."""
+    return await conn.fetch(
+        f"select {PROJECT_COLS} from projects where technology_codes && $1::text[]"
+        " and status <> 'terminated' and end_on >= $2 order by fiscal_year desc, code limit $3",
+        codes,
+        effective_on,
+        limit,
+    )
+
+
 async def disbursements_page(
     conn: Conn, project_code: str, *, after: tuple[date, uuid.UUID] | None, limit: int
 ) -> list[asyncpg.Record]:
@@ -171,6 +184,17 @@ ROLLUP = (
 NONEMPTY = f"having count(*) filter (where {counted('p')}) > 0 or sum(p.committed_krw) > 0 or sum(p.disbursed_krw) > 0"
 
 
+async def technology_funding_by_year(conn: Conn, codes: Sequence[str]) -> list[asyncpg.Record]:
+    """Per technology code and fiscal year: sums over the projects touching it (empty years left out)."""
+    return await conn.fetch(
+        f"select u.code as technology, p.fiscal_year, {ROLLUP} from projects p"
+        " cross join lateral (select distinct c from unnest(p.technology_codes) c) u(code)"
+        " where p.technology_codes && $1::text[] and u.code = any($1::text[])"
+        f" group by u.code, p.fiscal_year {NONEMPTY} order by u.code, p.fiscal_year",
+        list(codes),
+    )
+
+
 async def year_by_industry(conn: Conn, year: int) -> list[asyncpg.Record]:
     """A fiscal year's projects rolled up by their primary technology's industry (null: not known yet)."""
     return await conn.fetch(
@@ -193,34 +217,46 @@ async def year_by_track(conn: Conn, year: int) -> list[asyncpg.Record]:
     )
 
 
+# What coverageGaps asks to be missing: a leading firm, a covering project, at least one, or both.
+GAP_KINDS = ("leading_firm", "active_project", "either", "both")
+
+
 def gaps_where() -> str:
-    # $1 the fiscal year, $2 its first day, $3 its last day.
-    return (
-        " where listed_on <= $3 and (retired_on is null or $3 < retired_on)"
-        " and not exists (select 1 from projects p where p.fiscal_year = $1"
+    # $1 the fiscal year, $2 its first day, $3 its last day, $4 what is missing (GAP_KINDS).
+    no_project = (
+        "not exists (select 1 from projects p where p.fiscal_year = $1"
         f" and p.technology_codes @> array[technologies.code] and p.status in {COVERING})"
-        " and not exists (select 1 from designations d where d.kind = 'leading'"
+    )
+    no_firm = (
+        "not exists (select 1 from designations d where d.kind = 'leading'"
         " and d.technology_codes @> array[technologies.code] and d.designated_on <= $3"
         " and (d.valid_until is null or $2 < d.valid_until) and (d.ended_on is null or $2 < d.ended_on))"
     )
+    return (
+        " where listed_on <= $3 and (retired_on is null or $3 < retired_on)"
+        f" and case $4::text when 'leading_firm' then {no_firm} when 'active_project' then {no_project}"
+        f" when 'either' then ({no_firm} or {no_project}) else ({no_firm} and {no_project}) end"
+    )
 
 
-async def coverage_gaps_page(conn: Conn, year: int, *, after: str | None, limit: int) -> list[asyncpg.Record]:
+def _gap_args(year: int, missing: str) -> tuple[int, date, date, str]:
+    return year, date(year, 1, 1), date(year, 12, 31), missing
+
+
+async def coverage_gaps_page(
+    conn: Conn, year: int, missing: str, *, after: str | None, limit: int
+) -> list[asyncpg.Record]:
     """Technologies uncovered in a fiscal year (see coverageGaps), by code after a keyset position."""
     return await conn.fetch(
         f"select {TECH_COLS} from technologies{gaps_where()}"
-        " and ($4::text is null or code > $4) order by code limit $5",
-        year,
-        date(year, 1, 1),
-        date(year, 12, 31),
+        " and ($5::text is null or code > $5) order by code limit $6",
+        *_gap_args(year, missing),
         after,
         limit,
     )
 
 
-async def coverage_gaps_count(conn: Conn, year: int) -> int:
+async def coverage_gaps_count(conn: Conn, year: int, missing: str) -> int:
     """How many technologies are uncovered in a fiscal year."""
-    n = await conn.fetchval(
-        f"select count(*) from technologies{gaps_where()}", year, date(year, 1, 1), date(year, 12, 31)
-    )
+    n = await conn.fetchval(f"select count(*) from technologies{gaps_where()}", *_gap_args(year, missing))
     return int(n)

@@ -66,6 +66,7 @@ class Progress:
     designated: int
     active: int
     by_cohort: list[tuple[int | None, int]]
+    first_by_year: dict[int, int]
 
 
 async def designation_progress(conn: Conn, as_of: date) -> Progress:
@@ -83,8 +84,31 @@ async def designation_progress(conn: Conn, as_of: date) -> Progress:
         as_of,
     )
     totals = next((r for r in rows if r["total"]), None)
+    # Each firm counts in the year of its first leading designation (a firm designated again later
+    # is no new leading firm).
+    years = await conn.fetch(
+        "select extract(year from first)::int as year, count(*) as firms from (select brn, min(designated_on)"
+        " as first from designations where kind = 'leading' and designated_on is not null"
+        " and designated_on <= $1 group by brn) f group by 1",
+        as_of,
+    )
     return Progress(
         designated=int(totals["designated"]) if totals else 0,
         active=int(totals["active"]) if totals else 0,
         by_cohort=[(r["cohort"], int(r["designated"])) for r in rows if not r["total"]],
+        first_by_year={int(r["year"]): int(r["firms"]) for r in years},
+    )
+
+
+async def touched_designations(
+    conn: Conn, codes: list[str], effective_on: date, *, limit: int
+) -> list[asyncpg.Record]:
+    """Designations naming any of `codes` still pending or in force on `effective_on` (Revision.touches), by id."""
+    return await conn.fetch(
+        f"select {DESIGNATION_COLS} from designations where technology_codes && $1::text[]"
+        " and status in ('applied', 'under_review', 'designated')"
+        " and (valid_until is null or $2 < valid_until) order by id limit $3",
+        codes,
+        effective_on,
+        limit,
     )

@@ -8,6 +8,7 @@ here by hand; the sums and the year's overview are hand-written statements of th
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 import asyncpg
@@ -64,10 +65,34 @@ def sums(row: asyncpg.Record) -> dict[str, Any]:
 
 @strawberry.type
 class ThemeStage:
-    """How many teams an alchemist theme carries at one stage."""
+    """How many teams an alchemist theme funds at one stage in one fiscal year, and their projects."""
 
     stage: AlchemistStage = strawberry.field(description="The stage.")
-    teams: int = strawberry.field(description="How many teams the theme carries at this stage.")
+    teams: int = strawberry.field(description="Teams funded at this stage in this fiscal year.")
+    fiscal_year: int | None = strawberry.field(
+        description="The fiscal year of this stage's funding; null for a stage recorded before stages had years."
+    )
+    project_codes: strawberry.Private[list[str]]
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> ThemeStage:
+        """From one stage of a theme in the read model's themes column."""
+        return cls(
+            stage=AlchemistStage(item["stage"]),
+            teams=item["teams"],
+            fiscal_year=item.get("fiscal_year"),
+            project_codes=list(item.get("project_codes") or []),
+        )
+
+    @strawberry.field(
+        description=(
+            "The teams' projects at this stage in this year (one per team), in the order the program"
+            " names them; a project whose event has not arrived is left out, and fewer than teams"
+            " are named until every team's project is recorded."
+        )
+    )
+    async def projects(self, info: Info[Context, Any]) -> list[Project]:
+        return await load_many(info, PROJECT, self.project_codes, Project.from_row)
 
 
 @strawberry.type
@@ -77,7 +102,11 @@ class Theme:
     code: str = strawberry.field(description="The theme's code.")
     title: str = strawberry.field(description="The theme's title.")
     stages: list[ThemeStage] = strawberry.field(
-        description="Its stages in order: concept, preliminary, main."
+        description=(
+            "Its stages in tournament order (concept, preliminary, main), each stage's fiscal years"
+            " ascending: one entry per stage and year. Along that order the team count never grows"
+            " (the budget service refuses a theme that would)."
+        )
     )
 
     @classmethod
@@ -86,7 +115,7 @@ class Theme:
         return cls(
             code=item["code"],
             title=item["title"],
-            stages=[ThemeStage(stage=AlchemistStage(s["stage"]), teams=s["teams"]) for s in item["stages"]],
+            stages=[ThemeStage.from_json(s) for s in item["stages"]],
         )
 
 
@@ -104,6 +133,21 @@ class Funding:
         if row is None:
             return cls(committed_krw=Won(0), disbursed_krw=Won(0), project_count=0)
         return cls(**sums(row))
+
+
+@strawberry.type
+class YearFunding:
+    """Money committed and disbursed over a set of projects of one fiscal year, and how many count."""
+
+    fiscal_year: int = strawberry.field(description="The projects' fiscal year.")
+    committed_krw: Won = strawberry.field(description="Government money committed.")
+    disbursed_krw: Won = strawberry.field(description="Government money paid out.")
+    project_count: int = strawberry.field(description=COUNT_RULE)
+
+    @classmethod
+    def of(cls, row: asyncpg.Record) -> YearFunding:
+        """From a row of sums with its fiscal_year."""
+        return cls(fiscal_year=row["fiscal_year"], **sums(row))
 
 
 @strawberry.type
@@ -434,13 +478,29 @@ class ProgramOverview:
         )
 
 
+@strawberry.enum
+class CoverageMissing(Enum):
+    """What a technology lacks in a fiscal year to be a coverage gap."""
+
+    LEADING_FIRM = strawberry.enum_value(
+        "leading_firm", description="No leading firm, whatever its projects."
+    )
+    ACTIVE_PROJECT = strawberry.enum_value(
+        "active_project", description="No covering project, whatever its leading firms."
+    )
+    EITHER = strawberry.enum_value(
+        "either", description="No leading firm, or no covering project, or neither."
+    )
+    BOTH = strawberry.enum_value("both", description="Neither a leading firm nor a covering project.")
+
+
 COVERAGE_GAPS = (
-    "Technologies with neither a covering project nor a leading firm in a fiscal year, by code."
-    " The technologies considered are those on the list at the end of the year (listed on or before"
-    " 31 December and not retired by then: a technology retired during the year is no gap left to"
-    " fill). A project covers its technologies (in any position) if it belongs to that fiscal year and"
-    " is selected, agreement signed, active or completed (not proposed, not terminated). A leading"
-    " firm covers a technology if a leading designation (kind leading) for it held on at least one"
-    " day of the year: designated on or before 31 December, and neither lapsed (validUntil) nor"
-    " revoked or expired on or before 1 January."
+    "Technologies lacking what `missing` names in a fiscal year, by code: by default (BOTH) neither a"
+    " covering project nor a leading firm. The technologies considered are those on the list at the"
+    " end of the year (listed on or before 31 December and not retired by then: a technology retired"
+    " during the year is no gap left to fill). A project covers its technologies (in any position) if"
+    " it belongs to that fiscal year and is selected, agreement signed, active or completed (not"
+    " proposed, not terminated). A leading firm covers a technology if a leading designation (kind"
+    " leading) for it held on at least one day of the year: designated on or before 31 December, and"
+    " neither lapsed (validUntil) nor revoked or expired on or before 1 January."
 )

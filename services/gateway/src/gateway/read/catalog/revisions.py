@@ -6,18 +6,33 @@ two root fields that reach them (`DECLINED`), so strawberry answers them.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import strawberry
 from strawberry.types import Info
 
-from gateway.read.catalog.model import TECHNOLOGY, TechnologyKind
-from gateway.read.catalog.types import Technology
-from gateway.read.common import CURSOR, EDGES, PAGE_INFO, TOTAL_COUNT, PageInfo, day_id_cursor
-from gateway.read.context import Context, load_one
+from gateway import store
+from gateway.read.budget.types import Project
+from gateway.read.catalog.model import INDUSTRY, TECHNOLOGY, TechnologyKind
+from gateway.read.catalog.types import Industry, Technology
+from gateway.read.common import (
+    BUDGET,
+    CURSOR,
+    EDGES,
+    FIRMS,
+    PAGE_INFO,
+    TOTAL_COUNT,
+    First,
+    PageInfo,
+    day_id_cursor,
+    page_size,
+)
+from gateway.read.context import Context, load_many, load_one
+from gateway.read.firms.types import Designation
+from mpe_kit.db import Conn
 
 
 @strawberry.enum
@@ -97,6 +112,68 @@ class RevisionChange:
         return await load_one(info, TECHNOLOGY, self.code, Technology.from_row)
 
 
+class Touched(Protocol):
+    """A store read of the rows tied to some technologies on a revision's effective day."""
+
+    async def __call__(
+        self, conn: Conn, codes: list[str], effective_on: date, *, limit: int
+    ) -> list[asyncpg.Record]: ...
+
+
+@strawberry.type
+class RevisionTouches:
+    """What a revision's retirements and amendments reach: what an agency must review after it."""
+
+    codes: strawberry.Private[list[str]]
+    effective_on: strawberry.Private[date]
+
+    @strawberry.field(
+        description="The technologies the revision retired or amended, in the revision's order."
+    )
+    async def technologies(self, info: Info[Context, Any]) -> list[Technology]:
+        return await load_many(info, TECHNOLOGY, self.codes, Technology.from_row)
+
+    @strawberry.field(
+        extensions=FIRMS,
+        description=(
+            "Designations naming any of those technologies that are still pending or in force: applied,"
+            " under review, or designated and not lapsed on effectiveOn (validUntil after it); by id."
+        ),
+    )
+    async def designations(self, info: Info[Context, Any], first: First = 20) -> list[Designation] | None:
+        return [
+            Designation.from_row(r) for r in await self._rows(info, first, store.firms.touched_designations)
+        ]
+
+    @strawberry.field(
+        extensions=BUDGET,
+        description=(
+            "Projects touching any of those technologies (in any position), whatever their status but"
+            " terminated, that end on or after effectiveOn (proposals included); newest fiscal year first."
+        ),
+    )
+    async def projects(self, info: Info[Context, Any], first: First = 20) -> list[Project] | None:
+        return [Project.from_row(r) for r in await self._rows(info, first, store.budget.touched_projects)]
+
+    async def _rows(self, info: Info[Context, Any], first: int, read: Touched) -> list[asyncpg.Record]:
+        size = page_size(first, info.context.max_page)
+        async with info.context.pool.acquire() as conn:
+            return await read(conn, self.codes, self.effective_on, limit=size)
+
+
+@strawberry.type
+class IndustryCount:
+    """Technologies on the list in one industry, the day before a revision took effect and the day it did."""
+
+    industry_code: strawberry.Private[str]
+    before: int = strawberry.field(description="On the list the day before effectiveOn.")
+    after: int = strawberry.field(description="On the list on effectiveOn.")
+
+    @strawberry.field(description="The industry; null until its event has arrived.")
+    async def industry(self, info: Info[Context, Any]) -> Industry | None:
+        return await load_one(info, INDUSTRY, self.industry_code, Industry.from_row)
+
+
 @strawberry.type
 class Revision:
     """A published revision of the technology list."""
@@ -125,6 +202,34 @@ class Revision:
             published_at=row["published_at"],
             changes=[RevisionChange.from_json(c) for c in row["changes"]],
         )
+
+    @strawberry.field(
+        description=(
+            "What the revision's retirements and amendments reach (added technologies reach nothing yet):"
+            " the technologies, and the designations and projects tied to them."
+        )
+    )
+    def touches(self) -> RevisionTouches:
+        codes = [c.code for c in self.changes if c.op is not RevisionOp.ADD]
+        return RevisionTouches(codes=list(dict.fromkeys(codes)), effective_on=self.effective_on)
+
+    @strawberry.field(
+        description=(
+            "Technologies on the list per industry the day before effectiveOn and on effectiveOn, by"
+            " code; each technology counts under its industry as the read model holds it now. An"
+            " industry with none on either day is left out. Other revisions taking effect the same day"
+            " count too."
+        )
+    )
+    async def industry_counts(self, info: Info[Context, Any]) -> list[IndustryCount]:
+        before, after = await info.context.count_loader.load_many(
+            [self.effective_on - timedelta(days=1), self.effective_on]
+        )
+        return [
+            IndustryCount(industry_code=code, before=before.get(code, 0), after=after.get(code, 0))
+            for code in sorted(set(before) | set(after))
+            if before.get(code, 0) or after.get(code, 0)
+        ]
 
 
 @strawberry.type

@@ -44,7 +44,7 @@ from gateway.read.firms.model import (
 )
 
 if TYPE_CHECKING:
-    from gateway.read.budget.types import Funding, Project
+    from gateway.read.budget.types import Funding, Project, YearFunding
     from gateway.read.firms.types import Confirmation, Designation, Firm
 
 FIRMS_TYPES = strawberry.lazy("gateway.read.firms.types")
@@ -214,6 +214,22 @@ class Technology:
         from gateway.read.budget.types import Funding
 
         return Funding.of(await info.context.technology_funding_loader.load((self.code, fiscal_year)))
+
+    @strawberry.field(
+        extensions=BUDGET,
+        description=(
+            "Technology.funding for every fiscal year at once, oldest year first: one entry per year in"
+            " which a project touching this technology counts or holds money (other years are left out;"
+            " funding(fiscalYear) gives them as zeros). The same rules as funding: a project counts in full"
+            " under each of its technologies. " + COUNT_RULE
+        ),
+    )
+    async def funding_by_year(
+        self, info: Info[Context, Any]
+    ) -> list[Annotated[YearFunding, BUDGET_TYPES]] | None:
+        from gateway.read.budget.types import YearFunding
+
+        return [YearFunding.of(r) for r in await info.context.technology_years_loader.load(self.code)]
 
 
 @strawberry.type

@@ -384,9 +384,10 @@ class Compiler:
             if not 1 <= year <= 9999:
                 raise Unsupported(ARGUMENTS)
             size = first_of(args, max_page)
-            return [year, date(year, 1, 1), date(year, 12, 31), after_of(args), size + 1, size]
+            missing = enum_value(args.get("missing")) or "both"
+            return [year, date(year, 1, 1), date(year, 12, 31), missing, after_of(args), size + 1, size]
 
-        params = self.site(field, details[0].node, read, 6)
+        params = self.site(field, details[0].node, read, 7)
         return self.connection(
             field,
             details,
@@ -466,6 +467,14 @@ class Compiler:
         )
         return json_one(self.child(field, details, x), rows, x)
 
+    def f_Technology_fundingByYear(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        x = self.alias()
+        rows = (
+            f"select p.fiscal_year, {store.budget.ROLLUP} from projects p"
+            f" where p.technology_codes @> array[{a}.code] group by p.fiscal_year {store.budget.NONEMPTY}"
+        )
+        return json_list(self.child(field, details, x), rows, x, f"{x}.fiscal_year")
+
     # Firm
 
     # Designation
@@ -509,5 +518,14 @@ class Compiler:
         x = self.alias()
         rows = f"select s, n from jsonb_array_elements({a}.t->'stages') with ordinality e(s, n)"
         return json_list(self.child(field, details, x), rows, x, f"{x}.n")
+
+    def f_ThemeStage_projects(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        # The stage's project codes in their order; one whose event has not arrived is left out.
+        x = self.alias()
+        rows = (
+            f"select {PROJECT.select('p')}, u.ord from jsonb_array_elements_text(coalesce({a}.s->'project_codes',"
+            " '[]'::jsonb)) with ordinality u(k, ord) join projects p on p.code = u.k"
+        )
+        return json_list(self.child(field, details, x), rows, x, f"{x}.ord")
 
     # Project

@@ -57,9 +57,14 @@ SCALARS: dict[str, dict[str, Callable[[str], str]]] = {
         "reason": _json("reason", "h"),
     },
     "Theme": {"code": _json("code", "t"), "title": _json("title", "t")},
-    "ThemeStage": {"stage": _json("stage", "s", "upper({})"), "teams": _json("teams", "s", "({})::int")},
+    "ThemeStage": {
+        "stage": _json("stage", "s", "upper({})"),
+        "teams": _json("teams", "s", "({})::int"),
+        "fiscalYear": _json("fiscal_year", "s", "({})::int"),
+    },
     "Funding": _SUM_FIELDS,
     "IndustryFunding": _SUM_FIELDS,
+    "YearFunding": {"fiscalYear": lambda a: f"{a}.fiscal_year", **_SUM_FIELDS},
     "TrackFunding": {"track": lambda a: f"{a}.track", **_SUM_FIELDS},
     "ProgramOverview": {
         "fiscalYear": lambda a: f"{a}.fiscal_year",

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 BUDGET_TYPES = strawberry.lazy("gateway.read.budget.types")
 # The program's goal: 200 leading firms (으뜸기업) by 2030.
 LEADING_FIRM_TARGET = 200
+LEADING_FIRM_TARGET_YEAR = 2030
 
 
 @strawberry.type
@@ -271,6 +272,27 @@ class CohortCount:
 
 
 @strawberry.type
+class YearCount:
+    """Leading firms designated in one calendar year."""
+
+    year: int = strawberry.field(description="The calendar year (in Korea).")
+    designated: int = strawberry.field(
+        description="Firms whose first leading designation was made this year (up to asOf in asOf's year)."
+    )
+    cumulative: int = strawberry.field(
+        description="Distinct firms designated leading firms by the end of this year (by asOf in its year)."
+    )
+
+
+def needed_per_year(designated: int, as_of: date) -> int | None:
+    """Leading firms a year still needed to reach the target by the end of its year; see neededPerYear."""
+    years_left = LEADING_FIRM_TARGET_YEAR - as_of.year + 1
+    if years_left < 1:
+        return None
+    return max(0, -(-(LEADING_FIRM_TARGET - designated) // years_left))
+
+
+@strawberry.type
 class DesignationProgress:
     """Progress toward the target of leading firms, on a day."""
 
@@ -284,4 +306,20 @@ class DesignationProgress:
     target: int = strawberry.field(description="The program's goal: 200 leading firms by 2030.")
     by_cohort: list[CohortCount] = strawberry.field(
         description="The designated count per cohort, in cohort order; a null cohort comes last."
+    )
+    target_year: int = strawberry.field(
+        description="The year by whose end the target is to be reached (2030)."
+    )
+    by_year: list[YearCount] = strawberry.field(
+        description=(
+            "Per calendar year, from the year of the first leading designation to asOf's year (years"
+            " without one included): the firms newly designated and the running total."
+        )
+    )
+    needed_per_year: int | None = strawberry.field(
+        description=(
+            "Leading firms still needed a year to reach the target by the end of targetYear: the"
+            " target less `designated`, over the years left counting asOf's own year (its cohort may"
+            " still come), rounded up; 0 once the target is met, null after targetYear."
+        )
     )

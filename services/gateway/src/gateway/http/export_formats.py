@@ -1,0 +1,69 @@
+"""The formats of a bulk export: how the lines of `gateway.http.export` become bytes.
+
+NDJSON writes each line as it is. CSV, for spreadsheets, starts with a UTF-8 byte order mark
+(a spreadsheet then reads Korean names as UTF-8 rather than the system's code page) and a header
+row of the line's keys; a list of codes is one cell joined by `;`, a list of objects (a
+designation's history, a program's themes) one cell of JSON, null an empty cell.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+BOM = "\ufeff"
+LIST_SEPARATOR = ";"
+
+
+def ndjson_line(line: dict[str, Any]) -> bytes:
+    """One NDJSON line: compact JSON, UTF-8 as is, ending in a newline."""
+    return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def cell(value: Any) -> str:
+    """A line's value as one CSV cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
+        return LIST_SEPARATOR.join(str(v) for v in value)
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def csv_row(cells: Sequence[str]) -> bytes:
+    """One CSV record (RFC 4180: quoted where needed, CRLF-terminated), in UTF-8."""
+    out = io.StringIO()
+    csv.writer(out).writerow(cells)
+    return out.getvalue().encode()
+
+
+def csv_head(columns: Sequence[str]) -> bytes:
+    """The byte order mark and the header row."""
+    return BOM.encode() + csv_row(columns)
+
+
+def csv_line(columns: Sequence[str]) -> Callable[[dict[str, Any]], bytes]:
+    """A line as one CSV record, its cells in the header's order."""
+    return lambda line: csv_row([cell(line.get(c)) for c in columns])
+
+
+@dataclass(frozen=True)
+class Format:
+    """A file format of the exports: its suffix and media type, what starts the file, and each line."""
+
+    suffix: str
+    media_type: str
+    head: Callable[[Sequence[str]], bytes]
+    line: Callable[[Sequence[str]], Callable[[dict[str, Any]], bytes]]
+
+
+NDJSON = Format(".ndjson", "application/x-ndjson", lambda _: b"", lambda _: ndjson_line)
+CSV = Format(".csv", "text/csv; charset=utf-8", csv_head, csv_line)
+FORMATS = (NDJSON, CSV)
