@@ -15,7 +15,7 @@ ARG EXTRA_CA=
 WORKDIR /src/services/gateway/portal
 COPY services/gateway/portal/package.json services/gateway/portal/package-lock.json ./
 RUN if [ -n "${EXTRA_CA}" ]; then export NODE_EXTRA_CA_CERTS="${EXTRA_CA}"; fi \
-    && npm ci --no-audit --no-fund --ignore-scripts
+    && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 COPY services/gateway/portal/build.mjs services/gateway/portal/docs.mjs ./
 COPY services/gateway/portal/src src
 COPY services/gateway/schema.graphql /src/services/gateway/schema.graphql

@@ -26,6 +26,7 @@ if ! podman image exists "$BASE_IMAGE"; then
   mmdebstrap --quiet --variant=minbase --include=python3,python3-venv,ca-certificates bookworm "$tar_file"
   podman import --quiet "$tar_file" "$BASE_IMAGE" >/dev/null
   rm -rf "$(dirname "$tar_file")"
+  say "made $BASE_IMAGE at ${SECONDS} s"
 fi
 
 NODE_BASE_IMAGE=localhost/mpehub-node-base:bookworm
@@ -35,6 +36,7 @@ if ! podman image exists "$NODE_BASE_IMAGE"; then
   mmdebstrap --quiet --variant=minbase --include=nodejs,npm,ca-certificates bookworm "$tar_file"
   podman import --quiet "$tar_file" "$NODE_BASE_IMAGE" >/dev/null
   rm -rf "$(dirname "$tar_file")"
+  say "made $NODE_BASE_IMAGE at ${SECONDS} s"
 fi
 
 # Behind a TLS-inspecting proxy the host trusts an extra CA: lend the build the same bundle.
@@ -46,9 +48,11 @@ revision="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml | head -1)"
 for service in "${SERVICES[@]}"; do
   say "building localhost/mpehub/$service:$TAG"
+  started=$SECONDS
   podman build --quiet --isolation chroot "${ca_args[@]}" \
     --build-arg BASE="$BASE_IMAGE" --build-arg NODE_BASE="$NODE_BASE_IMAGE" --build-arg SERVICE="$service" \
     --build-arg REVISION="$revision" --build-arg VERSION="$version" \
     -t "localhost/mpehub/$service:$TAG" -f Dockerfile . >/dev/null
+  say "built localhost/mpehub/$service:$TAG in $((SECONDS - started)) s"
 done
-say "built: ${SERVICES[*]} (tag $TAG)"
+say "built: ${SERVICES[*]} (tag $TAG) in ${SECONDS} s"

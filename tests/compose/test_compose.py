@@ -1,10 +1,11 @@
 """docker-compose.yml and the Dockerfile stay valid without a Docker engine.
 
 No Docker engine exists here or in CI, and building the images takes minutes (`make images`
-builds them with podman; tests/images checks one answers /healthz), so `make test` checks them
-offline: the compose file against the vendored Compose Specification schema, then against the
-rules a schema cannot express (references between services, files that must exist, the
-migrate-then-serve order), and the Dockerfile is read for the properties the images depend on.
+builds them with podman; `make images-test` runs the catalog and the gateway from theirs), so
+`make test` checks them offline: the compose file against the vendored Compose Specification
+schema, then against the rules a schema cannot express (references between services, files
+that must exist, the migrate-then-serve order), and the Dockerfile is read for the properties
+the images depend on.
 """
 
 from __future__ import annotations
