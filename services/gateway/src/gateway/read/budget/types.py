@@ -15,6 +15,7 @@ import strawberry
 from strawberry.types import Info
 
 from gateway import store
+from gateway.read.budget.consortium import Participant
 from gateway.read.budget.model import (
     DISBURSEMENT,
     PROGRAM,
@@ -22,6 +23,7 @@ from gateway.read.budget.model import (
     PROJECT,
     PROJECT_CONTINUES,
     PROJECT_LEAD_FIRM,
+    PROJECT_PARTICIPANTS,
     PROJECT_PROGRAM,
     PROJECT_TECHNOLOGIES,
     SUMS,
@@ -254,6 +256,15 @@ class Project:
     async def program(self, info: Info[Context, Any]) -> Program | None:
         return await load_one(info, PROJECT_PROGRAM.child, self.program_code, Program.from_row)
 
+    @strawberry.field(
+        description=(
+            "The consortium, lead first as the budget service lists it: Korean firms, universities,"
+            " institutes and foreign partners, each with its own share of the money."
+        )
+    )
+    async def participants(self, info: Info[Context, Any], first: int = 20) -> list[Participant]:
+        return await load_children(info, PROJECT_PARTICIPANTS, self.code, first, Participant.from_row)
+
     @strawberry.field(description="The project's technologies, its primary (first) one first.")
     async def technologies(self, info: Info[Context, Any]) -> list[Technology]:
         return await load_many(info, PROJECT_TECHNOLOGIES.child, self.technology_codes, Technology.from_row)
@@ -315,6 +326,13 @@ class ProjectFilter:
     status: ProjectStatus | None = None
     fiscal_year: int | None = None
     kind: ProjectKind | None = None
+    partner_country: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Projects with a foreign partner of this country: an ISO 3166-1 alpha-2 code such as DE"
+            " (KR, Korea itself, is refused)."
+        ),
+    )
 
 
 @strawberry.type
