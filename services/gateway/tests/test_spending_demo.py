@@ -3,6 +3,8 @@ partner countries with the demo's own records, and a firm's money with its conso
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections import defaultdict
 from collections.abc import Callable
@@ -209,3 +211,50 @@ async def test_a_firms_money_as_lead_and_as_participant(partner: httpx.AsyncClie
         "projectCount": count,
     }
     assert funding["asParticipant"] == {"governmentKrw": str(part_government), "projectCount": part_count}
+
+
+async def test_the_csv_export_parses_back_to_the_rollup_with_korean_names(
+    partner: httpx.AsyncClient, conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
+    r = await partner.get("/export/spending.csv", params={"group_by": "industry,fiscal_year"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
+    assert r.content.startswith(b"\xef\xbb\xbf")  # the BOM a spreadsheet needs to read UTF-8
+    table = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    industries = json.loads((DEMO / "catalog.json").read_text(encoding="utf-8"))["industries"]
+    names = {i["code"]: (i["name_ko"], i["name_en"]) for i in industries}
+    assert {(row["산업명"], row["산업명(영문)"]) for row in table} <= set(names.values())
+    assert {row["산업명"] for row in table} >= {"반도체", "디스플레이"}
+    for row in table:
+        assert (row["산업명"], row["산업명(영문)"]) == names[row["산업코드"]]
+    body = await gql(
+        partner,
+        "{ spending(groupBy: [INDUSTRY, FISCAL_YEAR]) { fiscalYear industry { code } committedKrw"
+        " disbursedKrw governmentKrw privateCashKrw privateInKindKrw projectCount overlaps } }",
+    )
+    graphql = [
+        [str(g["industry"]["code"]), str(g["fiscalYear"]), g["committedKrw"], g["disbursedKrw"],
+         g["governmentKrw"], g["privateCashKrw"], g["privateInKindKrw"], str(g["projectCount"]),
+         "TRUE" if g["overlaps"] else "FALSE"]
+        for g in body["data"]["spending"]
+    ]  # fmt: skip
+    measures = [
+        "약정액(원)",
+        "지급액(원)",
+        "정부출연금(원)",
+        "민간현금(원)",
+        "민간현물(원)",
+        "과제수",
+        "중복집계",
+    ]
+    assert [[row["산업코드"], row["회계연도"], *(row[m] for m in measures)] for row in table] == graphql
+    # Bad input is a problem, and the scope is budget:read, as for the GraphQL field.
+    bad = await partner.get("/export/spending.csv", params={"group_by": "industry,galaxy"})
+    assert bad.status_code == 422
+    assert bad.headers["content-type"] == "application/problem+json"
+    assert "galaxy" in bad.json()["detail"]
+    bad = await partner.get("/export/spending.csv", params={"group_by": "region", "partner_country": "ZZ"})
+    assert bad.status_code == 422
+    assert "ISO 3166-1" in bad.json()["detail"]
+    catalog_only = gateway((await new_key(conn, "catalog:read")).secret)
+    assert (await catalog_only.get("/export/spending.csv", params={"group_by": "track"})).status_code == 403
