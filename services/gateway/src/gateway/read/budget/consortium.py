@@ -23,8 +23,8 @@ class Participant:
     same name. A participant whose country is not KR is a foreign partner.
     """
 
-    role: ParticipantRole
-    kind: ParticipantKind
+    role: ParticipantRole = strawberry.field(description="The lead, or a participant.")
+    kind: ParticipantKind = strawberry.field(description="A firm, a university or a research institute.")
     name: str | None = strawberry.field(
         description="The member's name; null for a Korean firm, which `firm` (its BRN) names."
     )

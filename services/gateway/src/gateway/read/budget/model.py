@@ -47,17 +47,19 @@ class ProjectStatus(Enum):
 class ParticipantRole(Enum):
     """A consortium member's part: the one lead, or a participant."""
 
-    LEAD = "lead"
-    PARTICIPANT = "participant"
+    LEAD = strawberry.enum_value(
+        "lead", description="The consortium's lead: Korean, and the project's lead firm if a firm."
+    )
+    PARTICIPANT = strawberry.enum_value("participant", description="Any other member, Korean or foreign.")
 
 
 @strawberry.enum
 class ParticipantKind(Enum):
     """What a consortium member is."""
 
-    FIRM = "firm"
-    UNIVERSITY = "university"
-    INSTITUTE = "institute"
+    FIRM = strawberry.enum_value("firm", description="A firm: Korean (named by its BRN) or foreign.")
+    UNIVERSITY = strawberry.enum_value("university", description="A university.")
+    INSTITUTE = strawberry.enum_value("institute", description="A research institute.")
 
 
 @strawberry.enum

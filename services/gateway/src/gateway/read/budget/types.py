@@ -8,7 +8,7 @@ here by hand; the sums and the year's overview are hand-written statements of th
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import strawberry
@@ -262,7 +262,13 @@ class Project:
             " institutes and foreign partners, each with its own share of the money."
         )
     )
-    async def participants(self, info: Info[Context, Any], first: int = 20) -> list[Participant]:
+    async def participants(
+        self,
+        info: Info[Context, Any],
+        first: Annotated[
+            int, strawberry.argument(description="At most this many members (up to the page cap).")
+        ] = 20,
+    ) -> list[Participant]:
         return await load_children(info, PROJECT_PARTICIPANTS, self.code, first, Participant.from_row)
 
     @strawberry.field(description="The project's technologies, its primary (first) one first.")
