@@ -3,15 +3,16 @@ country flag, the selection-day snapshot, scopes and bad input."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 
+from gateway.app import all_migrations
 from mpe_events import budget as bev
 from mpe_events.registry import FIRM_UPDATED
-from mpe_kit import db
+from mpe_kit import db, migrations
 
 from .conftest import (
     F1,
@@ -242,3 +243,32 @@ async def test_a_partner_country_filter_takes_lower_case_and_needs_budget_read(
     assert body["data"]["projects"] == {"totalCount": 1, "edges": [{"node": {"code": "P1"}}]}
     body = await gql(await client("catalog:read"), "{ spending(groupBy: [TRACK]) { track } }")
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_the_migration_gives_projects_projected_before_it_their_lead_firm_as_consortium(
+    migrated_database: Callable[[str, list[migrations.Migration]], Awaitable[str]],
+) -> None:
+    every = all_migrations()
+    (consortia,) = [m for m in every if m.namespace == "gateway" and m.name == "participants"]
+    dsn = await migrated_database("gateway_before_0010", [m for m in every if m is not consortia])
+    before = await db.connect(dsn)
+    try:
+        # Rows as the projection wrote them before 0010 (it wrote no consortium then).
+        for code, lead in (("OLD", F1), ("NOBODY", None)):
+            await before.execute(
+                "insert into projects (code, program_code, fiscal_year, title, kind, technology_codes,"
+                " lead_firm_brn, government_krw, private_cash_krw, private_in_kind_krw, start_on, end_on,"
+                " status, committed_krw, disbursed_krw, version)"
+                " values ($1, 'MP-2023', 2023, $1, 'new', '{SEMI-004}', $2, $3, $4, $5, '2023-04-01',"
+                " '2023-12-31', 'active', $3, 0, 3)",
+                code,
+                lead,
+                GOV,
+                CASH,
+                KIND,
+            )
+        await migrations.migrate(dsn, every)
+        assert await members(before, "OLD") == [("lead", "firm", F1, None, "KR", GOV)]
+        assert await members(before, "NOBODY") == []
+    finally:
+        await before.close()
