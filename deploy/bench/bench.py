@@ -628,7 +628,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         return values
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("--queries", default="technologies,program_overview,firm", help="names in queries/")
+    p.add_argument(
+        "--queries", default="technologies,program_overview,firm,spending", help="names in queries/"
+    )
     p.add_argument("--cold-rates", type=rates, default=[10, 50, 100, 200, 400], help="req/s, comma-separated")
     p.add_argument("--warm-rates", type=rates, default=[500, 1000, 2000, 3000], help="req/s, comma-separated")
     p.add_argument("--seconds", type=float, default=10, help="measured seconds per rung")

@@ -17,10 +17,10 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from demo_events import demo_events  # this directory: the script runs from it
 from graphql import parse
 
 from gateway.app import all_migrations
@@ -30,25 +30,8 @@ from gateway.read.compiled import CompiledQuery, compile_operation, inspect_oper
 from gateway.read.schema import Context, schema
 from mpe_devstack.ports import free_port
 from mpe_devstack.postgres import PostgresServer
-from mpe_events import budget as bev
-from mpe_events import catalog as cev
-from mpe_events import firms as fev
-from mpe_events.envelope import Envelope
-from mpe_events.registry import (
-    DESIGNATION_EVENTS,
-    EVENT_TYPES,
-    FIRM_REGISTERED,
-    FISCAL_YEAR_SET,
-    INDUSTRY_CREATED,
-    PROGRAM_CREATED,
-    PROJECT_EVENTS,
-    TECHNOLOGY_LISTED,
-)
-from mpe_events.registry import source as event_source
 from mpe_kit import db, migrations
-from mpe_kit.consumer import Event
 
-DEMO = Path(__file__).resolve().parents[3] / "deploy" / "demo"
 SCOPES = frozenset({"catalog:read", "firms:read", "firms:financials", "budget:read"})
 
 QUERY_1 = """
@@ -71,120 +54,6 @@ query Page($after: String) {
   }
 }
 """
-
-
-def _event(event_type: str, data: Any, subject: str) -> Event:
-    env = Envelope(
-        id=uuid.uuid4(),
-        source=event_source(event_type.split(".")[2]),
-        type=event_type,
-        subject=subject,
-        time=datetime.now(UTC),
-        data=data.model_dump(mode="json"),
-    )
-    return Event(env, data, EVENT_TYPES[event_type].topic.name, 0, 0)
-
-
-def demo_events() -> list[Event]:
-    """The demo dataset as the services would publish it (final states only)."""
-    events: list[Event] = []
-    catalog = json.loads((DEMO / "catalog.json").read_text())
-    for i in catalog["industries"]:
-        events.append(_event(INDUSTRY_CREATED.type, cev.IndustryV1(**i, version=1), i["code"]))
-    techs: dict[str, dict[str, Any]] = {}
-    for rev in catalog["revisions"]:
-        day, rid = date.fromisoformat(rev["effective_on"]), uuid.uuid4()
-        for c in rev["changes"]:
-            if c["op"] == "add":
-                t = c["technology"]
-                techs[t["code"]] = {
-                    **t,
-                    "status": "listed",
-                    "listed_on": day,
-                    "retired_on": None,
-                    "version": 1,
-                }
-            else:
-                t = techs[c["code"]]
-                t.update({k: v for k, v in c.items() if k not in ("op", "code")})
-                if c["op"] == "retire":
-                    t.update(status="retired", retired_on=day)
-                t["version"] += 1
-            techs[t["code"]]["revision_id"] = rid
-    for t in techs.values():
-        events.append(_event(TECHNOLOGY_LISTED.type, cev.TechnologyV1.model_validate(t), t["code"]))
-    for f in json.loads((DEMO / "firms.json").read_text())["firms"]:
-        body = f["firm"]
-        number = body["brn"]
-        firm = fev.FirmV1.model_validate(
-            {
-                **body,
-                "brn_display": f"{number[:3]}-{number[3:5]}-{number[5:]}",
-                "confirmations": f["confirmations"],
-                "version": 1,
-            }
-        )
-        events.append(_event(FIRM_REGISTERED.type, firm, number))
-        for d in f["designations"]:
-            app = d["application"]
-            applied = date.fromisoformat(app.get("effective_on") or "2021-01-01")
-            history = [fev.TransitionV1(from_status=None, to_status="applied",
-                                        at=datetime.combine(applied, datetime.min.time(), UTC),
-                                        effective_on=applied, actor="demo", reason=None)]  # fmt: skip
-            status, designated_on, valid_until = "applied", None, None
-            for t in d["transitions"]:
-                on = date.fromisoformat(t.get("effective_on") or applied.isoformat())
-                history.append(fev.TransitionV1(from_status=status, to_status=t["to"],
-                                                at=datetime.combine(on, datetime.min.time(), UTC),
-                                                effective_on=on, actor="demo", reason=t.get("reason")))  # fmt: skip
-                status = t["to"]
-                if status == "designated":
-                    years = 5 if app["kind"] == "leading" else 3
-                    designated_on, valid_until = on, on.replace(year=on.year + years)
-            des = fev.DesignationV1.model_validate(
-                {
-                    "id": uuid.uuid4(),
-                    "brn": number,
-                    "kind": app["kind"],
-                    "cohort": app.get("cohort"),
-                    "technology_codes": app["technology_codes"],
-                    "status": status,
-                    "applied_on": applied,
-                    "designated_on": designated_on,
-                    "valid_until": valid_until,
-                    "history": history,
-                    "version": len(history),
-                }
-            )
-            events.append(_event(DESIGNATION_EVENTS[status].type, des, str(des.id)))
-    budget = json.loads((DEMO / "budget.json").read_text())
-    for y in budget["fiscal_years"]:
-        events.append(
-            _event(
-                FISCAL_YEAR_SET.type, bev.FiscalYearV1(year=y["year"], **y["body"], version=1), str(y["year"])
-            )
-        )
-    for p in budget["programs"]:
-        themes = [{"code": t["theme_code"], **t["body"]} for t in p["themes"]]
-        prog = bev.ProgramV1.model_validate({**p["program"], "themes": themes, "version": 1})
-        events.append(_event(PROGRAM_CREATED.type, prog, prog.code))
-    year_of = {p["program"]["code"]: p["program"]["fiscal_year"] for p in budget["programs"]}
-    for p in budget["projects"]:
-        status = p["transitions"][-1]["to"] if p["transitions"] else "proposed"
-        # The consortium is the REST body's shape, not the event's; query 1 does not read it.
-        body = {k: v for k, v in p["project"].items() if k != "participants"}
-        proj = bev.ProjectV1.model_validate(
-            {
-                **body,
-                "fiscal_year": year_of[body["program_code"]],
-                "status": status,
-                "committed_krw": body["government_krw"] if status != "proposed" else 0,
-                "disbursed_krw": sum(d["body"]["amount_krw"] for d in p["disbursements"]),
-                "version": 1 + len(p["transitions"]) + len(p["disbursements"]),
-            }
-        )
-        events.append(_event(PROJECT_EVENTS[status].type, proj, proj.code))
-    return events
 
 
 def summary(name: str, samples: list[float]) -> str:

@@ -17,6 +17,7 @@ from gateway.http.access import AccessLog, Gate, GatewayMetrics, RateLimiter
 from gateway.http.endpoint import GraphQLEndpoint, GraphQLHTTP
 from gateway.http.export import export_router
 from gateway.http.limits import Limits
+from gateway.http.spending_export import spending_export_router
 from gateway.http.websocket import graphql_router
 from gateway.partners.keys import KeyCache
 from gateway.portal import portal_router
@@ -125,7 +126,12 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
         migrations=all_migrations,
         # GET and POST /graphql are answered by the GraphQLEndpoint middleware; strawberry's
         # router serves the websocket protocol on the same path.
-        routers=lambda: [graphql_router(), export_router(), portal_router(settings)],
+        routers=lambda: [
+            graphql_router(),
+            spending_export_router(),
+            export_router(),
+            portal_router(settings),
+        ],
         workers=_workers,
         has_outbox=False,
         staff_auth=False,

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, NewType
 from zoneinfo import ZoneInfo
 
+import pycountry
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import FieldExtension
@@ -146,6 +147,26 @@ def brn(value: str) -> str:
     except brn_rule.InvalidBrn as exc:
         reason = "its check digit does not match" if exc.problem == "check_digit" else brn_rule.FORMAT_MESSAGE
     raise bad_input(f"`brn` {value!r} is not valid: {reason}.")
+
+
+def partner_country(value: str) -> str:
+    """A foreign partner's country: an ISO 3166-1 alpha-2 code other than KR, in upper case."""
+    code = value.strip().upper()
+    if len(code) != 2 or not code.isascii() or pycountry.countries.get(alpha_2=code) is None:
+        raise bad_input(f"`partnerCountry` {value!r} is not an ISO 3166-1 alpha-2 country code, such as DE.")
+    if code == "KR":
+        raise bad_input("`partnerCountry` names a foreign partner's country; KR is Korea itself.")
+    return code
+
+
+_MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
+
+
+def paid_month(value: str) -> str:
+    """A month of payments, as YYYY-MM."""
+    if not _MONTH.fullmatch(value):
+        raise bad_input(f"`paidMonth` must be a month as YYYY-MM, such as 2024-06; got {value!r}.")
+    return value
 
 
 def page_size(first: int, cap: int) -> int:

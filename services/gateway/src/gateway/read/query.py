@@ -12,6 +12,13 @@ from strawberry.types import Info
 
 from gateway import store
 from gateway.read.budget.model import PROGRAM, PROJECT
+from gateway.read.budget.spending import (
+    SPENDING,
+    SpendingDimension,
+    SpendingFilter,
+    SpendingRow,
+    spending_rows,
+)
 from gateway.read.budget.types import (
     COVERAGE_GAPS,
     CoverageMissing,
@@ -64,6 +71,7 @@ from gateway.read.common import (
     after_key,
     bad_input,
     page_size,
+    partner_country,
 )
 from gateway.read.common import brn as valid_brn
 from gateway.read.common import fiscal_year as valid_fiscal_year
@@ -333,6 +341,7 @@ class Query:
             status=f.status.value if f.status else None,
             fiscal_year=f.fiscal_year,
             kind=f.kind.value if f.kind else None,
+            partner_country=partner_country(f.partner_country) if f.partner_country is not None else None,
         )
         async with info.context.pool.acquire() as conn:
             rows = await store.budget.projects_page(conn, rf, after=after_key(after), limit=size + 1)
@@ -357,6 +366,21 @@ class Query:
         self, info: Info[Context, Any], fiscal_year: Annotated[int, strawberry.argument(description=YEAR)]
     ) -> ProgramOverview | None:
         return await ProgramOverview.of_year(info.context.pool, fiscal_year)
+
+    @strawberry.field(extensions=BUDGET, description=SPENDING)
+    async def spending(
+        self,
+        info: Info[Context, Any],
+        group_by: Annotated[
+            list[SpendingDimension],
+            strawberry.argument(description="The dimensions to group by; none: one row."),
+        ],
+        filter: Annotated[
+            SpendingFilter | None,
+            strawberry.argument(description="Only the projects (or payments) matching it."),
+        ] = None,
+    ) -> list[SpendingRow] | None:
+        return [SpendingRow.from_row(r) for r in await spending_rows(info.context.pool, group_by, filter)]
 
     @strawberry.field(extensions=BUDGET, description=COVERAGE_GAPS)
     async def coverage_gaps(

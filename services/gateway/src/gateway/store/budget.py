@@ -75,6 +75,15 @@ class ProjectFilter:
     status: str | None = None
     fiscal_year: int | None = None
     kind: str | None = None
+    partner_country: str | None = None
+
+
+def has_partner(country: str, project: str = "projects.code") -> str:
+    """The SQL condition that the project `project` has a foreign partner of the country `country` (SQL)."""
+    return (
+        f"exists (select 1 from project_participants pp where pp.project_code = {project}"
+        f" and pp.country = {country} and pp.country <> 'KR')"
+    )
 
 
 def project_where(f: ProjectFilter) -> tuple[str, list[object]]:
@@ -85,8 +94,9 @@ def project_where(f: ProjectFilter) -> tuple[str, list[object]]:
         " and ($4::text is null or status = $4)"
         " and ($5::int is null or fiscal_year = $5)"
         " and ($6::text is null or kind = $6)"
+        f" and ($7::text is null or {has_partner('$7::text')})"
     )
-    return sql, [f.program, f.technology, f.firm, f.status, f.fiscal_year, f.kind]
+    return sql, [f.program, f.technology, f.firm, f.status, f.fiscal_year, f.kind, f.partner_country]
 
 
 async def projects_page(
@@ -95,7 +105,7 @@ async def projects_page(
     """Projects by code after a keyset position."""
     where, args = project_where(f)
     return await conn.fetch(
-        f"select {PROJECT_COLS} from projects{where} and ($7::text is null or code > $7) order by code limit $8",
+        f"select {PROJECT_COLS} from projects{where} and ($8::text is null or code > $8) order by code limit $9",
         *args,
         after,
         limit,

@@ -190,8 +190,8 @@ async def upsert_budget_project(conn: Conn, d: bev.ProjectV1) -> bool:
     status = await conn.execute(
         "insert into projects (code, program_code, fiscal_year, title, kind, continues, technology_codes,"
         " lead_firm_brn, government_krw, private_cash_krw, private_in_kind_krw, start_on, end_on, status,"
-        " committed_krw, disbursed_krw, version, history)"
-        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        " committed_krw, disbursed_krw, version, history, lead_firm_size, lead_firm_region)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
         " on conflict (code) do update set program_code = excluded.program_code,"
         " fiscal_year = excluded.fiscal_year, title = excluded.title, kind = excluded.kind,"
         " continues = excluded.continues, technology_codes = excluded.technology_codes,"
@@ -199,8 +199,9 @@ async def upsert_budget_project(conn: Conn, d: bev.ProjectV1) -> bool:
         " private_cash_krw = excluded.private_cash_krw, private_in_kind_krw = excluded.private_in_kind_krw,"
         " start_on = excluded.start_on, end_on = excluded.end_on, status = excluded.status,"
         " committed_krw = excluded.committed_krw, disbursed_krw = excluded.disbursed_krw,"
-        " version = excluded.version, history = excluded.history, updated_at = now()"
-        " where projects.version < excluded.version",
+        " version = excluded.version, history = excluded.history,"
+        " lead_firm_size = excluded.lead_firm_size, lead_firm_region = excluded.lead_firm_region,"
+        " updated_at = now() where projects.version < excluded.version",
         d.code,
         d.program_code,
         d.fiscal_year,
@@ -219,8 +220,56 @@ async def upsert_budget_project(conn: Conn, d: bev.ProjectV1) -> bool:
         d.disbursed_krw,
         d.version,
         [s.model_dump(mode="json") for s in d.history],
+        d.lead_firm_size,
+        d.lead_firm_region,
     )
-    return _changed(status)
+    changed = _changed(status)
+    if changed:
+        await _replace_participants(conn, d)
+    return changed
+
+
+def participants_of(d: bev.ProjectV1) -> list[bev.ParticipantV1]:
+    """The consortium; an event from before consortia names none: its lead firm alone, with all of the money."""
+    if d.participants or d.lead_firm_brn is None:
+        return list(d.participants)
+    return [
+        bev.ParticipantV1(
+            role="lead",
+            kind="firm",
+            name=None,
+            brn=d.lead_firm_brn,
+            country="KR",
+            government_krw=d.government_krw,
+            private_cash_krw=d.private_cash_krw,
+            private_in_kind_krw=d.private_in_kind_krw,
+        )
+    ]
+
+
+async def _replace_participants(conn: Conn, d: bev.ProjectV1) -> None:
+    # The project's event carries its whole consortium: its rows are replaced, under the project's version.
+    await conn.execute("delete from project_participants where project_code = $1", d.code)
+    await conn.executemany(
+        "insert into project_participants (project_code, position, role, kind, brn, name, country,"
+        " government_krw, private_cash_krw, private_in_kind_krw)"
+        " values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        [
+            (
+                d.code,
+                n,
+                p.role,
+                p.kind,
+                p.brn,
+                p.name,
+                p.country,
+                p.government_krw,
+                p.private_cash_krw,
+                p.private_in_kind_krw,
+            )
+            for n, p in enumerate(participants_of(d), start=1)
+        ],
+    )
 
 
 async def upsert_disbursement(conn: Conn, d: bev.DisbursementV1) -> bool:

@@ -65,6 +65,25 @@ class ProjectStatus(Enum):
 
 
 @strawberry.enum
+class ParticipantRole(Enum):
+    """A consortium member's part: the one lead, or a participant."""
+
+    LEAD = strawberry.enum_value(
+        "lead", description="The consortium's lead: Korean, and the project's lead firm if a firm."
+    )
+    PARTICIPANT = strawberry.enum_value("participant", description="Any other member, Korean or foreign.")
+
+
+@strawberry.enum
+class ParticipantKind(Enum):
+    """What a consortium member is."""
+
+    FIRM = strawberry.enum_value("firm", description="A firm: Korean (named by its BRN) or foreign.")
+    UNIVERSITY = strawberry.enum_value("university", description="A university.")
+    INSTITUTE = strawberry.enum_value("institute", description="A research institute.")
+
+
+@strawberry.enum
 class AlchemistStage(Enum):
     """A stage of an alchemist theme's tournament."""
 
@@ -134,6 +153,26 @@ DISBURSEMENT = Entity(
     ),
 )
 
+# A member of a project's consortium (project_participants: one row per member, in the event's
+# order). Never loaded by key: its rows are reached through the project (PROJECT_PARTICIPANTS).
+PARTICIPANT = Entity(
+    "Participant",
+    table="project_participants",
+    key="project_code",
+    columns=(
+        Column("project_code", Encoding.KEYS),
+        Column("role", Encoding.ENUM, ParticipantRole),
+        Column("kind", Encoding.ENUM, ParticipantKind),
+        Column("name"),
+        Column("brn", Encoding.KEYS, scope=FIRMS_READ),
+        Column("country"),
+        Column("government_krw", Encoding.WON),
+        Column("private_cash_krw", Encoding.WON),
+        Column("private_in_kind_krw", Encoding.WON),
+    ),
+    extra=("position",),
+)
+
 # The sums over a set of projects (Funding, IndustryFunding, TrackFunding, Program's own).
 SUMS = (
     Column("committed_krw", Encoding.WON),
@@ -148,6 +187,11 @@ TECHNOLOGY_PROJECTS = Relation(
 )
 FIRM_PROJECTS = Relation("Firm", "projects", PROJECT, "lead_firm_brn", "brn", NEWEST_FIRST)
 PROGRAM_PROJECTS = Relation("Program", "projects", PROJECT, "program_code", "code", (("code", False),))
+
+PROJECT_PARTICIPANTS = Relation(
+    "Project", "participants", PARTICIPANT, "project_code", "code", (("position", False),)
+)
+PARTICIPANT_FIRM = Lookup("Participant", "firm", FIRM, "brn")
 
 PROJECT_PROGRAM = Lookup("Project", "program", PROGRAM, "program_code")
 PROJECT_TECHNOLOGIES = Lookup("Project", "technologies", TECHNOLOGY, "technology_codes", many=True)

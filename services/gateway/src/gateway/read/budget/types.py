@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 import strawberry
 from strawberry.types import Info
 
 from gateway import store
+from gateway.read.budget.consortium import Participant
 from gateway.read.budget.model import (
     DISBURSEMENT,
     PROGRAM,
@@ -23,6 +24,7 @@ from gateway.read.budget.model import (
     PROJECT,
     PROJECT_CONTINUES,
     PROJECT_LEAD_FIRM,
+    PROJECT_PARTICIPANTS,
     PROJECT_PROGRAM,
     PROJECT_TECHNOLOGIES,
     SUMS,
@@ -329,6 +331,21 @@ class Project:
     async def program(self, info: Info[Context, Any]) -> Program | None:
         return await load_one(info, PROJECT_PROGRAM.child, self.program_code, Program.from_row)
 
+    @strawberry.field(
+        description=(
+            "The consortium, lead first as the budget service lists it: Korean firms, universities,"
+            " institutes and foreign partners, each with its own share of the money."
+        )
+    )
+    async def participants(
+        self,
+        info: Info[Context, Any],
+        first: Annotated[
+            int, strawberry.argument(description="At most this many members (up to the page cap).")
+        ] = 20,
+    ) -> list[Participant]:
+        return await load_children(info, PROJECT_PARTICIPANTS, self.code, first, Participant.from_row)
+
     @strawberry.field(description="The project's technologies, its primary (first) one first.")
     async def technologies(self, info: Info[Context, Any]) -> list[Technology]:
         return await load_many(info, PROJECT_TECHNOLOGIES.child, self.technology_codes, Technology.from_row)
@@ -395,6 +412,13 @@ class ProjectFilter:
     )
     kind: ProjectKind | None = strawberry.field(
         default=None, description="Only new, or only continuing, projects."
+    )
+    partner_country: str | None = strawberry.field(
+        default=None,
+        description=(
+            "Projects with a foreign partner of this country: an ISO 3166-1 alpha-2 code such as DE"
+            " (KR, Korea itself, is refused)."
+        ),
     )
 
 

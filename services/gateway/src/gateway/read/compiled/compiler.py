@@ -24,6 +24,7 @@ from gateway import store
 from gateway.read.budget.model import PROGRAM, PROJECT
 from gateway.read.catalog.model import TECHNOLOGY
 from gateway.read.common import today_in_korea
+from gateway.read.compiled import money
 from gateway.read.compiled.core import (
     ARGUMENTS,
     MAX_KEYS,
@@ -529,3 +530,12 @@ class Compiler:
         return json_list(self.child(field, details, x), rows, x, f"{x}.ord")
 
     # Project
+
+    # The money rollups (compiled/money.py)
+
+    f_Query_spending = money.f_Query_spending
+    f_SpendingRow_industry = money.f_SpendingRow_industry
+    f_SpendingRow_program = money.f_SpendingRow_program
+    f_Firm_funding = money.f_Firm_funding
+    f_FirmFunding_asLead = money.f_FirmFunding_asLead
+    f_FirmFunding_asParticipant = money.f_FirmFunding_asParticipant

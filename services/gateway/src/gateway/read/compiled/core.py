@@ -120,6 +120,16 @@ def brn_of(value: str) -> str:
         raise Unsupported(ARGUMENTS) from exc
 
 
+def checked(check: Callable[[str], str], value: str | None) -> str | None:
+    """An optional text argument through the resolvers' check; Unsupported where it refuses it."""
+    if value is None:
+        return None
+    try:
+        return check(value)
+    except GraphQLError as exc:
+        raise Unsupported(ARGUMENTS) from exc
+
+
 def shift(sql: str, base: int) -> str:
     """A store clause written with $1, $2 … renumbered to start after `base` placeholders."""
     return re.sub(r"\$(\d+)", lambda m: f"${int(m[1]) + base}", sql)

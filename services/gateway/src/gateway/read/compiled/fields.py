@@ -15,8 +15,9 @@ from strawberry.permission import PermissionExtension
 from gateway import store
 from gateway.read import families
 from gateway.read.budget.model import SUMS
-from gateway.read.common import HasScope
-from gateway.read.compiled.core import brn_of, enum_value
+from gateway.read.common import HasScope, partner_country
+from gateway.read.compiled import money
+from gateway.read.compiled.core import brn_of, checked, enum_value
 from gateway.read.describe import Column, Encoding, Lookup, Relation
 from gateway.read.schema import schema
 
@@ -66,6 +67,7 @@ SCALARS: dict[str, dict[str, Callable[[str], str]]] = {
     "IndustryFunding": _SUM_FIELDS,
     "YearFunding": {"fiscalYear": lambda a: f"{a}.fiscal_year", **_SUM_FIELDS},
     "TrackFunding": {"track": lambda a: f"{a}.track", **_SUM_FIELDS},
+    **money.SCALARS,
     "ProgramOverview": {
         "fiscalYear": lambda a: f"{a}.fiscal_year",
         "envelopeKrw": _won("envelope_krw"),
@@ -154,6 +156,7 @@ def project_filter(f: dict[str, Any]) -> store.budget.ProjectFilter:
         status=enum_value(f.get("status")),
         fiscal_year=f.get("fiscalYear"),
         kind=enum_value(f.get("kind")),
+        partner_country=checked(partner_country, f.get("partnerCountry")),
     )
 
 

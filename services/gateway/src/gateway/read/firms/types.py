@@ -48,9 +48,11 @@ from gateway.read.firms.model import (
 )
 
 if TYPE_CHECKING:
+    from gateway.read.budget.consortium import FirmFunding
     from gateway.read.budget.types import Project
 
 BUDGET_TYPES = strawberry.lazy("gateway.read.budget.types")
+CONSORTIUM = strawberry.lazy("gateway.read.budget.consortium")
 # The program's goal: 200 leading firms (으뜸기업) by 2030.
 LEADING_FIRM_TARGET = 200
 LEADING_FIRM_TARGET_YEAR = 2030
@@ -117,6 +119,18 @@ class Firm:
         from gateway.read.budget.types import Project
 
         return await load_children(info, FIRM_PROJECTS, self.brn, first, Project.from_row)
+
+    @strawberry.field(
+        extensions=BUDGET,
+        description=(
+            "The firm's money over every fiscal year: as the lead of projects and as a participant in"
+            " others' (its own shares of each, and those projects' committed and disbursed money)."
+        ),
+    )
+    async def funding(self, info: Info[Context, Any]) -> Annotated[FirmFunding, CONSORTIUM] | None:
+        from gateway.read.budget.consortium import FirmFunding
+
+        return await FirmFunding.of_firm(info.context.pool, self.brn)
 
     @strawberry.field(
         extensions=FINANCIAL,

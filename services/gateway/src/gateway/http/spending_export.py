@@ -1,0 +1,173 @@
+"""`GET /export/spending.csv?group_by=industry,fiscal_year`: the `spending` rollup for spreadsheets.
+
+The same rows as the GraphQL field (one statement of `gateway.store.spending`), the same scope
+(budget:read) and the same checks. UTF-8 with a byte order mark, so that a spreadsheet opens the
+Korean names right; Korean headers (docs/partner-guide.md lists them with their GraphQL names).
+Values are as GraphQL gives them: enums by name, won as whole digits, a missing value empty.
+A rollup has at most a few thousand rows, so the file is built whole rather than streamed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, Request
+from graphql import GraphQLError
+from starlette.responses import Response
+
+from gateway import store
+from gateway.http.export import Transfer, _admit, _observe, _outcome
+from gateway.read.budget.model import BUDGET_READ, ProgramKind, ProjectKind
+from gateway.read.budget.spending import SpendingDimension, asked
+from gateway.read.firms.model import FirmSize
+from mpe_kit.errors import Problem
+
+PATH = "/export/spending.csv"
+BOM = "\ufeff"
+
+# Per dimension, its columns: (header, rollup column, how the value is written).
+_AS_IS = None
+COLUMNS: dict[str, tuple[tuple[str, str, Any], ...]] = {
+    "fiscal_year": (("회계연도", "fiscal_year", _AS_IS),),
+    "industry": (
+        ("산업코드", "industry_code", _AS_IS),
+        ("산업명", "industry_name_ko", _AS_IS),
+        ("산업명(영문)", "industry_name_en", _AS_IS),
+    ),
+    "program": (("사업코드", "program_code", _AS_IS),),
+    "program_kind": (("사업유형", "program_kind", ProgramKind),),
+    "track": (("트랙", "track", _AS_IS),),
+    "project_kind": (("과제구분", "project_kind", ProjectKind),),
+    "region": (("지역", "region", _AS_IS),),
+    "firm_size": (("기업규모", "firm_size", FirmSize),),
+    "partner_country": (("협력국", "partner_country", _AS_IS),),
+    "paid_month": (("지급월", "paid_month", _AS_IS),),
+}
+MEASURES = (
+    ("약정액(원)", "committed_krw"),
+    ("지급액(원)", "disbursed_krw"),
+    ("정부출연금(원)", "government_krw"),
+    ("민간현금(원)", "private_cash_krw"),
+    ("민간현물(원)", "private_in_kind_krw"),
+    ("과제수", "project_count"),
+    ("중복집계", "overlaps"),
+)
+# The filters, by query parameter: the GraphQL filter field, and the enum its value names.
+FILTERS: dict[str, tuple[str, Any]] = {
+    "fiscal_year": ("fiscalYear", int),
+    "industry": ("industry", str),
+    "program": ("program", str),
+    "program_kind": ("programKind", ProgramKind),
+    "track": ("track", str),
+    "project_kind": ("projectKind", ProjectKind),
+    "region": ("region", str),
+    "firm_size": ("firmSize", FirmSize),
+    "partner_country": ("partnerCountry", str),
+    "paid_month": ("paidMonth", str),
+    "technology": ("technology", str),
+    "firm": ("firm", str),
+}
+
+
+def _invalid(message: str, **extra: Any) -> Problem:
+    return Problem(message, status=422, **extra)
+
+
+def _group_by(value: str | None) -> list[SpendingDimension]:
+    names = [n.strip() for n in (value or "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in COLUMNS]
+    if unknown:
+        raise _invalid(
+            f"group_by: unknown dimension {', '.join(unknown)}; the dimensions are {', '.join(COLUMNS)}.",
+            dimensions=list(COLUMNS),
+        )
+    return [SpendingDimension(n) for n in dict.fromkeys(names)]
+
+
+def _filters(request: Request) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for param, (name, kind) in FILTERS.items():
+        raw = request.query_params.get(param)
+        if raw is None:
+            continue
+        try:
+            found[name] = kind[raw.upper()] if kind in (ProgramKind, ProjectKind, FirmSize) else kind(raw)
+        except (KeyError, ValueError):
+            allowed = (
+                f"; one of {', '.join(e.name for e in kind)}" if kind is not int and kind is not str else ""
+            )
+            raise _invalid(f"{param}: {raw!r} is not valid{allowed}.") from None
+    return found
+
+
+def _cell(value: Any, enum: Any) -> Any:
+    if value is None:
+        return ""
+    if enum is not None:
+        return enum(value).name
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    return value
+
+
+def to_csv(dimensions: list[SpendingDimension], rows: list[asyncpg.Record]) -> bytes:
+    """The rows as CSV, with a BOM: the grouped dimensions' columns in the order asked, then the measures."""
+    columns = [c for d in dimensions for c in COLUMNS[str(d.value)]]
+    out = io.StringIO()
+    out.write(BOM)
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([h for h, _, _ in columns] + [h for h, _ in MEASURES])
+    for r in rows:
+        writer.writerow([_cell(r[c], e) for _, c, e in columns] + [_cell(r[c], None) for _, c in MEASURES])
+    return out.getvalue().encode("utf-8")
+
+
+async def export_spending(request: Request) -> Response:
+    """The rollup as CSV, after the key, its rate and its scope are checked."""
+    transfer = Transfer(entity="spending", started=time.perf_counter())
+    try:
+        partner = await _admit(request, transfer)
+        if BUDGET_READ not in partner.scopes:
+            raise Problem(f"This key lacks the {BUDGET_READ} scope.", status=403, scope=BUDGET_READ)
+        dimensions = _group_by(request.query_params.get("group_by"))
+        try:
+            rollup = asked(dimensions, _filters(request))
+        except GraphQLError as exc:
+            raise _invalid(exc.message) from None
+        async with request.app.state.pool.acquire() as conn:
+            rows = await store.spending.spending(conn, rollup)
+    except Problem as problem:
+        transfer.status, transfer.outcome = problem.status, _outcome(problem.status)
+        _observe(request, transfer)
+        raise
+    transfer.rows = len(rows)
+    _observe(request, transfer)
+    return Response(
+        to_csv(dimensions, rows),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="spending.csv"', "Cache-Control": "no-store"},
+    )
+
+
+def spending_export_router() -> APIRouter:
+    """The route, for the app's router list: before /export/{filename}, which it would otherwise meet."""
+    router = APIRouter()
+    router.add_api_route(
+        PATH,
+        export_spending,
+        methods=["GET"],
+        response_class=Response,
+        summary="The spending rollup as CSV (UTF-8 with BOM, Korean headers)",
+        description=(
+            "group_by: comma-separated dimensions ("
+            + ", ".join(COLUMNS)
+            + "); filters: "
+            + ", ".join(FILTERS)
+            + ". Needs budget:read."
+        ),
+    )
+    return router
