@@ -3,7 +3,9 @@
 NDJSON writes each line as it is. CSV, for spreadsheets, starts with a UTF-8 byte order mark
 (a spreadsheet then reads Korean names as UTF-8 rather than the system's code page) and a header
 row of the line's keys; a list of codes is one cell joined by `;`, a list of objects (a
-designation's history, a program's themes) one cell of JSON, null an empty cell.
+designation's history, a program's themes) one cell of JSON, null an empty cell. Text that a
+spreadsheet would take for a formula (starting with =, +, -, @, a tab or a carriage return) gets a
+leading apostrophe, so that opening an export never runs one.
 """
 
 from __future__ import annotations
@@ -24,17 +26,28 @@ def ndjson_line(line: dict[str, Any]) -> bytes:
     return json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """Text a spreadsheet shows as text: one that would start a formula gets a leading apostrophe."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def cell(value: Any) -> str:
     """A line's value as one CSV cell."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
-        return LIST_SEPARATOR.join(str(v) for v in value)
+        return spreadsheet_safe(LIST_SEPARATOR.join(str(v) for v in value))
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return str(value)
+    return spreadsheet_safe(str(value))
 
 
 def csv_row(cells: Sequence[str]) -> bytes:

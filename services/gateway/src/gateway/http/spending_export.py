@@ -21,13 +21,13 @@ from starlette.responses import Response
 
 from gateway import store
 from gateway.http.export import Transfer, _admit, _observe, _outcome
+from gateway.http.export_formats import BOM, spreadsheet_safe
 from gateway.read.budget.model import BUDGET_READ, ProgramKind, ProjectKind
 from gateway.read.budget.spending import SpendingDimension, asked
 from gateway.read.firms.model import FirmSize
 from mpe_kit.errors import Problem
 
 PATH = "/export/spending.csv"
-BOM = "\ufeff"
 
 # Per dimension, its columns: (header, rollup column, how the value is written).
 _AS_IS = None
@@ -111,7 +111,7 @@ def _cell(value: Any, enum: Any) -> Any:
         return enum(value).name
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    return value
+    return spreadsheet_safe(value) if isinstance(value, str) else value
 
 
 def to_csv(dimensions: list[SpendingDimension], rows: list[asyncpg.Record]) -> bytes:
