@@ -56,7 +56,9 @@ def _events(limit: int) -> list[Event]:
 
 async def _publish(bootstrap: str, prefix: str, events: list[Event]) -> None:
     """Send the events to their topics as the relays would."""
-    await ensure_topics(bootstrap, [TOPICS[t] for t in {e.topic for e in events}], prefix=prefix, replication=1)
+    await ensure_topics(
+        bootstrap, [TOPICS[t] for t in {e.topic for e in events}], prefix=prefix, replication=1
+    )
     producer = idempotent_producer(bootstrap, client_id="test-rebuild")
     await producer.start()
     try:
@@ -124,10 +126,12 @@ async def test_rebuild_matches_the_projected_model_and_switches_readers_at_once(
         stop.set()
         await task
     assert result.replaced is not None
-    assert result.progress.read == len(events) and result.progress.applied == len(events)
+    assert result.progress.read == len(events)
+    assert result.progress.applied == len(events)
     # While the new model was built, readers got answers, all from the old model; then the new one.
     (before,) = switched_at
-    assert before > 0 and set(answers[:before]) == {1}
+    assert before > 0
+    assert set(answers[:before]) == {1}
     assert answers[-1] == 0
     async with pool.acquire() as c:
         assert await c.fetchval("select count(*) from fiscal_years where year = 2099") == 0
@@ -153,7 +157,11 @@ async def test_rebuild_without_switch_leaves_readers_on_the_old_model(
     events = _events(40)
     await _publish(kafka.bootstrap, topic_prefix, events)
     result = await rebuild(
-        dsn=gateway_db, bootstrap=kafka.bootstrap, prefix=topic_prefix, consumer_name=GROUP, switch_readers=False
+        dsn=gateway_db,
+        bootstrap=kafka.bootstrap,
+        prefix=topic_prefix,
+        consumer_name=GROUP,
+        switch_readers=False,
     )
     conn: asyncpg.Connection = await db.connect(gateway_db)
     try:

@@ -162,11 +162,11 @@ def rebuild_command(
     ] = True,
 ) -> None:
     """Build a fresh read model from offset 0 of every topic in a new schema, then switch readers to it."""
-    from gateway.projector.rebuild import RebuildError, rebuild
+    from gateway.projector.rebuild import RebuildError
     from gateway.projector.rebuild_cli import run_rebuild
 
     try:
-        run_rebuild(GatewaySettings(), switch=switch, rebuild=rebuild)
+        run_rebuild(GatewaySettings(), switch=switch)
     except RebuildError as exc:
         _fail(f"{exc} (readers still use the old read model)")
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -104,7 +104,9 @@ class _Replayer:
         self._handlers = handlers
         self.progress = progress
         self._on_progress = on_progress
-        self._logical = {topic_name(prefix, EVENT_TYPES[t].topic.name): EVENT_TYPES[t].topic.name for t in handlers}
+        self._logical = {
+            topic_name(prefix, EVENT_TYPES[t].topic.name): EVENT_TYPES[t].topic.name for t in handlers
+        }
         self.positions: dict[TopicPartition, int] = {}
 
     async def partitions(self) -> list[TopicPartition]:
@@ -227,7 +229,9 @@ async def _migrate(dsn: str, schema: str, runtime_role: str | None) -> None:
         try:
             role = await conn.fetchval("select quote_ident($1)", runtime_role)
             await conn.execute(f"grant usage on schema {schema} to {role}")
-            await conn.execute(f"grant select, insert, update, delete on all tables in schema {schema} to {role}")
+            await conn.execute(
+                f"grant select, insert, update, delete on all tables in schema {schema} to {role}"
+            )
         finally:
             await conn.close()
 
@@ -307,7 +311,9 @@ async def rebuild(
             await switch(conn, new=new, old_name=old_name)
         progress.phases["switch"] = time.monotonic() - started
         ends = await replayer.ends(tps)
-        progress.total = progress.read + sum(max(e - replayer.positions.get(tp, 0), 0) for tp, e in ends.items())
+        progress.total = progress.read + sum(
+            max(e - replayer.positions.get(tp, 0), 0) for tp, e in ends.items()
+        )
         await replayer.replay(pool, "public", ends)
     finally:
         await pool.close()

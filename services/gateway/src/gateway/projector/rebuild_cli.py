@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -13,9 +11,7 @@ from gateway.projector import rebuild as rb
 from gateway.settings import GatewaySettings
 
 
-def run_rebuild(
-    settings: GatewaySettings, *, switch: bool, rebuild: Callable[..., Awaitable[rb.RebuildResult]]
-) -> rb.RebuildResult:
+def run_rebuild(settings: GatewaySettings, *, switch: bool) -> rb.RebuildResult:
     """Run a rebuild against the settings' database and Kafka, drawing its progress."""
     console = Console(stderr=True)
     bar = Progress(
@@ -32,18 +28,21 @@ def run_rebuild(
 
         def show(p: rb.Progress) -> None:
             elapsed = bar.tasks[task].elapsed or 0.0
-            bar.update(task, total=p.total or None, completed=p.read, rate=p.read / elapsed if elapsed else 0.0)
+            bar.update(
+                task, total=p.total or None, completed=p.read, rate=p.read / elapsed if elapsed else 0.0
+            )
 
-        kwargs: dict[str, Any] = {
-            "dsn": settings.database_dsn(),
-            "bootstrap": settings.kafka_client(),
-            "prefix": settings.topic_prefix,
-            "consumer_name": settings.projector_group,
-            "runtime_role": settings.database_runtime_role,
-            "switch_readers": switch,
-            "on_progress": show,
-        }
-        result = asyncio.run(rebuild(**kwargs))
+        result = asyncio.run(
+            rb.rebuild(
+                dsn=settings.database_dsn(),
+                bootstrap=settings.kafka_client(),
+                prefix=settings.topic_prefix,
+                consumer_name=settings.projector_group,
+                runtime_role=settings.database_runtime_role,
+                switch_readers=switch,
+                on_progress=show,
+            )
+        )
     p = result.progress
     console.print(
         f"{p.read:,} events read in {p.seconds:.1f}s ({p.rate:,.0f}/s): {p.applied:,} applied,"
