@@ -145,13 +145,17 @@ async def rebuild_run(stack: Stack) -> dict[str, Any]:
 
 
 async def write_visible(stack: Stack, rate: int, seconds: float) -> dict[str, Any]:
-    """Open-loop PATCHes of distinct firms at `rate`/s; ms from acknowledgement to the read model."""
+    """Open-loop PATCHes of distinct firms at `rate`/s; ms from acknowledgement to the read model.
+
+    Each firm is written once per step (a second write would wait for the first one's ETag), so
+    a step sends at most as many writes as there are firms.
+    """
     headers = {"Authorization": f"Bearer {stack.token}"}
     gw = await asyncpg.connect(stack.dsn("gateway"))
-    firms = await gw.fetch("select brn, version from firms order by brn limit $1", int(rate * seconds))
+    firms = await gw.fetch("select brn, version from firms order by random() limit $1", int(rate * seconds))
     acks: dict[tuple[str, int], float] = {}
     errors = 0
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    limits = httpx.Limits(max_connections=500, max_keepalive_connections=500)
     async with httpx.AsyncClient(base_url=stack.firms, headers=headers, timeout=30, limits=limits) as client:
 
         async def one(brn: str, version: int, n: int) -> None:
@@ -167,11 +171,10 @@ async def write_visible(stack: Stack, rate: int, seconds: float) -> dict[str, An
         tasks = []
         started = time.monotonic()
         for n, row in enumerate(firms):
-            due = started + n / rate
-            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
             tasks.append(asyncio.create_task(one(row["brn"], row["version"], n)))
         await asyncio.gather(*tasks)
-        sent_for = time.monotonic() - started
+        took = time.monotonic() - started
     await asyncio.sleep(5)
     rows = await gw.fetch(
         "select entity_key, version, extract(epoch from applied_at) as t from changes where entity_type = 'firm'"
@@ -182,7 +185,8 @@ async def write_visible(stack: Stack, rate: int, seconds: float) -> dict[str, An
     ms = [(seen[k] - t) * 1000 for k, t in acks.items() if k in seen]
     return {
         "rate": rate,
-        "achieved_rate": round(len(firms) / sent_for),
+        # Acknowledged writes per second, from the first request to the last answer.
+        "achieved_rate": round(len(acks) / took),
         "writes": len(acks),
         "errors": errors,
         "not_seen": len(acks) - len(ms),
@@ -290,8 +294,8 @@ def _markdown(label: str, r: dict[str, Any]) -> str:
             lines.append(f"| {key} | {r[key]['events_per_s']:,} events/s ({r[key]['seconds']} s) |")
     for v in r.get("write_visible", []):
         lines.append(
-            f"| write → visible at {v['rate']}/s (achieved {v['achieved_rate']}/s) | p50 {v['p50_ms']} ms,"
-            f" p99 {v['p99_ms']} ms ({v['errors']} errors, {v['not_seen']} not seen) |"
+            f"| write → visible at {v['rate']}/s ({v['writes']} writes, {v['achieved_rate']}/s acknowledged)"
+            f" | p50 {v['p50_ms']} ms, p99 {v['p99_ms']} ms ({v['errors']} errors, {v['not_seen']} not seen) |"
         )
     for name, q in r.get("queries", {}).items():
         for mode in ("cold", "warm"):

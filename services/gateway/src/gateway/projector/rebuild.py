@@ -182,9 +182,12 @@ class _Replayer:
         ]
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute(f"set local search_path to {schema}")
+            fresh = await self._claim(conn, events)
             applied = []
             for event in events:
-                if await self._apply_one(conn, event):
+                if event.envelope.id in fresh:
+                    fresh.discard(event.envelope.id)  # a re-sent copy later in the batch is skipped
+                    await self._apply_one(conn, event)
                     applied.append(event)
             await freshness.on_batch(conn, applied, positions)
         for tp, recs in batch.items():
@@ -194,25 +197,29 @@ class _Replayer:
         self.progress.skipped += len(events) - len(applied)
         self._on_progress(self.progress)
 
-    async def _apply_one(self, conn: Conn, event: Event) -> bool:
-        fresh = await conn.fetchval(
-            "insert into inbox (consumer, event_id, topic) values ($1, $2, $3)"
-            " on conflict do nothing returning true",
+    async def _claim(self, conn: Conn, events: list[Event]) -> set[uuid.UUID]:
+        """Insert the batch's inbox rows in one statement; the ids not applied before."""
+        if not events:
+            return set()
+        rows = await conn.fetch(
+            "insert into inbox (consumer, event_id, topic)"
+            " select $1, id, topic from unnest($2::uuid[], $3::text[]) as e (id, topic)"
+            " on conflict do nothing returning event_id",
             self._name,
-            event.envelope.id,
-            event.topic,
+            [e.envelope.id for e in events],
+            [e.topic for e in events],
         )
-        if not fresh:
-            return False
+        return {r["event_id"] for r in rows}
+
+    async def _apply_one(self, conn: Conn, event: Event) -> None:
+        # No savepoint per event (the live projector's): a failing event stops the whole rebuild.
         try:
-            async with conn.transaction():
-                await self._handlers[event.envelope.type](conn, event)
+            await self._handlers[event.envelope.type](conn, event)
         except asyncpg.PostgresError as exc:
             raise RebuildError(
                 f"event {event.envelope.id} ({event.envelope.type}, {event.topic}/{event.partition}"
                 f"@{event.offset}) failed: {exc}"
             ) from exc
-        return True
 
 
 async def _migrate(dsn: str, schema: str, runtime_role: str | None) -> None:
