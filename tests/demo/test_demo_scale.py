@@ -5,19 +5,28 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from datetime import date
 
 import asyncpg
+import pytest
 
 from budget.app import all_migrations as budget_migrations
 from firms.app import all_migrations as firms_migrations
 from mpe_devstack.scale import load
-from mpe_devstack.scale_data import current_technologies, generate
+from mpe_devstack.scale_data import _years_later, current_technologies, generate
 from mpe_events.registry import EVENT_TYPES
 from mpe_kit import migrations
 
 Migrated = Callable[[str, list[migrations.Migration]], Awaitable[str]]
 
 
+@pytest.mark.unit
+def test_a_designation_of_29_february_runs_to_28_february() -> None:
+    assert _years_later(date(2024, 2, 29), 3) == date(2027, 2, 28)
+    assert _years_later(date(2024, 3, 31), 3) == date(2027, 3, 31)
+
+
+@pytest.mark.unit
 def test_the_data_grows_with_the_scale_and_every_event_validates() -> None:
     one, three = generate(1), generate(3)
     assert len(one.budget.rows["projects"]) >= 200

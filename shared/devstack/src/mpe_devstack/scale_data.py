@@ -105,6 +105,11 @@ def _at(day: date, rnd: random.Random) -> datetime:
     return datetime.combine(day, time(0, 0), UTC) + timedelta(minutes=rnd.randrange(0, 540))
 
 
+def _years_later(day: date, years: int) -> date:
+    """The same day `years` later; 29 February becomes the 28th."""
+    return day.replace(year=day.year + years, day=min(day.day, 28) if day.month == 2 else day.day)
+
+
 def _brn(n: int) -> str:
     # 9xx-xx-xxxxx with a valid check digit: apart from the demo's firms, which start lower.
     first = f"9{n:08d}"
@@ -137,7 +142,7 @@ def _firms(data: ScaleData, rnd: random.Random, techs: list[str]) -> list[fev.Fi
         for code in held[: rnd.randint(0, 2)]:
             issued = date(rnd.randrange(2021, 2026), rnd.randint(1, 12), rnd.randint(1, 28))
             confirmation = fev.ConfirmationV1(
-                technology_code=code, issued_on=issued, valid_until=issued.replace(year=issued.year + 3)
+                technology_code=code, issued_on=issued, valid_until=_years_later(issued, 3)
             )
             firm = firm.model_copy(
                 update={"confirmations": [*firm.confirmations, confirmation], "version": firm.version + 1}
@@ -190,7 +195,7 @@ def _designation(data: ScaleData, rnd: random.Random, firm: fev.FirmV1) -> None:
             status=status,
             applied_on=applied_on,
             designated_on=day if designated else None,
-            valid_until=day.replace(year=day.year + 3) if designated else None,
+            valid_until=_years_later(day, 3) if designated else None,
             history=list(history),
             version=version,
         )
