@@ -322,7 +322,10 @@ def _markdown(label: str, r: dict[str, Any]) -> str:
         )
     for name, q in r.get("queries", {}).items():
         for mode in ("cold", "warm"):
-            lines.append(f"| {name} {mode} | p50 {q[mode]['p50_ms']} ms, p99 {q[mode]['p99_ms']} ms |")
+            m = q[mode]
+            lines.append(
+                f"| {name} {mode} | p50 {m['p50_ms']} ms, p99 {m['p99_ms']} ms ({m['errors']} errors) |"
+            )
     for name, e in r.get("exports", {}).items():
         lines.append(f"| export {name} | {e['rows_per_s']:,} rows/s ({e['rows']:,} rows) |")
     return "\n".join(lines) + "\n"

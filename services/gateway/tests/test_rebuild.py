@@ -8,7 +8,9 @@ from typing import Any
 
 import asyncpg
 import pytest
+from typer.testing import CliRunner
 
+from gateway.cli import build
 from gateway.projector.rebuild import rebuild
 from mpe_devstack.kafka import KafkaCluster
 from mpe_devstack.scale_data import generate
@@ -153,23 +155,42 @@ async def test_rebuild_matches_the_projected_model_and_switches_readers_at_once(
     await conn.close()
 
 
-async def test_rebuild_without_switch_leaves_readers_on_the_old_model(
-    gateway_db: str, kafka: KafkaCluster, topic_prefix: str
+def test_the_command_without_switch_builds_beside_and_leaves_readers_on_the_old_model(
+    gateway_db: str, kafka: KafkaCluster, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events = _events(40)
-    await _publish(kafka.bootstrap, topic_prefix, events)
-    result = await rebuild(
-        dsn=gateway_db,
-        bootstrap=kafka.bootstrap,
-        prefix=topic_prefix,
-        consumer_name=GROUP,
-        switch_readers=False,
-    )
-    conn: asyncpg.Connection = await db.connect(gateway_db)
-    try:
-        assert result.replaced is None
-        assert await conn.fetchval("select count(*) from firms") == 0
-        registered = {e.envelope.subject for e in events if e.envelope.type.endswith("firm.registered.v1")}
-        assert await conn.fetchval(f"select count(*) from {result.built}.firms") == len(registered) > 0
-    finally:
-        await conn.close()
+    asyncio.run(_publish(kafka.bootstrap, topic_prefix, events))
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", gateway_db)
+    monkeypatch.setenv("GATEWAY_KAFKA_BOOTSTRAP", kafka.bootstrap)
+    monkeypatch.setenv("GATEWAY_TOPIC_PREFIX", topic_prefix)
+    r = CliRunner().invoke(build(), ["rebuild", "--no-switch"])
+    assert r.exit_code == 0, r.output
+    assert "40 events read" in r.output
+    assert "readers were not switched" in r.output
+    built = r.output.split("built in schema ")[1].split(";")[0]
+
+    async def check() -> None:
+        conn: asyncpg.Connection = await db.connect(gateway_db)
+        try:
+            assert await conn.fetchval("select count(*) from firms") == 0
+            registered = {
+                e.envelope.subject for e in events if e.envelope.type.endswith("firm.registered.v1")
+            }
+            assert registered
+            assert await conn.fetchval(f"select count(*) from {built}.firms") == len(registered)
+        finally:
+            await conn.close()
+
+    asyncio.run(check())
+
+
+def test_the_command_fails_clearly_when_no_topic_exists(
+    gateway_db: str, kafka: KafkaCluster, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", gateway_db)
+    monkeypatch.setenv("GATEWAY_KAFKA_BOOTSTRAP", kafka.bootstrap)
+    monkeypatch.setenv("GATEWAY_TOPIC_PREFIX", topic_prefix)
+    r = CliRunner().invoke(build(), ["rebuild"])
+    assert r.exit_code == 1
+    assert "none of the projector's topics exists" in r.output
+    assert "readers still use the old read model" in r.output
