@@ -134,26 +134,32 @@ class _Replayer:
         )
         await consumer.start()
         try:
-            consumer.assign(list(todo))
-            for tp in todo:
-                consumer.seek(tp, self.positions.get(tp, 0))
+            self._assign(consumer, todo)
             while todo:
-                batch = await consumer.getmany(*todo, timeout_ms=1000, max_records=BATCH)
+                batch = await consumer.getmany(timeout_ms=1000, max_records=BATCH)
                 wanted = {
                     tp: [r for r in recs if r.offset < todo[tp]] for tp, recs in batch.items() if tp in todo
                 }
                 wanted = {tp: recs for tp, recs in wanted.items() if recs}
                 if wanted:
                     await self._apply(pool, schema, consumer, wanted)
+                finished = False
                 for tp, end in list(todo.items()):
-                    if self.positions.get(tp, 0) >= end:
+                    # Compaction leaves gaps in the offsets: the consumer's position tells where it is.
+                    if self.positions.get(tp, 0) >= end or await consumer.position(tp) >= end:
+                        self.positions[tp] = max(self.positions.get(tp, 0), end)
                         del todo[tp]
-                if todo:
-                    consumer.assign(list(todo))
-                    for tp in todo:
-                        consumer.seek(tp, self.positions.get(tp, 0))
+                        finished = True
+                if finished and todo:
+                    self._assign(consumer, todo)
         finally:
             await consumer.stop()
+
+    def _assign(self, consumer: AIOKafkaConsumer, todo: dict[TopicPartition, int]) -> None:
+        """Read only the partitions not done yet, each from where the rebuild left it."""
+        consumer.assign(list(todo))
+        for tp in todo:
+            consumer.seek(tp, self.positions.get(tp, 0))
 
     def _parse(self, tp: TopicPartition, record: ConsumerRecord) -> Event | None:
         try:
