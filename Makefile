@@ -90,3 +90,14 @@ CHAOS_ARGS ?= --duration 600
 
 chaos: bootstrap  ## Ten minutes of writes under broker, relay, projector and Postgres faults, then the verdict
 	$(UV) run --frozen python -m mpe_devstack.chaos $(CHAOS_ARGS)
+
+# Issue 13, section 4: the pipeline as the data grows (docs/operations.md, docs/measurements.md).
+.PHONY: demo-scale bench-pipeline
+SCALE ?= 10
+PIPELINE_ARGS ?= --label $(SCALE)x
+
+demo-scale:  ## Add the demo at SCALE× (1, 10, 100) to a running `make dev`: straight into the tables and outboxes
+	$(UV) run --frozen python -m mpe_devstack.scale --scale $(SCALE)
+
+bench-pipeline:  ## Measure projector, rebuild, write->visible, queries and export on a running `make dev` (PIPELINE_ARGS)
+	$(UV) run --frozen python deploy/bench/bench_pipeline.py $(PIPELINE_ARGS)

@@ -1,4 +1,4 @@
-"""`gateway migrate|serve|api|worker|token` and `gateway keys create|list|revoke|rotate`.
+"""`gateway migrate|serve|api|worker|token|rebuild` and `gateway keys create|list|revoke|rotate`.
 
 The `keys` commands work on the database of GATEWAY_DATABASE_URL, the running stack's.
 """
@@ -152,9 +152,31 @@ def list_keys(
         typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[4])
 
 
+def rebuild_command(
+    switch: Annotated[
+        bool,
+        typer.Option(
+            "--switch/--no-switch",
+            help="Switch readers to the new model when it is complete (--no-switch: build it and leave it).",
+        ),
+    ] = True,
+) -> None:
+    """Build a fresh read model from offset 0 of every topic in a new schema, then switch readers to it."""
+    from gateway.projector.rebuild import RebuildError
+    from gateway.projector.rebuild_cli import run_rebuild
+
+    try:
+        run_rebuild(GatewaySettings(), switch=switch)
+    except RebuildError as exc:
+        _fail(f"{exc} (readers still use the old read model)")
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        _fail(f"cannot rebuild: {exc} (readers still use the old read model)")
+
+
 def build() -> typer.Typer:
-    """The `gateway` command: the kit's service commands and `keys`."""
+    """The `gateway` command: the kit's service commands, `rebuild` and `keys`."""
     cli = build_cli(spec(GatewaySettings()), GatewaySettings)
+    cli.command("rebuild")(rebuild_command)
     cli.add_typer(keys_cli, name="keys")
     return cli
 

@@ -1,0 +1,334 @@
+"""`gateway rebuild`: a fresh read model from offset 0 of every topic, then one atomic switch.
+
+Readers never see a half-built model. The rebuild migrates an empty schema of its own
+(`rebuild_<time>`), replays every topic the projector reads into it with the projector's own
+handlers (a poll's batch in one transaction, as the live projector does), and catches up with
+the end of the log. Then one transaction swaps the names: `public` becomes `replaced_<time>`
+and the new schema becomes `public`. Every query of the gateway names its tables without a
+schema, and a schema rename invalidates every prepared plan, so the next statement of every
+open connection reads the new model; until that commit they read the old one.
+
+What is not derived from events moves with the switch, inside that transaction: the partner
+keys, and the change log (partners page it by `seq`, so its numbers must not restart; one more
+row of type `read_model` moves the response caches' watermark past everything they hold).
+
+The live projector keeps running throughout. What it applies to the old schema after the
+rebuild read the log's end is applied again afterwards: once switched, the rebuild reads the
+log once more up to its end, into the new `public`, where the inbox and the version checks
+skip whatever the live projector has already applied there.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from pydantic import ValidationError
+
+from gateway.projector import freshness
+from gateway.projector.handlers import HANDLERS
+from gateway.store.changes import CHANGES_CHANNEL, CHANGES_LOCK
+from mpe_events.envelope import Envelope, EnvelopeError
+from mpe_events.registry import EVENT_TYPES
+from mpe_kit import db, dlq, migrations
+from mpe_kit.consumer import Event, Handler, Position
+from mpe_kit.db import Conn
+from mpe_kit.kafka import topic_name
+from mpe_kit.kafka_client import KafkaClient, as_client
+from mpe_kit.logging import get_logger
+
+log = get_logger("gateway.rebuild")
+
+# Tables a rebuild does not derive from events; copied from the old schema at the switch.
+CARRIED = ("api_keys",)
+BATCH = 2000
+
+
+class RebuildError(RuntimeError):
+    """The rebuild cannot go on; readers still use the old read model."""
+
+
+@dataclass
+class Progress:
+    """What the rebuild did so far: events read, applied, skipped (duplicates), unreadable."""
+
+    total: int = 0
+    read: int = 0
+    applied: int = 0
+    skipped: int = 0
+    unreadable: int = 0
+    seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        """Events read per second over the whole rebuild."""
+        return self.read / self.seconds if self.seconds else 0.0
+
+
+@dataclass(frozen=True)
+class RebuildResult:
+    """Where the new model lives (`public`), what the old one is called now, and the counts."""
+
+    replaced: str | None
+    built: str
+    progress: Progress
+
+
+def _schema_dsn(dsn: str, schema: str) -> str:
+    # asyncpg passes unknown DSN parameters to the server as settings.
+    return f"{dsn}{'&' if '?' in dsn else '?'}search_path={schema}"
+
+
+class _Replayer:
+    """Reads topic partitions from given offsets up to given ends and applies them in batches."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str | KafkaClient,
+        prefix: str,
+        consumer_name: str,
+        handlers: Mapping[str, Handler],
+        progress: Progress,
+        on_progress: Callable[[Progress], None],
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._prefix = prefix
+        self._name = consumer_name
+        self._handlers = handlers
+        self.progress = progress
+        self._on_progress = on_progress
+        self._logical = {
+            topic_name(prefix, EVENT_TYPES[t].topic.name): EVENT_TYPES[t].topic.name for t in handlers
+        }
+        self.positions: dict[TopicPartition, int] = {}
+
+    async def partitions(self) -> list[TopicPartition]:
+        return await dlq.partitions(self._bootstrap, sorted(self._logical))
+
+    async def ends(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        consumer = AIOKafkaConsumer(**as_client(self._bootstrap).kwargs(), enable_auto_commit=False)
+        await consumer.start()
+        try:
+            return dict(await consumer.end_offsets(tps))
+        finally:
+            await consumer.stop()
+
+    async def replay(self, pool: asyncpg.Pool, schema: str, ends: dict[TopicPartition, int]) -> None:
+        """Apply every record from the current positions (0 at first) up to `ends`."""
+        todo = {tp: end for tp, end in ends.items() if self.positions.get(tp, 0) < end}
+        if not todo:
+            return
+        consumer = AIOKafkaConsumer(
+            **as_client(self._bootstrap).kwargs(),
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_bytes=64 * 1024 * 1024,
+        )
+        await consumer.start()
+        try:
+            self._assign(consumer, todo)
+            while todo:
+                batch = await consumer.getmany(timeout_ms=1000, max_records=BATCH)
+                wanted = {
+                    tp: [r for r in recs if r.offset < todo[tp]] for tp, recs in batch.items() if tp in todo
+                }
+                wanted = {tp: recs for tp, recs in wanted.items() if recs}
+                if wanted:
+                    await self._apply(pool, schema, consumer, wanted)
+                finished = False
+                for tp, end in list(todo.items()):
+                    # Compaction leaves gaps in the offsets: the consumer's position tells where it is.
+                    if self.positions.get(tp, 0) >= end or await consumer.position(tp) >= end:
+                        self.positions[tp] = max(self.positions.get(tp, 0), end)
+                        del todo[tp]
+                        finished = True
+                if finished and todo:
+                    self._assign(consumer, todo)
+        finally:
+            await consumer.stop()
+
+    def _assign(self, consumer: AIOKafkaConsumer, todo: dict[TopicPartition, int]) -> None:
+        """Read only the partitions not done yet, each from where the rebuild left it."""
+        consumer.assign(list(todo))
+        for tp in todo:
+            consumer.seek(tp, self.positions.get(tp, 0))
+
+    def _parse(self, tp: TopicPartition, record: ConsumerRecord) -> Event | None:
+        try:
+            env = Envelope.from_record(record.headers, record.value)
+            if env.type not in self._handlers:
+                return None
+            data = EVENT_TYPES[env.type].model.model_validate(env.data)
+        except (EnvelopeError, ValidationError, KeyError) as exc:
+            # The live projector dead-lettered it when it first came by; it stays out here too.
+            log.warning("unreadable record skipped", topic=tp.topic, offset=record.offset, error=str(exc))
+            self.progress.unreadable += 1
+            return None
+        return Event(env, data, self._logical[tp.topic], tp.partition, record.offset)
+
+    async def _apply(
+        self,
+        pool: asyncpg.Pool,
+        schema: str,
+        consumer: AIOKafkaConsumer,
+        batch: dict[TopicPartition, list[ConsumerRecord]],
+    ) -> None:
+        events = [e for tp, recs in batch.items() for r in recs if (e := self._parse(tp, r)) is not None]
+        positions = [
+            Position(self._logical[tp.topic], tp.partition, recs[-1].offset + 1, consumer.highwater(tp))
+            for tp, recs in batch.items()
+        ]
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(f"set local search_path to {schema}")
+            fresh = await self._claim(conn, events)
+            applied = []
+            for event in events:
+                if event.envelope.id in fresh:
+                    fresh.discard(event.envelope.id)  # a re-sent copy later in the batch is skipped
+                    await self._apply_one(conn, event)
+                    applied.append(event)
+            await freshness.on_batch(conn, applied, positions)
+        for tp, recs in batch.items():
+            self.positions[tp] = recs[-1].offset + 1
+        self.progress.read += sum(len(recs) for recs in batch.values())
+        self.progress.applied += len(applied)
+        self.progress.skipped += len(events) - len(applied)
+        self._on_progress(self.progress)
+
+    async def _claim(self, conn: Conn, events: list[Event]) -> set[uuid.UUID]:
+        """Insert the batch's inbox rows in one statement; the ids not applied before."""
+        if not events:
+            return set()
+        rows = await conn.fetch(
+            "insert into inbox (consumer, event_id, topic)"
+            " select $1, id, topic from unnest($2::uuid[], $3::text[]) as e (id, topic)"
+            " on conflict do nothing returning event_id",
+            self._name,
+            [e.envelope.id for e in events],
+            [e.topic for e in events],
+        )
+        return {r["event_id"] for r in rows}
+
+    async def _apply_one(self, conn: Conn, event: Event) -> None:
+        # No savepoint per event (the live projector's): a failing event stops the whole rebuild.
+        try:
+            await self._handlers[event.envelope.type](conn, event)
+        except asyncpg.PostgresError as exc:
+            raise RebuildError(
+                f"event {event.envelope.id} ({event.envelope.type}, {event.topic}/{event.partition}"
+                f"@{event.offset}) failed: {exc}"
+            ) from exc
+
+
+async def _migrate(dsn: str, schema: str, runtime_role: str | None) -> None:
+    from gateway.app import all_migrations
+
+    conn = await db.connect(dsn)
+    try:
+        await conn.execute(f"create schema {schema}")
+    finally:
+        await conn.close()
+    await migrations.migrate(_schema_dsn(dsn, schema), all_migrations())
+    if runtime_role is not None:
+        conn = await db.connect(dsn)
+        try:
+            role = await conn.fetchval("select quote_ident($1)", runtime_role)
+            await conn.execute(f"grant usage on schema {schema} to {role}")
+            await conn.execute(
+                f"grant select, insert, update, delete on all tables in schema {schema} to {role}"
+            )
+        finally:
+            await conn.close()
+
+
+async def switch(conn: Conn, *, new: str, old_name: str) -> None:
+    """In one transaction: carry the keys and the change log over, then swap the schema names."""
+    async with conn.transaction():
+        # The appenders' lock: no projector batch appends to the old log between copy and switch.
+        await conn.execute("select pg_advisory_xact_lock($1)", CHANGES_LOCK)
+        for table in CARRIED:
+            await conn.execute(f"delete from {new}.{table}")
+            await conn.execute(f"insert into {new}.{table} select * from public.{table}")
+        await conn.execute(f"delete from {new}.changes")
+        await conn.execute(f"insert into {new}.changes select * from public.changes")
+        await conn.execute(
+            f"insert into {new}.changes (seq, entity_type, entity_key, version, applied_at, event_id)"
+            f" select coalesce(max(seq), 0) + 1, 'read_model', $1, 1, clock_timestamp(), $2 from {new}.changes",
+            new,
+            uuid.uuid4(),
+        )
+        await conn.execute(f"alter schema public rename to {old_name}")
+        await conn.execute(f"alter schema {new} rename to public")
+        await conn.execute(
+            "select pg_notify($1, (select max(seq)::text from public.changes))", CHANGES_CHANNEL
+        )
+
+
+async def rebuild(
+    *,
+    dsn: str,
+    bootstrap: str | KafkaClient,
+    prefix: str = "",
+    consumer_name: str,
+    runtime_role: str | None = None,
+    switch_readers: bool = True,
+    on_progress: Callable[[Progress], None] = lambda _p: None,
+    before_switch: Callable[[], None] = lambda: None,
+) -> RebuildResult:
+    """Build the read model in a new schema from offset 0, then switch readers to it (or not)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
+    new, old_name = f"rebuild_{stamp}", f"replaced_{stamp}"
+    progress = Progress()
+    started = time.monotonic()
+    replayer = _Replayer(
+        bootstrap=bootstrap,
+        prefix=prefix,
+        consumer_name=consumer_name,
+        handlers=HANDLERS,
+        progress=progress,
+        on_progress=on_progress,
+    )
+    tps = await replayer.partitions()
+    if not tps:
+        raise RebuildError("none of the projector's topics exists on the broker")
+    await _migrate(dsn, new, runtime_role)
+    progress.phases["migrate"] = time.monotonic() - started
+    pool = await db.create_pool(dsn, min_size=1, max_size=2)
+    try:
+        ends = await replayer.ends(tps)
+        progress.total = sum(ends.values())
+        on_progress(progress)
+        await replayer.replay(pool, new, ends)
+        progress.phases["replay"] = time.monotonic() - started
+        # Catch up with what arrived meanwhile, until one pass finds almost nothing new.
+        while True:
+            ends = await replayer.ends(tps)
+            behind = sum(max(e - replayer.positions.get(tp, 0), 0) for tp, e in ends.items())
+            progress.total = progress.read + behind
+            await replayer.replay(pool, new, ends)
+            if behind < BATCH:
+                break
+        if not switch_readers:
+            progress.seconds = time.monotonic() - started
+            return RebuildResult(replaced=None, built=new, progress=progress)
+        before_switch()
+        async with pool.acquire() as conn:
+            await switch(conn, new=new, old_name=old_name)
+        progress.phases["switch"] = time.monotonic() - started
+        ends = await replayer.ends(tps)
+        progress.total = progress.read + sum(
+            max(e - replayer.positions.get(tp, 0), 0) for tp, e in ends.items()
+        )
+        await replayer.replay(pool, "public", ends)
+    finally:
+        await pool.close()
+    progress.seconds = time.monotonic() - started
+    return RebuildResult(replaced=old_name, built=new, progress=progress)

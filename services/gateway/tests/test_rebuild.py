@@ -1,0 +1,196 @@
+"""`gateway rebuild` against the real Postgres and Kafka: the demo-scale data at 1×, a fraction of it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import asyncpg
+import pytest
+from typer.testing import CliRunner
+
+from gateway.cli import build
+from gateway.projector.rebuild import rebuild
+from mpe_devstack.kafka import KafkaCluster
+from mpe_devstack.scale_data import generate
+from mpe_events.envelope import Envelope
+from mpe_events.registry import source
+from mpe_events.topics import TOPICS
+from mpe_kit import db
+from mpe_kit.consumer import Event
+from mpe_kit.kafka import ensure_topics, idempotent_producer
+
+from .conftest import batch
+
+GROUP = "gateway-projector"
+# The read model proper: what the events decide. Positions, inbox and change log are bookkeeping.
+MODEL = (
+    "firms",
+    "confirmations",
+    "designations",
+    "fiscal_years",
+    "programs",
+    "projects",
+    "disbursements",
+)
+
+
+def _events(limit: int) -> list[Event]:
+    """The first events of every kind of the 1× scale data, as consumed events."""
+    data = generate(1)
+    out = []
+    for service, part in (("firms", data.firms), ("budget", data.budget)):
+        for n, e in enumerate(part.outbox):
+            if service == "firms" and n >= limit // 2:
+                break
+            env = Envelope(
+                id=uuid.uuid4(),
+                source=source(service),
+                type=e.event_type.type,
+                subject=e.subject,
+                time=e.at,
+                data=e.data.model_dump(mode="json"),
+            )
+            out.append(Event(env, e.data, e.event_type.topic.name, 0, 0))
+    return out[:limit]
+
+
+async def _publish(bootstrap: str, prefix: str, events: list[Event]) -> None:
+    """Send the events to their topics as the relays would."""
+    await ensure_topics(
+        bootstrap, [TOPICS[t] for t in {e.topic for e in events}], prefix=prefix, replication=1
+    )
+    producer = idempotent_producer(bootstrap, client_id="test-rebuild")
+    await producer.start()
+    try:
+        for e in events:
+            env = e.envelope
+            await producer.send(f"{prefix}{e.topic}", value=env.value(), key=env.key, headers=env.headers())
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def _rows(conn: db.Conn, schema: str, table: str) -> list[Any]:
+    """A table's rows as JSON, without the columns stamped with the clock (`default now()`)."""
+    stamped = await conn.fetchval(
+        "select coalesce(array_agg(column_name::text), '{}') from information_schema.columns"
+        " where table_schema = $1 and table_name = $2 and column_default like 'now()%'",
+        schema,
+        table,
+    )
+    return list(
+        await conn.fetchval(
+            f"select coalesce(jsonb_agg(to_jsonb(t) - $1::text[] order by to_jsonb(t)::text), '[]')"
+            f" from {schema}.{table} t",
+            stamped,
+        )
+    )
+
+
+@pytest.mark.timeout(180)
+async def test_rebuild_matches_the_projected_model_and_switches_readers_at_once(
+    gateway_db: str, kafka: KafkaCluster, topic_prefix: str
+) -> None:
+    events = _events(1500)
+    # The old model, as the live projector built it from the same events.
+    conn = await db.connect(gateway_db)
+    for start in range(0, len(events), 200):
+        await batch(conn, *events[start : start + 200])
+    # A row no event made: whoever reads it reads the old model.
+    await conn.execute("insert into fiscal_years (year, envelope_krw, version) values (2099, 1, 1)")
+    # The relays deliver at least once: ten events come twice.
+    await _publish(kafka.bootstrap, topic_prefix, events + events[:10])
+
+    pool = await db.create_pool(gateway_db, min_size=1, max_size=1)
+    answers: list[int] = []
+    switched_at: list[int] = []
+    stop = asyncio.Event()
+
+    async def reader() -> None:
+        # One pooled connection and one prepared statement, as the gateway's readers hold them.
+        while not stop.is_set():
+            async with pool.acquire() as c:
+                answers.append(await c.fetchval("select count(*) from fiscal_years where year = 2099"))
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(reader())
+    try:
+        result = await rebuild(
+            dsn=gateway_db,
+            bootstrap=kafka.bootstrap,
+            prefix=topic_prefix,
+            consumer_name=GROUP,
+            before_switch=lambda: switched_at.append(len(answers)),
+        )
+        await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await task
+    assert result.replaced is not None
+    assert result.progress.read == len(events) + 10
+    assert result.progress.applied == len(events)
+    assert result.progress.skipped == 10
+    # While the new model was built, readers got answers, all from the old model; then the new one.
+    (before,) = switched_at
+    assert before > 0
+    assert set(answers[:before]) == {1}
+    assert answers[-1] == 0
+    async with pool.acquire() as c:
+        assert await c.fetchval("select count(*) from fiscal_years where year = 2099") == 0
+    await pool.close()
+
+    await conn.execute(f"delete from {result.replaced}.fiscal_years where year = 2099")
+    for table in MODEL:
+        old, new = await _rows(conn, result.replaced, table), await _rows(conn, "public", table)
+        assert new == old, table
+        assert new, table
+    # The change log continues where it was (partners' cursors hold), one row past it.
+    old_seq = await conn.fetchval(f"select max(seq) from {result.replaced}.changes")
+    assert await conn.fetchval("select max(seq) from public.changes") == old_seq + 1
+    assert await conn.fetchval("select entity_type from changes order by seq desc limit 1") == "read_model"
+    # The live projector's inbox knows every event, so it applies none of them twice.
+    assert await conn.fetchval("select count(*) from inbox where consumer = $1", GROUP) == len(events)
+    await conn.close()
+
+
+def test_the_command_without_switch_builds_beside_and_leaves_readers_on_the_old_model(
+    gateway_db: str, kafka: KafkaCluster, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = _events(40)
+    asyncio.run(_publish(kafka.bootstrap, topic_prefix, events))
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", gateway_db)
+    monkeypatch.setenv("GATEWAY_KAFKA_BOOTSTRAP", kafka.bootstrap)
+    monkeypatch.setenv("GATEWAY_TOPIC_PREFIX", topic_prefix)
+    r = CliRunner().invoke(build(), ["rebuild", "--no-switch"])
+    assert r.exit_code == 0, r.output
+    assert "40 events read" in r.output
+    assert "readers were not switched" in r.output
+    built = r.output.split("built in schema ")[1].split(";")[0]
+
+    async def check() -> None:
+        conn: asyncpg.Connection = await db.connect(gateway_db)
+        try:
+            assert await conn.fetchval("select count(*) from firms") == 0
+            registered = {
+                e.envelope.subject for e in events if e.envelope.type.endswith("firm.registered.v1")
+            }
+            assert registered
+            assert await conn.fetchval(f"select count(*) from {built}.firms") == len(registered)
+        finally:
+            await conn.close()
+
+    asyncio.run(check())
+
+
+def test_the_command_fails_clearly_when_no_topic_exists(
+    gateway_db: str, kafka: KafkaCluster, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", gateway_db)
+    monkeypatch.setenv("GATEWAY_KAFKA_BOOTSTRAP", kafka.bootstrap)
+    monkeypatch.setenv("GATEWAY_TOPIC_PREFIX", topic_prefix)
+    r = CliRunner().invoke(build(), ["rebuild"])
+    assert r.exit_code == 1
+    assert "none of the projector's topics exists" in r.output
+    assert "readers still use the old read model" in r.output
