@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mpe_devstack.kafka import repo_root
+from mpe_devstack.jars import repo_root
 from mpe_events import brn as brns
 from mpe_events import budget as bev
 from mpe_events import firms as fev
