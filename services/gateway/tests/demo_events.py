@@ -1,6 +1,7 @@
 """The demo dataset (deploy/demo/) as the services would publish it: final states only.
 
-Each record becomes the event its owner would send last: a firm with its confirmations, a
+Each record becomes the event its owner would send last: a published revision with its
+changes (an amendment with what it replaced), a firm with its confirmations, a
 designation with its history, a project with its consortium, the lead firm's size and region on
 the selection day (the demo's firms keep theirs), its status moves, and each payment line.
 Used by the gateway tests that check answers on the demo and by bench_compiled.py.
@@ -27,6 +28,7 @@ from mpe_events.registry import (
     INDUSTRY_CREATED,
     PROGRAM_CREATED,
     PROJECT_EVENTS,
+    REVISION_PUBLISHED,
     TECHNOLOGY_LISTED,
 )
 from mpe_events.registry import source as event_source
@@ -57,7 +59,14 @@ def demo_events() -> list[Event]:
     techs: dict[str, dict[str, Any]] = {}
     for rev in catalog["revisions"]:
         day, rid = date.fromisoformat(rev["effective_on"]), uuid.uuid4()
+        changes: list[dict[str, Any]] = []
         for c in rev["changes"]:
+            if c["op"] == "amend":
+                # What the amended fields held before, as the catalog service records at publication.
+                prior = techs[c["code"]]
+                changes.append({**c, "before": {k: prior[k] for k in c if k not in ("op", "code")}})
+            else:
+                changes.append(c)
             if c["op"] == "add":
                 t = c["technology"]
                 techs[t["code"]] = {
@@ -74,6 +83,18 @@ def demo_events() -> list[Event]:
                     t.update(status="retired", retired_on=day)
                 t["version"] += 1
             techs[t["code"]]["revision_id"] = rid
+        published = datetime.combine(date.fromisoformat(rev["decided_on"]), datetime.min.time(), UTC)
+        revision = cev.RevisionV1.model_validate(
+            {
+                **rev,
+                "id": rid,
+                "status": "published",
+                "changes": changes,
+                "published_at": published,
+                "version": 2,
+            }
+        )
+        events.append(_event(REVISION_PUBLISHED.type, revision, str(rid)))
     for t in techs.values():
         events.append(_event(TECHNOLOGY_LISTED.type, cev.TechnologyV1.model_validate(t), t["code"]))
     for f in json.loads((DEMO / "firms.json").read_text())["firms"]:
