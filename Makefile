@@ -90,3 +90,10 @@ CHAOS_ARGS ?= --duration 600
 
 chaos: bootstrap  ## Ten minutes of writes under broker, relay, projector and Postgres faults, then the verdict
 	$(UV) run --frozen python -m mpe_devstack.chaos $(CHAOS_ARGS)
+
+# Soak (issue 13, section 3): its own stack on free ports, beside `make dev`; ~25 minutes in all.
+.PHONY: soak
+SOAK_ARGS ?=
+
+soak: bootstrap  ## Twenty minutes of writes and reads (SOAK_MINUTES=n for fewer): memory, lag, visibility
+	$(UV) run --frozen python deploy/soak/soak.py $(SOAK_ARGS)
