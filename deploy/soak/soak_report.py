@@ -194,7 +194,7 @@ def render(summary: dict[str, Any], facts: dict[str, str], command: str, plot_na
         "| minute | writes/s | write errors | reads/s | read errors | read p50 ms | read p99 ms "
         "| probed | projected p50 ms | projected p99 ms | never projected | answered p50 ms | answered p99 ms "
         "| lag max |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m in summary["per_minute"]:
         lines.append(
