@@ -410,8 +410,13 @@ class Load:
             s: httpx.AsyncClient(base_url=self.urls[s], headers=auth, timeout=10, limits=limits)
             for s in WRITE_SERVICES
         }
+        # No cap on the probes' connections: a probe must never wait for a connection here, only
+        # in the gateway (a cap of 64 did hold probes back when the gateway answered in 20 s).
         gateway = httpx.AsyncClient(
-            base_url=self.gateway_url, headers={"X-API-Key": self.key}, timeout=PROBE_LIMIT_S, limits=limits
+            base_url=self.gateway_url,
+            headers={"X-API-Key": self.key},
+            timeout=PROBE_LIMIT_S,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
         )
         self._watcher = ProgressWatcher(self.gateway_dsn)
         watching = asyncio.create_task(self._watcher.run(stop))

@@ -48,6 +48,9 @@ def processes(rss: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         if not run:
             continue
         start, end = run[0]["kb"], run[-1]["kb"]
+        # From the sample nearest the run's middle: a process still settling after the warm-up
+        # grows in the first half; one that leaks keeps growing in the second.
+        middle = min(run, key=lambda s: abs(s["t"] - run[-1]["t"] / 2))["kb"]
         rows.append(
             {
                 "proc": name,
@@ -55,6 +58,7 @@ def processes(rss: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "end_mb": end / 1024,
                 "max_mb": max(s["kb"] for s in run) / 1024,
                 "growth_pct": 100 * (end - start) / start if start else None,
+                "second_half_pct": 100 * (end - middle) / middle if middle else None,
                 "flat": start > 0 and 100 * (end - start) / start < FLAT_PCT,
             }
         )
@@ -179,13 +183,13 @@ def render(summary: dict[str, Any], facts: dict[str, str], command: str, plot_na
         "",
         f"## Memory (RSS; flat: growth under {FLAT_PCT:g} % from the end of the warm-up)",
         "",
-        "| process | start MiB | end MiB | peak MiB | growth % | flat |",
-        "|---|---:|---:|---:|---:|---|",
+        "| process | start MiB | end MiB | peak MiB | growth % | flat | growth % in the second half |",
+        "|---|---:|---:|---:|---:|---|---:|",
     ]
     for p in summary["processes"]:
         lines.append(
             f"| {p['proc']} | {p['start_mb']:.1f} | {p['end_mb']:.1f} | {p['max_mb']:.1f} "
-            f"| {_n(p['growth_pct'], 1)} | {'yes' if p['flat'] else '**no**'} |"
+            f"| {_n(p['growth_pct'], 1)} | {'yes' if p['flat'] else '**no**'} | {_n(p['second_half_pct'], 1)} |"
         )
     lines += [
         "",

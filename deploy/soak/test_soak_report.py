@@ -84,6 +84,8 @@ def test_memory_growth_counts_from_the_end_of_the_warm_up() -> None:
     assert procs["catalog"]["end_mb"] == 95
     assert procs["catalog"]["growth_pct"] == pytest.approx(18.75)
     assert not procs["catalog"]["flat"]
+    # From 150 s / 2 = 75 s (the sample at 70 s, 87 MiB) to the end.
+    assert procs["catalog"]["second_half_pct"] == pytest.approx(100 * 8 / 87)
 
 
 def test_per_minute_rates_visibility_and_lag() -> None:
@@ -121,8 +123,8 @@ def test_report_and_plot(tmp_path: Path) -> None:
     summary = report.summarise(raw)
     facts = {"date": "2026-12-06 05:00 UTC", "nproc": "2"}
     text = report.render(summary, facts, "make soak", "soak.png")
-    assert "| catalog | 80.0 | 95.0 | 95.0 | 18.8 | **no** |" in text
-    assert "| gateway | 100.0 | 100.0 | 100.0 | 0.0 | yes |" in text
+    assert "| catalog | 80.0 | 95.0 | 95.0 | 18.8 | **no** | 9.2 |" in text
+    assert "| gateway | 100.0 | 100.0 | 100.0 | 0.0 | yes | 0.0 |" in text
     assert "| 2 | 10.0 | 1 | 30.0 | 0 | 2.0 | 2.0 | 100 | 150 | 199 | 0 | 1,150 | 1,199 | 7 |" in text
     assert "- probe not visible: catalog at 125.0 s: HTTP 200, ['WRITE_NOT_YET_VISIBLE']" in text
     assert "- REST write budget payment: 409: 1" in text
