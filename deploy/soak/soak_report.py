@@ -65,6 +65,44 @@ def processes(rss: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def _figures(
+    writes: Sequence[dict[str, Any]],
+    reads: Sequence[dict[str, Any]],
+    probes: Sequence[dict[str, Any]],
+    lag: Sequence[dict[str, Any]],
+    seconds: float,
+) -> dict[str, Any]:
+    """Counts, rates and percentiles of one stretch of the run (a minute, or all of it)."""
+    writes_ok = sum(_ok(x["status"]) for x in writes)
+    read_ms = [x["ms"] for x in reads if _ok(x["code"])]
+    seen = [x["projected_ms"] for x in probes if x["projected_ms"] is not None]
+    answered = [x["ms"] for x in probes if x["ms"] is not None]
+    return {
+        "writes": len(writes),
+        "writes_ok": writes_ok,
+        "writes_per_s": writes_ok / seconds if seconds else 0.0,
+        "write_errors": len(writes) - writes_ok,
+        "write_p50_ms": percentile([x["ms"] for x in writes], 50),
+        "write_p99_ms": percentile([x["ms"] for x in writes], 99),
+        "reads": len(reads),
+        "reads_ok": len(read_ms),
+        "reads_per_s": len(read_ms) / seconds if seconds else 0.0,
+        "read_errors": len(reads) - len(read_ms),
+        "read_p50_ms": percentile(read_ms, 50),
+        "read_p99_ms": percentile(read_ms, 99),
+        "visible_n": len(seen),
+        "visible_failed": len(probes) - len(seen),
+        "visible_p50_ms": percentile(seen, 50),
+        "visible_p99_ms": percentile(seen, 99),
+        "answered_p50_ms": percentile(answered, 50),
+        "answered_p99_ms": percentile(answered, 99),
+        "answered_failed": len(probes) - len(answered),
+        "lag_max": max((x["lag"] for x in lag), default=None),
+        "lag_mean": sum(x["lag"] for x in lag) / len(lag) if lag else None,
+        "lag_end": lag[-1]["lag"] if lag else None,
+    }
+
+
 def summarise(raw: dict[str, Any]) -> dict[str, Any]:
     """Everything the report states, from the raw samples (see module docstring for the times)."""
     duration = float(raw["duration_s"])
@@ -72,34 +110,16 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
     reads = [r for r in raw["reads"] if 0 <= r["t"] < duration]
     probes = [p for p in raw["probes"] if 0 <= p["t"] < duration]
     lag = [s for s in raw["lag"] if s["t"] >= 0]
-    per_minute = []
-    for minute, seconds in _minutes(duration):
-        w, r, p, g = _in(writes, minute), _in(reads, minute), _in(probes, minute), _in(lag, minute)
-        seen = [x["projected_ms"] for x in p if x["projected_ms"] is not None]
-        answered = [x["ms"] for x in p if x["ms"] is not None]
-        read_ms = [x["ms"] for x in r if _ok(x["code"])]
-        per_minute.append(
-            {
-                "minute": minute + 1,
-                "seconds": seconds,
-                "writes_per_s": sum(_ok(x["status"]) for x in w) / seconds if seconds else 0.0,
-                "write_errors": sum(not _ok(x["status"]) for x in w),
-                "reads_per_s": len(read_ms) / seconds if seconds else 0.0,
-                "read_errors": len(r) - len(read_ms),
-                "read_p50_ms": percentile(read_ms, 50),
-                "read_p99_ms": percentile(read_ms, 99),
-                "visible_n": len(seen),
-                "visible_failed": len(p) - len(seen),
-                "visible_p50_ms": percentile(seen, 50),
-                "visible_p99_ms": percentile(seen, 99),
-                "answered_p50_ms": percentile(answered, 50),
-                "answered_p99_ms": percentile(answered, 99),
-                "answered_failed": len(p) - len(answered),
-                "lag_max": max((x["lag"] for x in g), default=None),
-            }
-        )
-    seen = [x["projected_ms"] for x in probes if x["projected_ms"] is not None]
-    answered = [x["ms"] for x in probes if x["ms"] is not None]
+    per_minute = [
+        {
+            "minute": minute + 1,
+            "seconds": seconds,
+            **_figures(
+                _in(writes, minute), _in(reads, minute), _in(probes, minute), _in(lag, minute), seconds
+            ),
+        }
+        for minute, seconds in _minutes(duration)
+    ]
     write_errors = Counter(
         f"{x['service']} {x['what']}: {x['status'] if x['status'] is not None else 'no answer'}"
         for x in writes
@@ -111,28 +131,7 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
         "offered": raw["offered"],
         "processes": processes(raw["rss"]),
         "per_minute": per_minute,
-        "totals": {
-            "writes": len(writes),
-            "writes_ok": sum(_ok(x["status"]) for x in writes),
-            "writes_per_s": sum(_ok(x["status"]) for x in writes) / duration if duration else 0.0,
-            "write_p50_ms": percentile([x["ms"] for x in writes], 50),
-            "write_p99_ms": percentile([x["ms"] for x in writes], 99),
-            "reads": len(reads),
-            "reads_ok": sum(_ok(x["code"]) for x in reads),
-            "reads_per_s": sum(_ok(x["code"]) for x in reads) / duration if duration else 0.0,
-            "read_p50_ms": percentile([x["ms"] for x in reads if _ok(x["code"])], 50),
-            "read_p99_ms": percentile([x["ms"] for x in reads if _ok(x["code"])], 99),
-            "visible_n": len(seen),
-            "visible_failed": len(probes) - len(seen),
-            "visible_p50_ms": percentile(seen, 50),
-            "visible_p99_ms": percentile(seen, 99),
-            "answered_p50_ms": percentile(answered, 50),
-            "answered_p99_ms": percentile(answered, 99),
-            "answered_failed": len(probes) - len(answered),
-            "lag_max": max((x["lag"] for x in lag), default=None),
-            "lag_mean": sum(x["lag"] for x in lag) / len(lag) if lag else None,
-            "lag_end": lag[-1]["lag"] if lag else None,
-        },
+        "totals": _figures(writes, reads, probes, lag, duration),
         "write_errors": dict(write_errors.most_common()),
         "read_errors": dict(read_errors.most_common()),
         "probe_failures": [
