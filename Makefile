@@ -101,3 +101,10 @@ demo-scale:  ## Add the demo at SCALE× (1, 10, 100) to a running `make dev`: st
 
 bench-pipeline:  ## Measure projector, rebuild, write->visible, queries and export on a running `make dev` (PIPELINE_ARGS)
 	$(UV) run --frozen python deploy/bench/bench_pipeline.py $(PIPELINE_ARGS)
+
+# Soak (issue 13, section 3): its own stack on free ports, beside `make dev`; ~25 minutes in all.
+.PHONY: soak
+SOAK_ARGS ?=
+
+soak: bootstrap  ## Twenty minutes of writes and reads (SOAK_MINUTES=n for fewer): memory, lag, visibility
+	$(UV) run --frozen python deploy/soak/soak.py $(SOAK_ARGS)

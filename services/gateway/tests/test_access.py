@@ -221,6 +221,50 @@ async def test_every_request_is_logged_once_and_counted(conn: db.Conn, gateway_d
     assert metric(metrics, "mpe_gateway_query_cost_count", agency="KIAT") == 2
 
 
+async def test_a_client_that_leaves_before_its_request_is_read_is_no_server_error(
+    conn: db.Conn, gateway_db: str
+) -> None:
+    key = await new_key(conn, "catalog:read")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"gateway"),
+            (b"content-type", b"application/json"),
+            (b"x-api-key", key.secret.encode()),
+        ],
+        "client": ("127.0.0.1", 50000),
+        "server": ("gateway", 80),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}  # the client is gone before the body arrived
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async with serving(gateway_db) as served:
+        with structlog.testing.capture_logs() as logs:
+            await served.app(scope, receive, send)
+        metrics = await ops.scrape(served.app)
+
+    assert sent[0]["status"] == 499
+    assert not [e for e in logs if e["log_level"] == "error"]
+    [line] = [e for e in logs if e["event"] == "graphql request"]
+    assert (line["outcome"], line["status"], line["agency"]) == ("client_disconnected", 499, "KIAT")
+    requests = "mpe_gateway_requests_total"
+    assert metric(metrics, requests, agency="KIAT", outcome="client_disconnected") == 1
+    assert metric(metrics, requests, outcome="server_error") is None
+
+
 def test_operation_names_as_labels_are_bounded() -> None:
     m = GatewayMetrics(CollectorRegistry())
     names = [m.operation_label(f"Op{i}") for i in range(MAX_OPERATION_LABELS + 5)]

@@ -175,6 +175,8 @@ class Gate:
 
 
 def _outcome(status: int) -> str:
+    if status == CLIENT_CLOSED_REQUEST:
+        return "client_disconnected"
     if status == 401:
         return "unauthorized"
     if status == 429:
@@ -184,6 +186,10 @@ def _outcome(status: int) -> str:
     if status >= 400:
         return "bad_request"
     return "ok"
+
+
+# The status proxies log for a client that went away before its answer: nothing was sent to it.
+CLIENT_CLOSED_REQUEST = 499
 
 
 class AccessLog:

@@ -25,10 +25,11 @@ from typing import Any
 import asyncpg
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import store
-from gateway.http.access import GRAPHQL_PATH, request_record
+from gateway.http.access import CLIENT_CLOSED_REQUEST, GRAPHQL_PATH, request_record
 from gateway.http.admission import (
     JSON,
     RequestError,
@@ -223,6 +224,11 @@ class GraphQLEndpoint:
                 errors=exc.errors,
                 **exc.extra,
             )
+        except ClientDisconnect:
+            # The client gave up before it had sent its whole request (a timeout, under load):
+            # nothing went wrong here and nobody is left to answer. Logged and counted as such,
+            # not as an unexpected error.
+            response = Response(status_code=CLIENT_CLOSED_REQUEST)
         except Exception:
             correlation_id = str(uuid.uuid4())
             log.exception("unhandled error", path=GRAPHQL_PATH, correlation_id=correlation_id)
