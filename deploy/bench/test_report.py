@@ -10,6 +10,8 @@ from types import ModuleType
 
 import pytest
 
+pytestmark = pytest.mark.unit
+
 
 def _load() -> ModuleType:
     # deploy/bench is no package: load report.py by path, as bench.py's own directory would.
