@@ -201,8 +201,9 @@ def _workers(spec: ServiceSpec, rt: Runtime) -> list[Worker]:
 def event_loop() -> asyncio.Runner:
     """The runner of a serving process: on uvloop where it is installed, as `uvicorn.run` chooses.
 
-    uvicorn[standard] brings uvloop; plain `asyncio.run` would serve on asyncio's pure-Python
-    selector loop, which costs a cold GraphQL request about a third more CPU in the gateway.
+    uvicorn[standard] brings uvloop; plain `asyncio.run` would serve on asyncio's own selector
+    loop, whose sockets and callbacks run in Python (docs/measurements.md: the gateway's cold
+    requests, before and after).
     """
     try:
         import uvloop
