@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from graphql import parse
+from graphql import DocumentNode, parse
 
 from gateway.http.limits import measure
+from gateway.http.prepared import PreparedOperations
 from gateway.read.schema import schema
+from gateway.settings import GatewaySettings
 from mpe_kit import db
 
 from .conftest import new_key
@@ -190,6 +192,28 @@ def test_fragments_spread_in_fragments_are_measured_once_each() -> None:
     found = measure(schema._schema, bomb, None, None, max_page=100)
     assert found is not None
     assert (found.depth, found.aliases, found.cost) == (2, 2**levels, 2**levels)
+
+
+def test_a_prepared_operation_keeps_its_measure_only_without_variables() -> None:
+    prepared = PreparedOperations(GatewaySettings()).prepare(
+        "query Page($n: Int = 10) { technologies(first: $n) { edges { node { code } } } }"
+        " query Two { industries { code } }"
+    )
+    first = prepared.measure("Page", None, 100)
+    assert first == measure(schema._schema, parse_page(), "Page", None, max_page=100)
+    assert prepared.measure("Page", None, 100) is first  # kept
+    assert prepared.measure("Page", None, 5) != first  # another page cap is measured anew
+    twenty = prepared.measure("Page", {"n": 20}, 100)
+    assert twenty is not None
+    assert first is not None
+    assert twenty.cost > first.cost
+    assert prepared.measure("Page", {"n": 20}, 100) is not twenty  # variables: measured each time
+    assert prepared.measure("Nope", None, 100) is None
+    assert set(prepared.measures) == {("Page", 100), ("Page", 5)}
+
+
+def parse_page() -> DocumentNode:
+    return parse("query Page($n: Int = 10) { technologies(first: $n) { edges { node { code } } } }")
 
 
 INTROSPECTION = "{ __schema { queryType { name } } }"

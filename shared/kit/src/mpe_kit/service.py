@@ -198,6 +198,20 @@ def _workers(spec: ServiceSpec, rt: Runtime) -> list[Worker]:
     return [*spec.workers(rt), probe.run]
 
 
+def event_loop() -> asyncio.Runner:
+    """The runner of a serving process: on uvloop where it is installed, as `uvicorn.run` chooses.
+
+    uvicorn[standard] brings uvloop; plain `asyncio.run` would serve on asyncio's own selector
+    loop, whose sockets and callbacks run in Python (docs/measurements.md: the gateway's cold
+    requests, before and after).
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.Runner()
+    return asyncio.Runner(loop_factory=uvloop.new_event_loop)
+
+
 def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]) -> typer.Typer:
     """The service's command line: migrate, serve, api, worker, token."""
     cli = typer.Typer(name=spec.name, help=f"The mpehub {spec.name} service.", no_args_is_help=True)
@@ -237,7 +251,8 @@ def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]
             async with ops.serving(listener):
                 await uvicorn.Server(config).serve()
 
-        asyncio.run(both())
+        with event_loop() as runner:
+            runner.run(both())
 
     @cli.command()
     def serve() -> None:

@@ -96,13 +96,7 @@ def measure_operation(
     """The operation's depth, aliases and cost, once per request (strawberry reuses it)."""
     if prepared.document is None or not prepared.valid:
         return None
-    return limits.measure(
-        schema._schema,
-        prepared.document,
-        req.operation_name,
-        req.variables,
-        max_page=settings.max_page_size,
-    )
+    return prepared.measure(req.operation_name, req.variables, settings.max_page_size)
 
 
 @dataclass(frozen=True)

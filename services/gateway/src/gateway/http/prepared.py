@@ -72,6 +72,8 @@ class Prepared:
     volatile: bool
     # Per operation name: what the compiler keeps of the operation, with its compiled plans.
     operations: dict[str | None, Document | Declined] = field(default_factory=dict)
+    # Per operation name and page cap: its measure when the request sends no variables.
+    measures: dict[tuple[str | None, int], limits.Measure] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -87,6 +89,24 @@ class Prepared:
             # Only names the document has are kept: a client cannot grow the entry at will.
             if not isinstance(found, Declined) or len(self.operations) < len(self.document.definitions):
                 self.operations[operation_name] = found
+        return found
+
+    def measure(
+        self, operation_name: str | None, variables: dict[str, Any] | None, max_page: int
+    ) -> limits.Measure | None:
+        """The operation's depth, aliases and cost; kept for the next call when it has no variables.
+
+        Without variables it depends on nothing else. Only operations the document has are kept
+        (`measure` is None for a name it lacks), so a client cannot grow the entry at will.
+        """
+        assert self.document is not None
+        if variables:
+            return limits.measure(schema._schema, self.document, operation_name, variables, max_page=max_page)
+        found = self.measures.get((operation_name, max_page))
+        if found is None:
+            found = limits.measure(schema._schema, self.document, operation_name, None, max_page=max_page)
+            if found is not None:
+                self.measures[operation_name, max_page] = found
         return found
 
 

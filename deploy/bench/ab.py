@@ -1,0 +1,146 @@
+"""Two or more builds of the gateway, served in turn on one loaded stack: their CPU per cold request.
+
+    uv run --frozen python deploy/bench/ab.py --gateway old=/path/to/worktree-a \
+        --gateway new=/path/to/worktree-b --rounds 5 --rate 100 --seconds 15
+
+`make bench` builds a stack per run, so two runs differ in more than the code: the time of day,
+what else the machine runs, the demo loaded. Here one stack (this checkout's services and demo,
+as `bench.py` sets it up) serves each named gateway in turn, cold (`RESPONSE_CACHE_SIZE=0`),
+pinned to core 0 as `bench.py` pins it, with query 1 at one rate; the order alternates each
+round (a b, b a, a b …). Each worktree needs its own `.venv` (`uv sync --frozen` in it) and a
+gateway whose migrations match this checkout's, as the database is migrated once.
+
+Prints one line per run and writes them all to `--out`/<UTC date-time>-ab.json. Read the median
+of each build's runs and the ratio within each round: on a shared machine a single run's CPU
+per request moves by a fifth either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import bench
+
+QUERY = "technologies"
+
+
+class SwitchingStack(bench.Stack):
+    """bench.py's stack, whose gateway may come from another worktree's virtual environment."""
+
+    gateway_venv: Path | None = None
+
+    def _bin(self, name: str) -> str:
+        if name == "gateway" and self.gateway_venv is not None:
+            return str(self.gateway_venv / name)
+        return super()._bin(name)
+
+
+def _reference(stack: bench.Stack, query: bench.Query) -> int:
+    # Right after a start the projector may still apply the demo's last events: retry a while.
+    for _ in range(30):
+        try:
+            length: int = bench.reference_length(stack, query)
+            return length
+        except RuntimeError as exc:
+            bench.say(f"not steady yet ({exc}); retrying")
+            time.sleep(1)
+    length = bench.reference_length(stack, query)
+    return length
+
+
+def run_one(
+    stack: bench.Stack, vegeta: Path, query: bench.Query, work: Path, *, rate: int, seconds: float
+) -> dict[str, Any]:
+    """One cold gateway, warmed up for 2 s, then measured; stopped again."""
+    finished = bench.LoggedRequests(stack.logs / "gateway.log")
+    stack.serve("gateway", cpu=bench.GATEWAY_CPU, extra={"RESPONSE_CACHE_SIZE": "0"})
+    try:
+        stack.wait_ready("gateway")
+        expected = _reference(stack, query)
+        targets = work / "targets.json"
+        bench.write_targets(stack, query, targets)
+        bench.attack(vegeta, targets, rate=rate, seconds=2, out=Path(os.devnull))
+        pid = stack.procs["gateway"].pid
+        load = Path("/proc/loadavg").read_text().split()[0]
+        cpu_before, finished_before = bench.cpu_seconds(pid), finished()
+        results = work / "results.bin"
+        bench.attack(vegeta, targets, rate=rate, seconds=seconds, out=results)
+        cpu = bench.cpu_seconds(pid) - cpu_before
+        done = finished() - finished_before
+        report, correct = bench.measure(vegeta, results, expected)
+        bench.drain(finished, timeout=60)
+    finally:
+        stack.stop("gateway")
+    return {
+        "load": float(load),
+        "cpu_ms_per_request": 1000 * cpu / max(done, 1),
+        "finished": done,
+        "correct": correct,
+        "p50_ms": report["latencies"]["50th"] / 1e6,
+        "p99_ms": report["latencies"]["99th"] / 1e6,
+    }
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    p.add_argument("--gateway", action="append", required=True, help="label=worktree, at least two")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rate", type=int, default=100, help="req/s")
+    p.add_argument("--seconds", type=float, default=15, help="measured seconds per run")
+    p.add_argument("--out", type=Path, default=bench.HERE / "results")
+    args = p.parse_args(argv)
+    args.builds = dict(g.split("=", 1) for g in args.gateway)
+    if len(args.builds) < 2:
+        p.error("name at least two gateways")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    vegeta = bench.ensure_vegeta()
+    query = bench.load_queries([QUERY])[0]
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="mpe-ab-") as tmp:
+        stack = SwitchingStack(Path(tmp))
+        try:
+            stack.start()
+            stack.load_demo()
+            for name in bench.SERVICES:
+                stack.stop(name)
+            for r in range(args.rounds):
+                labels = list(args.builds) if r % 2 == 0 else list(reversed(args.builds))
+                for label in labels:
+                    stack.gateway_venv = Path(args.builds[label]) / ".venv" / "bin"
+                    run = {"round": r, "gateway": label} | run_one(
+                        stack, vegeta, query, Path(tmp), rate=args.rate, seconds=args.seconds
+                    )
+                    runs.append(run)
+                    bench.say(json.dumps(run))
+        finally:
+            stack.close()
+    for label in args.builds:
+        cpu = [r["cpu_ms_per_request"] for r in runs if r["gateway"] == label]
+        bench.say(
+            f"{label}: median {statistics.median(cpu):.2f} ms of gateway CPU a request over {len(cpu)} runs"
+        )
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"{datetime.now(UTC):%Y-%m-%d-%H%M}-ab.json"
+    path.write_text(
+        json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "runs": runs}, indent=1) + "\n"
+    )
+    bench.say(f"results in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
