@@ -1,0 +1,44 @@
+"""The projection's upserts are written from the description: every column they write is a field
+of the event they project (or a value the upsert computes), so a described column the event does
+not carry fails here rather than in the projector."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel
+
+from gateway.store import projection as p
+from mpe_events import budget as bev
+from mpe_events import catalog as ev
+from mpe_events import firms as fev
+
+pytestmark = pytest.mark.unit
+
+UPSERTS: list[tuple[tuple[str, ...], type[BaseModel], set[str]]] = [
+    (p._INDUSTRY, ev.IndustryV1, set()),
+    (p._TECHNOLOGY, ev.TechnologyV1, set()),
+    (p._REVISION, ev.RevisionV1, set()),
+    (p._FIRM, fev.FirmV1, set()),
+    (p._DESIGNATION, fev.DesignationV1, {"ended_on"}),
+    (p._FISCAL_YEAR, bev.FiscalYearV1, set()),
+    (p._PROGRAM, bev.ProgramV1, set()),
+    (p._PROJECT, bev.ProjectV1, set()),
+    (p._DISBURSEMENT, bev.DisbursementV1, set()),
+]
+
+
+@pytest.mark.parametrize(("columns", "model", "computed"), UPSERTS, ids=lambda v: getattr(v, "__name__", ""))
+def test_every_column_an_upsert_writes_comes_from_its_event(
+    columns: tuple[str, ...], model: type[BaseModel], computed: set[str]
+) -> None:
+    assert "version" in columns
+    assert [c for c in columns if c not in model.model_fields and c not in computed] == []
+
+
+def test_the_statement_updates_only_a_newer_version() -> None:
+    sql = p.upsert_sql("industries", "code", ("code", "name_en", "version"))
+    assert sql == (
+        "insert into industries (code, name_en, version) values ($1, $2, $3)"
+        " on conflict (code) do update set name_en = excluded.name_en, version = excluded.version,"
+        " updated_at = now() where industries.version < excluded.version"
+    )
