@@ -44,6 +44,8 @@ from mpe_events.registry import source as event_source
 from mpe_kit import db, migrations
 from mpe_kit.consumer import Event
 
+from .demo_events import demo_events
+
 
 def event(event_type: str, data: BaseModel, subject: str) -> Event:
     """A consumed event as the runner would hand it to a handler."""
@@ -557,3 +559,17 @@ def compile_query(
     if key not in _OPERATIONS:
         _OPERATIONS[key] = inspect_operation(document, operation_name)
     return compile_operation(_OPERATIONS[key], variables, scopes=scopes, max_page=max_page)
+
+
+@pytest.fixture
+async def demo_partner(
+    conn: db.Conn, gateway_app: Running, gateway: Callable[..., httpx.AsyncClient]
+) -> httpx.AsyncClient:
+    """The whole demo (deploy/demo/), projected through the real handlers in one transaction, and a
+    client with a key of every scope once the gateway has caught up with it."""
+    async with conn.transaction():
+        for e in demo_events():
+            await HANDLERS[e.envelope.type](conn, e)
+    key = await new_key(conn, *keys.SCOPES)
+    await hub_caught_up(gateway_app.app, conn)
+    return gateway(key.secret)

@@ -11,19 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-
-from gateway.partners import keys
-from gateway.projector.handlers import HANDLERS
-from mpe_kit import db
-
-from .conftest import Running, hub_caught_up, new_key
-from .demo_events import demo_events
 
 GUIDE = Path(__file__).resolve().parents[3] / "docs" / "partner-guide.md"
 QUESTION = re.compile(r"^### ([1-6])\. (.+)$", re.MULTILINE)
@@ -52,31 +44,14 @@ def empty(value: Any) -> bool:
     return isinstance(value, dict) and "edges" in value and not value["edges"]
 
 
-@pytest.fixture
-async def demo(conn: db.Conn) -> None:
-    """The whole demo, projected through the real handlers in one transaction."""
-    async with conn.transaction():
-        for e in demo_events():
-            await HANDLERS[e.envelope.type](conn, e)
-
-
-@pytest.fixture
-async def partner(
-    demo: None, conn: db.Conn, gateway_app: Running, gateway: Callable[..., httpx.AsyncClient]
-) -> httpx.AsyncClient:
-    key = await new_key(conn, *keys.SCOPES)
-    await hub_caught_up(gateway_app.app, conn)
-    return gateway(key.secret)
-
-
 @pytest.mark.unit
 def test_every_question_has_its_query() -> None:
     assert {name.split("-")[0] for name, _ in QUESTIONS} == {f"q{n}" for n in range(1, 7)}
 
 
-async def test_each_question_is_answered_on_the_demo(partner: httpx.AsyncClient) -> None:
+async def test_each_question_is_answered_on_the_demo(demo_partner: httpx.AsyncClient) -> None:
     for name, query in QUESTIONS:
-        r = await partner.post("/graphql", json={"query": query})
+        r = await demo_partner.post("/graphql", json={"query": query})
         assert r.status_code == 200, (name, r.text)
         body = r.json()
         assert "errors" not in body, (name, json.dumps(body["errors"], ensure_ascii=False))
@@ -84,10 +59,10 @@ async def test_each_question_is_answered_on_the_demo(partner: httpx.AsyncClient)
             assert not empty(value), f"{name}: `{field}` is empty on the demo"
 
 
-async def test_the_answers_carry_what_the_questions_ask(partner: httpx.AsyncClient) -> None:
+async def test_the_answers_carry_what_the_questions_ask(demo_partner: httpx.AsyncClient) -> None:
     answers = {}
     for name, query in QUESTIONS:
-        r = await partner.post("/graphql", json={"query": query})
+        r = await demo_partner.post("/graphql", json={"query": query})
         answers[name] = r.json()["data"]
     # 1: a technology's money over every fiscal year, in one field.
     years = [y["fiscalYear"] for y in answers["q1-0"]["technology"]["fundingByYear"]]

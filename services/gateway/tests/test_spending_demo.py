@@ -11,13 +11,11 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import pytest
 
-from gateway.projector.handlers import HANDLERS
 from mpe_kit import db
 
-from .conftest import Running, gql, hub_caught_up, new_key
-from .demo_events import DEMO, demo_events
+from .conftest import gql, new_key
+from .demo_events import DEMO
 
 YEARS = range(2019, 2027)
 BUDGET = json.loads((DEMO / "budget.json").read_text(encoding="utf-8"))
@@ -38,23 +36,6 @@ def foreign(p: dict[str, Any]) -> set[str]:
 assert all(status(p) not in ("proposed", "terminated") for p in BUDGET["projects"])
 
 
-@pytest.fixture
-async def demo(conn: db.Conn) -> None:
-    """The whole demo, projected through the real handlers in one transaction (as one batch would be)."""
-    async with conn.transaction():
-        for e in demo_events():
-            await HANDLERS[e.envelope.type](conn, e)
-
-
-@pytest.fixture
-async def partner(
-    demo: None, conn: db.Conn, gateway_app: Running, gateway: Callable[..., httpx.AsyncClient]
-) -> httpx.AsyncClient:
-    key = await new_key(conn, "catalog:read", "firms:read", "budget:read")
-    await hub_caught_up(gateway_app.app, conn)
-    return gateway(key.secret)
-
-
 def _overview_query() -> str:
     years = " ".join(
         f"y{y}: programOverview(fiscalYear: {y}) {{ committedKrw disbursedKrw newProjectCount"
@@ -73,8 +54,8 @@ def _overview_query() -> str:
     }}"""
 
 
-async def test_totals_by_year_and_by_industry_equal_program_overview(partner: httpx.AsyncClient) -> None:
-    body = await gql(partner, _overview_query())
+async def test_totals_by_year_and_by_industry_equal_program_overview(demo_partner: httpx.AsyncClient) -> None:
+    body = await gql(demo_partner, _overview_query())
     assert "errors" not in body, body
     data = body["data"]
     by_year = {r["fiscalYear"]: r for r in data["byYear"]}
@@ -120,8 +101,8 @@ query($country: String!) {
 """
 
 
-async def test_filters_paid_months_and_partner_countries(partner: httpx.AsyncClient) -> None:
-    body = await gql(partner, FILTERED, country="DE")
+async def test_filters_paid_months_and_partner_countries(demo_partner: httpx.AsyncClient) -> None:
+    body = await gql(demo_partner, FILTERED, country="DE")
     assert "errors" not in body, body
     data = body["data"]
     (new,) = data["newIn2023"]
@@ -177,8 +158,8 @@ query($brn: String!) {
 """
 
 
-async def test_a_firms_money_as_lead_and_as_participant(partner: httpx.AsyncClient) -> None:
-    body = await gql(partner, FUNDING, brn=BORAM)
+async def test_a_firms_money_as_lead_and_as_participant(demo_partner: httpx.AsyncClient) -> None:
+    body = await gql(demo_partner, FUNDING, brn=BORAM)
     assert "errors" not in body, body
     funding = body["data"]["firm"]["funding"]
     own = {"government_krw": 0, "private_cash_krw": 0, "private_in_kind_krw": 0}
@@ -214,9 +195,9 @@ async def test_a_firms_money_as_lead_and_as_participant(partner: httpx.AsyncClie
 
 
 async def test_the_csv_export_parses_back_to_the_rollup_with_korean_names(
-    partner: httpx.AsyncClient, conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+    demo_partner: httpx.AsyncClient, conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
 ) -> None:
-    r = await partner.get("/export/spending.csv", params={"group_by": "industry,fiscal_year"})
+    r = await demo_partner.get("/export/spending.csv", params={"group_by": "industry,fiscal_year"})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "text/csv; charset=utf-8"
     assert r.content.startswith(b"\xef\xbb\xbf")  # the BOM a spreadsheet needs to read UTF-8
@@ -228,7 +209,7 @@ async def test_the_csv_export_parses_back_to_the_rollup_with_korean_names(
     for row in table:
         assert (row["산업명"], row["산업명(영문)"]) == names[row["산업코드"]]
     body = await gql(
-        partner,
+        demo_partner,
         "{ spending(groupBy: [INDUSTRY, FISCAL_YEAR]) { fiscalYear industry { code } committedKrw"
         " disbursedKrw governmentKrw privateCashKrw privateInKindKrw projectCount overlaps } }",
     )
@@ -249,11 +230,13 @@ async def test_the_csv_export_parses_back_to_the_rollup_with_korean_names(
     ]
     assert [[row["산업코드"], row["회계연도"], *(row[m] for m in measures)] for row in table] == graphql
     # Bad input is a problem, and the scope is budget:read, as for the GraphQL field.
-    bad = await partner.get("/export/spending.csv", params={"group_by": "industry,galaxy"})
+    bad = await demo_partner.get("/export/spending.csv", params={"group_by": "industry,galaxy"})
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
     assert "galaxy" in bad.json()["detail"]
-    bad = await partner.get("/export/spending.csv", params={"group_by": "region", "partner_country": "ZZ"})
+    bad = await demo_partner.get(
+        "/export/spending.csv", params={"group_by": "region", "partner_country": "ZZ"}
+    )
     assert bad.status_code == 422
     assert "ISO 3166-1" in bad.json()["detail"]
     catalog_only = gateway((await new_key(conn, "catalog:read")).secret)
