@@ -10,8 +10,9 @@ past them too. After each batch the projector NOTIFYs the highest seq appended.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 from gateway import store
 from mpe_events import budget as bev
@@ -21,83 +22,44 @@ from mpe_events import registry
 from mpe_kit.consumer import Event, Handler, Position
 from mpe_kit.db import Conn
 
-
-async def _logged(conn: Conn, event: Event, entity_type: str, key: str, version: int) -> None:
-    await store.changes.append_change(
-        conn, entity_type=entity_type, key=key, version=version, event_id=event.envelope.id
-    )
+M = TypeVar("M", bound="_Versioned")
 
 
-async def project_industry(conn: Conn, event: Event) -> None:
-    """Upsert an industry."""
-    d = event.data
-    assert isinstance(d, ev.IndustryV1)
-    if await store.projection.upsert_industry(conn, d):
-        await _logged(conn, event, "industry", d.code, d.version)
+class _Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
 
 
-async def project_technology(conn: Conn, event: Event) -> None:
-    """Upsert a technology."""
-    d = event.data
-    assert isinstance(d, ev.TechnologyV1)
-    if await store.projection.upsert_technology(conn, d):
-        await _logged(conn, event, "technology", d.code, d.version)
+def _projects(
+    model: type[M],
+    upsert: Callable[[Conn, M], Awaitable[bool]],
+    entity_type: str,
+    key: Callable[[M], object],
+) -> Handler:
+    """A handler that upserts the event's entity and, if that changed the read model, logs it."""
+
+    async def handle(conn: Conn, event: Event) -> None:
+        d = event.data
+        assert isinstance(d, model)
+        if await upsert(conn, d):
+            await store.changes.append_change(
+                conn, entity_type=entity_type, key=str(key(d)), version=d.version, event_id=event.envelope.id
+            )
+
+    handle.__doc__ = upsert.__doc__
+    return handle
 
 
-async def project_revision(conn: Conn, event: Event) -> None:
-    """Upsert a revision (a deleted draft keeps its row with status deleted)."""
-    d = event.data
-    assert isinstance(d, ev.RevisionV1)
-    if await store.projection.upsert_revision(conn, d):
-        await _logged(conn, event, "revision", str(d.id), d.version)
-
-
-async def project_firm(conn: Conn, event: Event) -> None:
-    """Upsert a firm with its technologies and confirmations."""
-    d = event.data
-    assert isinstance(d, fev.FirmV1)
-    if await store.projection.upsert_firm(conn, d):
-        await _logged(conn, event, "firm", d.brn, d.version)
-
-
-async def project_designation(conn: Conn, event: Event) -> None:
-    """Upsert a designation with its whole history."""
-    d = event.data
-    assert isinstance(d, fev.DesignationV1)
-    if await store.projection.upsert_designation(conn, d):
-        await _logged(conn, event, "designation", str(d.id), d.version)
-
-
-async def project_fiscal_year(conn: Conn, event: Event) -> None:
-    """Upsert a fiscal year's envelope."""
-    d = event.data
-    assert isinstance(d, bev.FiscalYearV1)
-    if await store.projection.upsert_fiscal_year(conn, d):
-        await _logged(conn, event, "fiscal_year", str(d.year), d.version)
-
-
-async def project_program(conn: Conn, event: Event) -> None:
-    """Upsert a program with its themes."""
-    d = event.data
-    assert isinstance(d, bev.ProgramV1)
-    if await store.projection.upsert_program(conn, d):
-        await _logged(conn, event, "program", d.code, d.version)
-
-
-async def project_budget_project(conn: Conn, event: Event) -> None:
-    """Upsert a project: its state, what it commits and what was paid, as the event carries them."""
-    d = event.data
-    assert isinstance(d, bev.ProjectV1)
-    if await store.projection.upsert_budget_project(conn, d):
-        await _logged(conn, event, "project", d.code, d.version)
-
-
-async def project_disbursement(conn: Conn, event: Event) -> None:
-    """Add a payment line."""
-    d = event.data
-    assert isinstance(d, bev.DisbursementV1)
-    if await store.projection.upsert_disbursement(conn, d):
-        await _logged(conn, event, "disbursement", str(d.id), d.version)
+_p = store.projection
+project_industry = _projects(ev.IndustryV1, _p.upsert_industry, "industry", lambda d: d.code)
+project_technology = _projects(ev.TechnologyV1, _p.upsert_technology, "technology", lambda d: d.code)
+project_revision = _projects(ev.RevisionV1, _p.upsert_revision, "revision", lambda d: d.id)
+project_firm = _projects(fev.FirmV1, _p.upsert_firm, "firm", lambda d: d.brn)
+project_designation = _projects(fev.DesignationV1, _p.upsert_designation, "designation", lambda d: d.id)
+project_fiscal_year = _projects(bev.FiscalYearV1, _p.upsert_fiscal_year, "fiscal_year", lambda d: d.year)
+project_program = _projects(bev.ProgramV1, _p.upsert_program, "program", lambda d: d.code)
+project_budget_project = _projects(bev.ProjectV1, _p.upsert_budget_project, "project", lambda d: d.code)
+project_disbursement = _projects(bev.DisbursementV1, _p.upsert_disbursement, "disbursement", lambda d: d.id)
 
 
 HANDLERS: Mapping[str, Handler] = {
