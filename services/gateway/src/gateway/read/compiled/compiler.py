@@ -291,11 +291,9 @@ class Compiler:
         *,
         where_of: Callable[[F], tuple[str, list[Any]]],
         filter_of: Callable[[dict[str, Any]], F],
-        table: str,
-        cols: str,
-        key: str,
+        entity: Entity,
     ) -> str:
-        """A root connection whose `filter` argument the store turns into a where clause."""
+        """A root connection of an entity whose `filter` argument the store turns into a where clause."""
         where, values = where_of(filter_of({}))
 
         def read(args: dict[str, Any], max_page: int) -> list[Any]:
@@ -306,10 +304,10 @@ class Compiler:
         return self.connection(
             field,
             details,
-            table=table,
-            cols=cols,
+            table=entity.table,
+            cols=entity.select(),
             where=shift(where, int(params[0][1:]) - 1),
-            key=key,
+            key=entity.key,
             params=params,
         )
 
@@ -319,9 +317,7 @@ class Compiler:
             details,
             where_of=store.catalog.technology_where,
             filter_of=technology_filter,
-            table="technologies",
-            cols=TECHNOLOGY.select(),
-            key="code",
+            entity=TECHNOLOGY,
         )
 
     def f_Query_technology(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
@@ -338,9 +334,7 @@ class Compiler:
             details,
             where_of=store.firms.firm_where,
             filter_of=firm_filter,
-            table="firms",
-            cols=FIRM.select(),
-            key="brn",
+            entity=FIRM,
         )
 
     def f_Query_program(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
@@ -374,9 +368,7 @@ class Compiler:
             details,
             where_of=store.budget.project_where,
             filter_of=project_filter,
-            table="projects",
-            cols=PROJECT.select(),
-            key="code",
+            entity=PROJECT,
         )
 
     def f_Query_coverageGaps(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
