@@ -14,7 +14,8 @@ from strawberry.types import Info
 from gateway import store
 from gateway.partners.keys import Partner
 from gateway.read.budget.model import BUDGET_READ, PROGRAM, PROJECT
-from gateway.read.budget.types import Program, ProgramOverview, Project
+from gateway.read.budget.overview import ProgramOverview
+from gateway.read.budget.types import Program, Project
 from gateway.read.catalog.model import CATALOG_READ, INDUSTRY, TECHNOLOGY
 from gateway.read.catalog.types import Industry, Technology
 from gateway.read.common import BRN_GIVEN, BUDGET, CATALOG, CURSOR, EDGES, FIRMS, PageInfo, bad_input

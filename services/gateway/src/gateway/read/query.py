@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from gateway import store
 from gateway.read.budget.model import PROGRAM, PROJECT
+from gateway.read.budget.overview import COVERAGE_GAPS, CoverageMissing, ProgramOverview
 from gateway.read.budget.spending import (
     SPENDING,
     SpendingDimension,
@@ -20,12 +21,9 @@ from gateway.read.budget.spending import (
     spending_rows,
 )
 from gateway.read.budget.types import (
-    COVERAGE_GAPS,
-    CoverageMissing,
     Program,
     ProgramConnection,
     ProgramEdge,
-    ProgramOverview,
     Project,
     ProjectConnection,
     ProjectEdge,
