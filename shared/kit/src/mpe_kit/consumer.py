@@ -1,8 +1,11 @@
 """The consumer runner: apply events exactly once per consumer, in DB transactions.
 
-Each poll's batch is applied in one transaction; each event inside it in a savepoint together
-with its inbox row, so a duplicate is skipped and a failing event is retried a bounded number
-of times and then dead-lettered without undoing its neighbours. Offsets are committed to Kafka
+Each poll's batch is applied in one transaction. A consumer with a batch handler applies the
+batch set-based first: one statement claims the inbox rows of all its events (a duplicate is
+skipped), then the handler applies the fresh ones together, in a savepoint. If that fails, the
+savepoint is rolled back and the batch is applied event by event: each in a savepoint together
+with its inbox row, so a failing event is retried a bounded number of times and then
+dead-lettered without undoing its neighbours. Offsets are committed to Kafka
 only after the database commit (and after dead letters are acknowledged): a crash re-delivers,
 and the inbox absorbs the re-delivery. A database outage is not the message's fault: the batch
 is rolled back, the consumer seeks back and retries with backoff, and nothing is dead-lettered.
@@ -83,12 +86,31 @@ class CaughtUp:
 
 
 Handler = Callable[[Conn, Event], Awaitable[None]]
+# Applies fresh events together (in the batch's order); it must leave the same state as the
+# events' handlers one by one, and raise, changing nothing, where one of them would fail.
+BatchHandler = Callable[[Conn, list[Event]], Awaitable[None]]
 BatchHook = Callable[[Conn, list[Event], list[Position]], Awaitable[None]]
 CaughtUpHook = Callable[[list[CaughtUp]], Awaitable[None]]
 
 
 class Poison(Exception):
     """A record that can never be applied."""
+
+
+async def claim(conn: Conn, consumer: str, events: list[Event]) -> list[Event]:
+    """Write the inbox rows of these events in one statement; those `consumer` had not applied.
+
+    An event already in the inbox is a duplicate, and so is a second copy within `events`.
+    """
+    ids = await inbox.claim(
+        conn, consumer=consumer, ids=[e.envelope.id for e in events], topics=[e.topic for e in events]
+    )
+    fresh = []
+    for event in events:
+        if event.envelope.id in ids:
+            ids.discard(event.envelope.id)
+            fresh.append(event)
+    return fresh
 
 
 class ConsumerRunner:
@@ -102,6 +124,7 @@ class ConsumerRunner:
         bootstrap: str | KafkaClient,
         handlers: Mapping[str, Handler],
         status: RuntimeStatus,
+        batch_handler: BatchHandler | None = None,
         registry: CollectorRegistry | None = None,
         on_batch: BatchHook | None = None,
         on_caught_up: CaughtUpHook | None = None,
@@ -131,6 +154,7 @@ class ConsumerRunner:
         self._pool = pool
         self._bootstrap = bootstrap
         self._handlers = dict(handlers)
+        self._batch_handler = batch_handler
         self._status = status
         self._on_batch = on_batch
         self._on_caught_up = on_caught_up
@@ -249,16 +273,22 @@ class ConsumerRunner:
             Position(self._physical[tp.topic], tp.partition, recs[-1].offset + 1, consumer.highwater(tp))
             for tp, recs in batch.items()
         ]
+        parsed: list[tuple[ConsumerRecord, Event]] = []
+        for records in batch.values():
+            for record in records:
+                try:
+                    event = self._parse(record)
+                except Poison as exc:
+                    dead.append((record, str(exc)))
+                    continue
+                if event is not None:
+                    parsed.append((record, event))
         async with self._pool.acquire() as conn, conn.transaction():
-            for records in batch.values():
-                for record in records:
-                    try:
-                        event = self._parse(record)
-                    except Poison as exc:
-                        dead.append((record, str(exc)))
-                        continue
-                    if event is None:
-                        continue
+            together = await self._apply_together(conn, [e for _, e in parsed])
+            if together is not None:
+                applied = together
+            else:
+                for record, event in parsed:
                     with telemetry.apply_span(self.name, event.topic, event.envelope.traceparent):
                         error = await self._apply_one(conn, event)
                     if error is None:
@@ -291,6 +321,31 @@ class ConsumerRunner:
         except ValidationError as exc:
             raise Poison(f"invalid {env.type} payload: {exc}") from exc
         return Event(env, data, self._physical[record.topic], record.partition, record.offset)
+
+    async def _apply_together(self, conn: Conn, events: list[Event]) -> list[Event] | None:
+        """Apply the batch set-based, in a savepoint: the fresh events, or None if it failed (and left nothing)."""
+        if self._batch_handler is None or not events:
+            return None
+        try:
+            async with conn.transaction():
+                fresh = await claim(conn, self.name, events)
+                if fresh:
+                    with telemetry.batch_apply_spans(
+                        self.name, [(e.topic, e.envelope.traceparent) for e in fresh]
+                    ):
+                        await self._batch_handler(conn, fresh)
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            log.warning(
+                "batch failed; applying its events one by one",
+                consumer=self.name,
+                events=len(events),
+                error=repr(exc),
+            )
+            return None
+        self.duplicates.inc(len(events) - len(fresh))
+        return fresh
 
     async def _apply_one(self, conn: Conn, event: Event) -> str | None:
         """None when applied; '' when a duplicate; else the error that dead-letters it."""

@@ -1,11 +1,29 @@
-"""The inbox's SQL: which events a consumer has applied (see `consumer`), forgetting and pruning."""
+"""The inbox's SQL: which events a consumer has applied (see `consumer`), claiming, forgetting and pruning."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
 from mpe_kit.db import Conn
+
+
+async def claim(
+    conn: Conn, *, consumer: str, ids: Sequence[uuid.UUID], topics: Sequence[str]
+) -> set[uuid.UUID]:
+    """Record these events as applied by `consumer`, in one statement; the ids it had not applied before."""
+    if not ids:
+        return set()
+    rows = await conn.fetch(
+        "insert into inbox (consumer, event_id, topic)"
+        " select $1, id, topic from unnest($2::uuid[], $3::text[]) as e (id, topic)"
+        " on conflict do nothing returning event_id",
+        consumer,
+        list(ids),
+        list(topics),
+    )
+    return {r["event_id"] for r in rows}
 
 
 async def forget(conn: Conn, *, consumer: str, topics: Sequence[str]) -> int:

@@ -20,7 +20,7 @@ from mpe_events import registry as event_registry
 from mpe_events import topics
 from mpe_kit import apidocs, bodylimit, db, event_cli, http, migrations, openapi, ops, telemetry, transient
 from mpe_kit.auth import ROLES, TokenVerifier, issue_token
-from mpe_kit.consumer import BatchHook, CaughtUpHook, ConsumerRunner, Handler
+from mpe_kit.consumer import BatchHandler, BatchHook, CaughtUpHook, ConsumerRunner, Handler
 from mpe_kit.kafka_probe import KafkaProbe
 from mpe_kit.logging import configure_logging, get_logger
 from mpe_kit.relay import Relay
@@ -308,6 +308,7 @@ def event_consumer(
     *,
     group: str,
     handlers: Mapping[str, Handler],
+    batch_handler: BatchHandler | None = None,
     on_batch: BatchHook | None = None,
     on_caught_up: CaughtUpHook | None = None,
 ) -> ConsumerRunner:
@@ -318,6 +319,7 @@ def event_consumer(
         pool=rt.pool,
         bootstrap=s.kafka_client(),
         handlers=handlers,
+        batch_handler=batch_handler,
         status=rt.status,
         registry=rt.registry,
         on_batch=on_batch,

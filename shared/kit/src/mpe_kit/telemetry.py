@@ -115,6 +115,14 @@ def send_span(topic: str, traceparent: str) -> Iterator[str]:
         yield active_traceparent() or traceparent
 
 
+def _process_attributes(consumer: str, topic: str) -> dict[str, str]:
+    return {
+        "messaging.system": "kafka",
+        "messaging.destination.name": topic,
+        "messaging.consumer.group.name": consumer,
+    }
+
+
 @contextlib.contextmanager
 def apply_span(consumer: str, topic: str, traceparent: str | None) -> Iterator[None]:
     """A consumer applying one event, as a child of the send that carried it."""
@@ -122,13 +130,37 @@ def apply_span(consumer: str, topic: str, traceparent: str | None) -> Iterator[N
         f"{topic} process",
         context=_parent(traceparent),
         kind=SpanKind.CONSUMER,
-        attributes={
-            "messaging.system": "kafka",
-            "messaging.destination.name": topic,
-            "messaging.consumer.group.name": consumer,
-        },
+        attributes=_process_attributes(consumer, topic),
     ):
         yield
+
+
+@contextlib.contextmanager
+def batch_apply_spans(consumer: str, events: Sequence[tuple[str, str | None]]) -> Iterator[None]:
+    """Events (topic, traceparent) applied together, set-based: a process span each, under its
+    send, lasting the batch's work, whose SQL spans sit under the batch's span (it is shared)."""
+    if _provider is None:
+        yield
+        return
+    if len(events) == 1:  # a batch of one is that event's own work
+        with apply_span(consumer, *events[0]):
+            yield
+        return
+    tracer = _tracer()
+    spans = [
+        tracer.start_span(
+            f"{topic} process",
+            context=_parent(traceparent),
+            kind=SpanKind.CONSUMER,
+            attributes={**_process_attributes(consumer, topic), "messaging.batch.message_count": len(events)},
+        )
+        for topic, traceparent in events
+    ]
+    try:
+        yield
+    finally:
+        for span in spans:
+            span.end()
 
 
 @contextlib.contextmanager
