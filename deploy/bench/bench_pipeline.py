@@ -35,7 +35,7 @@ import asyncpg
 import httpx
 
 from gateway.projector import freshness
-from gateway.projector.handlers import HANDLERS
+from gateway.projector.handlers import HANDLERS, apply_batch
 from gateway.projector.rebuild import rebuild
 from mpe_devstack.dev import DevSettings
 from mpe_kit import db, migrations
@@ -88,6 +88,7 @@ async def projector_replay(stack: Stack) -> dict[str, Any]:
             pool=pool,
             bootstrap=stack.bootstrap,
             handlers=HANDLERS,
+            batch_handler=apply_batch,
             status=RuntimeStatus(),
             on_batch=freshness.on_batch,
         )

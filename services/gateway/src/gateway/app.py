@@ -22,7 +22,7 @@ from gateway.http.websocket import graphql_router
 from gateway.partners.keys import KeyCache
 from gateway.portal import portal_router
 from gateway.projector import freshness
-from gateway.projector.handlers import HANDLERS
+from gateway.projector.handlers import HANDLERS, apply_batch
 from gateway.read.hub import ChangeHub
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState, started
@@ -47,6 +47,7 @@ def _workers(rt: Runtime) -> list[Worker]:
         rt,
         group=s.projector_group,
         handlers=HANDLERS,
+        batch_handler=apply_batch,
         on_batch=freshness.on_batch,
         on_caught_up=freshness.CaughtUpRecorder(rt.pool),
     )

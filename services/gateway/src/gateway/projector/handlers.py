@@ -1,87 +1,87 @@
-"""Event handlers that keep the read model: each applies a version only above the stored one.
+"""How events become the read model: a batch's events applied per entity, in one statement each.
 
-A handler that changed the read model appends the entity to the change log (`changes`) in the
-same transaction; a stale or duplicate event changes nothing and appends nothing. Revisions and
+A batch is applied set-based: its events are grouped by the entity they carry, each key keeps
+only the newest version the batch holds (applying the older ones first would end in the same
+row), and one upsert per entity writes them, each row only above the version stored. The keys
+it wrote are appended to the change log (`changes`), in the batch's order, in the same
+transaction: a stale or duplicate event changes nothing and appends nothing. Revisions and
 payment lines are logged under types the change feed does not list (`revision`,
 `disbursement`): what a revision changes arrives as its technologies' events and a payment's
 total as its project's, but the log's seq is the response cache's watermark, which must move
 past them too. After each batch the projector NOTIFYs the highest seq appended.
+
+One event alone goes the same way (`HANDLERS`): the consumer applies events one by one when a
+batch fails, to find and dead-letter the one that cannot be applied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Protocol, TypeVar
 
 from gateway import store
-from mpe_events import budget as bev
-from mpe_events import catalog as ev
-from mpe_events import firms as fev
+from gateway.store.projection import Upsert
 from mpe_events import registry
 from mpe_kit.consumer import Event, Handler, Position
 from mpe_kit.db import Conn
 
-M = TypeVar("M", bound="_Versioned")
-
-
-class _Versioned(Protocol):
-    @property
-    def version(self) -> int: ...
-
-
-def _projects(
-    model: type[M],
-    upsert: Callable[[Conn, M], Awaitable[bool]],
-    entity_type: str,
-    key: Callable[[M], object],
-) -> Handler:
-    """A handler that upserts the event's entity and, if that changed the read model, logs it."""
-
-    async def handle(conn: Conn, event: Event) -> None:
-        d = event.data
-        assert isinstance(d, model)
-        if await upsert(conn, d):
-            await store.changes.append_change(
-                conn, entity_type=entity_type, key=str(key(d)), version=d.version, event_id=event.envelope.id
-            )
-
-    handle.__doc__ = upsert.__doc__
-    return handle
-
-
 _p = store.projection
-project_industry = _projects(ev.IndustryV1, _p.upsert_industry, "industry", lambda d: d.code)
-project_technology = _projects(ev.TechnologyV1, _p.upsert_technology, "technology", lambda d: d.code)
-project_revision = _projects(ev.RevisionV1, _p.upsert_revision, "revision", lambda d: d.id)
-project_firm = _projects(fev.FirmV1, _p.upsert_firm, "firm", lambda d: d.brn)
-project_designation = _projects(fev.DesignationV1, _p.upsert_designation, "designation", lambda d: d.id)
-project_fiscal_year = _projects(bev.FiscalYearV1, _p.upsert_fiscal_year, "fiscal_year", lambda d: d.year)
-project_program = _projects(bev.ProgramV1, _p.upsert_program, "program", lambda d: d.code)
-project_budget_project = _projects(bev.ProjectV1, _p.upsert_budget_project, "project", lambda d: d.code)
-project_disbursement = _projects(bev.DisbursementV1, _p.upsert_disbursement, "disbursement", lambda d: d.id)
 
-
-HANDLERS: Mapping[str, Handler] = {
-    registry.INDUSTRY_CREATED.type: project_industry,
-    registry.TECHNOLOGY_LISTED.type: project_technology,
-    registry.TECHNOLOGY_AMENDED.type: project_technology,
-    registry.TECHNOLOGY_RETIRED.type: project_technology,
-    registry.REVISION_DRAFTED.type: project_revision,
-    registry.REVISION_EDITED.type: project_revision,
-    registry.REVISION_DELETED.type: project_revision,
-    registry.REVISION_PUBLISHED.type: project_revision,
-    registry.FIRM_REGISTERED.type: project_firm,
-    registry.FIRM_UPDATED.type: project_firm,
-    registry.FIRM_CONFIRMATION_ADDED.type: project_firm,
-    **{e.type: project_designation for e in registry.DESIGNATION_EVENTS.values()},
-    registry.FISCAL_YEAR_SET.type: project_fiscal_year,
-    registry.PROGRAM_CREATED.type: project_program,
-    registry.PROGRAM_UPDATED.type: project_program,
-    registry.PROJECT_DISBURSED.type: project_budget_project,
-    registry.DISBURSEMENT_PAID.type: project_disbursement,
-    **{e.type: project_budget_project for e in registry.PROJECT_EVENTS.values()},
+UPSERTS: Mapping[str, Upsert] = {
+    registry.INDUSTRY_CREATED.type: _p.INDUSTRIES,
+    registry.TECHNOLOGY_LISTED.type: _p.TECHNOLOGIES,
+    registry.TECHNOLOGY_AMENDED.type: _p.TECHNOLOGIES,
+    registry.TECHNOLOGY_RETIRED.type: _p.TECHNOLOGIES,
+    registry.REVISION_DRAFTED.type: _p.REVISIONS,
+    registry.REVISION_EDITED.type: _p.REVISIONS,
+    registry.REVISION_DELETED.type: _p.REVISIONS,
+    registry.REVISION_PUBLISHED.type: _p.REVISIONS,
+    registry.FIRM_REGISTERED.type: _p.FIRMS,
+    registry.FIRM_UPDATED.type: _p.FIRMS,
+    registry.FIRM_CONFIRMATION_ADDED.type: _p.FIRMS,
+    **{e.type: _p.DESIGNATIONS for e in registry.DESIGNATION_EVENTS.values()},
+    registry.FISCAL_YEAR_SET.type: _p.FISCAL_YEARS,
+    registry.PROGRAM_CREATED.type: _p.PROGRAMS,
+    registry.PROGRAM_UPDATED.type: _p.PROGRAMS,
+    registry.PROJECT_DISBURSED.type: _p.PROJECTS,
+    registry.DISBURSEMENT_PAID.type: _p.DISBURSEMENTS,
+    **{e.type: _p.PROJECTS for e in registry.PROJECT_EVENTS.values()},
 }
+
+
+async def apply_batch(conn: Conn, events: Sequence[Event]) -> None:
+    """Apply these (fresh) events: per entity the newest version of each key, then log what changed."""
+    newest: dict[Upsert, dict[str, tuple[int, Event]]] = {}
+    for n, event in enumerate(events):
+        upsert = UPSERTS[event.envelope.type]
+        by_key = newest.setdefault(upsert, {})
+        key = upsert.key_of(event.data)
+        kept = by_key.get(key)
+        if kept is None or _version(event) > _version(kept[1]):
+            by_key[key] = (n, event)
+    logged: list[tuple[int, str, str, int, uuid.UUID]] = []
+    for upsert, by_key in newest.items():
+        written = await upsert(conn, [e.data for _, e in by_key.values()])
+        logged += [
+            (n, upsert.entity_type, key, _version(e), e.envelope.id)
+            for key, (n, e) in by_key.items()
+            if key in written
+        ]
+    logged.sort(key=lambda row: row[0])
+    await store.changes.append_changes(conn, [(t, k, v, i) for _, t, k, v, i in logged])
+
+
+def _version(event: Event) -> int:
+    return int(event.data.version)  # type: ignore[attr-defined]
+
+
+async def apply_one(conn: Conn, event: Event) -> None:
+    """Apply one event: a batch of one."""
+    await apply_batch(conn, [event])
+
+
+HANDLERS: Mapping[str, Handler] = dict.fromkeys(UPSERTS, apply_one)
 
 
 async def record_positions(conn: Conn, applied: list[Event], positions: list[Position]) -> None:

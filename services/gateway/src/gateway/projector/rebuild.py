@@ -2,7 +2,7 @@
 
 Readers never see a half-built model. The rebuild migrates an empty schema of its own
 (`rebuild_<time>`), replays every topic the projector reads into it with the projector's own
-handlers (a poll's batch in one transaction, as the live projector does), and catches up with
+handlers (a poll's batch in one transaction, set-based, as the live projector applies it), and catches up with
 the end of the log. Then one transaction swaps the names: `public` becomes `replaced_<time>`
 and the new schema becomes `public`. Every query of the gateway names its tables without a
 schema, and a schema rename invalidates every prepared plan, so the next statement of every
@@ -31,12 +31,12 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from gateway.projector import freshness
-from gateway.projector.handlers import HANDLERS
+from gateway.projector.handlers import HANDLERS, apply_batch
 from gateway.store.changes import CHANGES_CHANNEL, CHANGES_LOCK
 from mpe_events.envelope import Envelope, EnvelopeError
 from mpe_events.registry import EVENT_TYPES
 from mpe_kit import db, dlq, migrations
-from mpe_kit.consumer import Event, Handler, Position
+from mpe_kit.consumer import BatchHandler, Event, Handler, Position, claim
 from mpe_kit.db import Conn
 from mpe_kit.kafka import topic_name
 from mpe_kit.kafka_client import KafkaClient, as_client
@@ -95,6 +95,7 @@ class _Replayer:
         prefix: str,
         consumer_name: str,
         handlers: Mapping[str, Handler],
+        apply: BatchHandler,
         progress: Progress,
         on_progress: Callable[[Progress], None],
     ) -> None:
@@ -102,6 +103,7 @@ class _Replayer:
         self._prefix = prefix
         self._name = consumer_name
         self._handlers = handlers
+        self._apply_batch = apply
         self.progress = progress
         self._on_progress = on_progress
         self._logical = {
@@ -188,13 +190,8 @@ class _Replayer:
         ]
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute(f"set local search_path to {schema}")
-            fresh = await self._claim(conn, events)
-            applied = []
-            for event in events:
-                if event.envelope.id in fresh:
-                    fresh.discard(event.envelope.id)  # a re-sent copy later in the batch is skipped
-                    await self._apply_one(conn, event)
-                    applied.append(event)
+            applied = await claim(conn, self._name, events)
+            await self._apply_all(conn, applied)
             await freshness.on_batch(conn, applied, positions)
         for tp, recs in batch.items():
             self.positions[tp] = recs[-1].offset + 1
@@ -203,29 +200,26 @@ class _Replayer:
         self.progress.skipped += len(events) - len(applied)
         self._on_progress(self.progress)
 
-    async def _claim(self, conn: Conn, events: list[Event]) -> set[uuid.UUID]:
-        """Insert the batch's inbox rows in one statement; the ids not applied before."""
-        if not events:
-            return set()
-        rows = await conn.fetch(
-            "insert into inbox (consumer, event_id, topic)"
-            " select $1, id, topic from unnest($2::uuid[], $3::text[]) as e (id, topic)"
-            " on conflict do nothing returning event_id",
-            self._name,
-            [e.envelope.id for e in events],
-            [e.topic for e in events],
-        )
-        return {r["event_id"] for r in rows}
-
-    async def _apply_one(self, conn: Conn, event: Event) -> None:
-        # No savepoint per event (the live projector's): a failing event stops the whole rebuild.
+    async def _apply_all(self, conn: Conn, events: list[Event]) -> None:
+        """The batch set-based, as the live projector applies it; a failure names its event and stops the rebuild."""
         try:
-            await self._handlers[event.envelope.type](conn, event)
+            async with conn.transaction():
+                await self._apply_batch(conn, events)
+            return
         except asyncpg.PostgresError as exc:
-            raise RebuildError(
-                f"event {event.envelope.id} ({event.envelope.type}, {event.topic}/{event.partition}"
-                f"@{event.offset}) failed: {exc}"
-            ) from exc
+            failed: Exception = exc
+        # Find the event that fails, one by one, to name it (no savepoint each: the first failure ends it).
+        for event in events:
+            try:
+                await self._apply_batch(conn, [event])
+            except asyncpg.PostgresError as exc:
+                raise RebuildError(
+                    f"event {event.envelope.id} ({event.envelope.type}, {event.topic}/{event.partition}"
+                    f"@{event.offset}) failed: {exc}"
+                ) from exc
+        raise RebuildError(
+            f"a batch of {len(events)} events failed, though each applies alone: {failed}"
+        ) from failed
 
 
 async def _migrate(dsn: str, schema: str, runtime_role: str | None) -> None:
@@ -293,6 +287,7 @@ async def rebuild(
         prefix=prefix,
         consumer_name=consumer_name,
         handlers=HANDLERS,
+        apply=apply_batch,
         progress=progress,
         on_progress=on_progress,
     )

@@ -90,24 +90,29 @@ _LAST_SEQ = "gateway.changes_last_seq"
 CHANGE_COLS = "seq, entity_type, entity_key, version, applied_at"
 
 
-async def append_change(conn: Conn, *, entity_type: str, key: str, version: int, event_id: uuid.UUID) -> int:
-    """Append one changed entity to the change log under the appenders' lock; its seq.
+async def append_changes(conn: Conn, rows: Sequence[tuple[str, str, int, uuid.UUID]]) -> int | None:
+    """Append changed entities (type, key, version, event id) to the change log in this order; the last seq.
 
-    The lock is taken first, in a statement of its own, and held to the commit: the insert's
-    statement then sees every appender that committed before (READ COMMITTED), so max(seq) + 1
-    is the next number, rows commit in seq order, and a rolled-back transaction leaves no gap.
-    applied_at is read once the lock is held, so it rises with seq.
+    The appenders' lock is taken first, in a statement of its own, and held to the commit: the
+    insert's statement then sees every appender that committed before (READ COMMITTED), so
+    max(seq) + n numbers the rows on, rows commit in seq order, and a rolled-back transaction
+    leaves no gap. applied_at is read once the lock is held, so it rises with seq.
     """
+    if not rows:
+        return None
     await conn.execute("select pg_advisory_xact_lock($1)", CHANGES_LOCK)
     seq = await conn.fetchval(
         "with appended as (insert into changes (seq, entity_type, entity_key, version, applied_at, event_id)"
-        " select coalesce(max(seq), 0) + 1, $1, $2, $3, clock_timestamp(), $4 from changes"
+        " select last.seq + r.n, r.entity_type, r.entity_key, r.version, clock_timestamp(), r.event_id"
+        " from (select coalesce(max(seq), 0) as seq from changes) as last,"
+        " unnest($1::text[], $2::text[], $3::bigint[], $4::uuid[])"
+        " with ordinality as r (entity_type, entity_key, version, event_id, n)"
         " returning seq)"
-        f" select seq from appended, set_config('{_LAST_SEQ}', seq::text, true)",
-        entity_type,
-        key,
-        version,
-        event_id,
+        f" select set_config('{_LAST_SEQ}', max(seq)::text, true)::bigint from appended",
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
     )
     return int(seq)
 
