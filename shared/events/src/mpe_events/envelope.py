@@ -66,47 +66,58 @@ class Envelope:
     @classmethod
     def from_record(cls, headers: Headers, value: bytes | None) -> Envelope:
         """Parse a consumed record; raise EnvelopeError naming what is wrong."""
-        attrs: dict[str, str] = {}
-        for name, raw in headers:
-            try:
-                attrs[name] = raw.decode()
-            except UnicodeDecodeError as exc:
-                raise EnvelopeError(f"header {name!r} is not UTF-8") from exc
-        missing = [
-            h
-            for h in ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_subject", "ce_time")
-            if h not in attrs
-        ]
-        if missing:
-            raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
-        if attrs["ce_specversion"] != SPEC_VERSION:
-            raise EnvelopeError(f"unsupported ce_specversion {attrs['ce_specversion']!r}")
-        content_type = attrs.get("content-type", CONTENT_TYPE)
-        if content_type != CONTENT_TYPE:
-            raise EnvelopeError(f"unsupported content-type {content_type!r}")
-        try:
-            event_id = uuid.UUID(attrs["ce_id"])
-        except ValueError as exc:
-            raise EnvelopeError(f"ce_id {attrs['ce_id']!r} is not a UUID") from exc
-        try:
-            time = datetime.fromisoformat(attrs["ce_time"])
-        except ValueError as exc:
-            raise EnvelopeError(f"ce_time {attrs['ce_time']!r} is not ISO 8601") from exc
+        attributes = _attributes(headers)
         if value is None:
             raise EnvelopeError("record has no value")
         try:
-            data = json.loads(value)
-        except ValueError as exc:
+            data = json.loads(value.decode())
+        except ValueError as exc:  # UnicodeDecodeError is one
             raise EnvelopeError(f"value is not JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise EnvelopeError("value is not a JSON object")
-        return cls(
-            id=event_id,
-            source=attrs["ce_source"],
-            type=attrs["ce_type"],
-            subject=attrs["ce_subject"],
-            time=time,
-            data=data,
-            traceparent=attrs.get("traceparent") or new_traceparent(),
-            write=attrs.get("ce_mpewrite"),
-        )
+        return cls(**attributes, data=data)
+
+    @classmethod
+    def from_headers(cls, headers: Headers) -> Envelope:
+        """A consumed record's attributes alone, its `data` left empty: for a reader that parses
+        the value itself, straight into its event model (the consumer runner does)."""
+        return cls(**_attributes(headers), data={})
+
+
+def _attributes(headers: Headers) -> dict[str, Any]:
+    """The envelope's attributes from a record's headers; EnvelopeError names what is wrong."""
+    attrs: dict[str, str] = {}
+    for name, raw in headers:
+        try:
+            attrs[name] = raw.decode()
+        except UnicodeDecodeError as exc:
+            raise EnvelopeError(f"header {name!r} is not UTF-8") from exc
+    missing = [
+        h
+        for h in ("ce_specversion", "ce_id", "ce_source", "ce_type", "ce_subject", "ce_time")
+        if h not in attrs
+    ]
+    if missing:
+        raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
+    if attrs["ce_specversion"] != SPEC_VERSION:
+        raise EnvelopeError(f"unsupported ce_specversion {attrs['ce_specversion']!r}")
+    content_type = attrs.get("content-type", CONTENT_TYPE)
+    if content_type != CONTENT_TYPE:
+        raise EnvelopeError(f"unsupported content-type {content_type!r}")
+    try:
+        event_id = uuid.UUID(attrs["ce_id"])
+    except ValueError as exc:
+        raise EnvelopeError(f"ce_id {attrs['ce_id']!r} is not a UUID") from exc
+    try:
+        time = datetime.fromisoformat(attrs["ce_time"])
+    except ValueError as exc:
+        raise EnvelopeError(f"ce_time {attrs['ce_time']!r} is not ISO 8601") from exc
+    return {
+        "id": event_id,
+        "source": attrs["ce_source"],
+        "type": attrs["ce_type"],
+        "subject": attrs["ce_subject"],
+        "time": time,
+        "traceparent": attrs.get("traceparent") or new_traceparent(),
+        "write": attrs.get("ce_mpewrite"),
+    }

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -52,7 +52,7 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 
 @dataclass(frozen=True)
 class Event:
-    """A consumed event: its envelope, its validated payload and where it came from."""
+    """A consumed event: its envelope's attributes, its validated payload and where it came from."""
 
     envelope: Envelope
     data: BaseModel
@@ -95,6 +95,31 @@ CaughtUpHook = Callable[[list[CaughtUp]], Awaitable[None]]
 
 class Poison(Exception):
     """A record that can never be applied."""
+
+
+def parse(record: ConsumerRecord, wanted: Collection[str], topic: str) -> Event | None:
+    """The record as an event of a type in `wanted` (None for another registered type); Poison if unreadable.
+
+    The headers are read first, so a record of a type not wanted costs no JSON parsing; the
+    value is parsed straight into the type's model (the envelope's `data` stays empty).
+    """
+    try:
+        env = Envelope.from_headers(record.headers)
+    except EnvelopeError as exc:
+        raise Poison(f"bad envelope: {exc}") from exc
+    if env.type not in EVENT_TYPES:
+        raise Poison(f"unknown event type {env.type!r}")
+    if env.type not in wanted:
+        return None
+    if record.value is None:
+        raise Poison("bad envelope: record has no value")
+    try:
+        data = EVENT_TYPES[env.type].model.model_validate_json(record.value)
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise Poison(f"bad envelope: value is not JSON: {exc}") from exc
+        raise Poison(f"invalid {env.type} payload: {exc}") from exc
+    return Event(env, data, topic, record.partition, record.offset)
 
 
 async def claim(conn: Conn, consumer: str, events: list[Event]) -> list[Event]:
@@ -308,19 +333,7 @@ class ConsumerRunner:
         await self._report_lag(consumer)
 
     def _parse(self, record: ConsumerRecord) -> Event | None:
-        try:
-            env = Envelope.from_record(record.headers, record.value)
-        except EnvelopeError as exc:
-            raise Poison(f"bad envelope: {exc}") from exc
-        if env.type not in EVENT_TYPES:
-            raise Poison(f"unknown event type {env.type!r}")
-        if env.type not in self._handlers:
-            return None  # a registered type this consumer has no interest in
-        try:
-            data = EVENT_TYPES[env.type].model.model_validate(env.data)
-        except ValidationError as exc:
-            raise Poison(f"invalid {env.type} payload: {exc}") from exc
-        return Event(env, data, self._physical[record.topic], record.partition, record.offset)
+        return parse(record, self._handlers, self._physical[record.topic])
 
     async def _apply_together(self, conn: Conn, events: list[Event]) -> list[Event] | None:
         """Apply the batch set-based, in a savepoint: the fresh events, or None if it failed (and left nothing)."""
