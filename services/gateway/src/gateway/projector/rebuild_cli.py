@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from gateway.projector import rebuild as rb
 from gateway.settings import GatewaySettings
+from mpe_kit.service import event_loop
 
 
 def run_rebuild(settings: GatewaySettings, *, switch: bool) -> rb.RebuildResult:
@@ -32,17 +31,18 @@ def run_rebuild(settings: GatewaySettings, *, switch: bool) -> rb.RebuildResult:
                 task, total=p.total or None, completed=p.read, rate=p.read / elapsed if elapsed else 0.0
             )
 
-        result = asyncio.run(
-            rb.rebuild(
-                dsn=settings.database_dsn(),
-                bootstrap=settings.kafka_client(),
-                prefix=settings.topic_prefix,
-                consumer_name=settings.projector_group,
-                runtime_role=settings.database_runtime_role,
-                switch_readers=switch,
-                on_progress=show,
+        with event_loop() as runner:
+            result = runner.run(
+                rb.rebuild(
+                    dsn=settings.database_dsn(),
+                    bootstrap=settings.kafka_client(),
+                    prefix=settings.topic_prefix,
+                    consumer_name=settings.projector_group,
+                    runtime_role=settings.database_runtime_role,
+                    switch_readers=switch,
+                    on_progress=show,
+                )
             )
-        )
     p = result.progress
     console.print(
         f"{p.read:,} events read in {p.seconds:.1f}s ({p.rate:,.0f}/s): {p.applied:,} applied,"
