@@ -20,6 +20,8 @@ skip whatever the live projector has already applied there.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -28,15 +30,13 @@ from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from pydantic import ValidationError
 
 from gateway.projector import freshness
 from gateway.projector.handlers import HANDLERS, apply_batch
 from gateway.store.changes import CHANGES_CHANNEL, CHANGES_LOCK
-from mpe_events.envelope import Envelope, EnvelopeError
 from mpe_events.registry import EVENT_TYPES
 from mpe_kit import db, dlq, migrations
-from mpe_kit.consumer import BatchHandler, Event, Handler, Position, claim
+from mpe_kit.consumer import BatchHandler, Event, Handler, Poison, Position, claim, parse
 from mpe_kit.db import Conn
 from mpe_kit.kafka import topic_name
 from mpe_kit.kafka_client import KafkaClient, as_client
@@ -47,6 +47,8 @@ log = get_logger("gateway.rebuild")
 # Tables a rebuild does not derive from events; copied from the old schema at the switch.
 CARRIED = ("api_keys",)
 BATCH = 2000
+# Records parsed between two turns of the event loop, while the batch before is being applied.
+YIELD_EVERY = 200
 
 
 class RebuildError(RuntimeError):
@@ -78,6 +80,16 @@ class RebuildResult:
     replaced: str | None
     built: str
     progress: Progress
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """A batch read and parsed, to be applied: its events, the partitions' positions after it."""
+
+    events: list[Event]
+    positions: list[Position]
+    next_offsets: dict[TopicPartition, int]
+    records: int
 
 
 def _schema_dsn(dsn: str, schema: str) -> str:
@@ -135,6 +147,9 @@ class _Replayer:
             fetch_max_bytes=64 * 1024 * 1024,
         )
         await consumer.start()
+        # One batch is applied while the next one is read and parsed: parsing is Python's work,
+        # applying mostly Postgres's, so the two overlap. Batches are applied one at a time, in order.
+        applying: asyncio.Task[None] | None = None
         try:
             self._assign(consumer, todo)
             while todo:
@@ -144,17 +159,25 @@ class _Replayer:
                 }
                 wanted = {tp: recs for tp, recs in wanted.items() if recs}
                 if wanted:
-                    await self._apply(pool, schema, consumer, wanted)
-                finished = False
+                    prepared = await self._prepare(consumer, wanted)
+                    if applying is not None:
+                        await applying
+                    applying = asyncio.create_task(self._apply(pool, schema, prepared))
                 for tp, end in list(todo.items()):
                     # Compaction leaves gaps in the offsets: the consumer's position tells where it is.
                     if self.positions.get(tp, 0) >= end or await consumer.position(tp) >= end:
                         self.positions[tp] = max(self.positions.get(tp, 0), end)
                         del todo[tp]
-                        finished = True
-                if finished and todo:
-                    self._assign(consumer, todo)
+                        # Paused, not unassigned: a new assignment would drop what the consumer
+                        # has fetched ahead for the other partitions.
+                        consumer.pause(tp)
+            if applying is not None:
+                await applying
         finally:
+            if applying is not None and not applying.done():
+                applying.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await applying
             await consumer.stop()
 
     def _assign(self, consumer: AIOKafkaConsumer, todo: dict[TopicPartition, int]) -> None:
@@ -165,39 +188,44 @@ class _Replayer:
 
     def _parse(self, tp: TopicPartition, record: ConsumerRecord) -> Event | None:
         try:
-            env = Envelope.from_record(record.headers, record.value)
-            if env.type not in self._handlers:
-                return None
-            data = EVENT_TYPES[env.type].model.model_validate(env.data)
-        except (EnvelopeError, ValidationError, KeyError) as exc:
+            return parse(record, self._handlers, self._logical[tp.topic])
+        except Poison as exc:
             # The live projector dead-lettered it when it first came by; it stays out here too.
             log.warning("unreadable record skipped", topic=tp.topic, offset=record.offset, error=str(exc))
             self.progress.unreadable += 1
             return None
-        return Event(env, data, self._logical[tp.topic], tp.partition, record.offset)
 
-    async def _apply(
-        self,
-        pool: asyncpg.Pool,
-        schema: str,
-        consumer: AIOKafkaConsumer,
-        batch: dict[TopicPartition, list[ConsumerRecord]],
-    ) -> None:
-        events = [e for tp, recs in batch.items() for r in recs if (e := self._parse(tp, r)) is not None]
-        positions = [
-            Position(self._logical[tp.topic], tp.partition, recs[-1].offset + 1, consumer.highwater(tp))
-            for tp, recs in batch.items()
-        ]
+    async def _prepare(
+        self, consumer: AIOKafkaConsumer, batch: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> _Batch:
+        """Parse a batch, letting the batch before it go on talking to Postgres every few records."""
+        events: list[Event] = []
+        for n, (tp, record) in enumerate((tp, r) for tp, recs in batch.items() for r in recs):
+            if (event := self._parse(tp, record)) is not None:
+                events.append(event)
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+        return _Batch(
+            events=events,
+            positions=[
+                Position(self._logical[tp.topic], tp.partition, recs[-1].offset + 1, consumer.highwater(tp))
+                for tp, recs in batch.items()
+            ],
+            next_offsets={tp: recs[-1].offset + 1 for tp, recs in batch.items()},
+            records=sum(len(recs) for recs in batch.values()),
+        )
+
+    async def _apply(self, pool: asyncpg.Pool, schema: str, batch: _Batch) -> None:
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute(f"set local search_path to {schema}")
-            applied = await claim(conn, self._name, events)
+            applied = await claim(conn, self._name, batch.events)
             await self._apply_all(conn, applied)
-            await freshness.on_batch(conn, applied, positions)
-        for tp, recs in batch.items():
-            self.positions[tp] = recs[-1].offset + 1
-        self.progress.read += sum(len(recs) for recs in batch.values())
+            await freshness.on_batch(conn, applied, batch.positions)
+        for tp, offset in batch.next_offsets.items():
+            self.positions[tp] = max(self.positions.get(tp, 0), offset)
+        self.progress.read += batch.records
         self.progress.applied += len(applied)
-        self.progress.skipped += len(events) - len(applied)
+        self.progress.skipped += len(batch.events) - len(applied)
         self._on_progress(self.progress)
 
     async def _apply_all(self, conn: Conn, events: list[Event]) -> None:
