@@ -134,13 +134,15 @@ def test_the_table_and_the_targets() -> None:
     ]
 
 
-def _cold(rate: int, *, correct: int, gateway_cpu_s: float, postgres_cpu_s: float | None) -> Any:
+def _cold(
+    rate: int, *, correct: int, gateway_cpu_s: float, postgres_cpu_s: float | None, finished: int = 2000
+) -> Any:
     return report.rung_from(
         {**REPORT, "requests": 2000},
         correct=correct,
         gateway_cpu_s=gateway_cpu_s,
         postgres_cpu_s=postgres_cpu_s,
-        gateway_finished=2000,
+        gateway_finished=finished,
         query="technologies",
         cache="cold",
         statements=1,
@@ -164,17 +166,7 @@ def test_postgres_and_total_cpu_per_request() -> None:
     # Not sampled (as ab.py's rungs), or no request finished: no figure, never a division by zero.
     unsampled = _cold(200, correct=2000, gateway_cpu_s=2.0, postgres_cpu_s=None)
     assert (unsampled.postgres_cpu_ms_per_request, unsampled.total_cpu_ms_per_request) == (None, None)
-    idle = report.rung_from(
-        REPORT,
-        correct=0,
-        gateway_cpu_s=0.1,
-        postgres_cpu_s=0.1,
-        gateway_finished=0,
-        query="q",
-        cache="cold",
-        statements=1,
-        rate=10,
-    )
+    idle = _cold(10, correct=0, gateway_cpu_s=0.1, postgres_cpu_s=0.1, finished=0)
     assert (idle.cpu_ms_per_request, idle.postgres_cpu_ms_per_request, idle.total_cpu_ms_per_request) == (
         None,
         None,
