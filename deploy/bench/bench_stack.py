@@ -40,7 +40,9 @@ WRITE_SERVICES = ("catalog", "firms", "budget")
 # what the projector does today (~190 events/s), so a slow but moving run is not cut short.
 SETTLE_FLOOR_S = 120.0
 SETTLE_EVENTS_PER_S = 50.0
-# No event worked off for this long while some are left: the pipeline is stuck.
+# The events left not moving at all for this long while some are left: the pipeline is stuck.
+# (Not "no new low": the projector's lag is the one it last measured, and it grows while the
+# relays publish faster than it projects.)
 STALL_S = 300.0
 
 
@@ -247,12 +249,12 @@ class Stack:
         """Until every outbox is sent and the projector has no lag, for 3 s in a row.
 
         Says how many events are left every `every_s` seconds; gives up after `timeout` seconds,
-        or when nothing was worked off for STALL_S seconds.
+        or when the events left have not changed for STALL_S seconds.
         """
         started = time.monotonic()
         quiet_since: float | None = None
         said = started
-        least, least_at = -1, started
+        reading, moved_at = (-1, -1), started
         time.sleep(2)  # the firms' expiry task (every second) moves the demo's first cohort
         while (now := time.monotonic()) - started < timeout:
             try:
@@ -261,11 +263,11 @@ class Stack:
                 time.sleep(1)
                 continue
             pending, lag = events_left(writes, gateway)
-            if least < 0 or pending + lag < least:
-                least, least_at = pending + lag, now
-            elif now - least_at > STALL_S:
+            if (pending, lag) != reading:
+                reading, moved_at = (pending, lag), now
+            elif now - moved_at > STALL_S:
                 raise RuntimeError(
-                    f"no event worked off for {STALL_S:.0f} s: {pending:,} unpublished, {lag:,} to project"
+                    f"nothing moved for {STALL_S:.0f} s: {pending:,} events unpublished, {lag:,} to project"
                 )
             if now - said >= every_s and pending + lag:
                 say(
