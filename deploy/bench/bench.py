@@ -48,7 +48,18 @@ from bench_vegeta import (
     measure,
 )
 from proc_cpu import cpu_seconds
-from report import Rung, Skipped, cpu_line, fallback_line, fallbacks, rung_from, table, targets
+from report import (
+    Idle,
+    Rung,
+    Skipped,
+    cpu_line,
+    fallback_line,
+    fallbacks,
+    idle_line,
+    rung_from,
+    table,
+    targets,
+)
 
 from mpe_devstack.jars import repo_root
 from mpe_devstack.postgres import find_pg_bin
@@ -171,6 +182,20 @@ class Plan:
     warmup_seconds: float
     scale: int = 1
     pin_postgres: bool = True
+    idle_seconds: float = 5
+
+
+def idle_cpu(stack: Stack, seconds: float) -> Idle:
+    """CPU the gateway and Postgres use with no request at all, over `seconds`: the background
+    (the projector's polls, freshness reads, Postgres's own processes) every rung carries too."""
+    pid = stack.procs["gateway"].pid
+    gateway, postgres = cpu_seconds(pid), stack.postgres_cpu_seconds()
+    time.sleep(seconds)
+    return Idle(
+        seconds=seconds,
+        gateway_cpu_s=cpu_seconds(pid) - gateway,
+        postgres_cpu_s=stack.postgres_cpu_seconds() - postgres,
+    )
 
 
 def run_ladders(
@@ -178,7 +203,7 @@ def run_ladders(
 ) -> tuple[list[Rung | Skipped], dict[str, Any]]:
     """Both gateways, every query, every rate until saturation; the rows and the raw details."""
     rows: list[Rung | Skipped] = []
-    raw: dict[str, Any] = {"statements": {}, "reports": [], "fallbacks": {}}
+    raw: dict[str, Any] = {"statements": {}, "reports": [], "fallbacks": {}, "idle": None}
     finished = LoggedRequests(stack.logs / "gateway.log")
 
     def count_fallbacks() -> None:
@@ -197,6 +222,10 @@ def run_ladders(
         stack.serve("gateway", cpu=GATEWAY_CPU, extra=extra)
         stack.wait_ready("gateway")
         try:
+            if cache == "cold":
+                idle = idle_cpu(stack, plan.idle_seconds)
+                raw["idle"] = asdict(idle)
+                say(idle_line(idle))
             for query in plan.queries:
                 expected = reference_length(stack, query)
                 statements, listed = count_statements(stack, query)
@@ -292,6 +321,7 @@ def render(
     plan: Plan,
     fallback_counts: dict[str, int],
     command: str = "make bench",
+    idle: Idle | None = None,
 ) -> str:
     """The results file: how it was run, on what, the table, the compile fallbacks and the targets."""
     data = (
@@ -331,6 +361,7 @@ def render(
         "",
         table(rows),
         "",
+        *([idle_line(idle), ""] if idle else []),
         fallback_line(fallback_counts),
         "",
         "Targets (docs/measurements.md):",
@@ -410,6 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in WRITE_SERVICES:
                 stack.stop(name)  # idle from here on; the gateway needs only Postgres and Kafka
             stack.stop("gateway")
+            stack.quiesce()
             if plan.pin_postgres:
                 stack.pin_postgres(GATEWAY_CPU)
             rows, raw = run_ladders(stack, vegeta, plan, Path(tmp))
@@ -421,7 +453,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = "uv run --frozen python deploy/bench/bench.py " + shlex.join(
         sys.argv[1:] if argv is None else argv
     )
-    text = render(rows, facts, plan, raw["fallbacks"], command)
+    idle = Idle(**raw["idle"]) if raw["idle"] else None
+    text = render(rows, facts, plan, raw["fallbacks"], command, idle)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = datetime.now(UTC).strftime("%Y-%m-%d-%H%M") + f"-{plan.scale}x"
     (args.out / f"{stem}.md").write_text(text, encoding="utf-8")

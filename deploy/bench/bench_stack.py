@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import asyncpg
 import httpx
 from proc_cpu import pin_tree, tree_cpu_seconds
 
@@ -294,6 +295,27 @@ class Stack:
     def pin_postgres(self, cpu: str) -> None:
         """Pin Postgres (the postmaster, its current processes, and so every later backend) to `cpu`."""
         pin_tree(self.postmaster_pid(), cpu)
+
+    def quiesce(self) -> None:
+        """VACUUM (ANALYZE) every service's database, then CHECKPOINT: after a large load,
+        autovacuum and the checkpointer would otherwise work during the rungs, on Postgres's CPU."""
+
+        async def run() -> None:
+            for name in SERVICES:
+                conn = await asyncpg.connect(self.pg.dsn(name))
+                try:
+                    await conn.execute("vacuum (analyze)")
+                finally:
+                    await conn.close()
+            conn = await asyncpg.connect(self.pg.dsn("postgres"))
+            try:
+                await conn.execute("checkpoint")
+            finally:
+                await conn.close()
+
+        started = time.monotonic()
+        asyncio.run(run())
+        say(f"vacuumed, analysed and checkpointed every database ({time.monotonic() - started:.0f} s)")
 
     def close(self) -> None:
         """Stop everything this stack started."""

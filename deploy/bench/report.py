@@ -83,6 +83,32 @@ class Skipped:
     rate: int
 
 
+@dataclass(frozen=True, kw_only=True)
+class Idle:
+    """CPU the gateway and Postgres used over some seconds without any request."""
+
+    seconds: float
+    gateway_cpu_s: float
+    postgres_cpu_s: float
+
+    @property
+    def ms_per_s(self) -> float:
+        """Both together, in CPU milliseconds per second: at R req/s, this / R of each request's
+        CPU figure is background, not the request's own work."""
+        return 1000 * (self.gateway_cpu_s + self.postgres_cpu_s) / self.seconds if self.seconds > 0 else 0.0
+
+
+def idle_line(idle: Idle) -> str:
+    """One line for the results: the background CPU under the rungs' figures."""
+    per_s = 1000 / idle.seconds if idle.seconds > 0 else 0.0
+    return (
+        f"Idle, before the cold rungs ({idle.seconds:g} s, no request): gateway"
+        f" {idle.gateway_cpu_s * per_s:.1f} ms/s, Postgres {idle.postgres_cpu_s * per_s:.1f} ms/s of CPU;"
+        f" at 50 req/s that is {idle.ms_per_s / 50:.2f} ms of each request's total, at 200 req/s"
+        f" {idle.ms_per_s / 200:.2f} ms."
+    )
+
+
 def count_correct(encoded: Iterable[str], expected_length: int) -> int:
     """Count results (`vegeta encode --to json` lines) that are a 200 with the reference length.
 

@@ -207,3 +207,12 @@ def test_fallbacks_are_read_by_reason_and_reported_in_one_line() -> None:
         "Compile fallbacks (`mpe_gateway_compile_fallbacks_total`): 4 (field 3, scope 1)."
     )
     assert report.fallback_line({}) == "Compile fallbacks (`mpe_gateway_compile_fallbacks_total`): 0."
+
+
+def test_the_idle_line_says_the_background_share_per_request() -> None:
+    idle = report.Idle(seconds=5, gateway_cpu_s=0.1, postgres_cpu_s=0.4)
+    assert idle.ms_per_s == pytest.approx(100.0)
+    assert report.idle_line(idle) == (
+        "Idle, before the cold rungs (5 s, no request): gateway 20.0 ms/s, Postgres 80.0 ms/s of CPU;"
+        " at 50 req/s that is 2.00 ms of each request's total, at 200 req/s 0.50 ms."
+    )
