@@ -67,9 +67,9 @@ visibility:  ## Measure REST write -> GraphQL visibility on a running `make dev`
 
 # Its own throwaway stack on free ports, so it runs beside `make dev`; 5 to 9 minutes at 1x.
 # SCALE=10|100 adds `make demo-scale`'s dataset first (the demo alone unless given); for those
-# runs BENCH_ARGS="--queries technologies --cold-rates 200 --warm-rates 1000" is enough.
+# runs BENCH_ARGS="--queries technologies --cold-rates 50,200 --warm-rates 1000 --seconds 8" is enough.
 bench: SCALE = 1
-bench: bootstrap  ## Benchmark the headline queries with vegeta at SCALE× (1, 10, 100): latency, CPU/request of gateway + Postgres (BENCH_ARGS; deploy/bench/README.md)
+bench: bootstrap  ## Benchmark the headline queries with vegeta at SCALE× (1, 10, 100): latency, CPU/request of gateway + Postgres; at scale BENCH_ARGS="--queries technologies --cold-rates 50,200" (deploy/bench/README.md)
 	$(UV) run --frozen python deploy/bench/bench.py --scale $(SCALE) $(BENCH_ARGS)
 
 clean:  ## Remove the local stack's data (.dev/)
