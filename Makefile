@@ -65,9 +65,12 @@ docs-portal:  ## Build the explorer and the partner docs the gateway serves (fai
 visibility:  ## Measure REST write -> GraphQL visibility on a running `make dev`
 	$(UV) run --frozen python -m mpe_devstack.visibility
 
-# Its own throwaway stack on free ports, so it runs beside `make dev`; 5 to 9 minutes.
-bench: bootstrap  ## Benchmark the gateway's headline queries with vegeta (deploy/bench/README.md)
-	$(UV) run --frozen python deploy/bench/bench.py $(BENCH_ARGS)
+# Its own throwaway stack on free ports, so it runs beside `make dev`; 5 to 9 minutes at 1x.
+# SCALE=10|100 adds `make demo-scale`'s dataset first (the demo alone unless given); for those
+# runs BENCH_ARGS="--queries technologies --cold-rates 50,200 --warm-rates 1000 --seconds 8" is enough.
+bench: SCALE = 1
+bench: bootstrap  ## Benchmark the headline queries with vegeta at SCALE× (1, 10, 100): latency, CPU/request of gateway + Postgres; at scale BENCH_ARGS="--queries technologies --cold-rates 50,200" (deploy/bench/README.md)
+	$(UV) run --frozen python deploy/bench/bench.py --scale $(SCALE) $(BENCH_ARGS)
 
 clean:  ## Remove the local stack's data (.dev/)
 	rm -rf .dev

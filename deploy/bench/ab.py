@@ -30,11 +30,14 @@ from pathlib import Path
 from typing import Any
 
 import bench
+import bench_stack
+import bench_vegeta
+import proc_cpu
 
 QUERY = "technologies"
 
 
-class SwitchingStack(bench.Stack):
+class SwitchingStack(bench_stack.Stack):
     """bench.py's stack, whose gateway may come from another worktree's virtual environment."""
 
     gateway_venv: Path | None = None
@@ -45,40 +48,40 @@ class SwitchingStack(bench.Stack):
         return super()._bin(name)
 
 
-def _reference(stack: bench.Stack, query: bench.Query) -> int:
+def _reference(stack: bench_stack.Stack, query: bench.Query) -> int:
     # Right after a start the projector may still apply the demo's last events: retry a while.
     for _ in range(30):
         try:
             length: int = bench.reference_length(stack, query)
             return length
         except RuntimeError as exc:
-            bench.say(f"not steady yet ({exc}); retrying")
+            bench_stack.say(f"not steady yet ({exc}); retrying")
             time.sleep(1)
     length = bench.reference_length(stack, query)
     return length
 
 
 def run_one(
-    stack: bench.Stack, vegeta: Path, query: bench.Query, work: Path, *, rate: int, seconds: float
+    stack: bench_stack.Stack, vegeta: Path, query: bench.Query, work: Path, *, rate: int, seconds: float
 ) -> dict[str, Any]:
     """One cold gateway, warmed up for 2 s, then measured; stopped again."""
-    finished = bench.LoggedRequests(stack.logs / "gateway.log")
-    stack.serve("gateway", cpu=bench.GATEWAY_CPU, extra={"RESPONSE_CACHE_SIZE": "0"})
+    finished = bench_vegeta.LoggedRequests(stack.logs / "gateway.log")
+    stack.serve("gateway", cpu=bench_vegeta.GATEWAY_CPU, extra={"RESPONSE_CACHE_SIZE": "0"})
     try:
         stack.wait_ready("gateway")
         expected = _reference(stack, query)
         targets = work / "targets.json"
         bench.write_targets(stack, query, targets)
-        bench.attack(vegeta, targets, rate=rate, seconds=2, out=Path(os.devnull))
+        bench_vegeta.attack(vegeta, targets, rate=rate, seconds=2, out=Path(os.devnull))
         pid = stack.procs["gateway"].pid
         load = Path("/proc/loadavg").read_text().split()[0]
-        cpu_before, finished_before = bench.cpu_seconds(pid), finished()
+        cpu_before, finished_before = proc_cpu.cpu_seconds(pid), finished()
         results = work / "results.bin"
-        bench.attack(vegeta, targets, rate=rate, seconds=seconds, out=results)
-        cpu = bench.cpu_seconds(pid) - cpu_before
+        bench_vegeta.attack(vegeta, targets, rate=rate, seconds=seconds, out=results)
+        cpu = proc_cpu.cpu_seconds(pid) - cpu_before
         done = finished() - finished_before
-        report, correct = bench.measure(vegeta, results, expected)
-        bench.drain(finished, timeout=60)
+        report, correct = bench_vegeta.measure(vegeta, results, expected)
+        bench_vegeta.drain(finished, timeout=60)
     finally:
         stack.stop("gateway")
     return {
@@ -107,7 +110,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    vegeta = bench.ensure_vegeta()
+    vegeta = bench_vegeta.ensure_vegeta()
     query = bench.load_queries([QUERY])[0]
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="mpe-ab-") as tmp:
@@ -115,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             stack.start()
             stack.load_demo()
-            for name in bench.SERVICES:
+            for name in bench_stack.SERVICES:
                 stack.stop(name)
             for r in range(args.rounds):
                 labels = list(args.builds) if r % 2 == 0 else list(reversed(args.builds))
@@ -125,12 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         stack, vegeta, query, Path(tmp), rate=args.rate, seconds=args.seconds
                     )
                     runs.append(run)
-                    bench.say(json.dumps(run))
+                    bench_stack.say(json.dumps(run))
         finally:
             stack.close()
     for label in args.builds:
         cpu = [r["cpu_ms_per_request"] for r in runs if r["gateway"] == label]
-        bench.say(
+        bench_stack.say(
             f"{label}: median {statistics.median(cpu):.2f} ms of gateway CPU a request over {len(cpu)} runs"
         )
     args.out.mkdir(parents=True, exist_ok=True)
@@ -138,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path.write_text(
         json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "runs": runs}, indent=1) + "\n"
     )
-    bench.say(f"results in {path}")
+    bench_stack.say(f"results in {path}")
     return 0
 
 

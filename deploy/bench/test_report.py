@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -105,11 +106,15 @@ def test_the_table_and_the_targets() -> None:
     )
     skipped = report.Skipped(query="technologies", cache="warm", statements=0, rate=3000)
     text = report.table([cold, warm, skipped])
-    assert text.splitlines()[2] == "| technologies | cold | 6 | 200 | 200 | 2.5 | 48.0 | 100.00 | 2.50 | 50 |"
+    assert text.splitlines()[2] == (
+        "| technologies | cold | 6 | 200 | 200 | 2.5 | 48.0 | 100.00 | 2.50 | n/a | n/a | 50 |"
+    )
     assert text.splitlines()[4].startswith("| technologies | warm | 0 | 3000 | not run")
+    assert text.splitlines()[4].count("|") == text.splitlines()[0].count("|")
     assert report.targets([cold, warm, skipped], query="technologies") == [
         "- technologies, warm cache, ≥ 2,000 req/s: met: 2000 req/s sustained at 2000 req/s offered.",
         "- technologies, cold cache, p99 < 50 ms at 200 req/s: met: p99 48.0 ms.",
+        "- technologies, cold cache, ≤ 2 ms of CPU per request, gateway and Postgres together: not measured.",
     ]
     slow = report.rung_from(
         {**REPORT, "latencies": {"50th": 9_000_000, "99th": 250_000_000}},
@@ -125,7 +130,65 @@ def test_the_table_and_the_targets() -> None:
         "- technologies, warm cache, ≥ 2,000 req/s: not met: no warm rung was run.",
         "- technologies, cold cache, p99 < 50 ms at 200 req/s: not met: p99 250 ms, 200 req/s achieved,"
         " 100.00 % success.",
+        "- technologies, cold cache, ≤ 2 ms of CPU per request, gateway and Postgres together: not measured.",
     ]
+
+
+def _cold(
+    rate: int, *, correct: int, gateway_cpu_s: float, postgres_cpu_s: float | None, finished: int = 2000
+) -> Any:
+    return report.rung_from(
+        {**REPORT, "requests": 2000},
+        correct=correct,
+        gateway_cpu_s=gateway_cpu_s,
+        postgres_cpu_s=postgres_cpu_s,
+        gateway_finished=finished,
+        query="technologies",
+        cache="cold",
+        statements=1,
+        rate=rate,
+    )
+
+
+def test_postgres_and_total_cpu_per_request() -> None:
+    rung = _cold(200, correct=2000, gateway_cpu_s=2.0, postgres_cpu_s=8.0)
+    assert rung.cpu_ms_per_request == pytest.approx(1.0)
+    assert rung.postgres_cpu_ms_per_request == pytest.approx(4.0)
+    assert rung.total_cpu_ms_per_request == pytest.approx(5.0)
+    assert report.cpu_line(rung) == "1.00 gateway + 4.00 Postgres = 5.00"
+    row = report.table([rung]).splitlines()
+    assert row[0].split(" | ")[8:11] == [
+        "gateway CPU ms/request",
+        "Postgres CPU ms/request",
+        "total CPU ms/request",
+    ]
+    assert row[2] == "| technologies | cold | 1 | 200 | 200 | 2.5 | 48.0 | 100.00 | 1.00 | 4.00 | 5.00 | 20 |"
+    # Not sampled (as ab.py's rungs), or no request finished: no figure, never a division by zero.
+    unsampled = _cold(200, correct=2000, gateway_cpu_s=2.0, postgres_cpu_s=None)
+    assert (unsampled.postgres_cpu_ms_per_request, unsampled.total_cpu_ms_per_request) == (None, None)
+    idle = _cold(10, correct=0, gateway_cpu_s=0.1, postgres_cpu_s=0.1, finished=0)
+    assert (idle.cpu_ms_per_request, idle.postgres_cpu_ms_per_request, idle.total_cpu_ms_per_request) == (
+        None,
+        None,
+        None,
+    )
+
+
+def test_the_cpu_target_is_read_on_the_highest_cold_rung_kept_up_with() -> None:
+    low = _cold(50, correct=2000, gateway_cpu_s=1.6, postgres_cpu_s=1.6)  # 0.8 + 0.8 ms
+    high = _cold(200, correct=2000, gateway_cpu_s=2.0, postgres_cpu_s=3.0)  # 1.0 + 1.5 ms
+    swamped = _cold(400, correct=900, gateway_cpu_s=1.0, postgres_cpu_s=1.0)  # saturated, left out
+    assert swamped.saturated
+    assert report.cpu_target([low, high, swamped], query="technologies") == (
+        "not met: 2.50 ms (1.00 gateway, 1.50 Postgres) at 200 req/s"
+    )
+    assert report.cpu_target([low, swamped], query="technologies") == (
+        "met: 1.60 ms (0.80 gateway, 0.80 Postgres) at 50 req/s"
+    )
+    assert report.cpu_target([swamped], query="technologies") == (
+        "met: 1.00 ms (0.50 gateway, 0.50 Postgres) at 400 req/s, a saturated rung"
+    )
+    assert report.cpu_target([swamped], query="other") == "not measured"
 
 
 METRICS = """# HELP mpe_gateway_compile_fallbacks_total Operations the compiled path left to strawberry
@@ -144,3 +207,12 @@ def test_fallbacks_are_read_by_reason_and_reported_in_one_line() -> None:
         "Compile fallbacks (`mpe_gateway_compile_fallbacks_total`): 4 (field 3, scope 1)."
     )
     assert report.fallback_line({}) == "Compile fallbacks (`mpe_gateway_compile_fallbacks_total`): 0."
+
+
+def test_the_idle_line_says_the_background_share_per_request() -> None:
+    idle = report.Idle(seconds=5, gateway_cpu_s=0.1, postgres_cpu_s=0.4)
+    assert idle.ms_per_s == pytest.approx(100.0)
+    assert report.idle_line(idle) == (
+        "Idle, before the cold rungs (5 s, no request): gateway 20.0 ms/s, Postgres 80.0 ms/s of CPU;"
+        " at 50 req/s that is 2.00 ms of each request's total, at 200 req/s 0.50 ms."
+    )

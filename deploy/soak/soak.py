@@ -35,10 +35,13 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-sys.path.insert(1, str(ROOT / "deploy" / "bench"))  # bench.py's Stack, queries and vegeta
+sys.path.insert(1, str(ROOT / "deploy" / "bench"))  # bench's stack, queries, vegeta and CPU sampling
 
 import bench  # noqa: E402
+import bench_stack  # noqa: E402
+import bench_vegeta  # noqa: E402
 import soak_report  # noqa: E402
+from proc_cpu import children  # noqa: E402
 from soak_load import WRITE_SERVICES, Load  # noqa: E402
 
 from mpe_devstack.ports import free_port_range  # noqa: E402
@@ -53,7 +56,7 @@ def say(message: str) -> None:
     print(f"[soak {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-class SoakStack(bench.Stack):
+class SoakStack(bench_stack.Stack):
     """bench's stack, with each service run as in production: an `api` process and a `worker` process.
 
     The services keep their own settings, except the gateway's rate limit (off) and the ops
@@ -62,7 +65,7 @@ class SoakStack(bench.Stack):
 
     def __init__(self, home: Path) -> None:
         super().__init__(home)
-        for name in bench.SERVICES:
+        for name in bench_stack.SERVICES:
             self.ports[f"{name}-worker"] = free_port_range(1)
 
     def env(self, name: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -100,16 +103,6 @@ def _status_kb(pid: int, field: str) -> int:
     return 0
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-    return found
-
-
 def _pss_kb(pid: int) -> int:
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
         if line.startswith("Pss:"):
@@ -136,7 +129,7 @@ def memory(stack: SoakStack) -> dict[str, int]:
     with contextlib.suppress(OSError, ValueError):
         postmaster = int((stack.pg.data_dir / "postmaster.pid").read_text().split()[0])
         total = 0
-        for pid in (postmaster, *_children(postmaster)):
+        for pid in (postmaster, *children(postmaster)):
             with contextlib.suppress(OSError):
                 total += _pss_kb(pid)
         kb["postgres (PSS)"] = total
@@ -358,7 +351,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the soak and write its results."""
     args = parse_args(argv)
-    vegeta = bench.ensure_vegeta()
+    vegeta = bench_vegeta.ensure_vegeta()
     facts = bench.machine()
     facts["load generators"] = (
         "vegeta (reads) and the soak's asyncio httpx writers, unpinned, on the same machine"

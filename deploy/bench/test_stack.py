@@ -1,0 +1,94 @@
+"""The bench stack's pure parts and its CPU sampling on real processes (`uv run pytest deploy/bench`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # deploy/bench is no package: its modules by name
+
+import bench_stack
+import proc_cpu
+
+pytestmark = pytest.mark.unit
+
+# A /proc/<pid>/stat line whose command holds a space and a ")", as a process may name itself.
+STAT = (
+    "4242 (postgres: a) b) S 4200 4242 4242 0 -1 4194560 900 0 0 0 "
+    "170 30 55 45 20 0 1 0 123456 180000000 5000 18446744073709551615"
+)
+
+
+def test_a_stat_line_is_read_after_the_last_parenthesis() -> None:
+    times = proc_cpu.parse_stat(STAT)
+    assert times == proc_cpu.Times(ppid=4200, utime=170, stime=30, cutime=55, cstime=45)
+    assert (times.own, times.with_reaped_children) == (200, 300)
+
+
+def test_a_tree_counts_the_root_its_exited_children_and_its_live_ones() -> None:
+    root = proc_cpu.Times(ppid=1, utime=10, stime=5, cutime=100, cstime=20)
+    live = [
+        proc_cpu.Times(ppid=9, utime=7, stime=3, cutime=0, cstime=0),
+        proc_cpu.Times(ppid=9, utime=1, stime=1, cutime=2, cstime=0),
+    ]
+    assert proc_cpu.tree_ticks(root, live) == 135 + 10 + 4
+    assert proc_cpu.tree_ticks(root, []) == 135
+
+
+BURN = "import time\nwhile time.process_time() < 0.3:\n    pass\n"
+
+
+def test_a_tree_keeps_the_cpu_of_a_child_that_exited_and_sees_a_live_one() -> None:
+    """Real processes: a child that burns 0.3 s of CPU and exits still counts in its parent's tree."""
+    me = os.getpid()
+    before = proc_cpu.tree_cpu_seconds(me)
+    subprocess.run([sys.executable, "-c", BURN], check=True)
+    after_exit = proc_cpu.tree_cpu_seconds(me)
+    assert after_exit - before >= 0.25
+    with subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    ) as live:
+        assert live.pid in proc_cpu.children(me)
+        assert live.stdin is not None
+        live.stdin.close()
+    assert proc_cpu.cpu_seconds(me) <= proc_cpu.tree_cpu_seconds(me)
+
+
+def _write(pending: int) -> dict[str, object]:
+    return {"status": "ready", "outbox": {"pending": pending, "oldest_age_s": 0.1}}
+
+
+def _gateway(consumers: list[int], projection: list[int]) -> dict[str, object]:
+    return {
+        "consumers": {f"c{i}": {"lag": lag} for i, lag in enumerate(consumers)},
+        "projection": {f"t{i}": {"lag": lag, "caught_up_at": None} for i, lag in enumerate(projection)},
+    }
+
+
+def test_events_left_are_the_outboxes_and_the_larger_of_the_gateways_lags() -> None:
+    writes = [_write(0), _write(1200), _write(30)]
+    assert bench_stack.events_left(writes, _gateway([500, 20], [400, 10])) == (1230, 520)
+    assert bench_stack.events_left(writes, _gateway([0], [900])) == (1230, 900)
+    # A write service that reports no outbox is not done.
+    assert bench_stack.events_left([{"status": "ready"}], _gateway([0], [0])) == (1, 0)
+
+
+def test_quiet_needs_empty_outboxes_and_reported_lags_all_zero() -> None:
+    assert bench_stack.is_quiet([_write(0)] * 3, _gateway([0, 0], [0]))
+    assert not bench_stack.is_quiet([_write(0)] * 3, _gateway([0, 0], [3]))
+    assert not bench_stack.is_quiet([_write(0), _write(1), _write(0)], _gateway([0], [0]))
+    # A gateway that reports no lag yet has not started projecting.
+    assert not bench_stack.is_quiet([_write(0)] * 3, {})
+
+
+def test_the_wait_for_the_projector_grows_with_the_events() -> None:
+    assert bench_stack.settle_timeout(0) == bench_stack.SETTLE_FLOOR_S
+    ten = bench_stack.settle_timeout(55_000)
+    hundred = bench_stack.settle_timeout(550_000)
+    assert bench_stack.SETTLE_FLOOR_S < ten < hundred
+    # Room for a projector four times slower than today's ~190 events/s.
+    assert ten >= 55_000 / 190 * 3
