@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
@@ -33,6 +35,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+from bench_vegeta import attack, ensure_vegeta
 
 from gateway.projector import freshness
 from gateway.projector.handlers import HANDLERS, apply_batch
@@ -148,46 +151,38 @@ async def rebuild_run(stack: Stack) -> dict[str, Any]:
 
 
 async def write_visible(stack: Stack, rate: int, seconds: float) -> dict[str, Any]:
-    """Open-loop PATCHes of distinct firms at `rate`/s; ms from the write's commit to the read model's.
+    """Open-loop PATCHes of distinct firms at `rate`/s (vegeta); ms from the write's commit to the read model's.
 
     Both ends are read from the one Postgres server's clock: the firms outbox row's `time`
     (stamped in the write's transaction, just before its commit and its answer) and the gateway
-    change log's `applied_at` (stamped in the projector's transaction). The client's own clock
-    is no use here: on a loaded machine its answers wait in its own queue. Each firm is written
+    change log's `applied_at` (stamped in the projector's transaction). Each firm is written
     once per step (a second write would need the first one's ETag), so a step sends at most as
-    many writes as there are firms.
+    many writes as there are firms; an acknowledged write is the firm's next version.
     """
-    headers = {"Authorization": f"Bearer {stack.token}"}
     gw = await asyncpg.connect(stack.dsn("gateway"))
     firms = await gw.fetch("select brn, version from firms order by random() limit $1", int(rate * seconds))
-    acked: list[tuple[str, int]] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=stack.firms, headers=headers, timeout=30, limits=limits) as client:
-
-        async def one(brn: str, version: int, n: int) -> None:
-            nonlocal errors
-            try:
-                r = await client.patch(
-                    f"/v1/firms/{brn}", json={"region": f"벤치 {n % 7}"}, headers={"If-Match": f'"{version}"'}
-                )
-            except httpx.HTTPError:
-                errors += 1
-                return
-            if r.status_code != 200:
-                errors += 1
-                return
-            acked.append((brn, r.json()["version"]))
-
-        tasks = []
-        started = time.monotonic()
-        for n, row in enumerate(firms):
-            await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
-            tasks.append(asyncio.create_task(one(row["brn"], row["version"], n)))
-        await asyncio.gather(*tasks)
-        took = time.monotonic() - started
+    with tempfile.TemporaryDirectory() as tmp:
+        targets, results = Path(tmp) / "targets.json", Path(tmp) / "results.bin"
+        with targets.open("w") as f:
+            for n, row in enumerate(firms):
+                body = json.dumps({"region": f"벤치 {n % 7}"}, ensure_ascii=False).encode()
+                target = {
+                    "method": "PATCH",
+                    "url": f"{stack.firms}/v1/firms/{row['brn']}",
+                    "body": base64.b64encode(body).decode(),
+                    "header": {
+                        "Authorization": [f"Bearer {stack.token}"],
+                        "If-Match": [f'"{row["version"]}"'],
+                        "Content-Type": ["application/json"],
+                    },
+                }
+                f.write(json.dumps(target) + "\n")
+        vegeta = ensure_vegeta()
+        await asyncio.to_thread(attack, vegeta, targets, rate=rate, seconds=len(firms) / rate, out=results)
+        report = await asyncio.to_thread(_vegeta_report, vegeta, results)
     await asyncio.sleep(5)
-    brns = [b for b, _ in acked]
+    brns = [r["brn"] for r in firms]
+    next_version = {r["brn"]: r["version"] + 1 for r in firms}
     applied = await gw.fetch(
         "select entity_key, version, extract(epoch from applied_at) as t from changes"
         " where entity_type = 'firm' and entity_key = any($1::text[])",
@@ -202,18 +197,31 @@ async def write_visible(stack: Stack, rate: int, seconds: float) -> dict[str, An
     )
     await fs.close()
     seen = {(r["entity_key"], r["version"]): float(r["t"]) for r in applied}
-    at = {(r["subject"], r["version"]): float(r["t"]) for r in written}
-    ms = [(seen[k] - at[k]) * 1000 for k in acked if k in seen and k in at]
+    at = {
+        (r["subject"], r["version"]): float(r["t"])
+        for r in written
+        if next_version[r["subject"]] == r["version"]
+    }
+    ms = [(seen[k] - t) * 1000 for k, t in at.items() if k in seen]
+    acked = int(report["status_codes"].get("200", 0))
     return {
         "rate": rate,
-        # Acknowledged writes per second, from the first request to the last answer.
-        "achieved_rate": round(len(acked) / took),
-        "writes": len(acked),
-        "errors": errors,
-        "not_seen": len(acked) - len(ms),
+        # Acknowledged writes per second over the attack (vegeta's throughput).
+        "achieved_rate": round(report["throughput"]),
+        "writes": acked,
+        "errors": int(report["requests"]) - acked,
+        "not_seen": acked - len(ms),
+        "ack_p99_ms": round(report["latencies"]["99th"] / 1e6, 1),
         "p50_ms": round(_pct(ms, 0.5), 1),
         "p99_ms": round(_pct(ms, 0.99), 1),
     }
+
+
+def _vegeta_report(vegeta: Path, results: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [str(vegeta), "report", "-type=json", str(results)], check=True, capture_output=True, text=True
+    )
+    return dict(json.loads(done.stdout))
 
 
 async def _load(url: str, key: str, body: dict[str, Any], rate: int, seconds: float) -> dict[str, Any]:
@@ -319,7 +327,8 @@ def _markdown(label: str, r: dict[str, Any]) -> str:
             lines.append(f"| {key} | {r[key]['events_per_s']:,} events/s ({r[key]['seconds']} s) |")
     for v in r.get("write_visible", []):
         lines.append(
-            f"| write → visible at {v['rate']}/s ({v['writes']} writes, {v['achieved_rate']}/s acknowledged)"
+            f"| write → visible at {v['rate']}/s ({v['writes']} writes, {v['achieved_rate']}/s acknowledged,"
+            f" acknowledgement p99 {v['ack_p99_ms']} ms)"
             f" | p50 {v['p50_ms']} ms, p99 {v['p99_ms']} ms ({v['errors']} errors, {v['not_seen']} not seen) |"
         )
     for name, q in r.get("queries", {}).items():
