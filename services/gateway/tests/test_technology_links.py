@@ -84,6 +84,7 @@ async def assert_reads_agree(conn: db.Conn) -> None:
                 code,
                 year,
             )
+            assert got is not None and old is not None
             assert tuple(got) == tuple(old)
         years = await conn.fetch(f"{store.budget.technology_years('$1::text')} order by fiscal_year", code)
         old_years = await conn.fetch(
