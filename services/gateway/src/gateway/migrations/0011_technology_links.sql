@@ -47,19 +47,21 @@ create table technology_year_funding (
     primary key (technology_code, fiscal_year)
 );
 
--- The sums of the pairs (codes[i], years[i]) recomputed from the links and the projects; a pair
--- left with no project loses its row.
-create function refresh_technology_year_funding(codes text[], years int[]) returns void
+-- The sums of the pairs (codes[i], years[i]) recomputed from the links and the projects; with
+-- `pruned` (links were deleted), a pair left with no project loses its row.
+create function refresh_technology_year_funding(codes text[], years int[], pruned boolean) returns void
 language plpgsql set enable_seqscan = off set enable_hashjoin = off set enable_mergejoin = off as $$
 begin
     if cardinality(codes) = 0 then
         return;
     end if;
-    delete from technology_year_funding f
-    using unnest(codes, years) as k(technology_code, fiscal_year)
-    where f.technology_code = k.technology_code and f.fiscal_year = k.fiscal_year
-        and not exists (select 1 from project_technologies l
-                        where l.technology_code = k.technology_code and l.fiscal_year = k.fiscal_year);
+    if pruned then
+        delete from technology_year_funding f
+        using unnest(codes, years) as k(technology_code, fiscal_year)
+        where f.technology_code = k.technology_code and f.fiscal_year = k.fiscal_year
+            and not exists (select 1 from project_technologies l
+                            where l.technology_code = k.technology_code and l.fiscal_year = k.fiscal_year);
+    end if;
     insert into technology_year_funding as f
         (technology_code, fiscal_year, committed_krw, disbursed_krw, project_count)
     select l.technology_code, l.fiscal_year, coalesce(sum(p.committed_krw), 0)::bigint,
@@ -105,16 +107,23 @@ begin
         from old_rows r cross join lateral (select distinct x from unnest(r.technology_codes) x) c(code)
         where c.code is not null;
     else
-        select coalesce(array_agg(c.code), '{}'), coalesce(array_agg(r.fiscal_year), '{}'),
-            coalesce(array_agg(r.code), '{}')
+        perform from new_rows limit 1;
+        if not found then
+            return null;  -- the update half of an upsert that only inserted
+        end if;
+        -- In one order on both sides, so that equal links compare equal.
+        select coalesce(array_agg(c.code order by r.code, c.code), '{}'),
+            coalesce(array_agg(r.fiscal_year order by r.code, c.code), '{}'),
+            coalesce(array_agg(r.code order by r.code, c.code), '{}')
         into gone_t, gone_y, gone_p
         from (select code, fiscal_year, technology_codes, committed_krw, disbursed_krw, status from old_rows
               except
               select code, fiscal_year, technology_codes, committed_krw, disbursed_krw, status from new_rows) r
         cross join lateral (select distinct x from unnest(r.technology_codes) x) c(code)
         where c.code is not null;
-        select coalesce(array_agg(c.code), '{}'), coalesce(array_agg(r.fiscal_year), '{}'),
-            coalesce(array_agg(r.code), '{}')
+        select coalesce(array_agg(c.code order by r.code, c.code), '{}'),
+            coalesce(array_agg(r.fiscal_year order by r.code, c.code), '{}'),
+            coalesce(array_agg(r.code order by r.code, c.code), '{}')
         into came_t, came_y, came_p
         from (select code, fiscal_year, technology_codes, committed_krw, disbursed_krw, status from new_rows
               except
@@ -125,14 +134,23 @@ begin
     if cardinality(gone_t) = 0 and cardinality(came_t) = 0 then
         return null;
     end if;
-    delete from project_technologies l
-    using (select * from unnest(gone_t, gone_y, gone_p)
-           except select * from unnest(came_t, came_y, came_p)) g(t, y, p)
-    where l.technology_code = g.t and l.fiscal_year = g.y and l.project_code = g.p;
-    insert into project_technologies (technology_code, fiscal_year, project_code)
-    select * from unnest(came_t, came_y, came_p)
-    except select * from unnest(gone_t, gone_y, gone_p);
-    perform refresh_technology_year_funding(gone_t || came_t, gone_y || came_y);
+    if gone_t = came_t and gone_y = came_y and gone_p = came_p then
+        -- The same links: money or status moved (the usual event).
+        perform refresh_technology_year_funding(came_t, came_y, false);
+        return null;
+    end if;
+    if cardinality(gone_t) > 0 then
+        delete from project_technologies l
+        using (select * from unnest(gone_t, gone_y, gone_p)
+               except select * from unnest(came_t, came_y, came_p)) g(t, y, p)
+        where l.technology_code = g.t and l.fiscal_year = g.y and l.project_code = g.p;
+    end if;
+    if cardinality(came_t) > 0 then
+        insert into project_technologies (technology_code, fiscal_year, project_code)
+        select * from unnest(came_t, came_y, came_p)
+        except select * from unnest(gone_t, gone_y, gone_p);
+    end if;
+    perform refresh_technology_year_funding(gone_t || came_t, gone_y || came_y, cardinality(gone_t) > 0);
     return null;
 end $$;
 
@@ -173,6 +191,10 @@ begin
         from old_rows r cross join lateral (select distinct x from unnest(r.technology_codes) x) c(code)
         where c.code is not null;
     else
+        perform from new_rows limit 1;
+        if not found then
+            return null;  -- the update half of an upsert that only inserted
+        end if;
         select coalesce(array_agg(c.code), '{}'), coalesce(array_agg(r.applied_on), '{}'),
             coalesce(array_agg(r.id), '{}'), coalesce(array_agg(r.status), '{}')
         into gone_t, gone_a, gone_i, gone_s
@@ -191,13 +213,17 @@ begin
     if cardinality(gone_t) = 0 and cardinality(came_t) = 0 then
         return null;
     end if;
-    delete from designation_technologies l
-    using (select * from unnest(gone_t, gone_a, gone_i, gone_s)
-           except select * from unnest(came_t, came_a, came_i, came_s)) g(t, a, i, s)
-    where l.technology_code = g.t and l.applied_on = g.a and l.designation_id = g.i;
-    insert into designation_technologies (technology_code, applied_on, designation_id, status)
-    select * from unnest(came_t, came_a, came_i, came_s)
-    except select * from unnest(gone_t, gone_a, gone_i, gone_s);
+    if cardinality(gone_t) > 0 then
+        delete from designation_technologies l
+        using (select * from unnest(gone_t, gone_a, gone_i, gone_s)
+               except select * from unnest(came_t, came_a, came_i, came_s)) g(t, a, i, s)
+        where l.technology_code = g.t and l.applied_on = g.a and l.designation_id = g.i;
+    end if;
+    if cardinality(came_t) > 0 then
+        insert into designation_technologies (technology_code, applied_on, designation_id, status)
+        select * from unnest(came_t, came_a, came_i, came_s)
+        except select * from unnest(gone_t, gone_a, gone_i, gone_s);
+    end if;
     return null;
 end $$;
 
@@ -219,5 +245,5 @@ insert into designation_technologies (technology_code, applied_on, designation_i
 select distinct c.code, d.applied_on, d.id, d.status
 from designations d cross join lateral unnest(d.technology_codes) c(code) where c.code is not null;
 select refresh_technology_year_funding(coalesce(array_agg(technology_code), '{}'),
-    coalesce(array_agg(fiscal_year), '{}'))
+    coalesce(array_agg(fiscal_year), '{}'), false)
 from (select distinct technology_code, fiscal_year from project_technologies) k;
