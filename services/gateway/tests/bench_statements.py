@@ -8,7 +8,9 @@ Starts a throwaway Postgres, projects the whole demo (tests/demo_events.py) in o
 queries interleaved round by round so that a noisy machine weighs on each alike, and prints the
 minimum, the 10th percentile and the median of the wall time of one execution (planning,
 execution and transfer of the JSON). No gateway, no HTTP: what one statement costs Postgres.
-With BENCH_EXPLAIN=<file>, each statement's EXPLAIN (ANALYZE, BUFFERS) is written to the file.
+Then the CPU time of one execution, each statement alone: the Postgres backend's (read from
+/proc, so Linux and the same host) and this process's. With BENCH_EXPLAIN=<file>, each
+statement's EXPLAIN (ANALYZE, BUFFERS) is written to the file.
 """
 
 from __future__ import annotations
@@ -36,6 +38,12 @@ from mpe_kit.consumer import Event
 QUERIES = Path(__file__).resolve().parents[3] / "deploy" / "bench" / "queries"
 SCOPES = frozenset({"catalog:read", "firms:read", "firms:financials", "budget:read"})
 ROUNDS = 200
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def scale_events(scale: int) -> list[Event]:
@@ -80,6 +88,15 @@ async def main(names: list[str], scale: int) -> None:
                 print(
                     f"{name}: min {s[0]:.2f} ms, p10 {s[len(s) // 10]:.2f} ms, median {statistics.median(s):.2f} ms"
                 )
+            # CPU time rather than wall time, which a busy machine inflates: the Postgres backend's
+            # (its /proc stat, same host) and this process's, per execution, each statement alone.
+            backend = await conn.fetchval("select pg_backend_pid()")
+            for name, compiled in statements.items():
+                pg0, py0 = _cpu_seconds(backend), time.process_time()
+                for _ in range(ROUNDS):
+                    await compiled.run(conn)
+                pg, py = (_cpu_seconds(backend) - pg0) / ROUNDS, (time.process_time() - py0) / ROUNDS
+                print(f"{name}: CPU per execution: Postgres {pg * 1000:.2f} ms, client {py * 1000:.2f} ms")
             if plans := os.environ.get("BENCH_EXPLAIN"):
                 # One EXPLAIN (ANALYZE, BUFFERS) per statement, after the timed rounds (warm cache).
                 text = ""
