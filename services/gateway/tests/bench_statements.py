@@ -65,11 +65,15 @@ async def main(names: list[str], scale: int) -> None:
             await migrations.migrate(dsn, all_migrations())
             conn = await db.connect(dsn)
             events = [*demo_events(), *(scale_events(scale) if scale else [])]
-            t0 = time.perf_counter()
+            backend = await conn.fetchval("select pg_backend_pid()")
+            t0, pg0 = time.perf_counter(), _cpu_seconds(backend)
             async with conn.transaction():
                 for e in events:
                     await HANDLERS[e.envelope.type](conn, e)
-            print(f"projected {len(events)} events in {time.perf_counter() - t0:.1f} s")
+            print(
+                f"projected {len(events)} events in {time.perf_counter() - t0:.1f} s,"
+                f" Postgres CPU {_cpu_seconds(backend) - pg0:.1f} s"
+            )
             await conn.execute("vacuum analyze")  # as autovacuum leaves a live read model
             statements: dict[str, CompiledQuery] = {}
             for name in names:
@@ -90,7 +94,6 @@ async def main(names: list[str], scale: int) -> None:
                 )
             # CPU time rather than wall time, which a busy machine inflates: the Postgres backend's
             # (its /proc stat, same host) and this process's, per execution, each statement alone.
-            backend = await conn.fetchval("select pg_backend_pid()")
             for name, compiled in statements.items():
                 pg0, py0 = _cpu_seconds(backend), time.process_time()
                 for _ in range(ROUNDS):
