@@ -9,6 +9,7 @@ and sums read through them answer what array containment over the rows answers.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 from typing import Any
@@ -84,7 +85,8 @@ async def assert_reads_agree(conn: db.Conn) -> None:
                 code,
                 year,
             )
-            assert got is not None and old is not None
+            assert got is not None
+            assert old is not None
             assert tuple(got) == tuple(old)
         years = await conn.fetch(f"{store.budget.technology_years('$1::text')} order by fiscal_year", code)
         old_years = await conn.fetch(
@@ -257,6 +259,33 @@ async def test_links_and_sums_follow_the_projector(conn: db.Conn) -> None:
         "under_review",
     ]
     await assert_reads_agree(conn)
+
+
+async def test_concurrent_writers_of_one_technology_year_leave_the_sums_of_both(gateway_db: str) -> None:
+    """Two transactions add a project each to the same (technology, year): the second waits for the first."""
+    first, second = await db.connect(gateway_db), await db.connect(gateway_db)
+    try:
+        upsert = [["P-0"], [2023], ["T-1"], ["selected"], [5], [0]]
+        t1 = first.transaction()
+        await t1.start()
+        await first.execute(UPSERT_PROJECTS, *upsert)
+        t2 = second.transaction()
+        await t2.start()
+        upsert[0] = ["P-1"]
+        waiting = asyncio.create_task(second.execute(UPSERT_PROJECTS, *upsert))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # on the sums' row the first one holds
+        await t1.commit()
+        await waiting
+        await t2.commit()
+        assert await _set(
+            first,
+            "select technology_code, fiscal_year, committed_krw, project_count from technology_year_funding",
+        ) == {("T-1", 2023, 10, 2)}
+        await assert_kept(first)
+    finally:
+        await first.close()
+        await second.close()
 
 
 @pytest.fixture
