@@ -259,6 +259,9 @@ async def test_links_and_sums_follow_the_projector(conn: db.Conn) -> None:
         "under_review",
     ]
     await assert_reads_agree(conn)
+    await conn.execute("truncate projects, designations")
+    await assert_kept(conn)
+    assert await conn.fetchval("select count(*) from technology_year_funding") == 0
 
 
 async def test_concurrent_writers_of_one_technology_year_leave_the_sums_of_both(gateway_db: str) -> None:

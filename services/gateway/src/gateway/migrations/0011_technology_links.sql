@@ -248,6 +248,22 @@ create trigger designations_technology_links_delete after delete on designations
     referencing old table as old_rows
     for each statement execute function designations_keep_technology_links();
 
+-- A truncated table leaves no links (nor sums) behind.
+create function truncate_technology_links() returns trigger
+language plpgsql as $$
+begin
+    if tg_table_name = 'projects' then
+        truncate project_technologies, technology_year_funding;
+    else
+        truncate designation_technologies;
+    end if;
+    return null;
+end $$;
+create trigger projects_technology_links_truncate after truncate on projects
+    for each statement execute function truncate_technology_links();
+create trigger designations_technology_links_truncate after truncate on designations
+    for each statement execute function truncate_technology_links();
+
 -- The rows projected before this migration.
 insert into project_technologies (technology_code, fiscal_year, project_code)
 select distinct c.code, p.fiscal_year, p.code
