@@ -291,6 +291,27 @@ async def test_concurrent_writers_of_one_technology_year_leave_the_sums_of_both(
         await second.close()
 
 
+async def test_the_runtime_role_keeps_the_links_through_the_triggers(gateway_db: str) -> None:
+    """The projector runs as a role with DML only: the triggers need nothing more."""
+    role = f"rt_{uuid.uuid4().hex[:8]}"
+    conn = await db.connect(gateway_db)
+    try:
+        await conn.execute(f"create role {role} login password 'runtime-pw'")
+        await migrations.grant_runtime(conn, role)
+    finally:
+        await conn.close()
+    runtime = await db.connect(gateway_db.replace("postgres@", f"{role}:runtime-pw@", 1))
+    try:
+        assert await runtime.fetchval("select current_user") == role
+        await apply(runtime, project_event(project("P-1", technology_codes=["T-1"], status="selected")))
+        await apply(runtime, designation_event(designation(DESIGNATIONS[0], "1018100340", codes=("T-1",))))
+        await runtime.execute("delete from projects")
+        await assert_kept(runtime)
+        assert await runtime.fetchval("select count(*) from designation_technologies") == 1
+    finally:
+        await runtime.close()
+
+
 @pytest.fixture
 async def before_0011(migrated_database: Any) -> str:
     return str(await migrated_database("gateway_0010", [m for m in all_migrations() if not _is_0011(m)]))
