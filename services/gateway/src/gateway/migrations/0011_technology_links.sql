@@ -55,17 +55,14 @@ begin
     if cardinality(codes) = 0 then
         return;
     end if;
-    -- First lock the pairs' rows (making a missing one, which is filled or dropped below), then
-    -- read the projects: a transaction changing projects of the same pairs waits here until this
-    -- one commits, and its statements below, each with a new snapshot, then see what this one
-    -- wrote. Reading first would let two concurrent writers each leave sums without the other's
-    -- projects. In key order, so that two statements lock alike.
-    insert into technology_year_funding as f
-        (technology_code, fiscal_year, committed_krw, disbursed_krw, project_count)
-    select distinct k.technology_code, k.fiscal_year, 0, 0, 0
-    from unnest(codes, years) as k(technology_code, fiscal_year)
-    order by 1, 2
-    on conflict (technology_code, fiscal_year) do update set project_count = f.project_count where false;
+    -- First lock the pairs, then read the projects: a transaction changing projects of the same
+    -- pairs waits here until this one commits, and its statements below, each with a new
+    -- snapshot, then see what this one wrote. Reading first would let two concurrent writers each
+    -- leave sums without the other's projects. Advisory locks (in memory, released at commit:
+    -- cheaper than locking the rows; one per pair, so a few thousand at most in a transaction),
+    -- keyed by this table and the pair, taken in key order.
+    perform pg_advisory_xact_lock(hashtext('technology_year_funding'), hashtext(k.technology_code || '/' || k.fiscal_year))
+    from (select distinct * from unnest(codes, years) order by 1, 2) as k(technology_code, fiscal_year);
     if pruned then
         delete from technology_year_funding f
         using unnest(codes, years) as k(technology_code, fiscal_year)
