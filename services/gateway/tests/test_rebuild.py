@@ -21,7 +21,7 @@ from mpe_kit import db
 from mpe_kit.consumer import Event
 from mpe_kit.kafka import ensure_topics, idempotent_producer
 
-from .conftest import batch
+from .conftest import batch, event
 
 GROUP = "gateway-projector"
 # The read model proper: what the events decide. Positions, inbox and change log are bookkeeping.
@@ -33,6 +33,10 @@ MODEL = (
     "programs",
     "projects",
     "disbursements",
+    # Kept by statement triggers (migration 0011): the rebuild's schema has them too.
+    "project_technologies",
+    "designation_technologies",
+    "technology_year_funding",
 )
 
 
@@ -152,6 +156,16 @@ async def test_rebuild_matches_the_projected_model_and_switches_readers_at_once(
     assert await conn.fetchval("select entity_type from changes order by seq desc limit 1") == "read_model"
     # The live projector's inbox knows every event, so it applies none of them twice.
     assert await conn.fetchval("select count(*) from inbox where consumer = $1", GROUP) == len(events)
+    # The triggers of the switched schema act on it: a project's links and sums follow its event.
+    moved = next(e for e in reversed(events) if e.topic == "mpe.budget.project")
+    data = moved.data.model_copy(update={"version": moved.data.version + 1, "technology_codes": ["MOVED-1"]})
+    await batch(conn, event(moved.envelope.type, data, moved.envelope.subject))
+    linked = "select array_agg(project_code) from project_technologies where technology_code = 'MOVED-1'"
+    assert await conn.fetchval(linked) == [data.code]
+    assert (
+        await conn.fetchval("select count(*) from technology_year_funding where technology_code = 'MOVED-1'")
+        == 1
+    )
     await conn.close()
 
 

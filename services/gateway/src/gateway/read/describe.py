@@ -184,13 +184,33 @@ class Window:
     today: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A link table between a parent and its children: one row per (parent key, child key).
+
+    `parent` is its column of the parent's key, `child` its column of the child's key, and
+    `copies` names, for each child column the relation orders or filters on, the link's copy of it,
+    so that a page of children is one range of the link's index, then one lookup per child.
+    """
+
+    table: str
+    parent: str
+    child: str
+    copies: tuple[tuple[str, str], ...]  # (child column, link column)
+
+    def column(self, child_column: str) -> str:
+        """The link's column holding the child's `child_column`."""
+        return dict(self.copies)[child_column]
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Relation:
     """A capped list of child rows under each parent row: `first` of them, in `order`.
 
     The child's `child_column` holds the parent's `parent_column`: equal to it, or (`contains`)
-    as one element of an array; no `child_column` leaves the match to the `valid` window.
-    `status` names a child column an optional enum argument `status` filters on.
+    as one element of an array; no `child_column` leaves the match to the `valid` window. With
+    `via`, a link table matches them instead (the child's array is what the link table is kept
+    from). `status` names a child column an optional enum argument `status` filters on.
     """
 
     parent: str
@@ -202,6 +222,13 @@ class Relation:
     contains: bool = False
     status: str | None = None
     valid: Window | None = None
+    via: Link | None = None
+
+    def __post_init__(self) -> None:
+        if self.via is not None:
+            assert self.valid is None, "a relation through a link table has no validOn window"
+            for c in (*(c for c, _ in self.order), *((self.status,) if self.status else ())):
+                self.via.column(c)  # the link copies every column it orders or filters on
 
     def match(self, parent: str, day: str | None = None) -> str:
         """The SQL condition that a child row belongs to the parent `parent` (valid on the date `day`)."""
@@ -219,6 +246,28 @@ class Relation:
         """The order of the children, qualified by `alias` if given."""
         prefix = f"{alias}." if alias else ""
         return ", ".join(f"{prefix}{c}{' desc' if desc else ''}" for c, desc in self.order)
+
+    def rows(self, parent: str, limit: str, status: str | None = None, day: str | None = None) -> str:
+        """The SQL of the first `limit` children of the parent `parent`, their columns named as the child's.
+
+        `status` is the SQL of the status argument (null: every status), `day` of the `validOn` one.
+        """
+        child = self.child
+        link = self.via
+        if link is None:
+            where = self.match(parent, day)
+            if self.status is not None and status is not None:
+                where += f" and ({status}::text is null or {self.status} = {status}::text)"
+            return f"select {child.select()} from {child.table} where {where} order by {self.order_by()} limit {limit}"
+        on = f"{link.table}.{link.parent} = {parent}"
+        if self.status is not None and status is not None:
+            on += f" and ({status}::text is null or {link.table}.{link.column(self.status)} = {status}::text)"
+        order = ", ".join(f"{link.table}.{link.column(c)}{' desc' if desc else ''}" for c, desc in self.order)
+        return (
+            f"select {child.select(child.table)} from {link.table}"
+            f" join {child.table} on {child.table}.{child.key} = {link.table}.{link.child}"
+            f" where {on} order by {order} limit {limit}"
+        )
 
 
 @dataclass(frozen=True, slots=True)

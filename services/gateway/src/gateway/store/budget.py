@@ -153,17 +153,36 @@ async def projects_count(conn: Conn, f: ProjectFilter) -> int:
     return int(n)
 
 
+# Technology.funding and fundingByYear read the sums kept per technology and fiscal year
+# (technology_year_funding, migration 0011): the sums of `counted` and the money of the projects
+# carrying the code, a project once per distinct code it carries. A sum over years is a sum of
+# rows: each project belongs to one fiscal year.
+def technology_sums(code: str, year: str) -> str:
+    """One row: the sums of the technology `code` (SQL) in the fiscal year `year` (SQL; null: every year), zeros without projects."""
+    return (
+        "select coalesce(sum(f.committed_krw), 0)::bigint as committed_krw,"
+        " coalesce(sum(f.disbursed_krw), 0)::bigint as disbursed_krw,"
+        " coalesce(sum(f.project_count), 0)::bigint as project_count"
+        f" from technology_year_funding f where f.technology_code = {code}"
+        f" and ({year}::int is null or f.fiscal_year = {year}::int)"
+    )
+
+
+def technology_years(code: str) -> str:
+    """The technology `code`'s (SQL) sums per fiscal year; a year with nothing counted and no money is left out."""
+    return (
+        "select f.fiscal_year, f.committed_krw, f.disbursed_krw, f.project_count from technology_year_funding f"
+        f" where f.technology_code = {code} and (f.project_count > 0 or f.committed_krw > 0 or f.disbursed_krw > 0)"
+    )
+
+
 async def technology_funding(
     conn: Conn, codes: Sequence[str], *, fiscal_year: int | None
 ) -> list[asyncpg.Record]:
     """Per technology code: sums over every project touching it, of one fiscal year or all."""
     return await conn.fetch(
-        "select t.code as technology, coalesce(sum(p.committed_krw), 0)::bigint as committed_krw,"
-        " coalesce(sum(p.disbursed_krw), 0)::bigint as disbursed_krw,"
-        f" count(p.code) filter (where {counted('p')}) as project_count"
-        " from unnest($1::text[]) as t(code) left join projects p"
-        " on p.technology_codes @> array[t.code] and ($2::int is null or p.fiscal_year = $2)"
-        " group by t.code",
+        "select t.code as technology, s.* from (select distinct c from unnest($1::text[]) c) t(code)"
+        f" cross join lateral ({technology_sums('t.code', '$2')}) s",
         list(codes),
         fiscal_year,
     )
@@ -197,10 +216,8 @@ NONEMPTY = f"having count(*) filter (where {counted('p')}) > 0 or sum(p.committe
 async def technology_funding_by_year(conn: Conn, codes: Sequence[str]) -> list[asyncpg.Record]:
     """Per technology code and fiscal year: sums over the projects touching it (empty years left out)."""
     return await conn.fetch(
-        f"select u.code as technology, p.fiscal_year, {ROLLUP} from projects p"
-        " cross join lateral (select distinct c from unnest(p.technology_codes) c) u(code)"
-        " where p.technology_codes && $1::text[] and u.code = any($1::text[])"
-        f" group by u.code, p.fiscal_year {NONEMPTY} order by u.code, p.fiscal_year",
+        "select t.code as technology, y.* from (select distinct c from unnest($1::text[]) c) t(code)"
+        f" cross join lateral ({technology_years('t.code')}) y order by t.code, y.fiscal_year",
         list(codes),
     )
 

@@ -41,19 +41,17 @@ async def children(
     day: date | None = None,
 ) -> list[asyncpg.Record]:
     """Up to `limit` children of each parent in the relation's order, as rows (parent_key, child columns...)."""
-    child = relation.child
     values: list[object] = [list(parents), limit]
-    status_filter = ""
+    status_sql = None
     if relation.status:
         values.append(status)
-        status_filter = f" and (${len(values)}::text is null or {relation.status} = ${len(values)})"
+        status_sql = f"${len(values)}"
     valid_on = None
     if relation.valid is not None:
         values.append(day)
         valid_on = f"${len(values)}"
     return await conn.fetch(
         f"select t.k as {PARENT}, c.* from unnest($1::text[]) as t(k) cross join lateral"
-        f" (select {child.select()} from {child.table} where {relation.match('t.k', valid_on)}{status_filter}"
-        f" order by {relation.order_by()} limit $2) c",
+        f" ({relation.rows('t.k', '$2', status_sql, valid_on)}) c",
         *values,
     )

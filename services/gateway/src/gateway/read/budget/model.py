@@ -7,7 +7,7 @@ from enum import Enum
 import strawberry
 
 from gateway.read.catalog.model import TECHNOLOGY
-from gateway.read.describe import Column, Encoding, Entity, Lookup, Relation
+from gateway.read.describe import Column, Encoding, Entity, Link, Lookup, Relation
 from gateway.read.firms.model import FIRM, FIRMS_READ
 
 BUDGET_READ = "budget:read"
@@ -182,8 +182,21 @@ SUMS = (
 
 NEWEST_FIRST = (("fiscal_year", True), ("code", False))
 
+# Through the link table the projects' triggers keep (migration 0011), not `technology_codes @>`.
 TECHNOLOGY_PROJECTS = Relation(
-    "Technology", "projects", PROJECT, "technology_codes", "code", NEWEST_FIRST, contains=True
+    "Technology",
+    "projects",
+    PROJECT,
+    "technology_codes",
+    "code",
+    NEWEST_FIRST,
+    contains=True,
+    via=Link(
+        "project_technologies",
+        parent="technology_code",
+        child="project_code",
+        copies=(("fiscal_year", "fiscal_year"), ("code", "project_code")),
+    ),
 )
 FIRM_PROJECTS = Relation("Firm", "projects", PROJECT, "lead_firm_brn", "brn", NEWEST_FIRST)
 PROGRAM_PROJECTS = Relation("Program", "projects", PROJECT, "program_code", "code", (("code", False),))

@@ -46,7 +46,6 @@ from gateway.read.compiled.core import (
 )
 from gateway.read.compiled.fields import (
     LOOKUPS,
-    PROJECT_SUMS,
     RELATIONS,
     SCALARS,
     SCOPES,
@@ -181,18 +180,10 @@ class Compiler:
 
         count = 1 + (relation.status is not None) + (window is not None)
         size, *more = self.site(field, details[0].node, read, count)
-        status_filter = ""
-        if relation.status is not None:
-            status = more.pop(0)
-            status_filter = f" and ({status}::text is null or {relation.status} = {status}::text)"
+        status = more.pop(0) if relation.status is not None else None
         day = more.pop(0) if window is not None else None
-        child = relation.child
         x = self.alias()
-        rows = (
-            f"select {child.select()} from {child.table}"
-            f" where {relation.match(f'{a}.{relation.parent_column}', day)}"
-            f"{status_filter} order by {relation.order_by()} limit {size}::int"
-        )
+        rows = relation.rows(f"{a}.{relation.parent_column}", f"{size}::int", status, day)
         return json_list(self.child(field, details, x), rows, x, relation.order_by(x))
 
     def connection(
@@ -445,27 +436,12 @@ class Compiler:
 
     def f_Technology_funding(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
         (year,) = self.site(field, details[0].node, lambda args, _: [args.get("fiscalYear")], 1)
-        # The year's sums per technology in one pass over the projects, rather than one scan per
-        # technology: a project counts once per distinct code it carries, as `@>` counts it.
-        sums = self.alias()
-        self.ctes.append(
-            f"{sums} as materialized (select u.code, {PROJECT_SUMS} from projects p cross join lateral"
-            " (select distinct c from unnest(p.technology_codes) c) u(code)"
-            f" where {year}::int is null or p.fiscal_year = {year}::int group by u.code)"
-        )
         x = self.alias()
-        rows = (
-            "select coalesce(s.committed_krw, 0) as committed_krw, coalesce(s.disbursed_krw, 0) as disbursed_krw,"
-            f" coalesce(s.project_count, 0) as project_count from (select) one left join {sums} s on s.code = {a}.code"
-        )
-        return json_one(self.child(field, details, x), rows, x)
+        return json_one(self.child(field, details, x), store.budget.technology_sums(f"{a}.code", year), x)
 
     def f_Technology_fundingByYear(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
         x = self.alias()
-        rows = (
-            f"select p.fiscal_year, {store.budget.ROLLUP} from projects p"
-            f" where p.technology_codes @> array[{a}.code] group by p.fiscal_year {store.budget.NONEMPTY}"
-        )
+        rows = store.budget.technology_years(f"{a}.code")
         return json_list(self.child(field, details, x), rows, x, f"{x}.fiscal_year")
 
     # Firm

@@ -118,14 +118,6 @@ DECLINED: dict[tuple[str, str], str] = {
 }
 
 
-# The sums of the projects `p` (Funding), as store.budget.technology_funding and program_totals make them.
-PROJECT_SUMS = (
-    "coalesce(sum(p.committed_krw), 0)::bigint as committed_krw,"
-    " coalesce(sum(p.disbursed_krw), 0)::bigint as disbursed_krw,"
-    f" count(p.code) filter (where {store.budget.counted('p')}) as project_count"
-)
-
-
 def technology_filter(f: dict[str, Any]) -> store.catalog.TechnologyFilter:
     return store.catalog.TechnologyFilter(
         industry=f.get("industry"),

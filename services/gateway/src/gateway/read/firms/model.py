@@ -7,7 +7,7 @@ from enum import Enum
 import strawberry
 
 from gateway.read.catalog.model import TECHNOLOGY
-from gateway.read.describe import Column, Encoding, Entity, Lookup, Relation, Window
+from gateway.read.describe import Column, Encoding, Entity, Link, Lookup, Relation, Window
 
 FIRMS_READ = "firms:read"
 FINANCIALS = "firms:financials"
@@ -149,6 +149,13 @@ TECHNOLOGY_DESIGNATIONS = Relation(
     IN_APPLIED_ORDER,
     contains=True,
     status="status",
+    # Through the link table the designations' triggers keep (migration 0011), not `technology_codes @>`.
+    via=Link(
+        "designation_technologies",
+        parent="technology_code",
+        child="designation_id",
+        copies=(("applied_on", "applied_on"), ("id", "designation_id"), ("status", "status")),
+    ),
 )
 FIRM_DESIGNATIONS = Relation("Firm", "designations", DESIGNATION, "brn", "brn", IN_APPLIED_ORDER)
 
