@@ -210,7 +210,9 @@ async def write_visible(stack: Stack, rate: int, seconds: float) -> dict[str, An
         "achieved_rate": round(report["throughput"]),
         "writes": acked,
         "errors": int(report["requests"]) - acked,
-        "not_seen": acked - len(ms),
+        # Committed: the firm's next version is in the outbox (a write vegeta gave up on may be too).
+        "committed": len(at),
+        "not_seen": len(at) - len(ms),
         "ack_p99_ms": round(report["latencies"]["99th"] / 1e6, 1),
         "p50_ms": round(_pct(ms, 0.5), 1),
         "p99_ms": round(_pct(ms, 0.99), 1),

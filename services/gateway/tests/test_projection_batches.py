@@ -36,6 +36,10 @@ TABLES = {
     "designations": "id",
     "projects": "code",
     "project_participants": "project_code, position",
+    # Kept by the projects' and designations' triggers (migration 0011).
+    "project_technologies": "technology_code, fiscal_year, project_code",
+    "designation_technologies": "technology_code, applied_on, designation_id",
+    "technology_year_funding": "technology_code, fiscal_year",
 }
 CODES = ("SEMI-001", "SEMI-002", "SEMI-003")
 
@@ -116,6 +120,7 @@ async def test_batches_leave_what_one_by_one_leaves(conn: db.Conn, seed: int) ->
     assert batch_tables == one_tables
     assert len(one_tables["firms"]) == 2
     assert len(one_tables["projects"]) == 2
+    assert one_tables["technology_year_funding"]
     # A batch logs each key's newest version it wrote, not the ones it skipped over: a subset of
     # the one-by-one log, in the same order, ending on the same version of every entity.
     assert set(batch_log) <= set(one_log)
