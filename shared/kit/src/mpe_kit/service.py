@@ -209,7 +209,7 @@ def event_loop() -> asyncio.Runner:
     What the process built so far (its modules, the app) lives as long as the process: it is
     frozen out of the garbage collector's generations, so that a full collection, which an
     allocation-heavy batch of events triggers every few thousand events, does not walk it
-    again each time (docs/measurements.md, "The projector, set-based").
+    again each time (docs/measurements.md, "Where the projector's time went, and what changed").
     """
     gc.freeze()
     try:
