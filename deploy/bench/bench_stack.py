@@ -29,7 +29,7 @@ from proc_cpu import pin_tree, tree_cpu_seconds
 from mpe_devstack import demo, scale
 from mpe_devstack.jars import ensure_kafka_jars
 from mpe_devstack.kafka import KafkaCluster
-from mpe_devstack.ports import free_port_range, wait_for_port_closed
+from mpe_devstack.ports import free_port_range, wait_for_port_closed, wait_ready
 from mpe_devstack.postgres import PostgresServer, find_pg_bin
 from mpe_kit.auth import issue_token
 
@@ -189,16 +189,9 @@ class Stack:
 
     def wait_ready(self, name: str, timeout: float = 60) -> None:
         """Until the service's /readyz answers 200."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            proc = self.procs[name]
-            if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.logs / name}.log")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url(name)}/readyz", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError(f"{name} not ready after {timeout:g} s; see {self.logs / name}.log")
+        wait_ready(
+            self.url(name), name=name, log=self.logs / f"{name}.log", proc=self.procs[name], timeout=timeout
+        )
 
     def stop(self, name: str) -> None:
         """SIGTERM a service's process group, SIGKILL after 15 s."""

@@ -28,7 +28,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from mpe_devstack import demo
 from mpe_devstack.jars import ensure_kafka_jars, repo_root
 from mpe_devstack.kafka import KafkaCluster
-from mpe_devstack.ports import port_is_listening, wait_for_port_closed
+from mpe_devstack.ports import port_is_listening, wait_for_port_closed, wait_ready
 from mpe_devstack.postgres import PostgresServer
 from mpe_devstack.supervise import RestartPolicy, Supervisor
 from mpe_kit.auth import issue_token
@@ -135,15 +135,7 @@ def _start_service(svc: Service, logs: Path) -> None:
 
 
 def _wait_ready(svc: Service, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if svc.proc is not None and svc.proc.poll() is not None:
-            raise RuntimeError(f"{svc.name} exited with {svc.proc.returncode}; see .dev/logs/{svc.name}.log")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{svc.url}/readyz", timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{svc.name} not ready after {timeout:g}s; see .dev/logs/{svc.name}.log")
+    wait_ready(svc.url, name=svc.name, log=f".dev/logs/{svc.name}.log", proc=svc.proc, timeout=timeout)
 
 
 def _stop_service(svc: Service, timeout: float = 10) -> None:

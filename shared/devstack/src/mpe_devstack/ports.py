@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
+import subprocess
 import time
+from pathlib import Path
+
+import httpx
 
 # Blocks are picked below Linux's default ephemeral range (32768-60999), so an outgoing
 # connection cannot grab a port between our probe and the server's bind.
@@ -68,3 +73,18 @@ def wait_for_port_closed(host: str, port: int, timeout: float) -> None:
         if time.monotonic() >= deadline:
             raise TimeoutError(f"{host}:{port} still listens after {timeout:g}s")
         time.sleep(0.1)
+
+
+def wait_ready(
+    url: str, *, name: str, log: str | Path, proc: subprocess.Popen[bytes] | None = None, timeout: float = 60
+) -> None:
+    """Until `url`/readyz answers 200; a process that exits meanwhile, or the timeout, fails naming `log`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with {proc.returncode}; see {log}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} not ready after {timeout:g} s; see {log}")

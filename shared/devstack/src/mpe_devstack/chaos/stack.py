@@ -6,18 +6,15 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import httpx
-
 from mpe_devstack.chaos.common import WRITE_SERVICES, _bin, _say
 from mpe_devstack.kafka import KafkaCluster
-from mpe_devstack.ports import free_port, free_port_range, wait_for_port_closed
+from mpe_devstack.ports import free_port, free_port_range, wait_for_port_closed, wait_ready
 from mpe_devstack.postgres import PostgresServer
 from mpe_kit.auth import issue_token
 
@@ -178,13 +175,7 @@ class Stack:
 
     def wait_ready(self, service: str, timeout: float = 120) -> None:
         """Block until a service's API answers /readyz with 200."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url(service)}/readyz", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.3)
-        raise RuntimeError(f"{service} not ready after {timeout:g}s; see {self.logs}")
+        wait_ready(self.url(service), name=service, log=self.logs, timeout=timeout)
 
     def proc(self, name: str) -> Proc:
         """The process called name."""

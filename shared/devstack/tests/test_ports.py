@@ -1,0 +1,48 @@
+"""Waiting for a launched service to be ready: it answers, it dies, or time runs out."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from mpe_devstack.ports import free_port, wait_ready
+
+pytestmark = pytest.mark.unit
+
+
+class _Ready(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200 if self.path == "/readyz" else 404)
+        self.end_headers()
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def ready_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _Ready)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_a_service_answering_readyz_is_ready(ready_server: str) -> None:
+    wait_ready(ready_server, name="svc", log="svc.log", timeout=5)
+
+
+def test_a_process_that_exits_fails_at_once_naming_its_log() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    proc.wait()
+    with pytest.raises(RuntimeError, match=r"svc exited with 3; see logs/svc.log"):
+        wait_ready(f"http://127.0.0.1:{free_port()}", name="svc", log="logs/svc.log", proc=proc, timeout=30)
+
+
+def test_nothing_listening_times_out() -> None:
+    with pytest.raises(RuntimeError, match=r"svc not ready after 0.5 s; see svc.log"):
+        wait_ready(f"http://127.0.0.1:{free_port()}", name="svc", log="svc.log", timeout=0.5)
