@@ -11,11 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import build
-from gateway.projector.rebuild import rebuild
+from gateway.projector.rebuild import Progress, RebuildError, _Replayer, rebuild
 from mpe_devstack.kafka import KafkaCluster
 from mpe_devstack.scale_data import generate
+from mpe_events.catalog import IndustryV1
 from mpe_events.envelope import Envelope
-from mpe_events.registry import source
+from mpe_events.registry import INDUSTRY_CREATED, source
 from mpe_events.topics import TOPICS
 from mpe_kit import db
 from mpe_kit.consumer import Event
@@ -208,3 +209,54 @@ def test_the_command_fails_clearly_when_no_topic_exists(
     assert r.exit_code == 1
     assert "none of the projector's topics exists" in r.output
     assert "readers still use the old read model" in r.output
+
+
+class _Failing:
+    """A batch apply that records what it applied and fails on `bad`, or on any batch of more than one."""
+
+    def __init__(self, *, bad: uuid.UUID | None = None, only_together: bool = False) -> None:
+        self.bad, self.only_together = bad, only_together
+        self.applied: list[uuid.UUID] = []
+
+    async def __call__(self, conn: db.Conn, events: list[Event]) -> None:
+        await conn.execute("select 1")
+        if (self.only_together and len(events) > 1) or any(e.envelope.id == self.bad for e in events):
+            raise asyncpg.exceptions.DeadlockDetectedError("deadlock detected")
+        self.applied += [e.envelope.id for e in events]
+
+
+def _replayer(apply: _Failing) -> _Replayer:
+    return _Replayer(
+        bootstrap="127.0.0.1:1",
+        prefix="",
+        consumer_name="gateway-projector",
+        handlers={},
+        apply=apply,
+        progress=Progress(),
+        on_progress=lambda _p: None,
+    )
+
+
+def _industries(n: int) -> list[Event]:
+    return [
+        event(INDUSTRY_CREATED.type, IndustryV1(code=f"I{i}", name_en="x", name_ko="x", version=1), f"I{i}")
+        for i in range(n)
+    ]
+
+
+async def test_a_batch_that_fails_whole_but_applies_one_by_one_goes_on(conn: db.Conn) -> None:
+    # Say a deadlock with the live projector in the last pass: the rebuild retries one by one.
+    apply = _Failing(only_together=True)
+    events = _industries(3)
+    async with conn.transaction():
+        await _replayer(apply)._apply_all(conn, events)
+    assert apply.applied == [e.envelope.id for e in events]
+
+
+async def test_an_event_that_fails_alone_stops_the_rebuild_naming_it(conn: db.Conn) -> None:
+    events = _industries(3)
+    apply = _Failing(bad=events[1].envelope.id)
+    with pytest.raises(RebuildError, match=f"event {events[1].envelope.id} .*failed: deadlock detected"):
+        async with conn.transaction():
+            await _replayer(apply)._apply_all(conn, events)
+    assert apply.applied == [events[0].envelope.id]

@@ -229,14 +229,15 @@ class _Replayer:
         self._on_progress(self.progress)
 
     async def _apply_all(self, conn: Conn, events: list[Event]) -> None:
-        """The batch set-based, as the live projector applies it; a failure names its event and stops the rebuild."""
+        """The batch set-based, as the live projector applies it; else one by one, where a failure
+        names its event and stops the rebuild."""
         try:
             async with conn.transaction():
                 await self._apply_batch(conn, events)
             return
         except asyncpg.PostgresError as exc:
-            failed: Exception = exc
-        # Find the event that fails, one by one, to name it (no savepoint each: the first failure ends it).
+            # Say a deadlock with the live projector during the last pass: one by one may pass.
+            log.warning("batch failed; applying its events one by one", events=len(events), error=str(exc))
         for event in events:
             try:
                 await self._apply_batch(conn, [event])
@@ -245,9 +246,6 @@ class _Replayer:
                     f"event {event.envelope.id} ({event.envelope.type}, {event.topic}/{event.partition}"
                     f"@{event.offset}) failed: {exc}"
                 ) from exc
-        raise RebuildError(
-            f"a batch of {len(events)} events failed, though each applies alone: {failed}"
-        ) from failed
 
 
 async def _migrate(dsn: str, schema: str, runtime_role: str | None) -> None:
