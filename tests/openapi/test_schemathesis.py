@@ -3,7 +3,8 @@
 Each service runs behind a real HTTP server on a fresh database (no Kafka: the relay is not
 started), and the schemathesis CLI fuzzes every operation with a bounded number of examples.
 It fails on a 5xx, on an answer the document does not describe (status, content type,
-headers, body), on valid input refused and on invalid input accepted.
+headers, body), on valid input refused and on invalid input accepted; and, checked beside it
+in the server, on a request answered 4xx that changed any table of the service's database.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import asyncpg
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from budget.app import all_migrations as budget_migrations
 from budget.app import create_app as budget_app
@@ -43,7 +46,7 @@ Migrate = Callable[[str, list[migrations.Migration]], Awaitable[str]]
 pytestmark = pytest.mark.timeout(360)
 
 
-async def _app(service: str, migrate: Migrate) -> FastAPI:
+async def _app(service: str, migrate: Migrate) -> tuple[FastAPI, str]:
     common = {
         "jwt_secret": SECRET,
         "kafka_bootstrap": "127.0.0.1:1",
@@ -53,30 +56,82 @@ async def _app(service: str, migrate: Migrate) -> FastAPI:
     # Nothing listens there: a replica miss answers "unreachable" (503, documented) at once.
     nowhere = f"http://127.0.0.1:{free_port()}"
     if service == "catalog":
-        return catalog_app(
-            CatalogSettings(database_url=await migrate("catalog", catalog_migrations()), **common),  # type: ignore[arg-type]
-            with_workers=False,
-        )
+        dsn = await migrate("catalog", catalog_migrations())
+        return catalog_app(CatalogSettings(database_url=dsn, **common), with_workers=False), dsn  # type: ignore[arg-type]
     if service == "firms":
-        return firms_app(
-            FirmsSettings(
-                database_url=await migrate("firms", firms_migrations()), catalog_url=nowhere, **common
-            ),  # type: ignore[arg-type]
-            with_workers=False,
-        )
-    return budget_app(
-        BudgetSettings(
-            database_url=await migrate("budget", budget_migrations()),
-            catalog_url=nowhere,
-            firms_url=nowhere,
-            **common,  # type: ignore[arg-type]
-        ),
-        with_workers=False,
-    )
+        dsn = await migrate("firms", firms_migrations())
+        settings = FirmsSettings(database_url=dsn, catalog_url=nowhere, **common)  # type: ignore[arg-type]
+        return firms_app(settings, with_workers=False), dsn
+    dsn = await migrate("budget", budget_migrations())
+    budget = BudgetSettings(database_url=dsn, catalog_url=nowhere, firms_url=nowhere, **common)  # type: ignore[arg-type]
+    return budget_app(budget, with_workers=False), dsn
+
+
+# Not state but the answers given: a payment's refusal is kept under its Idempotency-Key, so that
+# the same request with the same key is refused the same way (budget's disburse).
+ANSWERS_KEPT = frozenset({"idempotency_keys"})
+
+
+class RefusalsChangeNothing:
+    """ASGI middleware: every request answered 4xx must leave the service's database as it was.
+
+    Around each request that may write (any method but GET, HEAD, OPTIONS) it takes a digest of
+    every table (the outbox among them), and compares after a 4xx. Such requests go through one at a
+    time, so nothing else writes in between.
+    """
+
+    def __init__(self, app: FastAPI, dsn: str) -> None:
+        self.app, self.dsn = app, dsn
+        self.refused = 0
+        self.changed: list[str] = []
+        self._one_at_a_time = asyncio.Lock()
+
+    async def _digest(self) -> dict[str, str]:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            tables = await conn.fetch(
+                "select quote_ident(table_name) as t from information_schema.tables"
+                " where table_schema = 'public' and table_type = 'BASE TABLE'"
+            )
+            tables = [r for r in tables if r["t"] not in ANSWERS_KEPT]
+            return {
+                r["t"]: await conn.fetchval(
+                    f"select md5(coalesce(string_agg(x::text, '|' order by x::text), '')) from {r['t']} x"
+                )
+                for r in tables
+            }
+        finally:
+            await conn.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        status = 0
+
+        async def noting(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        # One write at a time: schemathesis may overlap requests, and another request's commit
+        # inside this one's window would look like this one's change.
+        async with self._one_at_a_time:
+            before = await self._digest()
+            await self.app(scope, receive, noting)
+            if 400 <= status < 500:
+                self.refused += 1
+                after = await self._digest()
+                if after != before:
+                    tables = sorted(t for t in after if after[t] != before.get(t))
+                    self.changed.append(
+                        f"{scope['method']} {scope['path']} -> {status} changed {', '.join(tables)}"
+                    )
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
+async def serving(app: ASGIApp) -> AsyncIterator[str]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
     task = asyncio.create_task(server.serve())
@@ -94,9 +149,10 @@ async def serving(app: FastAPI) -> AsyncIterator[str]:
 async def test_schemathesis_finds_no_server_error_and_no_mismatch(
     service: str, migrated_database: Migrate, tmp_path: Path
 ) -> None:
-    app = await _app(service, migrated_database)
+    app, dsn = await _app(service, migrated_database)
+    guard = RefusalsChangeNothing(app, dsn)
     token = issue_token(SECRET, sub="schemathesis", roles=["editor"])
-    async with serving(app) as url:
+    async with serving(guard) as url:
         proc = await asyncio.create_subprocess_exec(
             str(Path(sys.executable).parent / "schemathesis"),
             "--config-file",
@@ -125,3 +181,7 @@ async def test_schemathesis_finds_no_server_error_and_no_mismatch(
         out, _ = await proc.communicate()
     report = out.decode(errors="replace")
     assert proc.returncode == 0, report
+    # Refused writes were sent (the guard had something to check), and none changed anything.
+    print(f"{service}: {guard.refused} writes refused with a 4xx, each checked to change no table")
+    assert guard.refused > 0
+    assert guard.changed == []
