@@ -35,7 +35,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from bench_vegeta import attack, ensure_vegeta, measure
+from bench_vegeta import attack, ensure_vegeta, measure, summary
 
 from gateway.projector import freshness
 from gateway.projector.handlers import HANDLERS, apply_batch
@@ -179,7 +179,7 @@ async def write_visible(stack: Stack, rate: int, seconds: float) -> dict[str, An
                 f.write(json.dumps(target) + "\n")
         vegeta = ensure_vegeta()
         await asyncio.to_thread(attack, vegeta, targets, rate=rate, seconds=len(firms) / rate, out=results)
-        report = await asyncio.to_thread(_vegeta_report, vegeta, results)
+        report = await asyncio.to_thread(summary, vegeta, results)
     await asyncio.sleep(5)
     brns = [r["brn"] for r in firms]
     next_version = {r["brn"]: r["version"] + 1 for r in firms}
@@ -217,13 +217,6 @@ async def write_visible(stack: Stack, rate: int, seconds: float) -> dict[str, An
         "p50_ms": round(_pct(ms, 0.5), 1),
         "p99_ms": round(_pct(ms, 0.99), 1),
     }
-
-
-def _vegeta_report(vegeta: Path, results: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [str(vegeta), "report", "-type=json", str(results)], check=True, capture_output=True, text=True
-    )
-    return dict(json.loads(done.stdout))
 
 
 async def _load(url: str, key: str, body: dict[str, Any], rate: int, seconds: float) -> dict[str, Any]:

@@ -74,13 +74,17 @@ def attack(vegeta: Path, targets_file: Path, *, rate: int, seconds: float, out: 
     )
 
 
+def summary(vegeta: Path, results: Path) -> dict[str, Any]:
+    """vegeta's JSON report of a results file: rates, latencies, status codes."""
+    done = subprocess.run(
+        [str(vegeta), "report", "-type=json", str(results)], check=True, capture_output=True, text=True
+    )
+    return dict(json.loads(done.stdout))
+
+
 def measure(vegeta: Path, results: Path, expected_length: int) -> tuple[dict[str, Any], int]:
     """vegeta's JSON report of a results file, and how many of its answers were correct."""
-    report = json.loads(
-        subprocess.run(
-            [str(vegeta), "report", "-type=json", str(results)], check=True, capture_output=True, text=True
-        ).stdout
-    )
+    report = summary(vegeta, results)
     with subprocess.Popen(
         [str(vegeta), "encode", "--to", "json", str(results)], stdout=subprocess.PIPE, text=True
     ) as encoder:

@@ -76,9 +76,13 @@ class Upsert:
         """The entity's key in an event, as text (the change log's form)."""
         return str(getattr(d, self.key))
 
+    @functools.cached_property
+    def _attributes(self) -> set[str]:
+        return set(self.columns)
+
     def row(self, d: BaseModel) -> dict[str, Any]:
         """The event as the table's row: its attributes of the columns' names, as JSON."""
-        row = d.model_dump(mode="json", include=set(self.columns))
+        row = d.model_dump(mode="json", include=self._attributes)
         if self.computed is not None:
             row.update(self.computed(d))
         return row

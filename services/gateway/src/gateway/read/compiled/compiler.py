@@ -434,29 +434,17 @@ class Compiler:
 
     # Technology
 
-    def f_Technology_funding(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        (year,) = self.site(field, details[0].node, lambda args, _: [args.get("fiscalYear")], 1)
-        x = self.alias()
-        return json_one(self.child(field, details, x), store.budget.technology_sums(f"{a}.code", year), x)
-
-    def f_Technology_fundingByYear(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        x = self.alias()
-        rows = store.budget.technology_years(f"{a}.code")
-        return json_list(self.child(field, details, x), rows, x, f"{x}.fiscal_year")
-
     # Firm
 
     # Designation
 
     def f_Designation_history(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+        """A row's `history` JSON array, in its order (designations and projects alike)."""
         x = self.alias()
         rows = f"select h, n from jsonb_array_elements({a}.history) with ordinality e(h, n)"
         return json_list(self.child(field, details, x), rows, x, f"{x}.n")
 
-    def f_Project_history(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        x = self.alias()
-        rows = f"select h, n from jsonb_array_elements({a}.history) with ordinality e(h, n)"
-        return json_list(self.child(field, details, x), rows, x, f"{x}.n")
+    f_Project_history = f_Designation_history
 
     def f_Project_continuedBy(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
         # At most one record continues another (the budget service's unique index).
@@ -504,6 +492,8 @@ class Compiler:
     f_Query_spending = money.f_Query_spending
     f_SpendingRow_industry = money.f_SpendingRow_industry
     f_SpendingRow_program = money.f_SpendingRow_program
+    f_Technology_funding = money.f_Technology_funding
+    f_Technology_fundingByYear = money.f_Technology_fundingByYear
     f_Firm_funding = money.f_Firm_funding
     f_FirmFunding_asLead = money.f_FirmFunding_asLead
     f_FirmFunding_asParticipant = money.f_FirmFunding_asParticipant

@@ -1,4 +1,4 @@
-"""The compiler's methods for the money rollups: `spending` and `Firm.funding` (the `Compiler` takes them).
+"""The compiler's methods for the money rollups: `spending`, `Technology.funding` and `Firm.funding` (the `Compiler` takes them).
 
 The rows are the store's statements (`gateway.store.spending`), which the resolvers run too, so
 both engines sum the same way; only the JSON is built here.
@@ -83,6 +83,18 @@ def f_SpendingRow_industry(c: Compiler, a: str, field: GraphQLField, details: Fi
 
 def f_SpendingRow_program(c: Compiler, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
     return c.by_key(PROGRAM, f"{a}.program_code", field, details)
+
+
+def f_Technology_funding(c: Compiler, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+    (year,) = c.site(field, details[0].node, lambda args, _: [args.get("fiscalYear")], 1)
+    x = c.alias()
+    return json_one(c.child(field, details, x), store.budget.technology_sums(f"{a}.code", year), x)
+
+
+def f_Technology_fundingByYear(c: Compiler, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
+    x = c.alias()
+    rows = store.budget.technology_years(f"{a}.code")
+    return json_list(c.child(field, details, x), rows, x, f"{x}.fiscal_year")
 
 
 def f_Firm_funding(c: Compiler, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
