@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from gateway.http.export import ENTITIES as EXPORTS
-from mpe_devstack.ports import free_port_range, port_is_listening
+from mpe_devstack.dev import OPS_PORT_OFFSET
+from mpe_devstack.ports import free_port_apart, free_port_range, port_is_listening
 
 
 def _processes_mentioning(text: str) -> list[str]:
@@ -201,10 +202,10 @@ def test_dev_stack_comes_up_and_stops_cleanly(tmp_path: Path, sig: signal.Signal
     ports = {
         "MPE_DEV_PG_PORT": free_port_range(1),
         "MPE_DEV_KAFKA_PORT": free_port_range(2),
-        "MPE_DEV_CATALOG_PORT": free_port_range(1),
-        "MPE_DEV_FIRMS_PORT": free_port_range(1),
-        "MPE_DEV_BUDGET_PORT": free_port_range(1),
-        "MPE_DEV_GATEWAY_PORT": free_port_range(1),
+        "MPE_DEV_CATALOG_PORT": free_port_apart(OPS_PORT_OFFSET),
+        "MPE_DEV_FIRMS_PORT": free_port_apart(OPS_PORT_OFFSET),
+        "MPE_DEV_BUDGET_PORT": free_port_apart(OPS_PORT_OFFSET),
+        "MPE_DEV_GATEWAY_PORT": free_port_apart(OPS_PORT_OFFSET),
     }
     env = {
         **os.environ,

@@ -29,7 +29,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
 
-from mpe_devstack.ports import free_port, free_port_range
+from mpe_devstack.dev import OPS_PORT_OFFSET
+from mpe_devstack.ports import free_port, free_port_apart, free_port_range
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "services" / "gateway" / "portal" / "dist"
@@ -86,10 +87,10 @@ def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
     ports = {
         "MPE_DEV_PG_PORT": free_port(),
         "MPE_DEV_KAFKA_PORT": free_port_range(2),
-        "MPE_DEV_CATALOG_PORT": free_port(),
-        "MPE_DEV_FIRMS_PORT": free_port(),
-        "MPE_DEV_BUDGET_PORT": free_port(),
-        "MPE_DEV_GATEWAY_PORT": free_port(),
+        "MPE_DEV_CATALOG_PORT": free_port_apart(OPS_PORT_OFFSET),
+        "MPE_DEV_FIRMS_PORT": free_port_apart(OPS_PORT_OFFSET),
+        "MPE_DEV_BUDGET_PORT": free_port_apart(OPS_PORT_OFFSET),
+        "MPE_DEV_GATEWAY_PORT": free_port_apart(OPS_PORT_OFFSET),
     }
     env = {**os.environ, "MPE_DEV_DIR": str(home / "dev"), **{k: str(v) for k, v in ports.items()}}
     log_path = home / "mpe-dev.log"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import threading
@@ -10,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from mpe_devstack.ports import free_port, wait_ready
+from mpe_devstack.ports import free_port, free_port_apart, wait_ready
 
 pytestmark = pytest.mark.unit
 
@@ -46,3 +47,10 @@ def test_a_process_that_exits_fails_at_once_naming_its_log() -> None:
 def test_nothing_listening_times_out() -> None:
     with pytest.raises(RuntimeError, match=r"svc not ready after 0.5 s; see svc.log"):
         wait_ready(f"http://127.0.0.1:{free_port()}", name="svc", log="svc.log", timeout=0.5)
+
+
+def test_a_port_apart_leaves_its_partner_free_too() -> None:
+    port = free_port_apart(1000)
+    for p in (port, port + 1000):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", p))  # raises if either is taken

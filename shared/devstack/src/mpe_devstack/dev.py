@@ -61,6 +61,10 @@ class Shutdown(Exception):
     """SIGINT or SIGTERM arrived."""
 
 
+# A service's ops listener is on its port plus this.
+OPS_PORT_OFFSET = 1000
+
+
 @dataclass
 class Service:
     """A service process the dev stack runs."""
@@ -75,7 +79,7 @@ class Service:
     @property
     def ops_port(self) -> int:
         """Where it answers /healthz, /readyz and /metrics."""
-        return self.port + 1000
+        return self.port + OPS_PORT_OFFSET
 
     @property
     def url(self) -> str:

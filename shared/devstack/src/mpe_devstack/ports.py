@@ -48,6 +48,15 @@ def free_port_range(count: int, host: str = "127.0.0.1", attempts: int = 200) ->
     raise RuntimeError(f"no block of {count} free ports found on {host}")
 
 
+def free_port_apart(offset: int, host: str = "127.0.0.1", attempts: int = 200) -> int:
+    """A free port (as free_port_range picks) whose port + `offset` is free too: a service and its ops port."""
+    for _ in range(attempts):
+        port = free_port_range(1, host)
+        if _can_bind(host, port + offset):
+            return port
+    raise RuntimeError(f"no free port with a free port {offset} above it")
+
+
 def port_is_listening(host: str, port: int, timeout: float = 0.5) -> bool:
     """Return True if something accepts TCP connections on host:port."""
     try:
