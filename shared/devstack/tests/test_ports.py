@@ -50,7 +50,7 @@ def test_nothing_listening_times_out() -> None:
 
 
 def test_a_port_apart_leaves_its_partner_free_too() -> None:
-    port = free_port_apart(1000)
-    for p in (port, port + 1000):
+    first = free_port_apart(1000, count=4)
+    for p in [*range(first, first + 4), *range(first + 1000, first + 1004)]:
         with socket.socket() as s:
             s.bind(("127.0.0.1", p))  # raises if either is taken

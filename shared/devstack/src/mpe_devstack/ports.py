@@ -48,13 +48,16 @@ def free_port_range(count: int, host: str = "127.0.0.1", attempts: int = 200) ->
     raise RuntimeError(f"no block of {count} free ports found on {host}")
 
 
-def free_port_apart(offset: int, host: str = "127.0.0.1", attempts: int = 200) -> int:
-    """A free port (as free_port_range picks) whose port + `offset` is free too: a service and its ops port."""
+def free_port_apart(offset: int, count: int = 1, host: str = "127.0.0.1", attempts: int = 200) -> int:
+    """The first of `count` consecutive free ports whose partners `offset` above are free too
+    (services and their ops ports); `offset` must exceed `count`, so no port is another's partner."""
+    if offset <= count:
+        raise ValueError("offset must exceed count")
     for _ in range(attempts):
-        port = free_port_range(1, host)
-        if _can_bind(host, port + offset):
-            return port
-    raise RuntimeError(f"no free port with a free port {offset} above it")
+        first = free_port_range(count, host)
+        if all(_can_bind(host, p + offset) for p in range(first, first + count)):
+            return first
+    raise RuntimeError(f"no {count} free ports with free ports {offset} above them")
 
 
 def port_is_listening(host: str, port: int, timeout: float = 0.5) -> bool:
