@@ -52,8 +52,8 @@ class CompiledQuery:
 
     async def run(self, conn: Conn) -> bytes:
         """Run the statement on `conn` and return the answer's `data` as UTF-8 JSON."""
-        text: str = await conn.fetchval(self.sql, *self.values)
-        return text.encode()
+        data: bytes = await conn.fetchval(self.sql, *self.values)
+        return data
 
 
 # What a site does with its field's coerced arguments: the SQL values of its placeholders.
