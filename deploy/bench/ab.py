@@ -1,13 +1,15 @@
 """Two or more builds of the gateway, served in turn on one loaded stack: their CPU per cold request.
 
     uv run --frozen python deploy/bench/ab.py --gateway old=/path/to/worktree-a \
-        --gateway new=/path/to/worktree-b --rounds 5 --rate 100 --seconds 15
+        --gateway new=/path/to/worktree-b --rounds 5 --rate 100 --seconds 15 [--scale 100]
 
 `make bench` builds a stack per run, so two runs differ in more than the code: the time of day,
 what else the machine runs, the demo loaded. Here one stack (this checkout's services and demo,
 as `bench.py` sets it up) serves each named gateway in turn, cold (`RESPONSE_CACHE_SIZE=0`),
-pinned to core 0 as `bench.py` pins it, with query 1 at one rate; the order alternates each
-round (a b, b a, a b …). Each worktree needs its own `.venv` (`uv sync --frozen` in it) and a
+pinned to core 0 as `bench.py` pins it (Postgres with it), with query 1 at one rate; the
+order alternates each round (a b, b a, a b …). Each run counts the CPU per request of the
+gateway and of Postgres (the postmaster and all its processes). With `--scale N` the stack
+holds `make demo-scale SCALE=N`'s data too, as `make bench SCALE=N` loads it. Each worktree needs its own `.venv` (`uv sync --frozen` in it) and a
 gateway whose migrations match this checkout's, as the database is migrated once.
 
 Prints one line per run and writes them all to `--out`/<UTC date-time>-ab.json. Read the median
@@ -75,10 +77,15 @@ def run_one(
         bench_vegeta.attack(vegeta, targets, rate=rate, seconds=2, out=Path(os.devnull))
         pid = stack.procs["gateway"].pid
         load = Path("/proc/loadavg").read_text().split()[0]
-        cpu_before, finished_before = proc_cpu.cpu_seconds(pid), finished()
+        cpu_before, pg_before, finished_before = (
+            proc_cpu.cpu_seconds(pid),
+            stack.postgres_cpu_seconds(),
+            finished(),
+        )
         results = work / "results.bin"
         bench_vegeta.attack(vegeta, targets, rate=rate, seconds=seconds, out=results)
         cpu = proc_cpu.cpu_seconds(pid) - cpu_before
+        pg = stack.postgres_cpu_seconds() - pg_before
         done = finished() - finished_before
         report, correct = bench_vegeta.measure(vegeta, results, expected)
         bench_vegeta.drain(finished, timeout=60)
@@ -87,6 +94,7 @@ def run_one(
     return {
         "load": float(load),
         "cpu_ms_per_request": 1000 * cpu / max(done, 1),
+        "postgres_cpu_ms_per_request": 1000 * pg / max(done, 1),
         "finished": done,
         "correct": correct,
         "p50_ms": report["latencies"]["50th"] / 1e6,
@@ -100,6 +108,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--rate", type=int, default=100, help="req/s")
     p.add_argument("--seconds", type=float, default=15, help="measured seconds per run")
+    p.add_argument("--scale", type=int, default=1, help="1: the demo; N > 1: plus make demo-scale's data")
     p.add_argument("--out", type=Path, default=bench.HERE / "results")
     args = p.parse_args(argv)
     args.builds = dict(g.split("=", 1) for g in args.gateway)
@@ -118,8 +127,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             stack.start()
             stack.load_demo()
+            if args.scale > 1:
+                stack.load_scale(args.scale)
             for name in bench_stack.SERVICES:
                 stack.stop(name)
+            stack.quiesce()
+            stack.pin_postgres(bench_vegeta.GATEWAY_CPU)
             for r in range(args.rounds):
                 labels = list(args.builds) if r % 2 == 0 else list(reversed(args.builds))
                 for label in labels:
@@ -133,8 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             stack.close()
     for label in args.builds:
         cpu = [r["cpu_ms_per_request"] for r in runs if r["gateway"] == label]
+        pg = [r["postgres_cpu_ms_per_request"] for r in runs if r["gateway"] == label]
+        total = [a + b for a, b in zip(cpu, pg, strict=True)]
         bench_stack.say(
-            f"{label}: median {statistics.median(cpu):.2f} ms of gateway CPU a request over {len(cpu)} runs"
+            f"{label}: medians over {len(cpu)} runs, ms of CPU a request: gateway {statistics.median(cpu):.2f},"
+            f" Postgres {statistics.median(pg):.2f}, together {statistics.median(total):.2f}"
         )
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{datetime.now(UTC):%Y-%m-%d-%H%M}-ab.json"
