@@ -1,9 +1,10 @@
-"""The link tables and the per-technology sums (migration 0011) follow every change of the rows.
+"""The link tables and the per-technology sums (migrations 0011, 0012) follow every change of the rows.
 
 Whatever writes projects and designations (a handler's one-row upsert, a batch's multi-row
 `insert ... on conflict do update`, an update or delete of many rows), the statement triggers
 keep, within the same transaction: one link per distinct technology code a row carries, and
-per (technology, fiscal year) the sums that a scan of every project computes. And the relations
+per (technology, fiscal year) the sums that a scan of every project computes (the triggers move
+them by what each statement changed; these tests recompute them from the rows). And the relations
 and sums read through them answer what array containment over the rows answers.
 """
 
@@ -41,8 +42,8 @@ EXPECTED_PROJECT_LINKS = (
 EXPECTED_DESIGNATION_LINKS = "select distinct c, applied_on, id, status from designations, unnest(technology_codes) c where c is not null"
 EXPECTED_SUMS = (
     "select u.code, p.fiscal_year, coalesce(sum(p.committed_krw), 0)::bigint,"
-    f" coalesce(sum(p.disbursed_krw), 0)::bigint, count(p.code) filter (where {store.budget.counted('p')})"
-    " from projects p cross join lateral (select distinct c from unnest(p.technology_codes) c) u(code)"
+    f" coalesce(sum(p.disbursed_krw), 0)::bigint, count(p.code) filter (where {store.budget.counted('p')}),"
+    " count(*)::int from projects p cross join lateral (select distinct c from unnest(p.technology_codes) c) u(code)"
     " where u.code is not null group by u.code, p.fiscal_year"
 )
 
@@ -61,7 +62,8 @@ async def assert_kept(conn: db.Conn) -> None:
     ) == await _set(conn, EXPECTED_DESIGNATION_LINKS)
     assert await _set(
         conn,
-        "select technology_code, fiscal_year, committed_krw, disbursed_krw, project_count from technology_year_funding",
+        "select technology_code, fiscal_year, committed_krw, disbursed_krw, project_count, project_links"
+        " from technology_year_funding",
     ) == await _set(conn, EXPECTED_SUMS)
 
 
@@ -339,3 +341,32 @@ async def test_the_migration_fills_the_tables_from_the_rows_there(before_0011: s
         await assert_reads_agree(conn)
     finally:
         await conn.close()
+
+
+async def test_one_project_changed_reads_no_other_project_of_its_pair(conn: db.Conn) -> None:
+    """The sums move by what the statement changed: the cost of an event does not grow with the pair."""
+    many = [[f"P-{n:03}" for n in range(200)], [2023] * 200, ["T-1,T-2"] * 200, ["selected"] * 200]
+    await conn.execute(UPSERT_PROJECTS, *many, [5] * 200, [1] * 200)
+    async with conn.transaction():
+        before = await conn.fetchval(
+            "select coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) from pg_stat_xact_user_tables"
+            " where relname = 'projects'"
+        )
+        await conn.execute("update projects set disbursed_krw = disbursed_krw + 10 where code = 'P-007'")
+        read = await conn.fetchval(
+            "select coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) from pg_stat_xact_user_tables"
+            " where relname = 'projects'"
+        )
+        assert read - before == 1  # the updated row itself, by its key
+        await assert_kept(conn)
+    assert await _set(
+        conn,
+        "select technology_code, committed_krw, disbursed_krw, project_count from technology_year_funding",
+    ) == {("T-1", 1000, 210, 200), ("T-2", 1000, 210, 200)}
+
+
+async def test_sums_out_of_step_with_the_links_are_refused(conn: db.Conn) -> None:
+    await conn.execute(UPSERT_PROJECTS, ["P-1"], [2023], ["T-1"], ["selected"], [5], [0])
+    await conn.execute("update technology_year_funding set project_links = 0")  # as if the sums had drifted
+    with pytest.raises(asyncpg.RaiseError, match="lost more projects than it held"):
+        await conn.execute("delete from projects")
