@@ -13,24 +13,20 @@ from __future__ import annotations
 import asyncio
 import json
 import statistics
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
+from bench_pg import read_model  # this directory: the script runs from it
 from demo_events import demo_events  # this directory: the script runs from it
 from graphql import parse
 
-from gateway.app import all_migrations
 from gateway.partners.keys import Partner
 from gateway.projector.handlers import HANDLERS
 from gateway.read.compiled import CompiledQuery, compile_operation, inspect_operation
 from gateway.read.schema import Context, schema
-from mpe_devstack.ports import free_port
-from mpe_devstack.postgres import PostgresServer
-from mpe_kit import db, migrations
+from mpe_kit import db
 
 SCOPES = frozenset({"catalog:read", "firms:read", "firms:financials", "budget:read"})
 
@@ -65,27 +61,19 @@ def summary(name: str, samples: list[float]) -> str:
 
 
 async def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        server = PostgresServer(Path(tmp) / "pg", port=free_port(), settings={"fsync": "off"})
-        server.start()
-        try:
-            server.create_database("bench")
-            dsn = server.dsn("bench")
-            await migrations.migrate(dsn, all_migrations())
-            conn = await db.connect(dsn)
-            for e in demo_events():
-                async with conn.transaction():
-                    await HANDLERS[e.envelope.type](conn, e)
-            counts = await conn.fetchrow(
-                "select (select count(*) from technologies) t, (select count(*) from firms) f,"
-                " (select count(*) from designations) d, (select count(*) from projects) p"
-            )
-            print(f"read model: {dict(counts)}")
-            await conn.execute("analyze")
-            await conn.close()
-            await bench(dsn)
-        finally:
-            server.stop()
+    async with read_model() as (_, dsn):
+        conn = await db.connect(dsn)
+        for e in demo_events():
+            async with conn.transaction():
+                await HANDLERS[e.envelope.type](conn, e)
+        counts = await conn.fetchrow(
+            "select (select count(*) from technologies) t, (select count(*) from firms) f,"
+            " (select count(*) from designations) d, (select count(*) from projects) p"
+        )
+        print(f"read model: {dict(counts)}")
+        await conn.execute("analyze")
+        await conn.close()
+        await bench(dsn)
 
 
 async def bench(dsn: str) -> None:

@@ -20,12 +20,11 @@ import asyncio
 import os
 import random
 import sys
-import tempfile
 from pathlib import Path
 
+from bench_pg import read_model  # this directory: the script runs from it
+
 from gateway.app import all_migrations
-from mpe_devstack.ports import free_port
-from mpe_devstack.postgres import PostgresServer
 from mpe_kit import db, migrations
 
 ROUNDS = 500
@@ -55,66 +54,56 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def main(sizes: list[int]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        server = PostgresServer(Path(tmp) / "pg", port=free_port(), settings={"fsync": "off"})
-        server.start()
-        try:
-            server.create_database("bench")
-            dsn = server.dsn("bench")
-            await migrations.migrate(dsn, all_migrations())
-            conn = await db.connect(dsn)
-            backend = await conn.fetchval("select pg_backend_pid()")
-            for n in sizes:
-                await conn.execute("truncate projects")
-                codes = [f"P-{i:06}" for i in range(n)]
-                await conn.execute(PROJECTS, codes)
-                await conn.execute("analyze projects; analyze project_technologies")
-                cpu0 = _cpu_seconds(backend)
-                for i in range(ROUNDS):
-                    await conn.execute(
-                        "update projects set disbursed_krw = disbursed_krw + 1 where code = $1", codes[i % n]
-                    )
-                per = (_cpu_seconds(backend) - cpu0) / ROUNDS
-                print(f"a pair of {n:,} projects: {per * 1000:.2f} ms of Postgres CPU per payment")
-            await conn.close()
-            # The batches on a database of their own, each phase on a fresh connection: a plan the
-            # old triggers' functions cached for the one big pair must not weigh on them.
-            server.create_database("batches")
-            await migrations.migrate(server.dsn("batches"), all_migrations())
-            rnd = random.Random(7)
-            techs = [f"T-{i:03}" for i in range(200)]
-            rows = [
-                (f"P-{i:05}", 2017 + i % 10, ",".join(rnd.sample(techs, rnd.randint(1, 3))))
-                for i in range(20_000)
-            ]
-            for phase, status, committed, disbursed in (
-                ("insert", "proposed", 0, 0),
-                ("select", "selected", 1000, 0),
-                ("pay", "active", 1000, 100),
-                ("pay again", "active", 1000, 200),
-            ):
-                conn = await db.connect(server.dsn("batches"))
-                backend = await conn.fetchval("select pg_backend_pid()")
-                cpu0 = _cpu_seconds(backend)
-                for b in range(0, len(rows), BATCH):
-                    chunk = rows[b : b + BATCH]
-                    async with conn.transaction():
-                        await conn.execute(
-                            UPSERT,
-                            [c for c, _, _ in chunk],
-                            [y for _, y, _ in chunk],
-                            [t for _, _, t in chunk],
-                            [status] * len(chunk),
-                            [committed] * len(chunk),
-                            [disbursed] * len(chunk),
-                        )
-                spent = _cpu_seconds(backend) - cpu0
-                print(
-                    f"batches, {phase}: {spent:.2f} s of Postgres CPU for 20,000 projects, {BATCH} a statement"
+    async with read_model() as (server, dsn):
+        conn = await db.connect(dsn)
+        backend = await conn.fetchval("select pg_backend_pid()")
+        for n in sizes:
+            await conn.execute("truncate projects")
+            codes = [f"P-{i:06}" for i in range(n)]
+            await conn.execute(PROJECTS, codes)
+            await conn.execute("analyze projects; analyze project_technologies")
+            cpu0 = _cpu_seconds(backend)
+            for i in range(ROUNDS):
+                await conn.execute(
+                    "update projects set disbursed_krw = disbursed_krw + 1 where code = $1", codes[i % n]
                 )
-                await conn.close()
-        finally:
-            server.stop()
+            per = (_cpu_seconds(backend) - cpu0) / ROUNDS
+            print(f"a pair of {n:,} projects: {per * 1000:.2f} ms of Postgres CPU per payment")
+        await conn.close()
+        # The batches on a database of their own, each phase on a fresh connection: a plan the
+        # old triggers' functions cached for the one big pair must not weigh on them.
+        server.create_database("batches")
+        await migrations.migrate(server.dsn("batches"), all_migrations())
+        rnd = random.Random(7)
+        techs = [f"T-{i:03}" for i in range(200)]
+        rows = [
+            (f"P-{i:05}", 2017 + i % 10, ",".join(rnd.sample(techs, rnd.randint(1, 3))))
+            for i in range(20_000)
+        ]
+        for phase, status, committed, disbursed in (
+            ("insert", "proposed", 0, 0),
+            ("select", "selected", 1000, 0),
+            ("pay", "active", 1000, 100),
+            ("pay again", "active", 1000, 200),
+        ):
+            conn = await db.connect(server.dsn("batches"))
+            backend = await conn.fetchval("select pg_backend_pid()")
+            cpu0 = _cpu_seconds(backend)
+            for b in range(0, len(rows), BATCH):
+                chunk = rows[b : b + BATCH]
+                async with conn.transaction():
+                    await conn.execute(
+                        UPSERT,
+                        [c for c, _, _ in chunk],
+                        [y for _, y, _ in chunk],
+                        [t for _, _, t in chunk],
+                        [status] * len(chunk),
+                        [committed] * len(chunk),
+                        [disbursed] * len(chunk),
+                    )
+            spent = _cpu_seconds(backend) - cpu0
+            print(f"batches, {phase}: {spent:.2f} s of Postgres CPU for 20,000 projects, {BATCH} a statement")
+            await conn.close()
 
 
 if __name__ == "__main__":

@@ -19,20 +19,17 @@ import asyncio
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from bench_pg import read_model  # this directory: the script runs from it
 from demo_events import _event, demo_events  # this directory: the script runs from it
 from graphql import parse
 
-from gateway.app import all_migrations
 from gateway.projector.handlers import HANDLERS
 from gateway.read.compiled import CompiledQuery, compile_operation, inspect_operation
-from mpe_devstack.ports import free_port
-from mpe_devstack.postgres import PostgresServer
 from mpe_devstack.scale_data import generate
-from mpe_kit import db, migrations
+from mpe_kit import db
 from mpe_kit.consumer import Event
 
 QUERIES = Path(__file__).resolve().parents[3] / "deploy" / "bench" / "queries"
@@ -56,60 +53,52 @@ def scale_events(scale: int) -> list[Event]:
 
 
 async def main(names: list[str], scale: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        server = PostgresServer(Path(tmp) / "pg", port=free_port(), settings={"fsync": "off"})
-        server.start()
-        try:
-            server.create_database("bench")
-            dsn = server.dsn("bench")
-            await migrations.migrate(dsn, all_migrations())
-            conn = await db.connect(dsn)
-            events = [*demo_events(), *(scale_events(scale) if scale else [])]
-            backend = await conn.fetchval("select pg_backend_pid()")
-            t0, pg0 = time.perf_counter(), _cpu_seconds(backend)
-            async with conn.transaction():
-                for e in events:
-                    await HANDLERS[e.envelope.type](conn, e)
-            print(
-                f"projected {len(events)} events in {time.perf_counter() - t0:.1f} s,"
-                f" Postgres CPU {_cpu_seconds(backend) - pg0:.1f} s"
-            )
-            await conn.execute("vacuum analyze")  # as autovacuum leaves a live read model
-            statements: dict[str, CompiledQuery] = {}
-            for name in names:
-                operation = inspect_operation(parse((QUERIES / f"{name}.graphql").read_text()), None)
-                compiled = compile_operation(operation, {}, scopes=SCOPES, max_page=100)
-                assert isinstance(compiled, CompiledQuery), (name, compiled)
-                statements[name] = compiled
-            samples: dict[str, list[float]] = {name: [] for name in names}
-            for _ in range(ROUNDS):
-                for name, compiled in statements.items():
-                    t0 = time.perf_counter()
-                    await compiled.run(conn)
-                    samples[name].append((time.perf_counter() - t0) * 1000)
-            for name, s in samples.items():
-                s.sort()
-                print(
-                    f"{name}: min {s[0]:.2f} ms, p10 {s[len(s) // 10]:.2f} ms, median {statistics.median(s):.2f} ms"
-                )
-            # CPU time rather than wall time, which a busy machine inflates: the Postgres backend's
-            # (its /proc stat, same host) and this process's, per execution, each statement alone.
+    async with read_model() as (_, dsn):
+        conn = await db.connect(dsn)
+        events = [*demo_events(), *(scale_events(scale) if scale else [])]
+        backend = await conn.fetchval("select pg_backend_pid()")
+        t0, pg0 = time.perf_counter(), _cpu_seconds(backend)
+        async with conn.transaction():
+            for e in events:
+                await HANDLERS[e.envelope.type](conn, e)
+        print(
+            f"projected {len(events)} events in {time.perf_counter() - t0:.1f} s,"
+            f" Postgres CPU {_cpu_seconds(backend) - pg0:.1f} s"
+        )
+        await conn.execute("vacuum analyze")  # as autovacuum leaves a live read model
+        statements: dict[str, CompiledQuery] = {}
+        for name in names:
+            operation = inspect_operation(parse((QUERIES / f"{name}.graphql").read_text()), None)
+            compiled = compile_operation(operation, {}, scopes=SCOPES, max_page=100)
+            assert isinstance(compiled, CompiledQuery), (name, compiled)
+            statements[name] = compiled
+        samples: dict[str, list[float]] = {name: [] for name in names}
+        for _ in range(ROUNDS):
             for name, compiled in statements.items():
-                pg0, py0 = _cpu_seconds(backend), time.process_time()
-                for _ in range(ROUNDS):
-                    await compiled.run(conn)
-                pg, py = (_cpu_seconds(backend) - pg0) / ROUNDS, (time.process_time() - py0) / ROUNDS
-                print(f"{name}: CPU per execution: Postgres {pg * 1000:.2f} ms, client {py * 1000:.2f} ms")
-            if plans := os.environ.get("BENCH_EXPLAIN"):
-                # One EXPLAIN (ANALYZE, BUFFERS) per statement, after the timed rounds (warm cache).
-                text = ""
-                for name, compiled in statements.items():
-                    rows = await conn.fetch(f"explain (analyze, buffers) {compiled.sql}", *compiled.values)
-                    text += f"-- {name}\n" + "\n".join(r[0] for r in rows) + "\n\n"
-                await asyncio.to_thread(Path(plans).write_text, text, encoding="utf-8")
-            await conn.close()
-        finally:
-            server.stop()
+                t0 = time.perf_counter()
+                await compiled.run(conn)
+                samples[name].append((time.perf_counter() - t0) * 1000)
+        for name, s in samples.items():
+            s.sort()
+            print(
+                f"{name}: min {s[0]:.2f} ms, p10 {s[len(s) // 10]:.2f} ms, median {statistics.median(s):.2f} ms"
+            )
+        # CPU time rather than wall time, which a busy machine inflates: the Postgres backend's
+        # (its /proc stat, same host) and this process's, per execution, each statement alone.
+        for name, compiled in statements.items():
+            pg0, py0 = _cpu_seconds(backend), time.process_time()
+            for _ in range(ROUNDS):
+                await compiled.run(conn)
+            pg, py = (_cpu_seconds(backend) - pg0) / ROUNDS, (time.process_time() - py0) / ROUNDS
+            print(f"{name}: CPU per execution: Postgres {pg * 1000:.2f} ms, client {py * 1000:.2f} ms")
+        if plans := os.environ.get("BENCH_EXPLAIN"):
+            # One EXPLAIN (ANALYZE, BUFFERS) per statement, after the timed rounds (warm cache).
+            text = ""
+            for name, compiled in statements.items():
+                rows = await conn.fetch(f"explain (analyze, buffers) {compiled.sql}", *compiled.values)
+                text += f"-- {name}\n" + "\n".join(r[0] for r in rows) + "\n\n"
+            await asyncio.to_thread(Path(plans).write_text, text, encoding="utf-8")
+        await conn.close()
 
 
 if __name__ == "__main__":

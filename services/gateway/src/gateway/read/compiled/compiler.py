@@ -99,9 +99,7 @@ class Compiler:
             raise Unsupported(OPERATION)
         body = self.object("Query", "", fields.grouped_field_set)
         with_ = f"with {', '.join(self.ctes)} " if self.ctes else ""
-        # textsend: the answer's bytes in the client encoding (UTF-8), as bytea, which asyncpg
-        # hands over as they came; as text it would decode them and `run` encode them again
-        # (0.85 ms of the gateway's CPU for query 1's 312 KB at 100x, docs/measurements.md).
+        # textsend: the answer as UTF-8 bytes (bytea), which asyncpg hands over without decoding.
         return Plan(f"{with_}select textsend(({body})::text)", tuple(self.sites), frozenset(self.scopes))
 
     def object(self, type_name: str, alias: str, fields: GroupedFieldSet) -> str:
@@ -434,8 +432,6 @@ class Compiler:
             f" is null then c.status = 'listed' else c.listed_on <= {day}::date and (c.retired_on is null"
             f" or {day}::date < c.retired_on) end)"
         )
-
-    # Technology
 
     # Firm
 
