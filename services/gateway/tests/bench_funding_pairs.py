@@ -17,14 +17,13 @@ what the statement changed.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import sys
-from pathlib import Path
 
 from bench_pg import read_model  # this directory: the script runs from it
 
 from gateway.app import all_migrations
+from mpe_devstack.postgres import cpu_seconds
 from mpe_kit import db, migrations
 
 ROUNDS = 500
@@ -48,11 +47,6 @@ UPSERT = (
 )
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def main(sizes: list[int]) -> None:
     async with read_model() as (server, dsn):
         conn = await db.connect(dsn)
@@ -62,12 +56,12 @@ async def main(sizes: list[int]) -> None:
             codes = [f"P-{i:06}" for i in range(n)]
             await conn.execute(PROJECTS, codes)
             await conn.execute("analyze projects; analyze project_technologies")
-            cpu0 = _cpu_seconds(backend)
+            cpu0 = cpu_seconds(backend)
             for i in range(ROUNDS):
                 await conn.execute(
                     "update projects set disbursed_krw = disbursed_krw + 1 where code = $1", codes[i % n]
                 )
-            per = (_cpu_seconds(backend) - cpu0) / ROUNDS
+            per = (cpu_seconds(backend) - cpu0) / ROUNDS
             print(f"a pair of {n:,} projects: {per * 1000:.2f} ms of Postgres CPU per payment")
         await conn.close()
         # The batches on a database of their own, each phase on a fresh connection: a plan the
@@ -88,7 +82,7 @@ async def main(sizes: list[int]) -> None:
         ):
             conn = await db.connect(server.dsn("batches"))
             backend = await conn.fetchval("select pg_backend_pid()")
-            cpu0 = _cpu_seconds(backend)
+            cpu0 = cpu_seconds(backend)
             for b in range(0, len(rows), BATCH):
                 chunk = rows[b : b + BATCH]
                 async with conn.transaction():
@@ -101,7 +95,7 @@ async def main(sizes: list[int]) -> None:
                         [committed] * len(chunk),
                         [disbursed] * len(chunk),
                     )
-            spent = _cpu_seconds(backend) - cpu0
+            spent = cpu_seconds(backend) - cpu0
             print(f"batches, {phase}: {spent:.2f} s of Postgres CPU for 20,000 projects, {BATCH} a statement")
             await conn.close()
 

@@ -28,6 +28,7 @@ from graphql import parse
 
 from gateway.projector.handlers import HANDLERS
 from gateway.read.compiled import CompiledQuery, compile_operation, inspect_operation
+from mpe_devstack.postgres import cpu_seconds
 from mpe_devstack.scale_data import generate
 from mpe_kit import db
 from mpe_kit.consumer import Event
@@ -35,12 +36,6 @@ from mpe_kit.consumer import Event
 QUERIES = Path(__file__).resolve().parents[3] / "deploy" / "bench" / "queries"
 SCOPES = frozenset({"catalog:read", "firms:read", "firms:financials", "budget:read"})
 ROUNDS = 200
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def scale_events(scale: int) -> list[Event]:
@@ -57,13 +52,13 @@ async def main(names: list[str], scale: int) -> None:
         conn = await db.connect(dsn)
         events = [*demo_events(), *(scale_events(scale) if scale else [])]
         backend = await conn.fetchval("select pg_backend_pid()")
-        t0, pg0 = time.perf_counter(), _cpu_seconds(backend)
+        t0, pg0 = time.perf_counter(), cpu_seconds(backend)
         async with conn.transaction():
             for e in events:
                 await HANDLERS[e.envelope.type](conn, e)
         print(
             f"projected {len(events)} events in {time.perf_counter() - t0:.1f} s,"
-            f" Postgres CPU {_cpu_seconds(backend) - pg0:.1f} s"
+            f" Postgres CPU {cpu_seconds(backend) - pg0:.1f} s"
         )
         await conn.execute("vacuum analyze")  # as autovacuum leaves a live read model
         statements: dict[str, CompiledQuery] = {}
@@ -86,10 +81,10 @@ async def main(names: list[str], scale: int) -> None:
         # CPU time rather than wall time, which a busy machine inflates: the Postgres backend's
         # (its /proc stat, same host) and this process's, per execution, each statement alone.
         for name, compiled in statements.items():
-            pg0, py0 = _cpu_seconds(backend), time.process_time()
+            pg0, py0 = cpu_seconds(backend), time.process_time()
             for _ in range(ROUNDS):
                 await compiled.run(conn)
-            pg, py = (_cpu_seconds(backend) - pg0) / ROUNDS, (time.process_time() - py0) / ROUNDS
+            pg, py = (cpu_seconds(backend) - pg0) / ROUNDS, (time.process_time() - py0) / ROUNDS
             print(f"{name}: CPU per execution: Postgres {pg * 1000:.2f} ms, client {py * 1000:.2f} ms")
         if plans := os.environ.get("BENCH_EXPLAIN"):
             # One EXPLAIN (ANALYZE, BUFFERS) per statement, after the timed rounds (warm cache).

@@ -12,8 +12,7 @@ import asyncpg
 from mpe_kit.db import Conn
 
 PROGRAM_COLS = (
-    "p.code, p.fiscal_year, p.name_en, p.name_ko, p.kind, p.track, p.budget_krw, p.themes, p.version,"
-    " coalesce((select sum(committed_krw) from projects j where j.program_code = p.code), 0)::bigint as committed_krw,"
+    "p.code, p.fiscal_year, p.name_en, p.name_ko, p.kind, p.track, p.budget_krw, p.themes, p.version, p.committed_krw,"
     " coalesce((select sum(disbursed_krw) from projects j where j.program_code = p.code), 0)::bigint as disbursed_krw"
 )
 PROJECT_COLS = (
@@ -49,9 +48,9 @@ async def upsert_fiscal_year(conn: Conn, year: int, envelope: int) -> asyncpg.Re
 async def year_sums(conn: Conn, year: int) -> tuple[int, int, int]:
     """(programmed, committed, disbursed) of a year."""
     row = await conn.fetchrow(
-        "select coalesce((select sum(budget_krw) from programs where fiscal_year = $1), 0)::bigint as programmed,"
-        " coalesce(sum(committed_krw), 0)::bigint as committed, coalesce(sum(disbursed_krw), 0)::bigint as disbursed"
-        " from projects where fiscal_year = $1",
+        "select coalesce(sum(budget_krw), 0)::bigint as programmed, coalesce(sum(committed_krw), 0)::bigint as committed,"
+        " coalesce((select sum(disbursed_krw) from projects where fiscal_year = $1), 0)::bigint as disbursed"
+        " from programs where fiscal_year = $1",
         year,
     )
     assert row is not None
@@ -106,12 +105,17 @@ async def list_programs(
     )
 
 
-async def program_committed(conn: Conn, code: str) -> int:
-    """What a program's projects commit."""
-    n = await conn.fetchval(
-        "select coalesce(sum(committed_krw), 0)::bigint from projects where program_code = $1", code
+async def program_head(conn: Conn, code: str, *, for_update: bool = False) -> asyncpg.Record | None:
+    """A program's own row without the paid sum, which is added up over its projects.
+
+    Its `committed_krw` is kept on the row by the projects' trigger (migration 0003), so locking
+    it and reading it cost the same for a program of ten projects or of ten thousand.
+    """
+    lock = " for update" if for_update else ""
+    return await conn.fetchrow(
+        f"select code, fiscal_year, kind, track, budget_krw, committed_krw from programs where code = $1{lock}",
+        code,
     )
-    return int(n)
 
 
 # projects

@@ -320,7 +320,7 @@ async def propose_project(
     fields["lead_firm_size"], fields["lead_firm_region"] = size, region
     async with uow:
         conn = uow.conn
-        program = await repository.program(conn, data.program_code)
+        program = await repository.program_head(conn, data.program_code)
         if program is None:
             raise Invalid.field("program_code", f"program {data.program_code} does not exist")
         fields["fiscal_year"] = program["fiscal_year"]
@@ -374,7 +374,7 @@ async def transition_project(
         if found is None:
             raise NotFound(f"Project {code} does not exist.")
         # The program's row lock serializes every commitment against its budget.
-        program = await repository.program(conn, found["program_code"], for_update=True)
+        program = await repository.program_head(conn, found["program_code"], for_update=True)
         assert program is not None
         row = await repository.project(conn, code, for_update=True)
         assert row is not None
@@ -383,7 +383,7 @@ async def transition_project(
         if moved.committed_krw > current.committed_krw:
             domain.check_fits(
                 what=f"Commitments of program {program['code']}",
-                used=await repository.program_committed(conn, program["code"]),
+                used=program["committed_krw"],
                 adding=moved.committed_krw - current.committed_krw,
                 limit=program["budget_krw"],
             )
