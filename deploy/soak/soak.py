@@ -314,6 +314,7 @@ async def drive(stack: SoakStack, args: argparse.Namespace, vegeta: Path, work: 
     raw["writes"] = [asdict(w) for w in load.writes]
     raw["probes"] = [asdict(p) for p in load.probes]
     raw["write_failures"] = load.failures
+    raw["probe_busy_answers"] = load.busy_answers
     raw["reads"] = read_results(vegeta, results, wall_start)
     raw["offered"] = {
         "writes_per_s": args.writes_per_s,

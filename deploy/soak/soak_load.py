@@ -159,6 +159,8 @@ class Load:
     probes: list[ProbeRecord] = field(default_factory=list)
     # The first few answers of each kind of failed write: what the service said.
     failures: dict[str, list[str]] = field(default_factory=dict)
+    # Probe reads the gateway answered 429 or 503 (nothing ran), waited for and asked again.
+    busy_answers: int = 0
     _counters: dict[str, itertools.count[int]] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _watcher: ProgressWatcher | None = None
@@ -270,6 +272,13 @@ class Load:
                 continue
             if r.status_code == 200 and not body.get("errors") and (body.get("data") or {}).get(field_name):
                 return 1000 * (time.monotonic() - acked), ""
+            if r.status_code in (429, 503):
+                # The gateway at capacity (or the key past its rate): nothing ran; as a partner
+                # would, wait what Retry-After says and ask again.
+                detail = f"HTTP {r.status_code}"
+                self.busy_answers += 1
+                await asyncio.sleep(float(r.headers.get("retry-after", "1")))
+                continue
             codes = [(e.get("extensions") or {}).get("code") for e in body.get("errors") or []]
             detail = f"HTTP {r.status_code}, {codes or 'no data'}"
             if codes != ["WRITE_NOT_YET_VISIBLE"]:

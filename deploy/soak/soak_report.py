@@ -141,6 +141,7 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
         ][:20],
         "write_failure_answers": raw.get("write_failures", {}),
         "graphql_outcomes": raw.get("graphql_outcomes", {}),
+        "probe_busy_answers": raw.get("probe_busy_answers", 0),
         "log_errors": raw.get("log_errors", {}),
         "exited": raw.get("exited", {}),
     }
@@ -220,6 +221,11 @@ def render(summary: dict[str, Any], facts: dict[str, str], command: str, plot_na
         lines.append(
             "- the gateway's requests by outcome over the whole run (its /metrics): "
             + ", ".join(f"{k} {v:,.0f}" for k, v in outcomes.items())
+        )
+    if summary["probe_busy_answers"]:
+        lines.append(
+            f"- probe reads answered 429 or 503 (nothing ran), retried after `Retry-After`:"
+            f" {summary['probe_busy_answers']:,}"
         )
     lines += [
         f"- probe not visible: {f['service']} at {f['t']} s: {f['detail'] or 'never projected'}"
