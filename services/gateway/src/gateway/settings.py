@@ -120,20 +120,6 @@ class GatewaySettings(ServiceSettings):
     read_your_writes_timeout_s: float = Field(default=5.0, gt=0, le=30)
     """Longest a request with `MPE-Wait-For` waits for its writes (`GATEWAY_READ_YOUR_WRITES_TIMEOUT_S`)."""
 
-    graphql_executions: int = Field(default=10, ge=1)
-    """GraphQL operations one instance executes at once (`GATEWAY_GRAPHQL_EXECUTIONS`).
-
-    Answers from the response cache do not count. The default is the database pool's default
-    size: each execution holds a connection.
-    """
-
-    graphql_queue_wait_s: float = Field(default=1.0, gt=0, le=30)
-    """Longest a request waits for one of those executions to finish (`GATEWAY_GRAPHQL_QUEUE_WAIT_S`).
-
-    Past it the answer is 503 with `Retry-After` and nothing runs: an instance past its capacity
-    answers fewer requests on time instead of all of them late.
-    """
-
     compiled_queries: bool = True
     """Answer the operations it covers with one SQL statement that builds the JSON (`GATEWAY_COMPILED_QUERIES`).
 

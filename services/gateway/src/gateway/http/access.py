@@ -181,8 +181,6 @@ def _outcome(status: int) -> str:
         return "unauthorized"
     if status == 429:
         return "rate_limited"
-    if status == 503:
-        return "busy"
     if status >= 500:
         return "server_error"
     if status >= 400:

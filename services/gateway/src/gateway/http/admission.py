@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,53 +33,6 @@ def rate_limited(retry_after: int, settings: GatewaySettings) -> Problem:
         status=429,
         headers={"Retry-After": str(retry_after)},
         retry_after_s=retry_after,
-    )
-
-
-class ExecutionSlots:
-    """The GraphQL executions one instance runs at once, and how long a request waits for one.
-
-    Past its capacity a gateway that queued every request would answer all of them late (in a
-    soak at 300 reads/s on two cores: a median of 0.4 s, a p99 of 9 s, and 4 % never within
-    10 s). Waiting at most `wait_s` for a slot and then answering 503 with `Retry-After` keeps
-    the answers that are given timely and tells the others, at once and clearly, to come back.
-    Answers from the response cache take no slot.
-    """
-
-    def __init__(self, slots: int, wait_s: float) -> None:
-        self.slots = slots
-        self.wait_s = wait_s
-        self._free = asyncio.Semaphore(slots)
-        self.waiting = 0
-
-    @contextlib.asynccontextmanager
-    async def slot(self, settings: GatewaySettings) -> AsyncIterator[None]:
-        """Hold one slot while the block runs; 503 if none frees up within `wait_s`."""
-        self.waiting += 1
-        try:
-            async with asyncio.timeout(self.wait_s):
-                await self._free.acquire()
-        except TimeoutError:
-            raise busy(self.wait_s, settings) from None
-        finally:
-            self.waiting -= 1
-        try:
-            yield
-        finally:
-            self._free.release()
-
-
-BUSY_RETRY_S = 1
-
-
-def busy(waited_s: float, settings: GatewaySettings) -> Problem:
-    """The 503 of a request that found every execution slot taken for `waited_s`."""
-    return Problem(
-        f"This gateway instance is at capacity: all {settings.graphql_executions} of its query"
-        f" slots stayed busy for {waited_s:g} s. Nothing was run; retry in {BUSY_RETRY_S} s.",
-        status=503,
-        headers={"Retry-After": str(BUSY_RETRY_S)},
-        retry_after_s=BUSY_RETRY_S,
     )
 
 

@@ -10,8 +10,7 @@ One request goes through, in order:
 5. the response cache, keyed by (document, operation, variables, scopes, projection watermark,
    day in Korea); a projected change moves the watermark, so no entry outlives the data it
    was built from;
-6. execution, in one of the instance's execution slots (503 with `Retry-After` when none frees up
-   in time): a compiled SQL statement for the selections it covers, else strawberry.
+6. execution: a compiled SQL statement for the selections it covers, else strawberry.
 Every answer carries `extensions.dataAsOf`: the read model holds every event the sources had
 published by then (see `freshness.DataAsOf`).
 """
@@ -33,7 +32,6 @@ from gateway import store
 from gateway.http.access import CLIENT_CLOSED_REQUEST, GRAPHQL_PATH, request_record
 from gateway.http.admission import (
     JSON,
-    ExecutionSlots,
     RequestError,
     admit,
     persisted,
@@ -66,7 +64,6 @@ class GraphQLHTTP:
         self.persisted = LRU(settings.persisted_query_cache_size)
         self.responses = ResponseCache(settings.response_cache_size, settings.response_cache_max_entry_bytes)
         self.data_as_of = freshness.DataAsOf()
-        self.executions = ExecutionSlots(settings.graphql_executions, settings.graphql_queue_wait_s)
 
 
 def _wait_tokens(request: Request) -> list[Written]:
@@ -175,14 +172,13 @@ async def graphql_http(request: Request) -> Response:
                 _note(request, found, "cache")
                 return Response(_with_extensions(found.body, as_of), media_type=JSON)
         measured = measure_operation(state.settings, prepared, req)
-        async with state.executions.slot(settings):
-            outcome = await compiled(request, state.settings, partner, prepared, req, measured)
-            if isinstance(outcome, Cached):
-                answer = outcome
-                _note(request, answer, "compiled")
-            else:
-                answer = await execute(request, state.settings, partner, query, req, prepared, measured)
-                _note(request, answer, "strawberry", outcome.reason)
+        outcome = await compiled(request, state.settings, partner, prepared, req, measured)
+        if isinstance(outcome, Cached):
+            answer = outcome
+            _note(request, answer, "compiled")
+        else:
+            answer = await execute(request, state.settings, partner, query, req, prepared, measured)
+            _note(request, answer, "strawberry", outcome.reason)
         if key is not None and cacheable(prepared, answer.error_codes):
             state.responses.put(watermark, key, answer)
         return Response(_with_extensions(answer.body, as_of), media_type=JSON)
