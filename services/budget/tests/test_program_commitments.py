@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
+from budget import repository, schemas, service
 from budget.app import all_migrations
 from mpe_kit import db, migrations
+from mpe_kit.uow import PostgresUnitOfWork
 
 MigratedDatabase = Callable[[str, list[migrations.Migration]], Awaitable[str]]
 BUDGET = 1_000_000
@@ -93,24 +95,71 @@ async def test_the_sum_follows_any_sequence_of_statements(conn: asyncpg.Connecti
     assert any(stored.values())
 
 
-async def test_a_payment_takes_no_lock_on_its_program(conn: asyncpg.Connection, dsn: str) -> None:
-    """The commonest write changes only what was paid: it must not wait for a move in the program."""
+async def test_a_payment_and_a_proposal_take_no_lock_on_their_program(
+    conn: asyncpg.Connection, dsn: str
+) -> None:
+    """The commonest writes must not wait for a move in the program, nor deadlock with one.
+
+    A payment stores its project with the service's own statement, which sets the commitment to
+    the value it had; a move holds the program's row while it runs.
+    """
     await _programs(conn, "A")
     await conn.execute(INSERT_PROJECT, "P-1", "A", 10_000)
     async with conn.transaction():
-        await conn.execute("select 1 from programs where code = 'A' for update")  # a move holds it
+        assert await repository.program_head(conn, "A", for_update=True) is not None  # a move holds it
         other: asyncpg.Connection = await db.connect(dsn)
         try:
             await other.execute("set lock_timeout = '2s'")
-            await other.execute("update projects set disbursed_krw = disbursed_krw + 100 where code = 'P-1'")
+            paid = await repository.update_project_state(
+                other, "P-1", status="active", committed=10_000, disbursed=100, step=None
+            )
+            assert paid["disbursed_krw"] == 100
+            await other.execute(INSERT_PROJECT, "P-2", "A", 0)  # its foreign key reads the row
             with pytest.raises(asyncpg.LockNotAvailableError):
-                # while a change of the commitment does wait for it
-                await other.execute("update projects set committed_krw = 5000 where code = 'P-1'")
+                # while a change of a commitment does wait for the move
+                await repository.update_project_state(
+                    other, "P-1", status="terminated", committed=100, disbursed=100, step=None
+                )
         finally:
             await other.close()
 
 
-async def test_a_move_reads_no_other_project_of_its_program(conn: asyncpg.Connection) -> None:
+class CountingUnitOfWork(PostgresUnitOfWork):
+    """Notes the rows its transaction read from projects and programs, just before it commits."""
+
+    read: dict[str, int]
+
+    async def _commit(self) -> None:
+        rows = await self.conn.fetch(
+            "select relname, coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) as n"
+            " from pg_stat_xact_user_tables where relname in ('projects', 'programs')"
+        )
+        self.read = {r["relname"]: r["n"] for r in rows}
+        await super()._commit()
+
+
+async def test_a_selection_reads_no_other_project_of_its_program(conn: asyncpg.Connection, dsn: str) -> None:
+    await _programs(conn, "A")
+    for n in range(200):
+        await conn.execute(INSERT_PROJECT, f"P-{n:03}", "A", 1_000)
+    await conn.execute(INSERT_PROJECT, "NEW", "A", 0)
+    pool = await db.create_pool(dsn, max_size=1)
+    try:
+        uow = CountingUnitOfWork(pool, source="/mpe/test")
+        moved = await service.transition_project(
+            uow, code="NEW", data=schemas.ProjectTransition(to="selected"), actor="tester"
+        )
+    finally:
+        await pool.close()
+    assert moved.committed_krw == 10_000
+    # Its own row, found, locked and updated; its program's, locked and moved by the trigger.
+    # Summing the program's 201 projects three times, as before migration 0003, read 606.
+    assert uow.read["projects"] <= 3
+    assert uow.read["programs"] <= 2
+    assert await conn.fetchval("select committed_krw from programs where code = 'A'") == 210_000
+
+
+async def test_a_commitment_update_reads_one_project_and_one_program(conn: asyncpg.Connection) -> None:
     await _programs(conn, "A")
     for n in range(200):
         await conn.execute(INSERT_PROJECT, f"P-{n:03}", "A", 1_000)

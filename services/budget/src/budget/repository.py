@@ -109,9 +109,11 @@ async def program_head(conn: Conn, code: str, *, for_update: bool = False) -> as
     """A program's own row without the paid sum, which is added up over its projects.
 
     Its `committed_krw` is kept on the row by the projects' trigger (migration 0003), so locking
-    it and reading it cost the same for a program of ten projects or of ten thousand.
+    it and reading it cost the same for a program of ten projects or of ten thousand. The lock
+    is `for no key update`: it serializes the program's moves, but lets proposals into the
+    program (whose foreign key takes a key-share lock on this row) go on meanwhile.
     """
-    lock = " for update" if for_update else ""
+    lock = " for no key update" if for_update else ""
     return await conn.fetchrow(
         f"select code, fiscal_year, kind, track, budget_krw, committed_krw from programs where code = $1{lock}",
         code,

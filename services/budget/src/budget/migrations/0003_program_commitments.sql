@@ -21,7 +21,13 @@ alter table programs add constraint programs_commitments_within_budget
     check (committed_krw >= 0 and committed_krw <= budget_krw);
 
 -- A row trigger, fired only when a project's commitment or program changes: a payment, the most
--- common write, does not fire it and so takes no lock on its program.
+-- common write, does not fire it and so takes no lock on its program. The WHEN clauses are what
+-- keep the service free of deadlocks: a payment's update sets `committed_krw` to the value it
+-- had (so `update of committed_krw` matches it) and locks only its project, while a move locks
+-- its program first, then its project. Any code that changes a commitment must likewise lock
+-- the program's row first. The rows of one statement move their programs one by one, in the
+-- order the statement meets them, and the budget is checked at each: the service changes one
+-- project per statement.
 create function projects_move_program_commitments() returns trigger
 language plpgsql as $$
 begin
