@@ -143,6 +143,14 @@ def firm_number(n: int) -> str:
     return first_nine + str(brn.check_digit(first_nine))
 
 
+def _retry_after_s(header: str | None) -> float:
+    """Seconds a Retry-After header asks for: 1 when it is absent or not a number (an HTTP date)."""
+    try:
+        return min(max(float(header or "1"), 0.0), 10.0)
+    except ValueError:
+        return 1.0
+
+
 @dataclass
 class Load:
     """The write load and the probes; what they saw is in `writes` and `probes`."""
@@ -265,6 +273,13 @@ class Load:
                     json={"query": query, "variables": {"k": key}},
                     headers={WAIT_HEADER: token},
                 )
+                if r.status_code in (429, 503):
+                    # The gateway at capacity (or the key past its rate): nothing ran; as a
+                    # partner would, wait what Retry-After says and ask again.
+                    detail = f"HTTP {r.status_code}"
+                    self.busy_answers += 1
+                    await asyncio.sleep(_retry_after_s(r.headers.get("retry-after")))
+                    continue
                 body = r.json()
             except (httpx.HTTPError, ValueError) as exc:
                 detail = f"{type(exc).__name__}: {exc}"
@@ -272,13 +287,6 @@ class Load:
                 continue
             if r.status_code == 200 and not body.get("errors") and (body.get("data") or {}).get(field_name):
                 return 1000 * (time.monotonic() - acked), ""
-            if r.status_code in (429, 503):
-                # The gateway at capacity (or the key past its rate): nothing ran; as a partner
-                # would, wait what Retry-After says and ask again.
-                detail = f"HTTP {r.status_code}"
-                self.busy_answers += 1
-                await asyncio.sleep(float(r.headers.get("retry-after", "1")))
-                continue
             codes = [(e.get("extensions") or {}).get("code") for e in body.get("errors") or []]
             detail = f"HTTP {r.status_code}, {codes or 'no data'}"
             if codes != ["WRITE_NOT_YET_VISIBLE"]:
