@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
+from typing import Any
+
 import asyncpg
 import httpx
 import pytest
+import structlog
 
 from catalog.settings import CatalogSettings
 from mpe_kit.db import connect
@@ -13,14 +18,30 @@ SEMI = {"code": "SEMI", "name_en": "Semiconductors", "name_ko": "반도체"}
 AUTO = {"code": "AUTO", "name_en": "Automotive", "name_ko": "자동차"}
 
 
-async def kill_connections(admin: asyncpg.Connection, database: str) -> int:
-    """Terminate every backend of the database but ours, as a Postgres restart would."""
-    killed: int = await admin.fetchval(
-        "select count(*) from (select pg_terminate_backend(pid) from pg_stat_activity"
-        " where datname = $1 and pid <> pg_backend_pid()) t",
-        database,
-    )
-    return killed
+async def killed_midway(
+    admin: asyncpg.Connection, database: str, request: Coroutine[Any, Any, httpx.Response]
+) -> httpx.Response:
+    """Send a request and terminate its backend while it is at the database, as a restart would.
+
+    The request is held at the industries table by a lock, and its backend is ended there: it
+    meets the fault every time. (Killing the backends before sending is a race: the client may
+    already have seen its connection close and quietly opened a new one.)
+    """
+    async with admin.transaction():
+        await admin.execute("lock table industries in access exclusive mode")
+        answer = asyncio.create_task(request)
+        async with asyncio.timeout(10):
+            while True:
+                pid = await admin.fetchval(
+                    "select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()"
+                    " and wait_event_type = 'Lock'",
+                    database,
+                )
+                if pid is not None:
+                    break
+                await asyncio.sleep(0.01)
+        assert await admin.fetchval("select pg_terminate_backend($1)", pid)
+    return await answer
 
 
 @pytest.fixture
@@ -42,13 +63,13 @@ async def test_reads_are_retried_on_a_fresh_connection_and_writes_answer_503(
     try:
         for _ in range(3):
             assert (await catalog.get("/v1/industries")).status_code == 200
-        assert await kill_connections(admin, database) >= 1
-        read = await catalog.get("/v1/industries/SEMI")
+        with structlog.testing.capture_logs() as logs:
+            read = await killed_midway(admin, database, catalog.get("/v1/industries/SEMI"))
         assert read.status_code == 200, read.text
         assert read.json()["code"] == "SEMI"
+        assert [e["retrying"] for e in logs if e["event"] == "database connection lost"] == [True]
 
-        assert await kill_connections(admin, database) >= 1
-        write = await catalog.post("/v1/industries", json=AUTO)
+        write = await killed_midway(admin, database, catalog.post("/v1/industries", json=AUTO))
         assert write.status_code == 503, write.text
         assert write.headers["content-type"] == "application/problem+json"
         assert write.headers["retry-after"] == "2"
