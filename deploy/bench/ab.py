@@ -36,6 +36,8 @@ import bench_stack
 import bench_vegeta
 import proc_cpu
 
+from mpe_devstack.signals import sigterm_unwinds
+
 QUERY = "technologies"
 
 
@@ -119,6 +121,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    sigterm_unwinds()  # the stack's Postgres and Kafka go with it
     vegeta = bench_vegeta.ensure_vegeta()
     query = bench.load_queries([QUERY])[0]
     runs: list[dict[str, Any]] = []

@@ -63,6 +63,7 @@ from report import (
 
 from mpe_devstack.jars import repo_root
 from mpe_devstack.postgres import find_pg_bin
+from mpe_devstack.signals import sigterm_unwinds
 
 HERE = Path(__file__).resolve().parent
 
@@ -416,6 +417,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and write its results."""
     args = parse_args(argv)
+    sigterm_unwinds()  # the stack's Postgres and Kafka go with it
     if (os.cpu_count() or 1) < 2 or shutil.which("taskset") is None:
         say("the benchmark needs two cores and taskset (util-linux) to keep gateway and load apart")
         return 1

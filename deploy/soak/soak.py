@@ -45,6 +45,7 @@ from proc_cpu import children  # noqa: E402
 from soak_load import WRITE_SERVICES, Load  # noqa: E402
 
 from mpe_devstack.ports import free_port_range  # noqa: E402
+from mpe_devstack.signals import sigterm_unwinds  # noqa: E402
 from mpe_kit.auth import issue_token  # noqa: E402
 
 HEADLINE = ("technologies", "program_overview", "firm")
@@ -352,6 +353,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the soak and write its results."""
     args = parse_args(argv)
+    sigterm_unwinds()  # the stack's Postgres and Kafka go with it
     vegeta = bench_vegeta.ensure_vegeta()
     facts = bench.machine()
     facts["load generators"] = (

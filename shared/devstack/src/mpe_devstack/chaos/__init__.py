@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import random
-import signal
 import sys
 import tempfile
 import threading
@@ -27,6 +26,7 @@ from mpe_devstack.chaos.faults import Fault, inject
 from mpe_devstack.chaos.stack import running_stack
 from mpe_devstack.chaos.verdict import Verdict, _outbox_ids, judge, wait_caught_up
 from mpe_devstack.chaos.writes import Ledger, Write, seed, writer
+from mpe_devstack.signals import sigterm_unwinds
 
 # -- the run ----------------------------------------------------------------------------------
 
@@ -159,10 +159,6 @@ def run(
         return Result(faults, ledger.writes, verdict, catch_up, drained)
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `python -m mpe_devstack.chaos`."""
     parser = argparse.ArgumentParser(
@@ -184,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     # SIGTERM (make's, a CI's timeout) must unwind through the stack's cleanup like Ctrl-C does.
-    signal.signal(signal.SIGTERM, _terminate)
+    sigterm_unwinds()
     home = args.dir or Path(tempfile.mkdtemp(prefix="mpehub-chaos-"))
     home.mkdir(parents=True, exist_ok=True)
     home.chmod(0o755)
