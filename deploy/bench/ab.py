@@ -34,8 +34,8 @@ from typing import Any
 import bench
 import bench_stack
 import bench_vegeta
-import proc_cpu
 
+from mpe_devstack import proc_cpu
 from mpe_devstack.signals import sigterm_unwinds
 
 QUERY = "technologies"

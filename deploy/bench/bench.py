@@ -47,7 +47,6 @@ from bench_vegeta import (
     ensure_vegeta,
     measure,
 )
-from proc_cpu import cpu_seconds
 from report import (
     Idle,
     Rung,
@@ -63,6 +62,7 @@ from report import (
 
 from mpe_devstack.jars import repo_root
 from mpe_devstack.postgres import find_pg_bin
+from mpe_devstack.proc_cpu import cpu_seconds
 from mpe_devstack.signals import sigterm_unwinds
 
 HERE = Path(__file__).resolve().parent

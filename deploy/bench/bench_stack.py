@@ -24,13 +24,13 @@ from typing import Any, BinaryIO
 
 import asyncpg
 import httpx
-from proc_cpu import pin_tree, tree_cpu_seconds
 
 from mpe_devstack import demo, scale
 from mpe_devstack.jars import ensure_kafka_jars
 from mpe_devstack.kafka import KafkaCluster
 from mpe_devstack.ports import free_port_range, wait_for_port_closed, wait_ready
 from mpe_devstack.postgres import PostgresServer, find_pg_bin
+from mpe_devstack.proc_cpu import pin_tree, tree_cpu_seconds
 from mpe_kit.auth import issue_token
 
 ALL_SCOPES = "catalog:read,firms:read,firms:financials,budget:read"

@@ -12,7 +12,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))  # deploy/bench is no package: its modules by name
 
 import bench_stack
-import proc_cpu
+
+from mpe_devstack import proc_cpu
 
 pytestmark = pytest.mark.unit
 

@@ -41,10 +41,10 @@ import bench  # noqa: E402
 import bench_stack  # noqa: E402
 import bench_vegeta  # noqa: E402
 import soak_report  # noqa: E402
-from proc_cpu import children  # noqa: E402
 from soak_load import WRITE_SERVICES, Load  # noqa: E402
 
 from mpe_devstack.ports import free_port_range  # noqa: E402
+from mpe_devstack.proc_cpu import children  # noqa: E402
 from mpe_devstack.signals import sigterm_unwinds  # noqa: E402
 from mpe_kit.auth import issue_token  # noqa: E402
 

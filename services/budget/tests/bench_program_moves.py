@@ -26,7 +26,8 @@ from pathlib import Path
 from budget import schemas, service
 from budget.app import all_migrations
 from mpe_devstack.ports import free_port
-from mpe_devstack.postgres import PostgresServer, cpu_seconds
+from mpe_devstack.postgres import PostgresServer
+from mpe_devstack.proc_cpu import cpu_seconds
 from mpe_kit import db, migrations
 from mpe_kit.uow import PostgresUnitOfWork
 

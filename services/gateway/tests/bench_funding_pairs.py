@@ -23,7 +23,7 @@ import sys
 from bench_pg import read_model  # this directory: the script runs from it
 
 from gateway.app import all_migrations
-from mpe_devstack.postgres import cpu_seconds
+from mpe_devstack.proc_cpu import cpu_seconds
 from mpe_kit import db, migrations
 
 ROUNDS = 500

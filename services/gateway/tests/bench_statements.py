@@ -28,7 +28,7 @@ from graphql import parse
 
 from gateway.projector.handlers import HANDLERS
 from gateway.read.compiled import CompiledQuery, compile_operation, inspect_operation
-from mpe_devstack.postgres import cpu_seconds
+from mpe_devstack.proc_cpu import cpu_seconds
 from mpe_devstack.scale_data import generate
 from mpe_kit import db
 from mpe_kit.consumer import Event

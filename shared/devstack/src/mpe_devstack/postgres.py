@@ -45,12 +45,6 @@ def find_pg_bin() -> Path:
     return max(candidates)[1]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux): the benchmarks read a Postgres backend's."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _quote_ident(name: str) -> str:
     if not name or "\0" in name:
         raise ValueError(f"invalid database name {name!r}")
