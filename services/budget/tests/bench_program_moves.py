@@ -4,7 +4,7 @@
 
 Starts a throwaway Postgres (fsync off) with the budget service's migrations. For each N of SIZES
 (default 0,1000,10000), a program of its own gets N selected projects and 700 proposed ones,
-written straight into the table; then the service's own use case (`service.transition_project`,
+written straight into the table; then the service's own use case (`projects.transition_project`,
 in a unit of work on a pool, outbox event included; no HTTP) selects the proposed ones:
 - *one at a time*: 300 selections in turn: the median wall time of one, and the Postgres CPU per
   selection (the pool's one backend, read from /proc);
@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from budget import schemas, service
+from budget import projects, schemas
 from budget.app import all_migrations
 from mpe_devstack.ports import free_port
 from mpe_devstack.postgres import PostgresServer
@@ -62,7 +62,7 @@ async def _program(pool: db.Pool, code: str, selected: int) -> list[str]:
 
 async def _select(pool: db.Pool, code: str) -> float:
     t0 = time.perf_counter()
-    await service.transition_project(
+    await projects.transition_project(
         PostgresUnitOfWork(pool, source="/mpe/bench"),
         code=code,
         data=schemas.ProjectTransition(to="selected"),

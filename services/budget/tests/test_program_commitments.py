@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import asyncpg
 import pytest
 
-from budget import repository, schemas, service
+from budget import projects, repository, schemas
 from budget.app import all_migrations
 from mpe_kit import db, migrations
 from mpe_kit.uow import PostgresUnitOfWork
@@ -146,7 +146,7 @@ async def test_a_selection_reads_no_other_project_of_its_program(conn: asyncpg.C
     pool = await db.create_pool(dsn, max_size=1)
     try:
         uow = CountingUnitOfWork(pool, source="/mpe/test")
-        moved = await service.transition_project(
+        moved = await projects.transition_project(
             uow, code="NEW", data=schemas.ProjectTransition(to="selected"), actor="tester"
         )
     finally:

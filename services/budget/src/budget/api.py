@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from budget import repository, schemas, service
+from budget import projects, repository, schemas, service
 from mpe_kit.auth import Principal, require
 from mpe_kit.db import Pool
 from mpe_kit.errors import Invalid
@@ -97,7 +97,7 @@ async def propose_project(
     firms: Annotated[OwnerReader, Depends(_firms)],
 ) -> schemas.ProjectRead:
     """Propose a project (it commits nothing until selected)."""
-    return await service.propose_project(uow, catalog, firms, data=body)
+    return await projects.propose_project(uow, catalog, firms, data=body)
 
 
 @router.get("/projects", tags=["projects"])
@@ -132,13 +132,13 @@ async def list_projects(
         participant=participant.replace("-", "") if participant else None,
         partner_country=partner_country,
     )
-    return await service.list_projects(pool, filters=filters, cursor=cursor, limit=limit)
+    return await projects.list_projects(pool, filters=filters, cursor=cursor, limit=limit)
 
 
 @router.get("/projects/{code}", tags=["projects"])
 async def get_project(code: str, pool: PoolDep, _: Viewer) -> schemas.ProjectRead:
     """One project with its money and history."""
-    return await service.get_project(pool, code=code)
+    return await projects.get_project(pool, code=code)
 
 
 @router.post("/projects/{code}/transitions", tags=["projects"])
@@ -146,7 +146,7 @@ async def transition_project(
     code: str, body: schemas.ProjectTransition, uow: UowDep, who: Editor
 ) -> schemas.ProjectRead:
     """Move a project; selecting commits its government money."""
-    return await service.transition_project(uow, code=code, data=body, actor=who.sub)
+    return await projects.transition_project(uow, code=code, data=body, actor=who.sub)
 
 
 @router.post("/projects/{code}/disbursements", status_code=status.HTTP_201_CREATED, tags=["projects"])
@@ -166,7 +166,7 @@ async def disburse(
         raise Invalid.field(
             "Idempotency-Key", "send a unique key of 1 to 200 characters with every disbursement"
         )
-    code_, body_ = await service.disburse(uow, code=code, data=body, key=idempotency_key, actor=who.sub)
+    code_, body_ = await projects.disburse(uow, code=code, data=body, key=idempotency_key, actor=who.sub)
     if code_ >= 400:
         detail = body_.pop("detail", None)
         return problem_response(code_, detail, instance=request.url.path, **body_)
@@ -178,4 +178,4 @@ async def list_disbursements(
     code: str, pool: PoolDep, _: Viewer, limit: Limit = 50, cursor: Cursor = None
 ) -> schemas.Page[schemas.DisbursementRead]:
     """A project's payments, in the order they were recorded."""
-    return await service.list_disbursements(pool, code=code, cursor=cursor, limit=limit)
+    return await projects.list_disbursements(pool, code=code, cursor=cursor, limit=limit)

@@ -77,9 +77,9 @@ async def insert_program(conn: Conn, p: dict[str, Any]) -> bool:
 
 
 async def program(conn: Conn, code: str, *, for_update: bool = False) -> asyncpg.Record | None:
-    """One program with its commitment sums; the lock (if asked) is on the program's row."""
+    """One program with its commitment sums; the lock (if asked) is `program_head`'s, on the program's row."""
     if for_update:
-        await conn.execute("select 1 from programs where code = $1 for update", code)
+        await program_head(conn, code, for_update=True)
     return await conn.fetchrow(f"select {PROGRAM_COLS} from programs p where p.code = $1", code)
 
 
