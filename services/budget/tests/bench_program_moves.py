@@ -19,16 +19,13 @@ from __future__ import annotations
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 from budget import projects, schemas
 from budget.app import all_migrations
-from mpe_devstack.ports import free_port
-from mpe_devstack.postgres import PostgresServer
+from mpe_devstack.postgres import throwaway_database
 from mpe_devstack.proc_cpu import cpu_seconds
-from mpe_kit import db, migrations
+from mpe_kit import db
 from mpe_kit.uow import PostgresUnitOfWork
 
 ONE_AT_A_TIME = 300
@@ -72,35 +69,29 @@ async def _select(pool: db.Pool, code: str) -> float:
 
 
 async def main(sizes: list[int]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        server = PostgresServer(Path(tmp) / "pg", port=free_port(), settings={"fsync": "off"})
-        server.start()
-        try:
-            server.create_database("bench")
-            dsn = server.dsn("bench")
-            await migrations.migrate(dsn, all_migrations())
-            async with await db.create_pool(dsn, min_size=1, max_size=1) as one:
-                async with one.acquire() as conn:
-                    await conn.execute("insert into fiscal_years (year, envelope_krw) values (2026, 0)")
-                    backend = await conn.fetchval("select pg_backend_pid()")
-                for n in sizes:
-                    codes = await _program(one, f"P{n}", n)
-                    cpu0 = cpu_seconds(backend)
-                    walls = [await _select(one, c) for c in codes[:ONE_AT_A_TIME]]
-                    cpu = (cpu_seconds(backend) - cpu0) / ONE_AT_A_TIME
-                    async with await db.create_pool(dsn, min_size=AT_ONCE, max_size=AT_ONCE) as many:
-                        rest = codes[ONE_AT_A_TIME : ONE_AT_A_TIME + CONCURRENT]
-                        t0 = time.perf_counter()
-                        await asyncio.gather(*(_lane(many, rest[lane::AT_ONCE]) for lane in range(AT_ONCE)))
-                        rate = CONCURRENT / (time.perf_counter() - t0)
-                    print(
-                        f"a program with {n:,} selected projects: one selection"
-                        f" {statistics.median(walls) * 1000:.2f} ms (median), {cpu * 1000:.2f} ms of"
-                        f" Postgres CPU; {AT_ONCE} at once: {rate:,.0f} selections/s",
-                        flush=True,
-                    )
-        finally:
-            server.stop()
+    async with (
+        throwaway_database(all_migrations()) as (_, dsn),
+        await db.create_pool(dsn, min_size=1, max_size=1) as one,
+    ):
+        async with one.acquire() as conn:
+            await conn.execute("insert into fiscal_years (year, envelope_krw) values (2026, 0)")
+            backend = await conn.fetchval("select pg_backend_pid()")
+        for n in sizes:
+            codes = await _program(one, f"P{n}", n)
+            cpu0 = cpu_seconds(backend)
+            walls = [await _select(one, c) for c in codes[:ONE_AT_A_TIME]]
+            cpu = (cpu_seconds(backend) - cpu0) / ONE_AT_A_TIME
+            async with await db.create_pool(dsn, min_size=AT_ONCE, max_size=AT_ONCE) as many:
+                rest = codes[ONE_AT_A_TIME : ONE_AT_A_TIME + CONCURRENT]
+                t0 = time.perf_counter()
+                await asyncio.gather(*(_lane(many, rest[lane::AT_ONCE]) for lane in range(AT_ONCE)))
+                rate = CONCURRENT / (time.perf_counter() - t0)
+            print(
+                f"a program with {n:,} selected projects: one selection"
+                f" {statistics.median(walls) * 1000:.2f} ms (median), {cpu * 1000:.2f} ms of"
+                f" Postgres CPU; {AT_ONCE} at once: {rate:,.0f} selections/s",
+                flush=True,
+            )
 
 
 async def _lane(pool: db.Pool, codes: list[str]) -> None:

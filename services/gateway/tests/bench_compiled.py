@@ -18,14 +18,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bench_pg import read_model  # this directory: the script runs from it
 from demo_events import demo_events  # this directory: the script runs from it
 from graphql import parse
 
+from gateway.app import all_migrations
 from gateway.partners.keys import Partner
 from gateway.projector.handlers import HANDLERS
 from gateway.read.compiled import CompiledQuery, compile_operation, inspect_operation
 from gateway.read.schema import Context, schema
+from mpe_devstack.postgres import throwaway_database
 from mpe_kit import db
 
 SCOPES = frozenset({"catalog:read", "firms:read", "firms:financials", "budget:read"})
@@ -61,7 +62,7 @@ def summary(name: str, samples: list[float]) -> str:
 
 
 async def main() -> None:
-    async with read_model() as (_, dsn):
+    async with throwaway_database(all_migrations()) as (_, dsn):
         conn = await db.connect(dsn)
         for e in demo_events():
             async with conn.transaction():

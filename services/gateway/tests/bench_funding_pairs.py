@@ -20,9 +20,8 @@ import asyncio
 import random
 import sys
 
-from bench_pg import read_model  # this directory: the script runs from it
-
 from gateway.app import all_migrations
+from mpe_devstack.postgres import throwaway_database
 from mpe_devstack.proc_cpu import cpu_seconds
 from mpe_kit import db, migrations
 
@@ -48,7 +47,7 @@ UPSERT = (
 
 
 async def main(sizes: list[int]) -> None:
-    async with read_model() as (server, dsn):
+    async with throwaway_database(all_migrations()) as (server, dsn):
         conn = await db.connect(dsn)
         backend = await conn.fetchval("select pg_backend_pid()")
         for n in sizes:

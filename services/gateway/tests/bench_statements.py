@@ -22,12 +22,13 @@ import sys
 import time
 from pathlib import Path
 
-from bench_pg import read_model  # this directory: the script runs from it
 from demo_events import _event, demo_events  # this directory: the script runs from it
 from graphql import parse
 
+from gateway.app import all_migrations
 from gateway.projector.handlers import HANDLERS
 from gateway.read.compiled import CompiledQuery, compile_operation, inspect_operation
+from mpe_devstack.postgres import throwaway_database
 from mpe_devstack.proc_cpu import cpu_seconds
 from mpe_devstack.scale_data import generate
 from mpe_kit import db
@@ -48,7 +49,7 @@ def scale_events(scale: int) -> list[Event]:
 
 
 async def main(names: list[str], scale: int) -> None:
-    async with read_model() as (_, dsn):
+    async with throwaway_database(all_migrations()) as (_, dsn):
         conn = await db.connect(dsn)
         events = [*demo_events(), *(scale_events(scale) if scale else [])]
         backend = await conn.fetchval("select pg_backend_pid()")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import re
@@ -10,13 +11,14 @@ import shutil
 import stat
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import quote
 
 from mpe_devstack.lanes import refuse_servers_in_unit_lane
-from mpe_devstack.ports import port_is_listening, wait_for_port_closed
+from mpe_devstack.ports import free_port, port_is_listening, wait_for_port_closed
+from mpe_kit import migrations
 
 PG_ROOT = Path("/usr/lib/postgresql")
 PG_OS_USER = "postgres"
@@ -326,3 +328,22 @@ class PostgresServer:
     def drop_database(self, name: str) -> None:
         """Drop database name, closing its open connections; no error if it does not exist."""
         self._psql(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
+
+
+@contextlib.asynccontextmanager
+async def throwaway_database(
+    wanted: list[migrations.Migration], name: str = "bench"
+) -> AsyncIterator[tuple[PostgresServer, str]]:
+    """A Postgres in a temporary directory (fsync off) with the database `name` migrated: the
+    server (for more databases) and that database's DSN. Stopped on the way out; for the bench
+    scripts, which want numbers from a database of their own, not from a test's template."""
+    with tempfile.TemporaryDirectory() as tmp:
+        server = PostgresServer(Path(tmp) / "pg", port=free_port(), settings={"fsync": "off"})
+        server.start()
+        try:
+            server.create_database(name)
+            dsn = server.dsn(name)
+            await migrations.migrate(dsn, wanted)
+            yield server, dsn
+        finally:
+            server.stop()
