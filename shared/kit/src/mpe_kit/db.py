@@ -47,11 +47,18 @@ class PooledConnection(asyncpg.Connection):
 
 
 async def create_pool(
-    dsn: str, *, min_size: int = 1, max_size: int = 10, statement_cache_size: int = 100
+    dsn: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    statement_cache_size: int = 100,
+    server_settings: dict[str, str] | None = None,
 ) -> Pool:
     """A pool whose connections carry the JSON codecs (statement cache 0 behind PgBouncer).
 
     Its connections hold no session state between borrowers (see `PooledConnection`).
+    `server_settings` are Postgres settings sent when each connection opens (a service's
+    `db_server_settings()`), so they hold for the connection's life and every plan made on it.
     """
     pool: Any = await asyncpg.create_pool(
         dsn,
@@ -60,6 +67,7 @@ async def create_pool(
         init=_init,
         statement_cache_size=statement_cache_size,
         connection_class=PooledConnection,
+        server_settings=server_settings,
     )
     assert pool is not None
     return pool  # type: ignore[no-any-return]

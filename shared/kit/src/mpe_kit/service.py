@@ -93,6 +93,7 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
             min_size=settings.db_pool_min,
             max_size=settings.db_pool_max,
             statement_cache_size=settings.db_statement_cache_size,
+            server_settings=settings.db_server_settings(),
         )
         runtime = Runtime(settings=settings, pool=pool, status=status, registry=registry)
         app.state.pool = pool
@@ -166,6 +167,7 @@ async def run_workers(spec: ServiceSpec, settings: ServiceSettings, pick: Callab
         min_size=1,
         max_size=settings.db_pool_max,
         statement_cache_size=settings.db_statement_cache_size,
+        server_settings=settings.db_server_settings(),
     )
     runtime = Runtime(settings=settings, pool=pool)
     done = asyncio.Event()

@@ -102,6 +102,10 @@ class ServiceSettings(BaseSettings):
         netloc = f"{quote(user, safe='')}:{password}@{host}{port}"
         return urlunsplit(parts._replace(netloc=netloc))
 
+    def db_server_settings(self) -> dict[str, str]:
+        """Postgres settings each pooled connection opens with; none unless a service needs some."""
+        return {}
+
     def kafka_client(self) -> KafkaClient:
         """How this process's Kafka clients connect."""
         return KafkaClient(
