@@ -30,6 +30,12 @@ def test_a_stat_line_is_read_after_the_last_parenthesis() -> None:
     assert (times.own, times.with_reaped_children) == (200, 300)
 
 
+def test_the_machine_is_busy_for_all_but_idle_and_iowait() -> None:
+    stat = "cpu  100 2 30 5000 40 6 7 8 9 10\ncpu0 50 1 15 2500 20 3 3 4 0 0\n"
+    assert proc_cpu.parse_machine_stat(stat) == 100 + 2 + 30 + 6 + 7 + 8
+    assert proc_cpu.machine_busy_seconds() > 0
+
+
 def test_a_tree_counts_the_root_its_exited_children_and_its_live_ones() -> None:
     root = proc_cpu.Times(ppid=1, utime=10, stime=5, cutime=100, cstime=20)
     live = [

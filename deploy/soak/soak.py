@@ -44,7 +44,7 @@ import soak_report  # noqa: E402
 from soak_load import WRITE_SERVICES, Load  # noqa: E402
 
 from mpe_devstack.ports import free_port_range  # noqa: E402
-from mpe_devstack.proc_cpu import children  # noqa: E402
+from mpe_devstack.proc_cpu import children, cpu_seconds, machine_busy_seconds, tree_cpu_seconds  # noqa: E402
 from mpe_devstack.signals import sigterm_unwinds  # noqa: E402
 from mpe_kit.auth import issue_token  # noqa: E402
 
@@ -135,6 +135,35 @@ def memory(stack: SoakStack) -> dict[str, int]:
                 total += _pss_kb(pid)
         kb["postgres (PSS)"] = total
     return kb
+
+
+def cpu_times(stack: SoakStack, vegeta_pid: int | None) -> dict[str, float]:
+    """CPU seconds used so far: each process of the stack, the load generators, the whole machine.
+
+    Labelled as `memory` labels them; Postgres counts the postmaster and all its processes. The
+    load generators share the machine: this script (the REST writers and the probes) and vegeta
+    (the reads). `machine` is every CPU's busy time, so what the labelled processes leave of it
+    is everything else on the machine, other sessions included.
+    """
+    found: dict[str, float] = {}
+    for service in (*WRITE_SERVICES, "gateway"):
+        for name, label in ((service, f"{service} api"), (f"{service}-worker", f"{service} worker")):
+            proc = stack.procs.get(name)
+            if proc is not None and proc.poll() is None:
+                with contextlib.suppress(OSError):
+                    found[label] = cpu_seconds(proc.pid)
+    with contextlib.suppress(OSError, ValueError):
+        found["kafka"] = cpu_seconds(int((stack.kafka.node_dir(1) / "kafka.pid").read_text().split()[0]))
+    with contextlib.suppress(OSError, ValueError):
+        found["postgres"] = tree_cpu_seconds(
+            int((stack.pg.data_dir / "postmaster.pid").read_text().split()[0])
+        )
+    found["load: writers and probes (soak.py)"] = time.process_time()
+    if vegeta_pid is not None:
+        with contextlib.suppress(OSError):
+            found["load: reads (vegeta)"] = cpu_seconds(vegeta_pid)
+    found["machine"] = machine_busy_seconds()
+    return found
 
 
 def metric_sum(text: str, name: str, label_filter: str = "") -> float:
@@ -293,6 +322,7 @@ async def drive(stack: SoakStack, args: argparse.Namespace, vegeta: Path, work: 
     async with httpx.AsyncClient(timeout=10) as client:
         await asyncio.sleep(max(0.0, t0 - time.monotonic()))
         before = outcomes((await client.get(api_metrics)).text)
+        cpu_before, cpu_t0 = cpu_times(stack, reader.pid), time.monotonic()
         say("warm-up over: measuring")
         while (left := end - time.monotonic()) > 0:
             if writing.done():
@@ -307,11 +337,18 @@ async def drive(stack: SoakStack, args: argparse.Namespace, vegeta: Path, work: 
                     f"{(time.monotonic() - t0) / 60:.1f} of {args.minutes:g} minutes; {len(load.writes):,} writes"
                 )
         after = outcomes((await client.get(api_metrics)).text)
+        cpu_after, cpu_t1 = cpu_times(stack, reader.pid), time.monotonic()
     stop.set()
     await writing
     await sampling
     await reader.wait()
     raw["graphql_outcomes"] = {k: after[k] - before.get(k, 0.0) for k in after}
+    raw["cpu"] = {
+        "wall_s": cpu_t1 - cpu_t0,
+        "cores": os.cpu_count() or 1,
+        # A process that exited or restarted meanwhile has no figure: its counter started anew.
+        "seconds": {k: cpu_after[k] - v for k, v in cpu_before.items() if cpu_after.get(k, -1.0) >= v},
+    }
     raw["writes"] = [asdict(w) for w in load.writes]
     raw["probes"] = [asdict(p) for p in load.probes]
     raw["write_failures"] = load.failures

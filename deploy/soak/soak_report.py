@@ -65,6 +65,33 @@ def processes(rss: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
+def cpu_shares(cpu: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Where the machine's CPU went over the measured minutes (None for a run that did not count it).
+
+    Each process's seconds and its share of what the machine's cores could give in that time;
+    `others` is the machine's busy time that no labelled process used (other programs, the kernel).
+    """
+    if not cpu or "machine" not in cpu["seconds"]:
+        return None
+    capacity = cpu["wall_s"] * cpu["cores"]
+    seconds = dict(cpu["seconds"])
+    machine = seconds.pop("machine")
+    rows = [
+        {"proc": name, "seconds": used, "share_pct": 100 * used / capacity}
+        for name, used in sorted(seconds.items(), key=lambda kv: -kv[1])
+    ]
+    others = machine - sum(seconds.values())
+    return {
+        "wall_s": cpu["wall_s"],
+        "cores": cpu["cores"],
+        "rows": rows,
+        "others_s": others,
+        "others_pct": 100 * others / capacity,
+        "machine_s": machine,
+        "machine_pct": 100 * machine / capacity,
+    }
+
+
 def _figures(
     writes: Sequence[dict[str, Any]],
     reads: Sequence[dict[str, Any]],
@@ -144,6 +171,7 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
         "probe_busy_answers": raw.get("probe_busy_answers", 0),
         "log_errors": raw.get("log_errors", {}),
         "exited": raw.get("exited", {}),
+        "cpu": cpu_shares(raw.get("cpu")),
     }
 
 
@@ -191,6 +219,20 @@ def render(summary: dict[str, Any], facts: dict[str, str], command: str, plot_na
             f"| {p['proc']} | {p['start_mb']:.1f} | {p['end_mb']:.1f} | {p['max_mb']:.1f} "
             f"| {_n(p['growth_pct'], 1)} | {'yes' if p['flat'] else '**no**'} | {_n(p['second_half_pct'], 1)} |"
         )
+    cpu = summary.get("cpu")
+    if cpu:
+        lines += [
+            "",
+            f"## CPU over the measured minutes ({cpu['cores']} cores, {cpu['wall_s']:,.0f} s)",
+            "",
+            "| process | CPU s | share of the machine % |",
+            "|---|---:|---:|",
+        ]
+        lines += [f"| {r['proc']} | {r['seconds']:,.1f} | {r['share_pct']:.1f} |" for r in cpu["rows"]]
+        lines += [
+            f"| anything else (other programs, the kernel) | {cpu['others_s']:,.1f} | {cpu['others_pct']:.1f} |",
+            f"| **the machine, busy** | {cpu['machine_s']:,.1f} | {cpu['machine_pct']:.1f} |",
+        ]
     lines += [
         "",
         "## Per minute",

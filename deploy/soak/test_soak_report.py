@@ -142,3 +142,32 @@ def test_percentile_is_nearest_rank() -> None:
     assert report.percentile([3.0], 99) == 3.0
     assert report.percentile([float(i) for i in range(1, 11)], 50) == 5.0
     assert report.percentile([float(i) for i in range(1, 11)], 99) == 10.0
+
+
+def test_cpu_shares_of_the_machine_and_what_else_ran() -> None:
+    raw = _raw()
+    # 100 s on 2 cores: 200 s of CPU to give; the machine was busy 150 s of it.
+    raw["cpu"] = {
+        "wall_s": 100.0,
+        "cores": 2,
+        "seconds": {"gateway api": 40.0, "postgres": 60.0, "load: reads (vegeta)": 20.0, "machine": 150.0},
+    }
+    cpu = report.summarise(raw)["cpu"]
+    assert [(r["proc"], r["share_pct"]) for r in cpu["rows"]] == [
+        ("postgres", 30.0),
+        ("gateway api", 20.0),
+        ("load: reads (vegeta)", 10.0),
+    ]
+    assert (cpu["others_s"], cpu["others_pct"]) == (30.0, 15.0)
+    assert cpu["machine_pct"] == 75.0
+    text = report.render(report.summarise(raw), {"date": "d"}, "make soak", None)
+    assert "## CPU over the measured minutes (2 cores, 100 s)" in text
+    assert "| postgres | 60.0 | 30.0 |" in text
+    assert "| anything else (other programs, the kernel) | 30.0 | 15.0 |" in text
+    assert "| **the machine, busy** | 150.0 | 75.0 |" in text
+
+
+def test_a_run_that_did_not_count_cpu_has_no_cpu_section() -> None:
+    summary = report.summarise(_raw())
+    assert summary["cpu"] is None
+    assert "## CPU" not in report.render(summary, {"date": "d"}, "make soak", None)

@@ -54,6 +54,19 @@ def parse_stat(text: str) -> Times:
     )
 
 
+def parse_machine_stat(text: str) -> int:
+    """Ticks all CPUs spent busy, from /proc/stat's first line (`cpu user nice system idle iowait
+    irq softirq steal …`): everything but idle and iowait. Guest time is already inside user."""
+    fields = [int(f) for f in text.splitlines()[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return user + nice + system + irq + softirq + steal
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine (all its CPUs, every process and the kernel) has been busy so far."""
+    return parse_machine_stat((PROC / "stat").read_text()) / _tick()
+
+
 def _times(pid: int) -> Times:
     return parse_stat((PROC / str(pid) / "stat").read_text())
 
