@@ -111,6 +111,22 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
+def _service_pids(stack: SoakStack) -> list[tuple[str, int]]:
+    """Each running service process with its label (`catalog api`, `catalog worker` …)."""
+    found = []
+    for service in (*WRITE_SERVICES, "gateway"):
+        for name, label in ((service, f"{service} api"), (f"{service}-worker", f"{service} worker")):
+            proc = stack.procs.get(name)
+            if proc is not None and proc.poll() is None:
+                found.append((label, proc.pid))
+    return found
+
+
+def _pid_file(path: Path) -> int:
+    """The pid on the first line of a pid file (Kafka's, Postgres's postmaster.pid)."""
+    return int(path.read_text().split()[0])
+
+
 def memory(stack: SoakStack) -> dict[str, int]:
     """KiB per process: each service's and Kafka's RSS; Postgres as the PSS of all its processes.
 
@@ -118,17 +134,13 @@ def memory(stack: SoakStack) -> dict[str, int]:
     shared pages once per backend and grow as each one touches more of them.
     """
     kb: dict[str, int] = {}
-    for service in (*WRITE_SERVICES, "gateway"):
-        for name, label in ((service, f"{service} api"), (f"{service}-worker", f"{service} worker")):
-            proc = stack.procs.get(name)
-            if proc is not None and proc.poll() is None:
-                with contextlib.suppress(OSError):
-                    kb[label] = _status_kb(proc.pid, "VmRSS")
+    for label, pid in _service_pids(stack):
+        with contextlib.suppress(OSError):
+            kb[label] = _status_kb(pid, "VmRSS")
     with contextlib.suppress(OSError, ValueError):
-        kafka = int((stack.kafka.node_dir(1) / "kafka.pid").read_text().split()[0])
-        kb["kafka"] = _status_kb(kafka, "VmRSS")
+        kb["kafka"] = _status_kb(_pid_file(stack.kafka.node_dir(1) / "kafka.pid"), "VmRSS")
     with contextlib.suppress(OSError, ValueError):
-        postmaster = int((stack.pg.data_dir / "postmaster.pid").read_text().split()[0])
+        postmaster = _pid_file(stack.pg.data_dir / "postmaster.pid")
         total = 0
         for pid in (postmaster, *children(postmaster)):
             with contextlib.suppress(OSError):
@@ -146,18 +158,13 @@ def cpu_times(stack: SoakStack, vegeta_pid: int | None) -> dict[str, float]:
     is everything else on the machine, other sessions included.
     """
     found: dict[str, float] = {}
-    for service in (*WRITE_SERVICES, "gateway"):
-        for name, label in ((service, f"{service} api"), (f"{service}-worker", f"{service} worker")):
-            proc = stack.procs.get(name)
-            if proc is not None and proc.poll() is None:
-                with contextlib.suppress(OSError):
-                    found[label] = cpu_seconds(proc.pid)
+    for label, pid in _service_pids(stack):
+        with contextlib.suppress(OSError):
+            found[label] = cpu_seconds(pid)
     with contextlib.suppress(OSError, ValueError):
-        found["kafka"] = cpu_seconds(int((stack.kafka.node_dir(1) / "kafka.pid").read_text().split()[0]))
+        found["kafka"] = cpu_seconds(_pid_file(stack.kafka.node_dir(1) / "kafka.pid"))
     with contextlib.suppress(OSError, ValueError):
-        found["postgres"] = tree_cpu_seconds(
-            int((stack.pg.data_dir / "postmaster.pid").read_text().split()[0])
-        )
+        found["postgres"] = tree_cpu_seconds(_pid_file(stack.pg.data_dir / "postmaster.pid"))
     found["load: writers and probes (soak.py)"] = time.process_time()
     if vegeta_pid is not None:
         with contextlib.suppress(OSError):

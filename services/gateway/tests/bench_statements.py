@@ -10,7 +10,9 @@ minimum, the 10th percentile and the median of the wall time of one execution (p
 execution and transfer of the JSON). No gateway, no HTTP: what one statement costs Postgres.
 Then the CPU time of one execution, each statement alone: the Postgres backend's (read from
 /proc, so Linux and the same host) and this process's. With BENCH_EXPLAIN=<file>, each
-statement's EXPLAIN (ANALYZE, BUFFERS) is written to the file.
+statement's EXPLAIN (ANALYZE, BUFFERS) is written to the file. The connection is set up as the
+gateway's are (`GatewaySettings.db_server_settings`): `GATEWAY_DB_RANDOM_PAGE_COST=4` measures the
+statements as Postgres's default planner costs would plan them.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from graphql import parse
 from gateway.app import all_migrations
 from gateway.projector.handlers import HANDLERS
 from gateway.read.compiled import CompiledQuery, compile_operation, inspect_operation
+from gateway.settings import GatewaySettings
 from mpe_devstack.postgres import throwaway_database
 from mpe_devstack.proc_cpu import cpu_seconds
 from mpe_devstack.scale_data import generate
@@ -51,6 +54,9 @@ def scale_events(scale: int) -> list[Event]:
 async def main(names: list[str], scale: int) -> None:
     async with throwaway_database(all_migrations()) as (_, dsn):
         conn = await db.connect(dsn)
+        for name, value in GatewaySettings().db_server_settings().items():  # as the gateway's pool
+            await conn.execute("select set_config($1, $2, false)", name, value)
+        print(f"planner: random_page_cost {await conn.fetchval('show random_page_cost')}")
         events = [*demo_events(), *(scale_events(scale) if scale else [])]
         backend = await conn.fetchval("select pg_backend_pid()")
         t0, pg0 = time.perf_counter(), cpu_seconds(backend)
