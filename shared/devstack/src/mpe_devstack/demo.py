@@ -204,14 +204,26 @@ def wait_visible(gateway_url: str, key: str, *, timeout_s: float = 60) -> int:
     deadline = time.monotonic() + timeout_s
     last = -1
     stable_since = time.monotonic()
+    answer = ""
     while time.monotonic() < deadline:
         r = httpx.post(
             f"{gateway_url}/graphql", json={"query": query}, headers={"X-API-Key": key}, timeout=10
         )
-        count = int(r.json()["data"]["technologies"]["totalCount"])
+        try:
+            count = int(r.json()["data"]["technologies"]["totalCount"])
+        except (ValueError, KeyError, TypeError):
+            # Not an answer yet (a 503 while the gateway reconnects, say): ask again, and say
+            # what it was if that is all there is until the deadline.
+            answer = f"HTTP {r.status_code}: {r.text[:300]}"
+            time.sleep(0.2)
+            continue
         if count != last:
             last, stable_since = count, time.monotonic()
         elif count > 0 and time.monotonic() - stable_since > 1.0:
             return count
         time.sleep(0.2)
+    if last < 0:
+        raise RuntimeError(
+            f"the gateway never answered the list of technologies in {timeout_s:g} s: {answer}"
+        )
     return last
