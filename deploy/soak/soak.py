@@ -44,7 +44,7 @@ import soak_report  # noqa: E402
 from soak_load import WRITE_SERVICES, Load  # noqa: E402
 
 from mpe_devstack.ports import free_port_range  # noqa: E402
-from mpe_devstack.proc_cpu import children, cpu_seconds, machine_busy_seconds, tree_cpu_seconds  # noqa: E402
+from mpe_devstack.proc_cpu import children, cpu_seconds, machine_busy_seconds  # noqa: E402
 from mpe_devstack.signals import sigterm_unwinds  # noqa: E402
 from mpe_kit.auth import issue_token  # noqa: E402
 
@@ -122,9 +122,9 @@ def _service_pids(stack: SoakStack) -> list[tuple[str, int]]:
     return found
 
 
-def _pid_file(path: Path) -> int:
-    """The pid on the first line of a pid file (Kafka's, Postgres's postmaster.pid)."""
-    return int(path.read_text().split()[0])
+def _kafka_pid(stack: SoakStack) -> int:
+    """The broker's JVM, from the pid file its launcher writes."""
+    return int((stack.kafka.node_dir(1) / "kafka.pid").read_text().split()[0])
 
 
 def memory(stack: SoakStack) -> dict[str, int]:
@@ -138,9 +138,9 @@ def memory(stack: SoakStack) -> dict[str, int]:
         with contextlib.suppress(OSError):
             kb[label] = _status_kb(pid, "VmRSS")
     with contextlib.suppress(OSError, ValueError):
-        kb["kafka"] = _status_kb(_pid_file(stack.kafka.node_dir(1) / "kafka.pid"), "VmRSS")
+        kb["kafka"] = _status_kb(_kafka_pid(stack), "VmRSS")
     with contextlib.suppress(OSError, ValueError):
-        postmaster = _pid_file(stack.pg.data_dir / "postmaster.pid")
+        postmaster = stack.postmaster_pid()
         total = 0
         for pid in (postmaster, *children(postmaster)):
             with contextlib.suppress(OSError):
@@ -162,9 +162,9 @@ def cpu_times(stack: SoakStack, vegeta_pid: int | None) -> dict[str, float]:
         with contextlib.suppress(OSError):
             found[label] = cpu_seconds(pid)
     with contextlib.suppress(OSError, ValueError):
-        found["kafka"] = cpu_seconds(_pid_file(stack.kafka.node_dir(1) / "kafka.pid"))
+        found["kafka"] = cpu_seconds(_kafka_pid(stack))
     with contextlib.suppress(OSError, ValueError):
-        found["postgres"] = tree_cpu_seconds(_pid_file(stack.pg.data_dir / "postmaster.pid"))
+        found["postgres"] = stack.postgres_cpu_seconds()
     found["load: writers and probes (soak.py)"] = time.process_time()
     if vegeta_pid is not None:
         with contextlib.suppress(OSError):
