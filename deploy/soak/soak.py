@@ -401,7 +401,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     vegeta = bench_vegeta.ensure_vegeta()
     facts = bench.machine()
     facts["load generators"] = (
-        "vegeta (reads) and the soak's asyncio httpx writers, unpinned, on the same machine"
+        "vegeta (reads) and the soak's asyncio aiohttp writers, unpinned, on the same machine"
     )
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mpe-soak-") as tmp:
