@@ -1,4 +1,4 @@
-"""The benchmark's arithmetic on canned vegeta output (`uv run pytest deploy/bench`; `make test` skips deploy/)."""
+"""The benchmark's arithmetic on canned vegeta output (`uv run pytest deploy/bench`)."""
 
 from __future__ import annotations
 

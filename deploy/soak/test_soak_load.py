@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import ModuleType
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+sys.path.insert(0, str(Path(__file__).parent))  # deploy/soak is no package: its modules by name
 
-def _load() -> ModuleType:
-    # deploy/soak is no package: load the module by path, as soak.py's own directory would.
-    spec = importlib.util.spec_from_file_location("soak_load", Path(__file__).with_name("soak_load.py"))
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-soak_load = _load()
+import soak_load
 
 # What the probe's server answers, in turn (each answer can be sent once).
 GRAPHQL_ANSWERS: list[web.Response] = []
@@ -69,7 +57,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _load_for(url: str) -> object:
+def _load_for(url: str) -> soak_load.Load:
     return soak_load.Load(
         urls={"firms": url},
         gateway_url=url,
