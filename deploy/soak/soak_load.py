@@ -100,11 +100,16 @@ class Answer:
 NO_ANSWER = (aiohttp.ClientError, TimeoutError)
 
 
-async def post(
-    session: aiohttp.ClientSession, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+async def send(
+    session: aiohttp.ClientSession,
+    path: str,
+    body: Any = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    method: str = "POST",
 ) -> Answer:
-    """POST `body` as JSON (nothing when None) and read the whole answer."""
-    async with session.post(path, json=body, headers=headers) as r:
+    """Send `body` as JSON (nothing when None) and read the whole answer."""
+    async with session.request(method, path, json=body, headers=headers) as r:
         return Answer(r.status, r.headers, await r.read())
 
 
@@ -215,18 +220,21 @@ class Load:
         """What the rounds build on: an industry of their own, a fiscal year's envelope and a program."""
         auth = {"Authorization": f"Bearer {self.token}"}
         async with aiohttp.ClientSession(headers=auth, timeout=aiohttp.ClientTimeout(total=30)) as client:
-            r = await post(
+            r = await send(
                 client,
                 f"{self.urls['catalog']}/v1/industries",
                 {"code": INDUSTRY, "name_en": "Soak", "name_ko": "내구 시험"},
             )
             if r.status not in (201, 409):
                 raise RuntimeError(f"soak industry: {r.status} {r.text}")
-            async with client.put(
-                f"{self.urls['budget']}/v1/fiscal-years/{FISCAL_YEAR}", json={"envelope_krw": 10**16}
-            ) as envelope:
-                if envelope.status >= 300:
-                    raise RuntimeError(f"soak envelope: {envelope.status} {await envelope.text()}")
+            r = await send(
+                client,
+                f"{self.urls['budget']}/v1/fiscal-years/{FISCAL_YEAR}",
+                {"envelope_krw": 10**16},
+                method="PUT",
+            )
+            if r.status >= 300:
+                raise RuntimeError(f"soak envelope: {r.status} {r.text}")
             program = {
                 "code": PROGRAM,
                 "fiscal_year": FISCAL_YEAR,
@@ -236,7 +244,7 @@ class Load:
                 "track": None,
                 "budget_krw": 10**15,
             }
-            r = await post(client, f"{self.urls['budget']}/v1/programs", program)
+            r = await send(client, f"{self.urls['budget']}/v1/programs", program)
             if r.status not in (201, 409):
                 raise RuntimeError(f"soak program: {r.status} {r.text}")
 
@@ -253,7 +261,7 @@ class Load:
         await pacer.take()
         started = time.monotonic()
         try:
-            r = await post(client, path, body, headers)
+            r = await send(client, path, body, headers)
         except NO_ANSWER:
             self.writes.append(
                 WriteRecord(self.now(), service, what, None, 1000 * (time.monotonic() - started))
@@ -304,7 +312,7 @@ class Load:
         detail = ""
         while time.monotonic() - acked < PROBE_LIMIT_S:
             try:
-                r = await post(
+                r = await send(
                     gateway, "/graphql", {"query": query, "variables": {"k": key}}, {WAIT_HEADER: token}
                 )
                 if r.status in (429, 503):

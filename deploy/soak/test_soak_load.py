@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -13,6 +12,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+from mpe_devstack.ports import free_port
 
 sys.path.insert(0, str(Path(__file__).parent))  # deploy/soak is no package: its modules by name
 
@@ -49,12 +50,6 @@ async def server() -> AsyncIterator[str]:
     await test_server.start_server()
     yield str(test_server.make_url("")).rstrip("/")
     await test_server.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _load_for(url: str) -> soak_load.Load:
@@ -94,7 +89,7 @@ async def test_a_refused_write_keeps_the_services_words(server: str) -> None:
 
 
 async def test_a_write_with_no_answer_is_recorded_without_a_status() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     load = _load_for(url)
     async with aiohttp.ClientSession(url) as client:
         r = await load._post(client, soak_load.Pacer(1000), "firms", "firm", "/v1/firms", {"brn": "1"})
