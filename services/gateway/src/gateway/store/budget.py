@@ -158,13 +158,18 @@ async def projects_count(conn: Conn, f: ProjectFilter) -> int:
 # carrying the code, a project once per distinct code it carries. A sum over years is a sum of
 # rows: each project belongs to one fiscal year.
 def technology_sums(code: str, year: str) -> str:
-    """One row: the sums of the technology `code` (SQL) in the fiscal year `year` (SQL; null: every year), zeros without projects."""
+    """One row: the sums of the technology `code` (SQL) in the fiscal year `year` (SQL; null: every year), zeros without projects.
+
+    The year is a range, not `(year is null or f.fiscal_year = year)`: a prepared statement's
+    generic plan cannot use the key for that form and filters the technology's every year; for
+    a range it ranges the key (technology, year) either way (docs/measurements.md).
+    """
     return (
         "select coalesce(sum(f.committed_krw), 0)::bigint as committed_krw,"
         " coalesce(sum(f.disbursed_krw), 0)::bigint as disbursed_krw,"
         " coalesce(sum(f.project_count), 0)::bigint as project_count"
         f" from technology_year_funding f where f.technology_code = {code}"
-        f" and ({year}::int is null or f.fiscal_year = {year}::int)"
+        f" and f.fiscal_year between coalesce({year}::int, -2147483648) and coalesce({year}::int, 2147483647)"
     )
 
 
