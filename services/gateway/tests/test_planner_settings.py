@@ -7,6 +7,7 @@ small tables whole once per row of a page instead of going through their index
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from asgi_lifespan import LifespanManager
@@ -103,3 +104,22 @@ async def test_query_1_on_the_demo_finds_each_funding_by_its_key(gateway_db: str
     assert "fiscal_year >=" in funding[1], plan
     assert "fiscal_year <=" in funding[1], plan
     assert "Filter" not in funding[2], plan
+
+
+async def test_a_page_after_a_cursor_starts_its_key_range_there(gateway_db: str, conn: db.Conn) -> None:
+    async with conn.transaction():
+        for e in demo_events():
+            await HANDLERS[e.envelope.type](conn, e)
+    await conn.execute("analyze")
+    settings = _settings(gateway_db).db_server_settings()
+    for query in (
+        "{ technologies(first: 5) { edges { node { code } } } }",
+        "{ firms(first: 5) { edges { node { brn } } } }",
+        "{ projects(first: 5) { edges { node { code } } } }",
+    ):
+        statement = compile_query(parse(query), None, {}, scopes=SCOPES, max_page=100)
+        assert isinstance(statement, CompiledQuery), statement
+        plan = await _generic_plan(gateway_db, statement, settings)
+        # The cursor's key (a placeholder, null on the first page) bounds an index range of the
+        # key; `(after is null or key > after)` left the generic plan reading every row before it.
+        assert re.search(r"Index Cond: \(\w+ > COALESCE\(\$\d+, ''::text\)\)", plan), plan

@@ -10,7 +10,7 @@ from datetime import date
 import asyncpg
 
 from gateway.read.budget.model import DISBURSEMENT, PROGRAM, PROJECT
-from gateway.store.catalog import TECH_COLS
+from gateway.store.catalog import TECH_COLS, keyset_after
 from mpe_kit.db import Conn
 
 # Budget: fiscal years, programs, projects
@@ -39,7 +39,7 @@ async def programs_page(
     """Programs by code after a keyset position, of one fiscal year or all."""
     return await conn.fetch(
         f"select {PROGRAM_COLS} from programs where ($1::int is null or fiscal_year = $1)"
-        " and ($2::text is null or code > $2) order by code limit $3",
+        f" and {keyset_after('code', '$2')} order by code limit $3",
         fiscal_year,
         after,
         limit,
@@ -105,7 +105,7 @@ async def projects_page(
     """Projects by code after a keyset position."""
     where, args = project_where(f)
     return await conn.fetch(
-        f"select {PROJECT_COLS} from projects{where} and ($8::text is null or code > $8) order by code limit $9",
+        f"select {PROJECT_COLS} from projects{where} and {keyset_after('code', '$8')} order by code limit $9",
         *args,
         after,
         limit,
@@ -286,7 +286,7 @@ async def coverage_gaps_page(
     """Technologies uncovered in a fiscal year (see coverageGaps), by code after a keyset position."""
     return await conn.fetch(
         f"select {TECH_COLS} from technologies{gaps_where()}"
-        " and ($5::text is null or code > $5) order by code limit $6",
+        f" and {keyset_after('code', '$5')} order by code limit $6",
         *_gap_args(year, missing),
         after,
         limit,

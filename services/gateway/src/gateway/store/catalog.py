@@ -25,6 +25,16 @@ class TechnologyFilter:
     search: str | None = None
 
 
+def keyset_after(key: str, placeholder: str) -> str:
+    """The keyset condition: `key` (text, never empty) after the cursor's key `placeholder`, or every row if it is null.
+
+    Written as `key > coalesce(…, '')`, not `(… is null or key > …)`: a prepared statement's generic
+    plan can start its index range at the first form, and for the second reads every row before
+    the cursor (docs/measurements.md).
+    """
+    return f"{key} > coalesce({placeholder}::text, '')"
+
+
 def like(text: str | None) -> str | None:
     if not text:
         return None
@@ -50,7 +60,7 @@ async def technologies_page(
     where, args = technology_where(f)
     return await conn.fetch(
         f"select {TECH_COLS} from technologies{where}"
-        " and ($6::text is null or code > $6) order by code limit $7",
+        f" and {keyset_after('code', '$6')} order by code limit $7",
         *args,
         after,
         limit,

@@ -202,7 +202,7 @@ class Compiler:
         after, size1, size = params[-3:]
         cte = self.alias()
         self.ctes.append(
-            f"{cte} as (select {cols} from {table}{where} and ({after}::text is null or {key} > {after}::text)"
+            f"{cte} as (select {cols} from {table}{where} and {store.catalog.keyset_after(key, after)}"
             # `least` names the page size here too: a selection of totalCount alone uses no other
             # placeholder of the connection, and the statement must use every one it is sent.
             f" order by {key} limit least({size1}::int, {size}::int + 1))"
