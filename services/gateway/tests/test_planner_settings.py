@@ -1,8 +1,12 @@
-"""The planner's page cost on the gateway's connections, and the plan of query 1 it buys on the demo.
+"""The plans the gateway's prepared statements run with: the planner's page cost on its connections,
+and the optional arguments written so that a generic plan still ranges an index.
 
 The read model sits in memory; with Postgres's default `random_page_cost` of 4 the planner scans
 small tables whole once per row of a page instead of going through their index
-(`GATEWAY_DB_RANDOM_PAGE_COST`, docs/measurements.md).
+(`GATEWAY_DB_RANDOM_PAGE_COST`). A generic plan, made without the values, takes
+`($n is null or column = $n)` as a filter; the cursor and the funding's year are written as
+ranges instead (docs/architecture.md, "Optional arguments in a prepared statement";
+docs/measurements.md).
 """
 
 from __future__ import annotations
@@ -46,6 +50,13 @@ async def test_every_pooled_connection_of_the_gateway_carries_the_page_cost(gate
                 assert await again.fetchval("show random_page_cost") == shown
 
 
+async def _project_the_demo(conn: db.Conn) -> None:
+    async with conn.transaction():
+        for e in demo_events():
+            await HANDLERS[e.envelope.type](conn, e)
+    await conn.execute("analyze")  # what autovacuum leaves a live read model
+
+
 async def _generic_plan(dsn: str, statement: CompiledQuery, server_settings: dict[str, str]) -> str:
     """The generic plan: what a pooled connection runs the prepared statement with after its first
     executions (`pg_prepared_statements` counts them generic), whatever the values bound."""
@@ -69,10 +80,7 @@ async def _generic_plan(dsn: str, statement: CompiledQuery, server_settings: dic
 async def test_query_1_on_the_demo_reads_designations_through_their_index(
     gateway_db: str, conn: db.Conn
 ) -> None:
-    async with conn.transaction():
-        for e in demo_events():
-            await HANDLERS[e.envelope.type](conn, e)
-    await conn.execute("analyze")  # what autovacuum leaves a live read model
+    await _project_the_demo(conn)
     statement = compile_query(parse(QUERY_1.read_text()), None, {}, scopes=SCOPES, max_page=100)
     assert isinstance(statement, CompiledQuery), statement
 
@@ -89,10 +97,7 @@ async def test_query_1_on_the_demo_reads_designations_through_their_index(
 
 
 async def test_query_1_on_the_demo_finds_each_funding_by_its_key(gateway_db: str, conn: db.Conn) -> None:
-    async with conn.transaction():
-        for e in demo_events():
-            await HANDLERS[e.envelope.type](conn, e)
-    await conn.execute("analyze")
+    await _project_the_demo(conn)
     statement = compile_query(parse(QUERY_1.read_text()), None, {}, scopes=SCOPES, max_page=100)
     assert isinstance(statement, CompiledQuery), statement
 
@@ -107,10 +112,7 @@ async def test_query_1_on_the_demo_finds_each_funding_by_its_key(gateway_db: str
 
 
 async def test_a_page_after_a_cursor_starts_its_key_range_there(gateway_db: str, conn: db.Conn) -> None:
-    async with conn.transaction():
-        for e in demo_events():
-            await HANDLERS[e.envelope.type](conn, e)
-    await conn.execute("analyze")
+    await _project_the_demo(conn)
     settings = _settings(gateway_db).db_server_settings()
     for query in (
         "{ technologies(first: 5) { edges { node { code } } } }",
