@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from mpe_kit.db import Conn
+from mpe_kit.pagination import keyset_after
 
 PROGRAM_COLS = (
     "p.code, p.fiscal_year, p.name_en, p.name_ko, p.kind, p.track, p.budget_krw, p.themes, p.version, p.committed_krw,"
@@ -98,7 +99,7 @@ async def list_programs(
     """Programs by code, after a keyset position."""
     return await conn.fetch(
         f"select {PROGRAM_COLS} from programs p where ($1::int is null or p.fiscal_year = $1)"
-        " and ($2::text is null or p.code > $2) order by p.code limit $3",
+        f" and {keyset_after(('p.code', '$2', 'text'))} order by p.code limit $3",
         year,
         after,
         limit,
@@ -237,7 +238,7 @@ async def list_projects(
         f"select {PROJECT_COLS} from projects where ($1::text is null or program_code = $1)"
         " and ($2::text is null or technology_codes @> array[$2::text])"
         " and ($3::text is null or lead_firm_brn = $3) and ($4::text is null or status = $4)"
-        " and ($5::int is null or fiscal_year = $5) and ($6::text is null or code > $6)"
+        f" and ($5::int is null or fiscal_year = $5) and {keyset_after(('code', '$6', 'text'))}"
         " and ($8::jsonb is null or participants @> $8::jsonb)"
         " and ($9::jsonb is null or participants @> $9::jsonb)"
         " order by code limit $7",
@@ -280,7 +281,7 @@ async def disbursements(
     at, did = after if after else (None, None)
     return await conn.fetch(
         "select id, project_code, amount_krw, paid_on, created_at from disbursements where project_code = $1"
-        " and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3::uuid))"
+        f" and {keyset_after(('created_at', '$2', 'timestamptz'), ('id', '$3', 'uuid'))}"
         " order by created_at, id limit $4",
         project_code,
         at,

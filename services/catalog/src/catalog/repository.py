@@ -12,6 +12,7 @@ import asyncpg
 
 from catalog.domain import Technology
 from mpe_kit.db import Conn
+from mpe_kit.pagination import keyset_after
 
 _TECH_COLS = (
     "code, industry_code, kind, name_en, name_ko, description, status, listed_on, retired_on,"
@@ -47,7 +48,7 @@ async def list_industries(conn: Conn, *, after: str | None, limit: int) -> list[
     """Industries by code, after a keyset position."""
     return await conn.fetch(
         "select code, name_en, name_ko, version from industries"
-        " where $1::text is null or code > $1 order by code limit $2",
+        f" where {keyset_after(('code', '$1', 'text'))} order by code limit $2",
         after,
         limit,
     )
@@ -158,7 +159,7 @@ async def list_technologies(
         " and ($3::text is null or status = $3)"
         " and ($4::text is null or name_en ilike $4 or name_ko ilike $4)"
         " and ($5::date is null or (listed_on <= $5 and (retired_on is null or $5 < retired_on)))"
-        " and ($6::text is null or code > $6)"
+        f" and {keyset_after(('code', '$6', 'text'))}"
         " order by code limit $7",
         f.industry,
         f.kind,
@@ -271,7 +272,7 @@ async def list_revisions(
     return await conn.fetch(
         f"select {_REV_COLS} from revisions"
         " where ($1::text is null or status = $1)"
-        " and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3::uuid))"
+        f" and {keyset_after(('created_at', '$2', 'timestamptz'), ('id', '$3', 'uuid'))}"
         " order by created_at, id limit $4",
         status,
         after_at,

@@ -12,6 +12,7 @@ import asyncpg
 
 from firms.domain import Confirmation, Designation, Transition
 from mpe_kit.db import Conn
+from mpe_kit.pagination import keyset_after
 
 FIRM_COLS = "brn, name_en, name_ko, size, size_since, region, mpe_sales_ratio, technology_codes, version"
 DESIGNATION_COLS = "id, brn, kind, cohort, technology_codes, status, applied_on, designated_on, valid_until, history, version"
@@ -78,7 +79,7 @@ async def list_firms(conn: Conn, f: FirmFilter, *, after: str | None, limit: int
         " where ($1::text is null or size = $1) and ($2::text is null or region = $2)"
         " and ($3::text is null or technology_codes @> array[$3::text])"
         " and ($4::text is null or name_en ilike $4 or name_ko ilike $4)"
-        " and ($5::text is null or brn > $5) order by brn limit $6",
+        f" and {keyset_after(('brn', '$5', 'text'))} order by brn limit $6",
         f.size,
         f.region,
         f.technology,
@@ -121,7 +122,7 @@ async def confirmations_page(
     at, cid = after if after else (None, None)
     return await conn.fetch(
         "select id, technology_code, issued_on, valid_until, created_at from confirmations where brn = $1"
-        " and ($2::timestamptz is null or (created_at, id) > ($2::timestamptz, $3::uuid))"
+        f" and {keyset_after(('created_at', '$2', 'timestamptz'), ('id', '$3', 'uuid'))}"
         " order by created_at, id limit $4",
         brn,
         at,
@@ -252,7 +253,7 @@ async def list_designations(
         " where ($1::text is null or kind = $1) and ($2::text is null or status = $2)"
         " and ($3::int is null or cohort = $3) and ($4::text is null or technology_codes @> array[$4::text])"
         " and ($5::text is null or brn = $5)"
-        " and ($6::timestamptz is null or (created_at, id) > ($6::timestamptz, $7::uuid))"
+        f" and {keyset_after(('created_at', '$6', 'timestamptz'), ('id', '$7', 'uuid'))}"
         " order by created_at, id limit $8",
         f.kind,
         f.status,

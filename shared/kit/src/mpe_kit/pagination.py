@@ -69,3 +69,33 @@ def decode_time_id_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | No
 def encode_time_id_cursor(at: datetime, rid: uuid.UUID) -> str:
     """The cursor after the row created at `at` with id `rid`."""
     return encode_cursor([at.isoformat(), str(rid)])
+
+
+# Where a first page starts, per type of a keyset column: below every value a row can hold.
+_LOWEST = {
+    "text": "''",
+    "date": "'-infinity'::date",
+    "timestamptz": "'-infinity'::timestamptz",
+    "uuid": "'00000000-0000-0000-0000-000000000000'::uuid",
+}
+
+
+def keyset_after(*keys: tuple[str, str, str]) -> str:
+    """SQL: the row comes after the cursor's values, or any row when they are null (a first page).
+
+    `keys` are (column, placeholder, SQL type) in the list's order, e.g.
+    `keyset_after(("created_at", "$2", "timestamptz"), ("id", "$3", "uuid"))`. The condition is
+    `(columns) > (coalesce($n, lowest), …)`, not `($n is null or (columns) > ($n, …))`: asyncpg
+    prepares every statement, and Postgres may run it on a generic plan made without the values,
+    where only the first form is an index condition. With the second, a page reads every row
+    before its cursor, so later pages cost more the longer the list (docs/architecture.md,
+    "Optional arguments in a prepared statement"). A text key must never be empty: '' is where a
+    first page starts.
+    """
+    columns = ", ".join(column for column, _, _ in keys)
+    values = ", ".join(
+        f"coalesce({placeholder}::{type_}, {_LOWEST[type_]})" for _, placeholder, type_ in keys
+    )
+    if len(keys) == 1:
+        return f"{columns} > {values}"
+    return f"({columns}) > ({values})"

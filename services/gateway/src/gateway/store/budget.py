@@ -10,8 +10,9 @@ from datetime import date
 import asyncpg
 
 from gateway.read.budget.model import DISBURSEMENT, PROGRAM, PROJECT
-from gateway.store.catalog import TECH_COLS, keyset_after
+from gateway.store.catalog import TECH_COLS
 from mpe_kit.db import Conn
+from mpe_kit.pagination import keyset_after
 
 # Budget: fiscal years, programs, projects
 
@@ -39,7 +40,7 @@ async def programs_page(
     """Programs by code after a keyset position, of one fiscal year or all."""
     return await conn.fetch(
         f"select {PROGRAM_COLS} from programs where ($1::int is null or fiscal_year = $1)"
-        f" and {keyset_after('code', '$2')} order by code limit $3",
+        f" and {keyset_after(('code', '$2', 'text'))} order by code limit $3",
         fiscal_year,
         after,
         limit,
@@ -105,7 +106,7 @@ async def projects_page(
     """Projects by code after a keyset position."""
     where, args = project_where(f)
     return await conn.fetch(
-        f"select {PROJECT_COLS} from projects{where} and {keyset_after('code', '$8')} order by code limit $9",
+        f"select {PROJECT_COLS} from projects{where} and {keyset_after(('code', '$8', 'text'))} order by code limit $9",
         *args,
         after,
         limit,
@@ -132,7 +133,7 @@ async def disbursements_page(
     day, rid = after if after is not None else (None, None)
     return await conn.fetch(
         f"select {DISBURSEMENT_COLS} from disbursements where project_code = $1"
-        " and ($2::date is null or (paid_on, id) > ($2::date, $3::uuid)) order by paid_on, id limit $4",
+        f" and {keyset_after(('paid_on', '$2', 'date'), ('id', '$3', 'uuid'))} order by paid_on, id limit $4",
         project_code,
         day,
         rid,
@@ -286,7 +287,7 @@ async def coverage_gaps_page(
     """Technologies uncovered in a fiscal year (see coverageGaps), by code after a keyset position."""
     return await conn.fetch(
         f"select {TECH_COLS} from technologies{gaps_where()}"
-        f" and {keyset_after('code', '$5')} order by code limit $6",
+        f" and {keyset_after(('code', '$5', 'text'))} order by code limit $6",
         *_gap_args(year, missing),
         after,
         limit,

@@ -10,6 +10,7 @@ import asyncpg
 
 from gateway.read.catalog.model import TECHNOLOGY
 from mpe_kit.db import Conn
+from mpe_kit.pagination import keyset_after
 
 TECH_COLS = TECHNOLOGY.select()
 
@@ -23,16 +24,6 @@ class TechnologyFilter:
     status: str | None = None
     as_of: date | None = None
     search: str | None = None
-
-
-def keyset_after(key: str, placeholder: str) -> str:
-    """The keyset condition: `key` (text, never empty) after the cursor's key `placeholder`, or every row if it is null.
-
-    Written as `key > coalesce(…, '')`, not `(… is null or key > …)`: a prepared statement's generic
-    plan can start its index range at the first form, and for the second reads every row before
-    the cursor (docs/measurements.md).
-    """
-    return f"{key} > coalesce({placeholder}::text, '')"
 
 
 def like(text: str | None) -> str | None:
@@ -60,7 +51,7 @@ async def technologies_page(
     where, args = technology_where(f)
     return await conn.fetch(
         f"select {TECH_COLS} from technologies{where}"
-        f" and {keyset_after('code', '$6')} order by code limit $7",
+        f" and {keyset_after(('code', '$6', 'text'))} order by code limit $7",
         *args,
         after,
         limit,
@@ -89,7 +80,7 @@ async def revisions_page(
     day, rid = after if after is not None else (None, None)
     return await conn.fetch(
         f"select {REVISION_COLS} from revisions where status = 'published'"
-        " and ($1::date is null or (effective_on, id) > ($1::date, $2::uuid)) order by effective_on, id limit $3",
+        f" and {keyset_after(('effective_on', '$1', 'date'), ('id', '$2', 'uuid'))} order by effective_on, id limit $3",
         day,
         rid,
         limit,

@@ -8,8 +8,9 @@ from datetime import date
 import asyncpg
 
 from gateway.read.firms.model import DESIGNATION, FIRM
-from gateway.store.catalog import keyset_after, like
+from gateway.store.catalog import like
 from mpe_kit.db import Conn
+from mpe_kit.pagination import keyset_after
 
 # Firms and designations
 
@@ -45,7 +46,7 @@ async def firms_page(conn: Conn, f: FirmFilter, *, after: str | None, limit: int
     """Firms by BRN after a keyset position."""
     where, args = firm_where(f)
     return await conn.fetch(
-        f"select {FIRM_COLS} from firms{where} and {keyset_after('brn', '$7')} order by brn limit $8",
+        f"select {FIRM_COLS} from firms{where} and {keyset_after(('brn', '$7', 'text'))} order by brn limit $8",
         *args,
         after,
         limit,

@@ -56,6 +56,7 @@ from gateway.read.compiled.fields import (
 from gateway.read.describe import Entity, Lookup, Relation
 from gateway.read.firms.model import FIRM
 from gateway.read.schema import schema
+from mpe_kit.pagination import keyset_after
 
 F = TypeVar("F")
 
@@ -202,7 +203,7 @@ class Compiler:
         after, size1, size = params[-3:]
         cte = self.alias()
         self.ctes.append(
-            f"{cte} as (select {cols} from {table}{where} and {store.catalog.keyset_after(key, after)}"
+            f"{cte} as (select {cols} from {table}{where} and {keyset_after((key, after, 'text'))}"
             # `least` names the page size here too: a selection of totalCount alone uses no other
             # placeholder of the connection, and the statement must use every one it is sent.
             f" order by {key} limit least({size1}::int, {size}::int + 1))"
