@@ -201,6 +201,32 @@ async def test_aliases_and_fragments(pool: asyncpg.Pool) -> None:
     assert list(data["one"]) == ["code", "fy23", "all", "designations", "alias", "kind", "__typename"]
 
 
+async def test_response_keys_longer_than_a_column_name(pool: asyncpg.Pool) -> None:
+    # An object over rows is a record whose columns are named by the response keys; Postgres
+    # cuts a name past 63 bytes short, so such an object is built key by key instead.
+    at_most = "k" * 63
+    longer = "l" * 64
+    query = f"""
+    {{
+      technology(code: "SEMI-004") {{
+        {longer}: code
+        {at_most}: industry {{ {longer}: code nameEn }}
+        designations {{ {at_most}: id firm {{ {longer}: brn {at_most}: nameKo }} }}
+      }}
+      {longer}: technologies(first: 2) {{ edges {{ node {{ {at_most}: code }} }} }}
+    }}
+    """
+    data = await both(pool, query)
+    technology = data["technology"]
+    assert list(technology) == [longer, at_most, "designations"]
+    assert technology[at_most] == {longer: "SEMI", "nameEn": technology[at_most]["nameEn"]}
+    assert technology["designations"], technology
+    for designation in technology["designations"]:
+        assert list(designation) == [at_most, "firm"]
+        assert list(designation["firm"]) == [longer, at_most]
+    assert [list(e["node"]) for e in data[longer]["edges"]] == [[at_most], [at_most]]
+
+
 async def test_skip_and_include(pool: asyncpg.Pool) -> None:
     query = """
     query($yes: Boolean!, $no: Boolean = false) {

@@ -17,6 +17,8 @@ from mpe_kit.pagination import decode_text_cursor
 
 # json_build_object takes at most 100 arguments: 50 keys.
 MAX_KEYS = 50
+# A column name's most bytes (NAMEDATALEN - 1); Postgres cuts a longer one short.
+MAX_COLUMN_NAME = 63
 
 
 # Why an operation is left to strawberry, as the fallback counter's `reason` label says it.
@@ -149,6 +151,7 @@ def json_list(element: str, rows: str, alias: str, order: str) -> str:
     return f"coalesce((select json_agg({element} order by {order}) from ({rows}) {alias}), '[]'::json)"
 
 
-def json_one(element: str, rows: str, alias: str) -> str:
-    """`element` of the single row of `rows`, or null if there is none."""
-    return f"(select {element} from ({rows}) {alias})"
+def json_object(members: list[tuple[str, str]]) -> str:
+    """`json_build_object` of (response key, SQL of its value) in their order."""
+    pairs = ", ".join(f"'{key}', {value}" for key, value in members)
+    return f"json_build_object({pairs})"

@@ -14,7 +14,7 @@ from graphql.execution.collect_fields import FieldDetailsList
 from gateway import store
 from gateway.read.budget.model import PROGRAM
 from gateway.read.budget.spending import asked
-from gateway.read.compiled.core import ARGUMENTS, Unsupported, json_list, json_one
+from gateway.read.compiled.core import ARGUMENTS, Unsupported
 
 if TYPE_CHECKING:
     from gateway.read.compiled.compiler import Compiler
@@ -69,7 +69,7 @@ def f_Query_spending(c: Compiler, _: str, field: GraphQLField, details: FieldDet
     ph = c.site(field, details[0].node, _spending_values, store.spending.PLACEHOLDERS)
     x = c.alias()
     rows = store.spending.spending_sql(ph)
-    return json_list(c.child(field, details, x), rows, x, store.spending.spending_order(x))
+    return c.many(field, details, rows, x, store.spending.spending_order(x))
 
 
 def f_SpendingRow_industry(c: Compiler, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
@@ -78,7 +78,7 @@ def f_SpendingRow_industry(c: Compiler, a: str, field: GraphQLField, details: Fi
         f"select {a}.industry_code as code, {a}.industry_name_en as name_en,"
         f" {a}.industry_name_ko as name_ko where {a}.industry_code is not null"
     )
-    return json_one(c.child(field, details, x), rows, x)
+    return c.one(field, details, rows, x)
 
 
 def f_SpendingRow_program(c: Compiler, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
@@ -88,23 +88,23 @@ def f_SpendingRow_program(c: Compiler, a: str, field: GraphQLField, details: Fie
 def f_Technology_funding(c: Compiler, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
     (year,) = c.site(field, details[0].node, lambda args, _: [args.get("fiscalYear")], 1)
     x = c.alias()
-    return json_one(c.child(field, details, x), store.budget.technology_sums(f"{a}.code", year), x)
+    return c.one(field, details, store.budget.technology_sums(f"{a}.code", year), x)
 
 
 def f_Technology_fundingByYear(c: Compiler, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
     x = c.alias()
     rows = store.budget.technology_years(f"{a}.code")
-    return json_list(c.child(field, details, x), rows, x, f"{x}.fiscal_year")
+    return c.many(field, details, rows, x, f"{x}.fiscal_year")
 
 
 def f_Firm_funding(c: Compiler, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
     x = c.alias()
-    return json_one(c.child(field, details, x), f"select {a}.brn as brn", x)
+    return c.one(field, details, f"select {a}.brn as brn", x)
 
 
 def _role(c: Compiler, a: str, role: str, field: GraphQLField, details: FieldDetailsList) -> str:
     x = c.alias()
-    return json_one(c.child(field, details, x), store.spending.role_funding_sql(f"{a}.brn", f"'{role}'"), x)
+    return c.one(field, details, store.spending.role_funding_sql(f"{a}.brn", f"'{role}'"), x)
 
 
 def f_FirmFunding_asLead(c: Compiler, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
