@@ -3,7 +3,8 @@
 Strawberry resolves every field in Python (~7 µs a field): a page of 50 technologies with their
 industry, funding and firms is ~1,000 fields. Here the selection is compiled, once per distinct
 document, operation and outcome of its @skip/@include conditions, into a single statement of
-nested `json_build_object` / `json_agg` subqueries that returns the `data` object as text. Each
+nested subqueries that returns the `data` object as text: objects over rows are records named
+by their response keys, given to `json_agg` / `to_json`, the others `json_build_object`s. Each
 call only coerces the variables, checks the arguments as strawberry would, and binds them.
 
 The rows are chosen as the resolvers and their loaders choose them: both are written from the
