@@ -10,25 +10,22 @@ GraphQL read of that entity sent with the write's `MPE-Write-Token` in `MPE-Wait
 until the gateway answers with the entity; the time from the write's answer to that GraphQL
 answer is the write -> visible time.
 
-The writers and probes use aiohttp, not httpx: they share the machine's two cores with the stack
-they load, and httpx took about ten times aiohttp's CPU per request (1.3 against 0.1 ms, measured
-with 20 concurrent POSTs to a local server). With httpx the writers and probes took 12.4 % of the
-two cores in a twenty-minute soak; with aiohttp they took 4.1 % (docs/measurements.md).
+How they talk HTTP (aiohttp, and why not httpx) is in soak_http.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 import aiohttp
 import asyncpg
+from soak_http import NO_ANSWER, Answer, retry_after_s, send
 
 from mpe_events import brn
 from mpe_kit.writes import Written, decode
@@ -78,39 +75,6 @@ class ProbeRecord:
     projected_ms: float | None
     ms: float | None
     detail: str = ""
-
-
-@dataclass(frozen=True)
-class Answer:
-    """An HTTP answer, read in full: its status, headers (case-insensitive) and body."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-# A transport failure, a timeout or a body cut short: the request got no answer.
-NO_ANSWER = (aiohttp.ClientError, TimeoutError)
-
-
-async def send(
-    session: aiohttp.ClientSession,
-    path: str,
-    body: Any = None,
-    headers: Mapping[str, str] | None = None,
-    *,
-    method: str = "POST",
-) -> Answer:
-    """Send `body` as JSON (nothing when None) and read the whole answer."""
-    async with session.request(method, path, json=body, headers=headers) as r:
-        return Answer(r.status, r.headers, await r.read())
 
 
 class ProgressWatcher:
@@ -180,14 +144,6 @@ def firm_number(n: int) -> str:
     """A valid business registration number of the soak's own range (8xxxxxxxx and its check digit)."""
     first_nine = f"8{n:08d}"
     return first_nine + str(brn.check_digit(first_nine))
-
-
-def _retry_after_s(header: str | None) -> float:
-    """Seconds a Retry-After header asks for: 1 when it is absent or not a number (an HTTP date)."""
-    try:
-        return min(max(float(header or "1"), 0.0), 10.0)
-    except ValueError:
-        return 1.0
 
 
 @dataclass
@@ -320,7 +276,7 @@ class Load:
                     # partner would, wait what Retry-After says and ask again.
                     detail = f"HTTP {r.status}"
                     self.busy_answers += 1
-                    await asyncio.sleep(_retry_after_s(r.headers.get("retry-after")))
+                    await asyncio.sleep(retry_after_s(r.headers.get("retry-after")))
                     continue
                 body = r.json()
             except (*NO_ANSWER, ValueError) as exc:
