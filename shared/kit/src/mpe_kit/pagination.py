@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import uuid
 from datetime import UTC, datetime
@@ -80,6 +81,7 @@ _LOWEST = {
 }
 
 
+@functools.cache  # the repositories call it as they write each statement: the same few keys
 def keyset_after(*keys: tuple[str, str, str]) -> str:
     """SQL: the row comes after the cursor's values, or any row when they are null (a first page).
 

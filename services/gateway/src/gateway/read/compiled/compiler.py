@@ -24,7 +24,7 @@ from gateway import store
 from gateway.read.budget.model import PROGRAM, PROJECT
 from gateway.read.catalog.model import TECHNOLOGY
 from gateway.read.common import today_in_korea
-from gateway.read.compiled import money
+from gateway.read.compiled import budget, money
 from gateway.read.compiled.core import (
     ARGUMENTS,
     MAX_COLUMN_NAME,
@@ -424,46 +424,6 @@ class Compiler:
             params=params,
         )
 
-    def f_Query_programOverview(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        (year,) = self.site(field, details[0].node, lambda args, _: [args["fiscalYear"]], 1)
-        x = self.alias()
-        counted = store.budget.counted()
-        rows = (
-            f"select {year}::int as fiscal_year,"
-            f" (select envelope_krw from fiscal_years where year = {year}::int) as envelope_krw,"
-            " (select coalesce(sum(budget_krw), 0)::bigint from programs"
-            f" where fiscal_year = {year}::int) as programmed_krw,"
-            " coalesce(sum(committed_krw), 0)::bigint as committed_krw,"
-            " coalesce(sum(disbursed_krw), 0)::bigint as disbursed_krw,"
-            f" count(*) filter (where {counted} and kind = 'new') as new_count,"
-            f" count(*) filter (where {counted} and kind = 'continuing') as continuing_count"
-            f" from projects where fiscal_year = {year}::int"
-        )
-        return self.one(field, details, rows, x)
-
-    # ProgramOverview
-
-    def f_ProgramOverview_byIndustry(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        x = self.alias()
-        rows = (
-            f"select i.code, i.name_en, i.name_ko, {store.budget.ROLLUP} from projects p"
-            " left join technologies t on t.code = p.primary_technology"
-            " left join industries i on i.code = t.industry_code"
-            f" where p.fiscal_year = {a}.fiscal_year group by i.code, i.name_en, i.name_ko {store.budget.NONEMPTY}"
-        )
-        return self.many(field, details, rows, x, f"{x}.code nulls last")
-
-    def f_ProgramOverview_byTrack(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        x = self.alias()
-        rows = (
-            f"select g.track, {store.budget.ROLLUP} from projects p left join programs g on g.code = p.program_code"
-            f" where p.fiscal_year = {a}.fiscal_year group by g.track {store.budget.NONEMPTY}"
-        )
-        return self.many(field, details, rows, x, f"{x}.track nulls last")
-
-    def f_IndustryFunding_industry(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        return f"(case when {a}.code is null then null else {self.child(field, details, a)} end)"
-
     # Industry
 
     def f_Industry_technologyCount(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
@@ -473,8 +433,6 @@ class Compiler:
             f" is null then c.status = 'listed' else c.listed_on <= {day}::date and (c.retired_on is null"
             f" or {day}::date < c.retired_on) end)"
         )
-
-    # Firm
 
     # Designation
 
@@ -486,46 +444,19 @@ class Compiler:
 
     f_Project_history = f_Designation_history
 
-    def f_Project_continuedBy(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        # At most one record continues another (the budget service's unique index).
-        x = self.alias()
-        rows = f"select {PROJECT.select()} from projects where continues = {a}.code order by code limit 1"
-        return self.one(field, details, rows, x)
+    # The budget's hand-written fields (compiled/budget.py)
 
-    # Program
-
-    def program_sum(self, a: str, expr: str) -> str:
-        return f"(select {expr} from projects p where p.program_code = {a}.code)"
-
-    def f_Program_committedKrw(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        return self.program_sum(a, "coalesce(sum(p.committed_krw), 0)::bigint::text")
-
-    def f_Program_disbursedKrw(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        return self.program_sum(a, "coalesce(sum(p.disbursed_krw), 0)::bigint::text")
-
-    def f_Program_projectCount(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        return self.program_sum(a, f"count(*) filter (where {store.budget.counted('p')})")
-
-    def f_Program_themes(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        x = self.alias()
-        rows = f"select t, n from jsonb_array_elements({a}.themes) with ordinality e(t, n)"
-        return self.many(field, details, rows, x, f"{x}.n")
-
-    def f_Theme_stages(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        x = self.alias()
-        rows = f"select s, n from jsonb_array_elements({a}.t->'stages') with ordinality e(s, n)"
-        return self.many(field, details, rows, x, f"{x}.n")
-
-    def f_ThemeStage_projects(self, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-        # The stage's project codes in their order; one whose event has not arrived is left out.
-        x = self.alias()
-        rows = (
-            f"select {PROJECT.select('p')}, u.ord from jsonb_array_elements_text(coalesce({a}.s->'project_codes',"
-            " '[]'::jsonb)) with ordinality u(k, ord) join projects p on p.code = u.k"
-        )
-        return self.many(field, details, rows, x, f"{x}.ord")
-
-    # Project
+    f_Query_programOverview = budget.f_Query_programOverview
+    f_ProgramOverview_byIndustry = budget.f_ProgramOverview_byIndustry
+    f_ProgramOverview_byTrack = budget.f_ProgramOverview_byTrack
+    f_IndustryFunding_industry = budget.f_IndustryFunding_industry
+    f_Project_continuedBy = budget.f_Project_continuedBy
+    f_Program_committedKrw = budget.f_Program_committedKrw
+    f_Program_disbursedKrw = budget.f_Program_disbursedKrw
+    f_Program_projectCount = budget.f_Program_projectCount
+    f_Program_themes = budget.f_Program_themes
+    f_Theme_stages = budget.f_Theme_stages
+    f_ThemeStage_projects = budget.f_ThemeStage_projects
 
     # The money rollups (compiled/money.py)
 
