@@ -16,11 +16,12 @@ from asgi_lifespan import LifespanManager
 from gateway import store
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from mpe_kit import db
+from gateway.state import state_of
+from mpe_kit import db, ops
 from mpe_kit.writes import Written, encode
 
 from .conftest import new_key
-from .test_access import serving
+from .test_access import metric, serving
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -221,6 +222,46 @@ async def test_a_write_not_yet_projected_is_waited_for_then_refused_clearly(
         r = await post(served.client, key.secret, {"query": COUNT}, **{"MPE-Wait-For": token})
         await task
         assert r.json()["data"] == {"technologies": {"totalCount": 25}}
+
+
+async def test_past_its_most_requests_at_once_an_instance_answers_503_at_once(
+    conn: db.Conn, gateway_db: str
+) -> None:
+    """Two requests wait for a write not yet projected; the third is refused without waiting, then
+    served once they are done. The refusal is counted, and the in-flight count goes back to 0."""
+    key = await new_key(conn, "catalog:read")
+    token = encode([Written("/mpehub/catalog", 77, 1)])
+    async with serving(gateway_db, max_in_flight=2, read_your_writes_timeout_s=10) as served:
+        graphql = state_of(served.app).graphql
+        waiting = [
+            asyncio.create_task(post(served.client, key.secret, {"query": COUNT}, **{"MPE-Wait-For": token}))
+            for _ in range(2)
+        ]
+        deadline = time.monotonic() + 5
+        while graphql.in_flight < 2:
+            assert time.monotonic() < deadline, "the two waiting requests never got in"
+            await asyncio.sleep(0.01)
+        start = time.monotonic()
+        r = await post(served.client, key.secret, {"query": COUNT})
+        assert time.monotonic() - start < 1
+        assert r.status_code == 503
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.headers["retry-after"] == "1"
+        assert r.json()["detail"] == (
+            "This gateway instance is already working on 2 requests, its most at once; retry in 1 s."
+        )
+        assert r.json()["retry_after_s"] == 1
+        await store.changes.record_writes(conn, [("/mpehub/catalog", 77, 1)])
+        for answer in await asyncio.gather(*waiting):
+            assert answer.json()["data"] == {"technologies": {"totalCount": 25}}
+        assert graphql.in_flight == 0
+        r = await post(served.client, key.secret, {"query": COUNT})
+        assert r.json()["data"] == {"technologies": {"totalCount": 25}}
+        metrics = await ops.scrape(served.app)
+    assert metric(metrics, "mpe_gateway_requests_total", agency="(none)", outcome="busy") == 1
+    assert metric(metrics, "mpe_gateway_rejections_total", agency="(none)", limit="GATEWAY_BUSY") == 1
+    # Each request has its own access record, though asgi-lifespan hands them one state dict.
+    assert metric(metrics, "mpe_gateway_requests_total", agency="KIAT", operation_type="query", outcome="ok") == 3
 
 
 @pytest.mark.parametrize("token", ["nope", "v1.!!!", encode([Written("s", 1, 1)])[:-3] + "AAA", "v1."])

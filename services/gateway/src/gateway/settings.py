@@ -107,6 +107,15 @@ class GatewaySettings(ServiceSettings):
     default bounds a query near a quarter of a second of work.
     """
 
+    max_in_flight: int = Field(default=128, ge=0)
+    """Most GraphQL requests over HTTP one instance works on at once (`GATEWAY_MAX_IN_FLIGHT`); 0: no cap.
+
+    Past it the answer is 503 problem+json with `Retry-After: 1`, at once and before the body is
+    read. An overloaded instance sheds what it cannot answer soon instead of queueing it: a queue
+    grows the memory (Python keeps what a burst took) and answers late, after clients gave up.
+    The cap is for the instance, not a key; a key's own bursts are held by its rate first.
+    """
+
     document_cache_size: int = Field(default=1000, ge=0)
     """Parsed and validated documents kept per instance (`GATEWAY_DOCUMENT_CACHE_SIZE`); 0 keeps none."""
 

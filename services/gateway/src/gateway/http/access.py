@@ -188,6 +188,10 @@ def _outcome(status: int) -> str:
     return "ok"
 
 
+# The limit of a request refused because the instance was at GATEWAY_MAX_IN_FLIGHT (its outcome: busy).
+BUSY = "GATEWAY_BUSY"
+
+
 # The status proxies log for a client that went away before its answer: nothing was sent to it.
 CLIENT_CLOSED_REQUEST = 499
 
@@ -203,7 +207,9 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         record = AccessRecord()
-        scope.setdefault("state", {})[_STATE_KEY] = record
+        # A copy of the request's state: a server may hand every request the same dict
+        # (asgi-lifespan does; uvicorn copies it), and concurrent requests must not share a record.
+        scope["state"] = {**scope.get("state", {}), _STATE_KEY: record}
         status = 500
         start = time.perf_counter()
 
@@ -218,7 +224,7 @@ class AccessLog:
         finally:
             seconds = time.perf_counter() - start
             if record.outcome is None or status >= 400:
-                record.outcome = _outcome(status)
+                record.outcome = "busy" if record.limit == BUSY else _outcome(status)
             if status == 429:
                 record.limit = "RATE_LIMITED"
             gateway = started(scope["app"])

@@ -29,7 +29,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import store
-from gateway.http.access import CLIENT_CLOSED_REQUEST, GRAPHQL_PATH, request_record
+from gateway.http.access import BUSY, CLIENT_CLOSED_REQUEST, GRAPHQL_PATH, request_record
 from gateway.http.admission import (
     JSON,
     RequestError,
@@ -44,7 +44,7 @@ from gateway.portal import EXPLORER_PATH
 from gateway.projector import freshness
 from gateway.read.common import SEOUL
 from gateway.settings import GatewaySettings
-from gateway.state import state_of
+from gateway.state import started, state_of
 from mpe_kit.errors import Problem
 from mpe_kit.logging import get_logger
 from mpe_kit.problems import problem_response
@@ -53,6 +53,8 @@ from mpe_kit.writes import InvalidWriteToken, Written, decode
 log = get_logger("gateway.http")
 
 WAIT_HEADER = "mpe-wait-for"
+# Seconds a client is asked to wait when the instance is at GATEWAY_MAX_IN_FLIGHT.
+BUSY_RETRY_S = 1
 
 
 class GraphQLHTTP:
@@ -64,6 +66,8 @@ class GraphQLHTTP:
         self.persisted = LRU(settings.persisted_query_cache_size)
         self.responses = ResponseCache(settings.response_cache_size, settings.response_cache_max_entry_bytes)
         self.data_as_of = freshness.DataAsOf()
+        # Requests between the endpoint's first look and their answer sent (GATEWAY_MAX_IN_FLIGHT).
+        self.in_flight = 0
 
 
 def _wait_tokens(request: Request) -> list[Written]:
@@ -92,6 +96,21 @@ def _error_response(error: RequestError, as_of: datetime | None) -> Response:
         {"errors": [{"message": str(error), "extensions": {"code": error.code, **error.extensions}}]}
     )
     return Response(_with_extensions(body, as_of), status_code=error.status, media_type=JSON)
+
+
+def _busy(request: Request, cap: int) -> Response:
+    """The 503 of an instance already working on its most requests at once (nothing was read)."""
+    record = request_record(request)
+    if record is not None:
+        record.limit = BUSY
+    return problem_response(
+        503,
+        f"This gateway instance is already working on {cap} requests, its most at once;"
+        f" retry in {BUSY_RETRY_S} s.",
+        instance=GRAPHQL_PATH,
+        headers={"Retry-After": str(BUSY_RETRY_S)},
+        retry_after_s=BUSY_RETRY_S,
+    )
 
 
 def _note(request: Request, answer: Cached, answered_by: str, fallback: str | None = None) -> None:
@@ -212,6 +231,21 @@ class GraphQLEndpoint:
             await self.app(scope, receive, send)
             return
         request = Request(scope, receive)
+        gateway = started(scope["app"])
+        if gateway is None:
+            await self._answer(request, scope, receive, send)
+            return
+        http = gateway.graphql
+        if 0 < http.settings.max_in_flight <= http.in_flight:
+            await _busy(request, http.settings.max_in_flight)(scope, receive, send)
+            return
+        http.in_flight += 1
+        try:
+            await self._answer(request, scope, receive, send)
+        finally:
+            http.in_flight -= 1
+
+    async def _answer(self, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
         response: Response
         try:
             response = await graphql_http(request)
