@@ -261,7 +261,10 @@ async def test_past_its_most_requests_at_once_an_instance_answers_503_at_once(
     assert metric(metrics, "mpe_gateway_requests_total", agency="(none)", outcome="busy") == 1
     assert metric(metrics, "mpe_gateway_rejections_total", agency="(none)", limit="GATEWAY_BUSY") == 1
     # Each request has its own access record, though asgi-lifespan hands them one state dict.
-    assert metric(metrics, "mpe_gateway_requests_total", agency="KIAT", operation_type="query", outcome="ok") == 3
+    assert (
+        metric(metrics, "mpe_gateway_requests_total", agency="KIAT", operation_type="query", outcome="ok")
+        == 3
+    )
 
 
 @pytest.mark.parametrize("token", ["nope", "v1.!!!", encode([Written("s", 1, 1)])[:-3] + "AAA", "v1."])
