@@ -64,15 +64,19 @@ class SoakStack(bench_stack.Stack):
     ports (each worker's /metrics; the gateway worker's holds the projector's lag).
     """
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, gateway_settings: dict[str, str] | None = None) -> None:
         super().__init__(home)
+        self.gateway_settings = gateway_settings or {}
         for name in bench_stack.SERVICES:
             self.ports[f"{name}-worker"] = free_port_range(1)
 
     def env(self, name: str, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """As bench sets it up, without its fast firm-expiry tick (a soak wants the default)."""
+        """As bench sets it up, without its fast firm-expiry tick (a soak wants the default), with
+        the gateway settings asked for (`--gateway-setting`)."""
         env = super().env(name, extra)
         env.pop("FIRMS_EXPIRY_INTERVAL_S", None)
+        if name == "gateway":
+            env |= {f"GATEWAY_{k}": v for k, v in self.gateway_settings.items()}
         return env
 
     def serve(self, name: str, *, cpu: str | None = None, extra: dict[str, str] | None = None) -> None:
@@ -386,11 +390,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=HERE / "results", help="directory for the results")
     p.add_argument("--plot", type=Path, default=ROOT / "docs" / "soak.png", help="where the PNG goes")
     p.add_argument("--keep-logs", type=Path, help="copy the processes' logs here before the stack goes")
+    p.add_argument(
+        "--gateway-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a gateway setting for this run, without its GATEWAY_ prefix (MAX_IN_FLIGHT=0); repeatable",
+    )
     args = p.parse_args(argv)
     if args.minutes <= 0 or args.warmup_seconds < 0 or args.writes_per_s <= 0 or args.reads_per_s <= 0:
         p.error("--minutes, --writes-per-s and --reads-per-s must be positive, --warmup-seconds not negative")
     if args.sample_seconds <= 0 or args.probe_every <= 0:
         p.error("--sample-seconds and --probe-every must be positive")
+    settings: dict[str, str] = {}
+    for item in args.gateway_setting:
+        name, sep, value = item.partition("=")
+        if not sep or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
+            p.error(f"--gateway-setting takes NAME=VALUE, the name in capitals without GATEWAY_: {item!r}")
+        settings[name] = value
+    args.gateway_setting = settings
     return args
 
 
@@ -403,9 +421,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     facts["load generators"] = (
         "vegeta (reads) and the soak's asyncio aiohttp writers, unpinned, on the same machine"
     )
+    if args.gateway_setting:
+        facts["gateway settings"] = ", ".join(f"GATEWAY_{k}={v}" for k, v in args.gateway_setting.items())
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mpe-soak-") as tmp:
-        stack = SoakStack(Path(tmp) / "stack")
+        stack = SoakStack(Path(tmp) / "stack", args.gateway_setting)
         try:
             stack.start()
             stack.load_demo()
