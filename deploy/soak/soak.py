@@ -43,6 +43,7 @@ import bench_vegeta  # noqa: E402
 import soak_report  # noqa: E402
 from soak_load import WRITE_SERVICES, Load  # noqa: E402
 
+from gateway.settings import GatewaySettings  # noqa: E402
 from mpe_devstack.ports import free_port_range  # noqa: E402
 from mpe_devstack.proc_cpu import children, cpu_seconds, machine_busy_seconds  # noqa: E402
 from mpe_devstack.signals import sigterm_unwinds  # noqa: E402
@@ -403,10 +404,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     if args.sample_seconds <= 0 or args.probe_every <= 0:
         p.error("--sample-seconds and --probe-every must be positive")
     settings: dict[str, str] = {}
+    known = {field.upper() for field in GatewaySettings.model_fields}
     for item in args.gateway_setting:
         name, sep, value = item.partition("=")
         if not sep or not re.fullmatch(r"[A-Z][A-Z0-9_]*", name):
             p.error(f"--gateway-setting takes NAME=VALUE, the name in capitals without GATEWAY_: {item!r}")
+        if name not in known:
+            # The gateway would ignore it, and the report would still name it.
+            p.error(f"--gateway-setting: the gateway has no setting GATEWAY_{name}")
         settings[name] = value
     args.gateway_setting = settings
     return args

@@ -30,3 +30,14 @@ def test_a_malformed_gateway_setting_is_refused(item: str, capsys: pytest.Captur
         soak.parse_args(["--gateway-setting", item])
     assert exit_.value.code == 2
     assert "--gateway-setting takes NAME=VALUE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["GATEWAY_MAX_IN_FLIGHT", "MAX_IN_FLYING"])
+def test_a_setting_the_gateway_does_not_have_is_refused(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The gateway would ignore it without a word, and the report would still name it."""
+    with pytest.raises(SystemExit) as exit_:
+        soak.parse_args(["--gateway-setting", f"{name}=0"])
+    assert exit_.value.code == 2
+    assert f"the gateway has no setting GATEWAY_{name}" in capsys.readouterr().err

@@ -113,7 +113,8 @@ class GatewaySettings(ServiceSettings):
     Past it the answer is 503 problem+json with `Retry-After: 1`, at once and before the body is
     read. An overloaded instance sheds what it cannot answer soon instead of queueing it: a queue
     grows the memory (Python keeps what a burst took) and answers late, after clients gave up.
-    The cap is for the instance, not a key; a key's own bursts are held by its rate first.
+    The cap counts every key's requests and is checked before the key and its rate. A request
+    waiting for its writes (`MPE-Wait-For`) is not counted while it waits.
     """
 
     document_cache_size: int = Field(default=1000, ge=0)

@@ -1,6 +1,7 @@
 """`/graphql` over HTTP: admission, persisted queries, read-your-writes, caches, then execution.
 
 One request goes through, in order:
+0. the instance's in-flight cap (`GATEWAY_MAX_IN_FLIGHT`): past it, 503 before anything is read;
 1. the partner's key and its rate limit (401, 429);
 2. the body (`query`, `variables`, `operationName`, `extensions`; 400 when malformed);
 3. automatic persisted queries: `extensions.persistedQuery.sha256Hash` names a document the
@@ -154,9 +155,15 @@ async def graphql_http(request: Request) -> Response:
         query = persisted(state.persisted, req)
         written = _wait_tokens(request)
         if written:
-            pending = await freshness.wait_for_writes(
-                pool, written, timeout_s=settings.read_your_writes_timeout_s
-            )
+            # Waiting for the projector is no work here: the request leaves the in-flight count
+            # meanwhile, so that reads waiting on a lagging projector cannot fill the cap.
+            state.in_flight -= 1
+            try:
+                pending = await freshness.wait_for_writes(
+                    pool, written, timeout_s=settings.read_your_writes_timeout_s
+                )
+            finally:
+                state.in_flight += 1
             if pending:
                 raise RequestError(
                     f"The gateway has not yet applied {len(pending)} of the writes in"
