@@ -177,9 +177,7 @@ class Compiler:
     def many(self, field: GraphQLField, details: FieldDetailsList, rows: str, x: str, order: str) -> str:
         """A JSON list, never null, of the field's object on each row of `rows` (aliased `x`) in `order`."""
         lateral, element = self.record(field, details, x)
-        return (
-            f"coalesce((select json_agg({element} order by {order}) from ({rows}) {x}{lateral}), '[]'::json)"
-        )
+        return json_list(element, rows, x, order, lateral)
 
     def one(self, field: GraphQLField, details: FieldDetailsList, rows: str, x: str) -> str:
         """The field's object on the single row of `rows` (aliased `x`), or null if there is none."""
@@ -251,7 +249,7 @@ class Compiler:
         type_ = get_named_type(field.type)
         assert isinstance(type_, GraphQLObjectType)
         page = f"select * from {cte} order by {key} limit {size}::int"
-        parts: list[str] = []
+        parts: list[tuple[str, str]] = []
         for k, sub in self.subfields(type_, details).items():
             name = sub[0].node.name.value
             if name == "__typename":
@@ -264,16 +262,16 @@ class Compiler:
                 value = self.page_info(type_.fields["pageInfo"], sub, cte, page, key, size)
             else:
                 raise Unsupported
-            parts.append(f"'{k}', {value}")
+            parts.append((k, value))
         if len(parts) > MAX_KEYS:
             raise Unsupported(WIDTH)
-        return f"json_build_object({', '.join(parts)})"
+        return json_object(parts)
 
     def edges(self, field: GraphQLField, details: FieldDetailsList, page: str, key: str) -> str:
         type_ = get_named_type(field.type)
         assert isinstance(type_, GraphQLObjectType)
         x = self.alias()
-        parts: list[str] = []
+        parts: list[tuple[str, str]] = []
         for k, sub in self.subfields(type_, details).items():
             name = sub[0].node.name.value
             if name == "__typename":
@@ -284,17 +282,17 @@ class Compiler:
                 value = self.child(type_.fields["node"], sub, x)
             else:
                 raise Unsupported
-            parts.append(f"'{k}', {value}")
+            parts.append((k, value))
         if len(parts) > MAX_KEYS:
             raise Unsupported(WIDTH)
-        return json_list(f"json_build_object({', '.join(parts)})", page, x, f"{x}.{key}")
+        return json_list(json_object(parts), page, x, f"{x}.{key}")
 
     def page_info(
         self, field: GraphQLField, details: FieldDetailsList, cte: str, page: str, key: str, size: str
     ) -> str:
         type_ = get_named_type(field.type)
         assert isinstance(type_, GraphQLObjectType)
-        parts: list[str] = []
+        parts: list[tuple[str, str]] = []
         for k, sub in self.subfields(type_, details).items():
             name = sub[0].node.name.value
             if name == "__typename":
@@ -307,8 +305,8 @@ class Compiler:
                 value = f"(select {cursor_sql(f'{z}.{key}')} from ({last}) {z})"
             else:
                 raise Unsupported
-            parts.append(f"'{k}', {value}")
-        return f"json_build_object({', '.join(parts)})"
+            parts.append((k, value))
+        return json_object(parts)
 
     # Query
 

@@ -146,9 +146,12 @@ def cursor_sql(expr: str) -> str:
     )
 
 
-def json_list(element: str, rows: str, alias: str, order: str) -> str:
-    """A JSON list, never null, of `element` over the rows `rows` (aliased `alias`) in `order`."""
-    return f"coalesce((select json_agg({element} order by {order}) from ({rows}) {alias}), '[]'::json)"
+def json_list(element: str, rows: str, alias: str, order: str, lateral: str = "") -> str:
+    """A JSON list, never null, of `element` over the rows `rows` (aliased `alias`, then `lateral`
+    joined to each) in `order`."""
+    return (
+        f"coalesce((select json_agg({element} order by {order}) from ({rows}) {alias}{lateral}), '[]'::json)"
+    )
 
 
 def json_object(members: list[tuple[str, str]]) -> str:
