@@ -243,11 +243,11 @@ def run_ladders(
                     attack(vegeta, targets_file, rate=rate, seconds=plan.warmup_seconds, out=Path(os.devnull))
                     pid = stack.procs["gateway"].pid
                     cpu_before, pg_before = cpu_seconds(pid), stack.postgres_cpu_seconds()
-                    finished_before = finished()
+                    finished_before, busy_before = finished(), finished.busy
                     attack(vegeta, targets_file, rate=rate, seconds=plan.seconds, out=results)
                     cpu = cpu_seconds(pid) - cpu_before
                     pg_cpu = stack.postgres_cpu_seconds() - pg_before
-                    done = finished() - finished_before
+                    done, busy = finished() - finished_before, finished.busy - busy_before
                     report, correct = measure(vegeta, results, expected)
                     results.unlink()
                     rung = rung_from(
@@ -256,6 +256,7 @@ def run_ladders(
                         gateway_cpu_s=cpu,
                         postgres_cpu_s=pg_cpu,
                         gateway_finished=done,
+                        refused_busy=busy,
                         query=query.name,
                         cache=cache,
                         statements=statements,
@@ -343,10 +344,11 @@ def render(
         "timeout). Cold: `GATEWAY_RESPONSE_CACHE_SIZE=0`; warm: default settings after a priming "
         "request. Success: HTTP 200 with the reference answer's length. Achieved: successes per second. "
         "SQL statements: one execution, counted with pg_stat_statements (key lookup left out). Gateway CPU: "
-        "the gateway process's user+system time during the measured seconds, per GraphQL request it finished "
-        "then (its access log: requests vegeta gave up on count too; on a saturated rung most finish later, "
+        "the gateway process's user+system time during the measured seconds, per GraphQL request it worked "
+        "on then (its access log: requests vegeta gave up on count too, those refused at once with 503 at "
+        "`GATEWAY_MAX_IN_FLIGHT` do not and have their own column; on a saturated rung most finish later, "
         "so read it where the gateway kept up) and as a share of its core. Postgres CPU: the same for the "
-        "postmaster and all its processes, per GraphQL request the gateway finished; total: the two "
+        "postmaster and all its processes, per GraphQL request the gateway worked on; total: the two "
         "together. A ladder "
         "stops at the first rung that keeps up with less than 90 % of its rate or answers less than 99 % "
         "correctly."

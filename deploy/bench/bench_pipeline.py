@@ -243,7 +243,19 @@ async def _load(url: str, key: str, body: dict[str, Any], rate: int, seconds: fl
         "p99_ms": round(latencies["99th"] / 1e6, 1),
         "achieved_rate": round(report["throughput"]),
         "errors": int(report["requests"]) - correct,
+        # What the answers were, by HTTP status; "0" is vegeta's for no answer (a timeout, say).
+        "status_codes": {code: int(n) for code, n in sorted(report.get("status_codes", {}).items())},
     }
+
+
+def _errors(m: dict[str, Any]) -> str:
+    """'3 errors', with the statuses of the answers that were not 200 (503: the gateway was busy)."""
+    others = [
+        f"{'no answer' if code == '0' else code} ×{n}"
+        for code, n in m.get("status_codes", {}).items()
+        if code != "200" and n
+    ]
+    return f"{m['errors']} errors" + (f": {', '.join(others)}" if others else "")
 
 
 def _cold_gateway(stack: Stack, port: int) -> subprocess.Popen[bytes]:
@@ -327,10 +339,16 @@ def _markdown(label: str, r: dict[str, Any]) -> str:
             m = q[mode]
             lines.append(
                 f"| {name} {mode} ({m['achieved_rate']}/s answered) | p50 {m['p50_ms']} ms, p99 {m['p99_ms']} ms"
-                f" ({m['errors']} errors) |"
+                f" ({_errors(m)}) |"
             )
     for name, e in r.get("exports", {}).items():
         lines.append(f"| export {name} | {e['rows_per_s']:,} rows/s ({e['rows']:,} rows) |")
+    if r.get("queries"):
+        lines += [
+            "",
+            "A query's p50 and p99 are over every request, those refused at once with 503 included;"
+            " 'answered' counts the 200s.",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -99,21 +99,26 @@ class LoggedRequests:
     """GraphQL requests the gateway has finished so far, counted in its access log.
 
     Every finished request to /graphql writes one "graphql request" line, flushed at once;
-    reading the file asks nothing of a gateway that may be swamped.
+    reading the file asks nothing of a gateway that may be swamped. `busy` counts those of them
+    it refused at once with 503 because it was at `GATEWAY_MAX_IN_FLIGHT` (outcome "busy").
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.offset = 0
         self.count = 0
+        self.busy = 0
 
     def __call__(self) -> int:
-        """The count up to the last whole line written."""
+        """The count up to the last whole line written (`busy` is brought up to the same line)."""
         with self.path.open("rb") as f:
             f.seek(self.offset)
             data = f.read()
         whole = data.rfind(b"\n") + 1
-        self.count += data[:whole].count(b'"graphql request"')
+        for line in data[:whole].splitlines():
+            if b'"graphql request"' in line:
+                self.count += 1
+                self.busy += json.loads(line).get("outcome") == "busy"
         self.offset += whole
         return self.count
 

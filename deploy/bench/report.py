@@ -32,6 +32,8 @@ class Rung:
     gateway_finished: int
     seconds: float
     postgres_cpu_s: float | None = None
+    # Of `gateway_finished`, those refused at once with 503 at GATEWAY_MAX_IN_FLIGHT ("busy").
+    refused_busy: int = 0
 
     @property
     def correct_share(self) -> float:
@@ -39,21 +41,28 @@ class Rung:
         return self.correct / self.requests if self.requests else 0.0
 
     @property
+    def worked(self) -> int:
+        """GraphQL requests the gateway finished while the rung ran, less the busy refusals."""
+        return self.gateway_finished - self.refused_busy
+
+    @property
     def cpu_ms_per_request(self) -> float | None:
-        """The gateway process's CPU time per GraphQL request it finished while the rung ran.
+        """The gateway process's CPU time per GraphQL request it worked on while the rung ran.
 
         Counted on the gateway's side, so a saturated rung's requests that vegeta gave up on but
-        the gateway still answered count too: 1000 / this is about what one core can serve.
+        the gateway still answered count too: 1000 / this is about what one core can serve. A
+        request refused at once as busy is not counted: it costs next to nothing, and counting
+        it would make a saturated rung look cheaper. Its small cost stays in the numerator.
         """
-        return 1000 * self.gateway_cpu_s / self.gateway_finished if self.gateway_finished else None
+        return 1000 * self.gateway_cpu_s / self.worked if self.worked > 0 else None
 
     @property
     def postgres_cpu_ms_per_request(self) -> float | None:
         """Postgres's CPU time (the postmaster and all its processes) per GraphQL request the
-        gateway finished while the rung ran; None when it was not sampled."""
-        if self.postgres_cpu_s is None or not self.gateway_finished:
+        gateway worked on while the rung ran; None when it was not sampled."""
+        if self.postgres_cpu_s is None or self.worked <= 0:
             return None
-        return 1000 * self.postgres_cpu_s / self.gateway_finished
+        return 1000 * self.postgres_cpu_s / self.worked
 
     @property
     def total_cpu_ms_per_request(self) -> float | None:
@@ -138,6 +147,7 @@ def rung_from(
     statements: int | None,
     rate: int,
     postgres_cpu_s: float | None = None,
+    refused_busy: int = 0,
 ) -> Rung:
     """A rung from vegeta's JSON report (`vegeta report -type=json`) and the count of correct answers.
 
@@ -161,6 +171,7 @@ def rung_from(
         gateway_finished=gateway_finished,
         seconds=seconds,
         postgres_cpu_s=postgres_cpu_s,
+        refused_busy=refused_busy,
     )
 
 
@@ -184,18 +195,19 @@ def table(rows: Sequence[Rung | Skipped]) -> str:
     """The results as a Markdown table, one line per query, cache and rate."""
     lines = [
         "| query | cache | SQL statements | rate (req/s) | achieved req/s | p50 ms | p99 ms | success %"
-        " | gateway CPU ms/request | Postgres CPU ms/request | total CPU ms/request | gateway core use % |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        " | refused busy (503) | gateway CPU ms/request | Postgres CPU ms/request | total CPU ms/request"
+        " | gateway core use % |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         statements = "n/a" if row.statements is None else str(row.statements)
         head = f"| {row.query} | {row.cache} | {statements} | {row.rate}"
         if isinstance(row, Skipped):
-            lines.append(f"{head} | not run: saturated at a lower rate | | | | | | | |")
+            lines.append(f"{head} | not run: saturated at a lower rate | | | | | | | | |")
             continue
         lines.append(
             f"{head} | {row.achieved_per_s:.0f} | {_ms(row.p50_ms)} | {_ms(row.p99_ms)}"
-            f" | {100 * row.correct_share:.2f} | {_cpu(row.cpu_ms_per_request)}"
+            f" | {100 * row.correct_share:.2f} | {row.refused_busy} | {_cpu(row.cpu_ms_per_request)}"
             f" | {_cpu(row.postgres_cpu_ms_per_request)} | {_cpu(row.total_cpu_ms_per_request)}"
             f" | {100 * row.core_use:.0f} |"
         )

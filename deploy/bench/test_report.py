@@ -107,7 +107,7 @@ def test_the_table_and_the_targets() -> None:
     skipped = report.Skipped(query="technologies", cache="warm", statements=0, rate=3000)
     text = report.table([cold, warm, skipped])
     assert text.splitlines()[2] == (
-        "| technologies | cold | 6 | 200 | 200 | 2.5 | 48.0 | 100.00 | 2.50 | n/a | n/a | 50 |"
+        "| technologies | cold | 6 | 200 | 200 | 2.5 | 48.0 | 100.00 | 0 | 2.50 | n/a | n/a | 50 |"
     )
     assert text.splitlines()[4].startswith("| technologies | warm | 0 | 3000 | not run")
     assert text.splitlines()[4].count("|") == text.splitlines()[0].count("|")
@@ -157,12 +157,16 @@ def test_postgres_and_total_cpu_per_request() -> None:
     assert rung.total_cpu_ms_per_request == pytest.approx(5.0)
     assert report.cpu_line(rung) == "1.00 gateway + 4.00 Postgres = 5.00"
     row = report.table([rung]).splitlines()
-    assert row[0].split(" | ")[8:11] == [
+    assert row[0].split(" | ")[8:12] == [
+        "refused busy (503)",
         "gateway CPU ms/request",
         "Postgres CPU ms/request",
         "total CPU ms/request",
     ]
-    assert row[2] == "| technologies | cold | 1 | 200 | 200 | 2.5 | 48.0 | 100.00 | 1.00 | 4.00 | 5.00 | 20 |"
+    assert (
+        row[2]
+        == "| technologies | cold | 1 | 200 | 200 | 2.5 | 48.0 | 100.00 | 0 | 1.00 | 4.00 | 5.00 | 20 |"
+    )
     # Not sampled (as ab.py's rungs), or no request finished: no figure, never a division by zero.
     unsampled = _cold(200, correct=2000, gateway_cpu_s=2.0, postgres_cpu_s=None)
     assert (unsampled.postgres_cpu_ms_per_request, unsampled.total_cpu_ms_per_request) == (None, None)
@@ -172,6 +176,42 @@ def test_postgres_and_total_cpu_per_request() -> None:
         None,
         None,
     )
+
+
+def test_busy_refusals_are_counted_apart_and_left_out_of_the_cpu_per_request() -> None:
+    # 2,000 finished, 800 of them refused at once with 503: the CPU went to the other 1,200.
+    rung = report.rung_from(
+        {**REPORT, "requests": 2000},
+        correct=1200,
+        gateway_cpu_s=1.2,
+        postgres_cpu_s=12.0,
+        gateway_finished=2000,
+        refused_busy=800,
+        query="technologies",
+        cache="cold",
+        statements=1,
+        rate=200,
+    )
+    assert rung.worked == 1200
+    assert (rung.cpu_ms_per_request, rung.postgres_cpu_ms_per_request) == (
+        pytest.approx(1.0),
+        pytest.approx(10.0),
+    )
+    assert report.table([rung]).splitlines()[2].split(" | ")[8:10] == ["800", "1.00"]
+    # Every finished request refused: nothing was worked on, so there is no figure.
+    refused = report.rung_from(
+        REPORT,
+        correct=0,
+        gateway_cpu_s=0.2,
+        postgres_cpu_s=0.1,
+        gateway_finished=50,
+        refused_busy=50,
+        query="technologies",
+        cache="cold",
+        statements=1,
+        rate=200,
+    )
+    assert (refused.cpu_ms_per_request, refused.total_cpu_ms_per_request) == (None, None)
 
 
 def test_the_cpu_target_is_read_on_the_highest_cold_rung_kept_up_with() -> None:

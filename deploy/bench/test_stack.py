@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # deploy/bench is no package: its modules by name
 
+import bench_pipeline
 import bench_stack
+import bench_vegeta
 
 from mpe_devstack import proc_cpu
 
@@ -99,3 +102,54 @@ def test_the_wait_for_the_projector_grows_with_the_events() -> None:
     assert bench_stack.SETTLE_FLOOR_S < ten < hundred
     # Room for a projector four times slower than today's ~190 events/s.
     assert ten >= 55_000 / 190 * 3
+
+
+def test_the_access_log_counts_finished_requests_and_busy_refusals_up_to_the_last_whole_line(
+    tmp_path: Path,
+) -> None:
+    def line(**fields: object) -> str:
+        return json.dumps(fields, ensure_ascii=False) + "\n"
+
+    log = tmp_path / "gateway.log"
+    log.write_text(
+        line(event="graphql request", outcome="ok", agency="벤치")
+        + line(event="graphql request", outcome="busy", status=503)
+        + line(event="compiled statement refused; strawberry answers")
+        + '{"event": "graphql request", "outcome": "bu'  # still being written
+    )
+    finished = bench_vegeta.LoggedRequests(log)
+    assert (finished(), finished.busy) == (2, 1)
+    with log.open("a") as f:
+        f.write('sy"}\n' + line(event="graphql request", outcome="error"))
+    assert (finished(), finished.busy) == (4, 2)
+
+
+def test_the_pipeline_report_names_the_statuses_of_the_answers_that_were_not_200() -> None:
+    busy = {"p50_ms": 1.9, "p99_ms": 5003.7, "achieved_rate": 7, "errors": 929}
+    result = {
+        "when": "2026-12-07 00:47 UTC",
+        "machine": "vm, 2 cores",
+        "events": 1_648_727,
+        "queries": {
+            "spending": {
+                "cold": {**busy, "status_codes": {"0": 29, "200": 71, "503": 900}},
+                "warm": {
+                    "p50_ms": 0.6,
+                    "p99_ms": 1.6,
+                    "achieved_rate": 200,
+                    "errors": 0,
+                    "status_codes": {"200": 1000},
+                },
+            }
+        },
+    }
+    text = bench_pipeline._markdown("300x", result)
+    assert (
+        "| spending cold (7/s answered) | p50 1.9 ms, p99 5003.7 ms (929 errors: no answer ×29, 503 ×900) |"
+        in text
+    )
+    assert "| spending warm (200/s answered) | p50 0.6 ms, p99 1.6 ms (0 errors) |" in text
+    assert "those refused at once with 503 included" in text
+    # A result written before the statuses were kept still renders.
+    del result["queries"]["spending"]["cold"]["status_codes"]
+    assert "(929 errors) |" in bench_pipeline._markdown("300x", result)
