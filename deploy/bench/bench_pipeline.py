@@ -210,6 +210,7 @@ async def write_visible(stack: Stack, rate: int, seconds: float) -> dict[str, An
         "achieved_rate": round(report["throughput"]),
         "writes": acked,
         "errors": int(report["requests"]) - acked,
+        "status_codes": {code: int(n) for code, n in sorted(report.get("status_codes", {}).items())},
         # Committed: the firm's next version is in the outbox (a write vegeta gave up on may be too).
         "committed": len(at),
         "not_seen": len(at) - len(ms),
@@ -332,7 +333,7 @@ def _markdown(label: str, r: dict[str, Any]) -> str:
         lines.append(
             f"| write → visible at {v['rate']}/s ({v['writes']} writes, {v['achieved_rate']}/s acknowledged,"
             f" acknowledgement p99 {v['ack_p99_ms']} ms)"
-            f" | p50 {v['p50_ms']} ms, p99 {v['p99_ms']} ms ({v['errors']} errors, {v['not_seen']} not seen) |"
+            f" | p50 {v['p50_ms']} ms, p99 {v['p99_ms']} ms ({_errors(v)}; {v['not_seen']} not seen) |"
         )
     for name, q in r.get("queries", {}).items():
         for mode in ("cold", "warm"):

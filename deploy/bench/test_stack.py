@@ -130,6 +130,20 @@ def test_the_pipeline_report_names_the_statuses_of_the_answers_that_were_not_200
         "when": "2026-12-07 00:47 UTC",
         "machine": "vm, 2 cores",
         "events": 1_648_727,
+        "write_visible": [
+            {
+                "rate": 500,
+                "achieved_rate": 290,
+                "writes": 1756,
+                "errors": 1,
+                "status_codes": {"0": 1, "200": 1756},
+                "committed": 1757,
+                "not_seen": 0,
+                "ack_p99_ms": 3779.2,
+                "p50_ms": 59.1,
+                "p99_ms": 133.8,
+            }
+        ],
         "queries": {
             "spending": {
                 "cold": {**busy, "status_codes": {"0": 29, "200": 71, "503": 900}},
@@ -149,6 +163,7 @@ def test_the_pipeline_report_names_the_statuses_of_the_answers_that_were_not_200
         in text
     )
     assert "| spending warm (200/s answered) | p50 0.6 ms, p99 1.6 ms (0 errors) |" in text
+    assert "| p50 59.1 ms, p99 133.8 ms (1 errors: no answer ×1; 0 not seen) |" in text
     assert "those refused at once with 503 included" in text
     # A result written before the statuses were kept still renders.
     del result["queries"]["spending"]["cold"]["status_codes"]
