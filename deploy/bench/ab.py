@@ -14,7 +14,10 @@ gateway whose migrations match this checkout's, as the database is migrated once
 
 Prints one line per run and writes them all to `--out`/<UTC date-time>-ab.json. Read the median
 of each build's runs and the ratio within each round: on a shared machine a single run's CPU
-per request moves by a fifth either way.
+per request moves by a fifth either way. The CPU is per request the gateway worked on: those it
+refused at once as busy (503 at `GATEWAY_MAX_IN_FLIGHT`, outcome `busy` in its access log) are
+left out. A build from before that cap logs no such outcome, so on a rung it cannot keep up with
+its figure is per request finished, 503s or not: compare builds on a rate both keep up with.
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ def run_one(
         pg = stack.postgres_cpu_seconds() - pg_before
         done = finished() - finished_before
         busy = finished.busy - busy_before
+        worked = done - busy
         report, correct = bench_vegeta.measure(vegeta, results, expected)
         bench_vegeta.drain(finished, timeout=60)
     finally:
@@ -98,8 +102,9 @@ def run_one(
     return {
         "load": float(load),
         # Per request worked on: a busy refusal (503 at GATEWAY_MAX_IN_FLIGHT) costs next to nothing.
-        "cpu_ms_per_request": 1000 * cpu / max(done - busy, 1),
-        "postgres_cpu_ms_per_request": 1000 * pg / max(done - busy, 1),
+        # None when none was: such a run has no figure and stays out of the medians.
+        "cpu_ms_per_request": 1000 * cpu / worked if worked > 0 else None,
+        "postgres_cpu_ms_per_request": 1000 * pg / worked if worked > 0 else None,
         "finished": done,
         "refused_busy": busy,
         "correct": correct,
@@ -152,9 +157,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             stack.close()
     for label in args.builds:
-        cpu = [r["cpu_ms_per_request"] for r in runs if r["gateway"] == label]
-        pg = [r["postgres_cpu_ms_per_request"] for r in runs if r["gateway"] == label]
+        measured = [r for r in runs if r["gateway"] == label and r["cpu_ms_per_request"] is not None]
+        cpu = [r["cpu_ms_per_request"] for r in measured]
+        pg = [r["postgres_cpu_ms_per_request"] for r in measured]
         total = [a + b for a, b in zip(cpu, pg, strict=True)]
+        if not measured:
+            bench_stack.say(f"{label}: no run had a request worked on")
+            continue
         bench_stack.say(
             f"{label}: medians over {len(cpu)} runs, ms of CPU a request: gateway {statistics.median(cpu):.2f},"
             f" Postgres {statistics.median(pg):.2f}, together {statistics.median(total):.2f}"

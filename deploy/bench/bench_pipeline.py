@@ -10,7 +10,8 @@ on; each run appends one row per measure to deploy/bench/results/pipeline-<label
   firm); the clock runs from the write's commit (its outbox row's time) to the projector's
   commit of that firm's version (the change log's applied_at), both on the Postgres server's
   clock. p50 and p99.
-- headline queries: each of deploy/bench/queries at 200 requests/s for a few seconds (vegeta), cold (a
+- headline queries: the four of `make bench` (HEADLINE, in deploy/bench/queries; not `floor`) at
+  200 requests/s for a few seconds (vegeta), cold (a
   second gateway API process on the same database with its response cache off) and warm (the
   stack's gateway); p50 and p99.
 - export: /export/<entity>.ndjson rows/s.
@@ -252,13 +253,18 @@ async def _load(url: str, key: str, body: dict[str, Any], rate: int, seconds: fl
 
 
 def _errors(m: dict[str, Any]) -> str:
-    """'3 errors', with the statuses of the answers that were not 200 (503: the gateway was busy)."""
+    """'3 errors', with the statuses of the answers that were not a correct 200 (503: busy)."""
+    codes: dict[str, int] = m.get("status_codes", {})
     others = [
-        f"{'no answer' if code == '0' else code} ×{n}"
-        for code, n in m.get("status_codes", {}).items()
-        if code != "200" and n
+        f"{'no answer' if code == '0' else code} ×{n}" for code, n in codes.items() if code != "200" and n
     ]
-    return f"{m['errors']} errors" + (f": {', '.join(others)}" if others else "")
+    if codes:
+        # A query's error may also be a 200 whose length differs from the priming answer's.
+        wrong = m["errors"] - sum(n for code, n in codes.items() if code != "200")
+        if wrong > 0:
+            others.append(f"200 of another length ×{wrong}")
+    noun = "error" if m["errors"] == 1 else "errors"
+    return f"{m['errors']} {noun}" + (f": {', '.join(others)}" if others else "")
 
 
 def _cold_gateway(stack: Stack, port: int) -> subprocess.Popen[bytes]:

@@ -116,9 +116,15 @@ class LoggedRequests:
             data = f.read()
         whole = data.rfind(b"\n") + 1
         for line in data[:whole].splitlines():
-            if b'"graphql request"' in line:
+            if b'"graphql request"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # not an access-log line: the gateway's stderr shares the file
+            if isinstance(record, dict) and record.get("event") == "graphql request":
                 self.count += 1
-                self.busy += json.loads(line).get("outcome") == "busy"
+                self.busy += record.get("outcome") == "busy"
         self.offset += whole
         return self.count
 

@@ -1,4 +1,4 @@
-"""`make demo-scale SCALE=10|100`: the demo at scale, written straight into the services' tables.
+"""`make demo-scale SCALE=10|100|300`: the demo at scale, written straight into the services' tables.
 
 Through the REST APIs 100× would take hours (each write is a request, a transaction and an
 outbox row). So this writes each service's final rows and every event its handlers would have
@@ -147,7 +147,7 @@ def main() -> None:
         type=int,
         default=10,
         help="1, 10, 100 or more (firms 100×, yearly records 200×; about 5,500 events per unit:"
-        " 300 makes 1.6 million events, and takes up to about 9 GB of memory while it builds them)",
+        " 300 makes 1.64 million events, and takes up to about 9 GB of memory while it builds them)",
     )
     parser.add_argument("--no-wait", action="store_true", help="Do not wait for the relays to publish.")
     args = parser.parse_args()
