@@ -142,6 +142,9 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
         fastapi_kwargs=_fastapi_kwargs,
         metrics_on_api_port=False,
         access_log=False,
+        # /graphql counts its own requests in flight (GATEWAY_MAX_IN_FLIGHT): a read that waits
+        # for its writes leaves that count, which the kit's cap could not know.
+        in_flight_cap=False,
     )
 
 

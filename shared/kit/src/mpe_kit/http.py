@@ -29,7 +29,7 @@ from mpe_kit.writes import recorder_of
 
 log = get_logger("mpe.http")
 # Probes and scrapes every few seconds would bury the requests that matter.
-_QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 class RequestMetrics:
@@ -73,7 +73,7 @@ class RequestMetrics:
             seconds = time.perf_counter() - start
             self.requests.labels(scope["method"], template, str(status)).inc()
             self.latency.labels(scope["method"], template).observe(seconds)
-            if self.access_log and template not in _QUIET_ROUTES:
+            if self.access_log and template not in QUIET_ROUTES:
                 log.info(
                     "http request",
                     method=scope["method"],

@@ -4,7 +4,8 @@ FastAPI documents a route's success and, where it validates input, a 422 in its 
 shape. The services answer every error as RFC 9457 problem+json (mpe_kit.problems), and more
 statuses than that. This module adds them to every operation, from what the route is:
 
-- every route: 414 (URL too long) and 503 (database connection lost, Retry-After);
+- every route: 414 (URL too long) and 503 (database connection lost, or the instance already
+  working on its most requests at once: mpe_kit.inflight; with Retry-After);
 - a route that takes a staff token (it names the bearer scheme): 401 and 403;
 - a route with a body: 400 (not JSON), 413 (too large), 422;
 - a route with parameters: 422; with path parameters: 404;

@@ -19,7 +19,19 @@ from prometheus_client import CollectorRegistry
 
 from mpe_events import registry as event_registry
 from mpe_events import topics
-from mpe_kit import apidocs, bodylimit, db, event_cli, http, migrations, openapi, ops, telemetry, transient
+from mpe_kit import (
+    apidocs,
+    bodylimit,
+    db,
+    event_cli,
+    http,
+    inflight,
+    migrations,
+    openapi,
+    ops,
+    telemetry,
+    transient,
+)
 from mpe_kit.auth import ROLES, TokenVerifier, issue_token
 from mpe_kit.consumer import BatchHandler, BatchHook, CaughtUpHook, ConsumerRunner, Handler
 from mpe_kit.kafka_probe import KafkaProbe
@@ -63,6 +75,8 @@ class ServiceSpec:
     metrics_on_api_port: bool = True
     # False where the service writes its own access log (the gateway's, per GraphQL operation).
     access_log: bool = True
+    # False where the service caps its requests in flight itself (the gateway's /graphql).
+    in_flight_cap: bool = True
 
 
 @contextlib.asynccontextmanager
@@ -128,6 +142,9 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
     openapi.install(app)
     transient.install(app)
     bodylimit.install(app, settings)
+    if spec.in_flight_cap:
+        # Inside the request metrics and the access log, which count its 503s like any answer.
+        inflight.install(app, cap=settings.max_in_flight, service=spec.name, registry=registry)
     http.install(app, registry=registry, access_log=spec.access_log)
     telemetry.instrument_app(app)
     if spec.has_outbox:

@@ -6,7 +6,7 @@ import os
 from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -65,6 +65,9 @@ class ServiceSettings(BaseSettings):
     max_url_bytes: int = 8 * 1024
     # h11 lets a long URL reach the 414 (httptools refuses heads past 64 KiB with a plain 400).
     http_parser: Literal["h11", "httptools"] = "h11"
+    # Most requests one instance works on at once (mpe_kit.inflight): past it, 503 with
+    # Retry-After at once, before the request is read; 0: no cap. Probes are never refused.
+    max_in_flight: int = Field(default=128, ge=0)
 
     # Longer than the topics' compaction lag and the dead-letter retention: docs/consumer-guide.md.
     inbox_retention_days: float = 35
