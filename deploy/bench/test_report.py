@@ -135,7 +135,13 @@ def test_the_table_and_the_targets() -> None:
 
 
 def _cold(
-    rate: int, *, correct: int, gateway_cpu_s: float, postgres_cpu_s: float | None, finished: int = 2000
+    rate: int,
+    *,
+    correct: int,
+    gateway_cpu_s: float,
+    postgres_cpu_s: float | None,
+    finished: int = 2000,
+    refused_busy: int = 0,
 ) -> Any:
     return report.rung_from(
         {**REPORT, "requests": 2000},
@@ -143,6 +149,7 @@ def _cold(
         gateway_cpu_s=gateway_cpu_s,
         postgres_cpu_s=postgres_cpu_s,
         gateway_finished=finished,
+        refused_busy=refused_busy,
         query="technologies",
         cache="cold",
         statements=1,
@@ -180,18 +187,7 @@ def test_postgres_and_total_cpu_per_request() -> None:
 
 def test_busy_refusals_are_counted_apart_and_left_out_of_the_cpu_per_request() -> None:
     # 2,000 finished, 800 of them refused at once with 503: the CPU went to the other 1,200.
-    rung = report.rung_from(
-        {**REPORT, "requests": 2000},
-        correct=1200,
-        gateway_cpu_s=1.2,
-        postgres_cpu_s=12.0,
-        gateway_finished=2000,
-        refused_busy=800,
-        query="technologies",
-        cache="cold",
-        statements=1,
-        rate=200,
-    )
+    rung = _cold(200, correct=1200, gateway_cpu_s=1.2, postgres_cpu_s=12.0, refused_busy=800)
     assert rung.worked == 1200
     assert (rung.cpu_ms_per_request, rung.postgres_cpu_ms_per_request) == (
         pytest.approx(1.0),
@@ -199,18 +195,7 @@ def test_busy_refusals_are_counted_apart_and_left_out_of_the_cpu_per_request() -
     )
     assert report.table([rung]).splitlines()[2].split(" | ")[8:10] == ["800", "1.00"]
     # Every finished request refused: nothing was worked on, so there is no figure.
-    refused = report.rung_from(
-        REPORT,
-        correct=0,
-        gateway_cpu_s=0.2,
-        postgres_cpu_s=0.1,
-        gateway_finished=50,
-        refused_busy=50,
-        query="technologies",
-        cache="cold",
-        statements=1,
-        rate=200,
-    )
+    refused = _cold(200, correct=0, gateway_cpu_s=0.2, postgres_cpu_s=0.1, finished=50, refused_busy=50)
     assert (refused.cpu_ms_per_request, refused.total_cpu_ms_per_request) == (None, None)
 
 
