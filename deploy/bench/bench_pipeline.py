@@ -213,7 +213,7 @@ async def write_visible(stack: Stack, rate: int, seconds: float) -> dict[str, An
         "achieved_rate": round(report["throughput"]),
         "writes": acked,
         "errors": int(report["requests"]) - acked,
-        "status_codes": {code: int(n) for code, n in sorted(report.get("status_codes", {}).items())},
+        "status_codes": _statuses(report),
         # Committed: the firm's next version is in the outbox (a write vegeta gave up on may be too).
         "committed": len(at),
         "not_seen": len(at) - len(ms),
@@ -247,9 +247,13 @@ async def _load(url: str, key: str, body: dict[str, Any], rate: int, seconds: fl
         "p99_ms": round(latencies["99th"] / 1e6, 1),
         "achieved_rate": round(report["throughput"]),
         "errors": int(report["requests"]) - correct,
-        # What the answers were, by HTTP status; "0" is vegeta's for no answer (a timeout, say).
-        "status_codes": {code: int(n) for code, n in sorted(report.get("status_codes", {}).items())},
+        "status_codes": _statuses(report),
     }
+
+
+def _statuses(report: dict[str, Any]) -> dict[str, int]:
+    """vegeta's answers by HTTP status, in order; "0" is its status for no answer (a timeout, say)."""
+    return {code: int(n) for code, n in sorted(report.get("status_codes", {}).items())}
 
 
 def _errors(m: dict[str, Any]) -> str:

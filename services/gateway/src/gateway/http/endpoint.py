@@ -46,6 +46,7 @@ from gateway.projector import freshness
 from gateway.read.common import SEOUL
 from gateway.settings import GatewaySettings
 from gateway.state import started, state_of
+from mpe_kit import inflight
 from mpe_kit.errors import Problem
 from mpe_kit.logging import get_logger
 from mpe_kit.problems import problem_response
@@ -54,8 +55,9 @@ from mpe_kit.writes import InvalidWriteToken, Written, decode
 log = get_logger("gateway.http")
 
 WAIT_HEADER = "mpe-wait-for"
-# Seconds a client is asked to wait when the instance is at GATEWAY_MAX_IN_FLIGHT.
-BUSY_RETRY_S = 1
+# Seconds a client is asked to wait when the instance is at GATEWAY_MAX_IN_FLIGHT: the same as
+# the REST services' cap asks for (/graphql counts its requests itself, see GraphQLHTTP).
+BUSY_RETRY_S = inflight.RETRY_AFTER_S
 
 
 class GraphQLHTTP:
