@@ -15,6 +15,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from graphql import DocumentNode, print_ast
+from hypothesis import HealthCheck, settings
 from pydantic import BaseModel
 
 from gateway import store
@@ -250,6 +251,52 @@ async def batch(conn: db.Conn, *events: Event) -> None:
             async with conn.transaction():
                 await HANDLERS[e.envelope.type](conn, e)
         await record_positions(conn, list(events), [])
+
+
+# Random sequences of statements against the read model's triggers (test_technology_links.py,
+# test_year_sums.py): each example on the one database of its test, a few seconds at most.
+STATEMENT_SEQUENCES = settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+async def row_set(conn: db.Conn, sql: str) -> set[tuple[Any, ...]]:
+    """The rows of `sql` as a set of tuples."""
+    return {tuple(r) for r in await conn.fetch(sql)}
+
+
+async def rows_read(conn: db.Conn, table: str) -> int:
+    """How many rows of `table` the current transaction has read, by scans and by index."""
+    return int(
+        await conn.fetchval(
+            "select coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) from pg_stat_xact_user_tables"
+            " where relname = $1",
+            table,
+        )
+    )
+
+
+async def write_concurrently(dsn: str, sql: str, first: list[Any], second: list[Any]) -> None:
+    """`sql` with the arguments `first`, then `second`, in two open transactions: the second must wait for the first."""
+    one, two = await db.connect(dsn), await db.connect(dsn)
+    try:
+        t1 = one.transaction()
+        await t1.start()
+        await one.execute(sql, *first)
+        t2 = two.transaction()
+        await t2.start()
+        waiting = asyncio.create_task(two.execute(sql, *second))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # on a row the first one holds
+        await t1.commit()
+        await waiting
+        await t2.commit()
+    finally:
+        await one.close()
+        await two.close()
 
 
 @pytest.fixture

@@ -10,14 +10,13 @@ and sums read through them answer what array containment over the rows answers.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date
 from typing import Any
 
 import asyncpg
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway import store
@@ -27,7 +26,17 @@ from gateway.read.describe import Relation
 from gateway.read.firms.model import TECHNOLOGY_DESIGNATIONS
 from mpe_kit import db, migrations
 
-from .conftest import apply, designation, designation_event, project, project_event
+from .conftest import (
+    STATEMENT_SEQUENCES,
+    apply,
+    designation,
+    designation_event,
+    project,
+    project_event,
+    row_set,
+    rows_read,
+    write_concurrently,
+)
 
 CODES = ["T-1", "T-2", "T-3", "T-4"]
 PROJECTS = [f"P-{n}" for n in range(6)]
@@ -48,23 +57,19 @@ EXPECTED_SUMS = (
 )
 
 
-async def _set(conn: db.Conn, sql: str) -> set[tuple[Any, ...]]:
-    return {tuple(r) for r in await conn.fetch(sql)}
-
-
 async def assert_kept(conn: db.Conn) -> None:
     """The link tables and the sums equal what the rows say."""
-    assert await _set(
+    assert await row_set(
         conn, "select technology_code, fiscal_year, project_code from project_technologies"
-    ) == await _set(conn, EXPECTED_PROJECT_LINKS)
-    assert await _set(
+    ) == await row_set(conn, EXPECTED_PROJECT_LINKS)
+    assert await row_set(
         conn, "select technology_code, applied_on, designation_id, status from designation_technologies"
-    ) == await _set(conn, EXPECTED_DESIGNATION_LINKS)
-    assert await _set(
+    ) == await row_set(conn, EXPECTED_DESIGNATION_LINKS)
+    assert await row_set(
         conn,
         "select technology_code, fiscal_year, committed_krw, disbursed_krw, project_count, project_links"
         " from technology_year_funding",
-    ) == await _set(conn, EXPECTED_SUMS)
+    ) == await row_set(conn, EXPECTED_SUMS)
 
 
 async def assert_reads_agree(conn: db.Conn) -> None:
@@ -201,12 +206,7 @@ async def run_step(conn: db.Conn, kind: str, arg: Any) -> None:
             await conn.execute("update designations set status = 'designated'")
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@STATEMENT_SEQUENCES
 @given(sequence=st.lists(steps, min_size=1, max_size=8))
 async def test_links_and_sums_follow_any_sequence_of_statements(
     conn: db.Conn, sequence: list[tuple[str, Any]]
@@ -268,29 +268,17 @@ async def test_links_and_sums_follow_the_projector(conn: db.Conn) -> None:
 
 async def test_concurrent_writers_of_one_technology_year_leave_the_sums_of_both(gateway_db: str) -> None:
     """Two transactions add a project each to the same (technology, year): the second waits for the first."""
-    first, second = await db.connect(gateway_db), await db.connect(gateway_db)
+    upsert = [["P-0"], [2023], ["T-1"], ["selected"], [5], [0]]
+    await write_concurrently(gateway_db, UPSERT_PROJECTS, upsert, [["P-1"], *upsert[1:]])
+    conn = await db.connect(gateway_db)
     try:
-        upsert = [["P-0"], [2023], ["T-1"], ["selected"], [5], [0]]
-        t1 = first.transaction()
-        await t1.start()
-        await first.execute(UPSERT_PROJECTS, *upsert)
-        t2 = second.transaction()
-        await t2.start()
-        upsert[0] = ["P-1"]
-        waiting = asyncio.create_task(second.execute(UPSERT_PROJECTS, *upsert))
-        await asyncio.sleep(0.3)
-        assert not waiting.done()  # on the sums' row the first one holds
-        await t1.commit()
-        await waiting
-        await t2.commit()
-        assert await _set(
-            first,
+        assert await row_set(
+            conn,
             "select technology_code, fiscal_year, committed_krw, project_count from technology_year_funding",
         ) == {("T-1", 2023, 10, 2)}
-        await assert_kept(first)
+        await assert_kept(conn)
     finally:
-        await first.close()
-        await second.close()
+        await conn.close()
 
 
 async def test_the_runtime_role_keeps_the_links_through_the_triggers(gateway_db: str) -> None:
@@ -348,18 +336,11 @@ async def test_one_project_changed_reads_no_other_project_of_its_pair(conn: db.C
     many = [[f"P-{n:03}" for n in range(200)], [2023] * 200, ["T-1,T-2"] * 200, ["selected"] * 200]
     await conn.execute(UPSERT_PROJECTS, *many, [5] * 200, [1] * 200)
     async with conn.transaction():
-        before = await conn.fetchval(
-            "select coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) from pg_stat_xact_user_tables"
-            " where relname = 'projects'"
-        )
+        before = await rows_read(conn, "projects")
         await conn.execute("update projects set disbursed_krw = disbursed_krw + 10 where code = 'P-007'")
-        read = await conn.fetchval(
-            "select coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) from pg_stat_xact_user_tables"
-            " where relname = 'projects'"
-        )
-        assert read - before == 1  # the updated row itself, by its key
+        assert await rows_read(conn, "projects") - before == 1  # the updated row itself, by its key
         await assert_kept(conn)
-    assert await _set(
+    assert await row_set(
         conn,
         "select technology_code, committed_krw, disbursed_krw, project_count from technology_year_funding",
     ) == {("T-1", 1000, 210, 200), ("T-2", 1000, 210, 200)}

@@ -194,18 +194,40 @@ async def technology_funding(
     )
 
 
+# A year's totals and its rollup by industry read the sums kept per (fiscal year, primary
+# technology) (year_technology_sums, migration 0013): at most one row per technology of the year,
+# however many projects it has. A project counts under its primary technology's industry.
+SUMMED = (
+    "coalesce(sum(s.committed_krw), 0)::bigint as committed_krw,"
+    " coalesce(sum(s.disbursed_krw), 0)::bigint as disbursed_krw"
+)
+
+
+def year_totals_sql(year: str) -> str:
+    """One row: the fiscal year `year` (SQL, an int), its envelope, programmed budget, money over its projects and counted projects by kind."""
+    return (
+        f"select {year} as fiscal_year, (select envelope_krw from fiscal_years where year = {year}) as envelope_krw,"
+        f" (select coalesce(sum(budget_krw), 0)::bigint from programs where fiscal_year = {year}) as programmed_krw,"
+        f" {SUMMED}, coalesce(sum(s.new_count), 0)::bigint as new_count,"
+        " coalesce(sum(s.continuing_count), 0)::bigint as continuing_count"
+        f" from year_technology_sums s where s.fiscal_year = {year}"
+    )
+
+
+def year_by_industry_sql(year: str) -> str:
+    """The fiscal year `year`'s (SQL) sums by industry (null: not known yet); an industry with nothing counted and no money is left out."""
+    return (
+        f"select i.code, i.name_en, i.name_ko, {SUMMED}, coalesce(sum(s.project_count), 0)::bigint as project_count"
+        " from year_technology_sums s left join technologies t on t.code = s.technology_code"
+        " left join industries i on i.code = t.industry_code"
+        f" where s.fiscal_year = {year} group by i.code, i.name_en, i.name_ko"
+        " having sum(s.project_count) > 0 or sum(s.committed_krw) > 0 or sum(s.disbursed_krw) > 0"
+    )
+
+
 async def year_totals(conn: Conn, year: int) -> asyncpg.Record:
     """A fiscal year's envelope, programmed budget, money over its projects and counted projects by kind."""
-    row = await conn.fetchrow(
-        "select (select envelope_krw from fiscal_years where year = $1) as envelope_krw,"
-        " (select coalesce(sum(budget_krw), 0)::bigint from programs where fiscal_year = $1) as programmed_krw,"
-        " coalesce(sum(committed_krw), 0)::bigint as committed_krw,"
-        " coalesce(sum(disbursed_krw), 0)::bigint as disbursed_krw,"
-        f" count(*) filter (where {COUNTED} and kind = 'new') as new_count,"
-        f" count(*) filter (where {COUNTED} and kind = 'continuing') as continuing_count"
-        " from projects where fiscal_year = $1",
-        year,
-    )
+    row = await conn.fetchrow(year_totals_sql("$1::int"), year)
     assert row is not None
     return row
 
@@ -231,12 +253,7 @@ async def technology_funding_by_year(conn: Conn, codes: Sequence[str]) -> list[a
 async def year_by_industry(conn: Conn, year: int) -> list[asyncpg.Record]:
     """A fiscal year's projects rolled up by their primary technology's industry (null: not known yet)."""
     return await conn.fetch(
-        f"select i.code, i.name_en, i.name_ko, {ROLLUP} from projects p"
-        " left join technologies t on t.code = p.primary_technology"
-        " left join industries i on i.code = t.industry_code"
-        " where p.fiscal_year = $1 group by i.code, i.name_en, i.name_ko"
-        f" {NONEMPTY} order by i.code nulls last",
-        year,
+        f"select * from ({year_by_industry_sql('$1::int')}) r order by r.code nulls last", year
     )
 
 

@@ -22,41 +22,51 @@ import asyncpg
 from gateway.store.budget import counted, has_partner
 from mpe_kit.db import Conn
 
-# The dimensions in their order (rows are sorted by them, nulls last), each with the SQL of its
-# value on the joined row and the output columns it fills.
-DIMENSIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("fiscal_year", (("fiscal_year", "p.fiscal_year"),)),
+# The dimensions in their order (rows are sorted by them, nulls last), each with its output
+# columns: the SQL of the value on the joined project row, and on a joined row of the sums kept
+# per (fiscal year, primary technology) (`year_technology_sums`, migration 0013; None: those
+# sums cannot tell it).
+DIMENSIONS: tuple[tuple[str, tuple[tuple[str, str, str | None], ...]], ...] = (
+    ("fiscal_year", (("fiscal_year", "p.fiscal_year", "s.fiscal_year"),)),
     (
         "industry",
-        (("industry_code", "i.code"), ("industry_name_en", "i.name_en"), ("industry_name_ko", "i.name_ko")),
+        (
+            ("industry_code", "i.code", "i.code"),
+            ("industry_name_en", "i.name_en", "i.name_en"),
+            ("industry_name_ko", "i.name_ko", "i.name_ko"),
+        ),
     ),
-    ("program", (("program_code", "g.code"),)),
-    ("program_kind", (("program_kind", "g.kind"),)),
-    ("track", (("track", "g.track"),)),
-    ("project_kind", (("project_kind", "p.kind"),)),
-    ("region", (("region", "p.lead_firm_region"),)),
-    ("firm_size", (("firm_size", "p.lead_firm_size"),)),
-    ("partner_country", (("partner_country", "pc.country"),)),
-    ("paid_month", (("paid_month", "pay.month"),)),
+    ("program", (("program_code", "g.code", None),)),
+    ("program_kind", (("program_kind", "g.kind", None),)),
+    ("track", (("track", "g.track", None),)),
+    ("project_kind", (("project_kind", "p.kind", None),)),
+    ("region", (("region", "p.lead_firm_region", None),)),
+    ("firm_size", (("firm_size", "p.lead_firm_size", None),)),
+    ("partner_country", (("partner_country", "pc.country", None),)),
+    ("paid_month", (("paid_month", "pay.month", None),)),
 )
 DIMENSION_NAMES = tuple(name for name, _ in DIMENSIONS)
 
-# The filters, in placeholder order after the flags: (name, SQL type, condition on `{}`).
-FILTERS: tuple[tuple[str, str, str], ...] = (
-    ("fiscal_year", "int", "p.fiscal_year = {}"),
-    ("industry", "text", "i.code = {}"),
-    ("program", "text", "p.program_code = {}"),
-    ("program_kind", "text", "g.kind = {}"),
-    ("track", "text", "g.track = {}"),
-    ("project_kind", "text", "p.kind = {}"),
-    ("region", "text", "p.lead_firm_region = {}"),
-    ("firm_size", "text", "p.lead_firm_size = {}"),
-    ("partner_country", "text", ""),  # has_partner, below
-    ("technology", "text", "p.technology_codes @> array[{}]"),
-    ("firm", "text", "p.lead_firm_brn = {}"),
-    ("paid_month", "text", ""),  # on the payment lines, below
+# The filters, in placeholder order after the flags: (name, SQL type, condition on `{}` for a
+# project row, and for a row of the sums or None).
+FILTERS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("fiscal_year", "int", "p.fiscal_year = {}", "s.fiscal_year = {}"),
+    ("industry", "text", "i.code = {}", "i.code = {}"),
+    ("program", "text", "p.program_code = {}", None),
+    ("program_kind", "text", "g.kind = {}", None),
+    ("track", "text", "g.track = {}", None),
+    ("project_kind", "text", "p.kind = {}", None),
+    ("region", "text", "p.lead_firm_region = {}", None),
+    ("firm_size", "text", "p.lead_firm_size = {}", None),
+    ("partner_country", "text", "", None),  # has_partner, below
+    ("technology", "text", "p.technology_codes @> array[{}]", None),
+    ("firm", "text", "p.lead_firm_brn = {}", None),
+    ("paid_month", "text", "", None),  # on the payment lines, below
 )
-PLACEHOLDERS = len(DIMENSIONS) + 1 + len(FILTERS)
+# The flags of the dimensions, the paid flag, the summed flag, the filters.
+PLACEHOLDERS = len(DIMENSIONS) + 2 + len(FILTERS)
+SUMMED_DIMENSIONS = frozenset(name for name, cols in DIMENSIONS if all(c[2] is not None for c in cols))
+SUMMED_FILTERS = frozenset(name for name, _, _, summed in FILTERS if summed is not None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,30 +81,48 @@ class Spending:
         """Only disbursed money, from the payment lines."""
         return "paid_month" in self.group_by or self.filters.get("paid_month") is not None
 
+    @property
+    def summed(self) -> bool:
+        """The sums per (fiscal year, primary technology) answer it: by year and industry alone."""
+        return (
+            not self.paid
+            and self.group_by <= SUMMED_DIMENSIONS
+            and all(value is None or name in SUMMED_FILTERS for name, value in self.filters.items())
+        )
+
     def values(self) -> list[object]:
         """The statement's values, in `spending_sql`'s placeholder order."""
         flags: list[object] = [name in self.group_by for name in DIMENSION_NAMES]
-        return [*flags, self.paid, *(self.filters.get(name) for name, _, _ in FILTERS)]
+        return [*flags, self.paid, self.summed, *(self.filters.get(name) for name, _, _, _ in FILTERS)]
 
 
 def spending_sql(ph: Sequence[str]) -> str:
-    """The rollup's rows for the placeholders `ph` (flags per dimension, the paid flag, the filters)."""
+    """The rollup's rows for the placeholders `ph` (flags per dimension, the paid and summed flags, the filters).
+
+    Two branches, of which the summed flag runs one: the rows of the sums per (fiscal year,
+    primary technology) when they can answer (a cost that does not grow with the projects), or
+    every project matching the filters. Postgres evaluates such a constant condition before it
+    reads anything of the branch.
+    """
     assert len(ph) == PLACEHOLDERS
     flag = {name: f"{ph[n]}::boolean" for n, name in enumerate(DIMENSION_NAMES)}
     paid = f"{ph[len(DIMENSIONS)]}::boolean"
-    f = {name: f"{ph[len(DIMENSIONS) + 1 + n]}::{t}" for n, (name, t, _) in enumerate(FILTERS)}
+    summed = f"{ph[len(DIMENSIONS) + 1]}::boolean"
+    f = {name: f"{ph[len(DIMENSIONS) + 2 + n]}::{t}" for n, (name, t, _, _) in enumerate(FILTERS)}
     by_country = flag["partner_country"]
     keys = [
-        (col, f"(case when {flag[name]} then {expr} end)") for name, cols in DIMENSIONS for col, expr in cols
+        (col, f"(case when {flag[name]} then {expr} end)")
+        for name, cols in DIMENSIONS
+        for col, expr, _ in cols
     ]
-    where = [f"({f[name]} is null or {cond.format(f[name])})" for name, _, cond in FILTERS if cond]
+    where = [f"({f[name]} is null or {cond.format(f[name])})" for name, _, cond, _ in FILTERS if cond]
     where.append(f"({f['partner_country']} is null or {has_partner(f['partner_country'], 'p.code')})")
     ok = counted("p")
 
     def split(column: str) -> str:
         return f"case when {paid} then null else coalesce(sum(p.{column}) filter (where {ok}), 0)::bigint end"
 
-    return (
+    projects = (
         f"select {', '.join(f'{expr} as {col}' for col, expr in keys)},"
         f" case when {paid} then null else coalesce(sum(p.committed_krw), 0)::bigint end as committed_krw,"
         f" (case when {paid} then coalesce(sum(pay.amount), 0) else coalesce(sum(p.disbursed_krw), 0) end)::bigint"
@@ -118,16 +146,38 @@ def spending_sql(ph: Sequence[str]) -> str:
         " sum(d.amount_krw) as amount from disbursements d where d.project_code = p.code group by 1) m"
         f" where {paid} and ({f['paid_month']} is null or m.month = {f['paid_month']})"
         f" union all select null, null where not {paid}) pay(month, amount)"
-        f" where {' and '.join(where)}"
+        f" where not {summed} and {' and '.join(where)}"
         f" group by {', '.join(expr for _, expr in keys)}"
         f" having count(*) filter (where {ok}) > 0 or sum(p.committed_krw) > 0 or sum(p.disbursed_krw) > 0"
         f" or sum(pay.amount) > 0"
     )
+    summed_keys = [
+        (col, f"(case when {flag[name]} then {expr} end)" if expr else "null::text")
+        for name, cols in DIMENSIONS
+        for col, _, expr in cols
+    ]
+    summed_where = [f"({f[name]} is null or {cond.format(f[name])})" for name, _, _, cond in FILTERS if cond]
+    sums = (
+        f"select {', '.join(f'{expr} as {col}' for col, expr in summed_keys)},"
+        " coalesce(sum(s.committed_krw), 0)::bigint as committed_krw,"
+        " coalesce(sum(s.disbursed_krw), 0)::bigint as disbursed_krw,"
+        " coalesce(sum(s.government_krw), 0)::bigint as government_krw,"
+        " coalesce(sum(s.private_cash_krw), 0)::bigint as private_cash_krw,"
+        " coalesce(sum(s.private_in_kind_krw), 0)::bigint as private_in_kind_krw,"
+        " coalesce(sum(s.project_count), 0)::bigint as project_count, false as overlaps"
+        " from year_technology_sums s"
+        " left join technologies t on t.code = s.technology_code"
+        " left join industries i on i.code = t.industry_code"
+        f" where {summed} and {' and '.join(summed_where)}"
+        f" group by {', '.join(expr for _, expr in summed_keys if expr != 'null::text')}"
+        " having sum(s.project_count) > 0 or sum(s.committed_krw) > 0 or sum(s.disbursed_krw) > 0"
+    )
+    return f"{projects} union all {sums}"
 
 
 def spending_order(alias: str) -> str:
     """The rows' order: by the dimensions in their declared order, nulls last."""
-    return ", ".join(f"{alias}.{col} nulls last" for _, cols in DIMENSIONS for col, _ in cols[:1])
+    return ", ".join(f"{alias}.{col} nulls last" for _, cols in DIMENSIONS for col, *_ in cols[:1])
 
 
 async def spending(conn: Conn, asked: Spending) -> list[asyncpg.Record]:

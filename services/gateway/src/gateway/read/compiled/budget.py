@@ -21,29 +21,12 @@ if TYPE_CHECKING:
 def f_Query_programOverview(c: Compiler, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
     (year,) = c.site(field, details[0].node, lambda args, _: [args["fiscalYear"]], 1)
     x = c.alias()
-    counted = store.budget.counted()
-    rows = (
-        f"select {year}::int as fiscal_year,"
-        f" (select envelope_krw from fiscal_years where year = {year}::int) as envelope_krw,"
-        " (select coalesce(sum(budget_krw), 0)::bigint from programs"
-        f" where fiscal_year = {year}::int) as programmed_krw,"
-        " coalesce(sum(committed_krw), 0)::bigint as committed_krw,"
-        " coalesce(sum(disbursed_krw), 0)::bigint as disbursed_krw,"
-        f" count(*) filter (where {counted} and kind = 'new') as new_count,"
-        f" count(*) filter (where {counted} and kind = 'continuing') as continuing_count"
-        f" from projects where fiscal_year = {year}::int"
-    )
-    return c.one(field, details, rows, x)
+    return c.one(field, details, store.budget.year_totals_sql(f"{year}::int"), x)
 
 
 def f_ProgramOverview_byIndustry(c: Compiler, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
     x = c.alias()
-    rows = (
-        f"select i.code, i.name_en, i.name_ko, {store.budget.ROLLUP} from projects p"
-        " left join technologies t on t.code = p.primary_technology"
-        " left join industries i on i.code = t.industry_code"
-        f" where p.fiscal_year = {a}.fiscal_year group by i.code, i.name_en, i.name_ko {store.budget.NONEMPTY}"
-    )
+    rows = store.budget.year_by_industry_sql(f"{a}.fiscal_year")
     return c.many(field, details, rows, x, f"{x}.code nulls last")
 
 
