@@ -11,7 +11,8 @@ CPU time from /proc (Linux, same host):
   each) and ten fiscal years, written 500 rows a statement as the projector's batches write them
   (one upsert): inserted, then selected (status and money), then paid twice: CPU per phase.
 Migration 0011 recomputed each touched pair's sums from all its projects; 0012 moves them by
-what the statement changed.
+what the statement changed. Each figure is measured twice: with the triggers of migration 0013
+(the sums per fiscal year and primary technology) and with them disabled, to show what they add.
 """
 
 from __future__ import annotations
@@ -46,57 +47,75 @@ UPSERT = (
 )
 
 
+YEAR_SUMS_TRIGGERS = ("projects_year_sums_insert", "projects_year_sums_update", "projects_year_sums_delete")
+
+
+async def year_sums(conn: db.Conn, on: bool) -> str:
+    """Enables or disables migration 0013's triggers; the label to print."""
+    for trigger in YEAR_SUMS_TRIGGERS:
+        await conn.execute(f"alter table projects {'enable' if on else 'disable'} trigger {trigger}")
+    return "with the year sums" if on else "without them"
+
+
 async def main(sizes: list[int]) -> None:
     async with throwaway_database(all_migrations()) as (server, dsn):
         conn = await db.connect(dsn)
         backend = await conn.fetchval("select pg_backend_pid()")
         for n in sizes:
-            await conn.execute("truncate projects")
-            codes = [f"P-{i:06}" for i in range(n)]
-            await conn.execute(PROJECTS, codes)
-            await conn.execute("analyze projects; analyze project_technologies")
-            cpu0 = cpu_seconds(backend)
-            for i in range(ROUNDS):
-                await conn.execute(
-                    "update projects set disbursed_krw = disbursed_krw + 1 where code = $1", codes[i % n]
-                )
-            per = (cpu_seconds(backend) - cpu0) / ROUNDS
-            print(f"a pair of {n:,} projects: {per * 1000:.2f} ms of Postgres CPU per payment")
+            for on in (True, False):
+                label = await year_sums(conn, on)
+                await conn.execute("truncate projects")
+                codes = [f"P-{i:06}" for i in range(n)]
+                await conn.execute(PROJECTS, codes)
+                await conn.execute("analyze projects; analyze project_technologies")
+                cpu0 = cpu_seconds(backend)
+                for i in range(ROUNDS):
+                    await conn.execute(
+                        "update projects set disbursed_krw = disbursed_krw + 1 where code = $1", codes[i % n]
+                    )
+                per = (cpu_seconds(backend) - cpu0) / ROUNDS
+                print(f"a pair of {n:,} projects, {label}: {per * 1000:.2f} ms of Postgres CPU per payment")
         await conn.close()
         # The batches on a database of their own, each phase on a fresh connection: a plan the
         # old triggers' functions cached for the one big pair must not weigh on them.
-        server.create_database("batches")
-        await migrations.migrate(server.dsn("batches"), all_migrations())
         rnd = random.Random(7)
         techs = [f"T-{i:03}" for i in range(200)]
         rows = [
             (f"P-{i:05}", 2017 + i % 10, ",".join(rnd.sample(techs, rnd.randint(1, 3))))
             for i in range(20_000)
         ]
-        for phase, status, committed, disbursed in (
-            ("insert", "proposed", 0, 0),
-            ("select", "selected", 1000, 0),
-            ("pay", "active", 1000, 100),
-            ("pay again", "active", 1000, 200),
-        ):
-            conn = await db.connect(server.dsn("batches"))
-            backend = await conn.fetchval("select pg_backend_pid()")
-            cpu0 = cpu_seconds(backend)
-            for b in range(0, len(rows), BATCH):
-                chunk = rows[b : b + BATCH]
-                async with conn.transaction():
-                    await conn.execute(
-                        UPSERT,
-                        [c for c, _, _ in chunk],
-                        [y for _, y, _ in chunk],
-                        [t for _, _, t in chunk],
-                        [status] * len(chunk),
-                        [committed] * len(chunk),
-                        [disbursed] * len(chunk),
-                    )
-            spent = cpu_seconds(backend) - cpu0
-            print(f"batches, {phase}: {spent:.2f} s of Postgres CPU for 20,000 projects, {BATCH} a statement")
-            await conn.close()
+        for on in (True, False):
+            name = f"batches_{'on' if on else 'off'}"
+            server.create_database(name)
+            await migrations.migrate(server.dsn(name), all_migrations())
+            for phase, status, committed, disbursed in (
+                ("insert", "proposed", 0, 0),
+                ("select", "selected", 1000, 0),
+                ("pay", "active", 1000, 100),
+                ("pay again", "active", 1000, 200),
+            ):
+                conn = await db.connect(server.dsn(name))
+                label = await year_sums(conn, on)
+                backend = await conn.fetchval("select pg_backend_pid()")
+                cpu0 = cpu_seconds(backend)
+                for b in range(0, len(rows), BATCH):
+                    chunk = rows[b : b + BATCH]
+                    async with conn.transaction():
+                        await conn.execute(
+                            UPSERT,
+                            [c for c, _, _ in chunk],
+                            [y for _, y, _ in chunk],
+                            [t for _, _, t in chunk],
+                            [status] * len(chunk),
+                            [committed] * len(chunk),
+                            [disbursed] * len(chunk),
+                        )
+                spent = cpu_seconds(backend) - cpu0
+                print(
+                    f"batches, {phase}, {label}: {spent:.2f} s of Postgres CPU for 20,000 projects,"
+                    f" {BATCH} a statement"
+                )
+                await conn.close()
 
 
 if __name__ == "__main__":
