@@ -51,6 +51,9 @@ def _overview_query() -> str:
       byYearIndustry: spending(groupBy: [INDUSTRY, FISCAL_YEAR]) {{
         fiscalYear industry {{ code nameEn nameKo }} committedKrw disbursedKrw projectCount
       }}
+      byYearKind: spending(groupBy: [FISCAL_YEAR, PROJECT_KIND]) {{
+        fiscalYear committedKrw disbursedKrw governmentKrw privateCashKrw privateInKindKrw projectCount
+      }}
     }}"""
 
 
@@ -74,6 +77,18 @@ async def test_totals_by_year_and_by_industry_equal_program_overview(demo_partne
         assert row["overlaps"] is False
         for won in ("committedKrw", "disbursedKrw", "governmentKrw", "privateCashKrw", "privateInKindKrw"):
             assert row[won].isdigit(), (won, row[won])
+        # Grouped by kind too, the rollup sums the projects themselves, not the kept sums that
+        # byYear, byYearIndustry and programOverview read (migration 0013): the two must agree.
+        kinds = [r for r in data["byYearKind"] if r["fiscalYear"] == y]
+        for measure in (
+            "committedKrw",
+            "disbursedKrw",
+            "governmentKrw",
+            "privateCashKrw",
+            "privateInKindKrw",
+        ):
+            assert sum(int(r[measure]) for r in kinds) == int(row[measure]), (y, measure)
+        assert sum(r["projectCount"] for r in kinds) == row["projectCount"]
         cells = [r for r in data["byYearIndustry"] if r["fiscalYear"] == y]
         assert [{k: v for k, v in c.items() if k != "fiscalYear"} for c in cells] == overview["byIndustry"]
     # Whatever the order of groupBy, the rows run in the dimensions' declared order: year, then industry.
