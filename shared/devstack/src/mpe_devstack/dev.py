@@ -154,8 +154,10 @@ def _stop_service(svc: Service, timeout: float = 10) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(5)
-    with contextlib.suppress(TimeoutError):
-        wait_for_port_closed("127.0.0.1", svc.port, timeout=3)
+    # Its ops listener too: a process of the group may close it after the group's leader exited.
+    for port in (svc.port, svc.ops_port):
+        with contextlib.suppress(TimeoutError):
+            wait_for_port_closed("127.0.0.1", port, timeout=3)
 
 
 def _secret(path: Path) -> str:
