@@ -70,6 +70,7 @@ async def assert_kept(conn: db.Conn) -> None:
         "select technology_code, fiscal_year, committed_krw, disbursed_krw, project_count, project_links"
         " from technology_year_funding",
     ) == await row_set(conn, EXPECTED_SUMS)
+    assert await conn.fetch("select * from read_model_drift()") == []  # `gateway check` agrees
 
 
 async def assert_reads_agree(conn: db.Conn) -> None:

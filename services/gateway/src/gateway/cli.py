@@ -1,4 +1,4 @@
-"""`gateway migrate|serve|api|worker|token|rebuild` and `gateway keys create|list|revoke|rotate`.
+"""`gateway migrate|serve|api|worker|token|rebuild|check` and `gateway keys create|list|revoke|rotate`.
 
 The `keys` commands work on the database of GATEWAY_DATABASE_URL, the running stack's.
 """
@@ -173,10 +173,36 @@ def rebuild_command(
         _fail(f"cannot rebuild: {exc} (readers still use the old read model)")
 
 
+def check_command() -> None:
+    """Compare the tables the read model keeps from its rows (links and sums) with a recomputation; exit 1 if any row differs."""
+
+    async def drift(conn: Conn) -> list[asyncpg.Record]:
+        try:
+            return list(await conn.fetch("select * from read_model_drift()"))
+        except asyncpg.UndefinedFunctionError:
+            _fail("the gateway's database has no read_model_drift() yet; run `gateway migrate` first")
+
+    rows = _run(drift)
+    if not rows:
+        typer.echo(
+            "the kept tables agree with the rows: project_technologies, designation_technologies,"
+            " technology_year_funding, year_technology_sums"
+        )
+        return
+    for r in rows:
+        side = "kept, not in the rows" if r["found_in"] == "kept" else "in the rows, not kept"
+        typer.echo(f"{r['kept_table']}: {side}: {r['row_value']}")
+    _fail(
+        f"{len(rows)} rows differ between the kept tables and the rows;"
+        " `gateway rebuild` builds a fresh read model from the topics"
+    )
+
+
 def build() -> typer.Typer:
-    """The `gateway` command: the kit's service commands, `rebuild` and `keys`."""
+    """The `gateway` command: the kit's service commands, `rebuild`, `check` and `keys`."""
     cli = build_cli(spec(GatewaySettings()), GatewaySettings)
     cli.command("rebuild")(rebuild_command)
+    cli.command("check")(check_command)
     cli.add_typer(keys_cli, name="keys")
     return cli
 

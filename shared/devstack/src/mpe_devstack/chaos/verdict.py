@@ -156,6 +156,9 @@ async def judge(stack: Stack, writes: list[Write], faults: list[Fault]) -> Verdi
                 elif mine != theirs:
                     diff = {c: (mine[c], theirs[c]) for c in shared if mine[c] != theirs[c]}
                     v.mismatched_rows.append(f"{rm_table} {k}: (read model, source) {diff}")
+        # The links and sums the read model's triggers keep, against a recomputation from its rows.
+        for r in await gateway.fetch("select * from read_model_drift()"):
+            v.mismatched_rows.append(f"{r['kept_table']} ({r['found_in']} only) {r['row_value']}")
         twice = await gateway.fetch(
             "select entity_type, entity_key, version, count(*) as n from changes"
             " group by 1, 2, 3 having count(*) > 1"
