@@ -201,6 +201,13 @@ SUMMED = (
     "coalesce(sum(s.committed_krw), 0)::bigint as committed_krw,"
     " coalesce(sum(s.disbursed_krw), 0)::bigint as disbursed_krw"
 )
+# Those rows `s` with their technology `t` and its industry `i` (none for a project without one).
+SUMS_BY_INDUSTRY = (
+    "year_technology_sums s left join technologies t on t.code = s.technology_code"
+    " left join industries i on i.code = t.industry_code"
+)
+# A group of them with nothing counted and no money is left out, as NONEMPTY leaves out projects'.
+SUMMED_NONEMPTY = "having sum(s.project_count) > 0 or sum(s.committed_krw) > 0 or sum(s.disbursed_krw) > 0"
 
 
 def year_totals_sql(year: str) -> str:
@@ -218,10 +225,8 @@ def year_by_industry_sql(year: str) -> str:
     """The fiscal year `year`'s (SQL) sums by industry (null: not known yet); an industry with nothing counted and no money is left out."""
     return (
         f"select i.code, i.name_en, i.name_ko, {SUMMED}, coalesce(sum(s.project_count), 0)::bigint as project_count"
-        " from year_technology_sums s left join technologies t on t.code = s.technology_code"
-        " left join industries i on i.code = t.industry_code"
-        f" where s.fiscal_year = {year} group by i.code, i.name_en, i.name_ko"
-        " having sum(s.project_count) > 0 or sum(s.committed_krw) > 0 or sum(s.disbursed_krw) > 0"
+        f" from {SUMS_BY_INDUSTRY} where s.fiscal_year = {year} group by i.code, i.name_en, i.name_ko"
+        f" {SUMMED_NONEMPTY}"
     )
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from gateway.store.budget import counted, has_partner
+from gateway.store.budget import SUMMED, SUMMED_NONEMPTY, SUMS_BY_INDUSTRY, counted, has_partner
 from mpe_kit.db import Conn
 
 # The dimensions in their order (rows are sorted by them, nulls last), each with its output
@@ -158,19 +158,14 @@ def spending_sql(ph: Sequence[str]) -> str:
     ]
     summed_where = [f"({f[name]} is null or {cond.format(f[name])})" for name, _, _, cond in FILTERS if cond]
     sums = (
-        f"select {', '.join(f'{expr} as {col}' for col, expr in summed_keys)},"
-        " coalesce(sum(s.committed_krw), 0)::bigint as committed_krw,"
-        " coalesce(sum(s.disbursed_krw), 0)::bigint as disbursed_krw,"
+        f"select {', '.join(f'{expr} as {col}' for col, expr in summed_keys)}, {SUMMED},"
         " coalesce(sum(s.government_krw), 0)::bigint as government_krw,"
         " coalesce(sum(s.private_cash_krw), 0)::bigint as private_cash_krw,"
         " coalesce(sum(s.private_in_kind_krw), 0)::bigint as private_in_kind_krw,"
         " coalesce(sum(s.project_count), 0)::bigint as project_count, false as overlaps"
-        " from year_technology_sums s"
-        " left join technologies t on t.code = s.technology_code"
-        " left join industries i on i.code = t.industry_code"
+        f" from {SUMS_BY_INDUSTRY}"
         f" where {summed} and {' and '.join(summed_where)}"
-        f" group by {', '.join(expr for _, expr in summed_keys if expr != 'null::text')}"
-        " having sum(s.project_count) > 0 or sum(s.committed_krw) > 0 or sum(s.disbursed_krw) > 0"
+        f" group by {', '.join(expr for _, expr in summed_keys if expr != 'null::text')} {SUMMED_NONEMPTY}"
     )
     return f"{projects} union all {sums}"
 
