@@ -263,6 +263,20 @@ STATEMENT_SEQUENCES = settings(
 )
 
 
+# Statements on projects that both trigger families' random sequences run, each with one argument.
+PROJECT_STATEMENTS = {
+    "delete": "delete from projects where code = any($1::text[])",
+    # Many rows at once, some of them unchanged.
+    "move year": "update projects set fiscal_year = $1 where code < 'P-3'",
+    "pay": (
+        "update projects set disbursed_krw = disbursed_krw + 11, committed_krw = committed_krw + 11"
+        " where code = $1"
+    ),
+    # A code dropped from every row that has it: a project's primary technology may change or go.
+    "recode": "update projects set technology_codes = array_remove(technology_codes, $1)",
+}
+
+
 async def row_set(conn: db.Conn, sql: str) -> set[tuple[Any, ...]]:
     """The rows of `sql` as a set of tuples."""
     return {tuple(r) for r in await conn.fetch(sql)}

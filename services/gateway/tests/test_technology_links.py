@@ -27,6 +27,7 @@ from gateway.read.firms.model import TECHNOLOGY_DESIGNATIONS
 from mpe_kit import db, migrations
 
 from .conftest import (
+    PROJECT_STATEMENTS,
     STATEMENT_SEQUENCES,
     apply,
     designation,
@@ -185,21 +186,13 @@ async def run_step(conn: db.Conn, kind: str, arg: Any) -> None:
         case "upsert designations":
             await conn.execute(UPSERT_DESIGNATIONS, *(list(c) for c in zip(*arg, strict=True)))
         case "delete projects":
-            await conn.execute("delete from projects where code = any($1::text[])", arg)
+            await conn.execute(PROJECT_STATEMENTS["delete"], arg)
         case "delete designations":
             await conn.execute("delete from designations where id = any($1::uuid[])", arg)
-        case "move year":  # many rows at once, some of them unchanged
-            await conn.execute("update projects set fiscal_year = $1 where code < 'P-3'", arg)
-        case "pay":
-            await conn.execute(
-                "update projects set disbursed_krw = disbursed_krw + 11, committed_krw = committed_krw + 11"
-                " where code = $1",
-                arg,
-            )
+        case "move year" | "pay":
+            await conn.execute(PROJECT_STATEMENTS[kind], arg)
         case "recode":  # a code dropped from every row that has it
-            await conn.execute(
-                "update projects set technology_codes = array_remove(technology_codes, $1)", arg
-            )
+            await conn.execute(PROJECT_STATEMENTS["recode"], arg)
             await conn.execute(
                 "update designations set technology_codes = array_remove(technology_codes, $1)", arg
             )

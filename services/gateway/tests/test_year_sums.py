@@ -22,6 +22,7 @@ from gateway.store.spending import DIMENSIONS, Spending
 from mpe_kit import db, migrations
 
 from .conftest import (
+    PROJECT_STATEMENTS,
     STATEMENT_SEQUENCES,
     apply,
     project,
@@ -112,20 +113,8 @@ async def run_step(conn: db.Conn, kind: str, arg: Any) -> None:
     match kind:
         case "upsert":
             await conn.execute(UPSERT, *(list(c) for c in zip(*arg, strict=True)))
-        case "delete":
-            await conn.execute("delete from projects where code = any($1::text[])", arg)
-        case "move year":  # many rows at once, some of them unchanged
-            await conn.execute("update projects set fiscal_year = $1 where code < 'P-3'", arg)
-        case "pay":
-            await conn.execute(
-                "update projects set disbursed_krw = disbursed_krw + 11, committed_krw = committed_krw + 11"
-                " where code = $1",
-                arg,
-            )
-        case "recode":  # the primary technology changes for some rows, or goes
-            await conn.execute(
-                "update projects set technology_codes = array_remove(technology_codes, $1)", arg
-            )
+        case "delete" | "move year" | "pay" | "recode":
+            await conn.execute(PROJECT_STATEMENTS[kind], arg)
         case "retitle":  # an update of nothing the sums read
             await conn.execute("update projects set title = title || '!'")
         case "move technology":  # the sums keep the technology, the reads find its industry now
