@@ -9,6 +9,7 @@ import pytest
 import structlog
 
 from gateway.http.endpoint import GraphQLHTTP
+from gateway.http.response_cache import Building, Cached, ResponseCache
 from mpe_events.registry import TECHNOLOGY_AMENDED
 from mpe_kit import db
 
@@ -126,3 +127,99 @@ async def test_the_cache_is_off_at_size_zero(conn: db.Conn, gateway_db: str) -> 
             await served.query(key.secret, NAME, code="SEMI-004")
             await served.query(key.secret, NAME, code="SEMI-004")
         assert answered_by(logs) == ["compiled", "compiled"]
+
+
+async def until_waiting(cache: ResponseCache, waiting: int) -> Building:
+    """The one answer under way, once `waiting` identical requests wait for it."""
+    async with asyncio.timeout(10):
+        while True:
+            under_way = cache.under_way()
+            if len(under_way) == 1 and under_way[0].waiting == waiting:
+                return under_way[0]
+            await asyncio.sleep(0.01)
+
+
+async def test_identical_requests_at_one_watermark_share_one_execution(
+    conn: db.Conn, gateway_db: str
+) -> None:
+    """Four requests arrive while the first is executing (held by a lock): one statement, five answers."""
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db) as served:
+        cache = served.app.state.gateway.graphql.responses
+        with structlog.testing.capture_logs() as logs:
+            async with conn.transaction():
+                await conn.execute("lock table technologies in access exclusive mode")
+                first = asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004"))
+                await until_waiting(cache, 0)
+                others = [
+                    asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004")) for _ in range(4)
+                ]
+                await until_waiting(cache, 4)
+                assert not first.done()
+            answers = await asyncio.gather(first, *others)
+        assert [a.status_code for a in answers] == [200] * 5
+        assert {a.content for a in answers} == {answers[0].content}
+        assert answers[0].json()["data"]["technology"]["code"] == "SEMI-004"
+        assert sorted(answered_by(logs)) == ["compiled", "shared", "shared", "shared", "shared"]
+        assert (cache.shared, cache.under_way()) == (4, [])
+        # Once answered it is the cache's entry, as before.
+        with structlog.testing.capture_logs() as logs:
+            again = await served.query(key.secret, NAME, code="SEMI-004")
+        assert again.content == answers[0].content
+        assert answered_by(logs) == ["cache"]
+
+
+async def test_the_others_execute_when_the_first_request_goes_away(conn: db.Conn, gateway_db: str) -> None:
+    """The executing request is cancelled (its client left): the waiting ones are answered all the same."""
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db) as served:
+        cache = served.app.state.gateway.graphql.responses
+        with structlog.testing.capture_logs() as logs:
+            async with conn.transaction():
+                await conn.execute("lock table technologies in access exclusive mode")
+                first = asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004"))
+                await until_waiting(cache, 0)
+                others = [
+                    asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004")) for _ in range(2)
+                ]
+                await until_waiting(cache, 2)
+                first.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await first
+                assert cache.under_way() == []
+            answers = await asyncio.gather(*others)
+        assert [a.json()["data"]["technology"]["code"] for a in answers] == ["SEMI-004"] * 2
+        assert answered_by(logs).count("compiled") == 2
+        assert "shared" not in answered_by(logs)
+        assert cache.shared == 0
+
+
+async def test_an_answer_is_shared_only_at_its_watermark() -> None:
+    cache = ResponseCache(size=10, max_entry_bytes=1000)
+    first, builds = cache.building(7, "query")
+    assert builds
+    same, builds = cache.building(7, "query")
+    assert (same, builds) == (first, False)
+    later, builds = cache.building(8, "query")
+    assert builds
+    assert later is not first
+    other, builds = cache.building(7, "another query")
+    assert builds
+    assert other is not first
+    # An answer that may not be shared (an unexpected error): those waiting get None, and build their own.
+    waiting = asyncio.create_task(same.wait())
+    await asyncio.sleep(0)
+    first.done(None)
+    assert await waiting is None
+    again, builds = cache.building(7, "query")
+    assert builds
+    assert again is not first
+    answer = Cached(b'{"data":{}}', None, "query", 1, ())
+    waiting = asyncio.create_task(again.wait())
+    cancelled = asyncio.create_task(again.wait())
+    await asyncio.sleep(0)
+    cancelled.cancel()  # one waiting request goes away: the others still get the answer
+    again.done(answer)
+    assert await waiting == answer
+    assert cancelled.cancelled()
+    assert cache.shared == 1

@@ -10,7 +10,8 @@ One request goes through, in order:
    request waits (bounded) until the projector has applied every event of those writes;
 5. the response cache, keyed by (document, operation, variables, scopes, projection watermark,
    day in Korea); a projected change moves the watermark, so no entry outlives the data it
-   was built from;
+   was built from. A miss while an identical request at the same watermark is executing
+   waits for that request's answer instead of executing again (answered by `shared`);
 6. execution: a compiled SQL statement for the selections it covers, else strawberry.
 Every answer carries `extensions.dataAsOf`: the read model holds every event the sources had
 published by then (see `freshness.DataAsOf`).
@@ -40,7 +41,7 @@ from gateway.http.admission import (
 )
 from gateway.http.execute import body_of, compiled, execute, measure_operation
 from gateway.http.prepared import LRU, PreparedOperations
-from gateway.http.response_cache import Cached, ResponseCache, cacheable
+from gateway.http.response_cache import Building, Cached, ResponseCache, cacheable
 from gateway.portal import EXPLORER_PATH
 from gateway.projector import freshness
 from gateway.read.common import SEOUL
@@ -180,6 +181,7 @@ async def graphql_http(request: Request) -> Response:
         prepared = state.operations.prepare(query)
         hub = gateway.changes
         key: tuple[Any, ...] | None = None
+        building: Building | None = None
         watermark = 0
         if state.responses.enabled and hub is not None and hub.live and not prepared.volatile:
             watermark = hub.watermark
@@ -199,16 +201,30 @@ async def graphql_http(request: Request) -> Response:
             if found is not None:
                 _note(request, found, "cache")
                 return Response(_with_extensions(found.body, as_of), media_type=JSON)
-        measured = measure_operation(state.settings, prepared, req)
-        outcome = await compiled(request, state.settings, partner, prepared, req, measured)
-        if isinstance(outcome, Cached):
-            answer = outcome
-            _note(request, answer, "compiled")
-        else:
-            answer = await execute(request, state.settings, partner, query, req, prepared, measured)
-            _note(request, answer, "strawberry", outcome.reason)
-        if key is not None and cacheable(prepared, answer.error_codes):
-            state.responses.put(watermark, key, answer)
+            building, first = state.responses.building(watermark, key)
+            if not first:
+                # An identical request at this watermark is executing: its answer is this one's.
+                found = await building.wait()
+                if found is not None:
+                    _note(request, found, "shared")
+                    return Response(_with_extensions(found.body, as_of), media_type=JSON)
+                building = None  # its answer may not be shared: execute this one too
+        shared: Cached | None = None
+        try:
+            measured = measure_operation(state.settings, prepared, req)
+            outcome = await compiled(request, state.settings, partner, prepared, req, measured)
+            if isinstance(outcome, Cached):
+                answer = outcome
+                _note(request, answer, "compiled")
+            else:
+                answer = await execute(request, state.settings, partner, query, req, prepared, measured)
+                _note(request, answer, "strawberry", outcome.reason)
+            if key is not None and cacheable(prepared, answer.error_codes):
+                state.responses.put(watermark, key, answer)
+                shared = answer
+        finally:
+            if building is not None:
+                building.done(shared)
         return Response(_with_extensions(answer.body, as_of), media_type=JSON)
     except RequestError as error:
         record = request_record(request)

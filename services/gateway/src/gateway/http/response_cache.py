@@ -1,7 +1,14 @@
-"""The response cache: whole answers by request and projection watermark."""
+"""The response cache: whole answers by request and projection watermark.
+
+It also shares an answer while it is being built: a request that finds no entry, while an
+identical one (same key, same watermark) is already executing, waits for that one's answer
+instead of executing the operation again (`Building`). Under writes the watermark moves every
+projector batch and empties the cache, so identical reads arriving together are the common case.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Hashable
 from dataclasses import dataclass
 
@@ -22,11 +29,41 @@ class Cached:
     error_codes: tuple[str, ...]
 
 
+class Building:
+    """An answer one request is building at a watermark; identical requests there wait for it.
+
+    The builder calls `done` once, whatever happened: with its answer if that may be shared (the
+    rule of the cache: no error but deterministic ones), else with None, and the waiting requests
+    then execute the operation themselves.
+    """
+
+    def __init__(self, cache: ResponseCache, slot: tuple[int, Hashable]) -> None:
+        self._cache = cache
+        self._slot = slot
+        self._answer: asyncio.Future[Cached | None] = asyncio.get_running_loop().create_future()
+        self.waiting = 0  # requests that came to wait for it
+
+    async def wait(self) -> Cached | None:
+        self.waiting += 1
+        # Shielded: a waiting request that is cancelled must not cancel the answer for the others.
+        answer = await asyncio.shield(self._answer)
+        if answer is not None:
+            self._cache.shared += 1
+        return answer
+
+    def done(self, answer: Cached | None) -> None:
+        if self._cache._building.get(self._slot) is self:
+            del self._cache._building[self._slot]
+        if not self._answer.done():
+            self._answer.set_result(answer)
+
+
 class ResponseCache:
     """Whole answers by (document, operation, variables, scopes, watermark, day).
 
     Entries are only ever read at the watermark they were built at; when the watermark moves
-    (a projected change), every older entry is dropped at once.
+    (a projected change), every older entry is dropped at once. An answer still being built is
+    shared the same way: only with requests that asked at its watermark.
     """
 
     def __init__(self, size: int, max_entry_bytes: int) -> None:
@@ -35,6 +72,8 @@ class ResponseCache:
         self.watermark = -1
         self.hits = 0
         self.misses = 0
+        self.shared = 0
+        self._building: dict[tuple[int, Hashable], Building] = {}
 
     @property
     def enabled(self) -> bool:
@@ -58,6 +97,23 @@ class ResponseCache:
         # An answer built before the watermark moved may mix states: never keep it.
         if watermark == self.watermark and len(value.body) <= self.max_entry_bytes:
             self._lru.put(key, value)
+
+    def building(self, watermark: int, key: Hashable) -> tuple[Building, bool]:
+        """The answer being built for this request at this watermark, and whether this request builds it.
+
+        Call it right after a miss of `get`, with no `await` between: then exactly one of the
+        identical requests at a watermark builds, and the others find its `Building`.
+        """
+        slot = (watermark, key)
+        found = self._building.get(slot)
+        if found is not None:
+            return found, False
+        self._building[slot] = building = Building(self, slot)
+        return building, True
+
+    def under_way(self) -> list[Building]:
+        """The answers being built now."""
+        return list(self._building.values())
 
     def __len__(self) -> int:
         return len(self._lru)
