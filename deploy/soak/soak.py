@@ -248,6 +248,27 @@ def log_errors(logs: Path) -> dict[str, dict[str, int]]:
     return found
 
 
+def answered_by(log: Path) -> dict[str, int]:
+    """The gateway API's GraphQL requests answered 200, by the stage that answered (its access log).
+
+    `cache` and `shared` ran nothing; `compiled` and `strawberry` executed the operation.
+    """
+    stages: Counter[str] = Counter()
+    if log.exists():
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if (
+                isinstance(record, dict)
+                and record.get("event") == "graphql request"
+                and record.get("status") == 200
+            ):
+                stages[str(record.get("answered_by"))] += 1
+    return dict(stages.most_common())
+
+
 # -- the reads ------------------------------------------------------------------------------
 
 
@@ -436,6 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             stack.load_demo()
             raw = asyncio.run(drive(stack, args, vegeta, Path(tmp)))
             raw["log_errors"] = log_errors(stack.logs)
+            raw["answered_by"] = answered_by(stack.logs / "gateway.log")
             if args.keep_logs:
                 shutil.copytree(stack.logs, args.keep_logs, dirs_exist_ok=True)
             facts["load average at end"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])

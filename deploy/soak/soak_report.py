@@ -168,6 +168,7 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
         ][:20],
         "write_failure_answers": raw.get("write_failures", {}),
         "graphql_outcomes": raw.get("graphql_outcomes", {}),
+        "answered_by": raw.get("answered_by", {}),
         "probe_busy_answers": raw.get("probe_busy_answers", 0),
         "log_errors": raw.get("log_errors", {}),
         "exited": raw.get("exited", {}),
@@ -263,6 +264,12 @@ def render(summary: dict[str, Any], facts: dict[str, str], command: str, plot_na
         lines.append(
             "- the gateway's requests by outcome over the whole run (its /metrics): "
             + ", ".join(f"{k} {v:,.0f}" for k, v in outcomes.items())
+        )
+    if stages := summary["answered_by"]:
+        lines.append(
+            "- the gateway's requests answered 200 over the whole run, by what answered them (its access"
+            " log; `cache` and `shared` executed nothing): "
+            + ", ".join(f"{k} {v:,}" for k, v in stages.items())
         )
     if summary["probe_busy_answers"]:
         lines.append(

@@ -72,6 +72,7 @@ def _raw() -> dict[str, Any]:
         "probes": probes,
         "lag": lag,
         "graphql_outcomes": {"ok": 4500.0},
+        "answered_by": {"cache": 2500, "compiled": 1500, "shared": 500},
         "probe_busy_answers": 3,
         "log_errors": {"gateway": {}, "budget": {"unhandled error: ValueError: boom": 2}},
     }
@@ -130,6 +131,7 @@ def test_report_and_plot(tmp_path: Path) -> None:
     assert "- probe not visible: catalog at 125.0 s: HTTP 200, ['WRITE_NOT_YET_VISIBLE']" in text
     assert "- REST write budget payment: 409: 1" in text
     assert "- probe reads answered 429 or 503 (nothing ran), retried after `Retry-After`: 3" in text
+    assert "executed nothing): cache 2,500, compiled 1,500, shared 500" in text
     assert "- budget.log, 2 error lines: `unhandled error: ValueError: boom`" in text
     assert "![RSS, lag, visibility and rates](soak.png)" in text
     png = tmp_path / "soak.png"
