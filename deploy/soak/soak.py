@@ -264,6 +264,7 @@ def answered_by(log: Path) -> dict[str, int]:
                 isinstance(record, dict)
                 and record.get("event") == "graphql request"
                 and record.get("status") == 200
+                and record.get("outcome") != "rejected"  # e.g. WRITE_NOT_YET_VISIBLE: nothing answered it
             ):
                 stages[str(record.get("answered_by"))] += 1
     return dict(stages.most_common())

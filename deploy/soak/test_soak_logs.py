@@ -12,8 +12,10 @@ import soak
 
 
 def test_reads_are_counted_by_the_stage_that_answered_them(tmp_path: Path) -> None:
-    def request(status: int, answered_by: str) -> str:
-        return json.dumps({"event": "graphql request", "status": status, "answered_by": answered_by})
+    def request(status: int, answered_by: str, outcome: str = "ok") -> str:
+        return json.dumps(
+            {"event": "graphql request", "status": status, "answered_by": answered_by, "outcome": outcome}
+        )
 
     log = tmp_path / "gateway.log"
     log.write_text(
@@ -23,7 +25,8 @@ def test_reads_are_counted_by_the_stage_that_answered_them(tmp_path: Path) -> No
                 request(200, "shared"),
                 request(200, "shared"),
                 request(200, "cache"),
-                request(503, "strawberry"),  # refused by the in-flight cap: nothing answered it
+                request(503, "strawberry", "busy"),  # refused by the in-flight cap: nothing answered it
+                request(200, "strawberry", "rejected"),  # WRITE_NOT_YET_VISIBLE, before any stage
                 json.dumps({"event": "change hub listening", "watermark": 3}),
                 "uvicorn: not a JSON line",
             ]

@@ -13,7 +13,7 @@ from gateway.http.response_cache import Building, Cached, ResponseCache
 from mpe_events.registry import TECHNOLOGY_AMENDED
 from mpe_kit import db
 
-from .conftest import batch, event, hub_caught_up, new_key, technology
+from .conftest import batch, brn, event, firm, firm_event, hub_caught_up, new_key, technology
 from .test_access import serving
 
 pytestmark = pytest.mark.usefixtures("seeded")
@@ -169,8 +169,10 @@ async def test_identical_requests_at_one_watermark_share_one_execution(
         assert answered_by(logs) == ["cache"]
 
 
-async def test_the_others_execute_when_the_first_request_goes_away(conn: db.Conn, gateway_db: str) -> None:
-    """The executing request is cancelled (its client left): the waiting ones are answered all the same."""
+async def test_when_the_executing_request_goes_away_one_of_the_waiting_executes(
+    conn: db.Conn, gateway_db: str
+) -> None:
+    """The executing request is cancelled (a shutdown): one of the two waiting executes, the other waits for it."""
     key = await new_key(conn, "catalog:read")
     async with serving(gateway_db) as served:
         cache = served.app.state.gateway.graphql.responses
@@ -178,7 +180,7 @@ async def test_the_others_execute_when_the_first_request_goes_away(conn: db.Conn
             async with conn.transaction():
                 await conn.execute("lock table technologies in access exclusive mode")
                 first = asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004"))
-                await until_waiting(cache, 0)
+                gone = await until_waiting(cache, 0)
                 others = [
                     asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004")) for _ in range(2)
                 ]
@@ -186,12 +188,46 @@ async def test_the_others_execute_when_the_first_request_goes_away(conn: db.Conn
                 first.cancel()
                 with pytest.raises(asyncio.CancelledError):
                     await first
-                assert cache.under_way() == []
+                again = await until_waiting(cache, 1)
+                assert again is not gone
             answers = await asyncio.gather(*others)
         assert [a.json()["data"]["technology"]["code"] for a in answers] == ["SEMI-004"] * 2
-        assert answered_by(logs).count("compiled") == 2
-        assert "shared" not in answered_by(logs)
-        assert cache.shared == 0
+        assert answers[0].content == answers[1].content
+        # The cancelled request's line says it was not answered; the two others:
+        assert sorted(e["answered_by"] for e in logs if e.get("status") == 200) == ["compiled", "shared"]
+        assert (cache.shared, cache.under_way()) == (1, [])
+
+
+async def test_a_request_after_the_watermark_moved_does_not_wait_for_an_older_answer(
+    conn: db.Conn, gateway_db: str
+) -> None:
+    """A change is projected while the first request executes: the next one executes on its own."""
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db) as served:
+        cache = served.app.state.gateway.graphql.responses
+        with structlog.testing.capture_logs() as logs:
+            async with conn.transaction():
+                await conn.execute("lock table technologies in access exclusive mode")
+                first = asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004"))
+                older = await until_waiting(cache, 0)
+                # A change that does not touch the locked table, from another connection.
+                writer = await db.connect(gateway_db)
+                try:
+                    await batch(writer, firm_event(firm(brn(777))))
+                    await hub_caught_up(served.app, writer)
+                finally:
+                    await writer.close()
+                later = asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004"))
+                async with asyncio.timeout(10):  # its own, beside the older one
+                    while True:
+                        if len(cache.under_way()) == 2:
+                            break
+                        await asyncio.sleep(0.01)
+                assert older.waiting == 0
+            answers = await asyncio.gather(first, later)
+        assert [a.json()["data"]["technology"]["code"] for a in answers] == ["SEMI-004"] * 2
+        assert answered_by(logs) == ["compiled", "compiled"]
+        assert (cache.shared, cache.under_way()) == (0, [])
 
 
 async def test_an_answer_is_shared_only_at_its_watermark() -> None:

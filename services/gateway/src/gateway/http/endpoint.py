@@ -201,14 +201,19 @@ async def graphql_http(request: Request) -> Response:
             if found is not None:
                 _note(request, found, "cache")
                 return Response(_with_extensions(found.body, as_of), media_type=JSON)
-            building, first = state.responses.building(watermark, key)
-            if not first:
-                # An identical request at this watermark is executing: its answer is this one's.
+            # An identical request at this watermark executing: its answer is this one's. If that
+            # answer may not be shared (an error, or its task cancelled), one of those waiting
+            # executes and the others wait for it, once more; then each executes on its own.
+            for _ in range(2):
+                building, first = state.responses.building(watermark, key)
+                if first:
+                    break
                 found = await building.wait()
                 if found is not None:
                     _note(request, found, "shared")
                     return Response(_with_extensions(found.body, as_of), media_type=JSON)
-                building = None  # its answer may not be shared: execute this one too
+            else:
+                building = None
         shared: Cached | None = None
         try:
             measured = measure_operation(state.settings, prepared, req)
