@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 import structlog
 
@@ -14,7 +17,7 @@ from mpe_events.registry import TECHNOLOGY_AMENDED
 from mpe_kit import db
 
 from .conftest import batch, brn, event, firm, firm_event, hub_caught_up, new_key, technology
-from .test_access import serving
+from .test_access import Served, serving
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -139,6 +142,22 @@ async def until_waiting(cache: ResponseCache, waiting: int) -> Building:
             await asyncio.sleep(0.01)
 
 
+def ask(served: Served, secret: str) -> asyncio.Task[httpx.Response]:
+    """The same request each time, sent in a task of its own."""
+    return asyncio.create_task(served.query(secret, NAME, code="SEMI-004"))
+
+
+@asynccontextmanager
+async def first_held(
+    conn: db.Conn, served: Served, secret: str
+) -> AsyncIterator[tuple[asyncio.Task[httpx.Response], Building]]:
+    """A first request executing, held by a lock on `technologies` until the block ends."""
+    async with conn.transaction():
+        await conn.execute("lock table technologies in access exclusive mode")
+        first = ask(served, secret)
+        yield first, await until_waiting(served.app.state.gateway.graphql.responses, 0)
+
+
 async def test_identical_requests_at_one_watermark_share_one_execution(
     conn: db.Conn, gateway_db: str
 ) -> None:
@@ -147,13 +166,8 @@ async def test_identical_requests_at_one_watermark_share_one_execution(
     async with serving(gateway_db) as served:
         cache = served.app.state.gateway.graphql.responses
         with structlog.testing.capture_logs() as logs:
-            async with conn.transaction():
-                await conn.execute("lock table technologies in access exclusive mode")
-                first = asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004"))
-                await until_waiting(cache, 0)
-                others = [
-                    asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004")) for _ in range(4)
-                ]
+            async with first_held(conn, served, key.secret) as (first, _):
+                others = [ask(served, key.secret) for _ in range(4)]
                 await until_waiting(cache, 4)
                 assert not first.done()
             answers = await asyncio.gather(first, *others)
@@ -177,13 +191,8 @@ async def test_when_the_executing_request_goes_away_one_of_the_waiting_executes(
     async with serving(gateway_db) as served:
         cache = served.app.state.gateway.graphql.responses
         with structlog.testing.capture_logs() as logs:
-            async with conn.transaction():
-                await conn.execute("lock table technologies in access exclusive mode")
-                first = asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004"))
-                gone = await until_waiting(cache, 0)
-                others = [
-                    asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004")) for _ in range(2)
-                ]
+            async with first_held(conn, served, key.secret) as (first, gone):
+                others = [ask(served, key.secret) for _ in range(2)]
                 await until_waiting(cache, 2)
                 first.cancel()
                 with pytest.raises(asyncio.CancelledError):
@@ -206,10 +215,7 @@ async def test_a_request_after_the_watermark_moved_does_not_wait_for_an_older_an
     async with serving(gateway_db) as served:
         cache = served.app.state.gateway.graphql.responses
         with structlog.testing.capture_logs() as logs:
-            async with conn.transaction():
-                await conn.execute("lock table technologies in access exclusive mode")
-                first = asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004"))
-                older = await until_waiting(cache, 0)
+            async with first_held(conn, served, key.secret) as (first, older):
                 # A change that does not touch the locked table, from another connection.
                 writer = await db.connect(gateway_db)
                 try:
@@ -217,7 +223,7 @@ async def test_a_request_after_the_watermark_moved_does_not_wait_for_an_older_an
                     await hub_caught_up(served.app, writer)
                 finally:
                     await writer.close()
-                later = asyncio.create_task(served.query(key.secret, NAME, code="SEMI-004"))
+                later = ask(served, key.secret)
                 async with asyncio.timeout(10):  # its own, beside the older one
                     while True:
                         if len(cache.under_way()) == 2:
