@@ -219,6 +219,10 @@ async def test_every_request_is_logged_once_and_counted(conn: db.Conn, gateway_d
     assert metric(metrics, "mpe_gateway_rejections_total", agency="KIAT", limit="RATE_LIMITED") == 1
     assert metric(metrics, "mpe_gateway_request_duration_seconds_count", agency="KIAT") == 3
     assert metric(metrics, "mpe_gateway_query_cost_count", agency="KIAT") == 2
+    # Answered by compiled SQL and by strawberry; the three others by no stage.
+    answers = "mpe_gateway_answers_total"
+    assert (metric(metrics, answers, by="compiled"), metric(metrics, answers, by="strawberry")) == (1, 1)
+    assert metric(metrics, answers, by="cache") is None
 
 
 async def test_a_client_that_leaves_before_its_request_is_read_is_no_server_error(

@@ -14,10 +14,10 @@ import structlog
 from gateway.http.endpoint import GraphQLHTTP
 from gateway.http.response_cache import Building, Cached, ResponseCache
 from mpe_events.registry import TECHNOLOGY_AMENDED
-from mpe_kit import db
+from mpe_kit import db, ops
 
 from .conftest import batch, brn, event, firm, firm_event, hub_caught_up, new_key, technology
-from .test_access import Served, serving
+from .test_access import Served, metric, serving
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -181,6 +181,14 @@ async def test_identical_requests_at_one_watermark_share_one_execution(
             again = await served.query(key.secret, NAME, code="SEMI-004")
         assert again.content == answers[0].content
         assert answered_by(logs) == ["cache"]
+        metrics = await ops.scrape(served.app)
+        assert [
+            metric(metrics, "mpe_gateway_answers_total", by=by) for by in ("compiled", "shared", "cache")
+        ] == [
+            1,
+            4,
+            1,
+        ]
 
 
 async def test_when_the_executing_request_goes_away_one_of_the_waiting_executes(

@@ -135,6 +135,13 @@ class GatewayMetrics:
             ["reason"],
             registry=registry,
         )
+        self.answers = Counter(
+            "mpe_gateway_answers",
+            "GraphQL requests answered, by what answered them: cache, shared (an identical"
+            " request's answer, built at the same time), compiled or strawberry",
+            ["by"],
+            registry=registry,
+        )
         self._operations: set[str] = set()
 
     def operation_label(self, name: str | None) -> str:
@@ -163,6 +170,8 @@ class GatewayMetrics:
             self.rejections.labels(agency, record.limit).inc()
         if record.fallback is not None:
             self.fallbacks.labels(record.fallback).inc()
+        if record.outcome in ANSWERED:
+            self.answers.labels(record.answered_by).inc()
 
 
 @dataclass
@@ -187,6 +196,10 @@ def _outcome(status: int) -> str:
         return "bad_request"
     return "ok"
 
+
+# Outcomes of requests that a stage answered (the cache, a shared answer, compiled SQL, strawberry);
+# the others were refused before any: rejected, busy, rate_limited, unauthorized, bad_request.
+ANSWERED = frozenset({"ok", "error", "internal_error"})
 
 # The limit of a request refused because the instance was at GATEWAY_MAX_IN_FLIGHT (its outcome: busy).
 BUSY = "GATEWAY_BUSY"
