@@ -349,8 +349,14 @@ async def test_an_unexpected_error_is_masked_with_a_correlation_id_that_is_in_th
             "BAD_USER_INPUT",
             "cannot search for, such as NUL",
         ),
+        (
+            '{ technologies(filter: {search: "a\\ud800b"}) { totalCount } }',
+            {},
+            "GRAPHQL_PARSE_FAILED",
+            "Invalid Unicode escape sequence",
+        ),
     ],
-    ids=["bad-input", "forbidden", "validation", "syntax", "variables", "nul"],
+    ids=["bad-input", "forbidden", "validation", "syntax", "variables", "nul", "lone-surrogate"],
 )
 async def test_errors_a_client_can_act_on_stay_clear(
     conn: db.Conn, gateway_db: str, query: str, variables: dict[str, Any], code: str, message: str
@@ -362,6 +368,30 @@ async def test_errors_a_client_can_act_on_stay_clear(
     [error] = r.json()["errors"]
     assert error["extensions"]["code"] == code
     assert message in error["message"]
+    assert "correlationId" not in error["extensions"]
+
+
+@pytest.mark.parametrize("search", ["a\ud800b", "\udfff"])
+async def test_a_lone_surrogate_in_a_variable_is_bad_input(
+    conn: db.Conn, gateway_db: str, search: str
+) -> None:
+    """JSON may escape half of a UTF-16 pair; no UTF-8 text holds it, so the gateway cannot search for it."""
+    key = await new_key(conn, "catalog:read")
+    body = json.dumps(  # ASCII JSON, as a client's encoder writes the escape
+        {
+            "query": "query($s: String) { technologies(filter: {search: $s}) { totalCount } }",
+            "variables": {"s": search},
+        }
+    )
+    async with serving(gateway_db) as served:
+        r = await served.client.post(
+            "/graphql",
+            content=body.encode(),
+            headers={"X-API-Key": key.secret, "Content-Type": "application/json"},
+        )
+    assert r.status_code == 200
+    [error] = r.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT", error
     assert "correlationId" not in error["extensions"]
 
 

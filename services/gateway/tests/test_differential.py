@@ -68,8 +68,14 @@ SCALARS = {
     "Int": st.one_of(SMALL, SMALL, SMALL, SMALL, YEARS, YEARS, st.integers(-(2**31), 2**31 - 1)).map(
         nodes.Int
     ),
+    # Any text but NUL and lone surrogates: pytest-xdist cannot send a report holding one (it
+    # fails the whole run), and the gateway's answer to either is tested in test_access.py.
     "String": st.one_of(
-        NAMED, NAMED, NAMED, NAMED, st.text(alphabet=st.characters(blacklist_characters="\x00"))
+        NAMED,
+        NAMED,
+        NAMED,
+        NAMED,
+        st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00")),
     ).map(nodes.String),
     "Date": st.one_of(st.dates(), st.sampled_from([date(2021, 1, 1), date(2022, 12, 31)])).map(nodes.String),
     "DateTime": st.datetimes(timezones=st.just(UTC)).map(lambda t: nodes.String(t.isoformat())),

@@ -263,6 +263,16 @@ class AccessLog:
 _UNSTORABLE = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
 
 
+def _lone_surrogate(error: BaseException | None) -> bool:
+    """An argument no UTF-8 holds: JSON's `\\ud800` escapes half of a UTF-16 pair, which asyncpg
+    cannot encode (its `DataError` has the `UnicodeEncodeError` as its cause)."""
+    while error is not None:
+        if isinstance(error, UnicodeEncodeError) and error.reason == "surrogates not allowed":
+            return True
+        error = error.__cause__
+    return False
+
+
 class ObserveOperations(SchemaExtension):
     """Masks unexpected errors behind a correlation id, and notes each operation's outcome.
 
@@ -313,9 +323,10 @@ class ObserveOperations(SchemaExtension):
         cause: BaseException = error
         while isinstance(cause, GraphQLError) and cause.original_error is not None:
             cause = cause.original_error
-        if isinstance(cause, _UNSTORABLE):
+        if isinstance(cause, _UNSTORABLE) or _lone_surrogate(cause):
             return GraphQLError(
-                "An argument contains a character the database cannot search for, such as NUL.",
+                "An argument contains a character the database cannot search for, such as NUL"
+                " or half of a UTF-16 surrogate pair.",
                 error.nodes,
                 path=error.path,
                 extensions={"code": "BAD_USER_INPUT"},
