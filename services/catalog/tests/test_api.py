@@ -857,6 +857,24 @@ async def test_a_nul_in_a_body_field_names_the_field(api: httpx.AsyncClient) -> 
     assert_problem(resp, 422, "body.name_en")
 
 
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/industries", '{"code": "AUTO", "name_en": "Auto\\ud800", "name_ko": "자동차"}'),
+        ("/v1/revisions", '{"title": "a\\udfffb", "changes": []}'),
+    ],
+    ids=["name", "title"],
+)
+async def test_half_a_surrogate_pair_in_a_body_is_refused_and_changes_nothing(
+    api: httpx.AsyncClient, db: asyncpg.Connection, path: str, body: str
+) -> None:
+    """JSON may escape half of a UTF-16 pair (`\\ud800`); no UTF-8 text holds it."""
+    before = await snapshot(db)
+    resp = await api.post(path, content=body.encode(), headers={"Content-Type": "application/json"})
+    assert_problem(resp, 422)
+    assert await snapshot(db) == before
+
+
 # authentication and authorization
 
 
