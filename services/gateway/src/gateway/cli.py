@@ -15,6 +15,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import asyncpg
 import typer
 
+from gateway import store
 from gateway.app import spec
 from gateway.partners import keys
 from gateway.settings import GatewaySettings
@@ -178,16 +179,13 @@ def check_command() -> None:
 
     async def drift(conn: Conn) -> list[asyncpg.Record]:
         try:
-            return list(await conn.fetch("select * from read_model_drift()"))
+            return await store.projection.drift(conn)
         except asyncpg.UndefinedFunctionError:
             _fail("the gateway's database has no read_model_drift() yet; run `gateway migrate` first")
 
     rows = _run(drift)
     if not rows:
-        typer.echo(
-            "the kept tables agree with the rows: project_technologies, designation_technologies,"
-            " technology_year_funding, year_technology_sums"
-        )
+        typer.echo(f"the kept tables agree with the rows: {', '.join(store.projection.KEPT_TABLES)}")
         return
     for r in rows:
         side = "kept, not in the rows" if r["found_in"] == "kept" else "in the rows, not kept"
