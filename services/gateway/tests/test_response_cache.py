@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -142,106 +143,112 @@ async def until_waiting(cache: ResponseCache, waiting: int) -> Building:
             await asyncio.sleep(0.01)
 
 
-def ask(served: Served, secret: str) -> asyncio.Task[httpx.Response]:
-    """The same request each time, sent in a task of its own."""
-    return asyncio.create_task(served.query(secret, NAME, code="SEMI-004"))
+@dataclass
+class Sharing:
+    """A gateway app while its lifespan runs, a key that may read the catalog, and the app's cache."""
+
+    served: Served
+    secret: str
+    cache: ResponseCache
+
+    def ask(self) -> asyncio.Task[httpx.Response]:
+        """The same request each time, sent in a task of its own."""
+        return asyncio.create_task(self.served.query(self.secret, NAME, code="SEMI-004"))
+
+
+@pytest.fixture
+async def sharing(conn: db.Conn, gateway_db: str) -> AsyncIterator[Sharing]:
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db) as served:
+        yield Sharing(served, key.secret, served.app.state.gateway.graphql.responses)
 
 
 @asynccontextmanager
 async def first_held(
-    conn: db.Conn, served: Served, secret: str
+    conn: db.Conn, sharing: Sharing
 ) -> AsyncIterator[tuple[asyncio.Task[httpx.Response], Building]]:
     """A first request executing, held by a lock on `technologies` until the block ends."""
     async with conn.transaction():
         await conn.execute("lock table technologies in access exclusive mode")
-        first = ask(served, secret)
-        yield first, await until_waiting(served.app.state.gateway.graphql.responses, 0)
+        first = sharing.ask()
+        yield first, await until_waiting(sharing.cache, 0)
 
 
 async def test_identical_requests_at_one_watermark_share_one_execution(
-    conn: db.Conn, gateway_db: str
+    conn: db.Conn, sharing: Sharing
 ) -> None:
     """Four requests arrive while the first is executing (held by a lock): one statement, five answers."""
-    key = await new_key(conn, "catalog:read")
-    async with serving(gateway_db) as served:
-        cache = served.app.state.gateway.graphql.responses
-        with structlog.testing.capture_logs() as logs:
-            async with first_held(conn, served, key.secret) as (first, _):
-                others = [ask(served, key.secret) for _ in range(4)]
-                await until_waiting(cache, 4)
-                assert not first.done()
-            answers = await asyncio.gather(first, *others)
-        assert [a.status_code for a in answers] == [200] * 5
-        assert {a.content for a in answers} == {answers[0].content}
-        assert answers[0].json()["data"]["technology"]["code"] == "SEMI-004"
-        assert sorted(answered_by(logs)) == ["compiled", "shared", "shared", "shared", "shared"]
-        assert (cache.shared, cache.under_way()) == (4, [])
-        # Once answered it is the cache's entry, as before.
-        with structlog.testing.capture_logs() as logs:
-            again = await served.query(key.secret, NAME, code="SEMI-004")
-        assert again.content == answers[0].content
-        assert answered_by(logs) == ["cache"]
-        metrics = await ops.scrape(served.app)
-        assert [
-            metric(metrics, "mpe_gateway_answers_total", by=by) for by in ("compiled", "shared", "cache")
-        ] == [
-            1,
-            4,
-            1,
-        ]
+    cache = sharing.cache
+    with structlog.testing.capture_logs() as logs:
+        async with first_held(conn, sharing) as (first, _):
+            others = [sharing.ask() for _ in range(4)]
+            await until_waiting(cache, 4)
+            assert not first.done()
+        answers = await asyncio.gather(first, *others)
+    assert [a.status_code for a in answers] == [200] * 5
+    assert {a.content for a in answers} == {answers[0].content}
+    assert answers[0].json()["data"]["technology"]["code"] == "SEMI-004"
+    assert sorted(answered_by(logs)) == ["compiled", "shared", "shared", "shared", "shared"]
+    assert (cache.shared, cache.under_way()) == (4, [])
+    # Once answered it is the cache's entry, as before.
+    with structlog.testing.capture_logs() as logs:
+        again = await sharing.served.query(sharing.secret, NAME, code="SEMI-004")
+    assert again.content == answers[0].content
+    assert answered_by(logs) == ["cache"]
+    metrics = await ops.scrape(sharing.served.app)
+    answers_by = [
+        metric(metrics, "mpe_gateway_answers_total", by=by) for by in ("compiled", "shared", "cache")
+    ]
+    assert answers_by == [1, 4, 1]
 
 
 async def test_when_the_executing_request_goes_away_one_of_the_waiting_executes(
-    conn: db.Conn, gateway_db: str
+    conn: db.Conn, sharing: Sharing
 ) -> None:
     """The executing request is cancelled (a shutdown): one of the two waiting executes, the other waits for it."""
-    key = await new_key(conn, "catalog:read")
-    async with serving(gateway_db) as served:
-        cache = served.app.state.gateway.graphql.responses
-        with structlog.testing.capture_logs() as logs:
-            async with first_held(conn, served, key.secret) as (first, gone):
-                others = [ask(served, key.secret) for _ in range(2)]
-                await until_waiting(cache, 2)
-                first.cancel()
-                with pytest.raises(asyncio.CancelledError):
-                    await first
-                again = await until_waiting(cache, 1)
-                assert again is not gone
-            answers = await asyncio.gather(*others)
-        assert [a.json()["data"]["technology"]["code"] for a in answers] == ["SEMI-004"] * 2
-        assert answers[0].content == answers[1].content
-        # The cancelled request's line says it was not answered; the two others:
-        assert sorted(e["answered_by"] for e in logs if e.get("status") == 200) == ["compiled", "shared"]
-        assert (cache.shared, cache.under_way()) == (1, [])
+    cache = sharing.cache
+    with structlog.testing.capture_logs() as logs:
+        async with first_held(conn, sharing) as (first, gone):
+            others = [sharing.ask() for _ in range(2)]
+            await until_waiting(cache, 2)
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            again = await until_waiting(cache, 1)
+            assert again is not gone
+        answers = await asyncio.gather(*others)
+    assert [a.json()["data"]["technology"]["code"] for a in answers] == ["SEMI-004"] * 2
+    assert answers[0].content == answers[1].content
+    # The cancelled request's line says it was not answered; the two others:
+    assert sorted(e["answered_by"] for e in logs if e.get("status") == 200) == ["compiled", "shared"]
+    assert (cache.shared, cache.under_way()) == (1, [])
 
 
 async def test_a_request_after_the_watermark_moved_does_not_wait_for_an_older_answer(
-    conn: db.Conn, gateway_db: str
+    conn: db.Conn, gateway_db: str, sharing: Sharing
 ) -> None:
     """A change is projected while the first request executes: the next one executes on its own."""
-    key = await new_key(conn, "catalog:read")
-    async with serving(gateway_db) as served:
-        cache = served.app.state.gateway.graphql.responses
-        with structlog.testing.capture_logs() as logs:
-            async with first_held(conn, served, key.secret) as (first, older):
-                # A change that does not touch the locked table, from another connection.
-                writer = await db.connect(gateway_db)
-                try:
-                    await batch(writer, firm_event(firm(brn(777))))
-                    await hub_caught_up(served.app, writer)
-                finally:
-                    await writer.close()
-                later = ask(served, key.secret)
-                async with asyncio.timeout(10):  # its own, beside the older one
-                    while True:
-                        if len(cache.under_way()) == 2:
-                            break
-                        await asyncio.sleep(0.01)
-                assert older.waiting == 0
-            answers = await asyncio.gather(first, later)
-        assert [a.json()["data"]["technology"]["code"] for a in answers] == ["SEMI-004"] * 2
-        assert answered_by(logs) == ["compiled", "compiled"]
-        assert (cache.shared, cache.under_way()) == (0, [])
+    cache = sharing.cache
+    with structlog.testing.capture_logs() as logs:
+        async with first_held(conn, sharing) as (first, older):
+            # A change that does not touch the locked table, from another connection.
+            writer = await db.connect(gateway_db)
+            try:
+                await batch(writer, firm_event(firm(brn(777))))
+                await hub_caught_up(sharing.served.app, writer)
+            finally:
+                await writer.close()
+            later = sharing.ask()
+            async with asyncio.timeout(10):  # its own, beside the older one
+                while True:
+                    if len(cache.under_way()) == 2:
+                        break
+                    await asyncio.sleep(0.01)
+            assert older.waiting == 0
+        answers = await asyncio.gather(first, later)
+    assert [a.json()["data"]["technology"]["code"] for a in answers] == ["SEMI-004"] * 2
+    assert answered_by(logs) == ["compiled", "compiled"]
+    assert (cache.shared, cache.under_way()) == (0, [])
 
 
 async def test_an_answer_is_shared_only_at_its_watermark() -> None:
