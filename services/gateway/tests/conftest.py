@@ -224,6 +224,11 @@ def project_event(data: bev.ProjectV1, event_type: str | None = None) -> Event:
     return event(event_type or PROJECT_EVENTS[data.status].type, data, data.code)
 
 
+def gateway_migrations_before(version: int) -> list[migrations.Migration]:
+    """Every migration but the gateway's from `version` on: a database as it stood before that one."""
+    return [m for m in all_migrations() if not (m.namespace == "gateway" and m.version >= version)]
+
+
 @pytest.fixture
 async def gateway_db(migrated_database: Callable[[str, list[migrations.Migration]], Awaitable[str]]) -> str:
     dsn = await migrated_database("gateway", all_migrations())

@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from gateway.app import all_migrations
 from gateway.cli import build
 from mpe_kit import db
 
-from .conftest import apply, designation, designation_event, project, project_event
+from .conftest import apply, designation, designation_event, gateway_migrations_before, project, project_event
 
 
 @pytest.fixture
@@ -86,12 +85,7 @@ async def test_gateway_check_names_the_drift_and_exits_1(
 
 @pytest.fixture
 async def before_0014(migrated_database: Any) -> str:
-    return str(
-        await migrated_database(
-            "gateway_0013",
-            [m for m in all_migrations() if not (m.namespace == "gateway" and m.version >= 14)],
-        )
-    )
+    return str(await migrated_database("gateway_0013", gateway_migrations_before(14)))
 
 
 async def test_gateway_check_on_a_database_without_the_function(

@@ -32,6 +32,7 @@ from .conftest import (
     apply,
     designation,
     designation_event,
+    gateway_migrations_before,
     project,
     project_event,
     row_set,
@@ -298,11 +299,7 @@ async def test_the_runtime_role_keeps_the_links_through_the_triggers(gateway_db:
 
 @pytest.fixture
 async def before_0011(migrated_database: Any) -> str:
-    return str(await migrated_database("gateway_0010", [m for m in all_migrations() if not _is_0011(m)]))
-
-
-def _is_0011(m: migrations.Migration) -> bool:
-    return m.namespace == "gateway" and m.version >= 11
+    return str(await migrated_database("gateway_0010", gateway_migrations_before(11)))
 
 
 async def test_the_migration_fills_the_tables_from_the_rows_there(before_0011: str) -> None:

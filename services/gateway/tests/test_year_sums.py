@@ -25,6 +25,7 @@ from .conftest import (
     PROJECT_STATEMENTS,
     STATEMENT_SEQUENCES,
     apply,
+    gateway_migrations_before,
     project,
     project_event,
     row_set,
@@ -289,12 +290,7 @@ async def test_sums_out_of_step_with_the_projects_are_refused(conn: db.Conn) -> 
 
 @pytest.fixture
 async def before_0013(migrated_database: Any) -> str:
-    return str(
-        await migrated_database(
-            "gateway_0012",
-            [m for m in all_migrations() if not (m.namespace == "gateway" and m.version >= 13)],
-        )
-    )
+    return str(await migrated_database("gateway_0012", gateway_migrations_before(13)))
 
 
 async def test_the_migration_fills_the_sums_from_the_projects_there(before_0013: str) -> None:
