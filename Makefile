@@ -105,6 +105,13 @@ demo-scale:  ## Add the demo at SCALE× (1, 10, 100) to a running `make dev`: st
 bench-pipeline:  ## Measure projector, rebuild, write->visible, queries and export on a running `make dev` (PIPELINE_ARGS)
 	$(UV) run --frozen python deploy/bench/bench_pipeline.py $(PIPELINE_ARGS)
 
+# Query 1 on PostGraphile 5 over the same read model, against the gateway (issue 13's reference).
+.PHONY: bench-postgraphile
+PGL_ARGS ?=
+bench-postgraphile: SCALE = 1
+bench-postgraphile: bootstrap  ## Query 1 cold, CPU a request: the gateway against PostGraphile 5 on the same read model at SCALE× (PGL_ARGS)
+	$(UV) run --frozen python deploy/bench/versus_postgraphile.py --scale $(SCALE) $(PGL_ARGS)
+
 # Soak (issue 13, section 3): its own stack on free ports, beside `make dev`; ~25 minutes in all.
 .PHONY: soak
 SOAK_ARGS ?=

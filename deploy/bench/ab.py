@@ -137,14 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mpe-ab-") as tmp:
         stack = SwitchingStack(Path(tmp))
         try:
-            stack.start()
-            stack.load_demo()
-            if args.scale > 1:
-                stack.load_scale(args.scale)
-            for name in bench_stack.SERVICES:
-                stack.stop(name)
-            stack.quiesce()
-            stack.pin_postgres(bench_vegeta.GATEWAY_CPU)
+            stack.loaded_and_still(args.scale, bench_vegeta.GATEWAY_CPU)
             for r in range(args.rounds):
                 labels = list(args.builds) if r % 2 == 0 else list(reversed(args.builds))
                 for label in labels:

@@ -289,6 +289,19 @@ class Stack:
         """Pin Postgres (the postmaster, its current processes, and so every later backend) to `cpu`."""
         pin_tree(self.postmaster_pid(), cpu)
 
+    def loaded_and_still(self, scale: int, cpu: str) -> None:
+        """Start the stack, load the demo (and `make demo-scale`'s data at `scale` > 1), then
+        stop every service, quiesce the databases and pin Postgres to `cpu`: ready for a
+        gateway, or another server, to be served on its read model alone."""
+        self.start()
+        self.load_demo()
+        if scale > 1:
+            self.load_scale(scale)
+        for name in SERVICES:
+            self.stop(name)
+        self.quiesce()
+        self.pin_postgres(cpu)
+
     def quiesce(self) -> None:
         """VACUUM (ANALYZE) every service's database, then CHECKPOINT: after a large load,
         autovacuum and the checkpointer would otherwise work during the rungs, on Postgres's CPU."""
