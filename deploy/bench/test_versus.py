@@ -159,3 +159,18 @@ def test_the_page_totals_are_compared() -> None:
     more = copy.deepcopy(theirs())
     more["data"]["allTechnologies"]["totalCount"] = 214
     assert difference(ours(), more) == ".totalCount: 213 against 214"
+
+
+def test_a_field_the_comparison_does_not_map_is_refused() -> None:
+    wider = ours()
+    wider["data"]["technologies"]["edges"][0]["node"]["description"] = "a field PostGraphile is not asked for"
+    with pytest.raises(SystemExit, match="description"):
+        versus.ours_page(wider)
+
+
+def test_a_designation_without_its_firm_compares_as_null() -> None:
+    mine, other = ours(), theirs()
+    mine["data"]["technologies"]["edges"][0]["node"]["designations"][0]["firm"] = None
+    links(other)[0]["designationByDesignationId"]["firmByBrn"] = None
+    assert difference(mine, other) is None
+    assert difference(mine, theirs()) is not None

@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -49,7 +50,7 @@ import bench_vegeta
 import httpx
 
 from mpe_devstack import proc_cpu
-from mpe_devstack.ports import free_port, wait_for_port
+from mpe_devstack.ports import free_port
 from mpe_devstack.signals import sigterm_unwinds
 
 PGL = bench.HERE / "postgraphile"
@@ -91,35 +92,76 @@ def declare_relations(dsn: str) -> None:
 
 
 def start_postgraphile(node: Path, dsn: str, port: int, log: Path) -> subprocess.Popen[bytes]:
-    """PostGraphile on 127.0.0.1:`port`, pinned to the gateway's core, once its port is open."""
-    proc = subprocess.Popen(
-        ["taskset", "-c", bench_vegeta.GATEWAY_CPU, str(node), "server.mjs"],
-        cwd=PGL,
-        env={"PATH": os.environ.get("PATH", ""), "PGL_DATABASE_URL": dsn, "PGL_PORT": str(port)},
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    with contextlib.suppress(TimeoutError):
-        wait_for_port("127.0.0.1", port, timeout=60)
-        while time.monotonic() < deadline:  # the port opens before the schema is built
-            with contextlib.suppress(httpx.HTTPError):
-                r = httpx.post(
-                    f"http://127.0.0.1:{port}/graphql", json={"query": "{ __typename }"}, timeout=5
-                )
-                if r.status_code == 200 and r.json().get("data"):
-                    return proc
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit(f"PostGraphile did not answer within 60 s; see {log}")
+    """PostGraphile on 127.0.0.1:`port`, pinned to the gateway's core (not yet answering)."""
+    with log.open("ab") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            ["taskset", "-c", bench_vegeta.GATEWAY_CPU, str(node), "server.mjs"],
+            cwd=PGL,
+            env={"PATH": os.environ.get("PATH", ""), "PGL_DATABASE_URL": dsn, "PGL_PORT": str(port)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_answering(proc: subprocess.Popen[bytes], port: int, log: Path, timeout: float = 60) -> None:
+    """Until PostGraphile answers `{ __typename }`: its port opens before its schema is built."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            r = httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": "{ __typename }"}, timeout=5)
+            if r.status_code == 200 and r.json().get("data"):
+                return
+        time.sleep(0.5)
+    raise SystemExit(f"PostGraphile did not answer within {timeout:g} s; see {log}")
+
+
+def stop_postgraphile(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM its process group, SIGKILL after 10 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
 
 
 # -- the two answers, compared ----------------------------------------------------------------
 
 
+# The fields of query 1's technology node that the comparison maps. A field added to
+# queries/technologies.graphql and not here (and in postgraphile/technologies.graphql) would
+# make the two servers do unequal work: the comparison refuses it.
+NODE_FIELDS = {
+    "code",
+    "nameEn",
+    "nameKo",
+    "kind",
+    "status",
+    "listedOn",
+    "industry",
+    "funding",
+    "designations",
+}
+DESIGNATION_FIELDS = {"id", "kind", "cohort", "designatedOn", "validUntil", "firm"}
+
+
 def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
+
+
+def _firm(firm: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if firm is None else firm | {"size": _lower(firm["size"])}
+
+
+def _fields(found: dict[str, Any], expected: set[str], what: str) -> None:
+    if set(found) != expected:
+        raise SystemExit(
+            f"query 1's {what} asks for {sorted(found)}, the comparison maps {sorted(expected)}:"
+            " update versus_postgraphile.py and postgraphile/technologies.graphql with the query"
+        )
 
 
 def ours_page(answer: dict[str, Any]) -> dict[str, Any]:
@@ -128,6 +170,9 @@ def ours_page(answer: dict[str, Any]) -> dict[str, Any]:
     nodes = []
     for edge in page["edges"]:
         n = edge["node"]
+        _fields(n, NODE_FIELDS, "technology")
+        for d in n["designations"]:
+            _fields(d, DESIGNATION_FIELDS, "designation")
         nodes.append(
             {
                 "code": n["code"],
@@ -148,7 +193,7 @@ def ours_page(answer: dict[str, Any]) -> dict[str, Any]:
                         "cohort": d["cohort"],
                         "designatedOn": d["designatedOn"],
                         "validUntil": d["validUntil"],
-                        "firm": d["firm"] | {"size": _lower(d["firm"]["size"])},
+                        "firm": _firm(d["firm"]),
                     }
                     for d in n["designations"]
                 ],
@@ -280,6 +325,7 @@ def medians(runs: list[dict[str, Any]], server: str) -> dict[str, float] | None:
     measured = [r for r in runs if r["server"] == server and r["cpu_ms_per_request"] is not None]
     if not measured:
         return None
+    # "together" is the median of each run's sum, so it need not equal the sum of the two medians.
     own = [r["cpu_ms_per_request"] for r in measured]
     pg = [r["postgres_cpu_ms_per_request"] for r in measured]
     return {
@@ -287,6 +333,7 @@ def medians(runs: list[dict[str, Any]], server: str) -> dict[str, float] | None:
         "postgres": statistics.median(pg),
         "together": statistics.median(a + b for a, b in zip(own, pg, strict=True)),
         "p99_ms": statistics.median(r["p99_ms"] for r in measured),
+        "runs": len(measured),
     }
 
 
@@ -309,6 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     node = ensure_postgraphile()
     query = bench.load_queries([ab.QUERY])[0]
     document = (PGL / "technologies.graphql").read_text(encoding="utf-8")
+    facts = bench.machine()  # date, commit, CPU, load average at the start
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="mpe-versus-") as tmp:
         work = Path(tmp)
@@ -318,7 +366,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             stack.loaded_and_still(args.scale, bench_vegeta.GATEWAY_CPU)
             declare_relations(stack.pg.dsn("gateway"))
             port = free_port()
-            pgl = start_postgraphile(node, stack.pg.dsn("gateway"), port, stack.logs / "postgraphile.log")
+            log = stack.logs / "postgraphile.log"
+            pgl = start_postgraphile(node, stack.pg.dsn("gateway"), port, log)
+            wait_answering(pgl, port, log)
             sizes = compare_answers(stack, query, port, document)
             targets = work / "postgraphile.targets"
             postgraphile_targets(port, document, targets)
@@ -343,9 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     bench_stack.say(json.dumps(run))
         finally:
             if pgl is not None:
-                pgl.terminate()
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    pgl.wait(10)
+                stop_postgraphile(pgl)
             stack.close()
     summary = {server: medians(runs, server) for server in ("gateway", "postgraphile")}
     for server, m in summary.items():
@@ -353,12 +401,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             bench_stack.say(f"{server}: no run answered a request")
             continue
         bench_stack.say(
-            f"{server}: medians over {args.rounds} runs, ms of CPU a request: server {m['server']:.2f},"
+            f"{server}: medians over {m['runs']:.0f} runs, ms of CPU a request: server {m['server']:.2f},"
             f" Postgres {m['postgres']:.2f}, together {m['together']:.2f}; p99 {m['p99_ms']:.1f} ms"
         )
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{datetime.now(UTC):%Y-%m-%d-%H%M}-versus-postgraphile-{args.scale}x.json"
     record = {
+        "machine": facts,
         "args": {k: str(v) for k, v in vars(args).items()},
         "answers": sizes,
         "medians": summary,
