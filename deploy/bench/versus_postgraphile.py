@@ -31,7 +31,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -114,18 +113,6 @@ def wait_answering(proc: subprocess.Popen[bytes], port: int, log: Path, timeout:
                 return
         time.sleep(0.5)
     raise SystemExit(f"PostGraphile did not answer within {timeout:g} s; see {log}")
-
-
-def stop_postgraphile(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM its process group, SIGKILL after 10 s."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
 
 
 # -- the two answers, compared ----------------------------------------------------------------
@@ -361,13 +348,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="mpe-versus-") as tmp:
         work = Path(tmp)
         stack = bench_stack.Stack(work)
-        pgl: subprocess.Popen[bytes] | None = None
         try:
             stack.loaded_and_still(args.scale, bench_vegeta.GATEWAY_CPU)
             declare_relations(stack.pg.dsn("gateway"))
             port = free_port()
             log = stack.logs / "postgraphile.log"
             pgl = start_postgraphile(node, stack.pg.dsn("gateway"), port, log)
+            # The stack stops it with its own processes (SIGTERM, then SIGKILL), however this ends.
+            stack.procs["postgraphile"], stack.ports["postgraphile"] = pgl, port
             wait_answering(pgl, port, log)
             sizes = compare_answers(stack, query, port, document)
             targets = work / "postgraphile.targets"
@@ -392,8 +380,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                     runs.append(run)
                     bench_stack.say(json.dumps(run))
         finally:
-            if pgl is not None:
-                stop_postgraphile(pgl)
             stack.close()
     summary = {server: medians(runs, server) for server in ("gateway", "postgraphile")}
     for server, m in summary.items():
