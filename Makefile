@@ -105,6 +105,13 @@ demo-scale:  ## Add the demo at SCALE× (1, 10, 100) to a running `make dev`: st
 bench-pipeline:  ## Measure projector, rebuild, write->visible, queries and export on a running `make dev` (PIPELINE_ARGS)
 	$(UV) run --frozen python deploy/bench/bench_pipeline.py $(PIPELINE_ARGS)
 
+# The longer fuzzing run (issue 13, section 2); `make test` runs 12 examples with a fixed seed.
+.PHONY: fuzz
+FUZZ_EXAMPLES ?= 100
+FUZZ_SEED ?= random
+fuzz: bootstrap  ## schemathesis against the three write services: FUZZ_EXAMPLES (100) an operation, a fresh seed (FUZZ_SEED=random, or a number to repeat a run)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SEED=$(FUZZ_SEED) $(UV) run --frozen pytest tests/openapi -p no:xdist -q
+
 # Query 1 on PostGraphile 5 over the same read model, against the gateway (issue 13's reference).
 .PHONY: bench-postgraphile
 PGL_ARGS ?=

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -37,13 +38,16 @@ from mpe_kit.auth import issue_token
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SECRET = "schemathesis-secret-of-32-bytes-or-more"
 # Examples per operation: enough to walk each operation's schema, bounded so that the three
-# services take about a minute together.
-EXAMPLES = 12
+# services take about a minute together. `make fuzz` is the longer run: FUZZ_EXAMPLES examples
+# and, with FUZZ_SEED=random, a seed of schemathesis's own choosing (printed in its report).
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+SEED = os.environ.get("FUZZ_SEED", "20261206")
 
 Migrate = Callable[[str, list[migrations.Migration]], Awaitable[str]]
 
-# About 35 s a service alone; `make test` runs three workers on two cores, so allow for that.
-pytestmark = pytest.mark.timeout(360)
+# About 35 s a service alone at 12 examples; `make test` runs three workers on two cores, so
+# allow for that. A longer run gets time in proportion.
+pytestmark = pytest.mark.timeout(max(360, 30 * EXAMPLES))
 
 
 async def _app(service: str, migrate: Migrate) -> tuple[FastAPI, str]:
@@ -147,7 +151,7 @@ async def serving(app: ASGIApp) -> AsyncIterator[str]:
 
 @pytest.mark.parametrize("service", ["catalog", "firms", "budget"])
 async def test_schemathesis_finds_no_server_error_and_no_mismatch(
-    service: str, migrated_database: Migrate, tmp_path: Path
+    service: str, migrated_database: Migrate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     app, dsn = await _app(service, migrated_database)
     guard = RefusalsChangeNothing(app, dsn)
@@ -163,8 +167,7 @@ async def test_schemathesis_finds_no_server_error_and_no_mismatch(
             "all",
             "--max-examples",
             str(EXAMPLES),
-            "--seed",
-            "20261206",
+            *(() if SEED == "random" else ("--seed", SEED)),
             "--generation-database",
             "none",
             "--workers",
@@ -180,8 +183,17 @@ async def test_schemathesis_finds_no_server_error_and_no_mismatch(
         )
         out, _ = await proc.communicate()
     report = out.decode(errors="replace")
+    # schemathesis's own count of test cases ("993 generated, 993 passed, 20 skipped") and its
+    # seed, to the terminal even when pytest captures output (`make fuzz` shows them).
+    counts = [
+        line.strip() for line in report.splitlines() if "generated," in line or line.startswith("Seed:")
+    ]
+    with capsys.disabled():
+        print(
+            f"\n{service}: {'; '.join(counts)};"
+            f" {guard.refused} writes refused with a 4xx, each checked to change no table"
+        )
     assert proc.returncode == 0, report
     # Refused writes were sent (the guard had something to check), and none changed anything.
-    print(f"{service}: {guard.refused} writes refused with a 4xx, each checked to change no table")
     assert guard.refused > 0
     assert guard.changed == []
