@@ -299,6 +299,7 @@ def plot(raw: dict[str, Any], summary: dict[str, Any], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogFormatter
 
     fig, axes = plt.subplots(4, 1, figsize=(10, 13), sharex=True)
     rss_ax, lag_ax, vis_ax, rate_ax = axes
@@ -321,6 +322,10 @@ def plot(raw: dict[str, Any], summary: dict[str, Any], path: Path) -> None:
         vis_ax.plot(minutes, [m[key] for m in summary["per_minute"]], marker="o", label=label)
     vis_ax.set_ylabel("ms")
     vis_ax.set_yscale("log")
+    # Plain numbers (30, 40 … or 10, 100, 1000), not 3×10¹: a run's spread may be narrower than
+    # a decade, and then only the minor ticks carry labels.
+    vis_ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
+    vis_ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
     vis_ax.set_title("REST write -> visible in GraphQL, per minute")
     vis_ax.legend(fontsize=8)
     offered = summary["offered"]
