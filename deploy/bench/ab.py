@@ -113,6 +113,24 @@ def run_one(
     }
 
 
+def cpu_medians(runs: Sequence[dict[str, Any]]) -> dict[str, float] | None:
+    """The medians of runs with a CPU figure (ms a request: the server's, Postgres's, and each
+    run's sum, whose median need not equal the sum of the two), their p99, and how many; None
+    when no run has a figure."""
+    measured = [r for r in runs if r["cpu_ms_per_request"] is not None]
+    if not measured:
+        return None
+    own = [r["cpu_ms_per_request"] for r in measured]
+    pg = [r["postgres_cpu_ms_per_request"] for r in measured]
+    return {
+        "server": statistics.median(own),
+        "postgres": statistics.median(pg),
+        "together": statistics.median(a + b for a, b in zip(own, pg, strict=True)),
+        "p99_ms": statistics.median(r["p99_ms"] for r in measured),
+        "runs": len(measured),
+    }
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--gateway", action="append", required=True, help="label=worktree, at least two")
@@ -150,16 +168,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             stack.close()
     for label in args.builds:
-        measured = [r for r in runs if r["gateway"] == label and r["cpu_ms_per_request"] is not None]
-        cpu = [r["cpu_ms_per_request"] for r in measured]
-        pg = [r["postgres_cpu_ms_per_request"] for r in measured]
-        total = [a + b for a, b in zip(cpu, pg, strict=True)]
-        if not measured:
+        m = cpu_medians([r for r in runs if r["gateway"] == label])
+        if m is None:
             bench_stack.say(f"{label}: no run had a request worked on")
             continue
         bench_stack.say(
-            f"{label}: medians over {len(cpu)} runs, ms of CPU a request: gateway {statistics.median(cpu):.2f},"
-            f" Postgres {statistics.median(pg):.2f}, together {statistics.median(total):.2f}"
+            f"{label}: medians over {m['runs']:.0f} runs, ms of CPU a request: gateway {m['server']:.2f},"
+            f" Postgres {m['postgres']:.2f}, together {m['together']:.2f}"
         )
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"{datetime.now(UTC):%Y-%m-%d-%H%M}-ab.json"

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import json
 import os
@@ -45,6 +44,7 @@ from bench_vegeta import (
     attack,
     drain,
     ensure_vegeta,
+    graphql_target,
     measure,
 )
 from report import (
@@ -159,14 +159,8 @@ def count_statements(stack: Stack, query: Query) -> tuple[int | None, list[dict[
 
 def write_targets(stack: Stack, query: Query, path: Path) -> None:
     """vegeta's JSON target: one POST of the query with the bench's key."""
-    body = json.dumps({"query": query.document}).encode()
-    target = {
-        "method": "POST",
-        "url": f"{stack.url('gateway')}/graphql",
-        "body": base64.b64encode(body).decode(),
-        "header": {"Content-Type": ["application/json"], "X-API-Key": [stack.key]},
-    }
-    path.write_text(json.dumps(target) + "\n")
+    target = graphql_target(f"{stack.url('gateway')}/graphql", query.document, {"X-API-Key": stack.key})
+    path.write_text(target + "\n")
 
 
 # -- the run --------------------------------------------------------------------------------

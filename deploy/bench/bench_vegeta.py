@@ -6,6 +6,7 @@ soak use these.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -50,6 +51,15 @@ def ensure_vegeta() -> Path:
     )
     stamp.write_text(VEGETA_VERSION + "\n")
     return binary
+
+
+def graphql_target(url: str, document: str, headers: dict[str, str] | None = None) -> str:
+    """One line of vegeta's JSON targets: a POST of the GraphQL document to `url`."""
+    body = json.dumps({"query": document}).encode()
+    header = {"Content-Type": ["application/json"]} | {k: [v] for k, v in (headers or {}).items()}
+    return json.dumps(
+        {"method": "POST", "url": url, "body": base64.b64encode(body).decode(), "header": header}
+    )
 
 
 def attack(vegeta: Path, targets_file: Path, *, rate: int, seconds: float, out: Path) -> None:

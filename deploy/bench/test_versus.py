@@ -174,3 +174,28 @@ def test_a_designation_without_its_firm_compares_as_null() -> None:
     links(other)[0]["designationByDesignationId"]["firmByBrn"] = None
     assert difference(mine, other) is None
     assert difference(mine, theirs()) is not None
+
+
+def test_a_graphql_target_posts_the_document_with_its_headers() -> None:
+    import base64
+    import json
+
+    import bench_vegeta
+
+    line = bench_vegeta.graphql_target("http://127.0.0.1:1/graphql", "{ a }", {"X-API-Key": "k"})
+    target = json.loads(line)
+    assert "\n" not in line
+    assert (target["method"], target["url"]) == ("POST", "http://127.0.0.1:1/graphql")
+    assert json.loads(base64.b64decode(target["body"])) == {"query": "{ a }"}
+    assert target["header"] == {"Content-Type": ["application/json"], "X-API-Key": ["k"]}
+
+
+def test_cpu_medians_skip_runs_without_a_figure_and_take_the_median_of_each_sum() -> None:
+    import ab
+
+    def run(own: float | None, pg: float, p99: float) -> dict[str, Any]:
+        return {"cpu_ms_per_request": own, "postgres_cpu_ms_per_request": pg, "p99_ms": p99}
+
+    assert ab.cpu_medians([run(None, 1.0, 5.0)]) is None
+    m = ab.cpu_medians([run(1.0, 4.0, 9.0), run(2.0, 1.0, 7.0), run(3.0, 3.0, 8.0), run(None, 0.0, 1.0)])
+    assert m == {"server": 2.0, "postgres": 3.0, "together": 5.0, "p99_ms": 8.0, "runs": 3}

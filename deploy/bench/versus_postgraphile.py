@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import hashlib
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -237,17 +235,6 @@ def first_difference(a: Any, b: Any, path: str = "") -> str | None:
 # -- one run of PostGraphile ------------------------------------------------------------------
 
 
-def postgraphile_targets(port: int, document: str, path: Path) -> None:
-    body = json.dumps({"query": document}).encode()
-    target = {
-        "method": "POST",
-        "url": f"http://127.0.0.1:{port}/graphql",
-        "body": base64.b64encode(body).decode(),
-        "header": {"Content-Type": ["application/json"]},
-    }
-    path.write_text(json.dumps(target) + "\n")
-
-
 def run_postgraphile(
     stack: bench_stack.Stack,
     vegeta: Path,
@@ -308,22 +295,6 @@ def compare_answers(stack: bench_stack.Stack, query: bench.Query, port: int, doc
     return {"gateway": len(ours.content), "postgraphile": len(theirs.content), "designations": designations}
 
 
-def medians(runs: list[dict[str, Any]], server: str) -> dict[str, float] | None:
-    measured = [r for r in runs if r["server"] == server and r["cpu_ms_per_request"] is not None]
-    if not measured:
-        return None
-    # "together" is the median of each run's sum, so it need not equal the sum of the two medians.
-    own = [r["cpu_ms_per_request"] for r in measured]
-    pg = [r["postgres_cpu_ms_per_request"] for r in measured]
-    return {
-        "server": statistics.median(own),
-        "postgres": statistics.median(pg),
-        "together": statistics.median(a + b for a, b in zip(own, pg, strict=True)),
-        "p99_ms": statistics.median(r["p99_ms"] for r in measured),
-        "runs": len(measured),
-    }
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--scale", type=int, default=1, help="1: the demo; N > 1: plus make demo-scale's data")
@@ -359,7 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             wait_answering(pgl, port, log)
             sizes = compare_answers(stack, query, port, document)
             targets = work / "postgraphile.targets"
-            postgraphile_targets(port, document, targets)
+            targets.write_text(
+                bench_vegeta.graphql_target(f"http://127.0.0.1:{port}/graphql", document) + "\n"
+            )
             for r in range(args.rounds):
                 for server in ("gateway", "postgraphile") if r % 2 == 0 else ("postgraphile", "gateway"):
                     if server == "gateway":
@@ -381,7 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     bench_stack.say(json.dumps(run))
         finally:
             stack.close()
-    summary = {server: medians(runs, server) for server in ("gateway", "postgraphile")}
+    summary = {s: ab.cpu_medians([r for r in runs if r["server"] == s]) for s in ("gateway", "postgraphile")}
     for server, m in summary.items():
         if m is None:
             bench_stack.say(f"{server}: no run answered a request")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import json
 import os
@@ -275,16 +274,8 @@ def answered_by(log: Path) -> dict[str, int]:
 
 def write_targets(stack: SoakStack, path: Path) -> None:
     """vegeta's targets: the three headline queries, which it sends in turn."""
-    lines = []
-    for query in bench.load_queries(HEADLINE):
-        body = json.dumps({"query": query.document}).encode()
-        target = {
-            "method": "POST",
-            "url": f"{stack.url('gateway')}/graphql",
-            "body": base64.b64encode(body).decode(),
-            "header": {"Content-Type": ["application/json"], "X-API-Key": [stack.key]},
-        }
-        lines.append(json.dumps(target))
+    url, key = f"{stack.url('gateway')}/graphql", {"X-API-Key": stack.key}
+    lines = [bench_vegeta.graphql_target(url, q.document, key) for q in bench.load_queries(HEADLINE)]
     path.write_text("\n".join(lines) + "\n")
 
 
