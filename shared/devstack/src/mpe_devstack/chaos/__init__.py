@@ -41,6 +41,8 @@ class Result:
     catch_up_s: float | None
     # Seconds from the writers' stop until every outbox event was in the gateway's inbox.
     drain_s: float | None = None
+    # The writers' asked pace, all services together, to set the pace they made against.
+    asked_per_minute: float | None = None
 
     def table(self) -> str:
         """The short table the run prints."""
@@ -50,6 +52,7 @@ class Result:
         rows = [
             ("faults injected", f"{len(self.faults)} ({kinds})"),
             ("writes", f"{len(self.writes)} ({answered} answered 2xx, {self._refused()})"),
+            ("writes a minute", self._pace()),
             ("events", f"{self.verdict.events} ({self.verdict.messages} messages on Kafka)"),
             ("lost", str(self.verdict.lost)),
             ("duplicated", str(len(self.verdict.duplicates))),
@@ -71,6 +74,12 @@ class Result:
     def passed(self) -> bool:
         """Nothing lost or twice, no gap, and the gateway caught up."""
         return self.verdict.ok and self.catch_up_s is not None and self.drain_s is not None
+
+    def _pace(self) -> str:
+        """Writes a minute from the first write sent to the last, and the pace asked."""
+        span = max((w.at for w in self.writes), default=0.0) - min((w.at for w in self.writes), default=0.0)
+        made = f"{len(self.writes) * 60 / span:.0f}" if span > 0 else "-"
+        return made if self.asked_per_minute is None else f"{made} (asked {self.asked_per_minute:.0f})"
 
     def _refused(self) -> str:
         """The other answers, by kind: refusals during an outage are expected, and never counted as lost."""
@@ -156,7 +165,7 @@ def run(
         (home / "writes.json").write_text(json.dumps([vars(w) for w in ledger.writes]))
         (home / "faults.json").write_text(json.dumps([vars(f) for f in faults]))
         verdict = asyncio.run(judge(stack, ledger.writes, faults))
-        return Result(faults, ledger.writes, verdict, catch_up, drained)
+        return Result(faults, ledger.writes, verdict, catch_up, drained, per_minute)
 
 
 def main(argv: list[str] | None = None) -> None:

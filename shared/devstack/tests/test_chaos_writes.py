@@ -1,0 +1,92 @@
+"""The chaos run's writers: each holds its own pace, whatever the others write meanwhile."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from mpe_devstack.chaos import Result, writes
+from mpe_devstack.chaos.verdict import Verdict
+from mpe_devstack.chaos.writes import Ledger, Write
+
+# Writes per round, as the real rounds make them: a revision and its publication; a firm, its
+# application and its move to review; a project, three transitions and two payments.
+ROUND_SIZES = {"catalog": 2, "firms": 3, "budget": 6}
+
+
+class _Stack:
+    """What a writer asks of the chaos stack; the rounds below never send anything."""
+
+    token = "not-used"
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:9/{service}"
+
+
+def _round(service: str) -> Any:
+    def one_round(client: object, ledger: Ledger, n: int) -> None:
+        for i in range(ROUND_SIZES[service]):
+            sent = (time.time(), time.monotonic())
+            time.sleep(0.01)  # a write's answer takes a few milliseconds
+            ledger.record(service, "write", f"{n}-{i}", 201, sent)
+
+    return one_round
+
+
+def test_the_ledger_counts_each_service_apart() -> None:
+    ledger = Ledger()
+    sent = (time.time(), time.monotonic())
+    assert ledger.record("firms", "firm", "1", 201, sent)
+    assert not ledger.record("firms", "designation", "", 503, sent)
+    assert not ledger.record("budget", "project", "P", None, sent)
+
+    assert (ledger.made("firms"), ledger.made("budget"), ledger.made("catalog")) == (2, 1, 0)
+    assert [w.status for w in ledger.writes] == [201, 503, None]
+    assert all(w.at == round(sent[0], 3) and w.seconds >= 0 for w in ledger.writes)
+
+
+def test_three_writers_each_keep_the_asked_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rounds of 2, 3 and 6 writes, all starting together: each writer waits for its own only.
+
+    Counting the shared ledger's growth instead made a writer also wait for the writes the
+    others made during its round: here the catalog's writer then made 36 of its 60 writes.
+    """
+    for service in ROUND_SIZES:
+        monkeypatch.setitem(writes.ROUNDS, service, _round(service))
+    ledger, stop = Ledger(), threading.Event()
+    per_minute, seconds = 1200.0, 3.0  # 20 writes a second each
+    threads = [
+        threading.Thread(target=writes.writer, args=(_Stack(), s, ledger, stop, per_minute))
+        for s in ROUND_SIZES
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join(5)
+
+    asked = per_minute * seconds / 60
+    made = {s: ledger.made(s) for s in ROUND_SIZES}
+    # A round is written at once, then paced: the count is a whole number of rounds, the last
+    # one begun before the stop; a loaded machine may start a round late, never early.
+    for service, size in ROUND_SIZES.items():
+        assert 0.8 * asked <= made[service] <= asked + size, made
+
+
+def _row(table: str, name: str) -> str:
+    """The value of one row of the run's printed table."""
+    (line,) = [line for line in table.splitlines() if line.strip().startswith(name + "  ")]
+    return line.strip()[len(name) :].strip()
+
+
+def test_the_table_sets_the_pace_made_against_the_pace_asked() -> None:
+    """241 writes sent over two minutes: 120 a minute, where 300 were asked."""
+    made = [Write("firms", "firm", str(i), 201, at=1_000.0 + i / 2) for i in range(241)]
+    result = Result([], made, Verdict(), catch_up_s=0.0, drain_s=0.0, asked_per_minute=300)
+
+    assert _row(result.table(), "writes a minute") == "120 (asked 300)"
+    assert _row(Result([], [], Verdict(), None).table(), "writes a minute") == "-"
