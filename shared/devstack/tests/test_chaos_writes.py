@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 
@@ -26,7 +26,7 @@ class _Stack:
         return f"http://127.0.0.1:9/{service}"
 
 
-def _round(service: str) -> Any:
+def _round(service: str) -> Callable[[object, Ledger, int], None]:
     def one_round(client: object, ledger: Ledger, n: int) -> None:
         for i in range(ROUND_SIZES[service]):
             sent = (time.time(), time.monotonic())
