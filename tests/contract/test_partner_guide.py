@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from graphql import build_schema, parse, validate
 
+from gateway.settings import GatewaySettings
+
 from .conftest import Partner, assert_won_are_digits
 from .export_sdl import ROOT, current_sdl
 
@@ -142,3 +144,26 @@ def test_the_guide_points_at_files_that_exist(guide: Path) -> None:
     for path in ("services/gateway/schema.graphql", "tests/contract/test_partner_guide.py", "deploy/demo/"):
         assert path in text
         assert (Path(ROOT) / path).exists(), path
+
+
+@pytest.mark.unit
+@GUIDES
+def test_the_limits_table_gives_the_gateways_defaults(guide: Path) -> None:
+    # The table's rows, by their code, against the settings' defaults (the guide once said 10,000
+    # for the cost while the gateway allowed 25,000).
+    defaults = {name: field.default for name, field in GatewaySettings.model_fields.items()}
+    rows = {
+        m.group(2): m.group(1)
+        for m in re.finditer(r"^\|[^|]+\| ([^|]+) \| `?([A-Z_]+|HTTP 429)`? \|$", TEXTS[guide], re.MULTILINE)
+    }
+    number = re.compile(r"\d[\d,]*")
+
+    def numbers(code: str) -> list[int]:
+        return [int(n.replace(",", "")) for n in number.findall(rows[code])]
+
+    assert numbers("HTTP 429") == [defaults["rate_limit_per_s"], defaults["rate_limit_burst"]]
+    assert numbers("BAD_USER_INPUT") == [defaults["max_page_size"]]
+    assert numbers("QUERY_TOO_DEEP") == [defaults["max_query_depth"]]
+    assert numbers("TOO_MANY_ALIASES") == [defaults["max_aliases"]]
+    assert numbers("TOO_MANY_TOKENS") == [defaults["max_tokens"]]
+    assert numbers("QUERY_TOO_COSTLY") == [defaults["max_query_cost"]]
