@@ -2,7 +2,7 @@
 
 Deterministic: no randomness, no clock. Every choice that looks random comes from a SHA-256 hash
 of a fixed key. The 2023 envelope, its continuing/new split and the first call's project counts and
-totals per track follow DOMAIN.md exactly, and the 2022 envelope is derived from its +11.5%; the
+totals per track follow SOURCES.md exactly, and the 2022 envelope is derived from its +11.5%; the
 other envelopes, the programs' codes, names and per-program budgets, the projects, their titles,
 amounts, firms, partners, dates, statuses and disbursements are invented.
 Technology codes come from catalog.json and lead firms from firms.json beside this script. Run
@@ -30,11 +30,11 @@ YEAR = 2023
 BN = 1_000_000_000
 MILLION = 1_000_000
 CONTINUING_KRW = 837_030_000_000
-"""DOMAIN.md: ₩837.03bn of the 2023 program continues existing projects."""
+"""SOURCES.md: ₩837.03bn of the 2023 program continues existing projects."""
 NEW_KRW = 100_530_000_000
-"""DOMAIN.md: ₩100.53bn of it is new."""
+"""SOURCES.md: ₩100.53bn of it is new."""
 ENVELOPE_KRW = CONTINUING_KRW + NEW_KRW
-"""DOMAIN.md: ₩937.56bn in all."""
+"""SOURCES.md: ₩937.56bn in all."""
 
 # Government share cap (percent of the project's total) and private cash floor (percent of the
 # private share) by the lead firm's size: National R&D Innovation Act, Enforcement Decree Art. 19.
@@ -62,10 +62,10 @@ class Track(NamedTuple):
     name_en: str
     name_ko: str
     budget_krw: int
-    """Ours: DOMAIN.md gives no per-program budgets."""
+    """Ours: SOURCES.md gives no per-program budgets."""
     projects: int
     total_krw: int
-    """DOMAIN.md: the track's government money in the first call."""
+    """SOURCES.md: the track's government money in the first call."""
     codes: tuple[str, ...]
     """The primary technology of each project, chosen by hand to fit the track."""
     titles: tuple[tuple[str, str], ...]

@@ -2,7 +2,7 @@
 
 Deterministic: no randomness, no clock. Every choice that looks random comes from a SHA-256
 hash of a fixed key. The firms, their names, business registration numbers (BRNs), regions,
-sizes and sales ratios are invented. The cohort sizes and designation dates follow DOMAIN.md
+sizes and sales ratios are invented. The cohort sizes and designation dates follow SOURCES.md
 and the press reports of the designation ceremonies. Technology codes come from catalog.json
 beside this script: a firm only holds technologies that were listed on the day it first applied
 and were never retired, so registering it today works. Run with

@@ -1,4 +1,4 @@
-"""The demo budget (fiscal years 2019 to 2026) reproduces DOMAIN.md's 2023 figures and keeps the
+"""The demo budget (fiscal years 2019 to 2026) reproduces deploy/demo/SOURCES.md's 2023 figures and keeps the
 budget service's rules: yearly records chained, consortia adding up, themes that never grow."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The demo technology list replays into the counts of DOMAIN.md, revision by revision."""
+"""The demo technology list replays into the counts of deploy/demo/SOURCES.md, revision by revision."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The demo firms agree with DOMAIN.md's cohorts, the BRN checksum and the demo technology list."""
+"""The demo firms agree with deploy/demo/SOURCES.md's cohorts, the BRN checksum and the demo technology list."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ FIRM_FIELDS = [
 
 
 def brn_is_valid(brn: str) -> bool:
-    """DOMAIN.md's checksum, written out again independently of generate_firms.py."""
+    """deploy/demo/SOURCES.md's checksum, written out again independently of generate_firms.py."""
     d = [int(c) for c in brn]
     total = sum(x * w for x, w in zip(d[:9], WEIGHTS, strict=True)) + (d[8] * 5) // 10
     return (10 - total % 10) % 10 == d[9]
