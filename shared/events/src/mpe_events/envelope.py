@@ -112,6 +112,13 @@ def _attributes(headers: Headers) -> dict[str, Any]:
         time = datetime.fromisoformat(attrs["ce_time"])
     except ValueError as exc:
         raise EnvelopeError(f"ce_time {attrs['ce_time']!r} is not ISO 8601") from exc
+    if time.utcoffset() is None:
+        # RFC 3339, which CloudEvents requires, always has an offset; a naive time cannot be
+        # compared with the others a consumer keeps.
+        raise EnvelopeError(f"ce_time {attrs['ce_time']!r} has no UTC offset")
+    write = attrs.get("ce_mpewrite")
+    if write is not None and not _is_transaction_id(write):
+        raise EnvelopeError(f"ce_mpewrite {write!r} is not a transaction id (digits, below 2**63)")
     return {
         "id": event_id,
         "source": attrs["ce_source"],
@@ -119,5 +126,10 @@ def _attributes(headers: Headers) -> dict[str, Any]:
         "subject": attrs["ce_subject"],
         "time": time,
         "traceparent": attrs.get("traceparent") or new_traceparent(),
-        "write": attrs.get("ce_mpewrite"),
+        "write": write,
     }
+
+
+def _is_transaction_id(text: str) -> bool:
+    """A Postgres transaction id as the services write it: ASCII digits, within a signed int64."""
+    return text.isascii() and text.isdigit() and len(text) <= 19 and int(text) < 2**63
