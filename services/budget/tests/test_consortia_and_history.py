@@ -3,6 +3,7 @@ foreign partners, the selection-day snapshot, and alchemist themes over several 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -147,6 +148,42 @@ async def test_yearly_records_chain_to_their_first_year_and_are_continued_once(
     )
     body = await rejected(db, fork, 409)
     assert "C-24" in body["detail"]
+
+
+async def test_two_proposals_continuing_one_project_at_once_get_one_201_and_one_409(
+    years: httpx.AsyncClient, db: asyncpg.Connection, locker: asyncpg.Connection
+) -> None:
+    # Found by a review: both passed the "already continued?" check, and the loser's insert hit
+    # the unique index as a 500. A lock held on the previous project lines them up every time.
+    await add_project(years, "K-23", "RND2023")
+    tx = locker.transaction()
+    await tx.start()
+    await locker.execute("select 1 from projects where code = 'K-23' for update")
+    proposals = [
+        asyncio.create_task(
+            years.post(
+                "/v1/projects", json=project_body(code, "RND2024", kind="continuing", continues="K-23")
+            )
+        )
+        for code in ("K-24A", "K-24B")
+    ]
+    async with asyncio.timeout(10):
+        while True:
+            waiting = await db.fetchval(
+                "select count(*) from pg_stat_activity"
+                " where datname = current_database() and wait_event_type = 'Lock'"
+            )
+            if waiting == 2:
+                break
+            await asyncio.sleep(0.02)
+    await tx.rollback()
+    answers = await asyncio.gather(*proposals)
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+    won = next(a.json()["code"] for a in answers if a.status_code == 201)
+    lost = next(a for a in answers if a.status_code == 409)
+    assert lost.headers["content-type"] == "application/problem+json"
+    assert won in lost.json()["detail"]
+    assert await db.fetchval("select array_agg(code) from projects where continues = 'K-23'") == [won]
 
 
 # consortia

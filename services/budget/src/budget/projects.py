@@ -162,7 +162,9 @@ async def propose_project(
         fields["program_kind"], fields["track"] = program["kind"], program["track"]
         fields["chain_root"] = data.code
         if data.continues:
-            previous = await repository.project(conn, data.continues)
+            # Locked, so two proposals continuing one project take turns: the second sees the
+            # first's row below and is refused with its code (the unique index stays the backstop).
+            previous = await repository.project(conn, data.continues, for_update=True)
             if previous is None or previous["fiscal_year"] != program["fiscal_year"] - 1:
                 raise Invalid.field(
                     "continues",
