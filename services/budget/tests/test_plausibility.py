@@ -91,8 +91,17 @@ async def test_a_payment_within_the_project_is_accepted(funded: httpx.AsyncClien
         assert (await pay(funded, "P-1", 1_000, paid_on=day)).status_code == 201
 
 
+# Seconds since the epoch that fall on a day within the program's years (2023-06-01): the range
+# alone refuses 0, so only these showed that project and payment days still took them.
+SECONDS = [
+    P(1685577600, id="epoch-seconds"),
+    P("1685577600", id="epoch-seconds-string"),
+    P("2023-06-01T00:00:00Z", id="a-time"),
+]
+
+
 @pytest.mark.parametrize(
-    "paid_on", [P(0, id="integer"), P("0", id="digit-string"), P("20230601", id="basic-format")]
+    "paid_on", [P(0, id="integer"), P("0", id="digit-string"), P("20230601", id="basic-format"), *SECONDS]
 )
 async def test_a_payment_day_is_only_yyyy_mm_dd(
     funded: httpx.AsyncClient, db: asyncpg.Connection, paid_on: object
@@ -101,3 +110,22 @@ async def test_a_payment_day_is_only_yyyy_mm_dd(
     await add_project(funded, "P-1")
     await move(funded, "P-1", "selected", "agreement_signed")
     await rejected(db, pay(funded, "P-1", 1_000, paid_on=paid_on), 422, "paid_on")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("day", SECONDS)
+async def test_a_projects_days_and_its_moves_are_only_yyyy_mm_dd(
+    funded: httpx.AsyncClient, db: asyncpg.Connection, day: object
+) -> None:
+    await rejected(db, funded.post("/v1/projects", json=project_body("P-2", start_on=day)), 422, "start_on")
+    await add_project(funded, "P-1")
+    move = funded.post("/v1/projects/P-1/transitions", json={"to": "selected", "effective_on": day})
+    await rejected(db, move, 422, "effective_on")
+
+
+async def test_a_move_before_the_program_years_is_422(
+    funded: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    # Found by a review: a move's day had no range at all; 0001-01-01 became the selection day.
+    await add_project(funded, "P-1")
+    move = funded.post("/v1/projects/P-1/transitions", json={"to": "selected", "effective_on": "0001-01-01"})
+    await rejected(db, move, 422, "effective_on")

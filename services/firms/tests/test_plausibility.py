@@ -72,6 +72,36 @@ async def test_numbers_and_days_are_taken_only_in_their_own_form(
     await rejected(db, api.post("/v1/firms", json=firm_body(BRN, **fields)), 422, next(iter(fields)))
 
 
+# Seconds since the epoch that fall within the program's years (2024-01-01): the range alone
+# refuses 0, so only these showed that confirmations, applications and moves still took them.
+SECONDS = [
+    P(1704067200, id="epoch-seconds"),
+    P("1704067200", id="epoch-seconds-string"),
+    P("2024-01-01T00:00:00Z", id="a-time"),
+]
+
+
+@pytest.mark.parametrize("day", SECONDS)
+async def test_the_days_of_confirmations_applications_and_moves_are_only_yyyy_mm_dd(
+    api: httpx.AsyncClient, db: asyncpg.Connection, day: object
+) -> None:
+    assert (await api.post("/v1/firms", json=firm_body(BRN))).status_code == 201
+    confirmation = {"technology_code": "SEMI-001", "issued_on": day, "valid_until": "2028-01-01"}
+    await rejected(db, api.post(f"/v1/firms/{BRN}/confirmations", json=confirmation), 422, "issued_on")
+    confirmation = {"technology_code": "SEMI-001", "issued_on": "2024-01-01", "valid_until": day}
+    await rejected(db, api.post(f"/v1/firms/{BRN}/confirmations", json=confirmation), 422, "valid_until")
+    application = {"kind": "specialized", "technology_codes": ["SEMI-001"], "effective_on": day}
+    await rejected(db, api.post(f"/v1/firms/{BRN}/designations", json=application), 422, "effective_on")
+    application["effective_on"] = "2024-01-02"
+    applied = await api.post(f"/v1/firms/{BRN}/designations", json=application)
+    assert applied.status_code == 201, applied.text
+    moved = api.post(
+        f"/v1/designations/{applied.json()['id']}/transitions",
+        json={"to": "under_review", "effective_on": day},
+    )
+    await rejected(db, moved, 422, "effective_on")
+
+
 async def test_if_match_is_documented_as_required_with_its_statuses(api: httpx.AsyncClient) -> None:
     op = (await api.get("/openapi.json")).json()["paths"]["/v1/firms/{brn}"]["patch"]
     if_match = next(p for p in op["parameters"] if p["name"] == "if-match")

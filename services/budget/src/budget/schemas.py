@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from mpe_kit.types import ProgramDay
+
 _NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=_NO_NUL)]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,47}$")]
@@ -31,11 +33,6 @@ def _not_far_ahead(day: date) -> date:
     return day
 
 
-# The program's days (its fiscal years are 2000 to 2100).
-ProgramDay = Annotated[
-    date,
-    Field(ge=date(2000, 1, 1), le=date(2100, 12, 31), description="A day from 2000-01-01 to 2100-12-31."),
-]
 ProgramKind = Literal["rnd", "alchemist", "infrastructure", "other"]
 ProjectKind = Literal["new", "continuing"]
 ProjectStatus = Literal["proposed", "selected", "agreement_signed", "active", "completed", "terminated"]
@@ -200,7 +197,7 @@ class ProjectTransition(_In):
 
     to: Literal["selected", "agreement_signed", "active", "completed", "terminated"]
     reason: Reason | None = None
-    effective_on: date | None = Field(
+    effective_on: ProgramDay | None = Field(
         default=None,
         description="The day in Korea the move took effect (a committee's decision day); defaults to today.",
     )

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from mpe_kit.types import Day
+from mpe_kit.types import Day, ProgramDay
 
 _NO_NUL = r"^[^\x00]*$"
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL)]
@@ -29,11 +29,6 @@ def _not_after_today(day: date) -> date:
     return day
 
 
-# The program's days: what a confirmation, an application or a move can be dated.
-ProgramDay = Annotated[
-    date,
-    Field(ge=date(2000, 1, 1), le=date(2100, 12, 31), description="A day from 2000-01-01 to 2100-12-31."),
-]
 # Korea's oldest firms date from the 1890s; a size class applies from a day that has come.
 SizeSince = Annotated[
     Day,

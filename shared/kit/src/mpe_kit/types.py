@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -23,3 +23,10 @@ def _iso_day(value: object) -> object:
 
 Day = Annotated[date, BeforeValidator(_iso_day)]
 """A calendar day, only as YYYY-MM-DD."""
+
+ProgramDay = Annotated[
+    Day,
+    Field(ge=date(2000, 1, 1), le=date(2100, 12, 31), description="A day from 2000-01-01 to 2100-12-31."),
+]
+"""A day of the program (its fiscal years are 2000 to 2100): a project period, a payment, a
+confirmation, an application or a move. Only as YYYY-MM-DD, like `Day`."""
