@@ -11,7 +11,11 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import build
+from gateway.projector import freshness
+from gateway.projector import rebuild as rb
+from gateway.projector.handlers import HANDLERS, apply_batch
 from gateway.projector.rebuild import Progress, RebuildError, _Replayer, rebuild
+from gateway.store.changes import hold_off_a_switch
 from mpe_devstack.kafka import KafkaCluster
 from mpe_devstack.scale_data import generate
 from mpe_events.catalog import IndustryV1
@@ -19,8 +23,9 @@ from mpe_events.envelope import Envelope
 from mpe_events.registry import INDUSTRY_CREATED, source
 from mpe_events.topics import TOPICS
 from mpe_kit import db
-from mpe_kit.consumer import Event
+from mpe_kit.consumer import ConsumerRunner, Event
 from mpe_kit.kafka import ensure_topics, idempotent_producer
+from mpe_kit.status import RuntimeStatus
 
 from .conftest import batch, event
 
@@ -260,3 +265,113 @@ async def test_an_event_that_fails_alone_stops_the_rebuild_naming_it(conn: db.Co
         async with conn.transaction():
             await _replayer(apply)._apply_all(conn, events)
     assert apply.applied == [events[0].envelope.id]
+
+
+# Against a live projector (found by a review): the switch against the projector's positions.
+
+
+def _industry(code: str, version: int) -> Event:
+    data = IndustryV1(code=code, name_en=f"{code} v{version}", name_ko=code, version=version)
+    return event(INDUSTRY_CREATED.type, data, code)
+
+
+def _projector(pool: db.Pool, bootstrap: str, prefix: str) -> ConsumerRunner:
+    """The gateway's projector as app.py builds it."""
+    return ConsumerRunner(
+        name=GROUP,
+        pool=pool,
+        bootstrap=bootstrap,
+        handlers=HANDLERS,
+        batch_handler=apply_batch,
+        on_batch=freshness.on_batch,
+        on_begin=hold_off_a_switch,
+        status=RuntimeStatus(),
+        topic_prefix=prefix,
+    )
+
+
+async def _until(pool: db.Pool, sql: str, timeout_s: float = 30) -> None:
+    async with asyncio.timeout(timeout_s):
+        while True:
+            async with pool.acquire() as c:
+                if await c.fetchval(sql):
+                    return
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.timeout(120)
+async def test_a_rebuild_that_dies_right_after_the_switch_leaves_no_event_behind(
+    gateway_db: str, kafka: KafkaCluster, topic_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BBB arrives after the rebuild's last pass and the live projector applies it to the old
+    # model, committing its offset. The switch must bring it along: the rebuild used to read it
+    # only after the switch, so dying there left it out of the live model for good.
+    pool = await db.create_pool(gateway_db)
+    await _publish(kafka.bootstrap, topic_prefix, [_industry("AAA", 1)])
+    stop = asyncio.Event()
+    live = asyncio.create_task(_projector(pool, kafka.bootstrap, topic_prefix).run(stop))
+    try:
+        await _until(pool, "select count(*) = 1 from industries where code = 'AAA'")
+        real_switch = rb.switch
+
+        async def a_late_event_then_death(conn: db.Conn, **kwargs: Any) -> None:
+            await _publish(kafka.bootstrap, topic_prefix, [_industry("BBB", 1)])
+            await _until(pool, "select count(*) = 1 from public.industries where code = 'BBB'")
+            await real_switch(conn, **kwargs)
+            raise RuntimeError("the rebuild dies right after the switch")
+
+        monkeypatch.setattr(rb, "switch", a_late_event_then_death)
+        with pytest.raises(RuntimeError, match="dies right after"):
+            await rebuild(dsn=gateway_db, bootstrap=kafka.bootstrap, prefix=topic_prefix, consumer_name=GROUP)
+        async with pool.acquire() as c:
+            assert await c.fetchval("select array_agg(code order by code) from industries") == ["AAA", "BBB"]
+            assert await c.fetchval("select count(*) from inbox where consumer = $1", GROUP) == 2
+        # The live projector goes on in the new model.
+        await _publish(kafka.bootstrap, topic_prefix, [_industry("CCC", 1)])
+        await _until(pool, "select count(*) = 1 from industries where code = 'CCC'")
+    finally:
+        stop.set()
+        await live
+        await pool.close()
+
+
+@pytest.mark.timeout(120)
+async def test_what_the_rebuild_applied_before_the_live_projector_stays_in_the_change_feed(
+    gateway_db: str, kafka: KafkaCluster, topic_prefix: str
+) -> None:
+    # The live projector is behind (stopped here) while AAA v2 and BBB arrive; the rebuild applies
+    # them. Afterwards the live projector skips them as duplicates, so the rebuild's own rows
+    # for them must survive the switch, or partners paging `changes` never see them.
+    pool = await db.create_pool(gateway_db)
+    try:
+        await _publish(kafka.bootstrap, topic_prefix, [_industry("AAA", 1)])
+        stop = asyncio.Event()
+        live = asyncio.create_task(_projector(pool, kafka.bootstrap, topic_prefix).run(stop))
+        await _until(pool, "select count(*) = 1 from changes where entity_key = 'AAA'")
+        stop.set()
+        await live
+        await _publish(kafka.bootstrap, topic_prefix, [_industry("AAA", 2), _industry("BBB", 1)])
+        result = await rebuild(
+            dsn=gateway_db, bootstrap=kafka.bootstrap, prefix=topic_prefix, consumer_name=GROUP
+        )
+        stop = asyncio.Event()
+        live = asyncio.create_task(_projector(pool, kafka.bootstrap, topic_prefix).run(stop))
+        await _publish(kafka.bootstrap, topic_prefix, [_industry("CCC", 1)])
+        await _until(pool, "select count(*) = 1 from changes where entity_key = 'CCC'")
+        stop.set()
+        await live
+        async with pool.acquire() as c:
+            log = [
+                tuple(r)
+                for r in await c.fetch(
+                    "select seq, entity_type, entity_key, version from changes order by seq"
+                )
+            ]
+    finally:
+        await pool.close()
+    rows = [row[1:] for row in log]
+    assert rows[0] == ("industry", "AAA", 1)
+    # Two keys, so two partitions: no order between them.
+    assert sorted(rows[1:3]) == [("industry", "AAA", 2), ("industry", "BBB", 1)]
+    assert rows[3:] == [("read_model", result.built, 1), ("industry", "CCC", 1)]
+    assert [row[0] for row in log] == [1, 2, 3, 4, 5]

@@ -49,6 +49,7 @@ def _workers(rt: Runtime) -> list[Worker]:
         handlers=HANDLERS,
         batch_handler=apply_batch,
         on_batch=freshness.on_batch,
+        on_begin=store.changes.hold_off_a_switch,
         on_caught_up=freshness.CaughtUpRecorder(rt.pool),
     )
     return [projector.run]

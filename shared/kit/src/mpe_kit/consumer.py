@@ -90,6 +90,8 @@ Handler = Callable[[Conn, Event], Awaitable[None]]
 # events' handlers one by one, and raise, changing nothing, where one of them would fail.
 BatchHandler = Callable[[Conn, list[Event]], Awaitable[None]]
 BatchHook = Callable[[Conn, list[Event], list[Position]], Awaitable[None]]
+# Runs first in each batch's transaction, before anything is applied or claimed.
+BeginHook = Callable[[Conn], Awaitable[None]]
 CaughtUpHook = Callable[[list[CaughtUp]], Awaitable[None]]
 
 
@@ -152,6 +154,7 @@ class ConsumerRunner:
         batch_handler: BatchHandler | None = None,
         registry: CollectorRegistry | None = None,
         on_batch: BatchHook | None = None,
+        on_begin: BeginHook | None = None,
         on_caught_up: CaughtUpHook | None = None,
         caught_up_interval_s: float = 1.0,
         topic_prefix: str = "",
@@ -182,6 +185,7 @@ class ConsumerRunner:
         self._batch_handler = batch_handler
         self._status = status
         self._on_batch = on_batch
+        self._on_begin = on_begin
         self._on_caught_up = on_caught_up
         self._caught_up_interval = caught_up_interval_s
         self._caught_up_reported = 0.0
@@ -309,6 +313,8 @@ class ConsumerRunner:
                 if event is not None:
                     parsed.append((record, event))
         async with self._pool.acquire() as conn, conn.transaction():
+            if self._on_begin is not None:
+                await self._on_begin(conn)
             together = await self._apply_together(conn, [e for _, e in parsed])
             if together is not None:
                 applied = together

@@ -33,7 +33,7 @@ from mpe_kit import (
     transient,
 )
 from mpe_kit.auth import ROLES, TokenVerifier, issue_token
-from mpe_kit.consumer import BatchHandler, BatchHook, CaughtUpHook, ConsumerRunner, Handler
+from mpe_kit.consumer import BatchHandler, BatchHook, BeginHook, CaughtUpHook, ConsumerRunner, Handler
 from mpe_kit.kafka_probe import KafkaProbe
 from mpe_kit.logging import configure_logging, get_logger
 from mpe_kit.relay import Relay
@@ -337,6 +337,7 @@ def event_consumer(
     handlers: Mapping[str, Handler],
     batch_handler: BatchHandler | None = None,
     on_batch: BatchHook | None = None,
+    on_begin: BeginHook | None = None,
     on_caught_up: CaughtUpHook | None = None,
 ) -> ConsumerRunner:
     """A consumer group applying events with these handlers, configured from the settings."""
@@ -350,6 +351,7 @@ def event_consumer(
         status=rt.status,
         registry=rt.registry,
         on_batch=on_batch,
+        on_begin=on_begin,
         on_caught_up=on_caught_up,
         topic_prefix=s.topic_prefix,
         replication=s.topic_replication,

@@ -12,10 +12,14 @@ What is not derived from events moves with the switch, inside that transaction: 
 keys, and the change log (partners page it by `seq`, so its numbers must not restart; one more
 row of type `read_model` moves the response caches' watermark past everything they hold).
 
-The live projector keeps running throughout. What it applies to the old schema after the
-rebuild read the log's end is applied again afterwards: once switched, the rebuild reads the
-log once more up to its end, into the new `public`, where the inbox and the version checks
-skip whatever the live projector has already applied there.
+The live projector keeps running throughout. The switch's transaction first takes the lock
+each projector batch holds shared for its whole transaction (`SWITCH_LOCK`), so no batch is half
+done and none spans the switch. It reads how far the live projector got in the old model and
+applies whatever the rebuild has not read yet up to there, into the new schema, still in that
+transaction: the new model never lacks an event the live projector has committed past, even if
+the rebuild dies right after the switch. Changes the rebuild applied that the live projector had
+not (it was behind, or stopped) are kept in the carried-over change log, after its last row, or
+partners' feeds would never see them: the live projector skips those events as duplicates.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from gateway.projector import freshness
 from gateway.projector.handlers import HANDLERS, apply_batch
-from gateway.store.changes import CHANGES_CHANNEL, CHANGES_LOCK
+from gateway.store.changes import CHANGES_CHANNEL, CHANGES_LOCK, SWITCH_LOCK
 from mpe_events.registry import EVENT_TYPES
 from mpe_kit import db, dlq, migrations
 from mpe_kit.consumer import BatchHandler, Event, Handler, Poison, Position, claim, parse
@@ -134,8 +138,18 @@ class _Replayer:
         finally:
             await consumer.stop()
 
-    async def replay(self, pool: asyncpg.Pool, schema: str, ends: dict[TopicPartition, int]) -> None:
-        """Apply every record from the current positions (0 at first) up to `ends`."""
+    def physical(self, positions: list[asyncpg.Record]) -> dict[TopicPartition, int]:
+        """(topic, partition, next_offset) rows of a read model as the partitions it reads."""
+        names = {logical: name for name, logical in self._logical.items()}
+        return {
+            TopicPartition(names[r["topic"]], r["partition"]): r["next_offset"]
+            for r in positions
+            if r["topic"] in names
+        }
+
+    async def replay(self, target: asyncpg.Pool | Conn, schema: str, ends: dict[TopicPartition, int]) -> None:
+        """Apply every record from the current positions (0 at first) up to `ends`: each batch in a
+        transaction of a pool's connection, or in a savepoint of a connection's transaction."""
         todo = {tp: end for tp, end in ends.items() if self.positions.get(tp, 0) < end}
         if not todo:
             return
@@ -162,7 +176,7 @@ class _Replayer:
                     prepared = await self._prepare(consumer, wanted)
                     if applying is not None:
                         await applying
-                    applying = asyncio.create_task(self._apply(pool, schema, prepared))
+                    applying = asyncio.create_task(self._apply(target, schema, prepared))
                 for tp, end in list(todo.items()):
                     # Compaction leaves gaps in the offsets: the consumer's position tells where it is.
                     if self.positions.get(tp, 0) >= end or await consumer.position(tp) >= end:
@@ -215,18 +229,26 @@ class _Replayer:
             records=sum(len(recs) for recs in batch.values()),
         )
 
-    async def _apply(self, pool: asyncpg.Pool, schema: str, batch: _Batch) -> None:
-        async with pool.acquire() as conn, conn.transaction():
-            await conn.execute(f"set local search_path to {schema}")
-            applied = await claim(conn, self._name, batch.events)
-            await self._apply_all(conn, applied)
-            await freshness.on_batch(conn, applied, batch.positions)
+    async def _apply(self, target: asyncpg.Pool | Conn, schema: str, batch: _Batch) -> None:
+        if isinstance(target, asyncpg.Pool):
+            async with target.acquire() as conn, conn.transaction():
+                applied = await self._apply_in(conn, schema, batch)
+        else:
+            async with target.transaction():
+                applied = await self._apply_in(target, schema, batch)
         for tp, offset in batch.next_offsets.items():
             self.positions[tp] = max(self.positions.get(tp, 0), offset)
         self.progress.read += batch.records
         self.progress.applied += len(applied)
         self.progress.skipped += len(batch.events) - len(applied)
         self._on_progress(self.progress)
+
+    async def _apply_in(self, conn: Conn, schema: str, batch: _Batch) -> list[Event]:
+        await conn.execute(f"set local search_path to {schema}")
+        applied = await claim(conn, self._name, batch.events)
+        await self._apply_all(conn, applied)
+        await freshness.on_batch(conn, applied, batch.positions)
+        return applied
 
     async def _apply_all(self, conn: Conn, events: list[Event]) -> None:
         """The batch set-based, as the live projector applies it; else one by one, where a failure
@@ -269,16 +291,42 @@ async def _migrate(dsn: str, schema: str, runtime_role: str | None) -> None:
             await conn.close()
 
 
-async def switch(conn: Conn, *, new: str, old_name: str) -> None:
-    """In one transaction: carry the keys and the change log over, then swap the schema names."""
+async def switch(conn: Conn, *, new: str, old_name: str, replayer: _Replayer) -> None:
+    """In one transaction: catch up with the live projector, carry the keys and the change log
+    over, then swap the schema names."""
     async with conn.transaction():
-        # The appenders' lock: no projector batch appends to the old log between copy and switch.
+        # No projector batch is half done from here to the commit; new ones wait for it.
+        await conn.execute("select pg_advisory_xact_lock($1)", SWITCH_LOCK)
+        live = replayer.physical(
+            await conn.fetch("select topic, partition, next_offset from public.source_positions")
+        )
+        ahead = any(offset > live.get(tp, 0) for tp, offset in replayer.positions.items())
+        await replayer.replay(conn, new, live)
+        await conn.execute("set local search_path to default")
+        # The appenders' lock: nothing appends to either log between the copy and the switch.
         await conn.execute("select pg_advisory_xact_lock($1)", CHANGES_LOCK)
         for table in CARRIED:
             await conn.execute(f"delete from {new}.{table}")
             await conn.execute(f"insert into {new}.{table} select * from public.{table}")
+        if ahead:
+            # What the rebuild applied beyond the live projector (behind, or stopped): the entity
+            # versions the old log never reached. Its rows are never pruned and versions only grow.
+            await conn.execute(
+                "create temporary table carried_changes on commit drop as"
+                " select c.entity_type, c.entity_key, c.version, c.event_id, c.seq"
+                f" from {new}.changes c where c.entity_type <> 'read_model' and not exists ("
+                " select from public.changes o where o.entity_type = c.entity_type"
+                " and o.entity_key = c.entity_key and o.version >= c.version)"
+            )
         await conn.execute(f"delete from {new}.changes")
         await conn.execute(f"insert into {new}.changes select * from public.changes")
+        if ahead:
+            await conn.execute(
+                f"insert into {new}.changes (seq, entity_type, entity_key, version, applied_at, event_id)"
+                " select last.seq + row_number() over (order by k.seq), k.entity_type, k.entity_key,"
+                " k.version, clock_timestamp(), k.event_id"
+                f" from carried_changes k, (select coalesce(max(seq), 0) as seq from {new}.changes) as last"
+            )
         await conn.execute(
             f"insert into {new}.changes (seq, entity_type, entity_key, version, applied_at, event_id)"
             f" select coalesce(max(seq), 0) + 1, 'read_model', $1, 1, clock_timestamp(), $2 from {new}.changes",
@@ -342,13 +390,8 @@ async def rebuild(
             return RebuildResult(replaced=None, built=new, progress=progress)
         before_switch()
         async with pool.acquire() as conn:
-            await switch(conn, new=new, old_name=old_name)
+            await switch(conn, new=new, old_name=old_name, replayer=replayer)
         progress.phases["switch"] = time.monotonic() - started
-        ends = await replayer.ends(tps)
-        progress.total = progress.read + sum(
-            max(e - replayer.positions.get(tp, 0), 0) for tp, e in ends.items()
-        )
-        await replayer.replay(pool, "public", ends)
     finally:
         await pool.close()
     progress.seconds = time.monotonic() - started

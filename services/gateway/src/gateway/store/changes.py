@@ -84,6 +84,18 @@ async def record_positions(conn: Conn, rows: list[tuple[str, int, int, int | Non
 CHANGES_CHANNEL = "gateway_changes"
 # The transaction-level advisory lock every appender holds from its first append to its commit.
 CHANGES_LOCK = 0x6D70_6563_6867_6C6F  # "mpechglo"
+# Every projector batch holds this lock shared for its whole transaction, from its first
+# statement; a rebuild's switch takes it exclusively. So the switch reads how far the live
+# projector got with no batch of it half done, and no batch spans the switch (one whose first
+# statements went to the old model and its last to the new).
+SWITCH_LOCK = 0x6D70_6573_7769_7463  # "mpeswitc"
+
+
+async def hold_off_a_switch(conn: Conn) -> None:
+    """The projector's begin hook: share SWITCH_LOCK until this transaction ends."""
+    await conn.execute("select pg_advisory_xact_lock_shared($1)", SWITCH_LOCK)
+
+
 # The highest seq this transaction appended, as a transaction-local setting: a savepoint rolled
 # back takes its value with it, so the batch notifies only what it commits.
 _LAST_SEQ = "gateway.changes_last_seq"
