@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
+import pytest
 
 from mpe_devstack.kafka import KafkaCluster
 from mpe_events import catalog as ev
@@ -17,7 +19,8 @@ from mpe_events.registry import INDUSTRY_CREATED
 from mpe_events.topics import CATALOG_INDUSTRY
 from mpe_kit import db, migrations
 from mpe_kit.consumer import ConsumerRunner, Event
-from mpe_kit.outbox import PendingEvent, enqueue
+from mpe_kit.errors import Invalid
+from mpe_kit.outbox import MAX_EVENT_BYTES, PendingEvent, enqueue
 from mpe_kit.relay import Relay
 from mpe_kit.status import RuntimeStatus
 
@@ -90,6 +93,49 @@ async def test_relay_sends_cloudevents_and_marks_rows(
         assert headers["ce_subject"] == record.key
         assert headers["content-type"] == b"application/json"
         assert headers["traceparent"].startswith(b"00-")
+
+
+def _industry_of_size(code: str, size: int) -> ev.IndustryV1:
+    """An industry whose event value (compact JSON) is `size` bytes."""
+    empty = ev.IndustryV1(code=code, name_en="", name_ko=code, version=1)
+    base = len(json.dumps(empty.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False).encode())
+    return empty.model_copy(update={"name_en": "a" * (size - base)})
+
+
+async def test_an_event_bigger_than_kafka_takes_is_refused_at_the_write_and_one_at_the_cap_is_sent(
+    kit_db: str, kafka: KafkaCluster, topic_prefix: str
+) -> None:
+    # Found by a review: the broker refused a record over 1 MiB on every try, and the relay,
+    # which sends a service's rows in order, stopped at it for good. The write is refused now.
+    conn = await db.connect(kit_db)
+    try:
+        with pytest.raises(Invalid) as refused:
+            async with conn.transaction():
+                await enqueue(
+                    conn,
+                    [
+                        PendingEvent(INDUSTRY_CREATED, "SMALL", _industry_of_size("SMALL", 200)),
+                        PendingEvent(INDUSTRY_CREATED, "BIG", _industry_of_size("BIG", MAX_EVENT_BYTES + 1)),
+                    ],
+                    source="/mpe/test",
+                )
+        assert refused.value.status == 422
+        assert f"would be {MAX_EVENT_BYTES + 1:,} bytes" in refused.value.detail
+        assert await conn.fetchval("select count(*) from outbox") == 0
+        async with conn.transaction():
+            await enqueue(
+                conn,
+                [PendingEvent(INDUSTRY_CREATED, "CAP", _industry_of_size("CAP", MAX_EVENT_BYTES))],
+                source="/mpe/test",
+            )
+    finally:
+        await conn.close()
+    # The largest event the outbox takes goes through the producer and the broker as they are set.
+    async with running(make_relay(kit_db, kafka, topic_prefix, f"svc-{uuid.uuid4()}")):
+        [record] = await read_topic(kafka.bootstrap, f"{topic_prefix}mpe.catalog.industry", at_least=1)
+        await wait_until(lambda: _zero(unpublished(kit_db)), what="rows marked")
+    assert record.key == b"CAP"
+    assert len(record.value) == MAX_EVENT_BYTES
 
 
 async def _zero(count: Any) -> bool:

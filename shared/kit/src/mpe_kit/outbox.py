@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,8 +14,15 @@ from pydantic import BaseModel
 from mpe_events.envelope import Envelope
 from mpe_events.registry import EventType
 from mpe_kit.db import Conn
+from mpe_kit.errors import Invalid
 from mpe_kit.tracing import current_traceparent
 from mpe_kit.writes import Written
+
+MAX_EVENT_BYTES = 1_000_000
+"""The largest event (its JSON value) the outbox takes: under the 1 MiB a Kafka producer and broker
+take by default, with room for the headers and the batch around it. The broker would refuse a
+bigger record every time, and the relay, which sends a service's rows in order, would stop at it
+for good."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +53,16 @@ async def enqueue(conn: Conn, events: Sequence[PendingEvent], *, source: str) ->
     for ev in events:
         if not isinstance(ev.data, ev.event_type.model):
             raise TypeError(f"{ev.event_type.type} carries {ev.event_type.model.__name__}")
+        payload = ev.data.model_dump(mode="json")
+        size = len(json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode())
+        if size > MAX_EVENT_BYTES:
+            raise Invalid(
+                f"This change is too large to publish: its event ({ev.event_type.type}, {ev.subject})"
+                f" would be {size:,} bytes, and an event holds at most {MAX_EVENT_BYTES:,}."
+                " Split it into smaller changes.",
+                event_bytes=size,
+                max_event_bytes=MAX_EVENT_BYTES,
+            )
         rows.append(
             (
                 uuid.uuid4(),
@@ -55,7 +73,7 @@ async def enqueue(conn: Conn, events: Sequence[PendingEvent], *, source: str) ->
                 ev.subject,
                 now,
                 traceparent,
-                ev.data.model_dump(mode="json"),
+                payload,
                 txid,
             )
         )
