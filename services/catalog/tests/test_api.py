@@ -365,6 +365,34 @@ async def test_amend_and_retire_change_status_version_and_dates(api: httpx.Async
 
 
 @pytest.mark.parametrize(
+    ("later", "earlier"),
+    [
+        P(amend("SEMI-001", name_en="Newer"), amend("SEMI-001", name_en="Older"), id="amend-before-an-amend"),
+        P(amend("SEMI-002", name_en="Newer"), retire("SEMI-002"), id="retire-before-an-amend"),
+        P(add("SEMI-003"), amend("SEMI-003", name_en="Older"), id="amend-before-its-listing"),
+    ],
+)
+async def test_a_revision_dated_before_a_technologys_last_change_cannot_change_it(
+    api: httpx.AsyncClient,
+    db: asyncpg.Connection,
+    world: World,
+    later: dict[str, Any],
+    earlier: dict[str, Any],
+) -> None:
+    # Found by a review: revisions apply in the order they are published, so one dated before a
+    # change already published put the older name in force, or an amend after the retirement.
+    await publish(api, [later], title="Later", decided_on="2024-05-01", effective_on="2024-06-01")
+    rev = await draft(api, [earlier], title="Earlier", decided_on="2024-02-15", effective_on="2024-03-01")
+    body = await rejected(db, api.post(f"/v1/revisions/{rev['id']}/publish"), 409)
+    assert "last changed on 2024-06-01" in body["detail"]
+    # The same day as the last change is in order.
+    same_day = await draft(
+        api, [earlier], title="Same day", decided_on="2024-05-01", effective_on="2024-06-01"
+    )
+    assert (await api.post(f"/v1/revisions/{same_day['id']}/publish")).status_code == 200
+
+
+@pytest.mark.parametrize(
     ("as_of", "expected"),
     [
         ("2024-01-31", []),

@@ -133,6 +133,20 @@ def listed(fields: TechnologyFields, *, on: date, revision_id: uuid.UUID) -> Tec
     )
 
 
+def check_in_order(code: str, *, on: date, last_changed_on: date) -> None:
+    """A revision changes a technology from a day no earlier than the last change to it.
+
+    Revisions apply in the order they are published, so an earlier day would put this change
+    before one already in force: an amend before the listing, the name in force on a day
+    replaced by an older one, an amend in force after the retirement.
+    """
+    if on < last_changed_on:
+        raise Conflict(
+            f"Technology {code} last changed on {last_changed_on}; a revision taking effect on {on},"
+            " before that, cannot change it. Date the revision on or after that day."
+        )
+
+
 def retire(tech: Technology, *, on: date, revision_id: uuid.UUID) -> Technology:
     """The technology taken off the list from `on`."""
     if tech.status == "retired":

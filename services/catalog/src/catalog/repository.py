@@ -72,6 +72,16 @@ async def technologies_for_update(conn: Conn, codes: Iterable[str]) -> dict[str,
     return {r["code"]: _tech(r) for r in rows}
 
 
+async def last_changed_on(conn: Conn, codes: Iterable[str]) -> dict[str, date]:
+    """The day each technology's latest change took effect (its listing, an amend, its retirement)."""
+    rows = await conn.fetch(
+        "select technology_code, max(effective_on) as day from technology_history"
+        " where technology_code = any($1::text[]) group by technology_code",
+        sorted(set(codes)),
+    )
+    return {r["technology_code"]: r["day"] for r in rows}
+
+
 async def technologies_by_code(conn: Conn, codes: Iterable[str]) -> dict[str, Technology]:
     """The technologies with these codes."""
     rows = await conn.fetch(

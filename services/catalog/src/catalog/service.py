@@ -227,6 +227,7 @@ async def publish_revision(
         if missing:
             raise Conflict(f"The revision names unknown industries: {', '.join(missing)}.")
         current = await repository.technologies_for_update(conn, [c.code for c in changes])
+        changed_on = await repository.last_changed_on(conn, current)
         events: list[PendingEvent] = []
         amended_before: dict[str, dict[str, str]] = {}
         for ch in changes:
@@ -245,6 +246,7 @@ async def publish_revision(
                 old = current.get(ch.code)
                 if old is None:
                     raise Conflict(f"Technology {ch.code} does not exist.")
+                domain.check_in_order(ch.code, on=on, last_changed_on=changed_on.get(ch.code, old.listed_on))
                 if isinstance(ch, domain.Retire):
                     tech = domain.retire(old, on=on, revision_id=rev.id)
                     event_type = registry.TECHNOLOGY_RETIRED
