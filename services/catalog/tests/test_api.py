@@ -507,6 +507,28 @@ async def test_edit_a_draft_title_and_dates(api: httpx.AsyncClient, world: World
     assert (await api.get(f"/v1/revisions/{world.draft_id}")).json() == body
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [P({}, id="nothing"), P({"title": "Pending", "effective_on": "2024-02-01"}, id="the-same-values")],
+)
+async def test_an_edit_that_changes_nothing_writes_no_version_and_no_event(
+    api: httpx.AsyncClient, db: asyncpg.Connection, world: World, edit: dict[str, Any]
+) -> None:
+    # Found by a review: every such PATCH bumped the version and wrote a revision.edited event.
+    before = await snapshot(db)
+    resp = await api.patch(f"/v1/revisions/{world.draft_id}", json=edit)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["version"] == 1
+    assert await snapshot(db) == before
+
+
+@pytest.mark.parametrize("field", ["title", "decided_on", "effective_on", "changes"])
+async def test_null_for_a_draft_field_is_422_not_ignored(
+    api: httpx.AsyncClient, db: asyncpg.Connection, world: World, field: str
+) -> None:
+    await rejected(db, api.patch(f"/v1/revisions/{world.draft_id}", json={field: None}), 422, field)
+
+
 async def test_edit_a_draft_replaces_its_changes(api: httpx.AsyncClient, world: World) -> None:
     resp = await api.patch(
         f"/v1/revisions/{world.draft_id}",

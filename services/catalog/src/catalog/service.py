@@ -184,8 +184,14 @@ async def update_revision(
         current = await _locked_revision(conn, revision_id)
         domain.check_editable(current.status)
         # Attributes, not model_dump(): the changes must stay typed models, not dicts.
-        edits = {k: getattr(data, k) for k in data.model_fields_set if getattr(data, k) is not None}
+        edits = {k: getattr(data, k) for k in data.model_fields_set}
+        for name, value in edits.items():
+            if value is None:
+                raise Invalid.field(name, "cannot be null; leave it out to keep it")
         merged = current.model_copy(update=edits)
+        if merged == current:
+            # Nothing to change: no new version and no event.
+            return current
         changes = _to_domain(merged.changes)
         domain.check_changes(changes, decided_on=merged.decided_on, effective_on=merged.effective_on)
         await _check_against_list(conn, changes)
