@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -47,8 +48,16 @@ class Server:
 
 @pytest.fixture
 async def server(gateway_db: str) -> AsyncIterator[Server]:
+    async with serving(gateway_db) as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def serving(gateway_db: str, **overrides: Any) -> AsyncIterator[Server]:
     port = free_port()
-    settings = GatewaySettings(database_url=gateway_db, log_json=False, kafka_bootstrap="127.0.0.1:1")
+    settings = GatewaySettings(
+        database_url=gateway_db, log_json=False, kafka_bootstrap="127.0.0.1:1", **overrides
+    )
     app = create_app(settings, with_workers=False)
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
     task = asyncio.create_task(uv.serve())
@@ -247,3 +256,59 @@ async def test_a_key_revoked_while_subscribed_gets_nothing_more(server: Server) 
         await until_subscribed(server, 0)
     finally:
         await ws.close()
+
+
+# Found by a review: a subscribe message skipped the limits and the rate that HTTP applies.
+
+# technologyChanged, then designations and their firm five times, then brn: 12 deep (the limit is 10).
+TOO_DEEP = (
+    "subscription { technologyChanged { designations(first: 1) { firm { designations(first: 1) {"
+    " firm { designations(first: 1) { firm { designations(first: 1) { firm { designations(first: 1)"
+    " { firm { brn } } } } } } } } } } } }"
+)
+TOO_COSTLY = (
+    "subscription { technologyChanged { code firms(first: 100) { brn"
+    " designations(first: 100) { id firm { brn } } } } }"
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [(TOO_DEEP, "QUERY_TOO_DEEP"), (TOO_COSTLY, "QUERY_TOO_COSTLY")],
+    ids=["deep", "costly"],
+)
+async def test_a_subscription_past_a_limit_is_refused_before_it_runs(
+    gateway_db: str, query: str, code: str
+) -> None:
+    async with serving(gateway_db, max_query_cost=5_000) as server:
+        key = await new_key(server.conn, "catalog:read", "firms:read")
+        ws = await open_socket(server, key.secret)
+        try:
+            await subscribe(ws, "s", query)
+            refused = await receive(ws)
+            assert (refused["type"], refused["id"]) == ("error", "s"), refused
+            assert refused["payload"][0]["extensions"]["code"] == code
+            assert server.hub.subscribers == 0
+            # The socket stays open for operations within the limits.
+            await subscribe(ws, "ok", "subscription { technologyChanged { code } }")
+            await until_subscribed(server, 1)
+        finally:
+            await ws.close()
+
+
+async def test_each_subscribe_spends_one_request_of_the_keys_rate(gateway_db: str) -> None:
+    async with serving(gateway_db, rate_limit_per_s=0.01, rate_limit_burst=3) as server:
+        key = await new_key(server.conn, "catalog:read")
+        ws = await open_socket(server, key.secret)
+        try:
+            answers = []
+            for n in range(5):
+                await subscribe(ws, f"q{n}", "query { industries { code } }")
+                answers.append(await receive(ws))
+                if answers[-1]["type"] == "next":
+                    assert (await receive(ws))["type"] == "complete"
+        finally:
+            await ws.close()
+    assert [a["type"] for a in answers] == ["next", "next", "next", "error", "error"]
+    assert answers[3]["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
+    assert "retry in" in answers[3]["payload"][0]["message"]

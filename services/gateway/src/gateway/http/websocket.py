@@ -2,7 +2,9 @@
 
 The same path takes WebSockets for subscriptions (graphql-transport-ws): the key comes as
 `{"X-API-Key": key}`, the payload of `connection_init`; a missing or bad key closes the socket
-with 4403.
+with 4403. Each `subscribe` message then spends one request of the key's rate and is measured
+against the same limits as a request over HTTP (tokens, depth, aliases, cost), before anything
+runs: a refused one gets an `error` message naming the limit, as HTTP would answer it.
 """
 
 from __future__ import annotations
@@ -10,14 +12,18 @@ from __future__ import annotations
 from typing import Any, cast
 
 from fastapi import Request
+from graphql import GraphQLError, parse
 from starlette.requests import HTTPConnection
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.http.access import GRAPHQL_PATH
 from gateway.http.admission import admit
+from gateway.http.limits import check, measure, tokens_error
 from gateway.read.schema import Context, schema
 from gateway.state import started, state_of
 
@@ -45,8 +51,58 @@ async def connection_context(connection: HTTPConnection) -> Context:
     )
 
 
+class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with the key's rate and the operation limits applied to each subscribe."""
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if self.connection_acknowledged and message["id"] not in self.operations:
+            refusal = self._refusal(message["payload"])
+            if refusal is not None:
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [refusal.formatted]}
+                )
+                return
+        await super().handle_subscribe(message)
+
+    def _refusal(self, payload: Any) -> GraphQLError | None:
+        context = self.context
+        gateway = started(context.request.app) if context.request is not None else None
+        if gateway is None or context.partner is None:
+            return None
+        retry_after = gateway.gate.rate.take(context.partner.key_id)
+        if retry_after is not None:
+            settings = context.request.app.state.settings  # type: ignore[union-attr]
+            return GraphQLError(
+                f"This key may make {settings.rate_limit_per_s:g} requests a second, in bursts of up"
+                f" to {settings.rate_limit_burst}; retry in {retry_after} s.",
+                extensions={"code": "RATE_LIMITED", "retryAfterS": retry_after},
+            )
+        query, variables = payload.get("query"), payload.get("variables")
+        if not isinstance(query, str):
+            return None  # strawberry answers a malformed message itself
+        limits = gateway.limits
+        too_many = tokens_error(query, limits.max_tokens)
+        if too_many is not None:
+            return too_many
+        try:
+            document = parse(query, max_tokens=limits.max_tokens)
+        except GraphQLError:
+            return None  # strawberry reports the syntax error
+        name = payload.get("operationName")
+        found = measure(
+            schema._schema,
+            document,
+            name if isinstance(name, str) else None,
+            variables if isinstance(variables, dict) else None,
+            max_page=limits.max_page,
+        )
+        return check(found, limits) if found is not None else None
+
+
 class GatewayRouter(GraphQLRouter[Context, None]):
     """Strawberry's router, whose WebSockets admit a partner by the key in connection_init."""
+
+    graphql_transport_ws_handler_class = GatewayTransportWS
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the key in the connection_init payload; refuse the socket (4403) without one."""
