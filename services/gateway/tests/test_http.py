@@ -104,6 +104,26 @@ async def test_malformed_requests_are_400_with_a_clear_error(
         assert after.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND"
 
 
+@pytest.mark.parametrize("where", ["body", "get"])
+async def test_json_nested_past_the_parsers_depth_is_400_not_500(
+    conn: db.Conn, gateway_db: str, where: str
+) -> None:
+    # Found by a review: Python's json raised RecursionError, and the gateway answered 500.
+    key = await new_key(conn, "catalog:read")
+    deep = "[" * 1200 + "]" * 1200  # past the parser's depth, and within the URL limit
+    async with serving(gateway_db) as served:
+        headers = {"X-API-Key": key.secret, "content-type": "application/json"}
+        if where == "body":
+            body = '{"query": "{ industries { code } }", "variables": {"a": ' + deep + "}}"
+            r = await served.client.post("/graphql", content=body.encode(), headers=headers)
+        else:
+            params = {"query": "{ industries { code } }", "variables": '{"a": ' + deep + "}"}
+            r = await served.client.get("/graphql", params=params, headers=headers)
+        assert r.status_code == 400, r.text
+        assert r.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+        assert "nests too deeply" in r.json()["errors"][0]["message"]
+
+
 async def test_a_body_that_is_not_json_is_refused(conn: db.Conn, gateway_db: str) -> None:
     key = await new_key(conn, "catalog:read")
     async with serving(gateway_db) as served:
@@ -300,7 +320,18 @@ async def test_a_request_waiting_for_its_writes_leaves_room_under_the_cap(
         assert graphql.in_flight == 0
 
 
-@pytest.mark.parametrize("token", ["nope", "v1.!!!", encode([Written("s", 1, 1)])[:-3] + "AAA", "v1."])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "nope",
+        "v1.!!!",
+        encode([Written("s", 1, 1)])[:-3] + "AAA",
+        "v1.",
+        # Found by a review: a NUL or a half surrogate pair in the source reached Postgres (a 500).
+        encode([Written("/mpe/firms\x00", 1, 1)]),
+        encode([Written("/mpe/\ud800", 1, 1)]),
+    ],
+)
 async def test_a_malformed_wait_token_is_400(conn: db.Conn, gateway_db: str, token: str) -> None:
     key = await new_key(conn, "catalog:read")
     async with serving(gateway_db) as served:

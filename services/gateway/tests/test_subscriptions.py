@@ -312,3 +312,20 @@ async def test_each_subscribe_spends_one_request_of_the_keys_rate(gateway_db: st
     assert [a["type"] for a in answers] == ["next", "next", "next", "error", "error"]
     assert answers[3]["payload"][0]["extensions"]["code"] == "RATE_LIMITED"
     assert "retry in" in answers[3]["payload"][0]["message"]
+
+
+async def test_a_message_nested_past_the_parsers_depth_closes_the_socket_with_4400(server: Server) -> None:
+    # Found by a review: the parser's RecursionError dropped the connection (1006).
+    key = await new_key(server.conn, "catalog:read")
+    ws = await open_socket(server, key.secret)
+    deep = "[" * 1200 + "]" * 1200
+    await ws.send(
+        '{"id": "x", "type": "subscribe", "payload": {"query": "{ industries { code } }", "variables": '
+        + '{"a": '
+        + deep
+        + "}}}"
+    )
+    with pytest.raises(ConnectionClosed) as closed:
+        await receive(ws)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 4400

@@ -90,6 +90,10 @@ def decode(token: str) -> list[Written]:
             isinstance(item, list)
             and len(item) == 3
             and isinstance(item[0], str)
+            # A CloudEvents source as the services write it: no NUL, no half surrogate pair,
+            # which the database would refuse (a 500) rather than not find.
+            and 0 < len(item[0]) <= 200
+            and item[0].isprintable()
             and all(type(n) is int and 0 < n < 2**63 for n in item[1:])
         ):
             raise InvalidWriteToken("not a write token")

@@ -113,6 +113,8 @@ async def read_request(request: Request) -> GraphQLRequest:
                     parsed[name] = json.loads(params[name])
                 except ValueError as exc:
                     raise RequestError(f"`{name}` is not JSON.", "BAD_REQUEST") from exc
+                except RecursionError as exc:
+                    raise RequestError(f"`{name}` nests too deeply.", "BAD_REQUEST") from exc
         return _from_mapping(parsed)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
@@ -121,6 +123,9 @@ async def read_request(request: Request) -> GraphQLRequest:
         data = json.loads(await request.body())
     except ValueError as exc:
         raise RequestError("The body is not valid JSON.", "BAD_REQUEST") from exc
+    except RecursionError as exc:
+        # Python's parser gives up near a thousand levels of arrays or objects.
+        raise RequestError("The body's JSON nests too deeply.", "BAD_REQUEST") from exc
     return _from_mapping(data)
 
 

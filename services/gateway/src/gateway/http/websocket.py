@@ -9,6 +9,7 @@ runs: a refused one gets an `error` message naming the limit, as HTTP would answ
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 from fastapi import Request
@@ -103,6 +104,13 @@ class GatewayRouter(GraphQLRouter[Context, None]):
     """Strawberry's router, whose WebSockets admit a partner by the key in connection_init."""
 
     graphql_transport_ws_handler_class = GatewayTransportWS
+
+    def decode_json(self, data: str | bytes) -> object:
+        """A message as JSON; one nested past Python's recursion limit is not JSON to us (4400)."""
+        try:
+            return json.loads(data)
+        except RecursionError as exc:
+            raise json.JSONDecodeError("nested too deeply", data if isinstance(data, str) else "", 0) from exc
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate the key in the connection_init payload; refuse the socket (4403) without one."""
