@@ -828,6 +828,10 @@ async def test_unknown_technology_is_404(api: httpx.AsyncClient, world: World) -
         P(cursor_of(["A", "B", "C"]), id="too-long"),
         P(cursor_of(["yesterday", "not-a-uuid"]), id="pair-of-junk"),
         P(cursor_of(["9999-12-31T23:59:59-14:00", str(uuid.UUID(int=1))]), id="timestamp-out-of-range"),
+        # Found by a review: text Postgres refuses reached the database (a 500).
+        P(cursor_of(["SEMI-\x00"]), id="nul"),
+        P(cursor_of(["SEMI-\ud800"]), id="half-a-surrogate-pair"),
+        P(cursor_of(["\x00", str(uuid.UUID(int=1))]), id="nul-in-a-pair"),
     ],
 )
 async def test_bad_cursor_is_422(api: httpx.AsyncClient, world: World, path: str, cursor: str) -> None:

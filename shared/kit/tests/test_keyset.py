@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
+import pytest
 
-from mpe_kit.pagination import keyset_after
+from mpe_kit.errors import Invalid
+from mpe_kit.pagination import decode_cursor, encode_cursor, keyset_after
 
 CODES = [f"K-{n:04}" for n in range(2000)]
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -103,3 +107,22 @@ async def test_a_generic_plan_starts_the_index_range_at_the_cursor(kit_db: str) 
                 assert "rows=10 loops=1" in plan.splitlines()[1], plan
     finally:
         await conn.close()
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(
+    "values",
+    [["K-\x00"], ["K-\ud800"], [2**63], [-(2**63) - 1], [["nested\x00"]]],
+    ids=["nul", "half-a-surrogate-pair", "past-int64", "below-int64", "nested-nul"],
+)
+def test_a_cursor_with_a_value_postgres_refuses_is_not_ours(values: list[object]) -> None:
+    # Found by a review: such a hand-made cursor reached the database as an error (a 500).
+    cursor = base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+    with pytest.raises(Invalid, match="cursor"):
+        decode_cursor(cursor, arity=1)
+
+
+@pytest.mark.unit
+def test_a_cursor_with_the_edge_values_postgres_takes_is_ours() -> None:
+    for values in (["K-0001 한글"], [2**63 - 1], [-(2**63)]):
+        assert decode_cursor(encode_cursor(values), arity=1) == values
