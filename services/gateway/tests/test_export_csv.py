@@ -121,6 +121,9 @@ async def test_filters_narrow_both_formats(
         ("projects?fiscal_year=0", 422, "fiscal_year"),
         ("programs?fiscal_year=2023&fiscal_year=2024", 422, "fiscal_year"),
         ("projects?industry=", 422, "industry"),
+        # Found by a review: a NUL passed, and the stream broke after a 200 with no rows.
+        ("technologies?industry=%00", 422, "industry"),
+        ("projects?program=MP%00", 422, "program"),
     ],
 )
 async def test_a_bad_filter_is_a_problem(

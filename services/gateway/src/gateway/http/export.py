@@ -273,6 +273,9 @@ def _filters(request: Request, entity: Entity) -> ExportFilter:
     for name, found in given.items():
         if len(found) != 1 or not found[0].strip():
             raise Invalid.field(name, "give it once, not empty")
+        if "\x00" in found[0]:
+            # The database refuses NUL in text; once the rows stream, it is too late for a 422.
+            raise Invalid.field(name, "must not contain NUL (%00)")
         values[name] = found[0].strip()
     if "fiscal_year" in values:
         year = values["fiscal_year"]
