@@ -124,6 +124,23 @@ async def test_json_nested_past_the_parsers_depth_is_400_not_500(
         assert "nests too deeply" in r.json()["errors"][0]["message"]
 
 
+@pytest.mark.parametrize("first", ["{ dataAsOf { topic } }", "{ technologies { totalCount } }"])
+async def test_two_operations_without_an_operation_name_are_refused(
+    conn: db.Conn, gateway_db: str, first: str
+) -> None:
+    # Found by a review: the first operation ran. The GraphQL spec refuses such a request.
+    key = await new_key(conn, "catalog:read")
+    query = f"query B {first} query A {{ industries {{ code }} }}"
+    async with serving(gateway_db) as served:
+        r = await post(served.client, key.secret, {"query": query})
+        assert r.status_code == 400, r.text
+        [error] = r.json()["errors"]
+        assert error["extensions"]["code"] == "BAD_REQUEST"
+        assert "operationName" in error["message"]
+        named = await post(served.client, key.secret, {"query": query, "operationName": "A"})
+        assert "industries" in named.json()["data"]
+
+
 async def test_a_body_that_is_not_json_is_refused(conn: db.Conn, gateway_db: str) -> None:
     key = await new_key(conn, "catalog:read")
     async with serving(gateway_db) as served:

@@ -179,6 +179,13 @@ async def graphql_http(request: Request) -> Response:
                 )
             as_of = await state.data_as_of.get(pool, fresh=True)
         prepared = state.operations.prepare(query)
+        if req.operation_name is None and prepared.operation_count > 1:
+            # The GraphQL spec's GetOperation: no name and several operations is a request error.
+            raise RequestError(
+                f"The document has {prepared.operation_count} operations; send `operationName`"
+                " to choose the one to run.",
+                "BAD_REQUEST",
+            )
         hub = gateway.changes
         key: tuple[Any, ...] | None = None
         building: Building | None = None

@@ -80,6 +80,13 @@ class Prepared:
         """Whether the document parsed and validated."""
         return self.document is not None and not self.errors
 
+    @property
+    def operation_count(self) -> int:
+        """How many operations the document defines (0 if it did not parse)."""
+        if self.document is None:
+            return 0
+        return sum(isinstance(d, OperationDefinitionNode) for d in self.document.definitions)
+
     def compilable(self, operation_name: str | None) -> Document | Declined:
         """What the compiler makes of an operation of this document, kept for the next call."""
         found = self.operations.get(operation_name)
