@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import unicodedata
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
@@ -417,6 +418,8 @@ async def test_as_of_filter(api: httpx.AsyncClient, world: World, as_of: str, ex
         ("%", []),  # LIKE wildcards are matched literally
         ("_", []),
         ("없는말", []),
+        # Found by a review: a search in decomposed Korean (NFD, as macOS copies it) found nothing.
+        (unicodedata.normalize("NFD", "포토레지스트"), ["SEMI-001"]),
     ],
 )
 async def test_q_filter_searches_both_names(
@@ -1131,3 +1134,16 @@ async def test_concurrent_publishes_of_two_drafts_adding_one_code(
     assert sorted(statuses) == ["draft", "published"]
     listed = await db.fetchval("select count(*) from outbox where key = 'SEMI-009'")
     assert listed == 1
+
+
+async def test_names_written_in_decomposed_korean_are_kept_composed(
+    api: httpx.AsyncClient, world: World
+) -> None:
+    decomposed = unicodedata.normalize("NFD", "웨이퍼 세정 장비")
+    assert decomposed != "웨이퍼 세정 장비"
+    await publish(
+        api, [add("SEMI-009", name_ko=decomposed)], decided_on="2024-05-01", effective_on="2024-06-01"
+    )
+    stored = (await api.get("/v1/technologies/SEMI-009")).json()
+    assert stored["name_ko"] == "웨이퍼 세정 장비"
+    assert await codes(api, q="세정") == ["SEMI-009"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 
 import httpx
@@ -132,3 +133,13 @@ async def test_graphiql_is_off_unless_enabled(
     r = await client.get("/graphql", headers={"accept": "text/html"})
     assert r.status_code == 404
     assert "graphiql" not in r.text.lower()
+
+
+async def test_a_search_in_decomposed_korean_finds_what_the_composed_one_does(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
+    # Found by a review: text copied from macOS is often NFD (jamo in a row), and found nothing.
+    client = gateway((await new_key(conn, "catalog:read")).secret)
+    for search in ("봉지 필름", unicodedata.normalize("NFD", "봉지 필름")):
+        data = (await gql(client, PAGE, first=10, filter={"search": search}))["data"]["technologies"]
+        assert [e["node"]["code"] for e in data["edges"]] == ["SEMI-025"], search

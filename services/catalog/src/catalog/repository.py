@@ -13,6 +13,7 @@ import asyncpg
 from catalog.domain import Technology
 from mpe_kit.db import Conn
 from mpe_kit.pagination import keyset_after
+from mpe_kit.text import contains_pattern
 
 _TECH_COLS = (
     "code, industry_code, kind, name_en, name_ko, description, status, listed_on, retired_on,"
@@ -158,10 +159,7 @@ async def list_technologies(
     conn: Conn, f: TechnologyFilter, *, after: str | None, limit: int
 ) -> list[Technology]:
     """Technologies by code matching the filter, after a keyset position."""
-    pattern = None
-    if f.q:
-        escaped = f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
+    pattern = contains_pattern(f.q)
     rows = await conn.fetch(
         f"select {_TECH_COLS} from technologies"
         " where ($1::text is null or industry_code = $1)"

@@ -6,15 +6,22 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from mpe_kit.text import nfc
 from mpe_kit.types import Day
 
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
 # Postgres text cannot hold NUL; refusing it here names the field in the 422.
 _NO_NUL = r"^[^\x00]*$"
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_NUL)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL),
+    AfterValidator(nfc),
+]
+Description = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_NUL), AfterValidator(nfc)
+]
 Kind = Literal["material", "part", "equipment"]
 
 T = TypeVar("T")

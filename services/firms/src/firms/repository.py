@@ -13,6 +13,7 @@ import asyncpg
 from firms.domain import Confirmation, Designation, Transition
 from mpe_kit.db import Conn
 from mpe_kit.pagination import keyset_after
+from mpe_kit.text import contains_pattern
 
 FIRM_COLS = "brn, name_en, name_ko, size, size_since, region, mpe_sales_ratio, technology_codes, version"
 DESIGNATION_COLS = "id, brn, kind, cohort, technology_codes, status, applied_on, designated_on, valid_until, history, version"
@@ -66,12 +67,6 @@ class FirmFilter:
     q: str | None = None
 
 
-def _like(text: str | None) -> str | None:
-    if not text:
-        return None
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 async def list_firms(conn: Conn, f: FirmFilter, *, after: str | None, limit: int) -> list[asyncpg.Record]:
     """Firms by BRN matching the filter, after a keyset position."""
     return await conn.fetch(
@@ -83,7 +78,7 @@ async def list_firms(conn: Conn, f: FirmFilter, *, after: str | None, limit: int
         f.size,
         f.region,
         f.technology,
-        _like(f.q),
+        contains_pattern(f.q),
         after,
         limit,
     )

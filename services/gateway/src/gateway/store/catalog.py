@@ -11,6 +11,7 @@ import asyncpg
 from gateway.read.catalog.model import TECHNOLOGY
 from mpe_kit.db import Conn
 from mpe_kit.pagination import keyset_after
+from mpe_kit.text import contains_pattern
 
 TECH_COLS = TECHNOLOGY.select()
 
@@ -26,13 +27,6 @@ class TechnologyFilter:
     search: str | None = None
 
 
-def like(text: str | None) -> str | None:
-    if not text:
-        return None
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def technology_where(f: TechnologyFilter) -> tuple[str, list[object]]:
     sql = (
         " where ($1::text is null or industry_code = $1)"
@@ -41,7 +35,7 @@ def technology_where(f: TechnologyFilter) -> tuple[str, list[object]]:
         " and ($4::date is null or (listed_on <= $4 and (retired_on is null or $4 < retired_on)))"
         " and ($5::text is null or name_en ilike $5 or name_ko ilike $5)"
     )
-    return sql, [f.industry, f.kind, f.status, f.as_of, like(f.search)]
+    return sql, [f.industry, f.kind, f.status, f.as_of, contains_pattern(f.search)]
 
 
 async def technologies_page(

@@ -8,9 +8,9 @@ from datetime import date
 import asyncpg
 
 from gateway.read.firms.model import DESIGNATION, FIRM
-from gateway.store.catalog import like
 from mpe_kit.db import Conn
 from mpe_kit.pagination import keyset_after
+from mpe_kit.text import contains_pattern
 
 # Firms and designations
 
@@ -39,7 +39,14 @@ def firm_where(f: FirmFilter) -> tuple[str, list[object]]:
         " where d.brn = firms.brn and ($4::text is null or d.kind = $4) and ($5::text is null or d.status = $5)))"
         " and ($6::text is null or name_en ilike $6 or name_ko ilike $6)"
     )
-    return sql, [f.size, f.region, f.technology, f.designation_kind, f.designation_status, like(f.search)]
+    return sql, [
+        f.size,
+        f.region,
+        f.technology,
+        f.designation_kind,
+        f.designation_status,
+        contains_pattern(f.search),
+    ]
 
 
 async def firms_page(conn: Conn, f: FirmFilter, *, after: str | None, limit: int) -> list[asyncpg.Record]:

@@ -1,0 +1,30 @@
+"""One normal form for stored and searched text."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from mpe_kit.text import contains_pattern, nfc
+
+pytestmark = pytest.mark.unit
+
+
+def test_decomposed_korean_is_composed() -> None:
+    decomposed = unicodedata.normalize("NFD", "반도체")
+    assert len(decomposed) == 7  # ㅂㅏㄴ ㄷㅗ ㅊㅔ
+    assert nfc(decomposed) == "반도체"
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        (None, None),
+        ("", None),
+        ("50%_a\\b", "%50\\%\\_a\\\\b%"),
+        (unicodedata.normalize("NFD", "필름"), "%필름%"),
+    ],
+)
+def test_a_contains_pattern_escapes_like_and_is_composed(text: str | None, pattern: str | None) -> None:
+    assert contains_pattern(text) == pattern
