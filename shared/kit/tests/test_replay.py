@@ -81,14 +81,23 @@ async def test_reset_to_a_date_moves_offsets_and_forgets_only_that_groups_rows(
         await conn.close()
     assert left == [(group, CATALOG_INDUSTRY.name), ("other", BUDGET_FISCAL_YEAR.name)]
 
-    later = await replay.reset(
-        bootstrap=kafka.bootstrap,
-        database_url=kit_db,
-        group=group,
-        to=datetime(2027, 1, 1, tzinfo=UTC),
-        prefix=topic_prefix,
-    )
-    assert later.offsets == {tp: 3}  # past the last event: the end of the log
+    # Found by a review: a date past where the stopped group had read moved it forward, so the
+    # events between were never applied. A reset only goes back; the group keeps its place.
+    for to in (DAYS[2], datetime(2026, 6, 1, tzinfo=UTC)):
+        later = await replay.reset(
+            bootstrap=kafka.bootstrap, database_url=kit_db, group=group, to=to, prefix=topic_prefix
+        )
+        assert later.offsets == {tp: 1}, to
+        assert await committed(kafka, group, tp) == 1
+    with pytest.raises(replay.ResetRefused, match="in the future"):
+        await replay.reset(
+            bootstrap=kafka.bootstrap,
+            database_url=kit_db,
+            group=group,
+            to=datetime(2099, 1, 1, tzinfo=UTC),
+            prefix=topic_prefix,
+        )
+    assert await committed(kafka, group, tp) == 1
 
 
 async def test_a_group_without_offsets_here_is_refused(

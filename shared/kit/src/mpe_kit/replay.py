@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -67,6 +67,8 @@ async def reset(
     `topics` are logical names (without the prefix); by default, every registry topic the group
     has committed offsets for in this deployment.
     """
+    if to is not None and to > datetime.now(UTC):
+        raise ResetRefused(f"--to {to.isoformat()} is in the future: nothing is there to re-apply")
     admin = AIOKafkaAdminClient(**as_client(bootstrap).kwargs(), request_timeout_ms=10_000)
     await admin.start()
     try:
@@ -98,7 +100,16 @@ async def reset(
         if to is not None:
             found = await consumer.offsets_for_times({tp: int(to.timestamp() * 1000) for tp in tps})
             ends = await consumer.end_offsets(tps)
-            offsets = {tp: found[tp].offset if found.get(tp) else ends[tp] for tp in tps}
+            # A reset only goes back: where the group has not yet read up to `to`, it keeps its
+            # place (or the log's start, where it never committed), or the events between would
+            # never be applied.
+            offsets = {
+                tp: min(
+                    found[tp].offset if found.get(tp) else ends[tp],
+                    committed[tp].offset if tp in committed and committed[tp].offset >= 0 else offsets[tp],
+                )
+                for tp in tps
+            }
         # The inbox first: should the commit then fail, the group has merely lost its duplicates
         # filter for events it will not re-read; the other way round, the reset would do nothing.
         conn = await db.connect(database_url)
