@@ -288,6 +288,12 @@ async def test_a_consumer_reset_reapplies_every_event_and_keeps_the_read_model(t
     finally:
         await tools.stop_gateway()
 
+    # Another service's group: its inbox is in that service's database, so refuse it here.
+    foreign = await asyncio.to_thread(
+        CliRunner().invoke, tools.cli, ["consumer", "reset", "--group", "budget-replicas", "--to", "earliest"]
+    )
+    assert foreign.exit_code == 2, foreign.output
+    assert f"which runs {group}" in foreign.output
     out = await tools.run("consumer", "reset", "--group", group, "--to", "earliest")
     assert f"{applied} inbox row(s) forgotten" in out
     assert await tools.gateway_db("select count(*) from inbox where consumer = $1", group) == 0

@@ -14,6 +14,7 @@ from mpe_kit import migrations
 from mpe_kit.readthrough import OwnerReader
 from mpe_kit.service import Runtime, ServiceSpec, Worker, event_consumer, outbox_relay
 from mpe_kit.service import create_app as build_app
+from mpe_kit.settings import ServiceSettings
 from mpe_replicas import technology
 
 # Package data: shipped inside the wheel, found wherever the package is installed.
@@ -44,6 +45,11 @@ async def _on_start(rt: Runtime, app: FastAPI) -> None:
     app.state.firms_reader = OwnerReader(owner="firms", base_url=s.firms_url, token=token)
 
 
+def _consumer_groups(s: ServiceSettings) -> list[str]:
+    assert isinstance(s, BudgetSettings)
+    return [s.replica_group]
+
+
 SPEC = ServiceSpec(
     name="budget",
     title="mpehub budget",
@@ -51,6 +57,7 @@ SPEC = ServiceSpec(
     routers=lambda: [router],
     workers=_workers,
     on_start=_on_start,
+    consumer_groups=_consumer_groups,
 )
 
 

@@ -16,6 +16,7 @@ from mpe_kit import migrations
 from mpe_kit.logging import get_logger
 from mpe_kit.service import Runtime, ServiceSpec, Worker, event_consumer, outbox_relay
 from mpe_kit.service import create_app as build_app
+from mpe_kit.settings import ServiceSettings
 from mpe_replicas import technology
 
 # Package data: shipped inside the wheel, found wherever the package is installed.
@@ -61,6 +62,11 @@ async def _on_start(rt: Runtime, app: FastAPI) -> None:
     app.state.catalog_reader = technology.CatalogReader(base_url=s.catalog_url, token=token)
 
 
+def _consumer_groups(s: ServiceSettings) -> list[str]:
+    assert isinstance(s, FirmsSettings)
+    return [s.replica_group]
+
+
 SPEC = ServiceSpec(
     name="firms",
     title="mpehub firms",
@@ -68,6 +74,7 @@ SPEC = ServiceSpec(
     routers=lambda: [router],
     workers=_workers,
     on_start=_on_start,
+    consumer_groups=_consumer_groups,
 )
 
 

@@ -135,6 +135,7 @@ def spec(settings: GatewaySettings) -> ServiceSpec:
             portal_router(settings),
         ],
         workers=_workers,
+        consumer_groups=lambda _s: [settings.projector_group],
         has_outbox=False,
         staff_auth=False,
         readyz_extra=_freshness,

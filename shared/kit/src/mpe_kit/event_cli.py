@@ -207,8 +207,10 @@ def parse_point(text: str) -> datetime | None:
     return at if at.tzinfo is not None else at.replace(tzinfo=SEOUL)
 
 
-def consumer_cli(settings_factory: Callable[[], ServiceSettings]) -> typer.Typer:
-    """The `consumer` command group."""
+def consumer_cli(
+    settings_factory: Callable[[], ServiceSettings], groups: Callable[[], list[str]] = lambda: []
+) -> typer.Typer:
+    """The `consumer` command group; `groups` names the consumer groups this service runs."""
     cli = typer.Typer(help="Operate this service's consumer groups.", no_args_is_help=True)
 
     @cli.command()
@@ -227,6 +229,14 @@ def consumer_cli(settings_factory: Callable[[], ServiceSettings]) -> typer.Typer
     ) -> None:
         """Re-apply events: move the group's offsets and forget its inbox rows (group must be stopped)."""
         point = parse_point(to)
+        ours = groups()
+        if group not in ours:
+            runs = f"runs {', '.join(ours)}" if ours else "runs no consumer group"
+            raise typer.BadParameter(
+                f"{group} is not a group of this service, which {runs}: reset a group with the"
+                " service that runs it, whose database holds its inbox",
+                param_hint="--group",
+            )
         s = settings_factory()
         report = _run(
             replay.reset(

@@ -77,6 +77,9 @@ class ServiceSpec:
     access_log: bool = True
     # False where the service caps its requests in flight itself (the gateway's /graphql).
     in_flight_cap: bool = True
+    # The consumer groups its workers run: `consumer reset` refuses any other (their inbox rows
+    # live in another service's database, so a reset from here would re-apply nothing).
+    consumer_groups: Callable[[ServiceSettings], list[str]] = lambda _s: []
 
 
 @contextlib.asynccontextmanager
@@ -300,16 +303,24 @@ def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]
     def token(
         sub: Annotated[str, typer.Option(help="Who the token is for (a person or a service).")],
         role: Annotated[list[str] | None, typer.Option(help=f"{' or '.join(ROLES)}; repeatable.")] = None,
-        ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+        ttl: Annotated[int, typer.Option(help="Lifetime in seconds.", min=1)] = 3600,
     ) -> None:
         """Issue a staff token signed with the configured HS256 secret."""
+        unknown = sorted(set(role or []) - set(ROLES))
+        if unknown:
+            raise typer.BadParameter(
+                f"{', '.join(unknown)}: the roles are {', '.join(ROLES)}", param_hint="--role"
+            )
         s = settings_factory()
         if s.jwt_secret is None:
             raise typer.BadParameter("set the service's JWT_SECRET setting first")
         typer.echo(issue_token(s.jwt_secret.get_secret_value(), sub=sub, roles=role or ["viewer"], ttl_s=ttl))
 
     cli.add_typer(event_cli.dlq_cli(settings_factory), name="dlq")
-    cli.add_typer(event_cli.consumer_cli(settings_factory), name="consumer")
+    cli.add_typer(
+        event_cli.consumer_cli(settings_factory, lambda: spec.consumer_groups(settings_factory())),
+        name="consumer",
+    )
     return cli
 
 
