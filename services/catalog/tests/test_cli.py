@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from catalog.app import SPEC
 from catalog.settings import CatalogSettings
+from mpe_kit import service
 from mpe_kit.service import build_cli
 
 pytestmark = pytest.mark.unit
@@ -51,3 +52,16 @@ def test_a_service_without_consumers_resets_no_group() -> None:
     code, out = run("consumer", "reset", "--group", "gateway-projector", "--to", "earliest")
     assert code == 2, out
     assert "runs no consumer group" in out
+
+
+def test_migrate_against_an_unreachable_database_says_so_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by a review: a 184-line traceback for a wrong DSN.
+    # The command sets up logging to its stdout, which CliRunner closes; keep the suite's.
+    monkeypatch.setattr(service, "configure_logging", lambda **_: None)
+    cli = build_cli(SPEC, lambda: CatalogSettings(database_url="postgresql://x@127.0.0.1:1/x"))
+    result = CliRunner().invoke(cli, ["migrate"])
+    assert result.exit_code == 1, result.output
+    assert "error: cannot migrate catalog's database" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)

@@ -216,6 +216,19 @@ def test_the_command_fails_clearly_when_no_topic_exists(
     assert "readers still use the old read model" in r.output
 
 
+def test_the_command_fails_clearly_when_kafka_is_unreachable(
+    gateway_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by a review: a 102-line traceback, where operations.md promises a message.
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", gateway_db)
+    monkeypatch.setenv("GATEWAY_KAFKA_BOOTSTRAP", "127.0.0.1:2")
+    r = CliRunner().invoke(build(), ["rebuild"])
+    assert r.exit_code == 1, r.output
+    assert "cannot rebuild" in r.output
+    assert "readers still use the old read model" in r.output
+    assert "Traceback" not in r.output
+
+
 class _Failing:
     """A batch apply that records what it applied and fails on `bad`, or on any batch of more than one."""
 

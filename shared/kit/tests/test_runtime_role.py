@@ -40,3 +40,21 @@ async def test_runtime_role_gets_dml_but_no_ddl(
             await conn.execute("drop table inbox")
     finally:
         await conn.close()
+
+
+async def test_a_runtime_role_that_does_not_exist_is_named_and_the_migrations_stay(
+    pg: PostgresServer, new_database: Callable[[str], str]
+) -> None:
+    # Found by a review: a traceback (UndefinedObjectError) that did not say the files had run.
+    dsn = new_database("roles")
+    with pytest.raises(
+        migrations.MigrationError, match=r"migration\(s\) applied, but the runtime role 'rt_typo'"
+    ):
+        await migrations.migrate(dsn, migrations.kit_migrations(), runtime_role="rt_typo")
+    conn = await asyncpg.connect(dsn)
+    try:
+        assert await conn.fetchval("select count(*) from schema_migrations") == len(
+            migrations.kit_migrations()
+        )
+    finally:
+        await conn.close()

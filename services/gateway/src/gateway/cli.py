@@ -14,6 +14,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import asyncpg
 import typer
+from aiokafka.errors import KafkaError
 
 from gateway import store
 from gateway.app import spec
@@ -170,8 +171,8 @@ def rebuild_command(
         run_rebuild(GatewaySettings(), switch=switch)
     except RebuildError as exc:
         _fail(f"{exc} (readers still use the old read model)")
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        _fail(f"cannot rebuild: {exc} (readers still use the old read model)")
+    except (KafkaError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        _fail(f"cannot rebuild: {exc!r} (readers still use the old read model)")
 
 
 def check_command() -> None:

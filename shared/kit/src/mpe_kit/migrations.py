@@ -128,7 +128,14 @@ async def migrate(
                     )
                 log.info("migration applied", namespace=m.namespace, version=m.version, name=m.name)
             if runtime_role is not None:
-                await grant_runtime(conn, runtime_role)
+                try:
+                    await grant_runtime(conn, runtime_role)
+                except asyncpg.UndefinedObjectError as exc:
+                    raise MigrationError(
+                        f"{len(todo)} migration(s) applied, but the runtime role {runtime_role!r} does"
+                        " not exist, so nothing was granted to it: create the role (or fix"
+                        " DATABASE_RUNTIME_ROLE) and run migrate again"
+                    ) from exc
             return todo
         finally:
             await conn.execute("select pg_advisory_unlock($1)", _LOCK_KEY)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated, Any
 
+import asyncpg
 import typer
 import uvicorn
 from fastapi import APIRouter, FastAPI
@@ -255,9 +256,17 @@ def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]
     def migrate() -> None:
         """Apply pending database migrations."""
         s = settings()
-        applied = asyncio.run(
-            migrations.migrate(s.database_dsn(), spec.migrations(), runtime_role=s.database_runtime_role)
-        )
+        try:
+            applied = asyncio.run(
+                migrations.migrate(s.database_dsn(), spec.migrations(), runtime_role=s.database_runtime_role)
+            )
+        except migrations.MigrationError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # One transaction a file: what failed left nothing behind; what came before stays applied.
+            typer.echo(f"error: cannot migrate {spec.name}'s database: {exc!r}", err=True)
+            raise typer.Exit(1) from exc
         typer.echo(f"{spec.name}: {len(applied)} migration(s) applied")
 
     def _serve(with_workers: bool) -> None:
