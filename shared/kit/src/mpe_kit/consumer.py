@@ -47,6 +47,11 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
+    # The schema not (yet) what the code expects, or not granted to the runtime role: every event
+    # would fail alike, so pause and retry rather than dead-letter them all (a deploy in progress).
+    asyncpg.UndefinedTableError,
+    asyncpg.UndefinedColumnError,
+    asyncpg.InsufficientPrivilegeError,
 )
 
 

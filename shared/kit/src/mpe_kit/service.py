@@ -219,7 +219,47 @@ def _workers(spec: ServiceSpec, rt: Runtime) -> list[Worker]:
         status=rt.status.kafka,
         interval_s=rt.settings.kafka_probe_interval_s,
     )
-    return [*spec.workers(rt), probe.run]
+    wanted = spec.migrations()
+    return [*(after_migrations(w, rt, wanted) for w in spec.workers(rt)), probe.run]
+
+
+MIGRATIONS_POLL_S = 2.0
+
+
+def after_migrations(worker: Worker, rt: Runtime, wanted: list[migrations.Migration]) -> Worker:
+    """The worker, started once the database holds every migration this code expects.
+
+    A new release's pods start beside its migrations Job: a consumer that ran before the Job had
+    made its tables (or granted them to the runtime role) would fail each event and dead-letter
+    it, and a relay would read an outbox without its new columns. Readiness keeps traffic off the
+    API meanwhile; this keeps the workers off the database.
+    """
+
+    async def run(stop: asyncio.Event) -> None:
+        waiting = False
+        while not stop.is_set():
+            try:
+                async with rt.pool.acquire() as conn:
+                    todo = len(await migrations.pending(conn, wanted))
+            except (migrations.MigrationError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # No schema_migrations yet, the database away, an edited file: wait all the same.
+                todo, reason = -1, repr(exc)
+            else:
+                reason = ""
+            if todo == 0:
+                if waiting:
+                    log.info("migrations applied; workers start")
+                await worker(stop)
+                return
+            if not waiting:
+                log.warning(
+                    "workers wait for the migrations", pending=todo if todo >= 0 else None, error=reason
+                )
+                waiting = True
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), MIGRATIONS_POLL_S)
+
+    return run
 
 
 def event_loop() -> asyncio.Runner:
