@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import httpx
 import pytest
@@ -64,6 +66,39 @@ async def test_the_largest_amounts_sum_without_overflow(budget: httpx.AsyncClien
     assert project["private_in_kind_krw"] == 10**16
     selected = await move(budget, "P-1", "selected")
     assert selected["committed_krw"] == 10**16
+
+
+async def test_a_years_projects_plan_at_most_9e16_together(
+    budget: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    # Found by a review: private money has no budget to bound it, so 925 projects each with
+    # ₩10^16 of private cash overflowed the gateway's kept sums (bigint) and the projector
+    # dead-lettered their events. Each ₩2 × 10^16 here; the fifth would pass ₩9 × 10^16.
+    await set_year(budget, 2100, 10**16)
+    program = {
+        "code": "BIG",
+        "fiscal_year": 2100,
+        "name_en": "Big",
+        "name_ko": "큰",
+        "kind": "rnd",
+        "budget_krw": 0,
+    }
+    assert (await budget.post("/v1/programs", json=program)).status_code == 201
+    big: dict[str, Any] = {
+        "program": "BIG",
+        "government_krw": 0,
+        "private_cash_krw": 10**16,
+        "private_in_kind_krw": 10**16,
+        "start_on": "2100-01-01",
+        "end_on": "2100-12-31",
+    }
+    for n in range(4):
+        await add_project(budget, f"P-{n}", **big)
+    fifth = budget.post("/v1/projects", json=project_body("P-4", **big))
+    body = await rejected(db, fifth, 422, "government_krw", "private_cash_krw", "private_in_kind_krw")
+    assert "₩80,000,000,000,000,000" in body["detail"]
+    # Up to the cap is fine: ₩10^16 more makes exactly ₩9 × 10^16.
+    await add_project(budget, "P-5", **{**big, "private_in_kind_krw": 0})
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import pycountry
 from budget import domain, repository, schemas
 from mpe_events import brn, registry
 from mpe_events import budget as ev
-from mpe_kit.db import Pool
+from mpe_kit.db import Conn, Pool
 from mpe_kit.errors import Conflict, Invalid, NotFound, Problem
 from mpe_kit.outbox import PendingEvent
 from mpe_kit.pagination import decode_text_cursor, decode_time_id_cursor, encode_cursor, encode_time_id_cursor
@@ -160,6 +160,9 @@ async def propose_project(
             raise Invalid.field("program_code", f"program {data.program_code} does not exist")
         fields["fiscal_year"] = program["fiscal_year"]
         fields["program_kind"], fields["track"] = program["kind"], program["track"]
+        await _check_year_plans(
+            conn, program["fiscal_year"], totals.government + totals.cash + totals.in_kind
+        )
         fields["chain_root"] = data.code
         if data.continues:
             # Locked, so two proposals continuing one project take turns: the second sees the
@@ -180,6 +183,27 @@ async def propose_project(
         assert row is not None
         uow.add(_project_event(row, registry.PROJECT_EVENTS["proposed"]))
     return project_read(row)
+
+
+async def _check_year_plans(conn: Conn, year: int, cost: int) -> None:
+    """422 if the year's projects would plan more than MAX_YEAR_PLANNED_WON with this one.
+
+    The year's row is locked, so two proposals cannot each pass alone and together exceed it.
+    """
+    await repository.fiscal_year(conn, year, for_update=True)
+    planned = await repository.year_planned(conn, year)
+    if planned + cost > schemas.MAX_YEAR_PLANNED_WON:
+        message = (
+            f"fiscal year {year}'s projects already plan ₩{planned:,}; with this one's ₩{cost:,} they"
+            f" would pass the ₩{schemas.MAX_YEAR_PLANNED_WON:,} a year's projects may plan together"
+        )
+        raise Invalid(
+            message,
+            errors=[
+                {"field": f, "message": message}
+                for f in ("government_krw", "private_cash_krw", "private_in_kind_krw")
+            ],
+        )
 
 
 def _domain_project(row: asyncpg.Record) -> domain.Project:

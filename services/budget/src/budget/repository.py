@@ -155,6 +155,16 @@ async def insert_project(conn: Conn, p: dict[str, Any]) -> bool:
     return row is not None
 
 
+async def year_planned(conn: Conn, year: int) -> int:
+    """What the year's projects plan together: government, private cash and in kind."""
+    total = await conn.fetchval(
+        "select coalesce(sum(government_krw + private_cash_krw + private_in_kind_krw), 0)"
+        " from projects where fiscal_year = $1",
+        year,
+    )
+    return int(total)
+
+
 async def continued_by(conn: Conn, code: str) -> str | None:
     """The next year's record of a project, if one continues it."""
     found: str | None = await conn.fetchval("select code from projects where continues = $1", code)

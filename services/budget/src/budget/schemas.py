@@ -24,9 +24,14 @@ Reason = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_NUL), AfterValidator(nfc)
 ]
 # Whole won in 64 bits (₩937.56bn does not fit in 32), capped at ₩10^16 (₩1경), some fifteen
-# times Korea's whole national budget: no sum the services or the gateway make (a project's
-# cost, a program's commitments, a rollup over every year 2000 to 2100) can then pass 2^63 − 1.
+# times Korea's whole national budget. A project's cost and a program's commitments then stay
+# within 2^63 − 1; the plans of a year's projects are capped too (MAX_YEAR_PLANNED_WON), since
+# private money has no budget to bound it, so that no rollup over every year 2000 to 2100 can
+# pass 2^63 − 1 either.
 MAX_WON = 10**16
+# What one fiscal year's projects may plan together, government and private money: 101 years of
+# it stay under 2^63 − 1 (about 9.2 × 10^18).
+MAX_YEAR_PLANNED_WON = 9 * 10**16
 # Strict: money arrives as a JSON integer, never as a string or a float that happens to parse.
 Won = Annotated[int, Field(strict=True, ge=0, le=MAX_WON, description="Whole won, 0 to 10^16.")]
 PositiveWon = Annotated[int, Field(strict=True, gt=0, le=MAX_WON, description="Whole won, 1 to 10^16.")]
