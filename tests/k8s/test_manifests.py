@@ -222,3 +222,29 @@ def test_only_the_gateway_takes_traffic_from_anywhere() -> None:
             assert open_rules == [{"ports": [{"port": "http", "protocol": "TCP"}]}]
         else:
             assert open_rules == []
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_an_api_leaves_its_pod_count_to_its_autoscaler(env: str) -> None:
+    # Found by a review: `replicas: 2` reset a scaled-out api to 2 at every apply, mid-deploy.
+    for service in SERVICE_NAMES:
+        objs = {(o["kind"], o["metadata"]["name"]): o for o in _objects(f"{env}/{service}")}
+        api = objs["Deployment", f"{service}-api"]["spec"]
+        worker = objs["Deployment", f"{service}-worker"]["spec"]
+        if env == "prod":
+            assert "replicas" not in api, service
+            assert worker["replicas"] == 2
+        else:
+            assert (api["replicas"], worker["replicas"]) == (1, 1)
+
+
+def test_the_gateways_database_takes_the_connections_its_api_may_open() -> None:
+    # Found by a review: 12 gateway pods straight to Postgres passed its default 100 connections.
+    objs = {(o["kind"], o["metadata"]["name"]): o for o in _objects("prod/gateway")}
+    hpa = objs["HorizontalPodAutoscaler", "gateway-api"]["spec"]
+    cluster = objs["Cluster", "gateway-db"]["spec"]
+    per_pod = 10 + 1  # DB_POOL_MAX's default and the change hub's connection
+    assert (
+        int(cluster["postgresql"]["parameters"]["max_connections"])
+        >= hpa["maxReplicas"] * per_pod + 2 * per_pod
+    )

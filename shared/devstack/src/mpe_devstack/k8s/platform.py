@@ -60,6 +60,18 @@ def kafka_user(svc: Service) -> dict[str, Any]:
     }
 
 
+# The gateway's api connects past the pooler (LISTEN, prepared statements): in prod up to 12 pods
+# of DB_POOL_MAX (10) and the change hub's one, and 2 workers of 10 and the relay's, some 155
+# connections, past Postgres's default 100 (more pods would get "too many clients").
+GATEWAY_MAX_CONNECTIONS = 200
+
+
+def _connections(svc: Service) -> dict[str, Any]:
+    if svc.api_through_pooler:
+        return {}
+    return {"postgresql": {"parameters": {"max_connections": str(GATEWAY_MAX_CONNECTIONS)}}}
+
+
 def postgres(svc: Service) -> list[dict[str, Any]]:
     """The service's own CNPG cluster (owner `<svc>`, runtime role `<svc>_runtime`) and its pooler."""
     cluster = {
@@ -84,6 +96,7 @@ def postgres(svc: Service) -> list[dict[str, Any]]:
                 ]
             },
             "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}, "limits": {"memory": "1Gi"}},
+            **_connections(svc),
         },
     }
     pooler = {

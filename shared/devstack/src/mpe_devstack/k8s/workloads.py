@@ -181,7 +181,9 @@ def deployment(svc: Service, component: str) -> dict[str, Any]:
         "kind": "Deployment",
         "metadata": _meta(f"{svc.name}-{component}", svc.name, component),
         "spec": {
-            "replicas": 2,
+            # The api's count is its HPA's: a `replicas` here would reset a scaled-out api at
+            # every apply, mid-deploy. The worker has no HPA and keeps two.
+            **({} if component == "api" else {"replicas": 2}),
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": _labels(svc.name, component)},
             "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
