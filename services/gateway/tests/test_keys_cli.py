@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import unicodedata
 import uuid
 from typing import Any
 
@@ -102,6 +103,21 @@ def test_list_shows_keys_and_their_status(cli: Any) -> None:
     assert "revoked 20" in text[1]
     assert text[2].split()[:3] == [b["id"], "KIAT", "budget:read"]
     assert text[2].endswith("active")
+
+
+def test_list_lines_up_its_columns_with_korean_agency_names(cli: Any) -> None:
+    # Found by a review: padding counted a Hangul syllable as one column; a terminal shows two.
+    for agency in ("한국산업기술평가관리원", "KEIT", "한국산업기술진흥원(KIAT)"):
+        assert cli("keys", "create", "--agency", agency, "--scopes", "catalog:read").exit_code == 0
+    lines = cli("keys", "list").stdout.splitlines()
+    scopes_at = {
+        _columns_before(line, line.index("catalog:read" if n else "SCOPES")) for n, line in enumerate(lines)
+    }
+    assert len(scopes_at) == 1, lines
+
+
+def _columns_before(line: str, index: int) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line[:index])
 
 
 def test_rotate_keeps_the_key_and_replaces_its_secret(cli: Any, gateway_db: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import unicodedata
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -149,9 +150,16 @@ def list_keys(
         )
         for k in found
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    widths = [max(_width(r[i]) for r in rows) for i in range(4)]
     for r in rows:
-        typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[4])
+        typer.echo(
+            "  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths, strict=False)) + "  " + r[4]
+        )
+
+
+def _width(text: str) -> int:
+    """Columns a terminal gives the text: two for each wide character (Hangul, CJK), one otherwise."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def rebuild_command(
