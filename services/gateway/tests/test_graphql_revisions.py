@@ -14,7 +14,18 @@ from mpe_events import catalog as ev
 from mpe_events.registry import REVISION_DRAFTED, REVISION_PUBLISHED
 from mpe_kit import db
 
-from .conftest import F1, F2, apply, event, gql, new_key
+from .conftest import (
+    F1,
+    F2,
+    apply,
+    designation,
+    designation_event,
+    event,
+    gql,
+    new_key,
+    project,
+    project_event,
+)
 
 R1, R2, DRAFT = (uuid.UUID(int=n) for n in (21, 22, 23))
 
@@ -250,3 +261,54 @@ async def test_a_page_beyond_the_cap_is_refused(
     query = "query($id: ID!) { revision(id: $id) { touches { designations(first: 0) { id } } } }"
     body = await gql(client, query, id=str(TOUCHED))
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+@pytest.mark.usefixtures("touching_revision")
+async def test_what_a_revision_touched_on_its_day_stays_touched(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
+    # Found by a review: a designation in force on the revision's day, revoked or expired since,
+    # dropped out (the current status decided), and a project whose endOn (the first day after
+    # it) was the revision's day was still counted.
+    on = date(2022, 10, 18)
+    await apply(
+        conn,
+        designation_event(
+            designation(
+                uuid.UUID(int=41),
+                F1,
+                ("designated", date(2020, 1, 2)),
+                ("expired", date(2023, 1, 2)),
+                kind="specialized",
+            )
+        ),
+        designation_event(
+            designation(
+                uuid.UUID(int=42), F2, ("designated", date(2019, 1, 2)), ("revoked", date(2023, 3, 1))
+            )
+        ),
+        designation_event(
+            designation(uuid.UUID(int=43), F2, ("designated", date(2019, 1, 2)), ("revoked", on))
+        ),
+        project_event(
+            project("P22-END", status="completed", fiscal_year=2022, start_on=date(2022, 1, 1), end_on=on)
+        ),
+        project_event(
+            project(
+                "P22-RUN",
+                status="completed",
+                fiscal_year=2022,
+                start_on=date(2022, 1, 1),
+                end_on=date(2022, 10, 19),
+            )
+        ),
+    )
+    client = gateway((await new_key(conn, "catalog:read", "firms:read", "budget:read")).secret)
+    touches = (await gql(client, TOUCHES, id=str(TOUCHED)))["data"]["revision"]["touches"]
+    ids = [d["id"] for d in touches["designations"]]
+    assert str(uuid.UUID(int=41)) in ids
+    assert str(uuid.UUID(int=42)) in ids
+    assert str(uuid.UUID(int=43)) not in ids  # revoked on the day itself: no longer in force
+    codes = [p["code"] for p in touches["projects"]]
+    assert "P22-RUN" in codes
+    assert "P22-END" not in codes

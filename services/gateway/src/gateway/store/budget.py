@@ -116,10 +116,13 @@ async def projects_page(
 async def touched_projects(
     conn: Conn, codes: list[str], effective_on: date, *, limit: int
 ) -> list[asyncpg.Record]:
-    """Projects touching any of `codes`, not terminated, running on or after `effective_on` (Revision.touches)."""
+    """Projects touching any of `codes`, not terminated, running on or after `effective_on` (Revision.touches).
+
+    `end_on` is the first day after a project, so one running on `effective_on` ends after it.
+    """
     return await conn.fetch(
         f"select {PROJECT_COLS} from projects where technology_codes && $1::text[]"
-        " and status <> 'terminated' and end_on >= $2 order by fiscal_year desc, code limit $3",
+        " and status <> 'terminated' and end_on > $2 order by fiscal_year desc, code limit $3",
         codes,
         effective_on,
         limit,

@@ -111,11 +111,17 @@ async def designation_progress(conn: Conn, as_of: date) -> Progress:
 async def touched_designations(
     conn: Conn, codes: list[str], effective_on: date, *, limit: int
 ) -> list[asyncpg.Record]:
-    """Designations naming any of `codes` still pending or in force on `effective_on` (Revision.touches), by id."""
+    """Designations naming any of `codes` still pending, or in force on `effective_on` (Revision.touches), by id.
+
+    In force is decided by the dates, as `coverageGaps` decides it: designated on or before the
+    day, and neither lapsed (`valid_until`) nor ended (revoked, expired) by then. The current
+    status would drop, as time passed, a designation an old revision did reach.
+    """
     return await conn.fetch(
         f"select {DESIGNATION_COLS} from designations where technology_codes && $1::text[]"
-        " and status in ('applied', 'under_review', 'designated')"
-        " and (valid_until is null or $2 < valid_until) order by id limit $3",
+        " and (status in ('applied', 'under_review') or (designated_on <= $2"
+        " and (valid_until is null or $2 < valid_until) and (ended_on is null or $2 < ended_on)))"
+        " order by id limit $3",
         codes,
         effective_on,
         limit,

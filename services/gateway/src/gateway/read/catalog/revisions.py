@@ -136,8 +136,9 @@ class RevisionTouches:
     @strawberry.field(
         extensions=FIRMS,
         description=(
-            "Designations naming any of those technologies that are still pending or in force: applied,"
-            " under review, or designated and not lapsed on effectiveOn (validUntil after it); by id."
+            "Designations naming any of those technologies that are still pending (applied, under"
+            " review) or were in force on effectiveOn: designated on or before it, and neither lapsed"
+            " (validUntil after it) nor revoked or expired by then, whatever their status now; by id."
         ),
     )
     async def designations(self, info: Info[Context, Any], first: First = 20) -> list[Designation] | None:
@@ -149,7 +150,8 @@ class RevisionTouches:
         extensions=BUDGET,
         description=(
             "Projects touching any of those technologies (in any position), whatever their status but"
-            " terminated, that end on or after effectiveOn (proposals included); newest fiscal year first."
+            " terminated, still running on effectiveOn or later (endOn after it; proposals included);"
+            " newest fiscal year first."
         ),
     )
     async def projects(self, info: Info[Context, Any], first: First = 20) -> list[Project] | None:
