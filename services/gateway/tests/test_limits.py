@@ -247,3 +247,12 @@ async def test_the_schema_run_in_process_is_not_limited() -> None:
     result = await schema.execute(INTROSPECTION)
     assert result.errors is None
     assert result.data == {"__schema": {"queryType": {"name": "Query"}}}
+
+
+def test_a_document_too_repetitive_to_validate_says_so() -> None:
+    # Found by a review: a thousand sibling `__typename`s (under the token limit) made
+    # graphql-core's validation run out of recursion, and the partner got "Validation aborted."
+    prepared = PreparedOperations(GatewaySettings()).prepare("{ " + " ".join(["__typename"] * 1000) + " }")
+    [error] = prepared.errors
+    assert "too repetitive to validate" in error.message
+    assert error.extensions == {"code": "GRAPHQL_VALIDATION_FAILED"}

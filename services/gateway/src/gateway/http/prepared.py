@@ -172,7 +172,19 @@ class PreparedOperations:
         except GraphQLError:
             # Strawberry's path reports the syntax error or the token limit; nothing to keep.
             return Prepared(None, (), True)
-        errors = validate_document(schema._schema, document, self.rules)
+        errors = [_clearer(e) for e in validate_document(schema._schema, document, self.rules)]
         prepared = Prepared(document, tuple(errors), selects_volatile(document))
         self.documents.put(query, prepared)
         return prepared
+
+
+def _clearer(error: GraphQLError) -> GraphQLError:
+    """graphql-core's bare "Validation aborted." (its validation ran out of recursion, as on a
+    thousand sibling fields of one name), said so a partner knows what to change."""
+    if error.message != "Validation aborted.":
+        return error
+    return GraphQLError(
+        "The document is too repetitive to validate (such as hundreds of fields of one name side"
+        " by side): ask for each field once.",
+        extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+    )
