@@ -47,6 +47,8 @@ BAD = {
     "ce_time without an offset": ("ce_time", b"2024-01-01T00:00:00"),
     "ce_mpewrite past int64": ("ce_mpewrite", b"99999999999999999999"),
     "ce_mpewrite a superscript digit": ("ce_mpewrite", "²".encode()),
+    # Found by the review of the fix: a NUL in the source reached write_progress, which refused it.
+    "ce_source with a NUL": ("ce_source", b"/mpe/cat\x00alog"),
 }
 
 
@@ -58,7 +60,11 @@ async def test_a_record_the_batch_hook_cannot_take_is_dead_lettered_and_the_rest
     await ensure_topics(
         kafka.bootstrap, [CATALOG_INDUSTRY, dlq_spec(CATALOG_INDUSTRY.name)], prefix=topic_prefix
     )
-    before, poison, after = industry("GOOD1", write="41"), industry("BAD"), industry("GOOD2", write="42")
+    before, poison, after = (
+        industry("GOOD1", write="41"),
+        industry("BAD", write="43"),
+        industry("GOOD2", write="42"),
+    )
     producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, enable_idempotence=True)
     await producer.start()
     try:
@@ -113,4 +119,5 @@ async def test_a_record_the_batch_hook_cannot_take_is_dead_lettered_and_the_rest
         await dlq.stop()
     dead = dict(record.headers)
     assert dead["ce_id"] == str(poison.id).encode()
-    assert dead["dlq_error"].startswith(b"bad envelope: " + BAD[bad][0].encode())
+    assert dead["dlq_error"].startswith(b"bad envelope: ")
+    assert BAD[bad][0].encode() in dead["dlq_error"]

@@ -42,6 +42,8 @@ def test_round_trip_through_kafka_headers() -> None:
         (None, ("ce_mpewrite", "²".encode()), "is not a transaction id"),
         (None, ("ce_mpewrite", b"-1"), "is not a transaction id"),
         (None, ("ce_mpewrite", b""), "is not a transaction id"),
+        (None, ("ce_source", b"/mpe/cat\x00alog"), "holds a control character"),
+        (None, ("ce_subject", b"SEMI\n"), "holds a control character"),
     ],
 )
 def test_malformed_headers_are_rejected_with_the_reason(

@@ -99,6 +99,11 @@ def _attributes(headers: Headers) -> dict[str, Any]:
     ]
     if missing:
         raise EnvelopeError(f"missing CloudEvents headers: {', '.join(missing)}")
+    for name, text in attrs.items():
+        if name.startswith("ce_") and not text.isprintable():
+            # A NUL or another control character: a consumer storing it (Postgres refuses NUL)
+            # would fail on it every time, so it is the record's fault, not the consumer's.
+            raise EnvelopeError(f"header {name!r} holds a control character")
     if attrs["ce_specversion"] != SPEC_VERSION:
         raise EnvelopeError(f"unsupported ce_specversion {attrs['ce_specversion']!r}")
     content_type = attrs.get("content-type", CONTENT_TYPE)
