@@ -112,8 +112,8 @@ async def test_a_generic_plan_starts_the_index_range_at_the_cursor(kit_db: str) 
 @pytest.mark.unit
 @pytest.mark.parametrize(
     "values",
-    [["K-\x00"], ["K-\ud800"], [2**63], [-(2**63) - 1], [["nested\x00"]]],
-    ids=["nul", "half-a-surrogate-pair", "past-int64", "below-int64", "nested-nul"],
+    [["K-\x00"], ["K-\ud800"], [2**63], [-(2**63) - 1], [["nested"]], [{"k": 1}]],
+    ids=["nul", "half-a-surrogate-pair", "past-int64", "below-int64", "a-list", "an-object"],
 )
 def test_a_cursor_with_a_value_postgres_refuses_is_not_ours(values: list[object]) -> None:
     # Found by a review: such a hand-made cursor reached the database as an error (a 500).
@@ -126,3 +126,12 @@ def test_a_cursor_with_a_value_postgres_refuses_is_not_ours(values: list[object]
 def test_a_cursor_with_the_edge_values_postgres_takes_is_ours() -> None:
     for values in (["K-0001 한글"], [2**63 - 1], [-(2**63)]):
         assert decode_cursor(encode_cursor(values), arity=1) == values
+
+
+@pytest.mark.unit
+def test_a_cursor_nested_past_the_parsers_depth_is_not_ours() -> None:
+    # Found by a review: json's RecursionError was not caught (a 500).
+    deep = "[" * 5000 + "]" * 5000
+    cursor = base64.urlsafe_b64encode(deep.encode()).decode().rstrip("=")
+    with pytest.raises(Invalid, match="cursor"):
+        decode_cursor(cursor, arity=1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from mpe_kit.writes import InvalidWriteToken, WriteRecorder, Written, decode, encode
@@ -29,6 +31,8 @@ def test_a_token_round_trips_and_sums_per_transaction() -> None:
         "v1.not base64!",
         encode([Written("s", 1, 1)]).replace("v1.", "v1.x"),
         "v1." + "A" * 5000,
+        # Found by a review: JSON nested past the parser's depth raised RecursionError (a 500).
+        "v1." + base64.urlsafe_b64encode(("[" * 1200 + "]" * 1200).encode()).decode(),
     ],
 )
 def test_anything_else_is_refused(token: str) -> None:

@@ -37,7 +37,7 @@ def decode_cursor(cursor: str, *, arity: int) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, RecursionError) as exc:
         raise Invalid.field("cursor", "not a cursor from this API") from exc
     if not isinstance(values, list) or len(values) != arity or not all(map(_storable, values)):
         raise Invalid.field("cursor", "not a cursor from this API")
@@ -46,8 +46,9 @@ def decode_cursor(cursor: str, *, arity: int) -> list[Any]:
 
 def _storable(value: Any) -> bool:
     """Whether Postgres takes the value as a key: a text without NUL or half a surrogate pair, an
-    integer within 64 bits. No cursor of ours holds anything else; such a one was made by hand,
-    and would reach the database as an error (a 500) instead of a refusal."""
+    integer within 64 bits, or a number, boolean or null. No cursor of ours holds anything else
+    (no list, no object); such a one was made by hand, and would reach the database as an error
+    (a 500) instead of a refusal."""
     if isinstance(value, str):
         try:
             value.encode()
@@ -56,9 +57,7 @@ def _storable(value: Any) -> bool:
         return "\x00" not in value
     if type(value) is int:
         return -(2**63) <= value < 2**63
-    if isinstance(value, list):
-        return all(map(_storable, value))
-    return True
+    return not isinstance(value, list | dict)
 
 
 def decode_text_cursor(cursor: str | None) -> str | None:

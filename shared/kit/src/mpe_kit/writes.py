@@ -80,7 +80,7 @@ def decode(token: str) -> list[Written]:
     body = token[len(_PREFIX) :]
     try:
         items = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, RecursionError) as exc:
         raise InvalidWriteToken("not a write token") from exc
     if not isinstance(items, list) or not items:
         raise InvalidWriteToken("not a write token")
