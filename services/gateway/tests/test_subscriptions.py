@@ -329,3 +329,17 @@ async def test_a_message_nested_past_the_parsers_depth_closes_the_socket_with_44
         await receive(ws)
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 4400
+
+
+async def test_several_operations_without_a_name_are_refused_on_a_socket_too(server: Server) -> None:
+    # Found by a review: the HTTP check did not cover the socket, which ran the first operation.
+    key = await new_key(server.conn, "catalog:read")
+    ws = await open_socket(server, key.secret)
+    try:
+        await subscribe(ws, "two", "query B { industries { code } } query A { technologies { totalCount } }")
+        refused = await receive(ws)
+        assert (refused["type"], refused["id"]) == ("error", "two"), refused
+        assert refused["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
+        assert "operationName" in refused["payload"][0]["message"]
+    finally:
+        await ws.close()

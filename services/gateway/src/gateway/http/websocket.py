@@ -13,7 +13,7 @@ import json
 from typing import Any, cast
 
 from fastapi import Request
-from graphql import GraphQLError, parse
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import HTTPConnection
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
@@ -90,6 +90,13 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         except GraphQLError:
             return None  # strawberry reports the syntax error
         name = payload.get("operationName")
+        operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+        if not isinstance(name, str) and operations > 1:
+            # The GraphQL spec's GetOperation, as over HTTP.
+            return GraphQLError(
+                f"The document has {operations} operations; send `operationName` to choose the one to run.",
+                extensions={"code": "BAD_REQUEST"},
+            )
         found = measure(
             schema._schema,
             document,
