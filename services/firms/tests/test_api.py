@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import unicodedata
 from typing import Any
 
 import asyncpg
@@ -531,6 +532,24 @@ async def test_firm_list_filters(
     api: httpx.AsyncClient, five_firms: list[str], params: dict[str, Any], expected: list[int]
 ) -> None:
     assert await firms_page(api, **params) == [brn(n) for n in expected]
+
+
+async def test_a_korean_region_or_name_in_decomposed_form_is_found(api: httpx.AsyncClient) -> None:
+    # Found by a review: a region written or asked for in NFD (as macOS copies it) matched nothing.
+    await register(
+        api,
+        brn(7),
+        name_en="Kappa",
+        name_ko=unicodedata.normalize("NFD", "카파소재"),
+        size="sme",
+        region=unicodedata.normalize("NFD", "경기"),
+    )
+    for region in ("경기", unicodedata.normalize("NFD", "경기")):
+        assert await firms_page(api, region=region) == [brn(7)], region
+    for q in ("카파", unicodedata.normalize("NFD", "카파")):
+        assert await firms_page(api, q=q) == [brn(7)], q
+    stored = (await api.get(f"/v1/firms/{brn(7)}")).json()
+    assert (stored["region"], stored["name_ko"]) == ("경기", "카파소재")
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3, 5])

@@ -3,6 +3,7 @@ country flag, the selection-day snapshot, scopes and bad input."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -186,6 +187,20 @@ async def test_size_and_region_are_the_lead_firms_on_the_selection_day(
     ]
     body = await gql(partner, SNAPSHOT, firm="-".join((F2[:3], F2[3:5], F2[5:])))
     assert [r["projectCount"] for r in body["data"]["spending"]] == [1]
+
+
+async def test_a_region_filter_in_decomposed_korean_finds_the_composed_region(
+    conn: db.Conn, client: Callable[..., Any]
+) -> None:
+    # Found by a review: regions are stored in NFC; "경기" copied from macOS (NFD) found nothing.
+    partner = await client("budget:read", "firms:read")
+    query = "query($r: String) { spending(groupBy: [REGION], filter: {region: $r}) { region projectCount } }"
+    firms = "query($r: String) { firms(first: 10, filter: {region: $r}) { edges { node { brn } } } }"
+    for region in ("경기", unicodedata.normalize("NFD", "경기")):
+        body = await gql(partner, query, r=region)
+        assert body["data"]["spending"] == [{"region": "경기", "projectCount": 2}], region
+        body = await gql(partner, firms, r=region)
+        assert [e["node"]["brn"] for e in body["data"]["firms"]["edges"]] == [F1], region
 
 
 PARTICIPANTS = """

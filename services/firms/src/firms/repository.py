@@ -13,7 +13,7 @@ import asyncpg
 from firms.domain import Confirmation, Designation, Transition
 from mpe_kit.db import Conn
 from mpe_kit.pagination import keyset_after
-from mpe_kit.text import contains_pattern
+from mpe_kit.text import contains_pattern, nfc
 
 FIRM_COLS = "brn, name_en, name_ko, size, size_since, region, mpe_sales_ratio, technology_codes, version"
 DESIGNATION_COLS = "id, brn, kind, cohort, technology_codes, status, applied_on, designated_on, valid_until, history, version"
@@ -76,7 +76,7 @@ async def list_firms(conn: Conn, f: FirmFilter, *, after: str | None, limit: int
         " and ($4::text is null or name_en ilike $4 or name_ko ilike $4)"
         f" and {keyset_after(('brn', '$5', 'text'))} order by brn limit $6",
         f.size,
-        f.region,
+        nfc(f.region) if f.region else None,
         f.technology,
         contains_pattern(f.q),
         after,

@@ -10,7 +10,7 @@ import asyncpg
 from gateway.read.firms.model import DESIGNATION, FIRM
 from mpe_kit.db import Conn
 from mpe_kit.pagination import keyset_after
-from mpe_kit.text import contains_pattern
+from mpe_kit.text import contains_pattern, nfc
 
 # Firms and designations
 
@@ -41,7 +41,7 @@ def firm_where(f: FirmFilter) -> tuple[str, list[object]]:
     )
     return sql, [
         f.size,
-        f.region,
+        nfc(f.region) if f.region else None,
         f.technology,
         f.designation_kind,
         f.designation_status,

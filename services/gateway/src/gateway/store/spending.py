@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
 from gateway.store.budget import SUMMED, SUMMED_NONEMPTY, SUMS_BY_INDUSTRY, counted, has_partner
 from mpe_kit.db import Conn
+from mpe_kit.text import nfc
 
 # The dimensions in their order (rows are sorted by them, nulls last), each with its output
 # columns: the SQL of the value on the joined project row, and on a joined row of the sums kept
@@ -93,7 +95,12 @@ class Spending:
     def values(self) -> list[object]:
         """The statement's values, in `spending_sql`'s placeholder order."""
         flags: list[object] = [name in self.group_by for name in DIMENSION_NAMES]
-        return [*flags, self.paid, self.summed, *(self.filters.get(name) for name, _, _, _ in FILTERS)]
+        return [
+            *flags,
+            self.paid,
+            self.summed,
+            *(_stored(name, self.filters.get(name)) for name, _, _, _ in FILTERS),
+        ]
 
 
 def spending_sql(ph: Sequence[str]) -> str:
@@ -214,3 +221,8 @@ async def firm_funding(conn: Conn, brn: str) -> list[asyncpg.Record]:
         f" cross join lateral ({role_funding_sql('$1::text', 'r.role')}) s",
         brn,
     )
+
+
+def _stored(name: str, value: Any) -> Any:
+    """A filter's value as the read model stores it: a region in NFC, as the firms service keeps it."""
+    return nfc(value) if name == "region" and isinstance(value, str) else value
