@@ -61,8 +61,9 @@ def kafka_user(svc: Service) -> dict[str, Any]:
 
 
 # The gateway's api connects past the pooler (LISTEN, prepared statements): in prod up to 12 pods
-# of DB_POOL_MAX (10) and the change hub's one, and 2 workers of 10 and the relay's, some 155
-# connections, past Postgres's default 100 (more pods would get "too many clients").
+# of DB_POOL_MAX (10) and the change hub's one, and 2 workers of 10 (the projector; the gateway
+# has no outbox, so no relay), some 155 connections, past Postgres's default 100 (more pods
+# would get "too many clients").
 GATEWAY_MAX_CONNECTIONS = 200
 
 
