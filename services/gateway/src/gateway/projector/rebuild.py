@@ -388,6 +388,7 @@ async def rebuild(
         if not switch_readers:
             progress.seconds = time.monotonic() - started
             return RebuildResult(replaced=None, built=new, progress=progress)
+        progress.phases["caught up"] = time.monotonic() - started
         before_switch()
         async with pool.acquire() as conn:
             await switch(conn, new=new, old_name=old_name, replayer=replayer)
