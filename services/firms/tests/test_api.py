@@ -526,6 +526,7 @@ async def five_firms(api: httpx.AsyncClient) -> list[str]:
         P({"q": "%"}, [1], id="q-percent-is-literal"),
         P({"q": "_"}, [1], id="q-underscore-is-literal"),
         P({"size": "sme", "region": "Gyeonggi", "technology": "SEMI-001"}, [5], id="combined"),
+        P({"region": ""}, [], id="empty-region-matches-none"),  # never read as "no filter"
     ],
 )
 async def test_firm_list_filters(

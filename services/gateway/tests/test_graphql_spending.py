@@ -201,6 +201,8 @@ async def test_a_region_filter_in_decomposed_korean_finds_the_composed_region(
         assert body["data"]["spending"] == [{"region": "경기", "projectCount": 2}], region
         body = await gql(partner, firms, r=region)
         assert [e["node"]["brn"] for e in body["data"]["firms"]["edges"]] == [F1], region
+    # An empty region matches no firm; it is never read as "no filter".
+    assert (await gql(partner, firms, r=""))["data"]["firms"]["edges"] == []
 
 
 PARTICIPANTS = """

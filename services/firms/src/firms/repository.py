@@ -76,7 +76,7 @@ async def list_firms(conn: Conn, f: FirmFilter, *, after: str | None, limit: int
         " and ($4::text is null or name_en ilike $4 or name_ko ilike $4)"
         f" and {keyset_after(('brn', '$5', 'text'))} order by brn limit $6",
         f.size,
-        nfc(f.region) if f.region else None,
+        nfc(f.region) if f.region is not None else None,
         f.technology,
         contains_pattern(f.q),
         after,

@@ -41,7 +41,7 @@ def firm_where(f: FirmFilter) -> tuple[str, list[object]]:
     )
     return sql, [
         f.size,
-        nfc(f.region) if f.region else None,
+        nfc(f.region) if f.region is not None else None,
         f.technology,
         f.designation_kind,
         f.designation_status,
