@@ -179,12 +179,13 @@ class PreparedOperations:
 
 
 def _clearer(error: GraphQLError) -> GraphQLError:
-    """graphql-core's bare "Validation aborted." (its validation ran out of recursion, as on a
-    thousand sibling fields of one name), said so a partner knows what to change."""
+    """graphql-core's bare "Validation aborted." (its validation ran out of recursion), said so a
+    partner knows what to change: it comes of hundreds of sibling fields of one name, or of
+    fragments spread within fragments some two hundred deep."""
     if error.message != "Validation aborted.":
         return error
     return GraphQLError(
-        "The document is too repetitive to validate (such as hundreds of fields of one name side"
-        " by side): ask for each field once.",
+        "The document is too repetitive or too deeply nested to validate: ask for each field once,"
+        " and nest fragments in fragments no more than a few levels.",
         extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
     )
