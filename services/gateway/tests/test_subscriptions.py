@@ -343,3 +343,16 @@ async def test_several_operations_without_a_name_are_refused_on_a_socket_too(ser
         assert "operationName" in refused["payload"][0]["message"]
     finally:
         await ws.close()
+
+
+async def test_a_document_too_repetitive_to_validate_says_so_on_a_socket_too(server: Server) -> None:
+    # Found by a review: over the socket strawberry validates itself, and said "Validation aborted."
+    key = await new_key(server.conn, "catalog:read")
+    ws = await open_socket(server, key.secret)
+    try:
+        await subscribe(ws, "many", "{ " + " ".join(["__typename"] * 1000) + " }")
+        refused = await receive(ws)
+        assert (refused["type"], refused["id"]) == ("error", "many"), refused
+        assert "too repetitive or too deeply nested" in refused["payload"][0]["message"]
+    finally:
+        await ws.close()

@@ -311,6 +311,10 @@ class PreparedDocument(SchemaExtension):
         if errors is not None and ec.graphql_document is getattr(ec.context, "document", None):
             ec.pre_execution_errors = list(errors)
         yield
+        if ec.pre_execution_errors:
+            # Where strawberry validated itself (the WebSocket), its errors read as /graphql's.
+            # In place: strawberry has already put this list in the result it returns.
+            ec.pre_execution_errors[:] = [clearer(e) for e in ec.pre_execution_errors]
 
 
 def limits_of(execution_context: ExecutionContext) -> Limits | None:
@@ -372,3 +376,16 @@ class EnforceLimits(SchemaExtension):
                     # A result set before execution is what strawberry returns instead of executing.
                     ec.result = GraphQLExecutionResult(data=None, errors=[error])
         yield
+
+
+def clearer(error: GraphQLError) -> GraphQLError:
+    """graphql-core's bare "Validation aborted." (its validation ran out of recursion), said so a
+    partner knows what to change: it comes of hundreds of sibling fields of one name, or of
+    fragments spread within fragments some two hundred deep."""
+    if error.message != "Validation aborted.":
+        return error
+    return GraphQLError(
+        "The document is too repetitive or too deeply nested to validate: ask for each field once,"
+        " and nest fragments in fragments no more than a few levels.",
+        extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
+    )

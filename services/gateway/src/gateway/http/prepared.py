@@ -172,20 +172,7 @@ class PreparedOperations:
         except GraphQLError:
             # Strawberry's path reports the syntax error or the token limit; nothing to keep.
             return Prepared(None, (), True)
-        errors = [_clearer(e) for e in validate_document(schema._schema, document, self.rules)]
+        errors = [limits.clearer(e) for e in validate_document(schema._schema, document, self.rules)]
         prepared = Prepared(document, tuple(errors), selects_volatile(document))
         self.documents.put(query, prepared)
         return prepared
-
-
-def _clearer(error: GraphQLError) -> GraphQLError:
-    """graphql-core's bare "Validation aborted." (its validation ran out of recursion), said so a
-    partner knows what to change: it comes of hundreds of sibling fields of one name, or of
-    fragments spread within fragments some two hundred deep."""
-    if error.message != "Validation aborted.":
-        return error
-    return GraphQLError(
-        "The document is too repetitive or too deeply nested to validate: ask for each field once,"
-        " and nest fragments in fragments no more than a few levels.",
-        extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
-    )
