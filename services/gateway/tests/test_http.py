@@ -237,7 +237,7 @@ async def test_a_write_not_yet_projected_is_waited_for_then_refused_clearly(
     conn: db.Conn, gateway_db: str
 ) -> None:
     key = await new_key(conn, "catalog:read")
-    token = encode([Written("/mpehub/catalog", 42, 3)])
+    token = encode([Written("/mpe/catalog", 42, 3)])
     async with serving(gateway_db, read_your_writes_timeout_s=0.3) as served:
         start = time.monotonic()
         r = await post(served.client, key.secret, {"query": COUNT}, **{"MPE-Wait-For": token})
@@ -248,13 +248,13 @@ async def test_a_write_not_yet_projected_is_waited_for_then_refused_clearly(
         assert "data" not in r.json()
         assert waited >= 0.3
         # Two of three events are not the whole write; the third makes it visible.
-        await store.changes.record_writes(conn, [("/mpehub/catalog", 42, 2)])
+        await store.changes.record_writes(conn, [("/mpe/catalog", 42, 2)])
         r = await post(served.client, key.secret, {"query": COUNT}, **{"MPE-Wait-For": token})
         assert r.json()["errors"][0]["extensions"]["code"] == "WRITE_NOT_YET_VISIBLE"
 
         async def third() -> None:
             await asyncio.sleep(0.1)
-            await store.changes.record_writes(conn, [("/mpehub/catalog", 42, 1)])
+            await store.changes.record_writes(conn, [("/mpe/catalog", 42, 1)])
 
         task = asyncio.create_task(third())
         r = await post(served.client, key.secret, {"query": COUNT}, **{"MPE-Wait-For": token})
@@ -320,7 +320,7 @@ async def test_a_request_waiting_for_its_writes_leaves_room_under_the_cap(
 ) -> None:
     """With a cap of one, a read waiting on a lagging projector does not turn others away."""
     key = await new_key(conn, "catalog:read")
-    token = encode([Written("/mpehub/catalog", 78, 1)])
+    token = encode([Written("/mpe/catalog", 78, 1)])
     async with serving(gateway_db, max_in_flight=1, read_your_writes_timeout_s=10) as served:
         graphql = state_of(served.app).graphql
         waiting = asyncio.create_task(
@@ -332,9 +332,23 @@ async def test_a_request_waiting_for_its_writes_leaves_room_under_the_cap(
         r = await post(served.client, key.secret, {"query": COUNT})
         assert r.status_code == 200
         assert r.json()["data"] == {"technologies": {"totalCount": 25}}
-        await store.changes.record_writes(conn, [("/mpehub/catalog", 78, 1)])
+        await store.changes.record_writes(conn, [("/mpe/catalog", 78, 1)])
         assert (await waiting).json()["data"] == {"technologies": {"totalCount": 25}}
         assert graphql.in_flight == 0
+
+
+async def test_a_wait_token_of_a_source_the_gateway_does_not_show_is_400_at_once(
+    conn: db.Conn, gateway_db: str
+) -> None:
+    # Found by a review: it waited the whole read-your-writes timeout, then said "not yet visible".
+    key = await new_key(conn, "catalog:read")
+    async with serving(gateway_db) as served:
+        token = encode([Written("/mpe/nope", 1, 1)])
+        r = await post(served.client, key.secret, {"query": COUNT}, **{"MPE-Wait-For": token})
+        # Refused before any wait: a wait would end in WRITE_NOT_YET_VISIBLE (a 200).
+        assert r.status_code == 400, r.text
+        assert r.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+        assert "/mpe/nope" in r.json()["errors"][0]["message"]
 
 
 @pytest.mark.parametrize(

@@ -44,9 +44,11 @@ from gateway.http.prepared import LRU, PreparedOperations
 from gateway.http.response_cache import Building, Cached, ResponseCache, cacheable
 from gateway.portal import EXPLORER_PATH
 from gateway.projector import freshness
+from gateway.projector.handlers import HANDLERS
 from gateway.read.common import SEOUL
 from gateway.settings import GatewaySettings
 from gateway.state import started, state_of
+from mpe_events.registry import source
 from mpe_kit import inflight
 from mpe_kit.errors import Problem
 from mpe_kit.logging import get_logger
@@ -74,6 +76,11 @@ class GraphQLHTTP:
         self.in_flight = 0
 
 
+# The services whose events the projector applies (event types read `kr.mpe.<service>.…`): a
+# write token naming another source could never be waited for to the end.
+PROJECTED_SOURCES = frozenset(source(t.split(".")[2]) for t in HANDLERS)
+
+
 def _wait_tokens(request: Request) -> list[Written]:
     written: list[Written] = []
     for header in request.headers.getlist(WAIT_HEADER):
@@ -87,6 +94,13 @@ def _wait_tokens(request: Request) -> list[Written]:
                         " MPE-Write-Token header of a write as it came.",
                         "BAD_REQUEST",
                     ) from exc
+    foreign = sorted({w.source for w in written} - PROJECTED_SOURCES)
+    if foreign:
+        raise RequestError(
+            f"{WAIT_HEADER} names writes of {', '.join(foreign)}, which this gateway does not show;"
+            f" it waits for writes of {', '.join(sorted(PROJECTED_SOURCES))}.",
+            "BAD_REQUEST",
+        )
     return written
 
 
