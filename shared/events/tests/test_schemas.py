@@ -1,9 +1,9 @@
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, create_model
 
 from mpe_events import cli, schemas
 from mpe_events.registry import EventType
@@ -146,3 +146,48 @@ def test_adding_an_enum_value_is_incompatible() -> None:
         kind: Literal["a", "b", "c"]
 
     assert schemas.incompatibilities(_schema(Old), _schema(New)) == ["$.kind: enum gained values ['c']"]
+
+
+class Bounded(BaseModel):
+    brn: str = Field(pattern=r"^[0-9]{10}$")
+    amount: int = Field(gt=0, le=10**16)
+    codes: list[str] = Field(min_length=1, max_length=100)
+    name: str = Field(max_length=200)
+
+
+@pytest.mark.parametrize(
+    ("field", "definition", "problem"),
+    [
+        ("brn", (str, ...), "$.brn: pattern changed"),
+        ("amount", (int, Field(ge=0, le=10**16)), "$.amount: exclusiveMinimum loosened"),
+        ("amount", (int, Field(gt=0)), "$.amount: maximum loosened"),
+        ("codes", (list[str], Field(max_length=100)), "$.codes: minItems loosened"),
+        ("name", (str, Field(max_length=300)), "$.name: maxLength loosened from 200 to 300"),
+    ],
+    ids=["pattern-dropped", "minimum-lowered", "maximum-dropped", "min-items-dropped", "max-length-raised"],
+)
+def test_dropping_or_loosening_a_bound_is_incompatible(field: str, definition: Any, problem: str) -> None:
+    # Found by a review: only format, const, enum and presence were compared; a value the new
+    # schema allowed (a negative amount, a BRN of any shape) failed consumers on the published one.
+    new = create_model("New", __base__=Bounded, **{field: definition})
+    problems = schemas.incompatibilities(_schema(Bounded), _schema(new))
+    assert any(p.startswith(problem) for p in problems), problems
+
+
+def test_tightening_a_bound_is_compatible() -> None:
+    class New(BaseModel):
+        brn: str = Field(pattern=r"^[0-9]{10}$")
+        amount: int = Field(gt=0, le=10**15)
+        codes: list[str] = Field(min_length=2, max_length=50)
+        name: str = Field(max_length=100)
+
+    assert schemas.incompatibilities(_schema(Bounded), _schema(New)) == []
+
+
+def test_moving_an_event_type_to_another_topic_is_incompatible() -> None:
+    # Found by a review: consumers subscribe by topic, and per-key order holds only within one.
+    old = {**_schema(Old), "x-topic": "mpe.firms.firm"}
+    new = {**_schema(Old), "x-topic": "mpe.firms.designation"}
+    assert schemas.incompatibilities(old, new) == [
+        "$: topic changed from 'mpe.firms.firm' to 'mpe.firms.designation'"
+    ]

@@ -145,11 +145,23 @@ def _compare(old: Schema, old_root: Schema, new: Schema, new_root: Schema, at: s
     return problems
 
 
+# Bounds a value must keep: a new schema may keep or tighten each, never drop or loosen it, or a
+# value it allows would fail a consumer still validating against the published one.
+_LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties")
+_UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties")
+
+
 def _compare_one(old: Schema, old_root: Schema, new: Schema, new_root: Schema, at: str) -> list[str]:
     problems: list[str] = []
-    for key in ("format", "const"):
+    for key in ("format", "const", "pattern", "multipleOf"):
         if key in old and old.get(key) != new.get(key):
             problems.append(f"{at}: {key} changed from {old.get(key)!r} to {new.get(key)!r}")
+    for key in _LOWER_BOUNDS:
+        if key in old and (key not in new or new[key] < old[key]):
+            problems.append(f"{at}: {key} loosened from {old[key]!r} to {new.get(key)!r}")
+    for key in _UPPER_BOUNDS:
+        if key in old and (key not in new or new[key] > old[key]):
+            problems.append(f"{at}: {key} loosened from {old[key]!r} to {new.get(key)!r}")
     if "enum" in old:
         added = set(map(str, new.get("enum", []))) - set(map(str, old["enum"]))
         if "enum" not in new or added:
@@ -174,4 +186,8 @@ def _compare_one(old: Schema, old_root: Schema, new: Schema, new_root: Schema, a
 
 def incompatibilities(published: Schema, current: Schema) -> list[str]:
     """Why `current` cannot replace `published` for consumers already running; empty if it can."""
-    return _compare(published, published, current, current, "$")
+    problems = []
+    if published.get("x-topic") != current.get("x-topic"):
+        # Consumers subscribe by topic, and per-key order holds only within one.
+        problems.append(f"$: topic changed from {published.get('x-topic')!r} to {current.get('x-topic')!r}")
+    return problems + _compare(published, published, current, current, "$")
