@@ -83,7 +83,10 @@ def apply(
     prefix: str,
 ) -> int:
     """Validate and apply one record; print what happened; return 1 if it was invalid."""
-    headers = {k: v.decode() for k, v in record.headers}
+    # Only the CloudEvents headers; any other is ignored, whatever its bytes (or none).
+    headers = {
+        k: v.decode(errors="replace") for k, v in record.headers if k.startswith("ce_") and v is not None
+    }
     event_type, event_id = headers.get("ce_type", ""), headers.get("ce_id", "")
     topic = record.topic.removeprefix(prefix)
     line: dict[str, Any] = {
