@@ -168,6 +168,8 @@ async def test_queries_over_get(conn: db.Conn, gateway_db: str) -> None:
         assert r.status_code == 200, r.text
         assert len(r.json()["data"]["technologies"]["edges"]) == 2
         assert "dataAsOf" in r.json()["extensions"]
+        # Found by a review: a GET's answer depends on the key in a header no cache knows of.
+        assert r.headers["cache-control"] == "no-store"
         unauthenticated = await served.client.get("/graphql", params={"query": COUNT})
         assert unauthenticated.status_code == 401
 

@@ -73,6 +73,16 @@ async def test_the_docs_and_the_explorer_are_served_with_a_same_origin_policy(
 async def test_the_bare_paths_redirect_to_the_pages(portal: httpx.AsyncClient) -> None:
     assert (await portal.get("/docs")).headers["location"] == "/docs/"
     assert (await portal.get("/explorer")).headers["location"] == "/explorer/"
+    # Found by a review: /docs/reference answered its index.html, whose relative stylesheet and
+    # script then resolved under /docs/ and were not found.
+    r = await portal.get("/docs/reference")
+    assert (r.status_code, r.headers["location"]) == (307, "/docs/reference/")
+
+
+async def test_the_pages_are_revalidated_so_an_upgrade_is_never_stale(portal: httpx.AsyncClient) -> None:
+    r = await portal.get("/docs/docs.css")
+    assert r.headers["cache-control"] == "no-cache"
+    assert "etag" in r.headers
 
 
 @pytest.mark.parametrize("path", ["/docs/missing.html", "/docs/../secret.txt", "/docs/%2e%2e/secret.txt"])

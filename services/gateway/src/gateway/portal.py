@@ -41,14 +41,23 @@ HEADERS = {
     "Content-Security-Policy": CSP,
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
+    # The files keep their names across releases: a browser asks again each time (a 304 while
+    # unchanged, by the ETag), so an upgraded gateway never serves yesterday's explorer.
+    "Cache-Control": "no-cache",
 }
 
 
-def _file(root: Path, path: str) -> Response:
-    """A built file under `root`, or 404; a directory answers with its index.html."""
+def _file(root: Path, path: str, prefix: str) -> Response:
+    """A built file under `root`, or 404; a directory answers with its index.html.
+
+    A directory asked without its trailing slash is redirected to it: its page's relative links
+    (stylesheets, scripts) resolve against the URL, and would miss without it.
+    """
     base = root.resolve()
     target = (base / path).resolve()
     if target.is_dir():
+        if path and not path.endswith("/") and target.is_relative_to(base):
+            return RedirectResponse(f"{prefix}{path}/")
         target = target / "index.html"
     if not target.is_relative_to(base) or not target.is_file():
         raise Problem("Not Found", status=404)
@@ -67,7 +76,7 @@ def portal_router(settings: GatewaySettings, dist: Path | None = None) -> APIRou
 
     @router.get(DOCS_PATH + "{path:path}")
     async def docs(path: str) -> Response:
-        return _file(dist / "docs", path)
+        return _file(dist / "docs", path, DOCS_PATH)
 
     if settings.graphiql:
 
@@ -77,6 +86,6 @@ def portal_router(settings: GatewaySettings, dist: Path | None = None) -> APIRou
 
         @router.get(EXPLORER_PATH + "{path:path}")
         async def explorer(path: str) -> Response:
-            return _file(dist / "explorer", path)
+            return _file(dist / "explorer", path, EXPLORER_PATH)
 
     return router

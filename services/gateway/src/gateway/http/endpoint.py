@@ -109,11 +109,18 @@ def _with_extensions(body: bytes, as_of: datetime | None) -> bytes:
     return body[:-1] + b',"extensions":{"dataAsOf":' + stamp.encode() + b"}}"
 
 
+# An answer depends on the key that asked (its scopes); no cache between the partner and the
+# gateway may keep it for someone else. The gateway's own cache knows the scopes.
+NOT_STORED = {"Cache-Control": "no-store"}
+
+
 def _error_response(error: RequestError, as_of: datetime | None) -> Response:
     body = body_of(
         {"errors": [{"message": str(error), "extensions": {"code": error.code, **error.extensions}}]}
     )
-    return Response(_with_extensions(body, as_of), status_code=error.status, media_type=JSON)
+    return Response(
+        _with_extensions(body, as_of), status_code=error.status, media_type=JSON, headers=NOT_STORED
+    )
 
 
 def _busy(request: Request, cap: int) -> Response:
@@ -221,7 +228,7 @@ async def graphql_http(request: Request) -> Response:
             found = state.responses.get(watermark, key)
             if found is not None:
                 _note(request, found, "cache")
-                return Response(_with_extensions(found.body, as_of), media_type=JSON)
+                return Response(_with_extensions(found.body, as_of), media_type=JSON, headers=NOT_STORED)
             # An identical request at this watermark executing: its answer is this one's. If that
             # answer may not be shared (an error, or its task cancelled), one of those waiting
             # executes and the others wait for it, once more; then each executes on its own.
@@ -232,7 +239,7 @@ async def graphql_http(request: Request) -> Response:
                 found = await building.wait()
                 if found is not None:
                     _note(request, found, "shared")
-                    return Response(_with_extensions(found.body, as_of), media_type=JSON)
+                    return Response(_with_extensions(found.body, as_of), media_type=JSON, headers=NOT_STORED)
             else:
                 building = None
         shared: Cached | None = None
@@ -251,7 +258,7 @@ async def graphql_http(request: Request) -> Response:
         finally:
             if building is not None:
                 building.done(shared)
-        return Response(_with_extensions(answer.body, as_of), media_type=JSON)
+        return Response(_with_extensions(answer.body, as_of), media_type=JSON, headers=NOT_STORED)
     except RequestError as error:
         record = request_record(request)
         if record is not None:
