@@ -192,9 +192,12 @@ def _crash_and_recover(port: int, log: Path) -> None:
     assert "[mpe-dev] firms exited with -9; restarting it in 1s (exit 1 of 5 allowed in 120s)" in text
 
 
-# Ctrl-C with the demo loaded; SIGTERM on an empty stack, which is quicker and stops the same way.
+# Ctrl-C with the demo loaded; SIGTERM and SIGHUP (the terminal closed: found by a review, it
+# used to leave the whole stack running) on an empty stack, which is quicker and stops the same way.
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize(("sig", "demo"), [(signal.SIGINT, True), (signal.SIGTERM, False)])
+@pytest.mark.parametrize(
+    ("sig", "demo"), [(signal.SIGINT, True), (signal.SIGTERM, False), (signal.SIGHUP, False)]
+)
 def test_dev_stack_comes_up_and_stops_cleanly(tmp_path: Path, sig: signal.Signals, demo: bool) -> None:
     home = tmp_path / "dev"
     # Below the ephemeral range: a port that another test binds with port 0 after this stack let
@@ -247,7 +250,7 @@ def test_dev_stack_comes_up_and_stops_cleanly(tmp_path: Path, sig: signal.Signal
             assert "dataAsOf" in empty["extensions"]
             _crash_and_recover(ports["MPE_DEV_FIRMS_PORT"], tmp_path / "mpe-dev.log")
 
-        # Ctrl-C reaches the whole foreground process group; SIGTERM only the process.
+        # Ctrl-C reaches the whole foreground process group; SIGTERM and SIGHUP only the process.
         if sig == signal.SIGINT:
             os.killpg(proc.pid, sig)
         else:

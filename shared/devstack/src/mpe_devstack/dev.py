@@ -100,10 +100,15 @@ def _raise_shutdown(signum: int, _frame: FrameType | None) -> None:
     raise Shutdown(signal.Signals(signum).name)
 
 
+# Ctrl-C, a process manager's stop, and the terminal closing: each stops everything. The
+# services and Kafka run in sessions of their own, so a hang-up would not reach them.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
     """While stopping, a second Ctrl-C must not abandon the cleanup half-way."""
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in STOP_SIGNALS}
     try:
         yield
     finally:
@@ -196,16 +201,16 @@ def run(settings: DevSettings) -> int:
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     home.chmod(0o755)  # the postgres OS user must reach its data dir below
-    signal.signal(signal.SIGTERM, _raise_shutdown)
-    signal.signal(signal.SIGINT, _raise_shutdown)
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, _raise_shutdown)
 
+    services_ports = (settings.catalog_port, settings.firms_port, settings.budget_port, settings.gateway_port)
     for port in (
         settings.pg_port,
         settings.kafka_port,
-        settings.catalog_port,
-        settings.firms_port,
-        settings.budget_port,
-        settings.gateway_port,
+        settings.kafka_port + 1,  # the KRaft controller's
+        *services_ports,
+        *(p + OPS_PORT_OFFSET for p in services_ports),  # each service's ops port
     ):
         if port_is_listening("127.0.0.1", port):
             _say(
