@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, WebSocket, expect, sync_playwright
 
 from mpe_devstack.dev import OPS_PORT_OFFSET
 from mpe_devstack.ports import free_port, free_port_apart, free_port_range
@@ -238,6 +238,8 @@ def _explorer_queries_and_subscribes(stack: DevStack, page: Page, requests: Requ
     assert any(i["code"] == "SEMI" and i["nameKo"] == "반도체" for i in industries)
     page.screenshot(path=shots / "explorer-query.png")
 
+    sockets: list[WebSocket] = []
+    page.on("websocket", lambda ws: sockets.append(ws))
     _set_query(page, f'subscription {{ technologyChanged(codes: ["{NEW_CODE}"]) {{ code nameKo status }} }}')
     page.locator(".graphiql-execute-button").click()
     page.wait_for_timeout(1000)  # the socket's connection_init and subscribe go out first
@@ -247,6 +249,18 @@ def _explorer_queries_and_subscribes(stack: DevStack, page: Page, requests: Requ
         "technologyChanged": {"code": NEW_CODE, "nameKo": "시험 기술", "status": "LISTED"}
     }
     page.screenshot(path=shots / "explorer-subscription.png")
+
+    # Found by a review: "Forget key" left the socket open, still delivering under that key.
+    assert sockets
+    assert not all(ws.is_closed() for ws in sockets)
+    page.get_by_role("button", name=re.compile("Forget key")).click()
+    expect(page.locator("#mpe-key-input")).to_be_visible()
+    assert page.evaluate("() => sessionStorage.getItem('mpehub.partnerKey')") is None
+    for _ in range(100):
+        if all(ws.is_closed() for ws in sockets):
+            break
+        page.wait_for_timeout(100)
+    assert all(ws.is_closed() for ws in sockets), "the socket of the forgotten key is still open"
 
     # The key went as a header and in connection_init, never in a URL, and no log holds it.
     assert not [u for u in requests.seen if key in u]

@@ -19,14 +19,15 @@ const explorer = explorerPlugin({ showAttribution: false });
 function fetcherFor(key) {
   const ws = new URL('/graphql', window.location.href);
   ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
+  const wsClient = createClient({ url: ws.toString(), connectionParams: { 'X-API-Key': key } });
   const fetcher = createGraphiQLFetcher({
     url: new URL('/graphql', window.location.href).toString(),
     headers: { 'X-API-Key': key },
-    wsClient: createClient({ url: ws.toString(), connectionParams: { 'X-API-Key': key } }),
+    wsClient,
   });
   // The toolkit sends a subscription over the socket only if it has the parsed document, which
   // the editor hands over a moment after a change; parse it here so a quick Run goes right too.
-  return (params, options) => {
+  const run = (params, options) => {
     let documentAST = options?.documentAST;
     try {
       documentAST = parse(params.query);
@@ -35,6 +36,9 @@ function fetcherFor(key) {
     }
     return fetcher(params, { ...options, documentAST });
   };
+  // Forgetting or changing the key ends the socket opened with it, and its subscriptions.
+  run.dispose = () => wsClient.dispose();
+  return run;
 }
 
 function KeyForm({ onKey }) {
@@ -67,11 +71,13 @@ function App() {
   const [key, setKey] = useState(() => window.sessionStorage.getItem(KEY_SLOT));
   const [fetcher, setFetcher] = useState(() => (key ? fetcherFor(key) : null));
   const use = (next) => {
+    fetcher?.dispose();
     window.sessionStorage.setItem(KEY_SLOT, next);
     setKey(next);
     setFetcher(() => fetcherFor(next));
   };
   const forget = () => {
+    fetcher?.dispose();
     window.sessionStorage.removeItem(KEY_SLOT);
     setKey(null);
     setFetcher(null);
