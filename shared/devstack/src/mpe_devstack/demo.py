@@ -66,6 +66,28 @@ LOADERS = 8
 FINAL = frozenset({"completed", "terminated"})
 
 
+def _count(client: httpx.Client, path: str) -> int:
+    """How many items a list of the service holds, page by page."""
+    count, cursor = 0, None
+    while True:
+        params: dict[str, Any] = {"limit": 200, **({"cursor": cursor} if cursor else {})}
+        page = _expect(client.get(path, params=params), 200, f"listing {path}").json()
+        count += len(page["items"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return count
+
+
+def _loaded(have: int, want: int, what: str) -> str:
+    """Already there: whole, or (a load stopped half-way, say by Ctrl-C) only in part, said so."""
+    if have >= want:
+        return "already loaded"
+    return (
+        f"partly loaded ({have} of {want} {what}; a load was stopped half-way):"
+        " run `make clean`, then `make dev`, to load the demo whole"
+    )
+
+
 def _load_firm(firms_url: str, token: str, entry: dict[str, Any]) -> tuple[int, int, int]:
     """One firm, then its confirmations, then each application and its transitions; the counts."""
     confirmations = designations = transitions = 0
@@ -102,7 +124,7 @@ def load_firms(firms_url: str, token: str, *, log: Callable[[str], None] = print
     with httpx.Client(base_url=firms_url, headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
         existing = _expect(client.get("/v1/firms", params={"limit": 1}), 200, "listing firms")
         if existing.json()["items"]:
-            return "already loaded"
+            return _loaded(_count(client, "/v1/firms"), len(data["firms"]), "firms")
     with ThreadPoolExecutor(max_workers=LOADERS) as pool:
         counts = list(pool.map(lambda e: _load_firm(firms_url, token, e), data["firms"]))
     log(f"registered {len(data['firms'])} firms")
@@ -173,7 +195,7 @@ def load_budget(budget_url: str, token: str, *, log: Callable[[str], None] = pri
             year = fiscal_year["year"]
             r = client.get("/v1/programs", params={"fiscal_year": year, "limit": 1})
             if _expect(r, 200, f"listing the programs of {year}").json()["items"]:
-                return "already loaded"
+                return _loaded(_count(client, "/v1/projects"), len(data["projects"]), "projects")
         for fiscal_year in data["fiscal_years"]:
             year = fiscal_year["year"]
             r = client.put(f"/v1/fiscal-years/{year}", json=fiscal_year["body"])
