@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from gateway.projector import freshness
-from gateway.projector.handlers import HANDLERS, apply_batch
+from gateway.projector.parts import projector_parts
 from mpe_devstack.kafka import KafkaCluster
 from mpe_events.envelope import Envelope
 from mpe_events.registry import INDUSTRY_CREATED
@@ -83,11 +82,9 @@ async def test_a_record_the_batch_hook_cannot_take_is_dead_lettered_and_the_rest
         name=f"gateway-projector-{uuid.uuid4().hex[:8]}",
         pool=pool,
         bootstrap=kafka.bootstrap,
-        handlers=HANDLERS,
-        batch_handler=apply_batch,
-        on_batch=freshness.on_batch,
         status=RuntimeStatus(),
         topic_prefix=topic_prefix,
+        **projector_parts(),
     )
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))

@@ -11,11 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import build
-from gateway.projector import freshness
 from gateway.projector import rebuild as rb
-from gateway.projector.handlers import HANDLERS, apply_batch
+from gateway.projector.parts import projector_parts
 from gateway.projector.rebuild import Progress, RebuildError, _Replayer, rebuild
-from gateway.store.changes import hold_off_a_switch
 from mpe_devstack.kafka import KafkaCluster
 from mpe_devstack.scale_data import generate
 from mpe_events.catalog import IndustryV1
@@ -289,17 +287,14 @@ def _industry(code: str, version: int) -> Event:
 
 
 def _projector(pool: db.Pool, bootstrap: str, prefix: str) -> ConsumerRunner:
-    """The gateway's projector as app.py builds it."""
+    """The gateway's projector, of the parts app.py builds it of."""
     return ConsumerRunner(
         name=GROUP,
         pool=pool,
         bootstrap=bootstrap,
-        handlers=HANDLERS,
-        batch_handler=apply_batch,
-        on_batch=freshness.on_batch,
-        on_begin=hold_off_a_switch,
         status=RuntimeStatus(),
         topic_prefix=prefix,
+        **projector_parts(),
     )
 
 

@@ -22,7 +22,7 @@ from gateway.http.websocket import graphql_router
 from gateway.partners.keys import KeyCache
 from gateway.portal import portal_router
 from gateway.projector import freshness
-from gateway.projector.handlers import HANDLERS, apply_batch
+from gateway.projector.parts import projector_parts
 from gateway.read.hub import ChangeHub
 from gateway.settings import GatewaySettings
 from gateway.state import GatewayState, started
@@ -46,11 +46,8 @@ def _workers(rt: Runtime) -> list[Worker]:
     projector = event_consumer(
         rt,
         group=s.projector_group,
-        handlers=HANDLERS,
-        batch_handler=apply_batch,
-        on_batch=freshness.on_batch,
-        on_begin=store.changes.hold_off_a_switch,
         on_caught_up=freshness.CaughtUpRecorder(rt.pool),
+        **projector_parts(),
     )
     return [projector.run]
 

@@ -25,11 +25,18 @@ def unauthorized(detail: str) -> Problem:
     return Problem(detail, status=401, headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'})
 
 
+def rate_message(retry_after: int, settings: GatewaySettings) -> str:
+    """What a key past its rate is told, over HTTP and on a socket alike."""
+    return (
+        f"This key may make {settings.rate_limit_per_s:g} requests a second, in bursts of up to"
+        f" {settings.rate_limit_burst}; retry in {retry_after} s."
+    )
+
+
 def rate_limited(retry_after: int, settings: GatewaySettings) -> Problem:
     """The 429 of a key past its rate."""
     return Problem(
-        f"This key may make {settings.rate_limit_per_s:g} requests a second, in bursts of up to"
-        f" {settings.rate_limit_burst}; retry in {retry_after} s.",
+        rate_message(retry_after, settings),
         status=429,
         headers={"Retry-After": str(retry_after)},
         retry_after_s=retry_after,

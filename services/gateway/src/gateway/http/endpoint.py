@@ -40,7 +40,7 @@ from gateway.http.admission import (
     read_request,
 )
 from gateway.http.execute import body_of, compiled, execute, measure_operation
-from gateway.http.prepared import LRU, PreparedOperations
+from gateway.http.prepared import LRU, PreparedOperations, unnamed_choice
 from gateway.http.response_cache import Building, Cached, ResponseCache, cacheable
 from gateway.portal import EXPLORER_PATH
 from gateway.projector import freshness
@@ -200,13 +200,9 @@ async def graphql_http(request: Request) -> Response:
                 )
             as_of = await state.data_as_of.get(pool, fresh=True)
         prepared = state.operations.prepare(query)
-        if req.operation_name is None and prepared.operation_count > 1:
-            # The GraphQL spec's GetOperation: no name and several operations is a request error.
-            raise RequestError(
-                f"The document has {prepared.operation_count} operations; send `operationName`"
-                " to choose the one to run.",
-                "BAD_REQUEST",
-            )
+        choice = unnamed_choice(prepared.document, req.operation_name)
+        if choice is not None:
+            raise RequestError(choice, "BAD_REQUEST")
         hub = gateway.changes
         key: tuple[Any, ...] | None = None
         building: Building | None = None

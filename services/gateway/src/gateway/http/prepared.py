@@ -80,13 +80,6 @@ class Prepared:
         """Whether the document parsed and validated."""
         return self.document is not None and not self.errors
 
-    @property
-    def operation_count(self) -> int:
-        """How many operations the document defines (0 if it did not parse)."""
-        if self.document is None:
-            return 0
-        return sum(isinstance(d, OperationDefinitionNode) for d in self.document.definitions)
-
     def compilable(self, operation_name: str | None) -> Document | Declined:
         """What the compiler makes of an operation of this document, kept for the next call."""
         found = self.operations.get(operation_name)
@@ -176,3 +169,14 @@ class PreparedOperations:
         prepared = Prepared(document, tuple(errors), selects_volatile(document))
         self.documents.put(query, prepared)
         return prepared
+
+
+def unnamed_choice(document: DocumentNode | None, operation_name: str | None) -> str | None:
+    """Why a request cannot run, by the GraphQL spec's GetOperation: several operations and no
+    `operationName` to choose one (over HTTP and on a socket alike); None when it can."""
+    if document is None or operation_name is not None:
+        return None
+    count = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+    if count < 2:
+        return None
+    return f"The document has {count} operations; send `operationName` to choose the one to run."

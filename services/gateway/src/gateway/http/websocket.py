@@ -13,7 +13,7 @@ import json
 from typing import Any, cast
 
 from fastapi import Request
-from graphql import GraphQLError, OperationDefinitionNode, parse
+from graphql import GraphQLError, parse
 from starlette.requests import HTTPConnection
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
@@ -23,8 +23,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.http.access import GRAPHQL_PATH
-from gateway.http.admission import admit
+from gateway.http.admission import admit, rate_message
 from gateway.http.limits import check, measure, tokens_error
+from gateway.http.prepared import unnamed_choice
 from gateway.read.schema import Context, schema
 from gateway.state import started, state_of
 
@@ -74,8 +75,7 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         if retry_after is not None:
             settings = context.request.app.state.settings  # type: ignore[union-attr]
             return GraphQLError(
-                f"This key may make {settings.rate_limit_per_s:g} requests a second, in bursts of up"
-                f" to {settings.rate_limit_burst}; retry in {retry_after} s.",
+                rate_message(retry_after, settings),
                 extensions={"code": "RATE_LIMITED", "retryAfterS": retry_after},
             )
         query, variables = payload.get("query"), payload.get("variables")
@@ -90,13 +90,9 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         except GraphQLError:
             return None  # strawberry reports the syntax error
         name = payload.get("operationName")
-        operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
-        if not isinstance(name, str) and operations > 1:
-            # The GraphQL spec's GetOperation, as over HTTP.
-            return GraphQLError(
-                f"The document has {operations} operations; send `operationName` to choose the one to run.",
-                extensions={"code": "BAD_REQUEST"},
-            )
+        choice = unnamed_choice(document, name if isinstance(name, str) else None)
+        if choice is not None:
+            return GraphQLError(choice, extensions={"code": "BAD_REQUEST"})
         found = measure(
             schema._schema,
             document,
