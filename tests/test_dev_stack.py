@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from gateway.http.export import ENTITIES as EXPORTS
-from mpe_devstack.dev import OPS_PORT_OFFSET
-from mpe_devstack.ports import free_port_apart, free_port_range, port_is_listening
+from mpe_devstack.ports import port_is_listening
+from mpe_devstack.testing import free_dev_ports
 
 
 def _processes_mentioning(text: str) -> list[str]:
@@ -202,16 +202,7 @@ def test_dev_stack_comes_up_and_stops_cleanly(tmp_path: Path, sig: signal.Signal
     home = tmp_path / "dev"
     # Below the ephemeral range: a port that another test binds with port 0 after this stack let
     # it go must not look like this stack's leftover.
-    # Four consecutive service ports, each with its ops port (+1000) free, none another's.
-    services = free_port_apart(OPS_PORT_OFFSET, count=4)
-    ports = {
-        "MPE_DEV_PG_PORT": free_port_range(1),
-        "MPE_DEV_KAFKA_PORT": free_port_range(2),
-        "MPE_DEV_CATALOG_PORT": services + 0,
-        "MPE_DEV_FIRMS_PORT": services + 1,
-        "MPE_DEV_BUDGET_PORT": services + 2,
-        "MPE_DEV_GATEWAY_PORT": services + 3,
-    }
+    ports = free_dev_ports()
     env = {
         **os.environ,
         "MPE_DEV_DIR": str(home),

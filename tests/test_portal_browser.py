@@ -29,8 +29,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, WebSocket, expect, sync_playwright
 
-from mpe_devstack.dev import OPS_PORT_OFFSET
-from mpe_devstack.ports import free_port, free_port_apart, free_port_range
+from mpe_devstack.testing import free_dev_ports
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "services" / "gateway" / "portal" / "dist"
@@ -84,16 +83,7 @@ def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
     assert (DIST / "explorer" / "index.html").exists(), "the portal is not built: run `make docs`"
     home = tmp_path / "stack"
     home.mkdir()
-    # Four consecutive service ports, each with its ops port (+1000) free, none another's.
-    services = free_port_apart(OPS_PORT_OFFSET, count=4)
-    ports = {
-        "MPE_DEV_PG_PORT": free_port(),
-        "MPE_DEV_KAFKA_PORT": free_port_range(2),
-        "MPE_DEV_CATALOG_PORT": services + 0,
-        "MPE_DEV_FIRMS_PORT": services + 1,
-        "MPE_DEV_BUDGET_PORT": services + 2,
-        "MPE_DEV_GATEWAY_PORT": services + 3,
-    }
+    ports = free_dev_ports()
     env = {**os.environ, "MPE_DEV_DIR": str(home / "dev"), **{k: str(v) for k, v in ports.items()}}
     log_path = home / "mpe-dev.log"
     with log_path.open("w") as log:

@@ -194,6 +194,43 @@ def _partner_key(gateway: Service, path: Path, scopes: str) -> str:
     return secret
 
 
+def dev_ports(settings: DevSettings) -> dict[str, int]:
+    """Every port the dev stack listens on, keyed by what listens there and the setting that moves it."""
+    ports = {
+        "Postgres (MPE_DEV_PG_PORT)": settings.pg_port,
+        "Kafka (MPE_DEV_KAFKA_PORT)": settings.kafka_port,
+        "Kafka's controller (MPE_DEV_KAFKA_PORT + 1)": settings.kafka_port + 1,
+    }
+    for name in ("catalog", "firms", "budget", "gateway"):
+        port: int = getattr(settings, f"{name}_port")
+        ports[f"{name} (MPE_DEV_{name.upper()}_PORT)"] = port
+        ports[f"{name}'s ops listener (MPE_DEV_{name.upper()}_PORT + {OPS_PORT_OFFSET})"] = (
+            port + OPS_PORT_OFFSET
+        )
+    return ports
+
+
+def port_problem(settings: DevSettings) -> str | None:
+    """Why the stack cannot start on these ports (out of range, one port for two listeners, or
+    already taken), or None when they are fine."""
+    ports = dev_ports(settings)
+    for what, port in ports.items():
+        if not 1 <= port <= 65535:
+            return f"{what} would be port {port}, outside 1-65535; change it with MPE_DEV_* settings"
+    seen: dict[int, str] = {}
+    for what, port in ports.items():
+        if port in seen:
+            return f"{seen[port]} and {what} would both be port {port}; change one with MPE_DEV_* settings"
+        seen[port] = what
+    for what, port in ports.items():
+        if port_is_listening("127.0.0.1", port):
+            return (
+                f"port {port}, for {what}, is already in use; is another `make dev` running? "
+                "(change it with MPE_DEV_* settings)"
+            )
+    return None
+
+
 def run(settings: DevSettings) -> int:
     """Bring the stack up, wait for a signal, bring it down."""
     root = repo_root()
@@ -204,19 +241,10 @@ def run(settings: DevSettings) -> int:
     for sig in STOP_SIGNALS:
         signal.signal(sig, _raise_shutdown)
 
-    services_ports = (settings.catalog_port, settings.firms_port, settings.budget_port, settings.gateway_port)
-    for port in (
-        settings.pg_port,
-        settings.kafka_port,
-        settings.kafka_port + 1,  # the KRaft controller's
-        *services_ports,
-        *(p + OPS_PORT_OFFSET for p in services_ports),  # each service's ops port
-    ):
-        if port_is_listening("127.0.0.1", port):
-            _say(
-                f"port {port} is already in use; is another `make dev` running? (change it with MPE_DEV_* settings)"
-            )
-            return 1
+    problem = port_problem(settings)
+    if problem:
+        _say(problem)
+        return 1
 
     pg = PostgresServer(home / "pg", port=settings.pg_port)
     kafka = KafkaCluster(home / "kafka", nodes=1, base_port=settings.kafka_port)

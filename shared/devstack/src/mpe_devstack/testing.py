@@ -16,14 +16,33 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from mpe_devstack.dev import OPS_PORT_OFFSET
 from mpe_devstack.kafka import KafkaCluster
-from mpe_devstack.ports import free_port, free_port_range
+from mpe_devstack.ports import free_port, free_port_apart, free_port_range
 from mpe_devstack.postgres import PostgresServer
 from mpe_kit import migrations
 
 # The session fixtures that start a server: a test marked `unit` may not need them, even through
 # another fixture.
 SERVER_FIXTURES = frozenset({"pg", "kafka"})
+
+
+def free_dev_ports() -> dict[str, int]:
+    """MPE_DEV_* port settings for a whole `mpe-dev` stack, on free ports no two listeners share.
+
+    One block of seven: the four services (each with its ops port, 1000 above, free too), then
+    Postgres, then Kafka and its controller. Separate draws could hand Kafka a service's ops port.
+    """
+    first = free_port_apart(OPS_PORT_OFFSET, count=7)
+    ports = {
+        "MPE_DEV_CATALOG_PORT": first,
+        "MPE_DEV_FIRMS_PORT": first + 1,
+        "MPE_DEV_BUDGET_PORT": first + 2,
+        "MPE_DEV_GATEWAY_PORT": first + 3,
+        "MPE_DEV_PG_PORT": first + 4,
+        "MPE_DEV_KAFKA_PORT": first + 5,
+    }
+    return ports
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,0 +1,66 @@
+"""`make dev` refuses ports it cannot use, before it starts anything, saying which and why.
+
+CI once drew Kafka's port at random and got the budget service's ops port (its port + 1000):
+Kafka started, then the budget service died at its bind with only "exited with 3".
+"""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from mpe_devstack.dev import OPS_PORT_OFFSET, DevSettings, dev_ports, port_problem
+from mpe_devstack.testing import free_dev_ports
+
+pytestmark = pytest.mark.unit
+
+
+def _settings(**ports: int) -> DevSettings:
+    return DevSettings(**{k.removeprefix("MPE_DEV_").lower(): v for k, v in ports.items()})
+
+
+def test_free_dev_ports_are_distinct_and_the_stack_accepts_them() -> None:
+    settings = _settings(**free_dev_ports())
+    ports = list(dev_ports(settings).values())
+    assert len(ports) == 11  # Postgres, Kafka and its controller, four services and their ops ports
+    assert len(set(ports)) == len(ports)
+    assert port_problem(settings) is None
+
+
+def test_kafka_on_a_services_ops_port_is_refused_naming_both() -> None:
+    ports = free_dev_ports()
+    ports["MPE_DEV_KAFKA_PORT"] = ports["MPE_DEV_BUDGET_PORT"] + OPS_PORT_OFFSET
+    problem = port_problem(_settings(**ports))
+    assert problem is not None
+    assert "Kafka (MPE_DEV_KAFKA_PORT)" in problem
+    assert f"budget's ops listener (MPE_DEV_BUDGET_PORT + {OPS_PORT_OFFSET})" in problem
+    assert str(ports["MPE_DEV_KAFKA_PORT"]) in problem
+
+
+def test_two_services_on_one_port_are_refused() -> None:
+    ports = free_dev_ports()
+    ports["MPE_DEV_FIRMS_PORT"] = ports["MPE_DEV_CATALOG_PORT"]
+    problem = port_problem(_settings(**ports))
+    assert problem is not None
+    assert "catalog (MPE_DEV_CATALOG_PORT) and firms (MPE_DEV_FIRMS_PORT)" in problem
+
+
+def test_an_ops_port_past_65535_is_refused() -> None:
+    ports = free_dev_ports()
+    ports["MPE_DEV_GATEWAY_PORT"] = 65000
+    problem = port_problem(_settings(**ports))
+    assert problem is not None
+    assert "gateway's ops listener" in problem
+    assert "66000, outside 1-65535" in problem
+
+
+def test_a_port_in_use_is_refused_naming_its_listener() -> None:
+    ports = free_dev_ports()
+    with socket.socket() as held:
+        held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        held.bind(("127.0.0.1", ports["MPE_DEV_PG_PORT"]))
+        held.listen()
+        problem = port_problem(_settings(**ports))
+    assert problem is not None
+    assert f"port {ports['MPE_DEV_PG_PORT']}, for Postgres (MPE_DEV_PG_PORT), is already in use" in problem
