@@ -82,3 +82,42 @@ async def test_reads_are_retried_on_a_fresh_connection_and_writes_answer_503(
         assert await admin.fetchval("select count(*) from outbox") == 2
     finally:
         await admin.close()
+
+
+async def test_a_write_that_loses_a_deadlock_answers_503_and_writes_nothing(
+    catalog: httpx.AsyncClient, catalog_settings: CatalogSettings
+) -> None:
+    # Found by a review: a deadlock with another writer was a 500, with nothing to tell the
+    # client that the write was rolled back and may be repeated.
+    admin = await connect(catalog_settings.database_dsn())
+    database = admin._params.database  # type: ignore[attr-defined]
+    try:
+        async with admin.transaction():
+            # The other side waits 30 s before it looks for a deadlock, so the request's backend
+            # (1 s) finds it and is the one rolled back.
+            await admin.execute("set local deadlock_timeout = '30s'")
+            await admin.execute("lock table outbox in exclusive mode")
+            write = asyncio.create_task(catalog.post("/v1/industries", json=AUTO))
+            async with asyncio.timeout(10):
+                # The request has inserted its industry and waits to write its event.
+                while True:
+                    waiting = await admin.fetchval(
+                        "select count(*) from pg_stat_activity where datname = $1"
+                        " and pid <> pg_backend_pid() and wait_event_type = 'Lock'",
+                        database,
+                    )
+                    if waiting:
+                        break
+                    await asyncio.sleep(0.01)
+            await admin.execute("lock table industries in share mode")
+            answer = await write
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.headers["retry-after"] == "1"
+        assert "deadlock" in answer.json()["detail"]
+        assert await admin.fetchval("select count(*) from industries where code = 'AUTO'") == 0
+        assert await admin.fetchval("select count(*) from outbox") == 0
+        again = await catalog.post("/v1/industries", json=AUTO)
+        assert again.status_code == 201, again.text
+    finally:
+        await admin.close()

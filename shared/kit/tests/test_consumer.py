@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -287,3 +288,80 @@ async def test_a_batch_handler_applies_fresh_events_together_and_skips_what_the_
     assert r.applied._value.get() == 20
     async with pool.acquire() as conn:
         assert await conn.fetchval("select count(*) from inbox where consumer = $1", name) == 20
+
+
+async def test_a_deadlock_with_another_writer_retries_the_batch_instead_of_dead_lettering(
+    kafka: KafkaCluster, topic_prefix: str, kit_db: str, pool: db.Pool
+) -> None:
+    # Found by a review: a deadlock was a handler's failure, retried in its savepoint. When the
+    # other side waits on a lock an earlier event of the batch took, the batch's transaction
+    # still holds it, so each retry deadlocked again and a good event was dead-lettered. A
+    # deadlock rolls back; the runner now treats it like an outage and retries the whole batch.
+    other = await asyncpg.connect(kit_db)
+    try:
+        await other.execute("create table locks (id int primary key); insert into locks values (1), (2)")
+        # Another writer holds row 2 and, once B runs, asks for row 1. It waits 30 s before it
+        # looks for a deadlock, so the consumer's backend (1 s) finds it and is the one refused.
+        await other.execute(
+            "begin; set local deadlock_timeout = '30s'; update locks set id = id where id = 2"
+        )
+        other_done: asyncio.Task[str] | None = None
+        attempts: list[str] = []
+
+        async def handle(conn: db.Conn, event: Event) -> None:
+            nonlocal other_done
+            code = event.envelope.subject
+            attempts.append(code)
+            if code == "A":
+                await conn.execute("update locks set id = id where id = 1")
+            elif other_done is None:
+                other_done = asyncio.create_task(other.execute("update locks set id = id where id = 1"))
+                pid = other.get_server_pid()
+                await wait_until(
+                    lambda: conn.fetchval(
+                        "select wait_event_type = 'Lock' from pg_stat_activity where pid = $1", pid
+                    ),
+                    what="the other writer waiting for row 1",
+                )
+                await conn.execute("update locks set id = id where id = 2")
+            else:
+                await conn.execute("update locks set id = id where id = 2")
+            await conn.execute("insert into calls values ($1, $2)", event.envelope.id, code)
+
+        topic = f"{topic_prefix}{CATALOG_INDUSTRY.name}"
+        await ensure_topics(
+            kafka.bootstrap, [CATALOG_INDUSTRY, dlq_spec(CATALOG_INDUSTRY.name)], prefix=topic_prefix
+        )
+        events = [envelope("A", 1), envelope("B", 1)]
+        await produce(kafka, topic, [(e.headers(), e.value()) for e in events])
+        r = ConsumerRunner(
+            name=f"c-{uuid.uuid4()}",
+            pool=pool,
+            bootstrap=kafka.bootstrap,
+            handlers={INDUSTRY_CREATED.type: handle},
+            status=RuntimeStatus(),
+            topic_prefix=topic_prefix,
+            max_retries=2,
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(r.run(stop))
+        try:
+            await wait_until(
+                lambda: other_done is not None and other_done.done(), what="the other writer served"
+            )
+            assert other_done is not None
+            await other_done
+            await other.execute("commit")
+            await wait_until(
+                lambda: r.applied._value.get() + r.dead._value.get() >= 2, what="both events settled"
+            )
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 20)
+        assert r.dead._value.get() == 0
+        async with pool.acquire() as conn:
+            assert sorted(row["code"] for row in await conn.fetch("select code from calls")) == ["A", "B"]
+        assert attempts[:2] == ["A", "B"]
+        assert attempts.count("B") == 2  # refused once, then applied with the whole batch
+    finally:
+        await other.close()

@@ -7,8 +7,9 @@ savepoint is rolled back and the batch is applied event by event: each in a save
 with its inbox row, so a failing event is retried a bounded number of times and then
 dead-lettered without undoing its neighbours. Offsets are committed to Kafka
 only after the database commit (and after dead letters are acknowledged): a crash re-delivers,
-and the inbox absorbs the re-delivery. A database outage is not the message's fault: the batch
-is rolled back, the consumer seeks back and retries with backoff, and nothing is dead-lettered.
+and the inbox absorbs the re-delivery. A database outage, or a deadlock with another writer, is
+not the message's fault: the batch is rolled back, the consumer seeks back and retries with
+backoff, and nothing is dead-lettered.
 Handlers do the version check themselves (apply only a version above the stored one), so
 re-ordering is harmless too.
 """
@@ -52,6 +53,12 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.UndefinedTableError,
     asyncpg.UndefinedColumnError,
     asyncpg.InsufficientPrivilegeError,
+    # Postgres rolled the statement back for another transaction's sake (SQLSTATE 40P01, 40001).
+    # Retried in its savepoint, the handler would meet the same lock again while the batch's
+    # transaction still holds what earlier events took; rolled back whole, the batch lets the
+    # other side finish, then applies.
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
 )
 
 
@@ -267,7 +274,9 @@ class ConsumerRunner:
                     backoff = 0.5
                 except TRANSIENT as exc:
                     log.warning(
-                        "database unavailable; will retry the batch", consumer=self.name, error=str(exc)
+                        "database unavailable, or the batch lost a deadlock; will retry the batch",
+                        consumer=self.name,
+                        error=str(exc),
                     )
                     for tp, records in batch.items():
                         consumer.seek(tp, records[0].offset)

@@ -1,4 +1,4 @@
-"""A lost database connection is a transient fault, not a 500.
+"""A lost database connection, or a deadlock, is a transient fault, not a 500.
 
 When Postgres restarts (or a backend is terminated), every pooled connection is dead, and the
 request that meets one fails. This middleware, once for every route:
@@ -10,6 +10,10 @@ request that meets one fails. This middleware, once for every route:
 
 Only a failure before the response started can be turned into either; a lost connection can
 roll back a write but never half-commit it, so the client may repeat the request.
+
+A request that Postgres rolled back for a concurrent one's sake (a deadlock, SQLSTATE 40P01, or a
+serialization failure, 40001) is answered 503 with `Retry-After` too, whatever its method: its
+transaction wrote nothing, and the other one has gone on.
 """
 
 from __future__ import annotations
@@ -37,6 +41,12 @@ _LOST: tuple[type[BaseException], ...] = (
     # read the server's farewell while idle and cannot start the next query.
     asyncpg.InternalClientError,
 )
+
+
+# Postgres rolled the transaction back so that a concurrent one could go on.
+_CONFLICT: tuple[type[BaseException], ...] = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+# Seconds a client should wait after a conflict: the other transaction is already under way.
+CONFLICT_RETRY_AFTER_S = 1
 
 
 def is_connection_lost(exc: BaseException) -> bool:
@@ -77,6 +87,25 @@ class DatabaseFailover:
 
         try:
             await self.app(scope, recording_receive, tracking_send)
+            return
+        except _CONFLICT as exc:
+            if started:
+                raise
+            log.warning(
+                "rolled back by a conflict with another transaction",
+                method=method,
+                path=scope["path"],
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            await send_problem(
+                send,
+                503,
+                "Service Unavailable",
+                "The database rolled this request back because it conflicted with another one"
+                " (a deadlock); nothing of it was written. Repeat it.",
+                scope["path"],
+                headers=[(b"retry-after", str(CONFLICT_RETRY_AFTER_S).encode())],
+            )
             return
         except Exception as exc:
             if started or not is_connection_lost(exc):
