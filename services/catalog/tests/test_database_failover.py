@@ -87,7 +87,7 @@ async def test_reads_are_retried_on_a_fresh_connection_and_writes_answer_503(
 async def test_a_write_that_loses_a_deadlock_answers_503_and_writes_nothing(
     catalog: httpx.AsyncClient, catalog_settings: CatalogSettings
 ) -> None:
-    # Found by a review: a deadlock with another writer was a 500, with nothing to tell the
+    # A deadlock with another writer was a 500, with nothing to tell the
     # client that the write was rolled back and may be repeated.
     admin = await connect(catalog_settings.database_dsn())
     database = admin._params.database  # type: ignore[attr-defined]

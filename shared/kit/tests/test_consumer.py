@@ -293,7 +293,7 @@ async def test_a_batch_handler_applies_fresh_events_together_and_skips_what_the_
 async def test_a_deadlock_with_another_writer_retries_the_batch_instead_of_dead_lettering(
     kafka: KafkaCluster, topic_prefix: str, kit_db: str, pool: db.Pool
 ) -> None:
-    # Found by a review: a deadlock was a handler's failure, retried in its savepoint. When the
+    # A deadlock used to be a handler's failure, retried in its savepoint. When the
     # other side waits on a lock an earlier event of the batch took, the batch's transaction
     # still holds it, so each retry deadlocked again and a good event was dead-lettered. A
     # deadlock rolls back; the runner now treats it like an outage and retries the whole batch.
