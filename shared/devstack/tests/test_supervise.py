@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mpe_devstack.supervise import GaveUp, RestartPolicy, Supervised, Supervisor
+from mpe_devstack.supervise import GaveUp, RestartPolicy, Supervised, Supervisor, exit_words
 
 FAST = RestartPolicy(first_delay_s=0.05, max_delay_s=0.2, max_crashes=3, window_s=30)
 
@@ -27,6 +27,10 @@ class Proc:
     @property
     def exit_code(self) -> int | None:
         return None if self.proc is None else self.proc.poll()
+
+    @property
+    def ended(self) -> str | None:
+        return exit_words(self.exit_code)
 
     def start(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-c", self.code])
@@ -94,3 +98,13 @@ def test_a_service_that_keeps_crashing_makes_it_give_up_after_backing_off() -> N
 def test_backoff_doubles_up_to_its_cap() -> None:
     policy = RestartPolicy()
     assert [policy.delay(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+
+
+@pytest.mark.unit
+def test_exit_words_say_how_a_process_ended() -> None:
+    assert exit_words(None) is None
+    assert exit_words(0) == "exited with 0"
+    assert exit_words(3) == "exited with 3"
+    assert exit_words(-9) == "was killed by SIGKILL"
+    assert exit_words(-15) == "was killed by SIGTERM"
+    assert exit_words(-200) == "was killed by signal 200"

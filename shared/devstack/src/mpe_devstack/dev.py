@@ -30,7 +30,7 @@ from mpe_devstack.jars import ensure_kafka_jars, repo_root
 from mpe_devstack.kafka import KafkaCluster
 from mpe_devstack.ports import port_is_listening, wait_for_port_closed, wait_ready
 from mpe_devstack.postgres import PostgresServer
-from mpe_devstack.supervise import RestartPolicy, Supervisor
+from mpe_devstack.supervise import RestartPolicy, Supervised, Supervisor, exit_words
 from mpe_kit.auth import issue_token
 
 _ALL_SCOPES = "catalog:read,firms:read,firms:financials,budget:read"
@@ -87,9 +87,44 @@ class Service:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def exit_code(self) -> int | None:
-        """None while it runs (or before it started), its exit code once it has exited."""
-        return None if self.proc is None else self.proc.poll()
+    def ended(self) -> str | None:
+        """None while it runs (or before it started); how it ended once it has."""
+        return exit_words(None if self.proc is None else self.proc.poll())
+
+
+@dataclass
+class Broker:
+    """The dev stack's one Kafka node, as the supervisor watches it."""
+
+    cluster: KafkaCluster
+    name: str = "Kafka"
+
+    @property
+    def ended(self) -> str | None:
+        """None while the broker runs; how it ended once it has."""
+        return exit_words(self.cluster.exit_code(self.cluster.node_ids[0]))
+
+    def start(self) -> None:
+        """Start it again and wait until it serves."""
+        self.cluster.start_node(self.cluster.node_ids[0])
+
+
+@dataclass
+class Database:
+    """The dev stack's Postgres, as the supervisor watches it (pg_ctl runs it detached, so its
+    exit code is not ours to read)."""
+
+    server: PostgresServer
+    name: str = "Postgres"
+
+    @property
+    def ended(self) -> str | None:
+        """None while the server runs; "stopped" once its process is gone."""
+        return None if self.server.postmaster_pid() is not None else "stopped"
+
+    def start(self) -> None:
+        """Start it again (Postgres recovers from its WAL) and wait until it accepts connections."""
+        self.server.start()
 
 
 def _say(msg: str) -> None:
@@ -325,13 +360,24 @@ def run(settings: DevSettings) -> int:
                 f"demo budget: {demo.load_budget(budget.url, token, log=_say)} ({time.monotonic() - t0:.1f}s)"
             )
         _print_banner(services, kafka, pg, home, time.monotonic() - started)
-        # A crashed service is restarted with backoff; one that keeps crashing stops everything.
+        # A crashed service, broker or database is restarted with backoff; one that keeps
+        # crashing stops everything.
+        broker, database = Broker(kafka), Database(pg)
+        hints: dict[str, Path] = {svc.name: logs / f"{svc.name}.log" for svc in services}
+        hints |= {broker.name: kafka.log_file(kafka.node_ids[0]), database.name: pg.log_file}
+
+        def restart(what: Supervised) -> None:
+            if isinstance(what, Broker | Database):
+                what.start()
+            else:
+                _start_service(cast("Service", what), logs)
+
         supervisor = Supervisor(
-            list(services),
-            start=lambda svc: _start_service(cast("Service", svc), logs),
+            [database, broker, *services],
+            start=restart,
             say=_say,
             policy=RestartPolicy(max_crashes=settings.max_crashes, window_s=settings.crash_window_s),
-            log_hint=lambda svc: f"; see {logs}/{svc.name}.log",
+            log_hint=lambda what: f"; see {hints[what.name]}",
         )
         while True:
             supervisor.check()

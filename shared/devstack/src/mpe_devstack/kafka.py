@@ -396,6 +396,11 @@ class KafkaCluster:
             self._reap(node_id, 10)
             raise
 
+    def exit_code(self, node_id: int) -> int | None:
+        """None while the node runs (or was never started here), its `poll()` once it has exited."""
+        proc = self._procs.get(node_id)
+        return None if proc is None else proc.poll()
+
     def kill_node(self, node_id: int) -> None:
         """SIGKILL one node, as a crash would, and wait until it is gone."""
         self._check_node(node_id)

@@ -11,6 +11,7 @@ import shutil
 import stat
 import subprocess
 import tempfile
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -156,6 +157,51 @@ class PostgresServer:
         # pg_ctl status: 0 running, 3 not running, 4 no usable data directory.
         return self._pg_ctl("status", timeout=30, check=False).returncode == 0
 
+    def postmaster_pid(self) -> int | None:
+        """The running server's process id, from its `postmaster.pid`; None when none runs.
+
+        Cheaper than `pg_ctl status` (no process started), for a supervisor that asks often.
+        """
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (OSError, ValueError, IndexError):
+            return None
+        # The file outlives a killed server, and its number may since be another process's.
+        ours = str(self.data_dir).encode() in argv
+        return pid if ours and state not in ("Z", "X") else None
+
+    def _wait_out_a_dead_server(self, timeout: float) -> None:
+        """After the server was killed, wait until its process is reaped and its backends have left.
+
+        Until then `pg_ctl` and Postgres itself read the old `postmaster.pid` as a server still
+        running, and the shared memory as still in use, and refuse to start.
+        """
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return
+        if self.postmaster_pid() is not None:
+            return
+        deadline = time.monotonic() + timeout
+        while Path(f"/proc/{pid}").exists() or self._orphaned_backends():
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"the killed Postgres (pid {pid}) or its backends are still there")
+            time.sleep(0.1)
+
+    def _orphaned_backends(self) -> list[int]:
+        """Backends of this cluster whose postmaster is gone, by their open data directory."""
+        found = []
+        data_dir = str(self.data_dir.resolve())
+        for proc_dir in Path("/proc").iterdir():
+            if not proc_dir.name.isdigit():
+                continue
+            with contextlib.suppress(OSError):
+                if os.readlink(proc_dir / "cwd") == data_dir:
+                    found.append(int(proc_dir.name))
+        return found
+
     # -- directories and ownership ------------------------------------------------------
 
     def _give_to_pg_user(self, path: Path) -> None:
@@ -206,6 +252,7 @@ class PostgresServer:
     def start(self, timeout: float = 60) -> None:
         """Initialise the cluster on first use, then start it and wait until it accepts connections."""
         refuse_servers_in_unit_lane("Postgres")
+        self._wait_out_a_dead_server(timeout)
         if self._is_running():
             # Left over by a launcher that died: restart so our port and settings apply.
             self.stop()

@@ -1,13 +1,14 @@
 """Keep the dev stack's services running: restart one that exits, with backoff, and say so.
 
-One crashed process no longer takes down the whole `make dev`: it is started again after a
-delay that doubles with each crash (1 s, 2 s, 4 s … up to 30 s). Only a service that keeps
+One crashed process (a service, Kafka or Postgres) no longer takes down the whole `make dev`:
+it is started again after a delay that doubles with each crash (1 s, 2 s, 4 s … up to 30 s). Only a service that keeps
 crashing (more than `max_crashes` times within `window_s`) makes the runner give up and stop
 everything, since restarting it again would only hide the fault.
 """
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,13 +16,25 @@ from typing import Protocol
 
 
 class Supervised(Protocol):
-    """A service process, as the dev runner keeps it."""
+    """A process the dev runner keeps running."""
 
     name: str
 
     @property
-    def exit_code(self) -> int | None:
-        """None while it runs, its exit code once it has exited."""
+    def ended(self) -> str | None:
+        """None while it runs; once it has stopped, how (`exit_words`, or "is gone")."""
+
+
+def exit_words(code: int | None) -> str | None:
+    """A child's `poll()` in words: None while it runs, "exited with 1", "was killed by SIGKILL"."""
+    if code is None:
+        return None
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with {code}"
 
 
 @dataclass(frozen=True)
@@ -85,18 +98,18 @@ class Supervisor:
                     self._say(f"restarting {svc.name}")
                     self._start(svc)
                 continue
-            code = svc.exit_code
-            if code is None:
+            how = svc.ended
+            if how is None:
                 continue
             st.crashes = [t for t in st.crashes if now - t < p.window_s] + [now]
             n = len(st.crashes)
             if n > p.max_crashes:
                 raise GaveUp(
-                    f"{svc.name} exited with {code}, its {n}th exit in {p.window_s:g}s; giving up{self._hint(svc)}"
+                    f"{svc.name} {how}, its {n}th exit in {p.window_s:g}s; giving up{self._hint(svc)}"
                 )
             delay = p.delay(n)
             st.restart_at = now + delay
             self._say(
-                f"{svc.name} exited with {code}; restarting it in {delay:g}s"
+                f"{svc.name} {how}; restarting it in {delay:g}s"
                 f" (exit {n} of {p.max_crashes} allowed in {p.window_s:g}s){self._hint(svc)}"
             )
