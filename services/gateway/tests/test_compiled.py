@@ -429,6 +429,7 @@ FINANCIALS = '{ firm(brn: "F1") { nameEn mpeSalesRatio } }'.replace("F1", F1)
         ('{ projects(filter: {firm: "bad"}) { totalCount } }', None, ALL, MAX_PAGE),
         ("{ coverageGaps(fiscalYear: 0) { totalCount } }", None, ALL, MAX_PAGE),
         ("{ coverageGaps(fiscalYear: 10000) { totalCount } }", None, ALL, MAX_PAGE),
+        ("{ programs(fiscalYear: 99999) { totalCount } }", None, ALL, MAX_PAGE),
         ("query($n: Int!) { technologies(first: $n) { totalCount } }", {"n": 500}, ALL, MAX_PAGE),
         ("query($b: String!) { firm(brn: $b) { brn } }", {"b": "0000000001"}, ALL, MAX_PAGE),
         # Variables that do not coerce.

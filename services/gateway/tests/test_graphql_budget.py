@@ -608,12 +608,16 @@ async def test_coverage_gaps_page_to_the_end(
     assert seen == semi(6, 7, *range(11, 25))
 
 
-@pytest.mark.parametrize("year", [0, 10000])
+PROGRAMS_OF = "query($year: Int, $first: Int) { programs(fiscalYear: $year, first: $first) { totalCount } }"
+
+
+@pytest.mark.parametrize("query", [GAPS, PROGRAMS_OF], ids=["coverageGaps", "programs"])
+@pytest.mark.parametrize("year", [0, 10000, 99999])
 async def test_a_fiscal_year_out_of_range_is_bad_input(
-    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient], year: int
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient], year: int, query: str
 ) -> None:
     client = await client_with(conn, gateway, "budget:read")
-    body = await gql(client, GAPS, year=year, first=5)
+    body = await gql(client, query, year=year, first=5)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "`fiscalYear` must be between 1 and 9999" in body["errors"][0]["message"]
 

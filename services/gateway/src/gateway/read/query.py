@@ -296,6 +296,8 @@ class Query:
         after: After = None,
     ) -> ProgramConnection | None:
         size = page_size(first, info.context.max_page)
+        if fiscal_year is not None:
+            valid_fiscal_year(fiscal_year)
         async with info.context.pool.acquire() as conn:
             rows = await store.budget.programs_page(
                 conn, fiscal_year=fiscal_year, after=after_key(after), limit=size + 1

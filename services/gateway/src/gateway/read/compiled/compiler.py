@@ -374,8 +374,11 @@ class Compiler:
 
     def f_Query_programs(self, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
         def read(args: dict[str, Any], max_page: int) -> list[object]:
+            year = args.get("fiscalYear")
+            if year is not None and not 1 <= year <= 9999:
+                raise Unsupported(ARGUMENTS)  # the resolver says what is wrong
             size = first_of(args, max_page)
-            return [args.get("fiscalYear"), after_of(args), size + 1, size]
+            return [year, after_of(args), size + 1, size]
 
         params = self.site(field, details[0].node, read, 4)
         year = params[0]
