@@ -18,7 +18,7 @@ import pytest
 
 from gateway.http.export import ENTITIES as EXPORTS
 from mpe_devstack.ports import port_is_listening
-from mpe_devstack.testing import free_dev_ports
+from mpe_devstack.testing import free_dev_ports, kill_leftovers
 
 
 def _processes_mentioning(text: str) -> list[str]:
@@ -83,38 +83,47 @@ def _check_demo(ports: dict[str, int], creds: dict[str, str]) -> None:
     assert year["envelope_krw"] == 937_560_000_000
     assert year["committed_krw"] == 52_520_000_000
 
-    # The demo's headline figures, as partners see them.
+    # The demo's headline figures, as partners see them. `active` counts by the terms' dates, so
+    # it is asked on fixed days: the dataset's last day (2026-11-25), and the day the 2nd cohort's
+    # terms run out (without a day it is today's figure, which changes as the calendar moves).
     demo_query = """{
       then: designationProgress(asOf: "2023-12-31") { designated }
-      now: designationProgress { designated active byCohort { cohort designated } }
+      now: designationProgress(asOf: "2026-11-25") { designated active byCohort { cohort designated } }
+      later: designationProgress(asOf: "2027-01-10") { active }
       programOverview(fiscalYear: 2023) {
         envelopeKrw committedKrw newProjectCount byTrack { track committedKrw projectCount }
       }
     }"""
+    expected = {
+        "then": {"designated": 66},
+        # 22 of the 1st cohort expired in January 2026, and 1 firm was revoked.
+        "now": {
+            "designated": 86,
+            "active": 63,
+            "byCohort": [{"cohort": c, "designated": n} for c, n in ((1, 22), (2, 21), (3, 23), (4, 20))],
+        },
+        "later": {"active": 43},  # the 2nd cohort's terms run out on 2027-01-10: 20 firms leave
+        "programOverview": {
+            "envelopeKrw": "937560000000",
+            "committedKrw": "52520000000",
+            "newProjectCount": 96,
+        },
+    }
+    tracks = [(21, "13400000000"), (34, "19630000000"), (41, "19490000000")]
     deadline = time.monotonic() + 60
-    while True:
+    while True:  # until the gateway has projected the whole demo
         figures = httpx.post(
             f"{gateway}/graphql",
             json={"query": demo_query},
             headers={"X-API-Key": creds["MPE_PARTNER_KEY"]},
         ).json()["data"]
-        # The first cohort expires shortly after loading; wait for the projection to show it.
-        if figures["now"]["active"] < 86 or time.monotonic() > deadline:
+        by_track = figures["programOverview"].pop("byTrack")
+        seen = sorted((t["projectCount"], t["committedKrw"]) for t in by_track)
+        if (figures == expected and seen == tracks) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    assert figures["then"]["designated"] == 66
-    assert figures["now"]["designated"] == 86
-    assert figures["now"]["active"] == 63  # 22 of the 1st cohort expired in Jan 2026, 1 revoked
-    assert [c["designated"] for c in figures["now"]["byCohort"]] == [22, 21, 23, 20]
-    overview = figures["programOverview"]
-    assert overview["envelopeKrw"] == "937560000000"
-    assert overview["committedKrw"] == "52520000000"
-    assert overview["newProjectCount"] == 96
-    assert sorted((t["projectCount"], t["committedKrw"]) for t in overview["byTrack"]) == [
-        (21, "13400000000"),
-        (34, "19630000000"),
-        (41, "19490000000"),
-    ]
+    assert figures == expected
+    assert seen == tracks
 
 
 def _export(gateway: str, entity: str, key: str) -> list[dict[str, Any]]:
@@ -300,6 +309,7 @@ def test_dev_stack_comes_up_and_stops_cleanly(tmp_path: Path, sig: signal.Signal
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+            kill_leftovers(home)  # a failed run must not leave its broker and database to the next tests
     output = (tmp_path / "mpe-dev.log").read_text()
     assert proc.returncode == 0, output
     assert took < 20
