@@ -99,12 +99,16 @@ class Stack:
             if self.pg_stat_statements
             else {}
         )
-        self.pg = PostgresServer(home / "pg", port=free_port_range(1), settings=settings)
-        self.kafka = KafkaCluster(home / "kafka", nodes=1, base_port=free_port_range(2))
+        # Every port from one block, so no two listeners draw the same one: Postgres, Kafka and
+        # its controller, the services, then the gateway's ops port (where its /metrics is,
+        # never on the partner port).
+        ports = iter(range(first := free_port_range(4 + len(SERVICES)), first + 4 + len(SERVICES)))
+        self.pg = PostgresServer(home / "pg", port=next(ports), settings=settings)
+        self.kafka = KafkaCluster(home / "kafka", nodes=1, base_port=next(ports))
+        next(ports)  # the controller's
         self.secret = secrets.token_urlsafe(32)
-        self.ports = {name: free_port_range(1) for name in SERVICES}
-        # The gateway's /metrics is on its ops port, never on the partner port.
-        self.gateway_ops_port = free_port_range(1)
+        self.ports = {name: next(ports) for name in SERVICES}
+        self.gateway_ops_port = next(ports)
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.key = ""
 

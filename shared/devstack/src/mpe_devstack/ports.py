@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import random
 import socket
 import subprocess
@@ -36,16 +37,42 @@ def _can_bind(host: str, port: int) -> bool:
         return True
 
 
-def free_port_range(count: int, host: str = "127.0.0.1", attempts: int = 200) -> int:
-    """Return the first port of `count` consecutive free TCP ports on host."""
+def port_slice() -> tuple[int, int]:
+    """The ports this process draws blocks from, [low, high).
+
+    Under pytest-xdist, worker k of n draws from the k-th of n equal slices of the range, so two
+    workers never draw the same port: a drawn port stays unbound for seconds (while a JVM or
+    Postgres starts), and a probe of it in another worker would find it free.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ...
+    count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if not (worker.startswith("gw") and worker[2:].isdigit() and count.isdigit() and int(count) > 0):
+        return _BLOCK_LOW, _BLOCK_HIGH
+    k, n = int(worker[2:]), int(count)
+    size = (_BLOCK_HIGH - _BLOCK_LOW) // n
+    return _BLOCK_LOW + (k % n) * size, _BLOCK_LOW + (k % n + 1) * size
+
+
+def free_port_range(
+    count: int, host: str = "127.0.0.1", attempts: int = 200, *, span: int | None = None
+) -> int:
+    """Return the first port of `count` consecutive free TCP ports on host.
+
+    `span` (at least `count`) is how far above the first port the caller will use ports, all of
+    them inside this process's slice (`port_slice`).
+    """
     if count < 1:
         raise ValueError("count must be at least 1")
+    low, high = port_slice()
+    span = max(span or count, count)
+    if span >= high - low:
+        raise ValueError(f"{span} ports do not fit in this process's slice {low}-{high - 1}")
     rng = random.Random()  # noqa: S311 - port choice, not security
     for _ in range(attempts):
-        first = rng.randrange(_BLOCK_LOW, _BLOCK_HIGH - count)
+        first = rng.randrange(low, high - span)
         if all(_can_bind(host, first + i) for i in range(count)):
             return first
-    raise RuntimeError(f"no block of {count} free ports found on {host}")
+    raise RuntimeError(f"no block of {count} free ports found on {host} in {low}-{high - 1}")
 
 
 def free_port_apart(offset: int, count: int = 1, host: str = "127.0.0.1", attempts: int = 200) -> int:
@@ -54,7 +81,7 @@ def free_port_apart(offset: int, count: int = 1, host: str = "127.0.0.1", attemp
     if offset <= count:
         raise ValueError("offset must exceed count")
     for _ in range(attempts):
-        first = free_port_range(count, host)
+        first = free_port_range(count, host, span=offset + count)
         if all(_can_bind(host, p + offset) for p in range(first, first + count)):
             return first
     raise RuntimeError(f"no {count} free ports with free ports {offset} above them")
