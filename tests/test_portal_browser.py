@@ -29,7 +29,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, WebSocket, expect, sync_playwright
 
-from mpe_devstack.testing import free_dev_ports
+from mpe_devstack.testing import free_dev_ports, kill_leftovers
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "services" / "gateway" / "portal" / "dist"
@@ -118,6 +118,7 @@ def dev_stack(tmp_path: Path) -> Iterator[DevStack]:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+                kill_leftovers(home)
 
 
 @pytest.fixture
@@ -229,10 +230,26 @@ def _explorer_queries_and_subscribes(stack: DevStack, page: Page, requests: Requ
     page.screenshot(path=shots / "explorer-query.png")
 
     sockets: list[WebSocket] = []
-    page.on("websocket", lambda ws: sockets.append(ws))
+    sent: list[str] = []
+
+    def watch(ws: WebSocket) -> None:
+        sockets.append(ws)
+        ws.on(
+            "framesent",
+            lambda payload: sent.append(payload if isinstance(payload, str) else payload.decode()),
+        )
+
+    page.on("websocket", watch)
     _set_query(page, f'subscription {{ technologyChanged(codes: ["{NEW_CODE}"]) {{ code nameKo status }} }}')
     page.locator(".graphiql-execute-button").click()
-    page.wait_for_timeout(1000)  # the socket's connection_init and subscribe go out first
+    # The write goes only once the subscribe has gone out (a busy machine may take seconds to open
+    # the socket), and a moment later, for the gateway to register it.
+    for _ in range(300):
+        if any('"subscribe"' in frame for frame in sent):
+            break
+        page.wait_for_timeout(100)
+    assert any('"subscribe"' in frame for frame in sent), sent
+    page.wait_for_timeout(300)
     _list_a_technology(stack)
     update = _wait_for_response(page, NEW_CODE)
     assert update["data"] == {

@@ -7,11 +7,14 @@ Kafka started, then the budget service died at its bind with only "exited with 3
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from mpe_devstack.dev import OPS_PORT_OFFSET, DevSettings, dev_ports, port_problem
-from mpe_devstack.testing import free_dev_ports
+from mpe_devstack.testing import free_dev_ports, kill_leftovers
 
 pytestmark = pytest.mark.unit
 
@@ -64,3 +67,22 @@ def test_a_port_in_use_is_refused_naming_its_listener() -> None:
         problem = port_problem(_settings(**ports))
     assert problem is not None
     assert f"port {ports['MPE_DEV_PG_PORT']}, for Postgres (MPE_DEV_PG_PORT), is already in use" in problem
+
+
+def test_kill_leftovers_kills_what_runs_in_or_names_the_stack_and_nothing_else(tmp_path: Path) -> None:
+    home = tmp_path / "dev"
+    (home / "pg").mkdir(parents=True)
+    # A broker names its properties under the stack in its command line.
+    naming = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(home / "kafka")])
+    inside = subprocess.Popen(["sleep", "60"], cwd=home / "pg")  # a Postgres backend's cwd
+    other = subprocess.Popen(["sleep", "60"], cwd=tmp_path)
+    try:
+        killed = kill_leftovers(home)
+        assert sorted(killed) == sorted([naming.pid, inside.pid])
+        assert naming.wait(5) == -9
+        assert inside.wait(5) == -9
+        assert other.poll() is None
+    finally:
+        for p in (naming, inside, other):
+            p.kill()
+            p.wait()

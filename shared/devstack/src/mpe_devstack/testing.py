@@ -6,8 +6,10 @@ rows or events while sharing the two servers (which take seconds to start).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import signal
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -43,6 +45,30 @@ def free_dev_ports() -> dict[str, int]:
         "MPE_DEV_KAFKA_PORT": first + 5,
     }
     return ports
+
+
+def kill_leftovers(home: Path) -> list[int]:
+    """SIGKILL every process of a stack under `home` that outlived its launcher: the Kafka JVM
+    and Postgres run in sessions of their own, so killing the launcher's group leaves them.
+
+    They are found by `home` in their command line (the broker's properties, the server's data
+    directory) or as their working directory (Postgres's backends). Returns the pids killed.
+    """
+    root = str(home.resolve())
+    killed = []
+    for proc_dir in Path("/proc").iterdir():
+        if not proc_dir.name.isdigit() or int(proc_dir.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc_dir / "cmdline").read_bytes().decode(errors="replace")
+            cwd = os.readlink(proc_dir / "cwd")
+        except OSError:
+            continue
+        if root in cmdline or cwd == root or cwd.startswith(root + "/"):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(proc_dir.name), signal.SIGKILL)
+                killed.append(int(proc_dir.name))
+    return killed
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
