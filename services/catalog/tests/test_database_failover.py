@@ -18,6 +18,20 @@ SEMI = {"code": "SEMI", "name_en": "Semiconductors", "name_ko": "반도체"}
 AUTO = {"code": "AUTO", "name_en": "Automotive", "name_ko": "자동차"}
 
 
+async def lock_waiter(admin: asyncpg.Connection, database: str) -> int:
+    """The backend of `database`, other than admin's, that waits for a lock (within 10 s)."""
+    async with asyncio.timeout(10):
+        while True:
+            pid: int | None = await admin.fetchval(
+                "select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()"
+                " and wait_event_type = 'Lock'",
+                database,
+            )
+            if pid is not None:
+                return pid
+            await asyncio.sleep(0.01)
+
+
 async def killed_midway(
     admin: asyncpg.Connection, database: str, request: Coroutine[Any, Any, httpx.Response]
 ) -> httpx.Response:
@@ -30,16 +44,7 @@ async def killed_midway(
     async with admin.transaction():
         await admin.execute("lock table industries in access exclusive mode")
         answer = asyncio.create_task(request)
-        async with asyncio.timeout(10):
-            while True:
-                pid = await admin.fetchval(
-                    "select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()"
-                    " and wait_event_type = 'Lock'",
-                    database,
-                )
-                if pid is not None:
-                    break
-                await asyncio.sleep(0.01)
+        pid = await lock_waiter(admin, database)
         assert await admin.fetchval("select pg_terminate_backend($1)", pid)
     return await answer
 
@@ -98,17 +103,7 @@ async def test_a_write_that_loses_a_deadlock_answers_503_and_writes_nothing(
             await admin.execute("set local deadlock_timeout = '30s'")
             await admin.execute("lock table outbox in exclusive mode")
             write = asyncio.create_task(catalog.post("/v1/industries", json=AUTO))
-            async with asyncio.timeout(10):
-                # The request has inserted its industry and waits to write its event.
-                while True:
-                    waiting = await admin.fetchval(
-                        "select count(*) from pg_stat_activity where datname = $1"
-                        " and pid <> pg_backend_pid() and wait_event_type = 'Lock'",
-                        database,
-                    )
-                    if waiting:
-                        break
-                    await asyncio.sleep(0.01)
+            await lock_waiter(admin, database)  # it has inserted its industry and waits to write its event
             await admin.execute("lock table industries in share mode")
             answer = await write
         assert answer.status_code == 503, answer.text
