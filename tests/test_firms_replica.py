@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -25,6 +24,7 @@ from firms.domain import brn_check_digit
 from firms.settings import FirmsSettings
 from mpe_devstack.kafka import KafkaCluster
 from mpe_devstack.ports import free_port
+from mpe_devstack.testing import uvicorn_serving
 from mpe_kit import db, migrations
 from mpe_kit.auth import issue_token
 
@@ -137,19 +137,8 @@ async def running(app: FastAPI, base_url: str, headers: dict[str, str]) -> Async
 @asynccontextmanager
 async def served(app: FastAPI) -> AsyncIterator[str]:
     """Serve the app over real HTTP on a free port; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(20):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with uvicorn_serving(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +31,7 @@ from firms.app import all_migrations as firms_migrations
 from firms.app import create_app as firms_app
 from firms.settings import FirmsSettings
 from mpe_devstack.ports import free_port
+from mpe_devstack.testing import uvicorn_serving
 from mpe_kit import migrations
 from mpe_kit.auth import issue_token
 
@@ -136,17 +136,8 @@ class RefusalsChangeNothing:
 
 @contextlib.asynccontextmanager
 async def serving(app: ASGIApp) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(20):
-            while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-                await asyncio.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with uvicorn_serving(app, lifespan="on") as url:
+        yield url
 
 
 @pytest.mark.parametrize("service", ["catalog", "firms", "budget"])

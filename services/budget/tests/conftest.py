@@ -13,7 +13,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -21,6 +20,7 @@ from fastapi.responses import JSONResponse
 from budget.app import all_migrations, create_app
 from budget.settings import BudgetSettings
 from mpe_devstack.ports import free_port
+from mpe_devstack.testing import uvicorn_serving
 from mpe_kit import migrations
 from mpe_kit.auth import issue_token
 from mpe_kit.db import connect as db_connect
@@ -285,8 +285,7 @@ class StubOwners:
 @pytest.fixture
 async def owners(budget: httpx.AsyncClient) -> AsyncIterator[StubOwners]:
     """Serve stubs of GET /v1/technologies/{code} and GET /v1/firms/{brn}; point the app at them."""
-    port = free_port()
-    stub = StubOwners(url=f"http://127.0.0.1:{port}")
+    stub = StubOwners(url="")
     app = FastAPI()
 
     def answer(kind: str, key: str, found: dict[str, Any] | None, request: Request) -> JSONResponse:
@@ -305,19 +304,11 @@ async def owners(budget: httpx.AsyncClient) -> AsyncIterator[StubOwners]:
     async def firm(brn: str, request: Request) -> JSONResponse:
         return answer("firm", brn, stub.firms.get(brn), request)
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-            await asyncio.sleep(0.02)
-    state = budget.app.state  # type: ignore[attr-defined]
-    state.catalog_reader = CatalogReader(base_url=stub.url, token="service-token")
-    state.firms_reader = OwnerReader(owner="firms", base_url=stub.url, token="service-token")
-    try:
+    async with uvicorn_serving(app) as stub.url:
+        state = budget.app.state  # type: ignore[attr-defined]
+        state.catalog_reader = CatalogReader(base_url=stub.url, token="service-token")
+        state.firms_reader = OwnerReader(owner="firms", base_url=stub.url, token="service-token")
         yield stub
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture

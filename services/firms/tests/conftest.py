@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -12,7 +11,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -20,6 +18,7 @@ from fastapi.responses import JSONResponse
 from firms.app import all_migrations, create_app
 from firms.settings import FirmsSettings
 from mpe_devstack.ports import free_port
+from mpe_devstack.testing import uvicorn_serving
 from mpe_kit import migrations
 from mpe_kit.auth import issue_token
 from mpe_kit.db import Pool, connect
@@ -195,8 +194,7 @@ class StubCatalog:
 @pytest.fixture
 async def stub_catalog(api: httpx.AsyncClient) -> AsyncIterator[StubCatalog]:
     """Serve a stub of GET /v1/technologies/{code} with uvicorn, and point the firms app at it."""
-    port = free_port()
-    stub = StubCatalog(url=f"http://127.0.0.1:{port}")
+    stub = StubCatalog(url="")
     app = FastAPI()
 
     @app.get("/v1/technologies/{code}")
@@ -208,17 +206,9 @@ async def stub_catalog(api: httpx.AsyncClient) -> AsyncIterator[StubCatalog]:
             return JSONResponse({"detail": f"{code} does not exist"}, status_code=404)
         return JSONResponse(stub.technologies[code])
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-            await asyncio.sleep(0.02)
-    api.app.state.catalog_reader = CatalogReader(base_url=stub.url, token="service-token")  # type: ignore[attr-defined]
-    try:
+    async with uvicorn_serving(app) as stub.url:
+        api.app.state.catalog_reader = CatalogReader(base_url=stub.url, token="service-token")  # type: ignore[attr-defined]
         yield stub
-    finally:
-        server.should_exit = True
-        await task
 
 
 def catalog_technology(code: str, *, status: str = "listed", version: int = 1) -> dict[str, Any]:

@@ -8,10 +8,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 
 from mpe_devstack import demo
-from mpe_devstack.ports import free_port
+from mpe_devstack.testing import uvicorn_serving
 
 from .conftest import firm_body, token, valid_brn
 
@@ -19,19 +18,8 @@ from .conftest import firm_body, token, valid_brn
 @pytest.fixture
 async def served(api: httpx.AsyncClient) -> AsyncIterator[str]:
     """The test's firms app on a real port, as the loader talks to it."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(api.app, host="127.0.0.1", port=port, log_config=None, lifespan="off")  # type: ignore[attr-defined]
-    )
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-            await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+    async with uvicorn_serving(api.app, lifespan="off") as url:  # type: ignore[attr-defined]
+        yield url
 
 
 async def test_a_demo_stopped_half_way_is_reported_as_partly_loaded(

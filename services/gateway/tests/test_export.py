@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
@@ -22,7 +21,7 @@ from gateway.app import create_app
 from gateway.http.export import ENTITIES
 from gateway.partners.keys import SCOPES
 from gateway.settings import GatewaySettings
-from mpe_devstack.ports import free_port
+from mpe_devstack.testing import uvicorn_serving
 from mpe_events.registry import PROGRAM_UPDATED, PROJECT_DISBURSED
 from mpe_kit import db, ops
 
@@ -400,18 +399,8 @@ async def test_exports_spend_the_keys_rate_and_are_counted(
 @contextlib.asynccontextmanager
 async def served(app: FastAPI) -> AsyncIterator[str]:
     """The app (its lifespan already running) behind a real HTTP server, so that clients can hang up."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-                await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with uvicorn_serving(app, lifespan="off") as url:
+        yield url
 
 
 async def _many_technologies(conn: db.Conn, n: int, *, start: int = 0) -> None:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import pytest
-import uvicorn
 from asgi_lifespan import LifespanManager
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from mpe_devstack.ports import free_port
 from mpe_devstack.rawhttp import exchange
+from mpe_devstack.testing import uvicorn_serving
 from mpe_kit import bodylimit, db
 
 from .conftest import new_key
@@ -28,26 +26,11 @@ PART = 64 * 1024
 async def serving(settings: GatewaySettings) -> AsyncIterator[int]:
     """The gateway as it is served in production (its HTTP parser and options), on a free port."""
     app = create_app(settings, with_workers=False)
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        log_config=None,
-        lifespan="off",
-        **bodylimit.server_options(settings),
-    )
-    server = uvicorn.Server(config)
-    async with LifespanManager(app):
-        task = asyncio.create_task(server.serve())
-        try:
-            async with asyncio.timeout(10):
-                while not server.started:  # noqa: ASYNC110 - uvicorn exposes a flag, not an event
-                    await asyncio.sleep(0.02)
-            yield port
-        finally:
-            server.should_exit = True
-            await task
+    async with (
+        LifespanManager(app),
+        uvicorn_serving(app, lifespan="off", **bodylimit.server_options(settings)) as url,
+    ):
+        yield int(url.rsplit(":", 1)[1])
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
@@ -22,7 +21,7 @@ from gateway.app import create_app
 from gateway.partners import keys
 from gateway.read.hub import ChangeHub
 from gateway.settings import GatewaySettings
-from mpe_devstack.ports import free_port
+from mpe_devstack.testing import uvicorn_serving
 from mpe_kit import db
 from mpe_kit.consumer import Event
 
@@ -54,21 +53,16 @@ async def server(gateway_db: str) -> AsyncIterator[Server]:
 
 @contextlib.asynccontextmanager
 async def serving(gateway_db: str, **overrides: Any) -> AsyncIterator[Server]:
-    port = free_port()
     settings = GatewaySettings(
         database_url=gateway_db, log_json=False, kafka_bootstrap="127.0.0.1:1", **overrides
     )
     app = create_app(settings, with_workers=False)
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
-    task = asyncio.create_task(uv.serve())
-    await until(lambda: uv.started, timeout_s=20)
-    conn = await db.connect(gateway_db)
-    try:
-        yield Server(f"ws://127.0.0.1:{port}/graphql", app.state.gateway.changes, conn)
-    finally:
-        await conn.close()
-        uv.should_exit = True
-        await asyncio.wait_for(task, 30)
+    async with uvicorn_serving(app, lifespan="on") as url:
+        conn = await db.connect(gateway_db)
+        try:
+            yield Server(f"ws{url.removeprefix('http')}/graphql", app.state.gateway.changes, conn)
+        finally:
+            await conn.close()
 
 
 async def receive(ws: ClientConnection) -> dict[str, Any]:

@@ -6,17 +6,21 @@ rows or events while sharing the two servers (which take seconds to start).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
 import signal
+import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
+import uvicorn
 
 from mpe_devstack.dev import OPS_PORT_OFFSET
 from mpe_devstack.kafka import KafkaCluster
@@ -45,6 +49,35 @@ def free_dev_ports() -> dict[str, int]:
         "MPE_DEV_KAFKA_PORT": first + 5,
     }
     return ports
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_serving(app: object, *, start_timeout_s: float = 20, **options: Any) -> AsyncIterator[str]:
+    """Serve `app` with uvicorn in this event loop; yield its `http://127.0.0.1:<port>`.
+
+    The socket is bound here, on a port the kernel picks, and handed to uvicorn: no other test
+    (another xdist worker) can take the port between choosing it and binding it, and a failed
+    bind cannot end the worker from inside uvicorn. `options` go to `uvicorn.Config`.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, **{"log_config": None, **options})  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        async with asyncio.timeout(start_timeout_s):
+            while not server.started:
+                if task.done():
+                    await task  # its error, or the exit uvicorn took instead of starting
+                    raise RuntimeError("uvicorn stopped before it started")
+                await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
+        sock.close()
 
 
 def kill_leftovers(home: Path) -> list[int]:
