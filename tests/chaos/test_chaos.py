@@ -42,6 +42,7 @@ def test_nothing_lost_nothing_twice_under_faults(home: Path) -> None:
     print(result.table())
     assert {f.kind for f in result.faults} == set(chaos.FAULTS)
     assert sum(1 for w in result.writes if w.status is not None and 200 <= w.status < 300) > 100
+    assert result.unproven() == [], result.details()  # every service written to, no writer dead
     v = result.verdict
     assert (v.missing_writes, v.unsent, v.missing_events, v.mismatched_rows) == ([], [], [], []), (
         result.details()
@@ -51,6 +52,7 @@ def test_nothing_lost_nothing_twice_under_faults(home: Path) -> None:
     # restart (the ten-minute run once found a gap there; docs/measurements.md).
     assert v.seq_gaps == [], result.details()
     assert v.ok, result.details()
+    assert result.passed, result.details()
     assert result.catch_up_s is not None
     assert result.drain_s is not None
     assert v.messages >= v.events > 0

@@ -5,12 +5,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
+import httpx
 import pytest
 
 from mpe_devstack.chaos import Result, writes
 from mpe_devstack.chaos.verdict import Verdict
 from mpe_devstack.chaos.writes import Ledger, Write
+from mpe_devstack.ports import free_port
 
 # Writes per round, as the real rounds make them: a revision and its publication; a firm, its
 # application and its move to review; a project, three transitions and two payments.
@@ -95,3 +99,61 @@ def test_the_table_sets_the_pace_made_against_the_pace_asked() -> None:
 
     assert _row(result.table(), "writes a minute") == "120 (asked 300)"
     assert _row(Result([], [], Verdict(), None).table(), "writes a minute") == "-"
+
+
+class _PayOnce(BaseHTTPRequestHandler):
+    """Refuses the first POST with 503, answers the next with 201; keeps the keys it saw."""
+
+    keys: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        _PayOnce.keys.append(self.headers.get("idempotency-key", ""))
+        first = len(_PayOnce.keys) == 1
+        body = b'{"detail": "busy"}' if first else b'{"id": "d-1"}'
+        self.send_response(503 if first else 201)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_a_payment_refused_with_a_5xx_is_sent_again_under_its_key() -> None:
+    # Found by a review: the writers never sent a payment again, so the idempotency key's replay
+    # was never exercised under the faults and "paid twice" could not happen to be seen.
+    _PayOnce.keys = []
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), _PayOnce)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ledger = Ledger()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{server.server_address[1]}") as client:
+            answer = writes._post(
+                client,
+                ledger,
+                "budget",
+                "payment",
+                "/pay",
+                {},
+                "key-1",
+                retries=2,
+                headers={"Idempotency-Key": "key-1"},
+            )
+    finally:
+        server.shutdown()
+    assert answer is not None
+    assert answer.status_code == 201
+    assert [w.status for w in ledger.writes] == [503, 201]
+    assert _PayOnce.keys == ["key-1", "key-1"]
+
+
+def test_a_writer_that_dies_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(client: object, ledger: Ledger, n: int) -> None:
+        raise KeyError("id")  # a 2xx whose body had no id
+
+    monkeypatch.setitem(writes.ROUNDS, "firms", broken)
+    ledger = Ledger()
+    writes.writer(_Stack(), "firms", ledger, threading.Event(), 60)  # type: ignore[arg-type]
+    assert ledger.died == {"firms": "KeyError('id')"}

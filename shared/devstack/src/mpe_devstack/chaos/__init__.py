@@ -18,7 +18,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mpe_devstack.chaos.common import FAULT_GAP_S, FAULTS, WRITE_SERVICES, _say
@@ -43,6 +43,8 @@ class Result:
     drain_s: float | None = None
     # The writers' asked pace, all services together, to set the pace they made against.
     asked_per_minute: float | None = None
+    # Writers that stopped on an error, by service.
+    writers_died: dict[str, str] = field(default_factory=dict)
 
     def table(self) -> str:
         """The short table the run prints."""
@@ -70,10 +72,29 @@ class Result:
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"  {k.ljust(width)}  {val}" for k, val in rows)
 
+    def unproven(self) -> list[str]:
+        """Why the run proves nothing, whatever the verdict: a service never written to (or its
+        writer dead), a fault kind never injected."""
+        found = [f"the {svc} writer stopped: {err}" for svc, err in sorted(self.writers_died.items())]
+        for svc in WRITE_SERVICES:
+            if not any(
+                w.service == svc and w.status is not None and 200 <= w.status < 300 for w in self.writes
+            ):
+                found.append(f"no write to {svc} was answered 2xx")
+        found += [
+            f"no {kind} fault was injected" for kind in FAULTS if all(f.kind != kind for f in self.faults)
+        ]
+        return found
+
     @property
     def passed(self) -> bool:
-        """Nothing lost or twice, no gap, and the gateway caught up."""
-        return self.verdict.ok and self.catch_up_s is not None and self.drain_s is not None
+        """Nothing lost or twice, no gap, the gateway caught up, and the run tested something."""
+        return (
+            self.verdict.ok
+            and self.catch_up_s is not None
+            and self.drain_s is not None
+            and not self.unproven()
+        )
 
     def _pace(self) -> str:
         """Writes a minute from the first write sent to the last, and the pace asked."""
@@ -95,7 +116,7 @@ class Result:
 
     def details(self, limit: int = 20) -> str:
         """The first few findings of each kind, for a failed run."""
-        out: list[str] = []
+        out: list[str] = [f"not a test: {why}" for why in self.unproven()]
         v = self.verdict
         for name, items in (
             ("write answered 2xx but not in its database", v.missing_writes),
@@ -165,7 +186,7 @@ def run(
         (home / "writes.json").write_text(json.dumps([vars(w) for w in ledger.writes]))
         (home / "faults.json").write_text(json.dumps([vars(f) for f in faults]))
         verdict = asyncio.run(judge(stack, ledger.writes, faults))
-        return Result(faults, ledger.writes, verdict, catch_up, drained, per_minute)
+        return Result(faults, ledger.writes, verdict, catch_up, drained, per_minute, dict(ledger.died))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,17 +14,21 @@ PAUSE_S = 15.0
 FAULT_GAP_S = 6.0
 # Columns that only say when a row was written in that database: they differ by design.
 _LOCAL_COLUMNS = frozenset({"updated_at", "created_at"})
-# (read-model table, source service, source table, key column)
+# (read-model table, source service, source table, key column, the entity's type in the feed)
 COMPARED = (
-    ("industries", "catalog", "industries", "code"),
-    ("technologies", "catalog", "technologies", "code"),
-    ("revisions", "catalog", "revisions", "id"),
-    ("firms", "firms", "firms", "brn"),
-    ("designations", "firms", "designations", "id"),
-    ("fiscal_years", "budget", "fiscal_years", "year"),
-    ("programs", "budget", "programs", "code"),
-    ("projects", "budget", "projects", "code"),
+    ("industries", "catalog", "industries", "code", "industry"),
+    ("technologies", "catalog", "technologies", "code", "technology"),
+    ("revisions", "catalog", "revisions", "id", "revision"),
+    ("firms", "firms", "firms", "brn", "firm"),
+    ("designations", "firms", "designations", "id", "designation"),
+    ("fiscal_years", "budget", "fiscal_years", "year", "fiscal_year"),
+    ("programs", "budget", "programs", "code", "program"),
+    ("projects", "budget", "projects", "code", "project"),
+    ("disbursements", "budget", "disbursements", "id", "disbursement"),
 )
+# Replicas another write service keeps from events: (its service, its table, source service,
+# source table, key column). Their shared columns must equal the source's.
+REPLICAS = (("budget", "firm_replica", "firms", "firms", "brn"),)
 
 
 def _say(msg: str) -> None:

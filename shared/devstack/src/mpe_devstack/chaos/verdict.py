@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from mpe_devstack.chaos.common import _LOCAL_COLUMNS, COMPARED, WRITE_SERVICES
+from mpe_devstack.chaos.common import _LOCAL_COLUMNS, COMPARED, REPLICAS, WRITE_SERVICES
 from mpe_devstack.chaos.faults import Fault
 from mpe_devstack.chaos.stack import Stack
 from mpe_devstack.chaos.writes import Write
@@ -57,9 +57,23 @@ _WRITE_CHECKS = {
     ("firms", "designation"): "select 1 from designations where id = $1::uuid",
     ("firms", "transition"): "select 1 from designations where id = $1::uuid and status = 'under_review'",
     ("budget", "project"): "select 1 from projects where code = $1",
-    ("budget", "transition"): "select 1 from projects where code = $1 and status <> 'proposed'",
-    ("budget", "payment"): "select 1 from idempotency_keys where key = $1 and state = 'done'",
+    # The key is "<code> <status moved to>": each of a project's three moves is checked apart.
+    ("budget", "transition"): "select 1 from projects where code = split_part($1, ' ', 1)"
+    " and exists (select from jsonb_array_elements(history) s where s->>'to_status' = split_part($1, ' ', 2))",
+    # The payment line the key's first answer named, not only the key.
+    (
+        "budget",
+        "payment",
+    ): "select 1 from idempotency_keys k join disbursements d on d.id::text = k.response->>'id'"
+    " where k.key = $1 and k.state = 'done'",
 }
+# A project's paid total against its payment lines: a payment applied twice to the total, or a
+# line without its total, shows here on either side.
+_PAID_TOTALS = (
+    "select p.code, p.disbursed_krw, coalesce(sum(d.amount_krw), 0)::bigint as lines from projects p"
+    " left join disbursements d on d.project_code = p.code group by p.code, p.disbursed_krw"
+    " having p.disbursed_krw <> coalesce(sum(d.amount_krw), 0)"
+)
 
 
 def _norm(value: Any) -> Any:
@@ -124,79 +138,121 @@ _ABORTS_A_BATCH = frozenset({"kill-projector", "restart-postgres"})
 
 async def judge(stack: Stack, writes: list[Write], faults: list[Fault]) -> Verdict:
     """Check every promise against the databases, as they are now."""
-    v = Verdict(messages=await _messages(stack.kafka.bootstrap))
+    messages = await _messages(stack.kafka.bootstrap)
     conns = {svc: await asyncpg.connect(stack.pg.dsn(svc)) for svc in (*WRITE_SERVICES, "gateway")}
     try:
-        for w in writes:
-            if w.status is None or not 200 <= w.status < 300:
-                continue
-            sql = _WRITE_CHECKS[(w.service, w.what)]
-            if await conns[w.service].fetchval(sql, w.key) is None:
-                v.missing_writes.append(f"{w.service} {w.what} {w.key}")
-        gateway = conns["gateway"]
-        inbox = {str(r["event_id"]) for r in await gateway.fetch("select event_id from inbox")}
-        for svc in WRITE_SERVICES:
-            for r in await conns[svc].fetch("select id, topic, published_at from outbox"):
-                v.events += 1
-                if r["published_at"] is None:
-                    v.unsent.append(f"{svc} outbox {r['id']} ({r['topic']})")
-                if str(r["id"]) not in inbox and r["topic"] in TOPICS:
-                    v.missing_events.append(f"{svc} event {r['id']} ({r['topic']})")
-        for rm_table, svc, src_table, key in COMPARED:
-            rm_cols = set(await _columns(gateway, rm_table))
-            src_cols = set(await _columns(conns[svc], src_table))
-            shared = sorted((rm_cols & src_cols) - _LOCAL_COLUMNS)
-            read_model = await _rows(gateway, rm_table, shared, key)
-            source = await _rows(conns[svc], src_table, shared, key)
-            for k in sorted(set(read_model) | set(source)):
-                mine, theirs = read_model.get(k), source.get(k)
-                if mine is None or theirs is None:
-                    where = "read model" if mine is None else "source"
-                    v.mismatched_rows.append(f"{rm_table} {k}: missing from the {where}")
-                elif mine != theirs:
-                    diff = {c: (mine[c], theirs[c]) for c in shared if mine[c] != theirs[c]}
-                    v.mismatched_rows.append(f"{rm_table} {k}: (read model, source) {diff}")
-        # The links and sums the read model's triggers keep, against a recomputation from its rows.
-        for r in await gateway.fetch("select * from read_model_drift()"):
-            v.mismatched_rows.append(f"{r['kept_table']} ({r['found_in']} only) {r['row_value']}")
-        twice = await gateway.fetch(
-            "select entity_type, entity_key, version, count(*) as n from changes"
-            " group by 1, 2, 3 having count(*) > 1"
-        )
-        v.duplicates += [
-            f"change {r['entity_type']} {r['entity_key']} v{r['version']} x{r['n']}" for r in twice
-        ]
-        paid_twice = await conns["budget"].fetch(
-            "select project_code, paid_on, amount_krw, count(*) as n from disbursements"
-            " group by 1, 2, 3 having count(*) > 1"
-        )
-        v.duplicates += [f"disbursement {r['project_code']} {r['paid_on']} x{r['n']}" for r in paid_twice]
-        first = await gateway.fetchval("select min(seq) from changes")
-        if first is not None and first != 1:
-            v.seq_gaps.append(f"feed starts at seq {first}")
-        gaps = await gateway.fetch(
-            "select c.seq + 1 as missing, extract(epoch from c.applied_at)::float8 as before,"
-            " (select extract(epoch from n.applied_at)::float8 from changes n where n.seq > c.seq"
-            "  order by n.seq limit 1) as after"
-            " from changes c where c.seq < (select max(seq) from changes)"
-            " and not exists (select 1 from changes n where n.seq = c.seq + 1) order by 1"
-        )
-        for r in gaps:
-            gap = f"seq {r['missing']} missing"
-            # A batch that dies before its commit has drawn seq values from the identity, which a
-            # rollback does not return: such a gap hides no change, but breaks the promise.
-            cause = [
-                f
-                for f in faults
-                if f.kind in _ABORTS_A_BATCH and r["before"] <= f.wall_recovered and f.wall_at <= r["after"]
-            ]
-            if cause:
-                gap += f" (a batch rolled back by {cause[0].kind} at {time.strftime('%H:%M:%S', time.gmtime(cause[0].wall_at))} UTC)"
-                v.explained_gaps.append(gap)
-            v.seq_gaps.append(gap)
+        return await check(conns, writes, faults, messages=messages)
     finally:
         for conn in conns.values():
             await conn.close()
+
+
+async def _compare(
+    v: Verdict,
+    label: str,
+    mine: asyncpg.Connection,
+    table: str,
+    theirs: asyncpg.Connection,
+    src: str,
+    key: str,
+) -> None:
+    """Every row of `table` against `src`'s by `key`, every column both have (but the local ones)."""
+    shared = sorted((set(await _columns(mine, table)) & set(await _columns(theirs, src))) - _LOCAL_COLUMNS)
+    if key not in shared:
+        v.mismatched_rows.append(f"{label}: no key column {key} on both sides (columns {shared})")
+        return
+    here, there = await _rows(mine, table, shared, key), await _rows(theirs, src, shared, key)
+    for k in sorted(set(here) | set(there)):
+        a, b = here.get(k), there.get(k)
+        if a is None or b is None:
+            where = label if a is None else "source"
+            v.mismatched_rows.append(f"{label} {table} {k}: missing from the {where}")
+        elif a != b:
+            diff = {c: (a[c], b[c]) for c in shared if a[c] != b[c]}
+            v.mismatched_rows.append(f"{label} {table} {k}: ({label}, source) {diff}")
+
+
+async def check(
+    conns: dict[str, asyncpg.Connection], writes: list[Write], faults: list[Fault], *, messages: int = 0
+) -> Verdict:
+    """The verdict on these databases (a connection per write service and the gateway's)."""
+    v = Verdict(messages=messages)
+    for w in writes:
+        if w.status is None or not 200 <= w.status < 300:
+            continue
+        sql = _WRITE_CHECKS[(w.service, w.what)]
+        if await conns[w.service].fetchval(sql, w.key) is None:
+            v.missing_writes.append(f"{w.service} {w.what} {w.key}")
+    gateway = conns["gateway"]
+    inbox = {
+        str(r["event_id"])
+        for r in await gateway.fetch("select event_id from inbox where consumer = 'gateway-projector'")
+    }
+    for svc in WRITE_SERVICES:
+        for r in await conns[svc].fetch("select id, topic, published_at from outbox"):
+            v.events += 1
+            if r["published_at"] is None:
+                v.unsent.append(f"{svc} outbox {r['id']} ({r['topic']})")
+            if r["topic"] not in TOPICS:
+                # No consumer reads an unregistered topic: the event reached nobody.
+                v.missing_events.append(f"{svc} event {r['id']} on a topic no one reads ({r['topic']!r})")
+            elif str(r["id"]) not in inbox:
+                v.missing_events.append(f"{svc} event {r['id']} ({r['topic']})")
+    for rm_table, svc, src_table, key, _type in COMPARED:
+        await _compare(v, "read model", gateway, rm_table, conns[svc], src_table, key)
+    for svc, table, src_svc, src_table, key in REPLICAS:
+        await _compare(v, f"{svc}'s replica", conns[svc], table, conns[src_svc], src_table, key)
+    for side, conn in (("source", conns["budget"]), ("read model", gateway)):
+        for r in await conn.fetch(_PAID_TOTALS):
+            v.mismatched_rows.append(
+                f"project {r['code']} in the {side}: paid {r['disbursed_krw']} against lines of {r['lines']}"
+            )
+    # Each row's current version has its entry in the feed (a gap between seqs shows below;
+    # a change missing at the end of the feed shows only here).
+    for rm_table, _svc, _src, key, entity_type in COMPARED:
+        unlogged = await gateway.fetch(
+            f"select t.{key}::text as key, t.version from {rm_table} t where not exists ("
+            " select from changes c where c.entity_type = $1 and c.entity_key = t."
+            f"{key}::text and c.version = t.version)",
+            entity_type,
+        )
+        v.mismatched_rows += [f"{entity_type} {r['key']} v{r['version']}: not in the feed" for r in unlogged]
+    # The links and sums the read model's triggers keep, against a recomputation from its rows.
+    for r in await gateway.fetch("select * from read_model_drift()"):
+        v.mismatched_rows.append(f"{r['kept_table']} ({r['found_in']} only) {r['row_value']}")
+    twice = await gateway.fetch(
+        "select entity_type, entity_key, version, count(*) as n from changes"
+        " group by 1, 2, 3 having count(*) > 1"
+    )
+    v.duplicates += [f"change {r['entity_type']} {r['entity_key']} v{r['version']} x{r['n']}" for r in twice]
+    paid_twice = await conns["budget"].fetch(
+        "select project_code, paid_on, amount_krw, count(*) as n from disbursements"
+        " group by 1, 2, 3 having count(*) > 1"
+    )
+    v.duplicates += [f"disbursement {r['project_code']} {r['paid_on']} x{r['n']}" for r in paid_twice]
+    first = await gateway.fetchval("select min(seq) from changes")
+    if first is not None and first != 1:
+        v.seq_gaps.append(f"feed starts at seq {first}")
+    gaps = await gateway.fetch(
+        "select c.seq + 1 as missing, extract(epoch from c.applied_at)::float8 as before,"
+        " (select extract(epoch from n.applied_at)::float8 from changes n where n.seq > c.seq"
+        "  order by n.seq limit 1) as after"
+        " from changes c where c.seq < (select max(seq) from changes)"
+        " and not exists (select 1 from changes n where n.seq = c.seq + 1) order by 1"
+    )
+    for r in gaps:
+        gap = f"seq {r['missing']} missing"
+        # A batch that dies before its commit has drawn seq values from the identity, which a
+        # rollback does not return: such a gap hides no change, but breaks the promise.
+        cause = [
+            f
+            for f in faults
+            if f.kind in _ABORTS_A_BATCH and r["before"] <= f.wall_recovered and f.wall_at <= r["after"]
+        ]
+        if cause:
+            gap += f" (a batch rolled back by {cause[0].kind} at {time.strftime('%H:%M:%S', time.gmtime(cause[0].wall_at))} UTC)"
+            v.explained_gaps.append(gap)
+        v.seq_gaps.append(gap)
     return v
 
 

@@ -41,6 +41,8 @@ class Ledger:
 
     writes: list[Write] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # A writer that stopped on an error, by service, with the error: its service went unwritten.
+    died: dict[str, str] = field(default_factory=dict)
 
     def made(self, service: str) -> int:
         """How many writes to `service` were recorded so far (the other writers' not counted)."""
@@ -65,20 +67,30 @@ def _post(
     path: str,
     body: Any,
     key: str | None,
+    *,
+    retries: int = 0,
     **kw: Any,
 ) -> httpx.Response | None:
-    """POST and record the answer; the key None means the id the service answers with."""
-    sent = (time.time(), time.monotonic())
-    try:
-        r = client.post(path, json=body, **kw)
-    except httpx.HTTPError:
-        ledger.record(service, what, key or "", None, sent)
-        return None
-    ok = 200 <= r.status_code < 300
-    if key is None:
-        key = str(r.json()["id"]) if ok else ""
-    ledger.record(service, what, key, r.status_code, sent)
-    return r if ok else None
+    """POST and record the answer; the key None means the id the service answers with.
+
+    `retries`: how many times to send it again after no answer or a 5xx, a second apart, as a
+    client holding an idempotency key would (each attempt is recorded).
+    """
+    for attempt in range(retries + 1):
+        sent = (time.time(), time.monotonic())
+        try:
+            r = client.post(path, json=body, **kw)
+        except httpx.HTTPError:
+            ledger.record(service, what, key or "", None, sent)
+        else:
+            ok = 200 <= r.status_code < 300
+            answered_key = key if key is not None else (str(r.json()["id"]) if ok else "")
+            ledger.record(service, what, answered_key, r.status_code, sent)
+            if ok or r.status_code < 500:
+                return r if ok else None
+        if attempt < retries:
+            time.sleep(1)
+    return None
 
 
 TODAY = date.today()
@@ -189,8 +201,10 @@ def _budget_round(client: httpx.Client, ledger: Ledger, n: int) -> None:
         return
     for to in ("selected", "agreement_signed", "active"):
         body = {"to": to, "reason": f"chaos {to}"}
+        # Keyed by the status moved to, so that each of the three is checked in the end.
+        move = f"{code} {to}"
         if (
-            _post(client, ledger, "budget", "transition", f"/v1/projects/{code}/transitions", body, code)
+            _post(client, ledger, "budget", "transition", f"/v1/projects/{code}/transitions", body, move)
             is None
         ):
             return
@@ -206,6 +220,8 @@ def _budget_round(client: httpx.Client, ledger: Ledger, n: int) -> None:
             payment,
             key,
             headers={"Idempotency-Key": key},
+            # Unanswered or 5xx: sent again under the same key, which must pay once.
+            retries=2,
         )
 
 
@@ -218,6 +234,15 @@ ROUNDS: dict[str, Callable[[httpx.Client, Ledger, int], None]] = {
 
 def writer(stack: Stack, service: str, ledger: Ledger, stop: threading.Event, per_minute: float) -> None:
     """Post rounds of writes to one service at about per_minute writes a minute until stop."""
+    try:
+        _write(stack, service, ledger, stop, per_minute)
+    except Exception as exc:  # recorded: the run fails on a writer that died
+        with ledger.lock:
+            ledger.died[service] = repr(exc)
+        _say(f"the {service} writer stopped: {exc!r}")
+
+
+def _write(stack: Stack, service: str, ledger: Ledger, stop: threading.Event, per_minute: float) -> None:
     auth = {"Authorization": f"Bearer {stack.token}"}
     n = 0
     with httpx.Client(base_url=stack.url(service), headers=auth, timeout=10) as client:
