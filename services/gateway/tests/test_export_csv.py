@@ -124,6 +124,10 @@ async def test_filters_narrow_both_formats(
         # Found by a review: a NUL passed, and the stream broke after a 200 with no rows.
         ("technologies?industry=%00", 422, "industry"),
         ("projects?program=MP%00", 422, "program"),
+        # Found by a review: a name the export does not know (GraphQL's camelCase, a typo) was
+        # passed over, and the export answered every row.
+        ("projects?fiscalYear=2023", 400, "fiscalYear"),
+        ("programs?fiscal_yaer=2023", 400, "fiscal_yaer"),
     ],
 )
 async def test_a_bad_filter_is_a_problem(
@@ -138,3 +142,5 @@ async def test_a_bad_filter_is_a_problem(
     assert body["instance"] == f"/export/{name}{suffix}"
     if status == 400:
         assert body["filters"] == list(ENTITIES[name].filters)
+    if field == "fiscalYear":
+        assert body["errors"][0]["message"].endswith("did you mean fiscal_year?")

@@ -254,5 +254,14 @@ async def test_the_csv_export_parses_back_to_the_rollup_with_korean_names(
     )
     assert bad.status_code == 422
     assert "ISO 3166-1" in bad.json()["detail"]
+    # Found by a review: a filter named as GraphQL names it was passed over, and the file held
+    # the totals of every year.
+    bad = await demo_partner.get(
+        "/export/spending.csv", params={"group_by": "industry", "fiscalYear": "2023"}
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"] == [
+        {"field": "fiscalYear", "message": "is not a parameter of this export; did you mean fiscal_year?"}
+    ]
     catalog_only = gateway((await new_key(conn, "catalog:read")).secret)
     assert (await catalog_only.get("/export/spending.csv", params={"group_by": "track"})).status_code == 403

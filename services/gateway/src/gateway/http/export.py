@@ -31,7 +31,7 @@ from starlette.types import Receive, Scope, Send
 from gateway import store
 from gateway.http.access import AccessRecord
 from gateway.http.admission import authenticate, spend
-from gateway.http.export_formats import FORMATS, Format
+from gateway.http.export_formats import FORMATS, Format, unknown_parameters
 from gateway.partners.keys import Partner
 from gateway.read.budget.model import PROGRAM, PROJECT, SUMS, AlchemistStage
 from gateway.read.catalog.model import TECHNOLOGY
@@ -258,7 +258,18 @@ def _entity(filename: str) -> tuple[Entity, Format]:
 
 
 def _filters(request: Request, entity: Entity) -> ExportFilter:
-    """The filters of the query string: refused where they do not apply (400) or are malformed (422)."""
+    """The filters of the query string: refused where they are unknown or do not apply (400), or
+    are malformed (422). An unknown name is refused rather than passed over: a misspelt filter
+    would otherwise answer every row."""
+    unknown = unknown_parameters(list(request.query_params), FILTERS)
+    if unknown:
+        takes = ", ".join(entity.filters) if entity.filters else "no filter"
+        raise Problem(
+            f"The {entity.name} export takes {takes}; not {', '.join(e['field'] for e in unknown)}.",
+            status=400,
+            errors=unknown,
+            filters=list(entity.filters),
+        )
     given = {k: request.query_params.getlist(k) for k in FILTERS if k in request.query_params}
     wrong = sorted(set(given) - set(entity.filters))
     if wrong:

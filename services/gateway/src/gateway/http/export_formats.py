@@ -13,12 +13,24 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 BOM = "\ufeff"
 LIST_SEPARATOR = ";"
+
+
+def unknown_parameters(given: Sequence[str], known: Sequence[str]) -> list[dict[str, str]]:
+    """The query parameters not in `known`, each as a problem's field error; a name written in
+    camelCase, as GraphQL writes it (`fiscalYear`), is pointed to its snake_case form."""
+    errors = []
+    for name in sorted(set(given) - set(known)):
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+        hint = f"; did you mean {snake}?" if snake != name and snake in known else ""
+        errors.append({"field": name, "message": f"is not a parameter of this export{hint}"})
+    return errors
 
 
 def ndjson_line(line: dict[str, Any]) -> bytes:

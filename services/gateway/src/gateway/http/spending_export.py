@@ -21,7 +21,7 @@ from starlette.responses import Response
 
 from gateway import store
 from gateway.http.export import Transfer, _admit, _observe, _outcome
-from gateway.http.export_formats import BOM, spreadsheet_safe
+from gateway.http.export_formats import BOM, spreadsheet_safe, unknown_parameters
 from gateway.read.budget.model import BUDGET_READ, ProgramKind, ProjectKind
 from gateway.read.budget.spending import SpendingDimension, asked
 from gateway.read.firms.model import FirmSize
@@ -89,6 +89,14 @@ def _group_by(value: str | None) -> list[SpendingDimension]:
 
 
 def _filters(request: Request) -> dict[str, Any]:
+    unknown = unknown_parameters(list(request.query_params), ["group_by", *FILTERS])
+    if unknown:
+        # Passed over, a misspelt filter would answer the totals of everything.
+        raise _invalid(
+            f"{', '.join(e['field'] for e in unknown)}: not a parameter of spending.csv; it takes"
+            f" group_by and the filters {', '.join(FILTERS)}.",
+            errors=unknown,
+        )
     found: dict[str, Any] = {}
     for param, (name, kind) in FILTERS.items():
         raw = request.query_params.get(param)
