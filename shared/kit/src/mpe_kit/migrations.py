@@ -9,6 +9,7 @@ checksum).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from dataclasses import dataclass
@@ -38,6 +39,11 @@ class Migration:
     version: int
     name: str
     sql: str
+
+    @property
+    def label(self) -> str:
+        """`namespace/NNNN_name`, as ops find the file."""
+        return f"{self.namespace}/{self.version:04d}_{self.name}"
 
     @property
     def checksum(self) -> str:
@@ -91,9 +97,7 @@ def _check(applied: dict[tuple[str, int], str], migrations: list[Migration]) -> 
         if checksum is None:
             pending.append(m)
         elif checksum != m.checksum:
-            raise MigrationError(
-                f"migration {m.namespace}/{m.version:04d}_{m.name} was edited after it was applied"
-            )
+            raise MigrationError(f"migration {m.label} was edited after it was applied")
     return pending
 
 
@@ -102,12 +106,70 @@ async def pending(conn: Conn, migrations: list[Migration]) -> list[Migration]:
     return _check(await _applied(conn), migrations)
 
 
+# How long one try of a file waits for a lock, and how many tries it gets. A DDL statement that
+# waits for a table's lock makes every later reader of that table wait behind it: while the old
+# release still serves, a short wait given up and tried again stalls nobody for long.
+LOCK_TIMEOUT_S = 5.0
+LOCK_TRIES = 6
+
+
+def _described(exc: asyncpg.PostgresError) -> str:
+    """A Postgres error with its detail and hint (which rows, what to do), as ops need it."""
+    text = f"{type(exc).__name__}: {exc}"
+    for part in ("detail", "hint"):
+        value = getattr(exc, part, None)
+        if value:
+            text += f" ({part.upper()}: {value})"
+    return text
+
+
+async def _apply(conn: Conn, m: Migration, *, lock_timeout_s: float, tries: int) -> None:
+    """One file in one transaction, tried again when it could not get its locks in time."""
+    for attempt in range(1, tries + 1):
+        try:
+            async with conn.transaction():
+                await conn.execute(f"set local lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+                await conn.execute(m.sql)
+                await conn.execute(
+                    "insert into schema_migrations (namespace, version, name, checksum) values ($1, $2, $3, $4)",
+                    m.namespace,
+                    m.version,
+                    m.name,
+                    m.checksum,
+                )
+            return
+        except asyncpg.LockNotAvailableError as exc:
+            if attempt == tries:
+                raise MigrationError(
+                    f"migration {m.label} could not take its locks in {tries} tries of"
+                    f" {lock_timeout_s:g} s: a long transaction holds a table it changes; it was"
+                    " rolled back (what came before it stays applied), run migrate again once that"
+                    f" transaction ends ({_described(exc)})"
+                ) from exc
+            delay = min(2.0 ** (attempt - 1), 30.0)
+            log.warning("migration waits for a lock", migration=m.label, attempt=attempt, retry_in_s=delay)
+            await asyncio.sleep(delay)
+        except asyncpg.PostgresError as exc:
+            if isinstance(exc, asyncpg.PostgresConnectionError | asyncpg.AdminShutdownError):
+                raise
+            raise MigrationError(
+                f"migration {m.label} failed and was rolled back (what came before it stays applied):"
+                f" {_described(exc)}"
+            ) from exc
+
+
 async def migrate(
-    dsn: str, migrations: list[Migration], *, runtime_role: str | None = None
+    dsn: str,
+    migrations: list[Migration],
+    *,
+    runtime_role: str | None = None,
+    lock_timeout_s: float = LOCK_TIMEOUT_S,
+    lock_tries: int = LOCK_TRIES,
 ) -> list[Migration]:
     """Apply what is pending, one transaction per file; return what was applied.
 
-    With `runtime_role`, that role is then granted DML (and no DDL) on every table and sequence.
+    Each file waits at most `lock_timeout_s` for a lock, and is tried `lock_tries` times. With
+    `runtime_role`, that role is then granted DML (and no DDL) on every table and sequence.
     """
     conn: Conn = await asyncpg.connect(dsn)
     try:
@@ -116,16 +178,7 @@ async def migrate(
             await conn.execute(_CREATE)
             todo = _check(await _applied(conn), migrations)
             for m in todo:
-                async with conn.transaction():
-                    await conn.execute(m.sql)
-                    await conn.execute(
-                        "insert into schema_migrations (namespace, version, name, checksum)"
-                        " values ($1, $2, $3, $4)",
-                        m.namespace,
-                        m.version,
-                        m.name,
-                        m.checksum,
-                    )
+                await _apply(conn, m, lock_timeout_s=lock_timeout_s, tries=lock_tries)
                 log.info("migration applied", namespace=m.namespace, version=m.version, name=m.name)
             if runtime_role is not None:
                 try:
