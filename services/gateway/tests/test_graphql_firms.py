@@ -526,3 +526,31 @@ async def test_a_nested_first_under_a_technology_is_capped(
     (error,) = body["errors"]
     assert error["path"] == ["technology", name]
     assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+
+
+async def test_two_confirmations_issued_on_one_day_with_different_terms_are_both_kept(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
+    # Found by a review: the firms service records both, and the read model kept the first (its
+    # key had no term), so on a day only the second covers, the firm did not hold the technology.
+    short = {"technology_code": "SEMI-025", "issued_on": date(2021, 3, 2), "valid_until": date(2021, 9, 1)}
+    long = {"technology_code": "SEMI-025", "issued_on": date(2021, 3, 2), "valid_until": date(2024, 3, 2)}
+    await batch(
+        conn,
+        firm_event(
+            firm(F2, version=2, name_en="Daesung Parts", name_ko="대성부품", confirmations=[short, long]),
+            FIRM_CONFIRMATION_ADDED.type,
+        ),
+    )
+    client = await client_with(conn, gateway, "catalog:read", "firms:read")
+    data = (await gql(client, HOLDERS, day="2022-01-03", brn=F2))["data"]
+    assert data["technology"]["onDay"] == [{"brn": F2}]
+    assert data["technology"]["confirmations"] == [
+        {
+            "issuedOn": "2021-03-02",
+            "validUntil": "2024-03-02",
+            "firm": {"brn": F2},
+            "technology": {"code": "SEMI-025"},
+        }
+    ]
+    assert [c["validUntil"] for c in data["firm"]["confirmations"]] == ["2021-09-01", "2024-03-02"]
