@@ -252,6 +252,26 @@ async def test_a_key_revoked_while_subscribed_gets_nothing_more(server: Server) 
         await ws.close()
 
 
+async def test_a_key_revoked_on_an_open_socket_gets_no_more_answers(server: Server) -> None:
+    # Found by a review: a query sent over a socket opened before the key was revoked was still
+    # answered, for as long as the socket stayed open; only subscriptions checked the key.
+    key = await new_key(server.conn, "catalog:read")
+    ws = await open_socket(server, key.secret)
+    try:
+        await subscribe(ws, "q1", "query { __typename }")
+        assert (await receive(ws))["payload"] == {"data": {"__typename": "Query"}}
+        assert await receive(ws) == {"id": "q1", "type": "complete"}
+        await keys.revoke(server.conn, key.id)
+        await asyncio.sleep(1.1)  # past the key cache's second
+        await subscribe(ws, "q2", "query { technologies(first: 1) { totalCount } }")
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(ws)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4403
+    finally:
+        await ws.close()
+
+
 # Found by a review: a subscribe message skipped the limits and the rate that HTTP applies.
 
 # technologyChanged, then designations and their firm five times, then brn: 12 deep (the limit is 10).

@@ -58,6 +58,12 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
         if self.connection_acknowledged and message["id"] not in self.operations:
+            if not await self._key_still_valid():
+                # Revoked or rotated out since connection_init: the socket serves nothing more.
+                await self.websocket.close(
+                    code=4403, reason="Forbidden: the API key is not valid or has been revoked"
+                )
+                return
             refusal = self._refusal(message["payload"])
             if refusal is not None:
                 await self.send_message(
@@ -65,6 +71,15 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                 )
                 return
         await super().handle_subscribe(message)
+
+    async def _key_still_valid(self) -> bool:
+        """Whether the socket's key still authenticates, through the same key cache as HTTP (so a
+        revoked key is refused within the cache's second)."""
+        context = self.context
+        if context.api_key is None or context.request is None:
+            return True
+        gate = state_of(context.request.app).gate
+        return await gate.keys.authenticate(context.pool, context.api_key) is not None
 
     def _refusal(self, payload: Any) -> GraphQLError | None:
         context = self.context
