@@ -64,6 +64,25 @@ async def test_a_persisted_query_is_registered_once_then_sent_by_hash(conn: db.C
         assert by_get.json()["data"] == {"technologies": {"totalCount": 25}}
 
 
+async def test_only_a_valid_query_of_modest_size_is_remembered(conn: db.Conn, gateway_db: str) -> None:
+    # Found by a review: a text was remembered before it was parsed, so 300 requests of 250 KB
+    # that were no query at all kept 75 MB, each still served by its hash.
+    key = await new_key(conn, "catalog:read")
+    broken = "# " + "x" * 1000 + "\n{ technologies { totalCount "
+    invalid = "{ technologies { nonsense } }"
+    huge = "# " + "x" * 60_000 + "\n" + COUNT
+    async with serving(gateway_db) as served:
+        for text in (broken, invalid, huge):
+            first = await post(served.client, key.secret, apq(sha(text), text))
+            assert first.status_code in (200, 400), first.text
+            again = await post(served.client, key.secret, apq(sha(text)))
+            assert again.json()["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_FOUND", text[:40]
+        # The huge one was answered all the same; only not kept.
+        assert (await post(served.client, key.secret, apq(sha(huge), huge))).json()["data"] == {
+            "technologies": {"totalCount": 25}
+        }
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [

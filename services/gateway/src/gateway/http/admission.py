@@ -136,13 +136,20 @@ async def read_request(request: Request) -> GraphQLRequest:
     return _from_mapping(data)
 
 
-def persisted(known_queries: LRU, req: GraphQLRequest) -> str:
-    """The query text, resolved and remembered through the APQ protocol."""
+# The longest query text the APQ cache remembers: a longer one is answered and not kept, so a
+# client sends it whole again (as the protocol has it). Real queries are a few KB.
+MAX_PERSISTED_CHARS = 50_000
+
+
+def persisted(known_queries: LRU, req: GraphQLRequest) -> tuple[str, str | None]:
+    """The query text, resolved through the APQ protocol, and the hash to remember it under once
+    it has parsed and validated (None: nothing to remember). Remembered before that, a text that
+    is no query at all would fill the cache."""
     apq = (req.extensions or {}).get("persistedQuery")
     if apq is None:
         if req.query is None:
             raise RequestError("No GraphQL query found in the request.", "BAD_REQUEST")
-        return req.query
+        return req.query, None
     if not isinstance(apq, dict) or apq.get("version") != 1:
         raise RequestError(
             "Only version 1 of persisted queries is supported.", "PERSISTED_QUERY_NOT_SUPPORTED"
@@ -155,8 +162,7 @@ def persisted(known_queries: LRU, req: GraphQLRequest) -> str:
         if known is None:
             # As the APQ protocol has it: 200, and the client sends the text with the hash once.
             raise RequestError("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", status=200)
-        return known
+        return known, None
     if hashlib.sha256(req.query.encode()).hexdigest() != digest:
         raise RequestError("The query's SHA-256 is not `sha256Hash`.", "PERSISTED_QUERY_HASH_MISMATCH")
-    known_queries.put(digest, req.query)
-    return req.query
+    return req.query, digest if len(req.query) <= MAX_PERSISTED_CHARS else None

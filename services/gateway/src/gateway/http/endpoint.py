@@ -176,7 +176,7 @@ async def graphql_http(request: Request) -> Response:
     as_of = await state.data_as_of.get(pool)
     try:
         req = await read_request(request)
-        query = persisted(state.persisted, req)
+        query, remember_as = persisted(state.persisted, req)
         written = _wait_tokens(request)
         if written:
             # Waiting for the projector is no work here: the request leaves the in-flight count
@@ -200,6 +200,8 @@ async def graphql_http(request: Request) -> Response:
                 )
             as_of = await state.data_as_of.get(pool, fresh=True)
         prepared = state.operations.prepare(query)
+        if remember_as is not None and prepared.document is not None and not prepared.errors:
+            state.persisted.put(remember_as, query)
         choice = unnamed_choice(prepared.document, req.operation_name)
         if choice is not None:
             raise RequestError(choice, "BAD_REQUEST")
