@@ -11,7 +11,7 @@ import pytest
 from graphql import parse, validate
 
 from gateway.partners.keys import Partner
-from gateway.read.compiled import CompiledQuery, Declined
+from gateway.read.compiled import MAX_PLANS, CompiledQuery, Declined, compile_operation, inspect_operation
 from gateway.read.schema import Context, schema
 from mpe_kit.pagination import encode_cursor
 
@@ -466,3 +466,23 @@ def test_the_same_operation_declines_only_the_calls_it_cannot_answer() -> None:
     assert not declined(query, {"n": 1})
     assert declined(FINANCIALS, scopes=frozenset({"firms:read"}))
     assert not declined(FINANCIALS, scopes=frozenset({"firms:read", "firms:financials"}))
+
+
+def test_a_document_keeps_at_most_a_few_plans_whatever_its_include_variables() -> None:
+    # Found by a review: a document with k @include variables kept a compiled plan for each of
+    # the 2^k outcomes a client sent, without end (1,500 plans, 18 MB, from one document).
+    k = 8
+    query = (
+        "query("
+        + ", ".join(f"$v{i}: Boolean!" for i in range(k))
+        + ") { "
+        + " ".join(f"t{i}: technologies(first: 1) @include(if: $v{i}) {{ totalCount }}" for i in range(k))
+        + " }"
+    )
+    doc = inspect_operation(parse(query), None)
+    assert not isinstance(doc, Declined)
+    for n in range(2**k):
+        variables = {f"v{i}": bool(n >> i & 1) for i in range(k)}
+        compiled = compile_operation(doc, variables, scopes=frozenset({"catalog:read"}), max_page=MAX_PAGE)
+        assert isinstance(compiled, CompiledQuery)
+    assert len(doc.plans) == MAX_PLANS

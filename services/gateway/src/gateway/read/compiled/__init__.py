@@ -61,12 +61,17 @@ from gateway.read.schema import schema
 __all__ = [
     "ARGUMENTS",
     "DECLINED",
+    "MAX_PLANS",
     "CompiledQuery",
     "Declined",
     "compile_operation",
     "compiled_fields",
     "inspect_operation",
 ]
+
+
+# The most plans one document keeps, one per outcome of its @skip/@include variables.
+MAX_PLANS = 16
 
 
 def compile_operation(
@@ -95,6 +100,10 @@ def compile_operation(
             plan = Compiler(doc, coerced).compile()
         except Unsupported as exc:
             plan = Declined(exc.reason)
+        if len(doc.plans) >= MAX_PLANS:
+            # The oldest goes: a client sending every combination of many @include variables
+            # must not grow the document's plans without end (2^k of them).
+            del doc.plans[next(iter(doc.plans))]
         doc.plans[shape] = plan
     if isinstance(plan, Declined):
         return plan
