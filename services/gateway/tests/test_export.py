@@ -495,6 +495,52 @@ async def test_exports_beyond_half_the_pool_are_turned_away(gateway_db: str, con
         assert len(r.content.splitlines()) == 30_000
 
 
+async def test_a_client_that_reads_nothing_is_cut_off_and_one_key_cannot_hold_every_slot(
+    gateway_db: str, conn: db.Conn
+) -> None:
+    # Found by a review: two raw connections of one key that sent the request and never read the
+    # body held both export slots, each with an open transaction, for as long as they liked;
+    # every other agency got 503.
+    await _many_technologies(conn, 30_000)
+    first, other = await new_key(conn, "catalog:read"), await new_key(conn, "catalog:read")
+    settings = GatewaySettings(
+        database_url=gateway_db,
+        log_json=False,
+        kafka_bootstrap="127.0.0.1:1",
+        db_pool_max=6,  # three export slots
+        export_stall_timeout_s=1,
+        exports_per_key=2,
+    )
+    app = create_app(settings, with_workers=False)
+    request = f"GET /export/technologies.ndjson HTTP/1.1\r\nHost: x\r\nX-API-Key: {first.secret}\r\n\r\n"
+    async with LifespanManager(app), uvicorn_serving(app, lifespan="off") as base:
+        host, port = base.removeprefix("http://").split(":")
+        stalled = []
+        for _ in range(2):
+            reader, writer = await asyncio.open_connection(host, int(port))
+            writer.write(request.encode())
+            await writer.drain()
+            assert (await reader.readline()).startswith(b"HTTP/1.1 200")
+            stalled.append(writer)  # and nothing more is read
+        async with httpx.AsyncClient(base_url=base) as client:
+            third = await client.get("/export/technologies.ndjson", headers={"X-API-Key": first.secret})
+            assert third.status_code == 429
+            assert third.headers["retry-after"] == "5"
+            assert "already runs 2 exports" in third.json()["detail"]
+            # Another agency still has a slot meanwhile.
+            r = await client.get("/export/technologies.ndjson", headers={"X-API-Key": other.secret})
+            assert len(r.content.splitlines()) == 30_000
+
+            async def cut_off() -> bool:
+                return not app.state.gateway.exports_by_key and not await _backends_in_transaction(conn)
+
+            await until(cut_off)  # the stall timeout ended both transfers and their transactions
+            again = await client.get("/export/technologies.ndjson", headers={"X-API-Key": first.secret})
+            assert len(again.content.splitlines()) == 30_000
+        for writer in stalled:
+            writer.close()
+
+
 async def _drain(app: Any, path: str, secret: str) -> tuple[int, int]:
     """Call the ASGI app directly, dropping each chunk as it comes: (status, lines)."""
     status = 0

@@ -107,6 +107,14 @@ class GatewaySettings(ServiceSettings):
     default bounds a query near a quarter of a second of work.
     """
 
+    export_stall_timeout_s: float = Field(default=30.0, gt=0)
+    """Seconds an export waits for a client that reads nothing (`GATEWAY_EXPORT_STALL_TIMEOUT_S`)
+    before it breaks the transfer off, ending its transaction and freeing its slot."""
+
+    exports_per_key: int = Field(default=2, ge=1)
+    """Most exports one key runs at once on an instance (`GATEWAY_EXPORTS_PER_KEY`): one agency
+    cannot hold every slot."""
+
     max_in_flight: int = Field(default=128, ge=0)
     """Most GraphQL requests over HTTP one instance works on at once (`GATEWAY_MAX_IN_FLIGHT`); 0: no cap.
 

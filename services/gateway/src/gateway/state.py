@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ class GatewayState:
     """The change log's watermark and the subscriptions' wake-ups."""
     export_slots: asyncio.Semaphore
     """The exports this process may run at once: half its pool, so that GraphQL always has the rest."""
+    exports_by_key: Counter[uuid.UUID] = field(default_factory=Counter)
+    """The exports each key runs now, against `exports_per_key`."""
 
 
 def state_of(app: Any) -> GatewayState:

@@ -26,7 +26,7 @@ from asyncpg.transaction import Transaction
 from fastapi import APIRouter, Request
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response, StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from gateway import store
 from gateway.http.access import AccessRecord
@@ -305,6 +305,10 @@ def _freshness_headers(rows: list[Row]) -> dict[str, str]:
     return headers
 
 
+class _Stalled(Exception):
+    """The client read nothing for the export's stall timeout."""
+
+
 class ExportResponse(StreamingResponse):
     """Streams the lines of an open snapshot, then ends the transaction and releases the connection.
 
@@ -333,10 +337,23 @@ class ExportResponse(StreamingResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         transfer = self._transfer
         transfer.outcome = "client_disconnected"
+        stall_s = self._request.app.state.settings.export_stall_timeout_s
+
+        async def unstalled(message: Message) -> None:
+            # A client that reads nothing blocks the send once the socket's buffers are full; it
+            # would hold its slot and an open transaction for as long as it likes.
+            try:
+                await asyncio.wait_for(send(message), stall_s)
+            except TimeoutError:
+                raise _Stalled from None
+
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, unstalled)
         except ClientDisconnect:
             pass
+        except _Stalled:
+            transfer.outcome = "client_stalled"
+            log.warning("export broken off: the client read nothing", entity=transfer.entity, seconds=stall_s)
         except Exception:
             # The status line is sent: all that is left is to break the transfer off, which the
             # client sees as a truncated body (no final chunk), never as a complete export.
@@ -356,7 +373,13 @@ class ExportResponse(StreamingResponse):
             log.warning("export transaction did not end cleanly", entity=self._transfer.entity, exc_info=True)
         finally:
             await self._request.app.state.pool.release(self._conn)
-            state_of(self._request.app).export_slots.release()
+            state = state_of(self._request.app)
+            state.export_slots.release()
+            if self._transfer.partner is not None:
+                key_id = self._transfer.partner.key_id
+                state.exports_by_key[key_id] -= 1
+                if state.exports_by_key[key_id] <= 0:
+                    del state.exports_by_key[key_id]
             _observe(self._request, self._transfer)
 
 
@@ -391,6 +414,14 @@ async def export(request: Request, filename: str) -> Response:
         if entity.scope not in partner.scopes:
             raise Problem(f"This key lacks the {entity.scope} scope.", status=403, scope=entity.scope)
         filters = _filters(request, entity)
+        per_key = request.app.state.settings.exports_per_key
+        if state_of(request.app).exports_by_key[partner.key_id] >= per_key:
+            raise Problem(
+                f"This key already runs {per_key} exports on this gateway instance; retry when one"
+                f" ends (in {BUSY_RETRY_S} s).",
+                status=429,
+                headers={"Retry-After": str(BUSY_RETRY_S)},
+            )
         if slots.locked():
             raise Problem(
                 f"Every export slot of this gateway instance is in use; retry in {BUSY_RETRY_S} s.",
@@ -402,11 +433,14 @@ async def export(request: Request, filename: str) -> Response:
         _observe(request, transfer)
         raise
     await slots.acquire()
+    by_key = state_of(request.app).exports_by_key
+    by_key[partner.key_id] += 1
     pool = request.app.state.pool
     try:
         conn = await pool.acquire()
     except BaseException:
         slots.release()
+        by_key[partner.key_id] -= 1
         raise
     snapshot = conn.transaction(isolation="repeatable_read", readonly=True)
     try:
@@ -416,6 +450,7 @@ async def export(request: Request, filename: str) -> Response:
     except BaseException:
         await pool.release(conn)
         slots.release()
+        by_key[partner.key_id] -= 1
         raise
     headers = {
         "Content-Disposition": f'attachment; filename="{entity.name}{format_.suffix}"',
