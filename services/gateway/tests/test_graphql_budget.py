@@ -344,10 +344,30 @@ async def test_project_filters(
     filter: dict[str, Any] | None,
     expected: list[str],
 ) -> None:
-    client = await client_with(conn, gateway, "budget:read")
+    # The firm filter needs firms:read too (test_the_firm_filter_needs_firms_read).
+    client = await client_with(conn, gateway, "budget:read", "firms:read")
     data = (await data_of(client, PROJECTS, filter=filter, first=100))["projects"]
     assert [e["node"]["code"] for e in data["edges"]] == expected
     assert data["totalCount"] == len(expected)
+
+
+async def test_the_firm_filter_needs_firms_read(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
+    # Found by a review: a key with budget:read alone learnt which projects a firm leads through
+    # the filter, where `leadFirm` and `leadFirmBrn` keep that from it.
+    budget_only = await client_with(conn, gateway, "budget:read")
+    for query in (
+        '{ projects(filter: {firm: "F"}) { totalCount } }',
+        '{ spending(groupBy: [FISCAL_YEAR], filter: {firm: "F"}) { projectCount } }',
+    ):
+        body = await gql(budget_only, query.replace('"F"', f'"{F2}"'))
+        assert list(body["data"].values()) == [None], body
+        [error] = body["errors"]
+        assert error["extensions"] == {"code": "FORBIDDEN", "scope": "firms:read"}
+    both = await client_with(conn, gateway, "budget:read", "firms:read")
+    body = await gql(both, f'{{ projects(filter: {{firm: "{F2}"}}) {{ totalCount }} }}')
+    assert body["data"]["projects"]["totalCount"] == 2
 
 
 async def test_projects_page_to_the_end(conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]) -> None:
@@ -382,7 +402,7 @@ async def test_bad_input_is_an_error_users_can_act_on(
     variables: dict[str, Any],
     message: str,
 ) -> None:
-    client = await client_with(conn, gateway, "budget:read")
+    client = await client_with(conn, gateway, "budget:read", "firms:read")
     body = await gql(client, query, **variables)
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert message in body["errors"][0]["message"]

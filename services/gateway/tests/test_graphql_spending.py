@@ -185,6 +185,7 @@ async def test_size_and_region_are_the_lead_firms_on_the_selection_day(
         },
         {"firmSize": "MID", "region": "충남", "track": "new-industries", "program": None, "projectCount": 1},
     ]
+    partner = await client("budget:read", "firms:read")  # the firm filter needs firms:read too
     body = await gql(partner, SNAPSHOT, firm="-".join((F2[:3], F2[3:5], F2[5:])))
     assert [r["projectCount"] for r in body["data"]["spending"]] == [1]
 
@@ -245,7 +246,7 @@ async def test_participants_answer_in_order_and_their_firms_need_firms_read(
     ],
 )
 async def test_bad_input_is_a_clear_error(client: Callable[..., Any], query: str, message: str) -> None:
-    body = await gql(await client("budget:read"), query)
+    body = await gql(await client("budget:read", "firms:read"), query)
     (error,) = body["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT"
     assert message in error["message"]

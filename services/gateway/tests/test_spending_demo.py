@@ -265,3 +265,8 @@ async def test_the_csv_export_parses_back_to_the_rollup_with_korean_names(
     ]
     catalog_only = gateway((await new_key(conn, "catalog:read")).secret)
     assert (await catalog_only.get("/export/spending.csv", params={"group_by": "track"})).status_code == 403
+    # Which projects a firm leads is the firms' to tell: the firm filter needs firms:read too.
+    budget_only = gateway((await new_key(conn, "budget:read")).secret)
+    r = await budget_only.get("/export/spending.csv", params={"group_by": "track", "firm": "1234567891"})
+    assert r.status_code == 403
+    assert r.json()["scope"] == "firms:read"

@@ -24,7 +24,7 @@ from gateway.http.export import Transfer, _admit, _observe, _outcome
 from gateway.http.export_formats import BOM, spreadsheet_safe, unknown_parameters
 from gateway.read.budget.model import BUDGET_READ, ProgramKind, ProjectKind
 from gateway.read.budget.spending import SpendingDimension, asked
-from gateway.read.firms.model import FirmSize
+from gateway.read.firms.model import FIRMS_READ, FirmSize
 from mpe_kit.errors import Problem
 
 PATH = "/export/spending.csv"
@@ -142,8 +142,12 @@ async def export_spending(request: Request) -> Response:
         if BUDGET_READ not in partner.scopes:
             raise Problem(f"This key lacks the {BUDGET_READ} scope.", status=403, scope=BUDGET_READ)
         dimensions = _group_by(request.query_params.get("group_by"))
+        filters = _filters(request)
+        if "firm" in filters and FIRMS_READ not in partner.scopes:
+            # A firm's money tells which projects it leads: the firms' to tell, as leadFirm is.
+            raise Problem(f"The firm filter needs the {FIRMS_READ} scope.", status=403, scope=FIRMS_READ)
         try:
-            rollup = asked(dimensions, _filters(request))
+            rollup = asked(dimensions, filters)
         except GraphQLError as exc:
             raise _invalid(exc.message) from None
         async with request.app.state.pool.acquire() as conn:

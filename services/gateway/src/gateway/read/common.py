@@ -39,6 +39,15 @@ class HasScope(BasePermission):
         return partner is not None and self.scope in partner.scopes
 
 
+def lacks(partner: Any, scope: str) -> GraphQLError | None:
+    """FORBIDDEN, as a guarded field answers it, when the key lacks `scope`; else None."""
+    if partner is not None and scope in partner.scopes:
+        return None
+    return GraphQLError(
+        f"This key lacks the {scope} scope.", extensions={"code": "FORBIDDEN", "scope": scope}
+    )
+
+
 def guarded(scope: str) -> list[FieldExtension]:
     """The field extensions that guard a field with a scope."""
     return [PermissionExtension(permissions=[HasScope(scope)])]

@@ -68,13 +68,14 @@ from gateway.read.common import (
     after_day_id,
     after_key,
     bad_input,
+    lacks,
     page_size,
     partner_country,
 )
 from gateway.read.common import brn as valid_brn
 from gateway.read.common import fiscal_year as valid_fiscal_year
 from gateway.read.context import Context, load_one
-from gateway.read.firms.model import FIRM
+from gateway.read.firms.model import FIRM, FIRMS_READ
 from gateway.read.firms.types import (
     LEADING_FIRM_TARGET,
     LEADING_FIRM_TARGET_YEAR,
@@ -334,6 +335,9 @@ class Query:
     ) -> ProjectConnection | None:
         size = page_size(first, info.context.max_page)
         f = filter or ProjectFilter()
+        if f.firm is not None and (forbidden := lacks(info.context.partner, FIRMS_READ)):
+            # Which projects a firm leads is the firms' to tell, as `leadFirm` is.
+            raise forbidden
         rf = store.budget.ProjectFilter(
             program=f.program,
             technology=f.technology,
@@ -380,6 +384,12 @@ class Query:
             strawberry.argument(description="Only the projects (or payments) matching it."),
         ] = None,
     ) -> list[SpendingRow] | None:
+        if (
+            filter is not None
+            and filter.firm is not None
+            and (forbidden := lacks(info.context.partner, FIRMS_READ))
+        ):
+            raise forbidden  # a firm's money tells which projects it leads
         return [SpendingRow.from_row(r) for r in await spending_rows(info.context.pool, group_by, filter)]
 
     @strawberry.field(extensions=BUDGET, description=COVERAGE_GAPS)

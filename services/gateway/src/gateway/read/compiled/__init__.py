@@ -39,6 +39,7 @@ from graphql.utilities import get_operation_ast
 from gateway.read.compiled.compiler import Compiler
 from gateway.read.compiled.core import (
     ARGUMENTS,
+    BINDING_SCOPES,
     OPERATION,
     SCOPE,
     VARIABLES,
@@ -110,11 +111,16 @@ def compile_operation(
     if not plan.scopes <= scopes:
         return Declined(SCOPE)
     values: list[object] = []
+    bound = BINDING_SCOPES.set(scopes)
     try:
         for site in plan.sites:
             values.extend(site.read(get_argument_values(site.field, site.node, coerced), max_page))
-    except (Unsupported, GraphQLError):
+    except Unsupported as exc:
+        return Declined(exc.reason if exc.reason == SCOPE else ARGUMENTS)
+    except GraphQLError:
         return Declined(ARGUMENTS)
+    finally:
+        BINDING_SCOPES.reset(bound)
     return CompiledQuery(plan.sql, tuple(values))
 
 

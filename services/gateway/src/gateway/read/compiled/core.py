@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,17 @@ class Unsupported(Exception):
     def __init__(self, reason: str = FIELD) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+# The key's scopes while a call's arguments are bound: an argument value may need a scope of its
+# own (a `firm` filter needs firms:read), which a plan made for every key cannot know.
+BINDING_SCOPES: ContextVar[frozenset[str]] = ContextVar("binding_scopes", default=frozenset())
+
+
+def require_scope(scope: str) -> None:
+    """Leave this call to strawberry, which answers FORBIDDEN, when the key lacks `scope`."""
+    if scope not in BINDING_SCOPES.get():
+        raise Unsupported(SCOPE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,9 @@ from gateway.read import families
 from gateway.read.budget.model import SUMS
 from gateway.read.common import HasScope, partner_country
 from gateway.read.compiled import money
-from gateway.read.compiled.core import brn_of, checked, enum_value
+from gateway.read.compiled.core import brn_of, checked, enum_value, require_scope
 from gateway.read.describe import Column, Encoding, Lookup, Relation
+from gateway.read.firms.model import FIRMS_READ
 from gateway.read.schema import schema
 
 # pydantic writes UTC as Z; strawberry prints the parsed datetime with +00:00.
@@ -141,6 +142,8 @@ def firm_filter(f: dict[str, Any]) -> store.firms.FirmFilter:
 
 def project_filter(f: dict[str, Any]) -> store.budget.ProjectFilter:
     firm = f.get("firm")
+    if firm is not None:
+        require_scope(FIRMS_READ)  # which projects a firm leads is the firms' to tell
     return store.budget.ProjectFilter(
         program=f.get("program"),
         technology=f.get("technology"),

@@ -14,7 +14,8 @@ from graphql.execution.collect_fields import FieldDetailsList
 from gateway import store
 from gateway.read.budget.model import PROGRAM
 from gateway.read.budget.spending import asked
-from gateway.read.compiled.core import ARGUMENTS, Unsupported
+from gateway.read.compiled.core import ARGUMENTS, Unsupported, require_scope
+from gateway.read.firms.model import FIRMS_READ
 
 if TYPE_CHECKING:
     from gateway.read.compiled.compiler import Compiler
@@ -59,6 +60,8 @@ SCALARS: dict[str, dict[str, Any]] = {
 
 
 def _spending_values(args: dict[str, Any], _: int) -> list[object]:
+    if (args.get("filter") or {}).get("firm") is not None:
+        require_scope(FIRMS_READ)  # a firm's money tells which projects it leads
     try:
         return asked(args["groupBy"], args.get("filter") or {}).values()
     except GraphQLError as exc:
