@@ -195,7 +195,8 @@ class ProjectCreate(_In):
     private_in_kind_krw: Won = 0
     start_on: ProgramDay
     end_on: ProgramDay = Field(
-        description="The first day after the project: after start_on, within 10 years."
+        description="The first day after the project (사업기간 2023.04.01~2023.12.31 is end_on"
+        " 2024-01-01): after start_on, within 10 years."
     )
     participants: Annotated[list[ParticipantIn], Field(max_length=50)] | None = Field(
         default=None,
