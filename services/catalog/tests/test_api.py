@@ -932,6 +932,28 @@ async def test_half_a_surrogate_pair_in_a_body_is_refused_and_changes_nothing(
     assert await snapshot(db) == before
 
 
+async def test_a_body_that_is_not_json_or_not_utf8_says_so(
+    api: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    # Found by a review: JSON cut short named "body.33" (the character offset) as if a field,
+    # and a body in EUC-KR got "There was an error parsing the body".
+    before = await snapshot(db)
+    json_header = {"Content-Type": "application/json"}
+    resp = await api.post(
+        "/v1/industries", content=b'{"code": "AUTO", "name_en": "Auto",', headers=json_header
+    )
+    assert_problem(resp, 422)
+    [error] = resp.json()["errors"]
+    assert error["field"] == "body"
+    assert error["message"].startswith("The body is not valid JSON (UTF-8)")
+    resp = await api.post(
+        "/v1/industries", content='{"code": "자동차"}'.encode("euc-kr"), headers=json_header
+    )
+    assert_problem(resp, 400)
+    assert "UTF-8 (not EUC-KR" in resp.json()["detail"]
+    assert await snapshot(db) == before
+
+
 # authentication and authorization
 
 

@@ -55,10 +55,19 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+# FastAPI's words for a body it could not decode (bytes that are not UTF-8, say EUC-KR).
+_UNPARSED = "There was an error parsing the body"
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
+        if err.get("type") == "json_invalid" and len(loc) == 2 and loc[0] == "body":
+            # FastAPI puts the character offset where a field would go ("body.11"): no field.
+            message = f"The body is not valid JSON (UTF-8): {err.get('msg', '')}, at character {loc[1]}."
+            out.append({"field": "body", "message": message, "type": "json_invalid"})
+            continue
         out.append({"field": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")})
     return out
 
@@ -85,8 +94,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = str(exc.detail)
+        if exc.status_code == 400 and detail == _UNPARSED:
+            detail = "The body could not be read: send JSON in UTF-8 (not EUC-KR or another encoding)."
         return problem_response(
-            exc.status_code, str(exc.detail), instance=request.url.path, headers=dict(exc.headers or {})
+            exc.status_code, detail, instance=request.url.path, headers=dict(exc.headers or {})
         )
 
     @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
