@@ -72,7 +72,7 @@ async def test_register_accepts_the_dashed_form_and_stores_ten_digits(
         "name_ko": f"기업 {BRN_DISPLAY}",
         "size": "sme",
         "size_since": "2020-01-01",
-        "region": "Gyeonggi",
+        "region": "경기",  # sent as "Gyeonggi": stored by the 시·도's short name
         "mpe_sales_ratio": 0.55,
         "technology_codes": ["SEMI-001", "SEMI-002"],
         "version": 1,
@@ -162,6 +162,7 @@ async def test_brn_in_other_characters_is_422_not_a_500(
         P({"size": "huge"}, "size", id="unknown-size"),
         P({"size_since": "2024-13-01"}, "size_since", id="bad-date"),
         P({"region": ""}, "region", id="empty-region"),
+        P({"region": "Gyeonggi-gu"}, "region", id="not-a-region"),
         P({"mpe_sales_ratio": 1.5}, "mpe_sales_ratio", id="ratio-above-one"),
         P({"mpe_sales_ratio": -0.1}, "mpe_sales_ratio", id="ratio-below-zero"),
         P({"mpe_sales_ratio": "half"}, "mpe_sales_ratio", id="ratio-not-a-number"),
@@ -175,6 +176,32 @@ async def test_bad_firm_is_422_naming_the_field(
     api: httpx.AsyncClient, db: asyncpg.Connection, fields: dict[str, Any], field: str
 ) -> None:
     await rejected(db, api.post("/v1/firms", json=firm_body(BRN, **fields)), 422, field)
+
+
+@pytest.mark.parametrize(
+    "typed", ["경기", "경기도", "경기 도", "Gyeonggi", "gyeonggi-do", unicodedata.normalize("NFD", "경기도")]
+)
+async def test_a_region_is_stored_by_its_short_name_however_it_is_written(
+    api: httpx.AsyncClient, db: asyncpg.Connection, typed: str
+) -> None:
+    # Found by a review: 경기, 경기도, "경기 도" and Gyeonggi were stored as typed, and became four
+    # regions of their own in the rollups by region; a filter found one of them.
+    resp = await api.post("/v1/firms", json=firm_body(BRN, region=typed))
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["region"] == "경기"
+    assert await db.fetchval("select region from firms") == "경기"
+    found = await api.get("/v1/firms", params={"region": "경기도"})
+    assert [f["brn"] for f in found.json()["items"]] == [BRN]
+
+
+async def test_a_place_that_is_no_region_is_refused_listing_the_regions(
+    api: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    resp = await api.post("/v1/firms", json=firm_body(BRN, region="판교"))
+    assert resp.status_code == 422
+    [error] = resp.json()["errors"]
+    assert error["field"] == "body.region"
+    assert "서울, 부산, 대구, 인천, 광주, 대전, 울산, 세종, 경기" in error["message"]
 
 
 async def test_missing_fields_are_named(api: httpx.AsyncClient, db: asyncpg.Connection) -> None:

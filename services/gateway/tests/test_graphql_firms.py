@@ -338,6 +338,11 @@ query($first: Int!, $after: String, $filter: FirmFilter) {
         ({"size": "LARGE"}, [F1]),
         ({"size": "SME"}, [F3]),
         ({"region": "Gyeonggi"}, [F1, F3]),
+        # Any spelling of a 시·도 finds the firms stored under any other (these events carry the
+        # English names the firms service took before it checked regions).
+        ({"region": "경기도"}, [F1, F3]),
+        ({"region": "서울특별시"}, [F2]),
+        ({"region": "충남"}, []),
         ({"technology": "SEMI-004"}, [F1, F2]),
         ({"technology": "SEMI-001"}, [F1]),  # retired, still held
         ({"technology": "NOPE-1"}, []),

@@ -13,7 +13,8 @@ import asyncpg
 from firms.domain import Confirmation, Designation, Transition
 from mpe_kit.db import Conn
 from mpe_kit.pagination import keyset_after
-from mpe_kit.text import contains_pattern, nfc
+from mpe_kit.regions import region_spellings
+from mpe_kit.text import contains_pattern
 
 FIRM_COLS = "brn, name_en, name_ko, size, size_since, region, mpe_sales_ratio, technology_codes, version"
 DESIGNATION_COLS = "id, brn, kind, cohort, technology_codes, status, applied_on, designated_on, valid_until, history, version"
@@ -71,12 +72,12 @@ async def list_firms(conn: Conn, f: FirmFilter, *, after: str | None, limit: int
     """Firms by BRN matching the filter, after a keyset position."""
     return await conn.fetch(
         f"select {FIRM_COLS} from firms"
-        " where ($1::text is null or size = $1) and ($2::text is null or region = $2)"
+        " where ($1::text is null or size = $1) and ($2::text[] is null or region = any($2::text[]))"
         " and ($3::text is null or technology_codes @> array[$3::text])"
         " and ($4::text is null or name_en ilike $4 or name_ko ilike $4)"
         f" and {keyset_after(('brn', '$5', 'text'))} order by brn limit $6",
         f.size,
-        nfc(f.region) if f.region is not None else None,
+        region_spellings(f.region) if f.region is not None else None,
         f.technology,
         contains_pattern(f.q),
         after,

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from mpe_kit.regions import region
 from mpe_kit.text import nfc
 from mpe_kit.types import Day, ProgramDay
 
@@ -17,6 +18,16 @@ Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL),
     AfterValidator(nfc),
+]
+# One of the 17 시·도 by its short name, whichever way it is written (mpe_kit.regions).
+Region = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL),
+    AfterValidator(region),
+    Field(
+        description="One of Korea's 17 시·도, stored by its short name: 경기, 경기도 and Gyeonggi are all 경기.",
+        examples=["경기"],
+    ),
 ]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
 Codes = Annotated[list[Code], Field(max_length=100)]
@@ -68,7 +79,7 @@ class FirmCreate(_In):
     name_ko: Name
     size: Size
     size_since: SizeSince
-    region: Name
+    region: Region
     mpe_sales_ratio: Ratio | None = None
     technology_codes: Codes = []
 
@@ -80,7 +91,7 @@ class FirmPatch(_In):
     name_ko: Name | None = None
     size: Size | None = None
     size_since: SizeSince | None = None
-    region: Name | None = None
+    region: Region | None = None
     mpe_sales_ratio: Ratio | None = None
     technology_codes: Codes | None = None
 

@@ -10,7 +10,8 @@ import asyncpg
 from gateway.read.firms.model import DESIGNATION, FIRM
 from mpe_kit.db import Conn
 from mpe_kit.pagination import keyset_after
-from mpe_kit.text import contains_pattern, nfc
+from mpe_kit.regions import region_spellings
+from mpe_kit.text import contains_pattern
 
 # Firms and designations
 
@@ -33,7 +34,7 @@ class FirmFilter:
 def firm_where(f: FirmFilter) -> tuple[str, list[object]]:
     sql = (
         " where ($1::text is null or size = $1)"
-        " and ($2::text is null or region = $2)"
+        " and ($2::text[] is null or region = any($2::text[]))"
         " and ($3::text is null or technology_codes @> array[$3::text])"
         " and (($4::text is null and $5::text is null) or exists (select 1 from designations d"
         " where d.brn = firms.brn and ($4::text is null or d.kind = $4) and ($5::text is null or d.status = $5)))"
@@ -41,7 +42,7 @@ def firm_where(f: FirmFilter) -> tuple[str, list[object]]:
     )
     return sql, [
         f.size,
-        nfc(f.region) if f.region is not None else None,
+        region_spellings(f.region) if f.region is not None else None,
         f.technology,
         f.designation_kind,
         f.designation_status,

@@ -22,7 +22,7 @@ import asyncpg
 
 from gateway.store.budget import SUMMED, SUMMED_NONEMPTY, SUMS_BY_INDUSTRY, counted, has_partner
 from mpe_kit.db import Conn
-from mpe_kit.text import nfc
+from mpe_kit.regions import region_spellings
 
 # The dimensions in their order (rows are sorted by them, nulls last), each with its output
 # columns: the SQL of the value on the joined project row, and on a joined row of the sums kept
@@ -58,7 +58,7 @@ FILTERS: tuple[tuple[str, str, str, str | None], ...] = (
     ("program_kind", "text", "g.kind = {}", None),
     ("track", "text", "g.track = {}", None),
     ("project_kind", "text", "p.kind = {}", None),
-    ("region", "text", "p.lead_firm_region = {}", None),
+    ("region", "text[]", "p.lead_firm_region = any({})", None),
     ("firm_size", "text", "p.lead_firm_size = {}", None),
     ("partner_country", "text", "", None),  # has_partner, below
     ("technology", "text", "p.technology_codes @> array[{}]", None),
@@ -224,5 +224,6 @@ async def firm_funding(conn: Conn, brn: str) -> list[asyncpg.Record]:
 
 
 def _stored(name: str, value: Any) -> Any:
-    """A filter's value as the read model stores it: a region in NFC, as the firms service keeps it."""
-    return nfc(value) if name == "region" and isinstance(value, str) else value
+    """A filter's value as the read model stores it: a region by its short name (`경기도`, `Gyeonggi`
+    are `경기`), as the firms service keeps it."""
+    return region_spellings(value) if name == "region" and isinstance(value, str) else value

@@ -78,7 +78,8 @@ class SpendingFilter:
     track: str | None = strawberry.field(default=None, description="The program's track.")
     project_kind: ProjectKind | None = strawberry.field(default=None, description="New or continuing.")
     region: str | None = strawberry.field(
-        default=None, description="The lead firm's region on the selection day."
+        default=None,
+        description="The lead firm's region (시·도) on the selection day, in any of its spellings (경기, 경기도, Gyeonggi).",
     )
     firm_size: FirmSize | None = strawberry.field(
         default=None, description="The lead firm's size class on the selection day."

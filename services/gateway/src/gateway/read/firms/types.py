@@ -255,7 +255,8 @@ class FirmFilter:
 
     size: FirmSize | None = strawberry.field(default=None, description="Only firms of this size class.")
     region: str | None = strawberry.field(
-        default=None, description="Only firms of this region, spelled exactly as Firm.region gives it (경기)."
+        default=None,
+        description="Only firms of this region (시·도), in any of its spellings: 경기, 경기도 and Gyeonggi alike.",
     )
     technology: str | None = strawberry.field(
         default=None,
