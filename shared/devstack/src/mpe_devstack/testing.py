@@ -59,7 +59,9 @@ async def uvicorn_serving(app: object, *, start_timeout_s: float = 20, **options
     (another xdist worker) can take the port between choosing it and binding it, and a failed
     bind cannot end the worker from inside uvicorn. `options` go to `uvicorn.Config`.
     """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY on the connections it accepts only for a
+    # socket whose proto says TCP, and without it each small answer waited 40 ms on a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port: int = sock.getsockname()[1]
