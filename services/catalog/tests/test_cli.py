@@ -46,6 +46,17 @@ def test_a_bad_token_request_is_refused_with_its_option_named(args: list[str], n
     assert "Traceback" not in out
 
 
+@pytest.mark.parametrize("secret", [None, ""])
+def test_a_token_without_a_secret_names_the_setting_as_it_is_set(secret: str | None) -> None:
+    # Found by a review: it said "JWT_SECRET", and the variable an operator sets is
+    # CATALOG_JWT_SECRET; an empty one printed a traceback (HMAC key must not be empty).
+    cli = build_cli(SPEC, lambda: CatalogSettings(jwt_secret=secret))
+    result = CliRunner().invoke(cli, ["token", "--sub", "alice"])
+    assert result.exit_code == 2, result.output
+    assert "set CATALOG_JWT_SECRET first" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_a_service_without_consumers_resets_no_group() -> None:
     # Found by a review: a reset run from another service's command moved the offsets but
     # forgot no inbox row (they live in the consumer's own database), so nothing re-applied.

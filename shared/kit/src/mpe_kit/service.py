@@ -361,8 +361,9 @@ def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]
                 f"{', '.join(unknown)}: the roles are {', '.join(ROLES)}", param_hint="--role"
             )
         s = settings_factory()
-        if s.jwt_secret is None:
-            raise typer.BadParameter("set the service's JWT_SECRET setting first")
+        if s.jwt_secret is None or not s.jwt_secret.get_secret_value():
+            prefix = type(s).model_config.get("env_prefix", "")
+            raise typer.BadParameter(f"set {prefix}JWT_SECRET first: the token is signed with it")
         typer.echo(issue_token(s.jwt_secret.get_secret_value(), sub=sub, roles=role or ["viewer"], ttl_s=ttl))
 
     cli.add_typer(event_cli.dlq_cli(settings_factory), name="dlq")
