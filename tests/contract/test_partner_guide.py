@@ -167,3 +167,4 @@ def test_the_limits_table_gives_the_gateways_defaults(guide: Path) -> None:
     assert numbers("TOO_MANY_ALIASES") == [defaults["max_aliases"]]
     assert numbers("TOO_MANY_TOKENS") == [defaults["max_tokens"]]
     assert numbers("QUERY_TOO_COSTLY") == [defaults["max_query_cost"]]
+    assert numbers("TOO_MANY_OPERATIONS") == [defaults["max_operations_per_socket"]]

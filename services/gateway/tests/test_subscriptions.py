@@ -272,6 +272,28 @@ async def test_a_key_revoked_on_an_open_socket_gets_no_more_answers(server: Serv
         await ws.close()
 
 
+async def test_a_socket_runs_a_bounded_number_of_operations(gateway_db: str) -> None:
+    # Found by a review: one socket could hold any number of subscriptions, each a follower of
+    # the change hub for as long as it runs.
+    async with serving(gateway_db, max_operations_per_socket=2) as server:
+        key = await new_key(server.conn, "catalog:read")
+        ws = await open_socket(server, key.secret)
+        try:
+            for n in ("a", "b"):
+                await subscribe(ws, n, "subscription { technologyChanged { code } }")
+            await until_subscribed(server, 2)
+            await subscribe(ws, "c", "subscription { technologyChanged { code } }")
+            message = await receive(ws)
+            assert message["id"] == "c"
+            assert errors_of(message)[0]["extensions"] == {"code": "TOO_MANY_OPERATIONS", "limit": 2}
+            await ws.send(json.dumps({"id": "a", "type": "complete"}))
+            await until_subscribed(server, 1)
+            await subscribe(ws, "d", "subscription { technologyChanged { code } }")
+            await until_subscribed(server, 2)  # room again once one completed
+        finally:
+            await ws.close()
+
+
 # Found by a review: a subscribe message skipped the limits and the rate that HTTP applies.
 
 # technologyChanged, then designations and their firm five times, then brn: 12 deep (the limit is 10).

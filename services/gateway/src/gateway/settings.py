@@ -107,6 +107,10 @@ class GatewaySettings(ServiceSettings):
     default bounds a query near a quarter of a second of work.
     """
 
+    max_operations_per_socket: int = Field(default=20, ge=1)
+    """Most operations (subscriptions, mostly) one WebSocket runs at once
+    (`GATEWAY_MAX_OPERATIONS_PER_SOCKET`); past it a subscribe is refused with an error."""
+
     export_stall_timeout_s: float = Field(default=30.0, gt=0)
     """Seconds an export waits for a client that reads nothing (`GATEWAY_EXPORT_STALL_TIMEOUT_S`)
     before it breaks the transfer off, ending its transaction and freeing its slot."""

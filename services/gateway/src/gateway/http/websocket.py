@@ -64,6 +64,17 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                     code=4403, reason="Forbidden: the API key is not valid or has been revoked"
                 )
                 return
+            limit = self.context.request.app.state.settings.max_operations_per_socket  # type: ignore[union-attr]
+            if len(self.operations) >= limit:
+                # Each subscription holds a follower of the change hub for as long as it runs.
+                refused = GraphQLError(
+                    f"This socket already runs {limit} operations; complete one, or open another socket.",
+                    extensions={"code": "TOO_MANY_OPERATIONS", "limit": limit},
+                )
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [refused.formatted]}
+                )
+                return
             refusal = self._refusal(message["payload"])
             if refusal is not None:
                 await self.send_message(
