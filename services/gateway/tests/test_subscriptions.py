@@ -84,6 +84,14 @@ async def subscribe(ws: ClientConnection, id: str, query: str, **variables: Any)
     )
 
 
+async def close_code(ws: ClientConnection) -> int:
+    """The code the server closes the socket with, before it sends anything more."""
+    with pytest.raises(ConnectionClosed) as closed:
+        await receive(ws)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code
+
+
 async def until_subscribed(server: Server, n: int) -> None:
     await until(lambda: server.hub.subscribers == n)
 
@@ -202,10 +210,7 @@ async def test_connection_init_without_a_valid_key_is_refused_with_4403(
 ) -> None:
     async with connect(server.url, subprotocols=[PROTOCOL]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
-        with pytest.raises(ConnectionClosed) as closed:
-            await receive(ws)
-    assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 4403
+        assert await close_code(ws) == 4403
 
 
 async def test_a_revoked_key_is_refused_and_http_is_unchanged(server: Server) -> None:
@@ -213,10 +218,7 @@ async def test_a_revoked_key_is_refused_and_http_is_unchanged(server: Server) ->
     await keys.revoke(server.conn, key.id)
     async with connect(server.url, subprotocols=[PROTOCOL]) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"X-API-Key": key.secret}}))
-        with pytest.raises(ConnectionClosed) as closed:
-            await receive(ws)
-    assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 4403
+        assert await close_code(ws) == 4403
     live = await new_key(server.conn, "catalog:read")
     http_url = server.url.replace("ws://", "http://")
     async with httpx.AsyncClient() as client:
@@ -264,10 +266,7 @@ async def test_a_key_revoked_on_an_open_socket_gets_no_more_answers(server: Serv
         await keys.revoke(server.conn, key.id)
         await asyncio.sleep(1.1)  # past the key cache's second
         await subscribe(ws, "q2", "query { technologies(first: 1) { totalCount } }")
-        with pytest.raises(ConnectionClosed) as closed:
-            await receive(ws)
-        assert closed.value.rcvd is not None
-        assert closed.value.rcvd.code == 4403
+        assert await close_code(ws) == 4403
     finally:
         await ws.close()
 
@@ -361,10 +360,7 @@ async def test_a_message_nested_past_the_parsers_depth_closes_the_socket_with_44
         + deep
         + "}}}"
     )
-    with pytest.raises(ConnectionClosed) as closed:
-        await receive(ws)
-    assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 4400
+    assert await close_code(ws) == 4400
 
 
 async def test_several_operations_without_a_name_are_refused_on_a_socket_too(server: Server) -> None:

@@ -157,16 +157,25 @@ class PostgresServer:
         # pg_ctl status: 0 running, 3 not running, 4 no usable data directory.
         return self._pg_ctl("status", timeout=30, check=False).returncode == 0
 
+    def _recorded_pid(self) -> int | None:
+        """The process id `postmaster.pid` names, which a killed server leaves behind; None without one."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
     def postmaster_pid(self) -> int | None:
         """The running server's process id, from its `postmaster.pid`; None when none runs.
 
         Cheaper than `pg_ctl status` (no process started), for a supervisor that asks often.
         """
+        pid = self._recorded_pid()
+        if pid is None:
+            return None
         try:
-            pid = int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
             state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except (OSError, ValueError, IndexError):
+        except (OSError, IndexError):
             return None
         # The file outlives a killed server, and its number may since be another process's.
         ours = str(self.data_dir).encode() in argv
@@ -178,11 +187,8 @@ class PostgresServer:
         Until then `pg_ctl` and Postgres itself read the old `postmaster.pid` as a server still
         running, and the shared memory as still in use, and refuse to start.
         """
-        try:
-            pid = int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
-        except (OSError, ValueError):
-            return
-        if self.postmaster_pid() is not None:
+        pid = self._recorded_pid()
+        if pid is None or self.postmaster_pid() is not None:
             return
         deadline = time.monotonic() + timeout
         while Path(f"/proc/{pid}").exists() or self._orphaned_backends():

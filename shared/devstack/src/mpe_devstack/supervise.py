@@ -1,9 +1,9 @@
 """Keep the dev stack's services running: restart one that exits, with backoff, and say so.
 
 One crashed process (a service, Kafka or Postgres) no longer takes down the whole `make dev`:
-it is started again after a delay that doubles with each crash (1 s, 2 s, 4 s … up to 30 s). Only a service that keeps
-crashing (more than `max_crashes` times within `window_s`) makes the runner give up and stop
-everything, since restarting it again would only hide the fault.
+it is started again after a delay that doubles with each crash (1 s, 2 s, 4 s … up to 30 s).
+Only one that keeps crashing (more than `max_crashes` times within `window_s`) makes the runner
+give up and stop everything, since restarting it again would only hide the fault.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ def free_dev_ports() -> dict[str, int]:
     Postgres, then Kafka and its controller. Separate draws could hand Kafka a service's ops port.
     """
     first = free_port_apart(OPS_PORT_OFFSET, count=7)
-    ports = {
+    return {
         "MPE_DEV_CATALOG_PORT": first,
         "MPE_DEV_FIRMS_PORT": first + 1,
         "MPE_DEV_BUDGET_PORT": first + 2,
@@ -48,7 +48,6 @@ def free_dev_ports() -> dict[str, int]:
         "MPE_DEV_PG_PORT": first + 4,
         "MPE_DEV_KAFKA_PORT": first + 5,
     }
-    return ports
 
 
 @contextlib.asynccontextmanager

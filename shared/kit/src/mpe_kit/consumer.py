@@ -33,7 +33,7 @@ from mpe_events.envelope import Envelope, EnvelopeError
 from mpe_events.registry import EVENT_TYPES
 from mpe_events.topics import compaction_lag_ms, dlq_spec
 from mpe_kit import inbox, telemetry
-from mpe_kit.db import Conn, Pool
+from mpe_kit.db import ROLLED_BACK_FOR_ANOTHER, Conn, Pool
 from mpe_kit.kafka import ensure_topics, idempotent_producer, topic_name
 from mpe_kit.kafka_client import KafkaClient, as_client
 from mpe_kit.logging import get_logger
@@ -53,12 +53,10 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.UndefinedTableError,
     asyncpg.UndefinedColumnError,
     asyncpg.InsufficientPrivilegeError,
-    # Postgres rolled the statement back for another transaction's sake (SQLSTATE 40P01, 40001).
-    # Retried in its savepoint, the handler would meet the same lock again while the batch's
-    # transaction still holds what earlier events took; rolled back whole, the batch lets the
-    # other side finish, then applies.
-    asyncpg.DeadlockDetectedError,
-    asyncpg.SerializationError,
+    # A deadlock or serialization failure: retried in its savepoint, the handler would meet the
+    # same lock again while the batch's transaction still holds what earlier events took; rolled
+    # back whole, the batch lets the other side finish, then applies.
+    *ROLLED_BACK_FOR_ANOTHER,
 )
 
 

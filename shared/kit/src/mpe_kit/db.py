@@ -12,6 +12,13 @@ Pool = asyncpg.Pool
 # What a repository function takes: a bare connection or one borrowed from a pool.
 Conn = asyncpg.Connection | PoolConnectionProxy
 
+# Postgres rolled the transaction back so that a concurrent one could go on (a deadlock, SQLSTATE
+# 40P01, or a serialization failure, 40001): it wrote nothing, and running it again may succeed.
+ROLLED_BACK_FOR_ANOTHER: tuple[type[BaseException], ...] = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
+
 
 async def _init(conn: asyncpg.Connection) -> None:
     for typ in ("json", "jsonb"):

@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mpe_kit.bodylimit import send_problem
+from mpe_kit.db import ROLLED_BACK_FOR_ANOTHER
 from mpe_kit.logging import get_logger
 
 log = get_logger("mpe.http")
@@ -43,8 +44,6 @@ _LOST: tuple[type[BaseException], ...] = (
 )
 
 
-# Postgres rolled the transaction back so that a concurrent one could go on.
-_CONFLICT: tuple[type[BaseException], ...] = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
 # Seconds a client should wait after a conflict: the other transaction is already under way.
 CONFLICT_RETRY_AFTER_S = 1
 
@@ -88,7 +87,7 @@ class DatabaseFailover:
         try:
             await self.app(scope, recording_receive, tracking_send)
             return
-        except _CONFLICT as exc:
+        except ROLLED_BACK_FOR_ANOTHER as exc:
             if started:
                 raise
             log.warning(

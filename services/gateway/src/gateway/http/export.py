@@ -373,14 +373,23 @@ class ExportResponse(StreamingResponse):
             log.warning("export transaction did not end cleanly", entity=self._transfer.entity, exc_info=True)
         finally:
             await self._request.app.state.pool.release(self._conn)
-            state = state_of(self._request.app)
-            state.export_slots.release()
             if self._transfer.partner is not None:
-                key_id = self._transfer.partner.key_id
-                state.exports_by_key[key_id] -= 1
-                if state.exports_by_key[key_id] <= 0:
-                    del state.exports_by_key[key_id]
+                _give_back(self._request, self._transfer.partner)
             _observe(self._request, self._transfer)
+
+
+def _take(request: Request, partner: Partner) -> None:
+    """Count an export against its key (the slot itself is already taken)."""
+    state_of(request.app).exports_by_key[partner.key_id] += 1
+
+
+def _give_back(request: Request, partner: Partner) -> None:
+    """Give an export's slot back, and its count against its key."""
+    state = state_of(request.app)
+    state.export_slots.release()
+    state.exports_by_key[partner.key_id] -= 1
+    if state.exports_by_key[partner.key_id] <= 0:
+        del state.exports_by_key[partner.key_id]
 
 
 async def _lines(
@@ -433,14 +442,12 @@ async def export(request: Request, filename: str) -> Response:
         _observe(request, transfer)
         raise
     await slots.acquire()
-    by_key = state_of(request.app).exports_by_key
-    by_key[partner.key_id] += 1
+    _take(request, partner)
     pool = request.app.state.pool
     try:
         conn = await pool.acquire()
     except BaseException:
-        slots.release()
-        by_key[partner.key_id] -= 1
+        _give_back(request, partner)
         raise
     snapshot = conn.transaction(isolation="repeatable_read", readonly=True)
     try:
@@ -449,8 +456,7 @@ async def export(request: Request, filename: str) -> Response:
         freshness = await store.changes.freshness(conn)
     except BaseException:
         await pool.release(conn)
-        slots.release()
-        by_key[partner.key_id] -= 1
+        _give_back(request, partner)
         raise
     headers = {
         "Content-Disposition": f'attachment; filename="{entity.name}{format_.suffix}"',

@@ -64,17 +64,6 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                     code=4403, reason="Forbidden: the API key is not valid or has been revoked"
                 )
                 return
-            limit = self.context.request.app.state.settings.max_operations_per_socket  # type: ignore[union-attr]
-            if len(self.operations) >= limit:
-                # Each subscription holds a follower of the change hub for as long as it runs.
-                refused = GraphQLError(
-                    f"This socket already runs {limit} operations; complete one, or open another socket.",
-                    extensions={"code": "TOO_MANY_OPERATIONS", "limit": limit},
-                )
-                await self.send_message(
-                    {"id": message["id"], "type": "error", "payload": [refused.formatted]}
-                )
-                return
             refusal = self._refusal(message["payload"])
             if refusal is not None:
                 await self.send_message(
@@ -97,9 +86,16 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         gateway = started(context.request.app) if context.request is not None else None
         if gateway is None or context.partner is None:
             return None
+        settings = context.request.app.state.settings  # type: ignore[union-attr]
+        if len(self.operations) >= settings.max_operations_per_socket:
+            # Each subscription holds a follower of the change hub for as long as it runs.
+            limit = settings.max_operations_per_socket
+            return GraphQLError(
+                f"This socket already runs {limit} operations; complete one, or open another socket.",
+                extensions={"code": "TOO_MANY_OPERATIONS", "limit": limit},
+            )
         retry_after = gateway.gate.rate.take(context.partner.key_id)
         if retry_after is not None:
-            settings = context.request.app.state.settings  # type: ignore[union-attr]
             return GraphQLError(
                 rate_message(retry_after, settings),
                 extensions={"code": "RATE_LIMITED", "retryAfterS": retry_after},
