@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,13 @@ def test_a_port_in_use_is_refused_naming_its_listener() -> None:
     assert f"port {ports['MPE_DEV_PG_PORT']}, for Postgres (MPE_DEV_PG_PORT), is already in use" in problem
 
 
+def _wait_for_command_line(pid: int, text: str) -> None:
+    deadline = time.monotonic() + 10
+    while text not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+        assert time.monotonic() < deadline, f"process {pid} never showed {text!r} in its command line"
+        time.sleep(0.01)
+
+
 def test_kill_leftovers_kills_what_runs_in_or_names_the_stack_and_nothing_else(tmp_path: Path) -> None:
     home = tmp_path / "dev"
     (home / "pg").mkdir(parents=True)
@@ -77,6 +85,9 @@ def test_kill_leftovers_kills_what_runs_in_or_names_the_stack_and_nothing_else(t
     inside = subprocess.Popen(["sleep", "60"], cwd=home / "pg")  # a Postgres backend's cwd
     other = subprocess.Popen(["sleep", "60"], cwd=tmp_path)
     try:
+        # Popen returns once the child's exec has begun, a moment before the kernel sets its new
+        # command line: until then /proc shows it empty (CI caught kill_leftovers in that moment).
+        _wait_for_command_line(naming.pid, str(home / "kafka"))
         killed = kill_leftovers(home)
         assert sorted(killed) == sorted([naming.pid, inside.pid])
         assert naming.wait(5) == -9
