@@ -1,7 +1,9 @@
 """Staff authentication: JWT bearer tokens with `sub`, `roles` and `exp`.
 
 HS256 with a configured secret (dev), or RS/ES tokens verified against a JWKS URL
-(production). `editor` implies `viewer`.
+(production). `editor` implies `viewer`. With an audience (`JWT_AUDIENCE`, required beside a
+JWKS URL) or an issuer (`JWT_ISSUER`) configured, a token must carry the same `aud` or `iss`:
+an identity provider signs tokens for many applications with one key set.
 """
 
 from __future__ import annotations
@@ -34,39 +36,94 @@ class Principal:
         return any(role in _IMPLIES.get(r, set()) for r in self.roles)
 
 
-def issue_token(secret: str, *, sub: str, roles: Sequence[str], ttl_s: int = 3600) -> str:
-    """An HS256 staff token."""
+def issue_token(
+    secret: str,
+    *,
+    sub: str,
+    roles: Sequence[str],
+    ttl_s: int = 3600,
+    audience: str | None = None,
+    issuer: str | None = None,
+) -> str:
+    """An HS256 staff token, naming `audience` and `issuer` when they are given."""
     bad = set(roles) - set(ROLES)
     if bad:
         raise ValueError(f"unknown roles {sorted(bad)}; use {', '.join(ROLES)}")
     now = int(time.time())
-    return jwt.encode({"sub": sub, "roles": list(roles), "iat": now, "exp": now + ttl_s}, secret, "HS256")
+    claims: dict[str, Any] = {"sub": sub, "roles": list(roles), "iat": now, "exp": now + ttl_s}
+    if audience:
+        claims["aud"] = audience
+    if issuer:
+        claims["iss"] = issuer
+    return jwt.encode(claims, secret, "HS256")
+
+
+# Seconds to wait for the identity provider's key set; a request waits at most this long.
+JWKS_TIMEOUT_S = 5
 
 
 class TokenVerifier:
-    """Checks bearer tokens against a shared secret or a JWKS endpoint."""
+    """Checks bearer tokens against a shared secret, a JWKS endpoint, or both (an HS256 token
+    against the secret, any other against the key set)."""
 
-    def __init__(self, *, secret: str | None = None, jwks_url: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        secret: str | None = None,
+        jwks_url: str | None = None,
+        audience: str | None = None,
+        issuer: str | None = None,
+    ) -> None:
         if not secret and not jwks_url:
             raise ValueError("configure a JWT secret or a JWKS URL")
+        if jwks_url and not audience:
+            raise ValueError(
+                "a JWKS URL needs an audience: the provider's key set signs other applications' tokens too"
+            )
         self._secret = secret
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, timeout=JWKS_TIMEOUT_S) if jwks_url else None
+        self._audience = audience or None
+        self._issuer = issuer or None
+        required = ["sub", "exp"] + (["aud"] if self._audience else []) + (["iss"] if self._issuer else [])
+        self._options = {"require": required}
 
     def _decode(self, token: str) -> dict[str, Any]:
-        if self._jwks is not None:
-            key = self._jwks.get_signing_key_from_jwt(token)
-            return jwt.decode(
-                token, key.key, algorithms=["RS256", "ES256"], options={"require": ["sub", "exp"]}
-            )
-        assert self._secret is not None
-        return jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["sub", "exp"]})
+        # With both configured, staff tokens come from the provider and the services' own
+        # read-through tokens are HS256 with the secret. Each key admits only its own algorithms.
+        if self._secret and (self._jwks is None or jwt.get_unverified_header(token).get("alg") == "HS256"):
+            key, algorithms = self._secret, ["HS256"]
+        else:
+            assert self._jwks is not None
+            key, algorithms = self._jwks.get_signing_key_from_jwt(token).key, ["RS256", "ES256"]
+        return jwt.decode(
+            token,
+            key,
+            algorithms=algorithms,
+            audience=self._audience,
+            issuer=self._issuer,
+            options=self._options,  # type: ignore[arg-type]
+        )
 
     async def verify(self, token: str) -> Principal:
-        """The principal of a valid token; a 401 Problem otherwise."""
+        """The principal of a valid token; a 401 Problem otherwise (a 503 while the key set
+        cannot be fetched: the token may well be good)."""
         try:
             claims = await run_in_threadpool(self._decode, token) if self._jwks else self._decode(token)
         except jwt.ExpiredSignatureError as exc:
             raise _unauthorized("The token has expired.") from exc
+        except jwt.PyJWKClientConnectionError as exc:
+            raise Problem(
+                "The identity provider's signing keys could not be fetched to check the token; "
+                "try again shortly.",
+                status=503,
+                headers={"Retry-After": "5"},
+            ) from exc
+        except jwt.InvalidAudienceError as exc:
+            raise _unauthorized(
+                f"The token is not for mpehub: its audience (aud) must be {self._audience!r}."
+            ) from exc
+        except jwt.InvalidIssuerError as exc:
+            raise _unauthorized(f"The token's issuer (iss) must be {self._issuer!r}.") from exc
         except jwt.PyJWTError as exc:
             raise _unauthorized(f"The token is not valid: {exc}.") from exc
         roles = claims.get("roles", [])

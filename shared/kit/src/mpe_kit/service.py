@@ -142,6 +142,8 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
         app.state.token_verifier = TokenVerifier(
             secret=settings.jwt_secret.get_secret_value() if settings.jwt_secret else None,
             jwks_url=settings.jwt_jwks_url,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
         )
     openapi.install(app)
     transient.install(app)
@@ -364,7 +366,15 @@ def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]
         if s.jwt_secret is None or not s.jwt_secret.get_secret_value():
             prefix = type(s).model_config.get("env_prefix", "")
             raise typer.BadParameter(f"set {prefix}JWT_SECRET first: the token is signed with it")
-        typer.echo(issue_token(s.jwt_secret.get_secret_value(), sub=sub, roles=role or ["viewer"], ttl_s=ttl))
+        token = issue_token(
+            s.jwt_secret.get_secret_value(),
+            sub=sub,
+            roles=role or ["viewer"],
+            ttl_s=ttl,
+            audience=s.jwt_audience,
+            issuer=s.jwt_issuer,
+        )
+        typer.echo(token)
 
     cli.add_typer(event_cli.dlq_cli(settings_factory), name="dlq")
     cli.add_typer(

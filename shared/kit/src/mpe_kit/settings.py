@@ -6,7 +6,7 @@ import os
 from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -55,6 +55,10 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     jwt_secret: SecretStr | None = None
     jwt_jwks_url: str | None = None
+    # The `aud` and `iss` staff tokens must carry (mpe_kit.auth); an audience is required with
+    # a JWKS URL, since the provider's keys sign other applications' tokens too.
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
     relay_batch_size: int = 500
     relay_poll_interval_s: float = 1.0
     consumer_max_retries: int = 3
@@ -71,6 +75,17 @@ class ServiceSettings(BaseSettings):
 
     # Longer than the topics' compaction lag and the dead-letter retention: docs/consumer-guide.md.
     inbox_retention_days: float = 35
+
+    @model_validator(mode="after")
+    def _jwks_needs_an_audience(self) -> ServiceSettings:
+        if self.jwt_jwks_url and not self.jwt_audience:
+            prefix = self.model_config.get("env_prefix", "")
+            raise ValueError(
+                f"{prefix}JWT_JWKS_URL is set but {prefix}JWT_AUDIENCE is not: name the audience your "
+                "identity provider puts in mpehub's staff tokens (their `aud` claim), since its keys "
+                "sign other applications' tokens too"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(
