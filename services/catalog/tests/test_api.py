@@ -420,6 +420,9 @@ async def test_as_of_filter(api: httpx.AsyncClient, world: World, as_of: str, ex
         ("없는말", []),
         # Found by a review: a search in decomposed Korean (NFD, as macOS copies it) found nothing.
         (unicodedata.normalize("NFD", "포토레지스트"), ["SEMI-001"]),
+        # Korean input methods type Latin full width.
+        ("ＷＡＦＥＲ", ["SEMI-002"]),
+        ("ｐｈｏｔｏ", ["SEMI-001"]),
     ],
 )
 async def test_q_filter_searches_both_names(
@@ -1169,3 +1172,15 @@ async def test_names_written_in_decomposed_korean_are_kept_composed(
     stored = (await api.get("/v1/technologies/SEMI-009")).json()
     assert stored["name_ko"] == "웨이퍼 세정 장비"
     assert await codes(api, q="세정") == ["SEMI-009"]
+
+
+async def test_latin_typed_full_width_is_kept_as_ascii(api: httpx.AsyncClient, world: World) -> None:
+    await publish(
+        api,
+        [add("SEMI-009", name_ko="ＯＬＥＤ　봉지　장비", name_en="ＯＬＥＤ encapsulation")],
+        decided_on="2024-05-01",
+        effective_on="2024-06-01",
+    )
+    stored = (await api.get("/v1/technologies/SEMI-009")).json()
+    assert (stored["name_ko"], stored["name_en"]) == ("OLED 봉지 장비", "OLED encapsulation")
+    assert await codes(api, q="oled") == ["SEMI-009"]

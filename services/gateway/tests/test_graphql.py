@@ -140,6 +140,7 @@ async def test_a_search_in_decomposed_korean_finds_what_the_composed_one_does(
 ) -> None:
     # Found by a review: text copied from macOS is often NFD (jamo in a row), and found nothing.
     client = gateway((await new_key(conn, "catalog:read")).secret)
-    for search in ("봉지 필름", unicodedata.normalize("NFD", "봉지 필름")):
+    # And Korean input methods type a space full width (U+3000), as they do Latin.
+    for search in ("봉지 필름", unicodedata.normalize("NFD", "봉지 필름"), "봉지\u3000필름"):
         data = (await gql(client, PAGE, first=10, filter={"search": search}))["data"]["technologies"]
         assert [e["node"]["code"] for e in data["edges"]] == ["SEMI-025"], search

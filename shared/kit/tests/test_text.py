@@ -24,7 +24,16 @@ def test_decomposed_korean_is_composed() -> None:
         ("", None),
         ("50%_a\\b", "%50\\%\\_a\\\\b%"),
         (unicodedata.normalize("NFD", "필름"), "%필름%"),
+        ("ＯＬＥＤ　봉지", "%OLED 봉지%"),
+        ("５０％", "%50\\%%"),  # a full-width % is folded, then escaped like any other
     ],
 )
 def test_a_contains_pattern_escapes_like_and_is_composed(text: str | None, pattern: str | None) -> None:
     assert contains_pattern(text) == pattern
+
+
+def test_full_width_ascii_is_folded_and_nothing_else_of_nfkc() -> None:
+    assert nfc("ＳｉＣ　전력반도체（５Ｇ）") == "SiC 전력반도체(5G)"
+    # NFKC would rewrite these; a name may mean them as written.
+    for kept in ("㎛", "Ⅱ", "①", "ｶ", "㈜"):
+        assert nfc(kept) == kept
