@@ -1,7 +1,8 @@
 """schemathesis, with all its checks, against each write service's own OpenAPI document.
 
 Each service runs behind a real HTTP server on a fresh database (no Kafka: the relay is not
-started), and the schemathesis CLI fuzzes every operation with a bounded number of examples.
+started), firms and budget beside the services they read through to, and the schemathesis CLI
+fuzzes every operation with a bounded number of examples.
 It fails on a 5xx, on an answer the document does not describe (status, content type,
 headers, body), on valid input refused and on invalid input accepted; and, checked beside it
 in the server, on a request answered 4xx that changed any table of the service's database.
@@ -15,6 +16,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -30,7 +32,6 @@ from catalog.settings import CatalogSettings
 from firms.app import all_migrations as firms_migrations
 from firms.app import create_app as firms_app
 from firms.settings import FirmsSettings
-from mpe_devstack.ports import free_port
 from mpe_devstack.testing import uvicorn_serving
 from mpe_kit import migrations
 from mpe_kit.auth import issue_token
@@ -50,25 +51,35 @@ Migrate = Callable[[str, list[migrations.Migration]], Awaitable[str]]
 pytestmark = pytest.mark.timeout(max(360, 30 * EXAMPLES))
 
 
-async def _app(service: str, migrate: Migrate) -> tuple[FastAPI, str]:
-    common = {
+@contextlib.asynccontextmanager
+async def _app(service: str, migrate: Migrate) -> AsyncIterator[tuple[FastAPI, str]]:
+    """The service's app and its database's DSN; for firms and budget, the services they read
+    through to run beside it on fresh databases of their own, so a code or a BRN that is not
+    there gets its real answer (404, so a 422) as in a deployment."""
+    common: dict[str, Any] = {
         "jwt_secret": SECRET,
         "kafka_bootstrap": "127.0.0.1:1",
         "log_json": False,
         "log_level": "WARNING",
     }
-    # Nothing listens there: a replica miss answers "unreachable" (503, documented) at once.
-    nowhere = f"http://127.0.0.1:{free_port()}"
+    catalog_dsn = await migrate("catalog", catalog_migrations())
+    catalog = catalog_app(CatalogSettings(database_url=catalog_dsn, **common), with_workers=False)
     if service == "catalog":
-        dsn = await migrate("catalog", catalog_migrations())
-        return catalog_app(CatalogSettings(database_url=dsn, **common), with_workers=False), dsn  # type: ignore[arg-type]
-    if service == "firms":
-        dsn = await migrate("firms", firms_migrations())
-        settings = FirmsSettings(database_url=dsn, catalog_url=nowhere, **common)  # type: ignore[arg-type]
-        return firms_app(settings, with_workers=False), dsn
-    dsn = await migrate("budget", budget_migrations())
-    budget = BudgetSettings(database_url=dsn, catalog_url=nowhere, firms_url=nowhere, **common)  # type: ignore[arg-type]
-    return budget_app(budget, with_workers=False), dsn
+        yield catalog, catalog_dsn
+        return
+    reader = {**common, "service_token": issue_token(SECRET, sub=f"svc-{service}", roles=["viewer"])}
+    async with contextlib.AsyncExitStack() as owners:
+        catalog_url = await owners.enter_async_context(serving(catalog))
+        firms_dsn = await migrate("firms", firms_migrations())
+        firms_settings = FirmsSettings(database_url=firms_dsn, catalog_url=catalog_url, **reader)
+        firms = firms_app(firms_settings, with_workers=False)
+        if service == "firms":
+            yield firms, firms_dsn
+            return
+        firms_url = await owners.enter_async_context(serving(firms))
+        dsn = await migrate("budget", budget_migrations())
+        budget = BudgetSettings(database_url=dsn, catalog_url=catalog_url, firms_url=firms_url, **reader)
+        yield budget_app(budget, with_workers=False), dsn
 
 
 # Not state but the answers given: a payment's refusal is kept under its Idempotency-Key, so that
@@ -144,10 +155,11 @@ async def serving(app: ASGIApp) -> AsyncIterator[str]:
 async def test_schemathesis_finds_no_server_error_and_no_mismatch(
     service: str, migrated_database: Migrate, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app, dsn = await _app(service, migrated_database)
-    guard = RefusalsChangeNothing(app, dsn)
     token = issue_token(SECRET, sub="schemathesis", roles=["editor"])
-    async with serving(guard) as url:
+    async with (
+        _app(service, migrated_database) as (app, dsn),
+        serving(guard := RefusalsChangeNothing(app, dsn)) as url,
+    ):
         proc = await asyncio.create_subprocess_exec(
             str(Path(sys.executable).parent / "schemathesis"),
             "--config-file",
