@@ -8,6 +8,8 @@ from strawberry.schema.config import StrawberryConfig
 
 from gateway.read.common import WON, Won, parse_won, serialize_won
 
+pytestmark = pytest.mark.unit
+
 # The 2023 materials & parts R&D program: ₩937.56bn, beyond a 32-bit Int.
 AMOUNT = 937_560_000_000
 
