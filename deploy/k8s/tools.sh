@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the pinned tools that check deploy/k8s offline (called by deploy/bootstrap.sh):
-# kustomize and kubeconform from the Go module proxy into ~/.cache/mpehub/bin, and promtool
+# kustomize and kubeconform from the Go module proxy into ~/.cache/mpehub/bin (with Go 1.24 from
+# the same proxy when the machine's go is older than 1.21), and promtool
 # (Debian's prometheus package) for the alert rules. Safe to run again: each step checks first.
 set -euo pipefail
 
@@ -17,16 +18,44 @@ apt_install() {
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
+# Both tools need Go 1.24 or newer to build. A go of 1.21 or newer fetches that toolchain itself
+# (GOTOOLCHAIN=auto). An older one (Debian 12's golang-go is 1.19) cannot, but it can download
+# the module that toolchain comes as (golang.org/toolchain, what GOTOOLCHAIN itself fetches)
+# from the Go module proxy: its tree is a whole Go, kept in ~/.cache/mpehub.
+GO_TOOLCHAIN=go1.24.0
+GO=go
+
+choose_go() {
+  command -v go >/dev/null 2>&1 || apt_install golang-go
+  local version minor=99
+  version=$(go env GOVERSION)
+  [[ $version =~ ^go1\.([0-9]+) ]] && minor=${BASH_REMATCH[1]}
+  if [ "$minor" -ge 21 ]; then return; fi
+  local dir="$HOME/.cache/mpehub/$GO_TOOLCHAIN"
+  if [ ! -x "$dir/bin/go" ]; then
+    say "$version cannot build them: fetching $GO_TOOLCHAIN from the Go module proxy"
+    local module="golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.linux-$(go env GOARCH)" src
+    # Outside any module, so that no go.mod around changes what is resolved.
+    src=$(cd "$(mktemp -d)" && go mod download -json "$module" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    [ -d "$src" ] || { say "could not download $module"; exit 1; }
+    # The module cache is read-only and keeps no execute bits: copy, then mark the programs.
+    rm -rf "$dir.partial"
+    mkdir -p "$(dirname "$dir")"
+    cp -r "$src" "$dir.partial"
+    chmod -R u+w "$dir.partial"
+    chmod +x "$dir.partial"/bin/* "$dir.partial"/pkg/tool/*/*
+    mv "$dir.partial" "$dir"
+  fi
+  GO="$dir/bin/go"
+}
+
 go_tool() {  # go_tool NAME MODULE VERSION: install unless this exact version is there
   local name=$1 module=$2 version=$3
   if [ -x "$BIN/$name" ] && [ "$(cat "$BIN/.$name.version" 2>/dev/null)" = "$version" ]; then return; fi
-  # Both need Go 1.24 or newer to build. A go of 1.21 or newer fetches that toolchain itself
-  # (GOTOOLCHAIN=auto); Debian 12's golang-go is 1.19 and cannot: use bookworm-backports'
-  # golang-1.2x or a go already on the machine.
-  command -v go >/dev/null 2>&1 || apt_install golang-go
-  say "installing $name $version (go install)"
+  choose_go
+  say "installing $name $version (go install, $("$GO" env GOVERSION))"
   mkdir -p "$BIN"
-  GOBIN="$BIN" go install "$module@$version"
+  GOBIN="$BIN" "$GO" install "$module@$version"
   echo "$version" > "$BIN/.$name.version"
 }
 
