@@ -708,6 +708,22 @@ async def test_bad_revision_is_rejected(
     await rejected(db, api.post("/v1/revisions", json=body), status, field)
 
 
+async def test_a_field_error_inside_a_change_is_named_as_the_change_was_written(
+    api: httpx.AsyncClient, world: World
+) -> None:
+    # Found by a review: pydantic names the union member it chose, so the field read
+    # "body.changes.0.add.technology.name_ko" where the body has "op": "add" and no "add" key.
+    bad_add = {**add("SEMI-009"), "technology": {**add("SEMI-009")["technology"], "name_ko": ""}}
+    resp = await api.post("/v1/revisions", json=revision([retire("SEMI-001"), bad_add]))
+    errors = assert_problem(resp, 422)["errors"]
+    assert [e["field"] for e in errors] == ["body.changes.1.technology.name_ko"]
+    resp = await api.post("/v1/revisions", json=revision([{**amend("SEMI-001", name_en="x"), "note": "x"}]))
+    assert [e["field"] for e in assert_problem(resp, 422)["errors"]] == ["body.changes.0.note"]
+    # A tag that names no member is still the change's own error.
+    resp = await api.post("/v1/revisions", json=revision([{"op": "rename", "code": "SEMI-001"}]))
+    assert [e["field"] for e in assert_problem(resp, 422)["errors"]] == ["body.changes.0"]
+
+
 async def test_unknown_industry_is_named(
     api: httpx.AsyncClient, db: asyncpg.Connection, world: World
 ) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -59,10 +60,41 @@ def problem_response(
 _UNPARSED = "There was an error parsing the body"
 
 
+def _without_union_tags(loc: Sequence[Any], body: Any) -> list[Any]:
+    """The location as the sender wrote it: pydantic names the member of a discriminated union
+    it chose (`changes.0.add.technology`, where the input has `"op": "add"` and no `add` key).
+
+    Walking the input along the location, a segment is such a tag when the object there has no
+    key of that name, holds it as a value, and has the next segment as a key."""
+    if not loc or loc[0] != "body":
+        return list(loc)
+    out: list[Any] = ["body"]
+    node = body
+    rest = list(loc[1:])
+    for i, part in enumerate(rest):
+        if (
+            isinstance(node, dict)
+            and isinstance(part, str)
+            and part not in node
+            and i + 1 < len(rest)
+            and rest[i + 1] in node
+            and part in node.values()
+        ):
+            continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return out
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
-        loc = [str(p) for p in err.get("loc", ())]
+        loc = [str(p) for p in _without_union_tags(err.get("loc", ()), exc.body)]
         if err.get("type") == "json_invalid" and len(loc) == 2 and loc[0] == "body":
             # FastAPI puts the character offset where a field would go ("body.11"): no field.
             message = f"The body is not valid JSON (UTF-8): {err.get('msg', '')}, at character {loc[1]}."
