@@ -57,6 +57,24 @@ def test_a_token_without_a_secret_names_the_setting_as_it_is_set(secret: str | N
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+def test_with_a_provider_only_read_through_tokens_are_issued_with_its_audience() -> None:
+    # Found by a review: beside a JWKS URL, the secret would still have minted editor tokens.
+    settings = CatalogSettings(
+        jwt_secret=SECRET,
+        jwt_jwks_url="https://idp.example/jwks",
+        jwt_audience="mpehub",
+        jwt_issuer="https://idp.example",
+    )
+    cli = build_cli(SPEC, lambda: settings)
+    refused = CliRunner().invoke(cli, ["token", "--sub", "alice", "--role", "editor"])
+    assert refused.exit_code == 2, refused.output
+    assert "read-through tokens only" in refused.output
+    issued = CliRunner().invoke(cli, ["token", "--sub", "svc-firms", "--role", "viewer"])
+    assert issued.exit_code == 0, issued.output
+    claims = jwt.decode(issued.output.strip(), SECRET, algorithms=["HS256"], audience="mpehub")
+    assert (claims["roles"], claims["iss"]) == (["viewer"], "https://idp.example")
+
+
 def test_a_service_without_consumers_resets_no_group() -> None:
     # Found by a review: a reset run from another service's command moved the offsets but
     # forgot no inbox row (they live in the consumer's own database), so nothing re-applied.

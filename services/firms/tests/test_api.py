@@ -698,7 +698,7 @@ async def test_bad_token_is_401(api: httpx.AsyncClient, db: asyncpg.Connection, 
 
 
 async def test_expired_token_says_so(api: httpx.AsyncClient) -> None:
-    expired = issue_token(SECRET, sub="x", roles=["editor"], ttl_s=-10)
+    expired = issue_token(SECRET, sub="x", roles=["editor"], ttl_s=-120)  # past the 30 s leeway
     async with _client(api, Authorization=f"Bearer {expired}") as client:
         body = assert_problem(await client.get("/v1/firms"), 401)
     assert "expired" in body["detail"]

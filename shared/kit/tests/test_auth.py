@@ -3,7 +3,9 @@ audience and issuer both must name."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
 
+from mpe_kit import auth
 from mpe_kit.auth import TokenVerifier, issue_token
 from mpe_kit.errors import Problem
 from mpe_kit.settings import ServiceSettings
@@ -120,6 +123,76 @@ async def test_keys_and_algorithms_the_provider_does_not_publish_are_refused(jwk
     assert (await _refusal(verifier, forged)).status == 401
 
 
+async def test_a_header_naming_another_algorithm_than_its_key_is_refused_not_a_500(jwks_url: str) -> None:
+    # Found by a review: ES256 in the header under an RSA key's kid raised a TypeError (a 500).
+    verifier = TokenVerifier(jwks_url=jwks_url, audience=AUDIENCE)
+    for key, kid, alg in ((EC_KEY, "rsa-1", "ES256"), (RSA_KEY, "ec-1", "RS256")):
+        assert (await _refusal(verifier, _signed(key, kid, alg))).status == 401
+
+
+async def test_a_clock_a_few_seconds_ahead_at_the_provider_is_allowed() -> None:
+    verifier = TokenVerifier(secret=SECRET)
+    now = int(time.time())
+    ahead = jwt.encode({"sub": "kim", "roles": [], "iat": now + 10, "exp": now + 600}, SECRET, "HS256")
+    assert (await verifier.verify(ahead)).sub == "kim"
+    far = jwt.encode({"sub": "kim", "roles": [], "iat": now + 600, "exp": now + 900}, SECRET, "HS256")
+    assert (await _refusal(verifier, far)).status == 401
+
+
+def _serving(status: int, body: bytes) -> tuple[ThreadingHTTPServer, str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/jwks"
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(200, b"<html>sign in</html>"), (200, b"[]"), (200, b'{"keys": []}'), (502, b"bad gateway")],
+    ids=["html", "not-an-object", "no-keys", "502"],
+)
+async def test_a_key_set_that_cannot_be_read_answers_503(status: int, body: bytes) -> None:
+    # Found by a review: a login page where the key set should be was a 500, an empty set a 401.
+    server, url = _serving(status, body)
+    try:
+        problem = await _refusal(
+            TokenVerifier(jwks_url=url, audience=AUDIENCE), _signed(RSA_KEY, "rsa-1", "RS256")
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert problem.status == 503
+
+
+async def test_after_a_failed_fetch_requests_are_answered_at_once_for_a_while(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Found by a review: PyJWKClient fetches under a lock, so requests arriving while the
+    # provider hangs waited one timeout each, one after the other.
+    monkeypatch.setattr(auth, "JWKS_TIMEOUT_S", 0.5)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)  # accepts, never answers
+        verifier = TokenVerifier(
+            jwks_url=f"http://127.0.0.1:{silent.getsockname()[1]}/jwks", audience=AUDIENCE
+        )
+        token = _signed(RSA_KEY, "rsa-1", "RS256")
+        assert (await _refusal(verifier, token)).status == 503  # waits the fetch's timeout
+        started = time.monotonic()
+        refusals = await asyncio.gather(*(_refusal(verifier, token) for _ in range(6)))
+        assert [p.status for p in refusals] == [503] * 6
+        assert time.monotonic() - started < 1
+
+
 async def test_an_unreachable_provider_answers_503_not_401() -> None:
     verifier = TokenVerifier(jwks_url="http://127.0.0.1:9/jwks", audience=AUDIENCE)
     problem = await _refusal(verifier, _signed(RSA_KEY, "rsa-1", "RS256"))
@@ -144,6 +217,11 @@ async def test_with_both_a_secret_and_a_provider_each_token_is_checked_by_its_ow
     service = issue_token(SECRET, sub="svc-firms", roles=["viewer"], audience=AUDIENCE)
     assert (await verifier.verify(service)).sub == "svc-firms"
     assert (await verifier.verify(_signed(RSA_KEY, "rsa-1", "RS256"))).sub == "kim"
+    # Found by a review: the secret would have minted editors beside the provider.
+    editor = issue_token(SECRET, sub="anyone", roles=["editor"], audience=AUDIENCE)
+    refused = await _refusal(verifier, editor)
+    assert refused.status == 401
+    assert "may only read" in refused.detail
     other_secret = issue_token(
         "another-secret-of-at-least-32-bytes", sub="x", roles=["editor"], audience=AUDIENCE
     )

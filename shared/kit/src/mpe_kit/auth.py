@@ -58,13 +58,39 @@ def issue_token(
     return jwt.encode(claims, secret, "HS256")
 
 
-# Seconds to wait for the identity provider's key set; a request waits at most this long.
+# Seconds to wait for the identity provider's key set, and then to answer 503 at once before
+# trying again (PyJWKClient fetches under a lock: without the pause, requests arriving while the
+# provider hangs would each wait their turn for a timeout of their own).
 JWKS_TIMEOUT_S = 5
+JWKS_BACKOFF_S = 5
+# Seconds of clock difference allowed with whoever issued a token (its iat, nbf and exp).
+LEEWAY_S = 30
+
+
+class _ProviderKeys(jwt.PyJWKClient):
+    """The identity provider's key set, kept 300 s (PyJWKClient's own cache; a key the provider
+    drops stops verifying within that), failing fast for `JWKS_BACKOFF_S` after a failed fetch.
+    An answer that is not a JSON object counts as a failed fetch, not as a bad token."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url, cache_keys=False, timeout=JWKS_TIMEOUT_S)
+        self._down_until = 0.0
+
+    def fetch_data(self) -> Any:
+        if time.monotonic() < self._down_until:
+            raise jwt.PyJWKClientConnectionError("the key set could not be fetched a moment ago")
+        try:
+            data = super().fetch_data()
+        except (jwt.PyJWKClientConnectionError, jwt.PyJWKClientError, ValueError) as exc:
+            self._down_until = time.monotonic() + JWKS_BACKOFF_S
+            raise jwt.PyJWKClientConnectionError(f"the key set could not be read: {exc}") from exc
+        return data
 
 
 class TokenVerifier:
-    """Checks bearer tokens against a shared secret, a JWKS endpoint, or both (an HS256 token
-    against the secret, any other against the key set)."""
+    """Checks bearer tokens against a shared secret, a JWKS endpoint, or both: then an HS256
+    token is checked against the secret and may only read (the services' read-through tokens),
+    and any other against the key set, where staff tokens come from."""
 
     def __init__(
         self,
@@ -81,37 +107,47 @@ class TokenVerifier:
                 "a JWKS URL needs an audience: the provider's key set signs other applications' tokens too"
             )
         self._secret = secret
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, timeout=JWKS_TIMEOUT_S) if jwks_url else None
+        self._jwks = _ProviderKeys(jwks_url) if jwks_url else None
         self._audience = audience or None
         self._issuer = issuer or None
         required = ["sub", "exp"] + (["aud"] if self._audience else []) + (["iss"] if self._issuer else [])
         self._options = {"require": required}
 
-    def _decode(self, token: str) -> dict[str, Any]:
-        # With both configured, staff tokens come from the provider and the services' own
-        # read-through tokens are HS256 with the secret. Each key admits only its own algorithms.
-        if self._secret and (self._jwks is None or jwt.get_unverified_header(token).get("alg") == "HS256"):
+    def _decode(self, token: str) -> tuple[dict[str, Any], bool]:
+        """The token's claims, and whether the secret (not the provider) vouched for them."""
+        # Each key admits only its own algorithms. A key of the set is passed as the set's
+        # PyJWK, which refuses a token whose header names another algorithm than the key's.
+        key: str | jwt.PyJWK
+        by_secret = bool(self._secret) and (
+            self._jwks is None or jwt.get_unverified_header(token).get("alg") == "HS256"
+        )
+        if by_secret:
+            assert self._secret is not None
             key, algorithms = self._secret, ["HS256"]
         else:
             assert self._jwks is not None
-            key, algorithms = self._jwks.get_signing_key_from_jwt(token).key, ["RS256", "ES256"]
-        return jwt.decode(
+            key, algorithms = self._jwks.get_signing_key_from_jwt(token), ["RS256", "ES256"]
+        claims = jwt.decode(
             token,
             key,
             algorithms=algorithms,
             audience=self._audience,
             issuer=self._issuer,
+            leeway=LEEWAY_S,
             options=self._options,  # type: ignore[arg-type]
         )
+        return claims, by_secret
 
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token; a 401 Problem otherwise (a 503 while the key set
         cannot be fetched: the token may well be good)."""
         try:
-            claims = await run_in_threadpool(self._decode, token) if self._jwks else self._decode(token)
+            claims, by_secret = (
+                await run_in_threadpool(self._decode, token) if self._jwks else self._decode(token)
+            )
         except jwt.ExpiredSignatureError as exc:
             raise _unauthorized("The token has expired.") from exc
-        except jwt.PyJWKClientConnectionError as exc:
+        except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError) as exc:
             raise Problem(
                 "The identity provider's signing keys could not be fetched to check the token; "
                 "try again shortly.",
@@ -129,6 +165,11 @@ class TokenVerifier:
         roles = claims.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise _unauthorized("The token's roles claim must be a list of strings.")
+        if by_secret and self._jwks is not None and set(roles) - {"viewer"}:
+            raise _unauthorized(
+                "With an identity provider configured, a token signed with the services' secret "
+                "may only read (role viewer); staff tokens come from the provider."
+            )
         return Principal(sub=str(claims["sub"]), roles=frozenset(roles))
 
 

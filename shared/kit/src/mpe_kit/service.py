@@ -366,6 +366,12 @@ def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]
         if s.jwt_secret is None or not s.jwt_secret.get_secret_value():
             prefix = type(s).model_config.get("env_prefix", "")
             raise typer.BadParameter(f"set {prefix}JWT_SECRET first: the token is signed with it")
+        if s.jwt_jwks_url and set(role or []) - {"viewer"}:
+            raise typer.BadParameter(
+                "with a JWKS URL set, staff tokens come from the identity provider; this command "
+                "issues read-through tokens only (--role viewer)",
+                param_hint="--role",
+            )
         token = issue_token(
             s.jwt_secret.get_secret_value(),
             sub=sub,
