@@ -719,6 +719,10 @@ async def test_a_field_error_inside_a_change_is_named_as_the_change_was_written(
     assert [e["field"] for e in errors] == ["body.changes.1.technology.name_ko"]
     resp = await api.post("/v1/revisions", json=revision([{**amend("SEMI-001", name_en="x"), "note": "x"}]))
     assert [e["field"] for e in assert_problem(resp, 422)["errors"]] == ["body.changes.0.note"]
+    # A field missing inside the member (found by a review: the tag stayed there).
+    resp = await api.post("/v1/revisions", json=revision([{"op": "add"}, {"op": "retire"}]))
+    fields = sorted(e["field"] for e in assert_problem(resp, 422)["errors"])
+    assert fields == ["body.changes.0.technology", "body.changes.1.code"]
     # A tag that names no member is still the change's own error.
     resp = await api.post("/v1/revisions", json=revision([{"op": "rename", "code": "SEMI-001"}]))
     assert [e["field"] for e in assert_problem(resp, 422)["errors"]] == ["body.changes.0"]

@@ -65,7 +65,8 @@ def _without_union_tags(loc: Sequence[Any], body: Any) -> list[Any]:
     it chose (`changes.0.add.technology`, where the input has `"op": "add"` and no `add` key).
 
     Walking the input along the location, a segment is such a tag when the object there has no
-    key of that name, holds it as a value, and has the next segment as a key."""
+    key of that name and holds it as a value, and it is not the last segment (the last may name
+    a missing field, which no input has)."""
     if not loc or loc[0] != "body":
         return list(loc)
     out: list[Any] = ["body"]
@@ -77,7 +78,6 @@ def _without_union_tags(loc: Sequence[Any], body: Any) -> list[Any]:
             and isinstance(part, str)
             and part not in node
             and i + 1 < len(rest)
-            and rest[i + 1] in node
             and part in node.values()
         ):
             continue
