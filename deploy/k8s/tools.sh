@@ -30,15 +30,30 @@ choose_go() {
   local version minor=99
   version=$(go env GOVERSION)
   [[ $version =~ ^go1\.([0-9]+) ]] && minor=${BASH_REMATCH[1]}
-  if [ "$minor" -ge 21 ]; then return; fi
+  if [ "$minor" -ge 24 ]; then return; fi
+  # 1.21 and later fetch the toolchain a module asks for, unless told to use only their own.
+  if [ "$minor" -ge 21 ]; then
+    case "$(go env GOTOOLCHAIN)" in local | path | *+path) ;; *) return ;; esac
+  fi
   local dir="$HOME/.cache/mpehub/$GO_TOOLCHAIN"
   if [ ! -x "$dir/bin/go" ]; then
+    # GOHOSTARCH: this machine's, even in a shell that cross-compiles (GOARCH set).
+    local module="golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.linux-$(go env GOHOSTARCH)" json src work
     say "$version cannot build them: fetching $GO_TOOLCHAIN from the Go module proxy"
-    local module="golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.linux-$(go env GOARCH)" src
-    # Outside any module, so that no go.mod around changes what is resolved.
-    src=$(cd "$(mktemp -d)" && go mod download -json "$module" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-    [ -d "$src" ] || { say "could not download $module"; exit 1; }
-    # The module cache is read-only and keeps no execute bits: copy, then mark the programs.
+    # Outside any module, so that no go.mod around changes what is resolved. A failure is
+    # reported in the JSON ("Error"), on stdout.
+    work=$(mktemp -d)
+    if ! json=$(cd "$work" && go mod download -json "$module"); then
+      rm -rf "$work"
+      say "could not download $module:"
+      printf '%s\n' "$json" >&2
+      exit 1
+    fi
+    rm -rf "$work"
+    src=$(printf '%s\n' "$json" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    # The module cache is read-only and keeps no execute bits: copy, then mark the programs. A
+    # copy left by an interrupted run is read-only too: make it writable before removing it.
+    [ ! -e "$dir.partial" ] || chmod -R u+w "$dir.partial"
     rm -rf "$dir.partial"
     mkdir -p "$(dirname "$dir")"
     cp -r "$src" "$dir.partial"
