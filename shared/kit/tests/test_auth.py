@@ -4,6 +4,7 @@ audience and issuer both must name."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import threading
@@ -38,14 +39,13 @@ def _jwk(key: Any, kid: str, alg: str) -> dict[str, Any]:
     return {**algorithm.to_jwk(key.public_key(), as_dict=True), "kid": kid, "alg": alg, "use": "sig"}
 
 
-@pytest.fixture(scope="module")
-def jwks_url() -> Iterator[str]:
-    """An identity provider's key set, served on a local port for the module."""
-    body = json.dumps({"keys": [_jwk(RSA_KEY, "rsa-1", "RS256"), _jwk(EC_KEY, "ec-1", "ES256")]}).encode()
+@contextlib.contextmanager
+def _serving(status: int, body: bytes) -> Iterator[str]:
+    """A URL on a local port that answers every GET with `status` and `body`."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200)
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
@@ -55,13 +55,20 @@ def jwks_url() -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/jwks"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def jwks_url() -> Iterator[str]:
+    """An identity provider's key set, served on a local port for the module."""
+    body = json.dumps({"keys": [_jwk(RSA_KEY, "rsa-1", "RS256"), _jwk(EC_KEY, "ec-1", "ES256")]}).encode()
+    with _serving(200, body) as url:
+        yield url
 
 
 def _signed(key: Any, kid: str, alg: str, **claims: Any) -> str:
@@ -139,22 +146,6 @@ async def test_a_clock_a_few_seconds_ahead_at_the_provider_is_allowed() -> None:
     assert (await _refusal(verifier, far)).status == 401
 
 
-def _serving(status: int, body: bytes) -> tuple[ThreadingHTTPServer, str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/jwks"
-
-
 @pytest.mark.parametrize(
     ("status", "body"),
     [(200, b"<html>sign in</html>"), (200, b"[]"), (200, b'{"keys": []}'), (502, b"bad gateway")],
@@ -162,14 +153,9 @@ def _serving(status: int, body: bytes) -> tuple[ThreadingHTTPServer, str]:
 )
 async def test_a_key_set_that_cannot_be_read_answers_503(status: int, body: bytes) -> None:
     # Found by a review: a login page where the key set should be was a 500, an empty set a 401.
-    server, url = _serving(status, body)
-    try:
-        problem = await _refusal(
-            TokenVerifier(jwks_url=url, audience=AUDIENCE), _signed(RSA_KEY, "rsa-1", "RS256")
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _serving(status, body) as url:
+        verifier = TokenVerifier(jwks_url=url, audience=AUDIENCE)
+        problem = await _refusal(verifier, _signed(RSA_KEY, "rsa-1", "RS256"))
     assert problem.status == 503
 
 
