@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import hashlib
 import os
+import shutil
 import signal
 import socket
 import tempfile
@@ -120,11 +121,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def stack_dir() -> Path:
-    """A directory for the session's servers, readable by the postgres OS user."""
+def stack_dir() -> Iterator[Path]:
+    """A directory for the session's servers, readable by the postgres OS user; removed with
+    everything in it once they have stopped (their fixtures are torn down first)."""
     path = Path(tempfile.mkdtemp(prefix="mpehub-test-"))
     path.chmod(0o755)
-    return path
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
