@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from mpe_kit.text import contains_pattern, nfc
+from mpe_kit.text import contains_pattern, normalized
 
 pytestmark = pytest.mark.unit
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.unit
 def test_decomposed_korean_is_composed() -> None:
     decomposed = unicodedata.normalize("NFD", "반도체")
     assert len(decomposed) == 7  # ㅂㅏㄴ ㄷㅗ ㅊㅔ
-    assert nfc(decomposed) == "반도체"
+    assert normalized(decomposed) == "반도체"
 
 
 @pytest.mark.parametrize(
@@ -33,7 +33,7 @@ def test_a_contains_pattern_escapes_like_and_is_composed(text: str | None, patte
 
 
 def test_full_width_ascii_is_folded_and_nothing_else_of_nfkc() -> None:
-    assert nfc("ＳｉＣ　전력반도체（５Ｇ）") == "SiC 전력반도체(5G)"
+    assert normalized("ＳｉＣ　전력반도체（５Ｇ）") == "SiC 전력반도체(5G)"
     # NFKC would rewrite these; a name may mean them as written.
     for kept in ("㎛", "Ⅱ", "①", "ｶ", "㈜"):
-        assert nfc(kept) == kept
+        assert normalized(kept) == kept

@@ -10,14 +10,14 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from mpe_kit.regions import region
-from mpe_kit.text import nfc
+from mpe_kit.text import normalized
 from mpe_kit.types import Day, ProgramDay
 
 _NO_NUL = r"^[^\x00]*$"
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL),
-    AfterValidator(nfc),
+    AfterValidator(normalized),
 ]
 # One of the 17 시·도 by its short name, whichever way it is written (mpe_kit.regions).
 Region = Annotated[
@@ -32,7 +32,9 @@ Region = Annotated[
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
 Codes = Annotated[list[Code], Field(max_length=100)]
 Reason = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_NUL), AfterValidator(nfc)
+    str,
+    StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_NUL),
+    AfterValidator(normalized),
 ]
 Size = Literal["large", "mid", "sme"]
 Kind = Literal["leading", "specialized"]

@@ -21,6 +21,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from mpe_kit.errors import Problem
 
 ROLES = ("viewer", "editor")
+# What a token signed with the services' secret may hold beside an identity provider: the
+# read-through tokens only read.
+SECRET_ROLES_BESIDE_A_PROVIDER = frozenset({"viewer"})
 _IMPLIES = {"editor": {"editor", "viewer"}, "viewer": {"viewer"}}
 
 
@@ -81,7 +84,7 @@ class _ProviderKeys(jwt.PyJWKClient):
             raise jwt.PyJWKClientConnectionError("the key set could not be fetched a moment ago")
         try:
             data = super().fetch_data()
-        except (jwt.PyJWKClientConnectionError, jwt.PyJWKClientError, ValueError) as exc:
+        except (jwt.PyJWKClientError, ValueError) as exc:  # the connection's errors among them
             self._down_until = time.monotonic() + JWKS_BACKOFF_S
             raise jwt.PyJWKClientConnectionError(f"the key set could not be read: {exc}") from exc
         return data
@@ -165,7 +168,7 @@ class TokenVerifier:
         roles = claims.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise _unauthorized("The token's roles claim must be a list of strings.")
-        if by_secret and self._jwks is not None and set(roles) - {"viewer"}:
+        if by_secret and self._jwks is not None and set(roles) - SECRET_ROLES_BESIDE_A_PROVIDER:
             raise _unauthorized(
                 "With an identity provider configured, a token signed with the services' secret "
                 "may only read (role viewer); staff tokens come from the provider."

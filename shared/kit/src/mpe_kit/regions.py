@@ -8,7 +8,7 @@ typed before the services checked regions).
 
 from __future__ import annotations
 
-from mpe_kit.text import nfc
+from mpe_kit.text import normalized
 
 # The short name, then its full names (old and new: 강원도 became 강원특별자치도 in 2023, 전라북도
 # 전북특별자치도 in 2024), then its romanized name.
@@ -44,7 +44,7 @@ _BY_SPELLING: dict[str, str] = {
 
 def region(text: str) -> str:
     """The short name of the division `text` names, in any of its spellings; ValueError if none."""
-    key = "".join(nfc(text).split()).lower()
+    key = "".join(normalized(text).split()).lower()
     found = _BY_SPELLING.get(key)
     if found is None:
         raise ValueError(f"not a 시·도 of Korea: write one of {', '.join(REGIONS)} (or its full name)")
@@ -55,7 +55,7 @@ def region_spellings(text: str) -> list[str]:
     """For a filter: every spelling of the division `text` names (its short name first), and the
     text as typed (in NFC), so that rows stored before regions were checked (`경기도`, `Gyeonggi`)
     are found with the rest."""
-    typed = nfc(text)
+    typed = normalized(text)
     try:
         short = region(text)
     except ValueError:

@@ -33,7 +33,7 @@ from mpe_kit import (
     telemetry,
     transient,
 )
-from mpe_kit.auth import ROLES, TokenVerifier, issue_token
+from mpe_kit.auth import ROLES, SECRET_ROLES_BESIDE_A_PROVIDER, TokenVerifier, issue_token
 from mpe_kit.consumer import BatchHandler, BatchHook, BeginHook, CaughtUpHook, ConsumerRunner, Handler
 from mpe_kit.kafka_probe import KafkaProbe
 from mpe_kit.logging import configure_logging, get_logger
@@ -366,7 +366,7 @@ def build_cli(spec: ServiceSpec, settings_factory: Callable[[], ServiceSettings]
         if s.jwt_secret is None or not s.jwt_secret.get_secret_value():
             prefix = type(s).model_config.get("env_prefix", "")
             raise typer.BadParameter(f"set {prefix}JWT_SECRET first: the token is signed with it")
-        if s.jwt_jwks_url and set(role or []) - {"viewer"}:
+        if s.jwt_jwks_url and set(role or []) - SECRET_ROLES_BESIDE_A_PROVIDER:
             raise typer.BadParameter(
                 "with a JWKS URL set, staff tokens come from the identity provider; this command "
                 "issues read-through tokens only (--role viewer)",

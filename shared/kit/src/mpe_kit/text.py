@@ -19,8 +19,9 @@ import unicodedata
 _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 
 
-def nfc(text: str) -> str:
-    """The text in Unicode's composed normal form (NFC), full-width ASCII folded to ASCII."""
+def normalized(text: str) -> str:
+    """The text as it is stored and searched: in Unicode's composed normal form (NFC), with
+    full-width ASCII folded to ASCII."""
     return unicodedata.normalize("NFC", text).translate(_HALF_WIDTH)
 
 
@@ -29,5 +30,5 @@ def contains_pattern(text: str | None) -> str | None:
     None for no text."""
     if not text:
         return None
-    escaped = nfc(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = normalized(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"

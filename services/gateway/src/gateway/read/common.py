@@ -26,26 +26,32 @@ from mpe_kit.pagination import decode_cursor, decode_text_cursor, encode_cursor
 __all__ = ["WON", "WON_MAX", "Won", "parse_won", "serialize_won"]
 
 
+def _holds(partner: Any, scope: str) -> bool:
+    return partner is not None and scope in partner.scopes
+
+
+def _forbidden(scope: str) -> tuple[str, dict[str, Any]]:
+    """The message and extensions of a FORBIDDEN error for a key without `scope`."""
+    return f"This key lacks the {scope} scope.", {"code": "FORBIDDEN", "scope": scope}
+
+
 class HasScope(BasePermission):
     """Admits keys that carry a scope; otherwise the field is null with a FORBIDDEN error."""
 
     def __init__(self, scope: str) -> None:
         self.scope = scope
-        self.message = f"This key lacks the {scope} scope."
-        self.error_extensions = {"code": "FORBIDDEN", "scope": scope}
+        self.message, self.error_extensions = _forbidden(scope)
 
     def has_permission(self, source: Any, info: Info[Any, Any], **kwargs: Any) -> bool:
-        partner = info.context.partner
-        return partner is not None and self.scope in partner.scopes
+        return _holds(info.context.partner, self.scope)
 
 
 def lacks(partner: Any, scope: str) -> GraphQLError | None:
     """FORBIDDEN, as a guarded field answers it, when the key lacks `scope`; else None."""
-    if partner is not None and scope in partner.scopes:
+    if _holds(partner, scope):
         return None
-    return GraphQLError(
-        f"This key lacks the {scope} scope.", extensions={"code": "FORBIDDEN", "scope": scope}
-    )
+    message, extensions = _forbidden(scope)
+    return GraphQLError(message, extensions=extensions)
 
 
 def guarded(scope: str) -> list[FieldExtension]:
