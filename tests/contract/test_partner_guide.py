@@ -146,6 +146,38 @@ def test_the_guide_points_at_files_that_exist(guide: Path) -> None:
         assert (Path(ROOT) / path).exists(), path
 
 
+def _lists_without_first() -> dict[str, int]:
+    """What the cost counts for each list without `first` (root fields by their own name), a
+    connection's edges aside."""
+    from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType
+
+    from gateway.read.describe import MOST
+    from gateway.read.schema import schema
+
+    root = schema._schema.query_type
+    counted = {}
+    for type_ in schema._schema.type_map.values():
+        if type_.name.startswith("__") or not isinstance(type_, GraphQLObjectType):
+            continue
+        for name, field in type_.fields.items():
+            kind = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            if isinstance(kind, GraphQLList) and "first" not in field.args and name != "edges":
+                counted[name if type_ is root else f"{type_.name}.{name}"] = field.extensions[
+                    "strawberry-definition"
+                ].metadata[MOST]
+    return counted
+
+
+@pytest.mark.unit
+@GUIDES
+def test_the_table_of_lists_without_first_gives_what_the_cost_counts(guide: Path) -> None:
+    rows = re.findall(r"^\| ((?:`[A-Za-z.]+`(?:, )?)+) \| ([\d,]+) \|$", TEXTS[guide], re.MULTILINE)
+    in_guide = {
+        name: int(count.replace(",", "")) for names, count in rows for name in re.findall(r"`([^`]+)`", names)
+    }
+    assert in_guide == _lists_without_first()
+
+
 @pytest.mark.unit
 @GUIDES
 def test_the_limits_table_gives_the_gateways_defaults(guide: Path) -> None:

@@ -26,6 +26,7 @@ from gateway.app import create_app
 from gateway.cli import build
 from gateway.http.access import MAX_OPERATION_LABELS, GatewayMetrics, RateLimiter
 from gateway.partners import keys
+from gateway.read.describe import INDUSTRIES as INDUSTRIES_ASSUMED
 from gateway.settings import GatewaySettings
 from mpe_kit import db, ops
 
@@ -208,7 +209,7 @@ async def test_every_request_is_logged_once_and_counted(conn: db.Conn, gateway_d
     assert [(e["agency"], e["key_id"]) for e in lines] == [("KIAT", str(key.id))] * 4 + [(None, None)]
     assert all(e["duration_ms"] > 0 and e["log_level"] == "info" for e in lines)
     assert lines[0]["operation_type"] == "query"
-    assert lines[0]["cost"] == 1
+    assert lines[0]["cost"] == INDUSTRIES_ASSUMED  # `industries` counts what it may hold
 
     requests = "mpe_gateway_requests_total"
     assert metric(metrics, requests, agency="KIAT", operation="Industries", outcome="ok") == 1

@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from graphql import DocumentNode, parse
+import strawberry
+from graphql import DocumentNode, GraphQLList, GraphQLNonNull, GraphQLObjectType, parse
 
-from gateway.http.limits import measure
+from gateway.http.limits import Measure, measure
 from gateway.http.prepared import PreparedOperations
+from gateway.read.describe import INDUSTRIES, MOST, most
 from gateway.read.schema import schema
 from gateway.settings import GatewaySettings
 from mpe_kit import db
@@ -185,13 +187,69 @@ def test_the_documented_page_costs_2250() -> None:
     assert (found.depth, found.aliases, found.cost) == (6, 0, 2250)
 
 
+# Every revision's changes, each change's technology with a page of its designations. Before
+# lists without `first` counted what they hold, `changes` counted 1 and this cost 100 * 205 =
+# 20,500, under the default limit, while it could return 100 revisions * 200 changes * 100.
+NESTED_UNDER_CHANGES = """{
+  revisions(first: 100) { edges { node {
+    changes { technology { designations(first: 100) { firm { nameEn } } } }
+  } } }
+}"""
+
+
+async def test_a_list_without_first_counts_what_it_may_hold(conn: db.Conn, gateway_db: str) -> None:
+    async with limited(conn, gateway_db) as (served, key):
+        nested = await ask(served, key, NESTED_UNDER_CHANGES)
+        industries = await ask(served, key, "{ industries { code } }")
+    # revisions 100 * (1 + edges (1 + node (1 + changes 200 * (1 + technology (1 + 100 * 2)))))
+    refused(nested, "QUERY_TOO_COSTLY", 25_000, 100 * (2 + 1 + 200 * (1 + 1 + 200)))
+    assert len(industries["data"]["industries"]) > 1
+
+
+def test_every_list_without_first_says_what_it_may_hold() -> None:
+    # An undeclared list would count as a full page; each one of the schema declares its own.
+    undeclared = []
+    for type_ in schema._schema.type_map.values():
+        if type_.name.startswith("__") or not isinstance(type_, GraphQLObjectType):
+            continue
+        for name, field in type_.fields.items():
+            kind = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            if isinstance(kind, GraphQLList) and "first" not in field.args:
+                declared = field.extensions["strawberry-definition"].metadata.get(MOST)
+                if not (isinstance(declared, int) and declared > 0):
+                    undeclared.append(f"{type_.name}.{name}")
+    assert undeclared == []
+
+
+@strawberry.type
+class Leaf:
+    code: str
+
+
+@strawberry.type
+class Bare:
+    @strawberry.field
+    def leaves(self) -> list[Leaf]:
+        return []
+
+    @strawberry.field(metadata=most(3))
+    def few(self) -> list[Leaf]:
+        return []
+
+
+def test_a_list_that_declares_nothing_counts_a_full_page() -> None:
+    bare = strawberry.Schema(query=Bare)._schema
+    assert measure(bare, parse("{ leaves { code } }"), None, None, max_page=40) == Measure(2, 0, 40)
+    assert measure(bare, parse("{ few { code } }"), None, None, max_page=40) == Measure(2, 0, 3)
+
+
 def test_fragments_spread_in_fragments_are_measured_once_each() -> None:
     levels = 40
     chain = " ".join(f"fragment F{i} on Query {{ ...F{i + 1} ...F{i + 1} }}" for i in range(levels))
     bomb = parse(f"{{ ...F0 }} {chain} fragment F{levels} on Query {{ a: industries {{ code }} }}")
     found = measure(schema._schema, bomb, None, None, max_page=100)
     assert found is not None
-    assert (found.depth, found.aliases, found.cost) == (2, 2**levels, 2**levels)
+    assert (found.depth, found.aliases, found.cost) == (2, 2**levels, INDUSTRIES * 2**levels)
 
 
 def test_a_prepared_operation_keeps_its_measure_only_without_variables() -> None:

@@ -35,8 +35,11 @@ from graphql import (
     GraphQLField,
     GraphQLInt,
     GraphQLInterfaceType,
+    GraphQLList,
     GraphQLNamedType,
+    GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
@@ -54,6 +57,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from gateway.http.access import record_of
+from gateway.read.describe import MOST
 from gateway.settings import GatewaySettings
 from gateway.state import started
 
@@ -92,6 +96,12 @@ class Measure:
 
 
 _Sizes = tuple[int, int, int]  # depth, aliases, cost, as Measure has them
+
+
+def _is_list(kind: GraphQLOutputType) -> bool:
+    if isinstance(kind, GraphQLNonNull):
+        kind = kind.of_type
+    return isinstance(kind, GraphQLList)
 
 
 class _Walk:
@@ -151,10 +161,18 @@ class _Walk:
         return 1 + depth, aliases + inner_aliases, size * (1 + cost)
 
     def page(self, definition: GraphQLField, node: FieldNode) -> int:
-        """How many objects a field may return per parent: its `first`, else one."""
+        """How many objects a field may return per parent.
+
+        A field with `first`: that. A list without it: what the field declares (`most`), else a
+        full page. One object: one.
+        """
         argument = definition.args.get("first")
         if argument is None:
-            return 1
+            if not _is_list(definition.type):
+                return 1
+            declared = getattr(definition.extensions.get("strawberry-definition"), "metadata", None) or {}
+            bound = declared.get(MOST)
+            return bound if isinstance(bound, int) else self.max_page
         given = next((a.value for a in node.arguments or () if a.name.value == "first"), None)
         value: object = None
         if isinstance(given, IntValueNode):

@@ -18,7 +18,17 @@ from gateway.read.budget.overview import ProgramOverview
 from gateway.read.budget.types import Program, Project
 from gateway.read.catalog.model import CATALOG_READ, INDUSTRY, TECHNOLOGY
 from gateway.read.catalog.types import Industry, Technology
-from gateway.read.common import BRN_GIVEN, BUDGET, CATALOG, CURSOR, EDGES, FIRMS, PageInfo, bad_input
+from gateway.read.common import (
+    BRN_GIVEN,
+    BUDGET,
+    CATALOG,
+    CURSOR,
+    EDGES,
+    FIRMS,
+    PAGE_EDGES,
+    PageInfo,
+    bad_input,
+)
 from gateway.read.common import brn as valid_brn
 from gateway.read.context import Context, Row, load_one
 from gateway.read.describe import Entity
@@ -138,7 +148,7 @@ class ChangeEdge:
 class ChangeConnection:
     """A page of the change feed."""
 
-    edges: list[ChangeEdge] = strawberry.field(description=EDGES)
+    edges: list[ChangeEdge] = strawberry.field(description=EDGES, metadata=PAGE_EDGES)
     page_info: PageInfo = strawberry.field(
         description="endCursor is null on an empty page: keep the cursor you have and ask again later."
     )

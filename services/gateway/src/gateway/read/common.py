@@ -17,7 +17,7 @@ from strawberry.types import Info
 
 from gateway.read.budget.model import BUDGET_READ
 from gateway.read.catalog.model import CATALOG_READ
-from gateway.read.describe import WON_MAX, serialize_won
+from gateway.read.describe import WON_MAX, most, serialize_won
 from gateway.read.firms.model import FINANCIALS, FIRMS_READ
 from mpe_events import brn as brn_rule
 from mpe_kit.errors import Invalid
@@ -115,6 +115,7 @@ AFTER = (
 )
 CURSOR = "This item's place in the list: pass it as `after` to read on after this item."
 EDGES = "This page's items, in the list's order, each with its cursor."
+PAGE_EDGES = most(1)  # a connection's edges: its `first` already counts the page
 PAGE_INFO = "Whether another page follows, and the cursor to ask for it."
 TOTAL_COUNT = "How many items the whole list holds (with these filters, if any), over every page."
 NAME_EN = "The English name."

@@ -24,6 +24,36 @@ from strawberry.utils.str_converters import to_camel_case
 WON_MAX = 2**63 - 1
 
 
+MOST = "mpehub.most"
+"""The key of a field's metadata that says how many objects a list without `first` returns."""
+
+
+def most(objects: int) -> dict[str, int]:
+    """Metadata for a list field without `first`: how many objects it is assumed to return for one
+    parent, for the cost limit (`gateway.http.limits`).
+
+    A list that declares none is counted as a full page (the page cap), so that a new list costs
+    too much rather than nothing. Where a write service enforces a bound, the figure is that
+    bound or, when the bound is far above what the program holds, what the program holds with
+    room to spare; the comments say which.
+    """
+    return {MOST: objects}
+
+
+# From the program's own size (DOMAIN.md), with room to grow.
+INDUSTRIES = 12  # 7 industries, 10 from 2024 with space, defense and hydrogen
+FISCAL_YEARS = 30  # a year each since the program began in 2019 (also cohorts), and decades more
+LISTED = 200  # what a revision changes: each technology at most once; the list holds 150 to 200
+TRACKS = 20  # a year's programs fall in a handful of tracks
+TRANSITIONS = 6  # a designation's or a project's steps: applied to ended, a few in its lifetime
+TECHNOLOGY_CODES = 5  # a firm's or a designation's technologies: one to three (the service takes 100)
+SPENDING_ROWS = 1_000  # a rollup's groups: more only when several large dimensions are crossed
+PROGRAM_THEMES = 10  # an alchemist program's themes; other programs have none
+THEME_STAGES = 8  # a theme's stage-years: concept 1, preliminary 1, main 5 (the service takes 24)
+STAGE_TEAMS = 6  # the projects of one stage-year: 6, 3, then 1 team (the service takes 100)
+PROJECT_TECHNOLOGY_CODES = 20  # a project's technologies: the budget service takes at most 20
+
+
 class Row(Protocol):
     """A read-model row (an asyncpg Record): its values by column name."""
 

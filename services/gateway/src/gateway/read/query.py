@@ -75,6 +75,7 @@ from gateway.read.common import (
 from gateway.read.common import brn as valid_brn
 from gateway.read.common import fiscal_year as valid_fiscal_year
 from gateway.read.context import Context, load_one
+from gateway.read.describe import INDUSTRIES, SPENDING_ROWS, most
 from gateway.read.firms.model import FIRM, FIRMS_READ
 from gateway.read.firms.types import (
     LEADING_FIRM_TARGET,
@@ -89,6 +90,7 @@ from gateway.read.firms.types import (
     needed_per_year,
 )
 from gateway.read.hub import ChangeRow
+from mpe_events.topics import TOPICS
 from mpe_kit.pagination import encode_cursor
 
 TECHNOLOGY_CODE = "The technology's code, such as SEMI-001, as Technology.code gives it."
@@ -130,7 +132,11 @@ class Query:
 
     # Nullable like every scoped root field: a key without the scope gets null and FORBIDDEN
     # here without losing the rest of its answer.
-    @strawberry.field(extensions=CATALOG, description="The industries of the technology list, by code.")
+    @strawberry.field(
+        metadata=most(INDUSTRIES),
+        extensions=CATALOG,
+        description="The industries of the technology list, by code.",
+    )
     async def industries(self, info: Info[Context, Any]) -> list[Industry] | None:
         async with info.context.pool.acquire() as conn:
             return [Industry.from_row(r) for r in await store.catalog.industries(conn)]
@@ -371,7 +377,7 @@ class Query:
     ) -> ProgramOverview | None:
         return await ProgramOverview.of_year(info.context.pool, fiscal_year)
 
-    @strawberry.field(extensions=BUDGET, description=SPENDING)
+    @strawberry.field(metadata=most(SPENDING_ROWS), extensions=BUDGET, description=SPENDING)
     async def spending(
         self,
         info: Info[Context, Any],
@@ -414,7 +420,9 @@ class Query:
             total = await store.budget.coverage_gaps_count(conn, year, lacking)
         return _technology_page(info, rows, size, total)
 
-    @strawberry.field(description="How current the read model is, per source topic.")
+    @strawberry.field(
+        metadata=most(len(TOPICS)), description="How current the read model is, per source topic."
+    )
     async def data_as_of(self, info: Info[Context, Any]) -> list[SourceFreshness]:
         async with info.context.pool.acquire() as conn:
             rows = await store.changes.freshness(conn)

@@ -19,6 +19,7 @@ from gateway.read.common import (
     Won,
 )
 from gateway.read.context import Context
+from gateway.read.describe import INDUSTRIES, TRACKS, most
 
 
 @strawberry.type
@@ -63,11 +64,12 @@ class ProgramOverview:
     )
 
     @strawberry.field(
+        metadata=most(INDUSTRIES),
         description=(
             "By the industry of each project's primary (first) technology, in industry code order:"
             " a project counts once, under one industry, so the industries add up to the year's"
             " committedKrw, disbursedKrw and project counts."
-        )
+        ),
     )
     async def by_industry(self, info: Info[Context, Any]) -> list[IndustryFunding]:
         async with info.context.pool.acquire() as conn:
@@ -78,7 +80,8 @@ class ProgramOverview:
         ]
 
     @strawberry.field(
-        description="By the track of each project's program, in track order; the tracks add up to the year's."
+        metadata=most(TRACKS),
+        description="By the track of each project's program, in track order; the tracks add up to the year's.",
     )
     async def by_track(self, info: Info[Context, Any]) -> list[TrackFunding]:
         async with info.context.pool.acquire() as conn:

@@ -44,6 +44,7 @@ from gateway.read.common import (
     FISCAL_YEAR,
     NAME_EN,
     NAME_KO,
+    PAGE_EDGES,
     PAGE_INFO,
     TOTAL_COUNT,
     After,
@@ -55,7 +56,15 @@ from gateway.read.common import (
     page_size,
 )
 from gateway.read.context import Context, load_children, load_many, load_one
-from gateway.read.describe import Relation
+from gateway.read.describe import (
+    PROGRAM_THEMES,
+    PROJECT_TECHNOLOGY_CODES,
+    STAGE_TEAMS,
+    THEME_STAGES,
+    TRANSITIONS,
+    Relation,
+    most,
+)
 from gateway.read.firms.types import Firm
 
 
@@ -86,11 +95,12 @@ class ThemeStage:
         )
 
     @strawberry.field(
+        metadata=most(STAGE_TEAMS),
         description=(
             "The teams' projects at this stage in this year (one per team), in the order the program"
             " names them; a project whose event has not arrived is left out, and fewer than teams"
             " are named until every team's project is recorded."
-        )
+        ),
     )
     async def projects(self, info: Info[Context, Any]) -> list[Project]:
         return await load_many(info, PROJECT, self.project_codes, Project.from_row)
@@ -103,11 +113,12 @@ class Theme:
     code: str = strawberry.field(description="The theme's code.")
     title: str = strawberry.field(description="The theme's title.")
     stages: list[ThemeStage] = strawberry.field(
+        metadata=most(THEME_STAGES),
         description=(
             "Its stages in tournament order (concept, preliminary, main), each stage's fiscal years"
             " ascending: one entry per stage and year. Along that order the team count never grows"
             " (the budget service refuses a theme that would)."
-        )
+        ),
     )
 
     @classmethod
@@ -162,7 +173,9 @@ class Program:
     kind: ProgramKind = strawberry.field(description="What the program funds.")
     track: str | None = strawberry.field(description="The call's track (supply-chain stability …), if any.")
     budget_krw: Won = strawberry.field(description="The program's budget for its fiscal year.")
-    themes: list[Theme] = strawberry.field(description="Alchemist themes; empty for other kinds.")
+    themes: list[Theme] = strawberry.field(
+        metadata=most(PROGRAM_THEMES), description="Alchemist themes; empty for other kinds."
+    )
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Program:
@@ -248,7 +261,7 @@ class DisbursementEdge:
 class DisbursementConnection:
     """A page of a project's payments, in paidOn order."""
 
-    edges: list[DisbursementEdge] = strawberry.field(description=EDGES)
+    edges: list[DisbursementEdge] = strawberry.field(description=EDGES, metadata=PAGE_EDGES)
     page_info: PageInfo = strawberry.field(description=PAGE_INFO)
     total_count: int = strawberry.field(description=TOTAL_COUNT)
 
@@ -283,7 +296,8 @@ class Project:
     technology_codes: strawberry.Private[list[str]]
     lead_firm_brn: strawberry.Private[str | None]
     history: list[ProjectStep] = strawberry.field(
-        description="Every move of its status, oldest first, with the day it took effect and why."
+        metadata=most(TRANSITIONS),
+        description="Every move of its status, oldest first, with the day it took effect and why.",
     )
 
     @classmethod
@@ -345,7 +359,10 @@ class Project:
     ) -> list[Participant]:
         return await load_children(info, PROJECT_PARTICIPANTS, self.code, first, Participant.from_row)
 
-    @strawberry.field(description="The project's technologies, its primary (first) one first.")
+    @strawberry.field(
+        metadata=most(PROJECT_TECHNOLOGY_CODES),
+        description="The project's technologies, its primary (first) one first.",
+    )
     async def technologies(self, info: Info[Context, Any]) -> list[Technology]:
         return await load_many(info, PROJECT_TECHNOLOGIES.child, self.technology_codes, Technology.from_row)
 
@@ -370,7 +387,7 @@ class ProgramEdge:
 class ProgramConnection:
     """A page of programs."""
 
-    edges: list[ProgramEdge] = strawberry.field(description=EDGES)
+    edges: list[ProgramEdge] = strawberry.field(description=EDGES, metadata=PAGE_EDGES)
     page_info: PageInfo = strawberry.field(description=PAGE_INFO)
     total_count: int = strawberry.field(description=TOTAL_COUNT)
 
@@ -387,7 +404,7 @@ class ProjectEdge:
 class ProjectConnection:
     """A page of projects."""
 
-    edges: list[ProjectEdge] = strawberry.field(description=EDGES)
+    edges: list[ProjectEdge] = strawberry.field(description=EDGES, metadata=PAGE_EDGES)
     page_info: PageInfo = strawberry.field(description=PAGE_INFO)
     total_count: int = strawberry.field(description=TOTAL_COUNT)
 

@@ -23,6 +23,7 @@ from gateway.read.common import (
     CURSOR,
     EDGES,
     FIRMS,
+    PAGE_EDGES,
     PAGE_INFO,
     TOTAL_COUNT,
     First,
@@ -31,6 +32,7 @@ from gateway.read.common import (
     page_size,
 )
 from gateway.read.context import Context, load_many, load_one
+from gateway.read.describe import INDUSTRIES, LISTED, most
 from gateway.read.firms.types import Designation
 from mpe_kit.db import Conn
 
@@ -128,7 +130,8 @@ class RevisionTouches:
     effective_on: strawberry.Private[date]
 
     @strawberry.field(
-        description="The technologies the revision retired or amended, in the revision's order."
+        metadata=most(LISTED),
+        description="The technologies the revision retired or amended, in the revision's order.",
     )
     async def technologies(self, info: Info[Context, Any]) -> list[Technology]:
         return await load_many(info, TECHNOLOGY, self.codes, Technology.from_row)
@@ -190,7 +193,8 @@ class Revision:
         description="When the ministry published it, an instant with its UTC offset; null if not recorded."
     )
     changes: list[RevisionChange] = strawberry.field(
-        description="What it adds, retires and amends, one entry per technology, in the revision's order."
+        metadata=most(LISTED),
+        description="What it adds, retires and amends, one entry per technology, in the revision's order.",
     )
 
     @classmethod
@@ -216,12 +220,13 @@ class Revision:
         return RevisionTouches(codes=list(dict.fromkeys(codes)), effective_on=self.effective_on)
 
     @strawberry.field(
+        metadata=most(INDUSTRIES),
         description=(
             "Technologies on the list per industry the day before effectiveOn and on effectiveOn, by"
             " code; each technology counts under its industry as the read model holds it now. An"
             " industry with none on either day is left out. Other revisions taking effect the same day"
             " count too."
-        )
+        ),
     )
     async def industry_counts(self, info: Info[Context, Any]) -> list[IndustryCount]:
         before, after = await info.context.count_loader.load_many(
@@ -246,7 +251,7 @@ class RevisionEdge:
 class RevisionConnection:
     """A page of published revisions, in effectiveOn order."""
 
-    edges: list[RevisionEdge] = strawberry.field(description=EDGES)
+    edges: list[RevisionEdge] = strawberry.field(description=EDGES, metadata=PAGE_EDGES)
     page_info: PageInfo = strawberry.field(description=PAGE_INFO)
     total_count: int = strawberry.field(description=TOTAL_COUNT)
 

@@ -30,12 +30,14 @@ from gateway.read.common import (
     FIRMS,
     NAME_EN,
     NAME_KO,
+    PAGE_EDGES,
     PAGE_INFO,
     TOTAL_COUNT,
     First,
     PageInfo,
 )
 from gateway.read.context import Context, load_children, load_one
+from gateway.read.describe import FISCAL_YEARS, most
 from gateway.read.firms.model import (
     TECHNOLOGY_CONFIRMATIONS,
     TECHNOLOGY_DESIGNATIONS,
@@ -216,6 +218,7 @@ class Technology:
         return Funding.of(await info.context.technology_funding_loader.load((self.code, fiscal_year)))
 
     @strawberry.field(
+        metadata=most(FISCAL_YEARS),
         extensions=BUDGET,
         description=(
             "Technology.funding for every fiscal year at once, oldest year first: one entry per year in"
@@ -244,7 +247,7 @@ class TechnologyEdge:
 class TechnologyConnection:
     """A page of technologies."""
 
-    edges: list[TechnologyEdge] = strawberry.field(description=EDGES)
+    edges: list[TechnologyEdge] = strawberry.field(description=EDGES, metadata=PAGE_EDGES)
     page_info: PageInfo = strawberry.field(description=PAGE_INFO)
     total_count: int = strawberry.field(description=TOTAL_COUNT)
 

@@ -24,12 +24,14 @@ from gateway.read.common import (
     EDGES,
     EFFECTIVE_ON,
     FINANCIAL,
+    PAGE_EDGES,
     PAGE_INFO,
     TOTAL_COUNT,
     First,
     PageInfo,
 )
 from gateway.read.context import Context, load_children, load_many, load_one
+from gateway.read.describe import FISCAL_YEARS, TECHNOLOGY_CODES, TRANSITIONS, most
 from gateway.read.firms.model import (
     CONFIRMATION,
     CONFIRMATION_FIRM,
@@ -82,6 +84,7 @@ class Firm:
         return cls(**FIRM.values(row))
 
     @strawberry.field(
+        metadata=most(TECHNOLOGY_CODES),
         description="Technologies the firm declares, retired ones included.",
         deprecation_reason=(
             "The firm's own declaration, not a confirmation: use declaredTechnologies, or confirmations"
@@ -92,10 +95,11 @@ class Firm:
         return await load_many(info, FIRM_TECHNOLOGIES.child, self.technology_codes, Technology.from_row)
 
     @strawberry.field(
+        metadata=most(TECHNOLOGY_CODES),
         description=(
             "Technologies the firm declares it works in (self-declared, retired ones included);"
             " what it holds is in confirmations."
-        )
+        ),
     )
     async def declared_technologies(self, info: Info[Context, Any]) -> list[Technology]:
         return await load_many(
@@ -207,7 +211,8 @@ class Designation:
     )
     valid_until: date | None = strawberry.field(description="First day the designation no longer holds.")
     history: list[DesignationTransition] = strawberry.field(
-        description="Every move of its status, oldest first, from the application on."
+        metadata=most(TRANSITIONS),
+        description="Every move of its status, oldest first, from the application on.",
     )
     brn: strawberry.Private[str]
     technology_codes: strawberry.Private[list[str]]
@@ -224,7 +229,8 @@ class Designation:
         return await load_one(info, DESIGNATION_FIRM.child, self.brn, Firm.from_row)
 
     @strawberry.field(
-        description="The technologies it is for; one whose event has not arrived yet is left out."
+        metadata=most(TECHNOLOGY_CODES),
+        description="The technologies it is for; one whose event has not arrived yet is left out.",
     )
     async def technologies(self, info: Info[Context, Any]) -> list[Technology]:
         return await load_many(
@@ -244,7 +250,7 @@ class FirmEdge:
 class FirmConnection:
     """A page of firms."""
 
-    edges: list[FirmEdge] = strawberry.field(description=EDGES)
+    edges: list[FirmEdge] = strawberry.field(description=EDGES, metadata=PAGE_EDGES)
     page_info: PageInfo = strawberry.field(description=PAGE_INFO)
     total_count: int = strawberry.field(description=TOTAL_COUNT)
 
@@ -320,16 +326,18 @@ class DesignationProgress:
     )
     target: int = strawberry.field(description="The program's goal: 200 leading firms by 2030.")
     by_cohort: list[CohortCount] = strawberry.field(
-        description="The designated count per cohort, in cohort order; a null cohort comes last."
+        metadata=most(FISCAL_YEARS),
+        description="The designated count per cohort, in cohort order; a null cohort comes last.",
     )
     target_year: int = strawberry.field(
         description="The year by whose end the target is to be reached (2030)."
     )
     by_year: list[YearCount] = strawberry.field(
+        metadata=most(FISCAL_YEARS),
         description=(
             "Per calendar year, from the year of the first leading designation to asOf's year (years"
             " without one included): the firms newly designated and the running total."
-        )
+        ),
     )
     needed_per_year: int | None = strawberry.field(
         description=(
