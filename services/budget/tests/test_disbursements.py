@@ -295,3 +295,27 @@ async def test_the_same_key_while_the_first_request_runs_is_409(
     again = await pay(signed, "P-1", 100_000_000, key="slow")
     assert (again.status_code, again.json()) == (201, done.json())
     assert await paid(signed) == (100_000_000, [100_000_000])
+
+
+async def test_a_refusal_kept_for_its_key_is_given_again_in_the_language_asked(
+    signed: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    korean = {"Accept-Language": "ko", "Idempotency-Key": "too-much"}
+    path = "/v1/projects/P-1/disbursements"
+    body = {"amount_krw": 10**15, "paid_on": "2023-06-01"}
+    before = await state(db)
+    first = await signed.post(path, json=body, headers=korean)
+    again = await signed.post(path, json=body, headers=korean)
+    english = await signed.post(path, json=body, headers={"Idempotency-Key": "too-much"})
+    assert first.status_code == again.status_code == english.status_code == 409
+    assert first.json()["detail"].startswith(
+        "과제 P-1의 지급액: 이미 0원이며, 1,000,000,000,000,000원을 더하면"
+    )
+    assert again.json() == first.json()
+    assert again.headers["content-language"] == "ko"
+    assert english.json()["detail"].startswith("Disbursements of project P-1: 0 won already")
+    assert {k: v for k, v in english.json().items() if k not in ("title", "detail")} == {
+        k: v for k, v in first.json().items() if k not in ("title", "detail")
+    }
+    # Nothing paid; the refusal is kept once, as the key's answer.
+    assert await state(db) == {**before, "keys": before["keys"] + 1}

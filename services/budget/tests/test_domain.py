@@ -65,7 +65,9 @@ def test_government_ceiling_is_inclusive_and_one_won_more_is_refused(size: str, 
     domain.check_cost_share(size, government=g, cash=private, in_kind=0)
     with pytest.raises(Invalid) as caught:
         domain.check_cost_share(size, government=g + 1, cash=private, in_kind=0)
-    assert caught.value.errors == [{"field": "government_krw", "message": caught.value.errors[0]["message"]}]
+    [error] = caught.value.errors
+    assert (error["field"], set(error)) == ("government_krw", {"field", "message", "message_ko"})
+    assert error["message_ko"].startswith(f"{size} 주관기업의 과제는 정부 출연금을")
 
 
 @pytest.mark.parametrize("size", sorted(CAPS))
@@ -121,10 +123,10 @@ def test_no_lead_firm_means_no_cap(government: int, cash: int, in_kind: int) -> 
 @given(used=WON, adding=WON, limit=WON)
 def test_fits_when_the_sum_is_within_the_limit(used: int, adding: int, limit: int) -> None:
     if used + adding <= limit:
-        domain.check_fits(what="x", used=used, adding=adding, limit=limit)
+        domain.check_fits(what="x", what_ko="엑스", used=used, adding=adding, limit=limit)
     else:
         with pytest.raises(Conflict) as caught:
-            domain.check_fits(what="x", used=used, adding=adding, limit=limit)
+            domain.check_fits(what="x", what_ko="엑스", used=used, adding=adding, limit=limit)
         assert caught.value.extra == {"used_krw": used, "adding_krw": adding, "limit_krw": limit}
 
 

@@ -91,7 +91,13 @@ def test_effective_before_decided_is_invalid() -> None:
     with pytest.raises(Invalid) as exc:
         domain.check_changes([Retire("SEMI-001")], decided_on=date(2024, 1, 2), effective_on=date(2024, 1, 1))
     assert exc.value.status == 422
-    assert exc.value.errors == [{"field": "effective_on", "message": "cannot be before decided_on"}]
+    assert exc.value.errors == [
+        {
+            "field": "effective_on",
+            "message": "cannot be before decided_on",
+            "message_ko": "decided_on보다 앞설 수 없습니다",
+        }
+    ]
 
 
 def test_empty_changes_are_invalid() -> None:

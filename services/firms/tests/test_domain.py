@@ -54,7 +54,13 @@ def test_a_valid_number_with_any_one_digit_changed_is_rejected(
     assert changed != brn
     with pytest.raises(Invalid) as info:
         domain.normalize_brn(changed)
-    assert info.value.errors == [{"field": "brn", "message": f"{changed} fails the check digit"}]
+    assert info.value.errors == [
+        {
+            "field": "brn",
+            "message": f"{changed} fails the check digit",
+            "message_ko": f"{changed}의 검증 번호(마지막 자리)가 맞지 않습니다",
+        }
+    ]
     with pytest.raises(Invalid):
         domain.normalize_brn(domain.brn_display(changed))
 

@@ -144,3 +144,22 @@ async def test_a_bad_filter_is_a_problem(
         assert body["filters"] == list(ENTITIES[name].filters)
     if field == "fiscalYear":
         assert body["errors"][0]["message"].endswith("did you mean fiscal_year?")
+
+
+async def test_a_bad_filter_is_explained_in_korean_when_asked(client: httpx.AsyncClient) -> None:
+    korean = {"Accept-Language": "ko-KR,ko;q=0.9,en;q=0.8"}
+    r = await client.get("/export/projects.csv?fiscalYear=2023", headers=korean)
+    assert r.status_code == 400
+    assert r.headers["content-language"] == "ko"
+    body = r.json()
+    assert body["title"] == "잘못된 요청"
+    assert body["detail"].startswith("projects 내보내기가 받는 필터는 ")
+    assert body["errors"] == [
+        {"field": "fiscalYear", "message": "이 내보내기의 매개변수가 아닙니다. fiscal_year을(를) 뜻했습니까?"}
+    ]
+    r = await client.get("/export/projects.csv?fiscal_year=twenty", headers=korean)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["message"] == "2023처럼 1~9999의 연도여야 합니다. 받은 값: 'twenty'"
+    english = await client.get("/export/projects.csv?fiscalYear=2023")
+    assert english.json()["title"] == "Bad Request"
+    assert "content-language" not in english.headers

@@ -13,7 +13,7 @@ from mpe_kit.db import Pool
 from mpe_kit.errors import Invalid
 from mpe_kit.http import request_pool, request_uow
 from mpe_kit.pagination import Cursor
-from mpe_kit.problems import problem_response
+from mpe_kit.problems import problem_response, wants_korean
 from mpe_kit.readthrough import OwnerReader
 from mpe_kit.uow import UnitOfWork
 from mpe_replicas.technology import CatalogReader
@@ -164,12 +164,22 @@ async def disburse(
     """Pay a project once per Idempotency-Key."""
     if not idempotency_key or not (1 <= len(idempotency_key) <= 200) or "\x00" in idempotency_key:
         raise Invalid.field(
-            "Idempotency-Key", "send a unique key of 1 to 200 characters with every disbursement"
+            "Idempotency-Key",
+            "send a unique key of 1 to 200 characters with every disbursement",
+            ko="지급 요청마다 1~200자의 고유한 키를 보내십시오",
         )
     code_, body_ = await projects.disburse(uow, code=code, data=body, key=idempotency_key, actor=who.sub)
     if code_ >= 400:
         detail = body_.pop("detail", None)
-        return problem_response(code_, detail, instance=request.url.path, **body_)
+        detail_ko = body_.pop("detail_ko", None)  # absent from answers stored before it was kept
+        return problem_response(
+            code_,
+            detail,
+            instance=request.url.path,
+            korean=wants_korean(request),
+            detail_ko=detail_ko,
+            **body_,
+        )
     return JSONResponse(body_, status_code=code_)
 
 

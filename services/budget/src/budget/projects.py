@@ -72,7 +72,7 @@ def _brn(value: str | None, field: str) -> str | None:
     try:
         return brn.normalize(value)
     except brn.InvalidBrn as exc:
-        raise Invalid.field(field, str(exc)) from exc
+        raise Invalid.field(field, str(exc), ko=exc.ko) from exc
 
 
 async def _firm(uow: UnitOfWork, brn: str, firms: OwnerReader, *, field: str) -> tuple[str, str | None]:
@@ -87,7 +87,11 @@ async def _firm(uow: UnitOfWork, brn: str, firms: OwnerReader, *, field: str) ->
         return str(row["size"]), row["region"]
     body = await firms.get(f"/v1/firms/{brn}")
     if body is None:
-        raise Invalid.field(field, f"firm {brn} is not registered with the firms service")
+        raise Invalid.field(
+            field,
+            f"firm {brn} is not registered with the firms service",
+            ko=f"기업 {brn}은(는) 기업 서비스에 등록되어 있지 않습니다",
+        )
     async with uow:
         await repository.upsert_firm(
             uow.conn,
@@ -106,7 +110,9 @@ def _participants(data: schemas.ProjectCreate) -> list[domain.Participant]:
     for i, p in enumerate(data.participants or []):
         if pycountry.countries.get(alpha_2=p.country) is None:
             raise Invalid.field(
-                f"participants[{i}].country", f"{p.country} is not an ISO 3166-1 alpha-2 country code"
+                f"participants[{i}].country",
+                f"{p.country} is not an ISO 3166-1 alpha-2 country code",
+                ko=f"{p.country}은(는) ISO 3166-1 alpha-2 국가 코드가 아닙니다",
             )
         out.append(
             domain.Participant(
@@ -157,7 +163,11 @@ async def propose_project(
         conn = uow.conn
         program = await repository.program_head(conn, data.program_code)
         if program is None:
-            raise Invalid.field("program_code", f"program {data.program_code} does not exist")
+            raise Invalid.field(
+                "program_code",
+                f"program {data.program_code} does not exist",
+                ko=f"사업 {data.program_code}은(는) 없습니다",
+            )
         fields["fiscal_year"] = program["fiscal_year"]
         fields["program_kind"], fields["track"] = program["kind"], program["track"]
         await _check_year_plans(
@@ -172,13 +182,19 @@ async def propose_project(
                 raise Invalid.field(
                     "continues",
                     f"{data.continues} is not a project of fiscal year {program['fiscal_year'] - 1}",
+                    ko=f"{data.continues}은(는) {program['fiscal_year'] - 1}년도 과제가 아닙니다",
                 )
             taken = await repository.continued_by(conn, data.continues)
             if taken is not None:
-                raise Conflict(f"{data.continues} is already continued by {taken}.")
+                raise Conflict(
+                    f"{data.continues} is already continued by {taken}.",
+                    ko=f"{data.continues}은(는) 이미 {taken}이(가) 이어받았습니다.",
+                )
             fields["chain_root"] = previous["chain_root"]
         if not await repository.insert_project(conn, fields):
-            raise Conflict(f"Project {data.code} already exists.")
+            raise Conflict(
+                f"Project {data.code} already exists.", ko=f"과제 {data.code}은(는) 이미 있습니다."
+            )
         row = await repository.project(conn, data.code)
         assert row is not None
         uow.add(_project_event(row, registry.PROJECT_EVENTS["proposed"]))
@@ -197,12 +213,17 @@ async def _check_year_plans(conn: Conn, year: int, cost: int) -> None:
             f"fiscal year {year}'s projects already plan ₩{planned:,}; with this one's ₩{cost:,} they"
             f" would pass the ₩{schemas.MAX_YEAR_PLANNED_WON:,} a year's projects may plan together"
         )
+        message_ko = (
+            f"{year}년도 과제들의 계획 금액이 이미 {planned:,}원이며, 이 과제의 {cost:,}원을 더하면 한 해"
+            f" 과제들이 함께 계획할 수 있는 {schemas.MAX_YEAR_PLANNED_WON:,}원을 넘습니다"
+        )
         raise Invalid(
             message,
             errors=[
-                {"field": f, "message": message}
+                {"field": f, "message": message, "message_ko": message_ko}
                 for f in ("government_krw", "private_cash_krw", "private_in_kind_krw")
             ],
+            ko=message_ko,
         )
 
 
@@ -228,12 +249,16 @@ async def transition_project(
     today = seoul_today()
     effective_on = data.effective_on or today
     if effective_on > today:
-        raise Invalid.field("effective_on", f"a move is recorded once it has happened; today is {today}")
+        raise Invalid.field(
+            "effective_on",
+            f"a move is recorded once it has happened; today is {today}",
+            ko=f"상태 변경은 일어난 뒤에 기록합니다. 오늘은 {today}입니다",
+        )
     async with uow:
         conn = uow.conn
         found = await repository.project(conn, code)
         if found is None:
-            raise NotFound(f"Project {code} does not exist.")
+            raise NotFound(f"Project {code} does not exist.", ko=f"과제 {code}은(는) 없습니다.")
         # The program's row lock serializes every commitment against its budget.
         program = await repository.program_head(conn, found["program_code"], for_update=True)
         assert program is not None
@@ -244,13 +269,16 @@ async def transition_project(
         if moved.committed_krw > current.committed_krw:
             domain.check_fits(
                 what=f"Commitments of program {program['code']}",
+                what_ko=f"사업 {program['code']}의 약정액",
                 used=program["committed_krw"],
                 adding=moved.committed_krw - current.committed_krw,
                 limit=program["budget_krw"],
             )
         if row["history"] and effective_on < date.fromisoformat(row["history"][-1]["effective_on"]):
             raise Invalid.field(
-                "effective_on", f"the previous move took effect on {row['history'][-1]['effective_on']}"
+                "effective_on",
+                f"the previous move took effect on {row['history'][-1]['effective_on']}",
+                ko=f"이전 상태 변경이 {row['history'][-1]['effective_on']}에 효력을 가졌습니다(그보다 앞설 수 없습니다)",
             )
         step = {
             "from_status": current.status,
@@ -286,7 +314,7 @@ async def get_project(pool: Pool, *, code: str) -> schemas.ProjectRead:
     async with pool.acquire() as conn:
         row = await repository.project(conn, code)
     if row is None:
-        raise NotFound(f"Project {code} does not exist.")
+        raise NotFound(f"Project {code} does not exist.", ko=f"과제 {code}은(는) 없습니다.")
     return project_read(row)
 
 
@@ -324,17 +352,24 @@ async def disburse(
     async with uow:
         conn = uow.conn
         if not await repository.try_lock_key(conn, key):
-            raise Conflict("A request with this Idempotency-Key is still being processed; retry shortly.")
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed; retry shortly.",
+                ko="이 Idempotency-Key의 요청을 아직 처리하고 있습니다. 잠시 뒤에 다시 보내십시오.",
+            )
         first = await repository.stored_answer(conn, key)
         if first is not None:
             if first["request_hash"] != request_hash:
-                raise Invalid.field("Idempotency-Key", "this key was used for a different request")
+                raise Invalid.field(
+                    "Idempotency-Key",
+                    "this key was used for a different request",
+                    ko="이 키는 다른 요청에 쓰였습니다",
+                )
             return int(first["status_code"]), dict(first["response"])
         try:
             async with uow.savepoint():
                 row = await repository.project(conn, code, for_update=True)
                 if row is None:
-                    raise NotFound(f"Project {code} does not exist.")
+                    raise NotFound(f"Project {code} does not exist.", ko=f"과제 {code}은(는) 없습니다.")
                 project = _domain_project(row)
                 domain.check_payment_day(data.paid_on, start_on=row["start_on"], end_on=row["end_on"])
                 domain.check_payable(project, data.amount_krw)
@@ -355,7 +390,12 @@ async def disburse(
         except Problem as problem:
             # A refusal is an answer too: the same request with the same key gets it again.
             status = problem.status
-            body = {"detail": problem.detail, "errors": problem.errors, **problem.extra}
+            body = {
+                "detail": problem.detail,
+                "detail_ko": problem.detail_ko,
+                "errors": problem.errors,
+                **problem.extra,
+            }
         await repository.store_answer(conn, key, request_hash=request_hash, status_code=status, response=body)
     return status, body
 
@@ -367,7 +407,7 @@ async def list_disbursements(
     after = decode_time_id_cursor(cursor)
     async with pool.acquire() as conn:
         if await repository.project(conn, code) is None:
-            raise NotFound(f"Project {code} does not exist.")
+            raise NotFound(f"Project {code} does not exist.", ko=f"과제 {code}은(는) 없습니다.")
         rows = await repository.disbursements(conn, code, after=after, limit=limit + 1)
     items = [schemas.DisbursementRead.model_validate(dict(r)) for r in rows[:limit]]
     nxt = encode_time_id_cursor(items[-1].created_at, items[-1].id) if len(rows) > limit else None

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from mpe_kit.korean import Refusal
 from mpe_kit.text import normalized
 from mpe_kit.types import ProgramDay
 
@@ -43,7 +44,10 @@ PAYMENT_LEAD_DAYS = 31
 
 def _not_far_ahead(day: date) -> date:
     if day > datetime.now(ZoneInfo("Asia/Seoul")).date() + timedelta(days=PAYMENT_LEAD_DAYS):
-        raise ValueError(f"cannot be more than {PAYMENT_LEAD_DAYS} days after today (Asia/Seoul)")
+        raise Refusal(
+            f"cannot be more than {PAYMENT_LEAD_DAYS} days after today (Asia/Seoul)",
+            ko=f"오늘(한국 시각)에서 {PAYMENT_LEAD_DAYS}일이 넘게 뒤일 수 없습니다",
+        )
     return day
 
 

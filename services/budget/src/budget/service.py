@@ -54,7 +54,8 @@ async def put_fiscal_year(
         programmed, _, _ = await repository.year_sums(conn, year)
         if data.envelope_krw < programmed:
             raise Conflict(
-                f"The {year} programs already hold {programmed:,} won; the envelope cannot be {data.envelope_krw:,}."
+                f"The {year} programs already hold {programmed:,} won; the envelope cannot be {data.envelope_krw:,}.",
+                ko=f"{year}년 사업들이 이미 {programmed:,}원을 잡고 있어 총액을 {data.envelope_krw:,}원으로 할 수 없습니다.",
             )
         row = await repository.upsert_fiscal_year(conn, year, data.envelope_krw)
         uow.add(PendingEvent(registry.FISCAL_YEAR_SET, str(year), ev.FiscalYearV1(**dict(row))))
@@ -66,7 +67,9 @@ async def get_fiscal_year(pool: Pool, *, year: int) -> schemas.FiscalYearRead:
     async with pool.acquire() as conn:
         row = await repository.fiscal_year(conn, year)
         if row is None:
-            raise NotFound(f"Fiscal year {year} has no envelope yet.")
+            raise NotFound(
+                f"Fiscal year {year} has no envelope yet.", ko=f"{year}년도에는 아직 총액이 없습니다."
+            )
         return await _year_read(conn, row)
 
 
@@ -81,17 +84,22 @@ async def create_program(uow: UnitOfWork, *, data: schemas.ProgramCreate) -> sch
         year = await repository.fiscal_year(conn, data.fiscal_year, for_update=True)
         if year is None:
             raise Invalid.field(
-                "fiscal_year", f"{data.fiscal_year} has no envelope yet; PUT /v1/fiscal-years first"
+                "fiscal_year",
+                f"{data.fiscal_year} has no envelope yet; PUT /v1/fiscal-years first",
+                ko=f"{data.fiscal_year}년도에는 아직 총액이 없습니다. 먼저 PUT /v1/fiscal-years로 정하십시오",
             )
         programmed, _, _ = await repository.year_sums(conn, data.fiscal_year)
         domain.check_fits(
             what=f"The {data.fiscal_year} programs",
+            what_ko=f"{data.fiscal_year}년 사업들",
             used=programmed,
             adding=data.budget_krw,
             limit=year["envelope_krw"],
         )
         if not await repository.insert_program(conn, data.model_dump()):
-            raise Conflict(f"Program {data.code} already exists.")
+            raise Conflict(
+                f"Program {data.code} already exists.", ko=f"사업 {data.code}은(는) 이미 있습니다."
+            )
         row = await repository.program(conn, data.code)
         assert row is not None
         uow.add(_program_event(row, created=True))
@@ -103,7 +111,7 @@ async def get_program(pool: Pool, *, code: str) -> schemas.ProgramRead:
     async with pool.acquire() as conn:
         row = await repository.program(conn, code)
     if row is None:
-        raise NotFound(f"Program {code} does not exist.")
+        raise NotFound(f"Program {code} does not exist.", ko=f"사업 {code}은(는) 없습니다.")
     return program_read(row)
 
 
@@ -132,9 +140,12 @@ async def put_theme(
         conn = uow.conn
         row = await repository.program(conn, code, for_update=True)
         if row is None:
-            raise NotFound(f"Program {code} does not exist.")
+            raise NotFound(f"Program {code} does not exist.", ko=f"사업 {code}은(는) 없습니다.")
         if row["kind"] != "alchemist":
-            raise Conflict(f"Program {code} is of kind {row['kind']}; themes belong to alchemist programs.")
+            raise Conflict(
+                f"Program {code} is of kind {row['kind']}; themes belong to alchemist programs.",
+                ko=f"사업 {code}의 종류는 {row['kind']}입니다. 테마는 알키미스트(alchemist) 사업에만 있습니다.",
+            )
         stages = [
             domain.StageYear(
                 stage=s.stage,
@@ -178,10 +189,16 @@ async def _check_theme_projects(conn: Conn, stages: list[domain.StageYear]) -> N
             at = f"stages[{i}].project_codes"
             project = found.get(code)
             if project is None:
-                raise Invalid.field(at, f"project {code} does not exist")
+                raise Invalid.field(at, f"project {code} does not exist", ko=f"과제 {code}은(는) 없습니다")
             if project["fiscal_year"] != stage.fiscal_year:
                 raise Invalid.field(
-                    at, f"project {code} is of fiscal year {project['fiscal_year']}, not {stage.fiscal_year}"
+                    at,
+                    f"project {code} is of fiscal year {project['fiscal_year']}, not {stage.fiscal_year}",
+                    ko=f"과제 {code}은(는) {stage.fiscal_year}년도가 아니라 {project['fiscal_year']}년도 과제입니다",
                 )
             if project["program_kind"] != "alchemist":
-                raise Invalid.field(at, f"project {code} is not in an alchemist program")
+                raise Invalid.field(
+                    at,
+                    f"project {code} is not in an alchemist program",
+                    ko=f"과제 {code}은(는) 알키미스트(alchemist) 사업의 과제가 아닙니다",
+                )

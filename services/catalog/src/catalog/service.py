@@ -90,7 +90,9 @@ async def create_industry(uow: UnitOfWork, *, data: schemas.IndustryCreate) -> s
     async with uow:
         conn = uow.conn
         if not await repository.insert_industry(conn, **data.model_dump()):
-            raise Conflict(f"Industry {data.code} already exists.")
+            raise Conflict(
+                f"Industry {data.code} already exists.", ko=f"산업 {data.code}은(는) 이미 있습니다."
+            )
         industry = schemas.IndustryRead(**data.model_dump(), version=1)
         uow.add(PendingEvent(registry.INDUSTRY_CREATED, data.code, ev.IndustryV1(**industry.model_dump())))
     return industry
@@ -113,7 +115,7 @@ async def get_industry(pool: asyncpg.Pool, *, code: str) -> schemas.IndustryRead
     async with pool.acquire() as conn:
         row = await repository.get_industry(conn, code)
     if row is None:
-        raise NotFound(f"Industry {code} does not exist.")
+        raise NotFound(f"Industry {code} does not exist.", ko=f"산업 {code}은(는) 없습니다.")
     return schemas.IndustryRead(**dict(row))
 
 
@@ -133,16 +135,31 @@ async def _check_against_list(conn: Conn, changes: list[domain.Change]) -> None:
     """Catch at drafting time what would certainly fail at publishing time."""
     missing = await _missing_industries(conn, changes)
     if missing:
-        raise Invalid.field("changes", f"unknown industry codes: {', '.join(missing)}")
+        raise Invalid.field(
+            "changes",
+            f"unknown industry codes: {', '.join(missing)}",
+            ko=f"없는 산업 코드: {', '.join(missing)}",
+        )
     known = await repository.technologies_by_code(conn, [c.code for c in changes])
     for i, ch in enumerate(changes):
         if isinstance(ch, domain.Add) and ch.code in known:
             raise Conflict(
                 f"Technology {ch.code} already exists.",
-                errors=[{"field": f"changes.{i}", "message": f"technology {ch.code} already exists"}],
+                errors=[
+                    {
+                        "field": f"changes.{i}",
+                        "message": f"technology {ch.code} already exists",
+                        "message_ko": f"기술 {ch.code}은(는) 이미 있습니다",
+                    }
+                ],
+                ko=f"기술 {ch.code}은(는) 이미 있습니다.",
             )
         if not isinstance(ch, domain.Add) and ch.code not in known:
-            raise Invalid.field(f"changes.{i}.code", f"technology {ch.code} does not exist")
+            raise Invalid.field(
+                f"changes.{i}.code",
+                f"technology {ch.code} does not exist",
+                ko=f"기술 {ch.code}은(는) 없습니다",
+            )
 
 
 async def create_revision(
@@ -171,7 +188,7 @@ async def create_revision(
 async def _locked_revision(conn: Conn, revision_id: uuid.UUID) -> schemas.RevisionRead:
     row = await repository.get_revision(conn, revision_id, for_update=True)
     if row is None:
-        raise NotFound(f"Revision {revision_id} does not exist.")
+        raise NotFound(f"Revision {revision_id} does not exist.", ko=f"개정 {revision_id}은(는) 없습니다.")
     return _revision_read(row)
 
 
@@ -187,7 +204,11 @@ async def update_revision(
         edits = {k: getattr(data, k) for k in data.model_fields_set}
         for name, value in edits.items():
             if value is None:
-                raise Invalid.field(name, "cannot be null; leave it out to keep it")
+                raise Invalid.field(
+                    name,
+                    "cannot be null; leave it out to keep it",
+                    ko="null일 수 없습니다. 그대로 두려면 이 항목을 빼십시오",
+                )
         merged = current.model_copy(update=edits)
         if merged == current:
             # Nothing to change: no new version and no event.
@@ -231,7 +252,10 @@ async def publish_revision(
         on = rev.effective_on
         missing = await _missing_industries(conn, changes)
         if missing:
-            raise Conflict(f"The revision names unknown industries: {', '.join(missing)}.")
+            raise Conflict(
+                f"The revision names unknown industries: {', '.join(missing)}.",
+                ko=f"개정이 없는 산업을 가리킵니다: {', '.join(missing)}.",
+            )
         current = await repository.technologies_for_update(conn, [c.code for c in changes])
         changed_on = await repository.last_changed_on(conn, current)
         events: list[PendingEvent] = []
@@ -239,19 +263,25 @@ async def publish_revision(
         for ch in changes:
             if isinstance(ch, domain.Add):
                 if ch.code in current:
-                    raise Conflict(f"Technology {ch.code} already exists.")
+                    raise Conflict(
+                        f"Technology {ch.code} already exists.", ko=f"기술 {ch.code}은(는) 이미 있습니다."
+                    )
                 tech = domain.listed(ch.technology, on=on, revision_id=rev.id)
                 try:
                     async with uow.savepoint():
                         await repository.insert_technology(conn, tech)
                 except asyncpg.UniqueViolationError as exc:
                     # Another revision listed the same code since this one was drafted.
-                    raise Conflict(f"Technology {ch.code} already exists.") from exc
+                    raise Conflict(
+                        f"Technology {ch.code} already exists.", ko=f"기술 {ch.code}은(는) 이미 있습니다."
+                    ) from exc
                 event_type = registry.TECHNOLOGY_LISTED
             else:
                 old = current.get(ch.code)
                 if old is None:
-                    raise Conflict(f"Technology {ch.code} does not exist.")
+                    raise Conflict(
+                        f"Technology {ch.code} does not exist.", ko=f"기술 {ch.code}은(는) 없습니다."
+                    )
                 domain.check_in_order(ch.code, on=on, last_changed_on=changed_on.get(ch.code, old.listed_on))
                 if isinstance(ch, domain.Retire):
                     tech = domain.retire(old, on=on, revision_id=rev.id)
@@ -278,7 +308,7 @@ async def get_revision(pool: asyncpg.Pool, *, revision_id: uuid.UUID) -> schemas
     async with pool.acquire() as conn:
         row = await repository.get_revision(conn, revision_id)
     if row is None:
-        raise NotFound(f"Revision {revision_id} does not exist.")
+        raise NotFound(f"Revision {revision_id} does not exist.", ko=f"개정 {revision_id}은(는) 없습니다.")
     return _revision_read(row)
 
 
@@ -314,7 +344,7 @@ async def get_technology(pool: asyncpg.Pool, *, code: str) -> schemas.Technology
     async with pool.acquire() as conn:
         found = await repository.technologies_by_code(conn, [code])
         if code not in found:
-            raise NotFound(f"Technology {code} does not exist.")
+            raise NotFound(f"Technology {code} does not exist.", ko=f"기술 {code}은(는) 없습니다.")
         history = await repository.technology_history(conn, code)
     data: dict[str, Any] = tech_read(found[code]).model_dump()
     return schemas.TechnologyDetail(**data, history=[schemas.HistoryEntry(**dict(h)) for h in history])

@@ -87,13 +87,19 @@ async def patch_firm(
     """Change a firm; send If-Match with the ETag you read (412 if it is stale)."""
     if if_match is None:
         raise Problem(
-            "Send If-Match with the firm's ETag, so that a concurrent change is not lost.", status=428
+            "Send If-Match with the firm's ETag, so that a concurrent change is not lost.",
+            status=428,
+            ko="동시에 일어난 변경을 잃지 않도록 기업의 ETag를 If-Match에 담아 보내십시오.",
         )
     wanted: int | None = None  # RFC 9110: `*` matches whatever version exists
     if if_match.strip() != "*":
         m = _ETAG.match(if_match.strip())
         if m is None:
-            raise Problem(f"If-Match {if_match!r} is not an ETag of this API.", status=412)
+            raise Problem(
+                f"If-Match {if_match!r} is not an ETag of this API.",
+                status=412,
+                ko=f"If-Match {if_match!r}은(는) 이 API의 ETag가 아닙니다.",
+            )
         wanted = int(m[1])
     firm = await service.patch_firm(uow, reader, brn=brn, data=body, if_match=wanted)
     response.headers["ETag"] = _etag(firm.version)

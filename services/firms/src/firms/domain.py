@@ -45,7 +45,7 @@ def normalize_brn(value: str) -> str:
     try:
         return brn.normalize(value)
     except brn.InvalidBrn as exc:
-        raise Invalid.field("brn", str(exc)) from exc
+        raise Invalid.field("brn", str(exc), ko=exc.ko) from exc
 
 
 def brn_display(digits: str) -> str:
@@ -83,10 +83,12 @@ CONFIRMATION_MAX_YEARS = 5
 def check_confirmation(issued_on: date, valid_until: date) -> None:
     """A confirmation's period must not be empty, nor longer than CONFIRMATION_MAX_YEARS."""
     if valid_until <= issued_on:
-        raise Invalid.field("valid_until", "must be after issued_on")
+        raise Invalid.field("valid_until", "must be after issued_on", ko="issued_on보다 뒤여야 합니다")
     if valid_until > add_years(issued_on, CONFIRMATION_MAX_YEARS):
         raise Invalid.field(
-            "valid_until", f"a confirmation holds at most {CONFIRMATION_MAX_YEARS} years from issued_on"
+            "valid_until",
+            f"a confirmation holds at most {CONFIRMATION_MAX_YEARS} years from issued_on",
+            ko=f"확인서는 issued_on부터 최대 {CONFIRMATION_MAX_YEARS}년 유효합니다",
         )
 
 
@@ -136,9 +138,13 @@ class Designation:
 def check_application(*, kind: Kind, cohort: int | None, technology_codes: list[str]) -> None:
     """Rules of an application that need nothing but the application."""
     if not technology_codes:
-        raise Invalid.field("technology_codes", "name at least one technology")
+        raise Invalid.field(
+            "technology_codes", "name at least one technology", ko="기술을 하나 이상 적으십시오"
+        )
     if kind == "specialized" and cohort is not None:
-        raise Invalid.field("cohort", "cohorts exist for leading firms only")
+        raise Invalid.field(
+            "cohort", "cohorts exist for leading firms only", ko="차수(cohort)는 으뜸기업에만 있습니다"
+        )
 
 
 def check_leading_confirmation(confirmations: list[Confirmation], codes: list[str], *, on: date) -> None:
@@ -147,6 +153,7 @@ def check_leading_confirmation(confirmations: list[Confirmation], codes: list[st
         raise Invalid.field(
             "technology_codes",
             f"a leading-firm application needs a confirmation valid on {on} for one of {', '.join(sorted(codes))}",
+            ko=f"으뜸기업 신청에는 {', '.join(sorted(codes))} 중 하나의 확인서가 {on}에 유효해야 합니다",
         )
 
 
@@ -157,6 +164,7 @@ def check_specialized_ratio(ratio: float | None) -> None:
         raise Invalid.field(
             "mpe_sales_ratio",
             f"a specialized designation needs an MPE sales ratio of at least 0.5; the firm's is {shown}",
+            ko=f"전문기업 지정에는 소부장 매출 비중이 0.5 이상이어야 합니다. 이 기업은 {shown}입니다",
         )
 
 
@@ -209,17 +217,28 @@ def move(
             f"A designation in status {d.status} cannot move to {to}; allowed: {options}.",
             current_status=d.status,
             allowed=list(MOVES[d.status]),
+            ko=f"{d.status} 상태의 지정은 {to}(으)로 바꿀 수 없습니다. 가능한 상태: {options}.",
         )
     if to in NEEDS_REASON and not (reason and reason.strip()):
-        raise Invalid.field("reason", f"moving to {to} needs a reason")
+        raise Invalid.field(
+            "reason", f"moving to {to} needs a reason", ko=f"{to}(으)로 바꾸려면 사유가 필요합니다"
+        )
     last = d.history[-1].effective_on
     if on < last:
-        raise Invalid.field("effective_on", f"cannot be before the previous move ({last})")
+        raise Invalid.field(
+            "effective_on",
+            f"cannot be before the previous move ({last})",
+            ko=f"이전 상태 변경({last})보다 앞설 수 없습니다",
+        )
     changes: dict[str, object] = {}
     if to == "designated":
         changes = {"designated_on": on, "valid_until": add_years(on, TERM_YEARS[d.kind])}
     elif to in ("revoked", "expired") and d.valid_until is not None and on > d.valid_until:
-        raise Invalid.field("effective_on", f"the designation already ended on {d.valid_until}")
+        raise Invalid.field(
+            "effective_on",
+            f"the designation already ended on {d.valid_until}",
+            ko=f"이 지정은 이미 {d.valid_until}에 끝났습니다",
+        )
     step = Transition(from_status=d.status, to_status=to, at=at, effective_on=on, actor=actor, reason=reason)
     return dataclasses.replace(d, status=to, history=(*d.history, step), version=d.version + 1, **changes)  # type: ignore[arg-type]
 
@@ -241,5 +260,6 @@ def check_no_overlap(candidate: Designation, others: list[Designation]) -> None:
             start, end = other.active_period() or (other.designated_on, other.valid_until)
             raise Conflict(
                 f"The firm holds, or held, an active {candidate.kind} designation ({other.id}) from "
-                f"{start} until {end}, which overlaps {candidate.designated_on} to {candidate.valid_until}."
+                f"{start} until {end}, which overlaps {candidate.designated_on} to {candidate.valid_until}.",
+                ko=f"이 기업은 {start}부터 {end}까지 유효한 {candidate.kind} 지정({other.id})을 가지고 있거나 가졌으며, 이는 {candidate.designated_on}~{candidate.valid_until} 기간과 겹칩니다.",
             )

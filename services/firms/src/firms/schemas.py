@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from mpe_kit.korean import Refusal
 from mpe_kit.regions import region
 from mpe_kit.text import normalized
 from mpe_kit.types import Day, ProgramDay
@@ -45,7 +46,7 @@ Ratio = Annotated[float, Field(strict=True, ge=0, le=1)]
 
 def _not_after_today(day: date) -> date:
     if day > datetime.now(ZoneInfo("Asia/Seoul")).date():
-        raise ValueError("cannot be after today (Asia/Seoul)")
+        raise Refusal("cannot be after today (Asia/Seoul)", ko="오늘(한국 시각)보다 뒤일 수 없습니다")
     return day
 
 

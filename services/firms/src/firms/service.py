@@ -36,7 +36,10 @@ def _brn(value: str) -> str:
         return domain.normalize_brn(value)
     except Invalid as exc:
         # In a path, a malformed BRN names nothing that could exist.
-        raise NotFound(f"Firm {value} does not exist: {exc.detail}") from exc
+        raise NotFound(
+            f"Firm {value} does not exist: {exc.detail}",
+            ko=f"기업 {value}은(는) 없습니다: {exc.detail_ko or exc.detail}",
+        ) from exc
 
 
 def firm_read(row: asyncpg.Record) -> schemas.FirmRead:
@@ -70,7 +73,10 @@ def _designation_event(d: domain.Designation) -> PendingEvent:
 async def _firm_or_404(conn: Conn, brn: str, *, for_update: bool = False) -> asyncpg.Record:
     row = await repository.get_firm(conn, brn, for_update=for_update)
     if row is None:
-        raise NotFound(f"Firm {domain.brn_display(brn)} does not exist.")
+        raise NotFound(
+            f"Firm {domain.brn_display(brn)} does not exist.",
+            ko=f"기업 {domain.brn_display(brn)}은(는) 없습니다.",
+        )
     return row
 
 
@@ -87,7 +93,10 @@ async def register_firm(
     async with uow:
         conn = uow.conn
         if not await repository.insert_firm(conn, fields):
-            raise Conflict(f"Firm {domain.brn_display(brn)} is already registered.")
+            raise Conflict(
+                f"Firm {domain.brn_display(brn)} is already registered.",
+                ko=f"기업 {domain.brn_display(brn)}은(는) 이미 등록되어 있습니다.",
+            )
         row = await _firm_or_404(conn, brn)
         uow.add(PendingEvent(registry.FIRM_REGISTERED, brn, await _firm_event(conn, row)))
     return firm_read(row)
@@ -108,7 +117,7 @@ async def patch_firm(
     nullable = {"mpe_sales_ratio"}
     for name, value in fields.items():
         if value is None and name not in nullable:
-            raise Invalid.field(name, "cannot be null")
+            raise Invalid.field(name, "cannot be null", ko="null일 수 없습니다")
     if "technology_codes" in fields:
         async with uow:
             current = await _firm_or_404(uow.conn, key)
@@ -122,6 +131,7 @@ async def patch_firm(
             raise Problem(
                 f"The firm is at version {locked['version']}, not {if_match}; read it again and retry.",
                 status=412,
+                ko=f"기업의 버전이 {if_match}이(가) 아니라 {locked['version']}입니다. 다시 읽고 다시 보내십시오.",
             )
         row = await repository.update_firm(conn, key, fields) if fields else locked
         if fields:
@@ -196,7 +206,7 @@ async def apply(
     key = _brn(brn)
     on = data.effective_on or today()
     if on > today():
-        raise Invalid.field("effective_on", "cannot be after today")
+        raise Invalid.field("effective_on", "cannot be after today", ko="오늘보다 뒤일 수 없습니다")
     d = domain.apply_for(
         id=uuid.uuid4(),
         brn=key,
@@ -228,7 +238,8 @@ async def apply(
         if not await repository.insert_designation(conn, d):
             raise Conflict(
                 f"Firm {key} already has an open {d.kind} application (applied or under review);"
-                " decide or withdraw it before applying again."
+                " decide or withdraw it before applying again.",
+                ko=f"기업 {key}에는 이미 진행 중인(applied 또는 under_review) {d.kind} 신청이 있습니다. 그 신청을 결정하거나 철회한 뒤에 다시 신청하십시오.",
             )
         uow.add(_designation_event(d))
     return designation_read(d)
@@ -245,12 +256,14 @@ async def transition(
     """Move a designation; designating checks the ratio rule and overlaps, serialized per firm."""
     on = data.effective_on or today()
     if on > today():
-        raise Invalid.field("effective_on", "cannot be after today")
+        raise Invalid.field("effective_on", "cannot be after today", ko="오늘보다 뒤일 수 없습니다")
     async with uow:
         conn = uow.conn
         found = await repository.get_designation(conn, designation_id)
         if found is None:
-            raise NotFound(f"Designation {designation_id} does not exist.")
+            raise NotFound(
+                f"Designation {designation_id} does not exist.", ko=f"지정 {designation_id}은(는) 없습니다."
+            )
         # The firm's row lock serializes every designation decision of one firm.
         firm = await _firm_or_404(conn, found.brn, for_update=True)
         current = await repository.get_designation(conn, designation_id, for_update=True)
@@ -270,7 +283,9 @@ async def get_designation(pool: Pool, *, designation_id: uuid.UUID) -> schemas.D
     async with pool.acquire() as conn:
         d = await repository.get_designation(conn, designation_id)
     if d is None:
-        raise NotFound(f"Designation {designation_id} does not exist.")
+        raise NotFound(
+            f"Designation {designation_id} does not exist.", ko=f"지정 {designation_id}은(는) 없습니다."
+        )
     return designation_read(d)
 
 

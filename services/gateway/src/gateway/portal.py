@@ -60,7 +60,7 @@ def _file(root: Path, path: str, prefix: str) -> Response:
             return RedirectResponse(f"{prefix}{path}/")
         target = target / "index.html"
     if not target.is_relative_to(base) or not target.is_file():
-        raise Problem("Not Found", status=404)
+        raise Problem("Not Found", status=404, ko="그런 경로는 없습니다.")
     return FileResponse(target, headers=HEADERS)
 
 

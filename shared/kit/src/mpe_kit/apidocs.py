@@ -52,7 +52,7 @@ def install(app: FastAPI, *, docs_url: str | None, redoc_url: str | None) -> Non
     @app.get(ASSETS_PATH + "/{name}", include_in_schema=False)
     async def asset(name: str) -> FileResponse:
         if name not in FILES:
-            raise Problem("Not Found", status=404)
+            raise Problem("Not Found", status=404, ko="그런 파일은 없습니다.")
         return FileResponse(ASSETS / name, headers={"Cache-Control": "public, max-age=86400"})
 
     if docs_url is not None:

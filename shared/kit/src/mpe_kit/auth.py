@@ -149,35 +149,45 @@ class TokenVerifier:
                 await run_in_threadpool(self._decode, token) if self._jwks else self._decode(token)
             )
         except jwt.ExpiredSignatureError as exc:
-            raise _unauthorized("The token has expired.") from exc
+            raise _unauthorized("The token has expired.", "토큰이 만료되었습니다.") from exc
         except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError) as exc:
             raise Problem(
                 "The identity provider's signing keys could not be fetched to check the token; "
                 "try again shortly.",
+                ko="토큰을 확인할 인증 제공자(IdP)의 서명 키를 가져오지 못했습니다. 잠시 뒤에 다시 시도하십시오.",
                 status=503,
                 headers={"Retry-After": "5"},
             ) from exc
         except jwt.InvalidAudienceError as exc:
             raise _unauthorized(
-                f"The token is not for mpehub: its audience (aud) must be {self._audience!r}."
+                f"The token is not for mpehub: its audience (aud) must be {self._audience!r}.",
+                f"mpehub용 토큰이 아닙니다. 토큰의 대상(aud)은 {self._audience!r}(이)어야 합니다.",
             ) from exc
         except jwt.InvalidIssuerError as exc:
-            raise _unauthorized(f"The token's issuer (iss) must be {self._issuer!r}.") from exc
+            raise _unauthorized(
+                f"The token's issuer (iss) must be {self._issuer!r}.",
+                f"토큰의 발급자(iss)는 {self._issuer!r}(이)어야 합니다.",
+            ) from exc
         except jwt.PyJWTError as exc:
-            raise _unauthorized(f"The token is not valid: {exc}.") from exc
+            raise _unauthorized(f"The token is not valid: {exc}.", f"유효한 토큰이 아닙니다({exc}).") from exc
         roles = claims.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
-            raise _unauthorized("The token's roles claim must be a list of strings.")
+            raise _unauthorized(
+                "The token's roles claim must be a list of strings.",
+                "토큰의 roles 클레임은 문자열 목록이어야 합니다.",
+            )
         if by_secret and self._jwks is not None and set(roles) - SECRET_ROLES_BESIDE_A_PROVIDER:
             raise _unauthorized(
                 "With an identity provider configured, a token signed with the services' secret "
-                "may only read (role viewer); staff tokens come from the provider."
+                "may only read (role viewer); staff tokens come from the provider.",
+                "인증 제공자(IdP)가 설정되어 있으면 서비스 공용 비밀키로 서명한 토큰은 조회(역할 viewer)만"
+                " 할 수 있습니다. 담당자 토큰은 인증 제공자에게서 받으십시오.",
             )
         return Principal(sub=str(claims["sub"]), roles=frozenset(roles))
 
 
-def _unauthorized(detail: str) -> Problem:
-    return Problem(detail, status=401, headers={"WWW-Authenticate": 'Bearer realm="mpehub"'})
+def _unauthorized(detail: str, ko: str) -> Problem:
+    return Problem(detail, status=401, ko=ko, headers={"WWW-Authenticate": 'Bearer realm="mpehub"'})
 
 
 # Names the scheme in the OpenAPI document (and so each route's 401 and 403, mpe_kit.openapi);
@@ -199,13 +209,17 @@ def require(role: str) -> Callable[..., Awaitable[Principal]]:
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise _unauthorized("Send a staff token as 'Authorization: Bearer <token>'.")
+            raise _unauthorized(
+                "Send a staff token as 'Authorization: Bearer <token>'.",
+                "담당자 토큰을 'Authorization: Bearer <토큰>'으로 보내십시오.",
+            )
         verifier: TokenVerifier = request.app.state.token_verifier
         principal = await verifier.verify(token.strip())
         if not principal.has(role):
             raise Problem(
                 status=403,
                 detail=f"This needs the {role} role; the token has {sorted(principal.roles) or 'none'}.",
+                ko=f"{role} 역할이 필요합니다. 이 토큰의 역할: {sorted(principal.roles) or '없음'}.",
             )
         return principal
 

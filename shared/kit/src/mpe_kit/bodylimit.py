@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mpe_kit.korean import TITLES, prefers_korean
 from mpe_kit.problems import PROBLEM_JSON
 from mpe_kit.settings import ServiceSettings
 
@@ -37,23 +38,41 @@ async def send_problem(
     detail: str,
     instance: str,
     *,
+    scope: Scope,
+    ko: str,
     headers: list[tuple[bytes, bytes]] | None = None,
     **extra: Any,
 ) -> None:
-    """Answer with a problem+json response straight from ASGI middleware."""
+    """Answer with a problem+json response straight from ASGI middleware; in Korean (its title
+    and `ko`) when the request's `Accept-Language` prefers Korean (`mpe_kit.korean`)."""
+    korean = prefers_korean(_header(scope, b"accept-language"))
     body = json.dumps(
         {
             "type": "about:blank",
-            "title": title,
+            "title": TITLES.get(status, title) if korean else title,
             "status": status,
-            "detail": detail,
+            "detail": ko if korean else detail,
             "instance": instance,
             **extra,
-        }
+        },
+        ensure_ascii=False,
     ).encode()
-    head = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    head = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        (b"vary", b"Accept-Language"),
+    ]
+    if korean:
+        head.append((b"content-language", b"ko"))
     await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
     await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 # The rest of a refused body is not read: the connection cannot carry another request.
@@ -88,6 +107,9 @@ class RequestLimits:
                 f"The URL has {url_bytes} bytes; the limit is {self.max_url_bytes}."
                 " Send long input in the body (POST) instead.",
                 path[:200],
+                scope=scope,
+                ko=f"URL이 {url_bytes}바이트로, 한도 {self.max_url_bytes}바이트를 넘습니다."
+                " 긴 입력은 본문에 담아(POST) 보내십시오.",
                 headers=_CLOSE,
                 limit=self.max_url_bytes,
             )
@@ -95,7 +117,7 @@ class RequestLimits:
         limit = self.max_body_bytes
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await self._too_large(send, limit, path)
+            await self._too_large(send, scope, limit, path)
             return
         received = 0
         exceeded = answered = False
@@ -116,7 +138,7 @@ class RequestLimits:
             if exceeded:
                 if not answered:
                     answered = True
-                    await self._too_large(send, limit, path)
+                    await self._too_large(send, scope, limit, path)
                 return
             if message["type"] == "http.response.start":
                 answered = True
@@ -128,16 +150,18 @@ class RequestLimits:
             if not exceeded:
                 raise
         if exceeded and not answered:
-            await self._too_large(send, limit, path)
+            await self._too_large(send, scope, limit, path)
 
     @staticmethod
-    async def _too_large(send: Send, limit: int, path: str) -> None:
+    async def _too_large(send: Send, scope: Scope, limit: int, path: str) -> None:
         await send_problem(
             send,
             413,
             "Content Too Large",
             f"The request body is larger than {limit} bytes, the limit here.",
             path,
+            scope=scope,
+            ko=f"요청 본문이 이곳의 한도 {limit}바이트보다 큽니다.",
             headers=_CLOSE,
             limit=limit,
         )

@@ -9,7 +9,11 @@ from typing import Any
 
 
 class Problem(Exception):
-    """An error with a status, a human detail, and optional field errors or extra members."""
+    """An error with a status, a human detail, and optional field errors or extra members.
+
+    `ko` is the detail in Korean, for a client whose `Accept-Language` prefers it
+    (`mpe_kit.korean`); a field error may carry its own as `message_ko`.
+    """
 
     status = 400
 
@@ -20,12 +24,14 @@ class Problem(Exception):
         status: int | None = None,
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
+        ko: str | None = None,
         **extra: Any,
     ) -> None:
         super().__init__(detail)
         if status is not None:
             self.status = status
         self.detail = detail
+        self.detail_ko = ko
         self.errors = errors
         self.headers = headers
         self.extra = extra
@@ -49,6 +55,9 @@ class Invalid(Problem):
     status = 422
 
     @classmethod
-    def field(cls, field: str, message: str) -> Invalid:
-        """A 422 about one field."""
-        return cls(f"{field}: {message}", errors=[{"field": field, "message": message}])
+    def field(cls, field: str, message: str, *, ko: str | None = None) -> Invalid:
+        """A 422 about one field; `ko`, the message in Korean."""
+        error: dict[str, Any] = {"field": field, "message": message}
+        if ko is not None:
+            error["message_ko"] = ko
+        return cls(f"{field}: {message}", errors=[error], ko=None if ko is None else f"{field}: {ko}")

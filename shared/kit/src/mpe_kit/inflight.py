@@ -56,6 +56,9 @@ class InFlightCap:
                 f"This {self.service} instance is already working on {state.cap} requests, its most"
                 f" at once; nothing was changed. Retry in {RETRY_AFTER_S} s.",
                 scope["path"],
+                scope=scope,
+                ko=f"이 {self.service} 인스턴스는 이미 한 번에 처리할 수 있는 최대치인 요청 {state.cap}건을"
+                f" 처리하고 있습니다. 아무것도 바뀌지 않았습니다. {RETRY_AFTER_S}초 뒤에 다시 보내십시오.",
                 headers=[(b"retry-after", str(RETRY_AFTER_S).encode())],
                 retry_after_s=RETRY_AFTER_S,
             )

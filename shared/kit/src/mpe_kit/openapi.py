@@ -29,7 +29,11 @@ from mpe_kit.problems import PROBLEM_JSON, TITLES
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
-    "description": "An RFC 9457 problem; 4xx answers about input name each field in `errors`.",
+    "description": (
+        "An RFC 9457 problem; 4xx answers about input name each field in `errors`. A request whose"
+        " `Accept-Language` ranks Korean above English (`ko`) gets `title`, `detail` and each"
+        " `message` in Korean, with `Content-Language: ko`; the other members do not change."
+    ),
     "type": "object",
     "required": ["type", "title", "status"],
     "properties": {

@@ -60,6 +60,9 @@ async def enqueue(conn: Conn, events: Sequence[PendingEvent], *, source: str) ->
                 f"This change is too large to publish: its event ({ev.event_type.type}, {ev.subject})"
                 f" would be {size:,} bytes, and an event holds at most {MAX_EVENT_BYTES:,}."
                 " Split it into smaller changes.",
+                ko=f"이 변경은 너무 커서 발행할 수 없습니다. 이벤트({ev.event_type.type}, {ev.subject})가"
+                f" {size:,}바이트가 되는데, 이벤트 하나는 {MAX_EVENT_BYTES:,}바이트까지입니다. 더 작은"
+                " 변경으로 나누십시오.",
                 event_bytes=size,
                 max_event_bytes=MAX_EVENT_BYTES,
             )

@@ -26,6 +26,9 @@ Cursor = Annotated[
 ]
 
 
+NOT_A_CURSOR_KO = "이 API가 준 커서가 아닙니다"
+
+
 def encode_cursor(values: list[Any]) -> str:
     """An opaque cursor for the row after which the next page starts."""
     raw = json.dumps(values, separators=(",", ":"), ensure_ascii=False, default=str).encode()
@@ -38,9 +41,9 @@ def decode_cursor(cursor: str, *, arity: int) -> list[Any]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
     except (binascii.Error, ValueError, RecursionError) as exc:
-        raise Invalid.field("cursor", "not a cursor from this API") from exc
+        raise Invalid.field("cursor", "not a cursor from this API", ko=NOT_A_CURSOR_KO) from exc
     if not isinstance(values, list) or len(values) != arity or not all(map(_storable, values)):
-        raise Invalid.field("cursor", "not a cursor from this API")
+        raise Invalid.field("cursor", "not a cursor from this API", ko=NOT_A_CURSOR_KO)
     return values
 
 
@@ -66,7 +69,7 @@ def decode_text_cursor(cursor: str | None) -> str | None:
         return None
     value = decode_cursor(cursor, arity=1)[0]
     if not isinstance(value, str):
-        raise Invalid.field("cursor", "not a cursor from this API")
+        raise Invalid.field("cursor", "not a cursor from this API", ko=NOT_A_CURSOR_KO)
     return value
 
 
@@ -76,11 +79,11 @@ def decode_time_id_cursor(cursor: str | None) -> tuple[datetime, uuid.UUID] | No
         return None
     at, rid = decode_cursor(cursor, arity=2)
     if not isinstance(at, str) or not isinstance(rid, str):
-        raise Invalid.field("cursor", "not a cursor from this API")
+        raise Invalid.field("cursor", "not a cursor from this API", ko=NOT_A_CURSOR_KO)
     try:
         return datetime.fromisoformat(at).astimezone(UTC), uuid.UUID(rid)
     except (ValueError, OverflowError) as exc:
-        raise Invalid.field("cursor", "not a cursor from this API") from exc
+        raise Invalid.field("cursor", "not a cursor from this API", ko=NOT_A_CURSOR_KO) from exc
 
 
 def encode_time_id_cursor(at: datetime, rid: uuid.UUID) -> str:

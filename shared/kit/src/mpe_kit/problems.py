@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from mpe_kit import korean as korean_words
 from mpe_kit.errors import Problem
 from mpe_kit.logging import get_logger
 
@@ -44,20 +45,58 @@ def problem_response(
     *,
     instance: str | None = None,
     headers: dict[str, str] | None = None,
+    korean: bool = False,
+    detail_ko: str | None = None,
     **extra: Any,
 ) -> JSONResponse:
-    """A problem+json response."""
-    body: dict[str, Any] = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status}
+    """A problem+json response; in Korean (`korean`) where Korean words are known.
+
+    In Korean the title is Korean, the detail is `detail_ko` when given, and each field error
+    whose `message_ko` is given says that; `Content-Language: ko` is sent when nothing read by
+    people is left in English.
+    """
+    title = (korean and korean_words.TITLES.get(status)) or TITLES.get(status, "Error")
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    english = not korean
     if detail:
+        if korean and detail_ko:
+            detail = detail_ko
+        else:
+            english = True
         body["detail"] = detail
     if instance:
         body["instance"] = instance
+    errors = extra.pop("errors", None)
+    if errors is not None:
+        body["errors"] = [_in_language(e, korean) for e in errors]
+        english = english or any(korean and "message_ko" not in e for e in errors)
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    out = dict(headers or {})
+    out["Vary"] = "Accept-Language"
+    if not english:
+        out["Content-Language"] = "ko"
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=out)
+
+
+def _in_language(error: dict[str, Any], korean: bool) -> dict[str, Any]:
+    out = {k: v for k, v in error.items() if k != "message_ko"}
+    if korean and "message_ko" in error:
+        out["message"] = error["message_ko"]
+    return out
+
+
+def wants_korean(request: Request) -> bool:
+    """Whether the request's `Accept-Language` prefers Korean to English."""
+    return korean_words.prefers_korean(request.headers.get("accept-language"))
 
 
 # FastAPI's words for a body it could not decode (bytes that are not UTF-8, say EUC-KR).
 _UNPARSED = "There was an error parsing the body"
+# Starlette's details for a route or method that does not exist.
+_HTTP_KO = {
+    "Not Found": "그런 경로는 없습니다.",
+    "Method Not Allowed": "이 경로는 그 메서드를 받지 않습니다.",
+}
 
 
 def _without_union_tags(loc: Sequence[Any], body: Any) -> list[Any]:
@@ -98,9 +137,14 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         if err.get("type") == "json_invalid" and len(loc) == 2 and loc[0] == "body":
             # FastAPI puts the character offset where a field would go ("body.11"): no field.
             message = f"The body is not valid JSON (UTF-8): {err.get('msg', '')}, at character {loc[1]}."
-            out.append({"field": "body", "message": message, "type": "json_invalid"})
+            ko = f"본문이 올바른 JSON(UTF-8)이 아닙니다({loc[1]}번째 문자)."
+            out.append({"field": "body", "message": message, "message_ko": ko, "type": "json_invalid"})
             continue
-        out.append({"field": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")})
+        error = {"field": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")}
+        words = korean_words.field_message(err)
+        if words is not None:
+            error["message_ko"] = words
+        out.append(error)
     return out
 
 
@@ -114,6 +158,8 @@ def install(app: FastAPI) -> None:
             exc.detail,
             instance=request.url.path,
             headers=exc.headers,
+            korean=wants_korean(request),
+            detail_ko=exc.detail_ko,
             errors=exc.errors,
             **exc.extra,
         )
@@ -121,16 +167,30 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         return problem_response(
-            422, "The request is not valid.", instance=request.url.path, errors=_field_errors(exc)
+            422,
+            "The request is not valid.",
+            instance=request.url.path,
+            korean=wants_korean(request),
+            detail_ko=korean_words.INVALID_REQUEST,
+            errors=_field_errors(exc),
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = str(exc.detail)
+        detail_ko = _HTTP_KO.get(detail)
         if exc.status_code == 400 and detail == _UNPARSED:
             detail = "The body could not be read: send JSON in UTF-8 (not EUC-KR or another encoding)."
+            detail_ko = (
+                "본문을 읽을 수 없습니다. JSON을 UTF-8로 보내십시오(EUC-KR 등 다른 인코딩은 안 됩니다)."
+            )
         return problem_response(
-            exc.status_code, detail, instance=request.url.path, headers=dict(exc.headers or {})
+            exc.status_code,
+            detail,
+            instance=request.url.path,
+            headers=dict(exc.headers or {}),
+            korean=wants_korean(request),
+            detail_ko=detail_ko,
         )
 
     @app.exception_handler(asyncpg.CharacterNotInRepertoireError)
@@ -141,6 +201,8 @@ def install(app: FastAPI) -> None:
             422,
             "The request contains a character that cannot be stored, such as NUL.",
             instance=request.url.path,
+            korean=wants_korean(request),
+            detail_ko="요청에 저장할 수 없는 문자(NUL 등)가 있습니다.",
         )
 
     @app.exception_handler(Exception)
@@ -151,5 +213,7 @@ def install(app: FastAPI) -> None:
             500,
             "An unexpected error occurred; quote the correlation id when reporting it.",
             instance=request.url.path,
+            korean=wants_korean(request),
+            detail_ko=korean_words.UNEXPECTED,
             correlation_id=correlation_id,
         )

@@ -34,12 +34,18 @@ class OwnerReader:
         except httpx.HTTPError as exc:
             log.warning("read-through failed", owner=self._owner, path=path, error=str(exc))
             raise Problem(
-                f"The {self._owner} service cannot be reached to check this request; try again.", status=503
+                f"The {self._owner} service cannot be reached to check this request; try again.",
+                status=503,
+                ko=f"이 요청을 확인할 {self._owner} 서비스에 연결할 수 없습니다. 다시 시도하십시오.",
             ) from exc
         if r.status_code == 404:
             return None
         if r.status_code != 200:
             log.warning("read-through refused", owner=self._owner, path=path, status=r.status_code)
-            raise Problem(f"The {self._owner} service cannot be asked right now; try again.", status=503)
+            raise Problem(
+                f"The {self._owner} service cannot be asked right now; try again.",
+                status=503,
+                ko=f"지금은 {self._owner} 서비스에 물을 수 없습니다. 다시 시도하십시오.",
+            )
         body: dict[str, Any] = r.json()
         return body

@@ -8,6 +8,7 @@ typed before the services checked regions).
 
 from __future__ import annotations
 
+from mpe_kit.korean import Refusal
 from mpe_kit.text import normalized
 
 # The short name, then its full names (old and new: 강원도 became 강원특별자치도 in 2023, 전라북도
@@ -47,7 +48,10 @@ def region(text: str) -> str:
     key = "".join(normalized(text).split()).lower()
     found = _BY_SPELLING.get(key)
     if found is None:
-        raise ValueError(f"not a 시·도 of Korea: write one of {', '.join(REGIONS)} (or its full name)")
+        raise Refusal(
+            f"not a 시·도 of Korea: write one of {', '.join(REGIONS)} (or its full name)",
+            ko=f"시·도가 아닙니다. 다음 중 하나(또는 그 정식 명칭)로 쓰십시오: {', '.join(REGIONS)}",
+        )
     return found
 
 

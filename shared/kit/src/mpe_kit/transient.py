@@ -103,6 +103,9 @@ class DatabaseFailover:
                 "The database rolled this request back because it conflicted with another one"
                 " (a deadlock); nothing of it was written. Repeat it.",
                 scope["path"],
+                scope=scope,
+                ko="이 요청이 다른 요청과 충돌(교착 상태)하여 데이터베이스가 되돌렸습니다. 아무것도"
+                " 기록되지 않았으니 다시 보내십시오.",
                 headers=[(b"retry-after", str(CONFLICT_RETRY_AFTER_S).encode())],
             )
             return
@@ -125,6 +128,8 @@ class DatabaseFailover:
             "Service Unavailable",
             "The database connection was lost before the request completed; retry it shortly.",
             scope["path"],
+            scope=scope,
+            ko="요청을 마치기 전에 데이터베이스 연결이 끊겼습니다. 잠시 뒤에 다시 보내십시오.",
             headers=[(b"retry-after", str(RETRY_AFTER_S).encode())],
         )
 

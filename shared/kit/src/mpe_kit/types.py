@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
+from mpe_kit.korean import Refusal
+
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -18,7 +20,7 @@ def _iso_day(value: object) -> object:
         return value
     if isinstance(value, date) and not isinstance(value, datetime):
         return value
-    raise ValueError("a calendar day as YYYY-MM-DD")
+    raise Refusal("a calendar day as YYYY-MM-DD", ko="날짜(YYYY-MM-DD)여야 합니다")
 
 
 Day = Annotated[date, BeforeValidator(_iso_day)]

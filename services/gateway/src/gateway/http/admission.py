@@ -21,8 +21,8 @@ JSON = "application/json"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
-def unauthorized(detail: str) -> Problem:
-    return Problem(detail, status=401, headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'})
+def unauthorized(detail: str, ko: str) -> Problem:
+    return Problem(detail, status=401, ko=ko, headers={"WWW-Authenticate": 'ApiKey header="X-API-Key"'})
 
 
 def rate_message(retry_after: int, settings: GatewaySettings) -> str:
@@ -37,6 +37,10 @@ def rate_limited(retry_after: int, settings: GatewaySettings) -> Problem:
     """The 429 of a key past its rate."""
     return Problem(
         rate_message(retry_after, settings),
+        ko=(
+            f"이 키는 초당 {settings.rate_limit_per_s:g}건, 한 번에 최대 {settings.rate_limit_burst}건까지"
+            f" 요청할 수 있습니다. {retry_after}초 뒤에 다시 시도하십시오."
+        ),
         status=429,
         headers={"Retry-After": str(retry_after)},
         retry_after_s=retry_after,
@@ -47,10 +51,15 @@ async def authenticate(request: Request, secret: str | None) -> Partner:
     """The partner behind a key; 401 without a valid one."""
     gate = state_of(request.app).gate
     if not secret:
-        raise unauthorized("Send your partner API key in the X-API-Key header.")
+        raise unauthorized(
+            "Send your partner API key in the X-API-Key header.",
+            "기관 API 키를 X-API-Key 헤더에 담아 보내십시오.",
+        )
     partner = await gate.keys.authenticate(request.app.state.pool, secret)
     if partner is None:
-        raise unauthorized("The API key is not valid or has been revoked.")
+        raise unauthorized(
+            "The API key is not valid or has been revoked.", "API 키가 유효하지 않거나 폐기되었습니다."
+        )
     return partner
 
 

@@ -51,8 +51,9 @@ from gateway.state import started, state_of
 from mpe_events.registry import source
 from mpe_kit import inflight
 from mpe_kit.errors import Problem
+from mpe_kit.korean import UNEXPECTED
 from mpe_kit.logging import get_logger
-from mpe_kit.problems import problem_response
+from mpe_kit.problems import problem_response, wants_korean
 from mpe_kit.writes import InvalidWriteToken, Written, decode
 
 log = get_logger("gateway.http")
@@ -133,6 +134,9 @@ def _busy(request: Request, cap: int) -> Response:
         f"This gateway instance is already working on {cap} requests, its most at once;"
         f" retry in {BUSY_RETRY_S} s.",
         instance=GRAPHQL_PATH,
+        korean=wants_korean(request),
+        detail_ko=f"이 게이트웨이 인스턴스는 이미 한 번에 처리할 수 있는 최대치인 요청 {cap}건을 처리하고"
+        f" 있습니다. {BUSY_RETRY_S}초 뒤에 다시 시도하십시오.",
         headers={"Retry-After": str(BUSY_RETRY_S)},
         retry_after_s=BUSY_RETRY_S,
     )
@@ -171,7 +175,7 @@ async def graphql_http(request: Request) -> Response:
         if settings.graphiql and "text/html" in request.headers.get("accept", ""):
             # A browser opening /graphql finds the self-contained explorer (gateway.portal).
             return RedirectResponse(EXPLORER_PATH)
-        raise Problem("Not Found", status=404)
+        raise Problem("Not Found", status=404, ko="그런 경로는 없습니다.")
     partner = await admit(request, request.headers.get("x-api-key"))
     as_of = await state.data_as_of.get(pool)
     try:
@@ -311,6 +315,8 @@ class GraphQLEndpoint:
                 exc.detail,
                 instance=GRAPHQL_PATH,
                 headers=exc.headers,
+                korean=wants_korean(request),
+                detail_ko=exc.detail_ko,
                 errors=exc.errors,
                 **exc.extra,
             )
@@ -326,6 +332,8 @@ class GraphQLEndpoint:
                 500,
                 "An unexpected error occurred; quote the correlation id when reporting it.",
                 instance=GRAPHQL_PATH,
+                korean=wants_korean(request),
+                detail_ko=UNEXPECTED,
                 correlation_id=correlation_id,
             )
         await response(scope, receive, send)

@@ -253,6 +253,9 @@ def _entity(filename: str) -> tuple[Entity, Format]:
             status=404,
             entities=names,
             formats=[f.suffix for f in FORMATS],
+            ko=f"내보내기 {filename!r}은(는) 없습니다. 내보내기는 "
+            + ", ".join(f"/export/{n}{f.suffix}" for n in names for f in FORMATS)
+            + "입니다.",
         )
     return entity, format_
 
@@ -264,34 +267,49 @@ def _filters(request: Request, entity: Entity) -> ExportFilter:
     unknown = unknown_parameters(list(request.query_params), FILTERS)
     if unknown:
         takes = ", ".join(entity.filters) if entity.filters else "no filter"
+        takes_ko = ", ".join(entity.filters) if entity.filters else "없음"
         raise Problem(
             f"The {entity.name} export takes {takes}; not {', '.join(e['field'] for e in unknown)}.",
             status=400,
             errors=unknown,
             filters=list(entity.filters),
+            ko=f"{entity.name} 내보내기가 받는 필터는 {takes_ko}입니다. {', '.join(e['field'] for e in unknown)}은(는) 받지 않습니다.",
         )
     given = {k: request.query_params.getlist(k) for k in FILTERS if k in request.query_params}
     wrong = sorted(set(given) - set(entity.filters))
     if wrong:
         takes = ", ".join(entity.filters) if entity.filters else "no filter"
+        takes_ko = ", ".join(entity.filters) if entity.filters else "없음"
         raise Problem(
             f"The {entity.name} export takes {takes}; not {', '.join(wrong)}.",
             status=400,
-            errors=[{"field": k, "message": f"does not apply to {entity.name}"} for k in wrong],
+            errors=[
+                {
+                    "field": k,
+                    "message": f"does not apply to {entity.name}",
+                    "message_ko": f"{entity.name}에는 쓰지 않습니다",
+                }
+                for k in wrong
+            ],
             filters=list(entity.filters),
+            ko=f"{entity.name} 내보내기가 받는 필터는 {takes_ko}입니다. {', '.join(wrong)}은(는) 받지 않습니다.",
         )
     values: dict[str, Any] = {}
     for name, found in given.items():
         if len(found) != 1 or not found[0].strip():
-            raise Invalid.field(name, "give it once, not empty")
+            raise Invalid.field(name, "give it once, not empty", ko="한 번만, 비우지 말고 주십시오")
         if "\x00" in found[0]:
             # The database refuses NUL in text; once the rows stream, it is too late for a 422.
-            raise Invalid.field(name, "must not contain NUL (%00)")
+            raise Invalid.field(name, "must not contain NUL (%00)", ko="NUL(%00)을 담을 수 없습니다")
         values[name] = found[0].strip()
     if "fiscal_year" in values:
         year = values["fiscal_year"]
         if not year.isascii() or not year.isdigit() or not 1 <= int(year) <= 9999:
-            raise Invalid.field("fiscal_year", f"a year from 1 to 9999, such as 2023; got {year!r}")
+            raise Invalid.field(
+                "fiscal_year",
+                f"a year from 1 to 9999, such as 2023; got {year!r}",
+                ko=f"2023처럼 1~9999의 연도여야 합니다. 받은 값: {year!r}",
+            )
         values["fiscal_year"] = int(year)
     return ExportFilter(**values)
 
@@ -421,7 +439,12 @@ async def export(request: Request, filename: str) -> Response:
         partner = await _admit(request, transfer)
         entity, format_ = _entity(filename)
         if entity.scope not in partner.scopes:
-            raise Problem(f"This key lacks the {entity.scope} scope.", status=403, scope=entity.scope)
+            raise Problem(
+                f"This key lacks the {entity.scope} scope.",
+                status=403,
+                scope=entity.scope,
+                ko=f"이 키에는 {entity.scope} 범위(scope)가 없습니다.",
+            )
         filters = _filters(request, entity)
         per_key = request.app.state.settings.exports_per_key
         if state_of(request.app).exports_by_key[partner.key_id] >= per_key:
@@ -430,12 +453,14 @@ async def export(request: Request, filename: str) -> Response:
                 f" ends (in {BUSY_RETRY_S} s).",
                 status=429,
                 headers={"Retry-After": str(BUSY_RETRY_S)},
+                ko=f"이 키는 이 게이트웨이 인스턴스에서 이미 내보내기 {per_key}건을 하고 있습니다. 하나가 끝나면({BUSY_RETRY_S}초 뒤) 다시 시도하십시오.",
             )
         if slots.locked():
             raise Problem(
                 f"Every export slot of this gateway instance is in use; retry in {BUSY_RETRY_S} s.",
                 status=503,
                 headers={"Retry-After": str(BUSY_RETRY_S)},
+                ko=f"이 게이트웨이 인스턴스의 내보내기 자리가 모두 쓰이고 있습니다. {BUSY_RETRY_S}초 뒤에 다시 시도하십시오.",
             )
     except Problem as problem:
         transfer.status, transfer.outcome = problem.status, _outcome(problem.status)

@@ -28,8 +28,16 @@ def unknown_parameters(given: Sequence[str], known: Sequence[str]) -> list[dict[
     errors = []
     for name in sorted(set(given) - set(known)):
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-        hint = f"; did you mean {snake}?" if snake != name and snake in known else ""
-        errors.append({"field": name, "message": f"is not a parameter of this export{hint}"})
+        known_snake = snake != name and snake in known
+        hint = f"; did you mean {snake}?" if known_snake else ""
+        hint_ko = f" {snake}을(를) 뜻했습니까?" if known_snake else ""
+        errors.append(
+            {
+                "field": name,
+                "message": f"is not a parameter of this export{hint}",
+                "message_ko": f"이 내보내기의 매개변수가 아닙니다.{hint_ko}",
+            }
+        )
     return errors
 
 

@@ -73,8 +73,8 @@ FILTERS: dict[str, tuple[str, Any]] = {
 }
 
 
-def _invalid(message: str, **extra: Any) -> Problem:
-    return Problem(message, status=422, **extra)
+def _invalid(message: str, ko: str | None, **extra: Any) -> Problem:
+    return Problem(message, status=422, ko=ko, **extra)
 
 
 def _group_by(value: str | None) -> list[SpendingDimension]:
@@ -83,6 +83,7 @@ def _group_by(value: str | None) -> list[SpendingDimension]:
     if unknown:
         raise _invalid(
             f"group_by: unknown dimension {', '.join(unknown)}; the dimensions are {', '.join(COLUMNS)}.",
+            f"group_by: 없는 차원 {', '.join(unknown)}. 차원은 {', '.join(COLUMNS)}입니다.",
             dimensions=list(COLUMNS),
         )
     return [SpendingDimension(n) for n in dict.fromkeys(names)]
@@ -95,6 +96,8 @@ def _filters(request: Request) -> dict[str, Any]:
         raise _invalid(
             f"{', '.join(e['field'] for e in unknown)}: not a parameter of spending.csv; it takes"
             f" group_by and the filters {', '.join(FILTERS)}.",
+            f"{', '.join(e['field'] for e in unknown)}: spending.csv의 매개변수가 아닙니다. 받는 것은"
+            f" group_by와 필터 {', '.join(FILTERS)}입니다.",
             errors=unknown,
         )
     found: dict[str, Any] = {}
@@ -108,7 +111,15 @@ def _filters(request: Request) -> dict[str, Any]:
             allowed = (
                 f"; one of {', '.join(e.name for e in kind)}" if kind is not int and kind is not str else ""
             )
-            raise _invalid(f"{param}: {raw!r} is not valid{allowed}.") from None
+            allowed_ko = (
+                f" 다음 중 하나여야 합니다: {', '.join(e.name for e in kind)}."
+                if kind is not int and kind is not str
+                else ""
+            )
+            raise _invalid(
+                f"{param}: {raw!r} is not valid{allowed}.",
+                f"{param}: {raw!r}은(는) 올바르지 않습니다.{allowed_ko}",
+            ) from None
     return found
 
 
@@ -140,16 +151,26 @@ async def export_spending(request: Request) -> Response:
     try:
         partner = await _admit(request, transfer)
         if BUDGET_READ not in partner.scopes:
-            raise Problem(f"This key lacks the {BUDGET_READ} scope.", status=403, scope=BUDGET_READ)
+            raise Problem(
+                f"This key lacks the {BUDGET_READ} scope.",
+                status=403,
+                scope=BUDGET_READ,
+                ko=f"이 키에는 {BUDGET_READ} 범위(scope)가 없습니다.",
+            )
         dimensions = _group_by(request.query_params.get("group_by"))
         filters = _filters(request)
         if "firm" in filters and FIRMS_READ not in partner.scopes:
             # A firm's money tells which projects it leads: the firms' to tell, as leadFirm is.
-            raise Problem(f"The firm filter needs the {FIRMS_READ} scope.", status=403, scope=FIRMS_READ)
+            raise Problem(
+                f"The firm filter needs the {FIRMS_READ} scope.",
+                status=403,
+                scope=FIRMS_READ,
+                ko=f"firm 필터에는 {FIRMS_READ} 범위(scope)가 필요합니다.",
+            )
         try:
             rollup = asked(dimensions, filters)
         except GraphQLError as exc:
-            raise _invalid(exc.message) from None
+            raise _invalid(exc.message, None) from None  # the rollup's GraphQL words: English only
         async with request.app.state.pool.acquire() as conn:
             rows = await store.spending.spending(conn, rollup)
     except Problem as problem:
