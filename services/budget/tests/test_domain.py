@@ -67,7 +67,7 @@ def test_government_ceiling_is_inclusive_and_one_won_more_is_refused(size: str, 
         domain.check_cost_share(size, government=g + 1, cash=private, in_kind=0)
     [error] = caught.value.errors
     assert (error["field"], set(error)) == ("government_krw", {"field", "message", "message_ko"})
-    assert error["message_ko"].startswith(f"{size} 주관기업의 과제는 정부 출연금을")
+    assert error["message_ko"].startswith(f"{domain.SIZE_KO[size]} 주관기업의 과제는 정부 출연금이")
 
 
 @pytest.mark.parametrize("size", sorted(CAPS))

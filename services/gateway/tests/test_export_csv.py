@@ -155,7 +155,10 @@ async def test_a_bad_filter_is_explained_in_korean_when_asked(client: httpx.Asyn
     assert body["title"] == "잘못된 요청"
     assert body["detail"].startswith("projects 내보내기가 받는 필터는 ")
     assert body["errors"] == [
-        {"field": "fiscalYear", "message": "이 내보내기의 매개변수가 아닙니다. fiscal_year을(를) 뜻했습니까?"}
+        {
+            "field": "fiscalYear",
+            "message": "이 내보내기의 매개변수가 아닙니다. fiscal_year을(를) 의도하셨습니까?",
+        }
     ]
     r = await client.get("/export/projects.csv?fiscal_year=twenty", headers=korean)
     assert r.status_code == 422

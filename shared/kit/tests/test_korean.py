@@ -11,12 +11,21 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import pytest
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 from starlette.types import Message, Scope
 
 from mpe_kit.bodylimit import RequestLimits
 from mpe_kit.korean import Refusal, field_message, prefers_korean
-from mpe_kit.types import Day
+from mpe_kit.text import NO_NUL
+from mpe_kit.types import Day, ProgramDay
 
 pytestmark = pytest.mark.unit
 
@@ -42,6 +51,11 @@ ROOT = Path(__file__).resolve().parents[3]
         ("fr", False),
         ("ko;q=2, en", False),  # an unreadable range is skipped
         (";;;", False),
+        ("ko;Q=0.9, en;q=0.8", True),  # "q" in any case
+        ("ko;q=1.5, en;q=0.8", False),  # no q-value above 1: the range is skipped
+        ("en;q=0.1, ko;q=0.5, *;q=0.9", True),  # `*` stands only for what is not named
+        ("en;q=0.1, *", True),  # anything but English, as far as may be
+        ("*;q=0.5, en;q=0.8", False),
     ],
 )
 def test_which_requests_are_answered_in_korean(header: str | None, korean: bool) -> None:
@@ -118,7 +132,7 @@ def test_korean_words_carry_the_limits_and_choices() -> None:
     assert by_type["less_than"] == "10보다 작아야 합니다"
     assert by_type["literal_error"] == "다음 중 하나여야 합니다: 'a', 'b'"
     assert by_type["too_long"] == "2개 이하여야 합니다"
-    assert by_type["extra_forbidden"] == "이 항목은 받지 않습니다(이름을 확인하십시오)"
+    assert by_type["extra_forbidden"] == "허용되지 않는 항목입니다(항목 이름을 확인하십시오)"
 
 
 def test_a_validators_refusal_keeps_its_english_and_gives_its_korean() -> None:
@@ -174,7 +188,7 @@ async def test_the_request_limits_answer_in_the_language_asked(korean: bool) -> 
     if korean:
         assert (body["title"], body["detail"]) == (
             "본문이 너무 큼",
-            "요청 본문이 이곳의 한도 10바이트보다 큽니다.",
+            "요청 본문이 한도(10바이트)보다 큽니다.",
         )
         assert out["content-language"] == "ko"
     else:
@@ -200,15 +214,38 @@ def _calls_without_korean(path: Path) -> list[str]:
         field = (
             name == "field" and isinstance(fn, ast.Attribute) and getattr(fn.value, "id", None) == "Invalid"
         )
-        if (name in _RAISERS or field) and not any(k.arg == "ko" for k in node.keywords):
+        korean = [k for k in node.keywords if k.arg == "ko"]
+        if (name in _RAISERS or field) and not (korean and not _is_none(korean[0].value)):
             missing.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     return missing
 
 
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
 def test_every_error_the_services_raise_has_its_korean() -> None:
     # A Problem, Invalid, Conflict or NotFound, or Invalid.field, made in the services' or the
-    # kit's code without `ko=`, would leave a Korean reader an English sentence.
-    sources = [*ROOT.glob("services/*/src/**/*.py"), *ROOT.glob("shared/kit/src/**/*.py")]
+    # shared libraries' code without `ko=` (or with `ko=None`), would leave a Korean reader an
+    # English sentence.
+    sources = [*ROOT.glob("services/*/src/**/*.py"), *ROOT.glob("shared/*/src/**/*.py")]
     assert len(sources) > 50
     missing = [m for p in sources for m in _calls_without_korean(p) if "mpe_kit/errors.py" not in m]
     assert missing == []
+
+
+class Bounded(BaseModel):
+    since: ProgramDay
+    until: ProgramDay
+    text: Annotated[str, StringConstraints(pattern=NO_NUL)]
+
+
+def test_a_day_bound_reads_as_before_or_after_and_nul_is_named() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Bounded.model_validate({"since": "1999-12-31", "until": "2101-01-01", "text": "a\x00b"})
+    words = {e["loc"][0]: field_message(e) for e in caught.value.errors()}
+    assert words == {
+        "since": "2000-01-01 또는 그 뒤여야 합니다",
+        "until": "2100-12-31 또는 그 앞이어야 합니다",
+        "text": "NUL 문자를 담을 수 없습니다",
+    }

@@ -48,6 +48,10 @@ CAPS: dict[str, ShareCap] = {
 }
 
 
+# The size classes as Korean readers know them.
+SIZE_KO = {"large": "대기업", "mid": "중견기업", "sme": "중소기업"}
+
+
 def check_cost_share(size: str | None, *, government: int, cash: int, in_kind: int) -> None:
     """The caps for the lead firm's size, in exact integer arithmetic; no lead firm, no cap.
 
@@ -63,14 +67,14 @@ def check_cost_share(size: str | None, *, government: int, cash: int, in_kind: i
             "government_krw",
             f"a {size} lead firm's project may take at most {cap.max_government_pct}% government money; "
             f"this asks {government:,} of {total:,} won",
-            ko=f"{size} 주관기업의 과제는 정부 출연금을 {cap.max_government_pct}%까지만 받을 수 있습니다. 이 과제는 {total:,}원 중 {government:,}원을 요청합니다",
+            ko=f"{SIZE_KO.get(size, size)} 주관기업의 과제는 정부 출연금이 총사업비의 {cap.max_government_pct}% 이하여야 합니다. 이 과제는 {total:,}원 중 {government:,}원을 요청합니다",
         )
     if cash * 100 < cap.min_cash_pct * (cash + in_kind):
         raise Invalid.field(
             "private_cash_krw",
             f"a {size} lead firm pays at least {cap.min_cash_pct}% of its share in cash; "
             f"this is {cash:,} of {cash + in_kind:,} won",
-            ko=f"{size} 주관기업은 자기 부담분의 {cap.min_cash_pct}% 이상을 현금으로 냅니다. 이 과제는 {cash + in_kind:,}원 중 {cash:,}원입니다",
+            ko=f"{SIZE_KO.get(size, size)} 주관기업은 민간부담금의 {cap.min_cash_pct}% 이상을 현금으로 부담해야 합니다. 이 과제는 {cash + in_kind:,}원 중 현금이 {cash:,}원입니다",
         )
 
 
@@ -114,11 +118,12 @@ def move(p: Project, *, to: str, reason: str | None) -> Project:
     """The project after one move, with what it commits; Conflict if the move is not allowed."""
     if to not in MOVES[p.status]:
         options = ", ".join(MOVES[p.status]) or "none (it is final)"
+        options_ko = ", ".join(MOVES[p.status]) or "없음(마지막 상태)"
         raise Conflict(
             f"A project in status {p.status} cannot move to {to}; allowed: {options}.",
             current_status=p.status,
             allowed=list(MOVES[p.status]),
-            ko=f"{p.status} 상태의 과제는 {to}(으)로 바꿀 수 없습니다. 가능한 상태: {options}.",
+            ko=f"{p.status} 상태의 과제는 {to}(으)로 바꿀 수 없습니다. 가능한 상태: {options_ko}.",
         )
     if to == "terminated" and not (reason and reason.strip()):
         raise Invalid.field(
@@ -226,7 +231,7 @@ def check_participants(
         raise Invalid.field(
             "lead_firm_brn",
             "a project led by a firm names it in lead_firm_brn",
-            ko="기업이 주관하는 과제는 lead_firm_brn에 그 기업을 적습니다",
+            ko="기업이 주관하는 과제는 lead_firm_brn에 그 기업을 적어야 합니다",
         )
     seen: set[tuple[str | None, str | None, str]] = set()
     for i, p in enumerate(participants):
@@ -236,26 +241,26 @@ def check_participants(
                 raise Invalid.field(
                     f"{at}.brn",
                     "a Korean firm is named by its business registration number",
-                    ko="국내 기업은 사업자등록번호로 적습니다",
+                    ko="국내 기업은 사업자등록번호로 적어야 합니다",
                 )
             if p.name is not None:
                 raise Invalid.field(
                     f"{at}.name",
                     "a Korean firm is named by its BRN alone",
-                    ko="국내 기업은 사업자등록번호만으로 적습니다(name은 적지 않습니다)",
+                    ko="국내 기업은 사업자등록번호만 적어야 합니다(name은 적지 않습니다)",
                 )
         else:
             if p.brn is not None:
                 raise Invalid.field(
                     f"{at}.brn",
                     "only a Korean firm has a business registration number here",
-                    ko="사업자등록번호는 국내 기업만 적습니다",
+                    ko="사업자등록번호는 국내 기업만 적을 수 있습니다",
                 )
             if not p.name:
                 raise Invalid.field(
                     f"{at}.name",
                     "a university, an institute or a foreign partner needs a name",
-                    ko="대학, 연구기관, 해외 기관은 name이 필요합니다",
+                    ko="대학, 연구기관, 해외 기관은 name이 있어야 합니다",
                 )
         key = (p.brn, p.name.casefold() if p.name else None, p.country)
         if key in seen:
@@ -302,11 +307,11 @@ def check_project_shape(*, kind: str, continues: str | None, start_on: date, end
         raise Invalid.field(
             "continues",
             "a continuing project names the previous year's project",
-            ko="계속 과제는 전년도 과제를 적습니다",
+            ko="계속 과제는 continues에 전년도 과제를 적어야 합니다",
         )
     if kind == "new" and continues:
         raise Invalid.field(
-            "continues", "a new project continues nothing", ko="신규 과제는 이어받는 과제가 없습니다"
+            "continues", "a new project continues nothing", ko="신규 과제는 continues를 적지 않습니다"
         )
 
 
@@ -369,19 +374,19 @@ def check_theme(stages: list[StageYear], *, first_year: int) -> None:
             raise Invalid.field(
                 f"stages[{i}].fiscal_year",
                 f"the theme starts in its program's year {first_year}",
-                ko=f"테마는 소속 사업의 연도 {first_year}년에 시작합니다",
+                ko=f"단계의 연도는 소속 사업의 연도({first_year}년)보다 앞설 수 없습니다",
             )
         if len(s.project_codes) > s.teams:
             raise Invalid.field(
                 f"stages[{i}].project_codes",
                 f"{len(s.project_codes)} projects for {s.teams} teams",
-                ko=f"{s.teams}팀에 과제 {len(s.project_codes)}개입니다",
+                ko=f"과제가 {len(s.project_codes)}개로 팀 수({s.teams}팀)보다 많습니다",
             )
         twice = seen.intersection(s.project_codes) or (len(set(s.project_codes)) != len(s.project_codes))
         if twice:
             raise Invalid.field(
                 f"stages[{i}].project_codes",
                 "a project is one team's year: it appears once",
-                ko="과제 하나는 한 팀의 한 해입니다. 한 번만 적으십시오",
+                ko="과제 하나는 한 팀의 한 해입니다. 한 번만 적어야 합니다",
             )
         seen.update(s.project_codes)

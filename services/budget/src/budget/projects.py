@@ -278,7 +278,7 @@ async def transition_project(
             raise Invalid.field(
                 "effective_on",
                 f"the previous move took effect on {row['history'][-1]['effective_on']}",
-                ko=f"이전 상태 변경이 {row['history'][-1]['effective_on']}에 효력을 가졌습니다(그보다 앞설 수 없습니다)",
+                ko=f"이전 상태 변경의 효력 발생일({row['history'][-1]['effective_on']})보다 앞설 수 없습니다",
             )
         step = {
             "from_status": current.status,

@@ -10,20 +10,19 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from mpe_kit.korean import Refusal
-from mpe_kit.text import normalized
+from mpe_kit.text import NO_NUL, normalized
 from mpe_kit.types import ProgramDay
 
-_NO_NUL = r"^[^\x00]*$"
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=_NO_NUL),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300, pattern=NO_NUL),
     AfterValidator(normalized),
 ]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,47}$")]
 TechCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
 Reason = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_NUL),
+    StringConstraints(strip_whitespace=True, max_length=2000, pattern=NO_NUL),
     AfterValidator(normalized),
 ]
 # Whole won in 64 bits (₩937.56bn does not fit in 32), capped at ₩10^16 (₩1경), some fifteen

@@ -55,7 +55,7 @@ async def put_fiscal_year(
         if data.envelope_krw < programmed:
             raise Conflict(
                 f"The {year} programs already hold {programmed:,} won; the envelope cannot be {data.envelope_krw:,}.",
-                ko=f"{year}년 사업들이 이미 {programmed:,}원을 잡고 있어 총액을 {data.envelope_krw:,}원으로 할 수 없습니다.",
+                ko=f"{year}년도 사업 예산 합계가 이미 {programmed:,}원이므로 총액을 {data.envelope_krw:,}원으로 정할 수 없습니다.",
             )
         row = await repository.upsert_fiscal_year(conn, year, data.envelope_krw)
         uow.add(PendingEvent(registry.FISCAL_YEAR_SET, str(year), ev.FiscalYearV1(**dict(row))))
@@ -68,7 +68,7 @@ async def get_fiscal_year(pool: Pool, *, year: int) -> schemas.FiscalYearRead:
         row = await repository.fiscal_year(conn, year)
         if row is None:
             raise NotFound(
-                f"Fiscal year {year} has no envelope yet.", ko=f"{year}년도에는 아직 총액이 없습니다."
+                f"Fiscal year {year} has no envelope yet.", ko=f"{year}년도 총액이 아직 정해지지 않았습니다."
             )
         return await _year_read(conn, row)
 
@@ -86,7 +86,7 @@ async def create_program(uow: UnitOfWork, *, data: schemas.ProgramCreate) -> sch
             raise Invalid.field(
                 "fiscal_year",
                 f"{data.fiscal_year} has no envelope yet; PUT /v1/fiscal-years first",
-                ko=f"{data.fiscal_year}년도에는 아직 총액이 없습니다. 먼저 PUT /v1/fiscal-years로 정하십시오",
+                ko=f"{data.fiscal_year}년도 총액이 아직 정해지지 않았습니다. 먼저 PUT /v1/fiscal-years로 정하십시오",
             )
         programmed, _, _ = await repository.year_sums(conn, data.fiscal_year)
         domain.check_fits(

@@ -94,7 +94,9 @@ def check_changes(changes: list[Change], *, decided_on: date, effective_on: date
         )
     if not changes:
         raise Invalid.field(
-            "changes", "a revision changes at least one technology", ko="개정은 기술을 하나 이상 바꿉니다"
+            "changes",
+            "a revision changes at least one technology",
+            ko="개정에는 변경 사항이 하나 이상 있어야 합니다",
         )
     dup = sorted(c for c, n in Counter(ch.code for ch in changes).items() if n > 1)
     if dup:
@@ -167,7 +169,7 @@ def check_in_order(code: str, *, on: date, last_changed_on: date) -> None:
         raise Conflict(
             f"Technology {code} last changed on {last_changed_on}; a revision taking effect on {on},"
             " before that, cannot change it. Date the revision on or after that day.",
-            ko=f"기술 {code}은(는) {last_changed_on}에 마지막으로 바뀌었습니다. 그보다 앞선 {on}에 시행되는 개정은 이 기술을 바꿀 수 없습니다. 개정 날짜를 그날이나 그 뒤로 하십시오.",
+            ko=f"기술 {code}은(는) {last_changed_on}에 마지막으로 바뀌었습니다. 그보다 앞선 {on}에 시행되는 개정은 이 기술을 바꿀 수 없습니다. 시행일(effective_on)을 그날이나 그 뒤로 하십시오.",
         )
 
 
@@ -181,7 +183,7 @@ def retire(tech: Technology, *, on: date, revision_id: uuid.UUID) -> Technology:
     if on <= tech.listed_on:
         raise Conflict(
             f"Technology {tech.code} was listed on {tech.listed_on}; it can only be retired after that.",
-            ko=f"기술 {tech.code}은(는) {tech.listed_on}에 지정되었습니다. 그 뒤에만 제외할 수 있습니다.",
+            ko=f"기술 {tech.code}은(는) {tech.listed_on}에 목록에 올랐습니다. 그 뒤에만 제외할 수 있습니다.",
         )
     return dataclasses.replace(
         tech, status="retired", retired_on=on, version=tech.version + 1, revision_id=revision_id

@@ -8,20 +8,19 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from mpe_kit.text import normalized
+from mpe_kit.text import NO_NUL, normalized
 from mpe_kit.types import Day
 
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
 # Postgres text cannot hold NUL; refusing it here names the field in the 422.
-_NO_NUL = r"^[^\x00]*$"
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL),
     AfterValidator(normalized),
 ]
 Description = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_NUL),
+    StringConstraints(strip_whitespace=True, max_length=2000, pattern=NO_NUL),
     AfterValidator(normalized),
 ]
 Kind = Literal["material", "part", "equipment"]

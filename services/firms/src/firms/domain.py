@@ -35,6 +35,10 @@ MOVES: dict[str, tuple[str, ...]] = {
 NEEDS_REASON = frozenset({"rejected", "revoked"})
 
 
+# The designation kinds as Korean readers know them.
+KIND_KO = {"leading": "으뜸기업", "specialized": "전문기업"}
+
+
 def brn_check_digit(first_nine: str) -> int:
     """The check digit of a business registration number's first nine digits."""
     return brn.check_digit(first_nine)
@@ -213,11 +217,12 @@ def move(
     allowed = ("expired",) if by_expiry_task and d.status == "designated" else MOVES[d.status]
     if to not in allowed:
         options = ", ".join(MOVES[d.status]) or "none (it is final)"
+        options_ko = ", ".join(MOVES[d.status]) or "없음(마지막 상태)"
         raise Conflict(
             f"A designation in status {d.status} cannot move to {to}; allowed: {options}.",
             current_status=d.status,
             allowed=list(MOVES[d.status]),
-            ko=f"{d.status} 상태의 지정은 {to}(으)로 바꿀 수 없습니다. 가능한 상태: {options}.",
+            ko=f"{d.status} 상태의 지정은 {to}(으)로 바꿀 수 없습니다. 가능한 상태: {options_ko}.",
         )
     if to in NEEDS_REASON and not (reason and reason.strip()):
         raise Invalid.field(
@@ -261,5 +266,5 @@ def check_no_overlap(candidate: Designation, others: list[Designation]) -> None:
             raise Conflict(
                 f"The firm holds, or held, an active {candidate.kind} designation ({other.id}) from "
                 f"{start} until {end}, which overlaps {candidate.designated_on} to {candidate.valid_until}.",
-                ko=f"이 기업은 {start}부터 {end}까지 유효한 {candidate.kind} 지정({other.id})을 가지고 있거나 가졌으며, 이는 {candidate.designated_on}~{candidate.valid_until} 기간과 겹칩니다.",
+                ko=f"이 기업은 {start}부터 {end}까지 유효한 {KIND_KO[candidate.kind]} 지정({other.id})을 가지고 있거나 가졌으며, 이는 {candidate.designated_on}~{candidate.valid_until} 기간과 겹칩니다.",
             )

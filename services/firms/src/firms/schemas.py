@@ -11,19 +11,18 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from mpe_kit.korean import Refusal
 from mpe_kit.regions import region
-from mpe_kit.text import normalized
+from mpe_kit.text import NO_NUL, normalized
 from mpe_kit.types import Day, ProgramDay
 
-_NO_NUL = r"^[^\x00]*$"
 Name = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL),
     AfterValidator(normalized),
 ]
 # One of the 17 시·도 by its short name, whichever way it is written (mpe_kit.regions).
 Region = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_NO_NUL),
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL),
     AfterValidator(region),
     Field(
         description="One of Korea's 17 시·도, stored by its short name: 경기, 경기도 and Gyeonggi are all 경기.",
@@ -34,7 +33,7 @@ Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9-]{0,31}$")]
 Codes = Annotated[list[Code], Field(max_length=100)]
 Reason = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=2000, pattern=_NO_NUL),
+    StringConstraints(strip_whitespace=True, max_length=2000, pattern=NO_NUL),
     AfterValidator(normalized),
 ]
 Size = Literal["large", "mid", "sme"]

@@ -239,7 +239,7 @@ async def apply(
             raise Conflict(
                 f"Firm {key} already has an open {d.kind} application (applied or under review);"
                 " decide or withdraw it before applying again.",
-                ko=f"기업 {key}에는 이미 진행 중인(applied 또는 under_review) {d.kind} 신청이 있습니다. 그 신청을 결정하거나 철회한 뒤에 다시 신청하십시오.",
+                ko=f"기업 {key}에는 이미 진행 중인(applied 또는 under_review) {domain.KIND_KO[d.kind]} 신청이 있습니다. 그 신청을 결정하거나 철회한 뒤에 다시 신청하십시오.",
             )
         uow.add(_designation_event(d))
     return designation_read(d)

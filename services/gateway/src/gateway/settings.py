@@ -103,7 +103,7 @@ class GatewaySettings(ServiceSettings):
     (a connection, a nested list) costs `first` (its default when omitted) times that, and what
     it selects is multiplied alike, so nested pages multiply. A list without `first` costs the
     most objects it declares (`gateway.read.describe.most`: 12 industries, 200 changes of a
-    revision, 1,000 rows of `spending`; a connection's edges count once, as its `first` counts the
+    revision, the product of `spending`'s dimensions; a connection's edges count once, as its `first` counts the
     page), or a full page if it declares none. A page of 50 technologies with their industry, funding
     and 20 designations each with its firm costs 2,250. At some 9 µs per resolved object, the
     default bounds a query near a quarter of a second of work.

@@ -169,7 +169,10 @@ class TokenVerifier:
                 f"토큰의 발급자(iss)는 {self._issuer!r}(이)어야 합니다.",
             ) from exc
         except jwt.PyJWTError as exc:
-            raise _unauthorized(f"The token is not valid: {exc}.", f"유효한 토큰이 아닙니다({exc}).") from exc
+            raise _unauthorized(
+                f"The token is not valid: {exc}.",
+                "유효한 토큰이 아닙니다(서명, 형식 또는 기한을 확인하십시오).",
+            ) from exc
         roles = claims.get("roles", [])
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise _unauthorized(

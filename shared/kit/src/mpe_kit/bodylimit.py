@@ -161,7 +161,7 @@ class RequestLimits:
             f"The request body is larger than {limit} bytes, the limit here.",
             path,
             scope=scope,
-            ko=f"요청 본문이 이곳의 한도 {limit}바이트보다 큽니다.",
+            ko=f"요청 본문이 한도({limit}바이트)보다 큽니다.",
             headers=_CLOSE,
             limit=limit,
         )

@@ -57,7 +57,7 @@ def problem_response(
     """
     title = (korean and korean_words.TITLES.get(status)) or TITLES.get(status, "Error")
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-    english = not korean
+    english = not korean or status not in korean_words.TITLES
     if detail:
         if korean and detail_ko:
             detail = detail_ko
@@ -72,7 +72,7 @@ def problem_response(
         english = english or any(korean and "message_ko" not in e for e in errors)
     body.update({k: v for k, v in extra.items() if v is not None})
     out = dict(headers or {})
-    out["Vary"] = "Accept-Language"
+    out["Vary"] = ", ".join(v for v in (out.get("Vary"), "Accept-Language") if v)
     if not english:
         out["Content-Language"] = "ko"
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=out)
@@ -137,7 +137,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         if err.get("type") == "json_invalid" and len(loc) == 2 and loc[0] == "body":
             # FastAPI puts the character offset where a field would go ("body.11"): no field.
             message = f"The body is not valid JSON (UTF-8): {err.get('msg', '')}, at character {loc[1]}."
-            ko = f"본문이 올바른 JSON(UTF-8)이 아닙니다({loc[1]}번째 문자)."
+            ko = f"본문이 올바른 JSON(UTF-8)이 아닙니다(문자 위치 {loc[1]})."
             out.append({"field": "body", "message": message, "message_ko": ko, "type": "json_invalid"})
             continue
         error = {"field": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")}

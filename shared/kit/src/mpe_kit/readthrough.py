@@ -45,7 +45,7 @@ class OwnerReader:
             raise Problem(
                 f"The {self._owner} service cannot be asked right now; try again.",
                 status=503,
-                ko=f"지금은 {self._owner} 서비스에 물을 수 없습니다. 다시 시도하십시오.",
+                ko=f"지금은 {self._owner} 서비스에 확인할 수 없습니다. 다시 시도하십시오.",
             )
         body: dict[str, Any] = r.json()
         return body

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import unicodedata
 
+NO_NUL = r"^[^\x00]*$"
+"""The pattern of the services' text fields: anything but NUL, which Postgres text cannot hold."""
+
 # Full-width ASCII (U+FF01..U+FF5E) to ASCII (U+0021..U+007E); the ideographic space to a space.
 _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 

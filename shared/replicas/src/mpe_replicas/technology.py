@@ -89,7 +89,25 @@ def _check_listed(wanted: list[str], known: Mapping[str, ReplicaTechnology], *, 
     """Invalid (422) naming each wanted code that is unknown or retired."""
     unknown = [c for c in wanted if c not in known]
     retired = [c for c in wanted if c in known and known[c].status != "listed"]
-    errors = [{"field": field, "message": f"technology {c} is not in the catalog"} for c in unknown]
-    errors += [{"field": field, "message": f"technology {c} is retired"} for c in retired]
+    errors = [
+        {
+            "field": field,
+            "message": f"technology {c} is not in the catalog",
+            "message_ko": f"기술 {c}은(는) 목록에 없습니다",
+        }
+        for c in unknown
+    ]
+    errors += [
+        {
+            "field": field,
+            "message": f"technology {c} is retired",
+            "message_ko": f"기술 {c}은(는) 목록에서 제외되었습니다",
+        }
+        for c in retired
+    ]
     if errors:
-        raise Invalid("; ".join(e["message"] for e in errors) + ".", errors=errors)
+        raise Invalid(
+            "; ".join(e["message"] for e in errors) + ".",
+            errors=errors,
+            ko="; ".join(e["message_ko"] for e in errors) + ".",
+        )

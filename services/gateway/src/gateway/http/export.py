@@ -297,7 +297,7 @@ def _filters(request: Request, entity: Entity) -> ExportFilter:
     values: dict[str, Any] = {}
     for name, found in given.items():
         if len(found) != 1 or not found[0].strip():
-            raise Invalid.field(name, "give it once, not empty", ko="한 번만, 비우지 말고 주십시오")
+            raise Invalid.field(name, "give it once, not empty", ko="비워 두지 말고 한 번만 보내십시오")
         if "\x00" in found[0]:
             # The database refuses NUL in text; once the rows stream, it is too late for a 422.
             raise Invalid.field(name, "must not contain NUL (%00)", ko="NUL(%00)을 담을 수 없습니다")
@@ -460,7 +460,7 @@ async def export(request: Request, filename: str) -> Response:
                 f"Every export slot of this gateway instance is in use; retry in {BUSY_RETRY_S} s.",
                 status=503,
                 headers={"Retry-After": str(BUSY_RETRY_S)},
-                ko=f"이 게이트웨이 인스턴스의 내보내기 자리가 모두 쓰이고 있습니다. {BUSY_RETRY_S}초 뒤에 다시 시도하십시오.",
+                ko=f"이 게이트웨이 인스턴스의 내보내기 슬롯이 모두 사용 중입니다. {BUSY_RETRY_S}초 뒤에 다시 시도하십시오.",
             )
     except Problem as problem:
         transfer.status, transfer.outcome = problem.status, _outcome(problem.status)

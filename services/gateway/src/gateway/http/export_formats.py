@@ -30,7 +30,7 @@ def unknown_parameters(given: Sequence[str], known: Sequence[str]) -> list[dict[
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
         known_snake = snake != name and snake in known
         hint = f"; did you mean {snake}?" if known_snake else ""
-        hint_ko = f" {snake}을(를) 뜻했습니까?" if known_snake else ""
+        hint_ko = f" {snake}을(를) 의도하셨습니까?" if known_snake else ""
         errors.append(
             {
                 "field": name,

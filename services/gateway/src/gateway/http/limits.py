@@ -51,6 +51,7 @@ from graphql import (
     VariableNode,
     get_named_type,
     get_operation_ast,
+    value_from_ast_untyped,
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
@@ -163,8 +164,8 @@ class _Walk:
     def page(self, definition: GraphQLField, node: FieldNode) -> int:
         """How many objects a field may return per parent.
 
-        A field with `first`: that. A list without it: what the field declares (`most`), else a
-        full page. One object: one.
+        A field with `first`: that. A list without it: what the field declares (`most`: a number,
+        or a function of its arguments as given), else a full page. One object: one.
         """
         argument = definition.args.get("first")
         if argument is None:
@@ -172,6 +173,12 @@ class _Walk:
                 return 1
             declared = getattr(definition.extensions.get("strawberry-definition"), "metadata", None) or {}
             bound = declared.get(MOST)
+            if callable(bound):
+                arguments = {
+                    a.name.value: value_from_ast_untyped(a.value, self.variables)
+                    for a in node.arguments or ()
+                }
+                return max(int(bound(arguments)), 0)
             return bound if isinstance(bound, int) else self.max_page
         given = next((a.value for a in node.arguments or () if a.name.value == "first"), None)
         value: object = None

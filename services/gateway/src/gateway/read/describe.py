@@ -28,9 +28,14 @@ MOST = "mpehub.most"
 """The key of a field's metadata that says how many objects a list without `first` returns."""
 
 
-def most(objects: int) -> dict[str, int]:
+Sizer = Callable[[Mapping[str, Any]], int]
+"""How many objects a list returns for one parent, from the field's arguments as given."""
+
+
+def most(objects: int | Sizer) -> dict[str, int | Sizer]:
     """Metadata for a list field without `first`: how many objects it is assumed to return for one
-    parent, for the cost limit (`gateway.http.limits`).
+    parent, for the cost limit (`gateway.http.limits`); a function of the field's arguments where
+    they decide it (`spending`'s `groupBy`).
 
     A list that declares none is counted as a full page (the page cap), so that a new list costs
     too much rather than nothing. Where a write service enforces a bound, the figure is that
@@ -47,7 +52,6 @@ LISTED = 200  # what a revision changes: each technology at most once; the list 
 TRACKS = 20  # a year's programs fall in a handful of tracks
 TRANSITIONS = 6  # a designation's or a project's steps: applied to ended, a few in its lifetime
 TECHNOLOGY_CODES = 5  # a firm's or a designation's technologies: one to three (the service takes 100)
-SPENDING_ROWS = 1_000  # a rollup's groups: more only when several large dimensions are crossed
 PROGRAM_THEMES = 10  # an alchemist program's themes; other programs have none
 THEME_STAGES = 8  # a theme's stage-years: concept 1, preliminary 1, main 5 (the service takes 24)
 STAGE_TEAMS = 6  # the projects of one stage-year: 6, 3, then 1 team (the service takes 100)

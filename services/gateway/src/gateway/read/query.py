@@ -18,6 +18,7 @@ from gateway.read.budget.spending import (
     SpendingDimension,
     SpendingFilter,
     SpendingRow,
+    rows_at_most,
     spending_rows,
 )
 from gateway.read.budget.types import (
@@ -75,7 +76,7 @@ from gateway.read.common import (
 from gateway.read.common import brn as valid_brn
 from gateway.read.common import fiscal_year as valid_fiscal_year
 from gateway.read.context import Context, load_one
-from gateway.read.describe import INDUSTRIES, SPENDING_ROWS, most
+from gateway.read.describe import INDUSTRIES, most
 from gateway.read.firms.model import FIRM, FIRMS_READ
 from gateway.read.firms.types import (
     LEADING_FIRM_TARGET,
@@ -377,7 +378,7 @@ class Query:
     ) -> ProgramOverview | None:
         return await ProgramOverview.of_year(info.context.pool, fiscal_year)
 
-    @strawberry.field(metadata=most(SPENDING_ROWS), extensions=BUDGET, description=SPENDING)
+    @strawberry.field(metadata=most(rows_at_most), extensions=BUDGET, description=SPENDING)
     async def spending(
         self,
         info: Info[Context, Any],

@@ -6,6 +6,9 @@ the resolver and the CSV export share; the attribution rules are stated there an
 
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
@@ -19,6 +22,7 @@ from gateway.read.budget.types import Program
 from gateway.read.catalog.types import Industry
 from gateway.read.common import COUNT_RULE, Won, brn, fiscal_year, paid_month, partner_country
 from gateway.read.context import Context, load_one
+from gateway.read.describe import FISCAL_YEARS, INDUSTRIES, TRACKS
 from gateway.read.firms.model import FirmSize
 
 SPENDING = (
@@ -63,6 +67,47 @@ class SpendingDimension(Enum):
         "paid_month",
         description="The month (YYYY-MM, in Korea) of each payment: disbursed money only.",
     )
+
+
+# How many values each dimension takes, for the cost limit: the program's size with room.
+DIMENSION_SIZES = {
+    "FISCAL_YEAR": FISCAL_YEARS,
+    "INDUSTRY": INDUSTRIES,
+    "PROGRAM": 300,  # the programs of every year: about ten a year
+    "PROGRAM_KIND": len(ProgramKind),
+    "TRACK": TRACKS,
+    "PROJECT_KIND": 2,  # new, continuing
+    "REGION": 18,  # the 17 시·도, and none
+    "FIRM_SIZE": 4,  # large, mid, sme, and none
+    "PARTNER_COUNTRY": 50,  # the countries of foreign partners, and none
+    "PAID_MONTH": 12 * FISCAL_YEARS,
+}
+PROGRAMS_A_YEAR = 20
+# A program belongs to one fiscal year, kind and track: grouped by program, those add no rows.
+_FIXED_BY_PROGRAM = ("FISCAL_YEAR", "PROGRAM_KIND", "TRACK")
+
+
+def rows_at_most(arguments: Mapping[str, Any]) -> int:
+    """The rows `spending` is assumed to return, from its arguments as given: one without
+    `groupBy`, else the product of its dimensions' sizes, where a dimension the filter fixes
+    counts once, and with PROGRAM the program's year, kind and track count once (and the
+    programs of one year are PROGRAMS_A_YEAR)."""
+    asked = arguments.get("groupBy") or []
+    names = [str(n) for n in dict.fromkeys(asked if isinstance(asked, list) else [asked])]
+    given = arguments.get("filter")
+    fixed = {
+        re.sub(r"(?<!^)(?=[A-Z])", "_", key).upper()
+        for key, value in (given.items() if isinstance(given, Mapping) else ())
+        if value is not None
+    }
+    sizes = {
+        n: 1 if n in fixed else DIMENSION_SIZES.get(n, 1) for n in names
+    }  # an unknown name fails validation
+    if "PROGRAM" in sizes:
+        sizes.update({n: 1 for n in _FIXED_BY_PROGRAM if n in sizes})
+        if "FISCAL_YEAR" in fixed:
+            sizes["PROGRAM"] = min(sizes["PROGRAM"], PROGRAMS_A_YEAR)
+    return math.prod(sizes.values())
 
 
 @strawberry.input(description="Filters of `spending`; all given must match.")
