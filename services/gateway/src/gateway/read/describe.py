@@ -48,11 +48,11 @@ def most(objects: int | Sizer) -> dict[str, int | Sizer]:
 # From the program's own size (DOMAIN.md), with room to grow.
 INDUSTRIES = 12  # 7 industries, 10 from 2024 with space, defense and hydrogen
 FISCAL_YEARS = 30  # a year each since the program began in 2019 (also cohorts), and decades more
-LISTED = 200  # what a revision changes: each technology at most once; the list holds 150 to 200
+LISTED = 200  # a revision's changes, each technology once: the list holds 150 to 200 (catalog takes 1,000)
 TRACKS = 20  # a year's programs fall in a handful of tracks
 TRANSITIONS = 6  # a designation's or a project's steps: applied to ended, a few in its lifetime
 TECHNOLOGY_CODES = 5  # a firm's or a designation's technologies: one to three (the service takes 100)
-PROGRAM_THEMES = 10  # an alchemist program's themes; other programs have none
+PROGRAM_THEMES = 10  # an alchemist program's themes (budget sets no bound); other programs have none
 THEME_STAGES = 8  # a theme's stage-years: concept 1, preliminary 1, main 5 (the service takes 24)
 STAGE_TEAMS = 6  # the projects of one stage-year: 6, 3, then 1 team (the service takes 100)
 PROJECT_TECHNOLOGY_CODES = 20  # a project's technologies: the budget service takes at most 20
