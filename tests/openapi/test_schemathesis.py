@@ -92,12 +92,17 @@ class RefusalsChangeNothing:
 
     Around each request that may write (any method but GET, HEAD, OPTIONS) it takes a digest of
     every table (the outbox among them), and compares after a 4xx. Such requests go through one at a
-    time, so nothing else writes in between.
+    time, so nothing else writes in between. Every other request asks for Korean
+    (`Accept-Language: ko`), so that the answers in Korean are fuzzed as well; `korean` counts
+    the problems answered in Korean.
     """
 
     def __init__(self, app: FastAPI, dsn: str) -> None:
         self.app, self.dsn = app, dsn
         self.refused = 0
+        self.korean = 0
+        self.english_left: list[str] = []  # problems to a request for Korean with English in them
+        self._requests = 0
         self.changed: list[str] = []
         self._one_at_a_time = asyncio.Lock()
 
@@ -119,16 +124,31 @@ class RefusalsChangeNothing:
             await conn.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
+        asks_korean = False
+        if scope["type"] == "http":
+            self._requests += 1
+            if asks_korean := self._requests % 2 == 0:
+                scope = {**scope, "headers": [*scope.get("headers", ()), (b"accept-language", b"ko")]}
         status = 0
+        english = False
 
         async def noting(message: Message) -> None:
-            nonlocal status
+            nonlocal status, english
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = {k.lower(): v for k, v in message.get("headers", ())}
+                if headers.get(b"content-language") == b"ko":
+                    self.korean += 1
+                problem = headers.get(b"content-type", b"").startswith(b"application/problem+json")
+                english = asks_korean and problem and headers.get(b"content-language") != b"ko"
+            elif message["type"] == "http.response.body" and english:
+                body = bytes(message.get("body", b"")).decode(errors="replace")[:300]
+                self.english_left.append(f"{scope['method']} {scope['path']} -> {status}: {body}")
             await send(message)
+
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, noting)
+            return
 
         # One write at a time: schemathesis may overlap requests, and another request's commit
         # inside this one's window would look like this one's change.
@@ -194,9 +214,12 @@ async def test_schemathesis_finds_no_server_error_and_no_mismatch(
     with capsys.disabled():
         print(
             f"\n{service}: {'; '.join(counts)};"
-            f" {guard.refused} writes refused with a 4xx, each checked to change no table"
+            f" {guard.refused} writes refused with a 4xx, each checked to change no table;"
+            f" {guard.korean} problems answered in Korean"
         )
     assert proc.returncode == 0, report
     # Refused writes were sent (the guard had something to check), and none changed anything.
     assert guard.refused > 0
     assert guard.changed == []
+    assert guard.korean > 0  # the Korean answers were fuzzed too
+    assert guard.english_left == []
