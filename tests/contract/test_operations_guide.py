@@ -8,13 +8,13 @@ every other block as a whole, are the English file's byte for byte.
 
 from __future__ import annotations
 
-import functools
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+
+from .markdown import CODE_SPAN, HEADING, Block, anchors, page
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOK = ROOT / "docs" / "operations.md"
@@ -23,55 +23,12 @@ RUNBOOKS = pytest.mark.parametrize("runbook", [RUNBOOK, RUNBOOK_KO], ids=["en", 
 
 # Blocks whose `#` comments are prose, translated with the rest.
 SHELLS = {"sh", "bash", "shell", "console", "zsh"}
-OPENING = re.compile(r"^ *(`{3,})([\w+-]*)[^`]*$")
-HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
-CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.DOTALL)
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:[ \t]+\"[^\"]*\")?\)")
 # An environment variable or setting: capitals and digits, with at least one underscore.
 SETTING = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 ALERT = re.compile(r"Mpe[A-Z]\w+")
 # `<<EOF`, `<<'EOF'`, `<<-"EOF"`: the lines up to the word alone are data, not commands.
 HEREDOC = re.compile(r"<<-?[ \t]*(['\"]?)([A-Za-z_]\w*)\1")
-
-
-@dataclass(frozen=True)
-class Block:
-    """A fenced code block: its language, the line its fence opens on, and its text with both fences."""
-
-    language: str
-    line: int
-    text: str
-
-
-@dataclass(frozen=True)
-class Page:
-    """A Markdown file split into its prose (code blocks blanked, lines kept) and its code blocks."""
-
-    prose: str
-    blocks: tuple[Block, ...]
-
-
-@functools.cache
-def page(path: Path) -> Page:
-    """The file read once; a fence closes on a line of at least its own backticks, as in CommonMark."""
-    prose: list[str] = []
-    blocks: list[Block] = []
-    fence: tuple[str, str, int] | None = None  # backticks, language, line
-    body: list[str] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
-        if fence is None and (opening := OPENING.match(line)):
-            fence, body = (opening.group(1), opening.group(2), number), [line]
-            prose.append("")
-        elif fence is not None:
-            body.append(line)
-            prose.append("")
-            if re.fullmatch(rf" *{fence[0]}`* *", line):
-                blocks.append(Block(fence[1], fence[2], "\n".join(body)))
-                fence = None
-        else:
-            prose.append(line)
-    assert fence is None, f"{path.name}: the code block opened on line {fence[2]} is never closed"
-    return Page("\n".join(prose), tuple(blocks))
 
 
 def headings(path: Path) -> list[tuple[int, str]]:
@@ -131,24 +88,6 @@ def compared(block: Block) -> str:
 def code_spans(path: Path) -> set[str]:
     """The inline code of the prose, whitespace runs made one space (a span may wrap)."""
     return {" ".join(m.group(2).split()) for m in CODE_SPAN.finditer(page(path).prose)}
-
-
-def slug(heading: str) -> str:
-    """The anchor GitHub gives a heading: its text lowercased, punctuation dropped, spaces as hyphens."""
-    text = re.sub(r"`([^`]*)`", r"\1", heading)
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)
-    return re.sub(r"[^\w\- ]", "", text.lower()).replace(" ", "-")
-
-
-def anchors(path: Path) -> set[str]:
-    """Every heading anchor of a Markdown file; a repeated one gets `-1`, `-2`, … as on GitHub."""
-    seen: dict[str, int] = {}
-    found = set()
-    for _, text in headings(path):
-        s = slug(text)
-        found.add(f"{s}-{seen[s]}" if s in seen else s)
-        seen[s] = seen.get(s, 0) + 1
-    return found
 
 
 @pytest.mark.unit
