@@ -150,9 +150,9 @@ def test_the_guide_points_at_files_that_exist(guide: Path) -> None:
 def _lists_without_first() -> dict[str, Any]:
     """What the cost counts for each list without `first` (root fields by their own name), a
     connection's edges aside."""
-    from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType
+    from graphql import GraphQLObjectType
 
-    from gateway.read.describe import MOST
+    from gateway.http.limits import declared_size, unpaged_list
     from gateway.read.schema import schema
 
     root = schema._schema.query_type
@@ -161,11 +161,8 @@ def _lists_without_first() -> dict[str, Any]:
         if type_.name.startswith("__") or not isinstance(type_, GraphQLObjectType):
             continue
         for name, field in type_.fields.items():
-            kind = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-            if isinstance(kind, GraphQLList) and "first" not in field.args and name != "edges":
-                counted[name if type_ is root else f"{type_.name}.{name}"] = field.extensions[
-                    "strawberry-definition"
-                ].metadata[MOST]
+            if unpaged_list(field) and name != "edges":
+                counted[name if type_ is root else f"{type_.name}.{name}"] = declared_size(field)
     return counted
 
 

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 import strawberry
-from graphql import DocumentNode, GraphQLList, GraphQLNonNull, GraphQLObjectType, parse
+from graphql import DocumentNode, GraphQLObjectType, parse
 
-from gateway.http.limits import Measure, measure
+from gateway.http.limits import Measure, declared_size, measure, unpaged_list
 from gateway.http.prepared import PreparedOperations
-from gateway.read.describe import INDUSTRIES, MOST, most
+from gateway.read.describe import INDUSTRIES, most
 from gateway.read.schema import schema
 from gateway.settings import GatewaySettings
 from mpe_kit import db
@@ -238,9 +238,8 @@ def test_every_list_without_first_says_what_it_may_hold() -> None:
         if type_.name.startswith("__") or not isinstance(type_, GraphQLObjectType):
             continue
         for name, field in type_.fields.items():
-            kind = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
-            if isinstance(kind, GraphQLList) and "first" not in field.args:
-                declared = field.extensions["strawberry-definition"].metadata.get(MOST)
+            if unpaged_list(field):
+                declared = declared_size(field)
                 if not (callable(declared) or (isinstance(declared, int) and declared > 0)):
                     undeclared.append(f"{type_.name}.{name}")
     assert undeclared == []

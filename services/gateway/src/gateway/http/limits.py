@@ -58,7 +58,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from gateway.http.access import record_of
-from gateway.read.describe import MOST
+from gateway.read.describe import MOST, Sizer
 from gateway.settings import GatewaySettings
 from gateway.state import started
 
@@ -103,6 +103,18 @@ def _is_list(kind: GraphQLOutputType) -> bool:
     if isinstance(kind, GraphQLNonNull):
         kind = kind.of_type
     return isinstance(kind, GraphQLList)
+
+
+def unpaged_list(field: GraphQLField) -> bool:
+    """Whether a field is a list without `first`."""
+    return _is_list(field.type) and "first" not in field.args
+
+
+def declared_size(field: GraphQLField) -> int | Sizer | None:
+    """What a list field declares it holds (`gateway.read.describe.most`); None if nothing."""
+    metadata = getattr(field.extensions.get("strawberry-definition"), "metadata", None) or {}
+    size = metadata.get(MOST)
+    return size if isinstance(size, int) or callable(size) else None
 
 
 class _Walk:
@@ -171,8 +183,7 @@ class _Walk:
         if argument is None:
             if not _is_list(definition.type):
                 return 1
-            declared = getattr(definition.extensions.get("strawberry-definition"), "metadata", None) or {}
-            bound = declared.get(MOST)
+            bound = declared_size(definition)
             if callable(bound):
                 arguments = {
                     a.name.value: value_from_ast_untyped(a.value, self.variables)

@@ -7,7 +7,6 @@ the resolver and the CSV export share; the attribution rules are stated there an
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import asyncpg
 import strawberry
 from strawberry.types import Info
+from strawberry.utils.str_converters import to_snake_case
 
 from gateway import store
 from gateway.read.budget.model import PROGRAM, ProgramKind, ProjectKind
@@ -96,7 +96,7 @@ def rows_at_most(arguments: Mapping[str, Any]) -> int:
     names = [str(n) for n in dict.fromkeys(asked if isinstance(asked, list) else [asked])]
     given = arguments.get("filter")
     fixed = {
-        re.sub(r"(?<!^)(?=[A-Z])", "_", key).upper()
+        to_snake_case(key).upper()
         for key, value in (given.items() if isinstance(given, Mapping) else ())
         if value is not None
     }
