@@ -12,14 +12,13 @@ buffers the body before it counts it.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mpe_kit.korean import TITLES, prefers_korean
-from mpe_kit.problems import PROBLEM_JSON
+from mpe_kit.korean import prefers_korean
+from mpe_kit.problems import problem_response
 from mpe_kit.settings import ServiceSettings
 
 # Request heads up to this size reach the app, so that a long URL meets our 414 and not the
@@ -34,7 +33,6 @@ class _BodyTooLarge(Exception):
 async def send_problem(
     send: Send,
     status: int,
-    title: str,
     detail: str,
     instance: str,
     *,
@@ -43,29 +41,19 @@ async def send_problem(
     headers: list[tuple[bytes, bytes]] | None = None,
     **extra: Any,
 ) -> None:
-    """Answer with a problem+json response straight from ASGI middleware; in Korean (its title
-    and `ko`) when the request's `Accept-Language` prefers Korean (`mpe_kit.korean`)."""
-    korean = prefers_korean(_header(scope, b"accept-language"))
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": TITLES.get(status, title) if korean else title,
-            "status": status,
-            "detail": ko if korean else detail,
-            "instance": instance,
-            **extra,
-        },
-        ensure_ascii=False,
-    ).encode()
-    head = [
-        (b"content-type", PROBLEM_JSON.encode()),
-        (b"content-length", str(len(body)).encode()),
-        (b"vary", b"Accept-Language"),
-    ]
-    if korean:
-        head.append((b"content-language", b"ko"))
-    await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
-    await send({"type": "http.response.body", "body": body})
+    """Answer with a problem+json response straight from ASGI middleware; in Korean (`ko`) when
+    the request's `Accept-Language` prefers Korean (`mpe_kit.korean`)."""
+    response = problem_response(
+        status,
+        detail,
+        instance=instance,
+        headers={k.decode("latin-1"): v.decode("latin-1") for k, v in headers or ()},
+        korean=prefers_korean(_header(scope, b"accept-language")),
+        detail_ko=ko,
+        **extra,
+    )
+    await send({"type": "http.response.start", "status": status, "headers": response.raw_headers})
+    await send({"type": "http.response.body", "body": response.body})
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -103,7 +91,6 @@ class RequestLimits:
             await send_problem(
                 send,
                 414,
-                "URI Too Long",
                 f"The URL has {url_bytes} bytes; the limit is {self.max_url_bytes}."
                 " Send long input in the body (POST) instead.",
                 path[:200],
@@ -157,7 +144,6 @@ class RequestLimits:
         await send_problem(
             send,
             413,
-            "Content Too Large",
             f"The request body is larger than {limit} bytes, the limit here.",
             path,
             scope=scope,

@@ -52,7 +52,6 @@ class InFlightCap:
             await send_problem(
                 send,
                 503,
-                "Service Unavailable",
                 f"This {self.service} instance is already working on {state.cap} requests, its most"
                 f" at once; nothing was changed. Retry in {RETRY_AFTER_S} s.",
                 scope["path"],

@@ -90,6 +90,35 @@ def wants_korean(request: Request) -> bool:
     return korean_words.prefers_korean(request.headers.get("accept-language"))
 
 
+def answer_to(problem: Problem, request: Request, *, instance: str | None = None) -> JSONResponse:
+    """The problem+json answer to `problem`, in the language `request` asks for."""
+    return problem_response(
+        problem.status,
+        problem.detail,
+        instance=instance or request.url.path,
+        headers=problem.headers,
+        korean=wants_korean(request),
+        detail_ko=problem.detail_ko,
+        errors=problem.errors,
+        **problem.extra,
+    )
+
+
+def unexpected(request: Request, *, instance: str | None = None) -> JSONResponse:
+    """The 500 of an error nobody handled: logged here with a correlation id the answer quotes."""
+    path = instance or request.url.path
+    correlation_id = str(uuid.uuid4())
+    log.exception("unhandled error", path=path, correlation_id=correlation_id)
+    return problem_response(
+        500,
+        "An unexpected error occurred; quote the correlation id when reporting it.",
+        instance=path,
+        korean=wants_korean(request),
+        detail_ko=korean_words.UNEXPECTED,
+        correlation_id=correlation_id,
+    )
+
+
 # FastAPI's words for a body it could not decode (bytes that are not UTF-8, say EUC-KR).
 _UNPARSED = "There was an error parsing the body"
 # Starlette's details for a route or method that does not exist.
@@ -153,16 +182,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(
-            exc.status,
-            exc.detail,
-            instance=request.url.path,
-            headers=exc.headers,
-            korean=wants_korean(request),
-            detail_ko=exc.detail_ko,
-            errors=exc.errors,
-            **exc.extra,
-        )
+        return answer_to(exc, request)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -207,13 +227,4 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        correlation_id = str(uuid.uuid4())
-        log.exception("unhandled error", path=request.url.path, correlation_id=correlation_id)
-        return problem_response(
-            500,
-            "An unexpected error occurred; quote the correlation id when reporting it.",
-            instance=request.url.path,
-            korean=wants_korean(request),
-            detail_ko=korean_words.UNEXPECTED,
-            correlation_id=correlation_id,
-        )
+        return unexpected(request)

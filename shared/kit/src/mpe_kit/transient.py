@@ -99,7 +99,6 @@ class DatabaseFailover:
             await send_problem(
                 send,
                 503,
-                "Service Unavailable",
                 "The database rolled this request back because it conflicted with another one"
                 " (a deadlock); nothing of it was written. Repeat it.",
                 scope["path"],
@@ -125,7 +124,6 @@ class DatabaseFailover:
         await send_problem(
             send,
             503,
-            "Service Unavailable",
             "The database connection was lost before the request completed; retry it shortly.",
             scope["path"],
             scope=scope,

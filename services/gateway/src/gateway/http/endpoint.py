@@ -20,7 +20,6 @@ published by then (see `freshness.DataAsOf`).
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -51,12 +50,8 @@ from gateway.state import started, state_of
 from mpe_events.registry import source
 from mpe_kit import inflight
 from mpe_kit.errors import Problem
-from mpe_kit.korean import UNEXPECTED
-from mpe_kit.logging import get_logger
-from mpe_kit.problems import problem_response, wants_korean
+from mpe_kit.problems import answer_to, problem_response, unexpected, wants_korean
 from mpe_kit.writes import InvalidWriteToken, Written, decode
-
-log = get_logger("gateway.http")
 
 WAIT_HEADER = "mpe-wait-for"
 # Seconds a client is asked to wait when the instance is at GATEWAY_MAX_IN_FLIGHT: the same as
@@ -310,30 +305,12 @@ class GraphQLEndpoint:
         try:
             response = await graphql_http(request)
         except Problem as exc:
-            response = problem_response(
-                exc.status,
-                exc.detail,
-                instance=GRAPHQL_PATH,
-                headers=exc.headers,
-                korean=wants_korean(request),
-                detail_ko=exc.detail_ko,
-                errors=exc.errors,
-                **exc.extra,
-            )
+            response = answer_to(exc, request, instance=GRAPHQL_PATH)
         except ClientDisconnect:
             # The client gave up before it had sent its whole request (a timeout, under load):
             # nothing went wrong here and nobody is left to answer. Logged and counted as such,
             # not as an unexpected error.
             response = Response(status_code=CLIENT_CLOSED_REQUEST)
         except Exception:
-            correlation_id = str(uuid.uuid4())
-            log.exception("unhandled error", path=GRAPHQL_PATH, correlation_id=correlation_id)
-            response = problem_response(
-                500,
-                "An unexpected error occurred; quote the correlation id when reporting it.",
-                instance=GRAPHQL_PATH,
-                korean=wants_korean(request),
-                detail_ko=UNEXPECTED,
-                correlation_id=correlation_id,
-            )
+            response = unexpected(request, instance=GRAPHQL_PATH)
         await response(scope, receive, send)
