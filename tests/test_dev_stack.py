@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.http.export import ENTITIES as EXPORTS
+from gateway.http.export_entities import ENTITIES as EXPORTS
 from mpe_devstack.ports import port_is_listening
 from mpe_devstack.testing import free_dev_ports, kill_leftovers
 

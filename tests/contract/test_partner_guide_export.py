@@ -6,7 +6,7 @@ import json
 import re
 import shlex
 
-from gateway.http.export import ENTITIES
+from gateway.http.export_entities import ENTITIES
 
 from .conftest import Partner
 from .test_partner_guide import FENCE, GUIDE

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from gateway import store
 from gateway.app import create_app
-from gateway.http.export import ENTITIES
+from gateway.http.export_entities import ENTITIES
 from gateway.partners.keys import SCOPES
 from gateway.settings import GatewaySettings
 from mpe_devstack.testing import uvicorn_serving

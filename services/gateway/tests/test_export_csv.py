@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.http.export import ENTITIES
+from gateway.http.export_entities import ENTITIES
 from mpe_kit import db
 
 from .conftest import apply, new_key, program, program_event, project, project_event

@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, Callable
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any, Protocol
+from collections.abc import AsyncGenerator
+from typing import Any
 
-import asyncpg
 from asyncpg.transaction import Transaction
 from fastapi import APIRouter, Request
 from starlette.requests import ClientDisconnect
@@ -29,16 +26,11 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
 
 from gateway import store
-from gateway.http.access import AccessRecord
-from gateway.http.admission import authenticate, spend
+from gateway.http.export_access import Transfer, admit, observe, outcome
+from gateway.http.export_entities import ENTITIES, FILTERS, Entity, Row, Scopes
 from gateway.http.export_formats import FORMATS, Format, unknown_parameters
 from gateway.partners.keys import Partner
-from gateway.read.budget.model import PROGRAM, PROJECT, SUMS, AlchemistStage
-from gateway.read.catalog.model import TECHNOLOGY
-from gateway.read.describe import Encoding
-from gateway.read.describe import Entity as Described
-from gateway.read.firms.model import DESIGNATION, FIRM, FIRMS_READ, DesignationStatus
-from gateway.state import started, state_of
+from gateway.state import state_of
 from gateway.store.exports import ExportFilter
 from mpe_kit.db import Conn
 from mpe_kit.errors import Invalid, Problem
@@ -53,184 +45,6 @@ PREFETCH = 500
 CHUNK_BYTES = 64 * 1024
 # When every export slot is taken: a wait after which one has likely come free.
 BUSY_RETRY_S = 5
-
-Row = asyncpg.Record
-Scopes = frozenset[str]
-
-
-# The lines come from the descriptions; what is written here is what they leave to the types:
-# a designation's history and a program's themes (JSON lists), and a program's sums.
-
-
-def technology_line(r: Row, scopes: Scopes) -> dict[str, Any]:
-    """A technology as the Technology type gives it, its industry by code."""
-    return TECHNOLOGY.line(r, scopes)
-
-
-def firm_line(r: Row, scopes: Scopes) -> dict[str, Any]:
-    """A firm as the Firm type gives it; `mpeSalesRatio` is null without firms:financials."""
-    return FIRM.line(r, scopes)
-
-
-def _transition(item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "fromStatus": DesignationStatus(item["from_status"]).name if item["from_status"] else None,
-        "toStatus": DesignationStatus(item["to_status"]).name,
-        "at": datetime.fromisoformat(item["at"]).isoformat(),
-        "effectiveOn": date.fromisoformat(item["effective_on"]).isoformat(),
-        "actor": item["actor"],
-        "reason": item["reason"],
-    }
-
-
-def designation_line(r: Row, scopes: Scopes) -> dict[str, Any]:
-    """A designation as the Designation type gives it, with its history; its firm by BRN."""
-    return {**DESIGNATION.line(r, scopes), "history": [_transition(t) for t in r["history"]]}
-
-
-def _theme(item: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "code": item["code"],
-        "title": item["title"],
-        "stages": [
-            {
-                "stage": AlchemistStage(s["stage"]).name,
-                "teams": s["teams"],
-                "fiscalYear": s.get("fiscal_year"),
-                "projectCodes": s.get("project_codes") or [],
-            }
-            for s in item["stages"]
-        ],
-    }
-
-
-def program_line(r: Row, scopes: Scopes) -> dict[str, Any]:
-    """A program as the Program type gives it, with the sums over its projects and its themes."""
-    sums = {c.field: c.exported(r[c.stored]) for c in SUMS}
-    return {**PROGRAM.line(r, scopes), **sums, "themes": [_theme(t) for t in r["themes"]]}
-
-
-def project_line(r: Row, scopes: Scopes) -> dict[str, Any]:
-    """A project as the Project type gives it; `leadFirmBrn` is null without firms:read, as `leadFirm` is."""
-    return PROJECT.line(r, scopes)
-
-
-class Rows(Protocol):
-    """A store function that reads every row of an entity (narrowed by the filter) in key order."""
-
-    def __call__(self, conn: Conn, f: ExportFilter, *, prefetch: int) -> AsyncIterable[Row]: ...
-
-
-def keys(described: Described, *more: str) -> tuple[str, ...]:
-    """The keys of an entity's lines, in order: its described columns' (as `Entity.line`), then `more`."""
-    return (*(c.key for c in described.columns if c.encoding is not Encoding.JSON), *more)
-
-
-# The filters an export may take, each with the ExportFilter attribute it sets.
-FILTERS = ("fiscal_year", "industry", "program")
-
-
-@dataclass(frozen=True)
-class Entity:
-    """What can be exported: its scope, rows in key order, how a row becomes a line, its keys and filters."""
-
-    name: str
-    scope: str
-    rows: Rows
-    line: Callable[[Row, Scopes], dict[str, Any]]
-    columns: tuple[str, ...]
-    filters: tuple[str, ...] = ()
-
-
-ENTITIES: dict[str, Entity] = {
-    e.name: e
-    for e in (
-        Entity(
-            "technologies",
-            "catalog:read",
-            store.exports.export_technologies,
-            technology_line,
-            keys(TECHNOLOGY),
-            ("industry",),
-        ),
-        Entity("firms", FIRMS_READ, store.exports.export_firms, firm_line, keys(FIRM)),
-        Entity(
-            "designations",
-            FIRMS_READ,
-            store.exports.export_designations,
-            designation_line,
-            keys(DESIGNATION, "history"),
-        ),
-        Entity(
-            "projects",
-            "budget:read",
-            store.exports.export_projects,
-            project_line,
-            keys(PROJECT),
-            ("fiscal_year", "industry", "program"),
-        ),
-        Entity(
-            "programs",
-            "budget:read",
-            store.exports.export_programs,
-            program_line,
-            keys(PROGRAM, *(c.field for c in SUMS), "themes"),
-            ("fiscal_year",),
-        ),
-    )
-}
-
-
-@dataclass
-class Transfer:
-    """One export under way: who asked, for what, and how far it got."""
-
-    entity: str
-    started: float
-    partner: Partner | None = None
-    rows: int = 0
-    status: int = 200
-    outcome: str = "ok"
-
-
-def _outcome(status: int) -> str:
-    return {401: "unauthorized", 403: "forbidden", 404: "not_found", 429: "rate_limited", 503: "busy"}.get(
-        status, "server_error" if status >= 500 else "bad_request" if status >= 400 else "ok"
-    )
-
-
-def _observe(request: Request, transfer: Transfer) -> None:
-    """Count the request in the gateway's metrics and write its access log line, as /graphql does."""
-    seconds = time.perf_counter() - transfer.started
-    record = AccessRecord(
-        agency=transfer.partner.agency if transfer.partner else None,
-        key_id=transfer.partner.key_id if transfer.partner else None,
-        operation=transfer.entity if transfer.entity in ENTITIES else "unknown",
-        operation_type="export",
-        outcome=transfer.outcome,
-        limit="RATE_LIMITED" if transfer.status == 429 else None,
-    )
-    gateway = started(request.app)
-    if gateway is not None:
-        gateway.gate.metrics.observe(record, seconds)
-    log.info(
-        "export request",
-        agency=record.agency,
-        key_id=str(record.key_id) if record.key_id else None,
-        entity=transfer.entity,
-        outcome=transfer.outcome,
-        status=transfer.status,
-        rows=transfer.rows,
-        duration_ms=round(seconds * 1000, 2),
-    )
-
-
-async def _admit(request: Request, transfer: Transfer) -> Partner:
-    """The partner behind the request's key, one request of its rate spent; else 401 or 429."""
-    partner = await authenticate(request, request.headers.get("x-api-key"))
-    transfer.partner = partner
-    spend(request, partner)
-    return partner
 
 
 def _split(filename: str) -> tuple[str, Format | None]:
@@ -393,7 +207,7 @@ class ExportResponse(StreamingResponse):
             await self._request.app.state.pool.release(self._conn)
             if self._transfer.partner is not None:
                 _give_back(self._request, self._transfer.partner)
-            _observe(self._request, self._transfer)
+            observe(self._request, self._transfer)
 
 
 def _take(request: Request, partner: Partner) -> None:
@@ -436,7 +250,7 @@ async def export(request: Request, filename: str) -> Response:
     transfer = Transfer(entity=_split(filename)[0], started=time.perf_counter())
     slots = state_of(request.app).export_slots
     try:
-        partner = await _admit(request, transfer)
+        partner = await admit(request, transfer)
         entity, format_ = _entity(filename)
         if entity.scope not in partner.scopes:
             raise Problem(
@@ -463,8 +277,8 @@ async def export(request: Request, filename: str) -> Response:
                 ko=f"이 게이트웨이 인스턴스의 내보내기 슬롯이 모두 사용 중입니다. {BUSY_RETRY_S}초 뒤에 다시 시도하십시오.",
             )
     except Problem as problem:
-        transfer.status, transfer.outcome = problem.status, _outcome(problem.status)
-        _observe(request, transfer)
+        transfer.status, transfer.outcome = problem.status, outcome(problem.status)
+        observe(request, transfer)
         raise
     await slots.acquire()
     _take(request, partner)

@@ -20,7 +20,7 @@ from graphql import GraphQLError
 from starlette.responses import Response
 
 from gateway import store
-from gateway.http.export import Transfer, _admit, _observe, _outcome
+from gateway.http.export_access import Transfer, admit, observe, outcome
 from gateway.http.export_formats import BOM, spreadsheet_safe, unknown_parameters
 from gateway.read.budget.model import BUDGET_READ, ProgramKind, ProjectKind
 from gateway.read.budget.spending import SpendingDimension, asked
@@ -149,7 +149,7 @@ async def export_spending(request: Request) -> Response:
     """The rollup as CSV, after the key, its rate and its scope are checked."""
     transfer = Transfer(entity="spending", started=time.perf_counter())
     try:
-        partner = await _admit(request, transfer)
+        partner = await admit(request, transfer)
         if BUDGET_READ not in partner.scopes:
             raise Problem(
                 f"This key lacks the {BUDGET_READ} scope.",
@@ -174,11 +174,11 @@ async def export_spending(request: Request) -> Response:
         async with request.app.state.pool.acquire() as conn:
             rows = await store.spending.spending(conn, rollup)
     except Problem as problem:
-        transfer.status, transfer.outcome = problem.status, _outcome(problem.status)
-        _observe(request, transfer)
+        transfer.status, transfer.outcome = problem.status, outcome(problem.status)
+        observe(request, transfer)
         raise
     transfer.rows = len(rows)
-    _observe(request, transfer)
+    observe(request, transfer)
     return Response(
         to_csv(dimensions, rows),
         media_type="text/csv; charset=utf-8",
