@@ -154,6 +154,16 @@ class GatewaySettings(ServiceSettings):
     read_your_writes_timeout_s: float = Field(default=5.0, gt=0, le=30)
     """Longest a request with `MPE-Wait-For` waits for its writes (`GATEWAY_READ_YOUR_WRITES_TIMEOUT_S`)."""
 
+    db_statement_timeout_s: float = Field(default=10.0, ge=0, le=3600)
+    """Longest any one statement of this process may run in Postgres (`GATEWAY_DB_STATEMENT_TIMEOUT_S`); 0 for none.
+
+    Sent as `statement_timeout` when each connection opens. A read that passed the cost limit
+    but still runs long (a lock held by a migration, an overloaded database) is stopped there
+    and answered `QUERY_TIMEOUT`, instead of holding its connection for as long as it takes.
+    The projector's batches are exempt: each sets `statement_timeout` to 0 for its transaction,
+    since a batch stopped half-way could only be retried, never answered.
+    """
+
     compiled_queries: bool = True
     """Answer the operations it covers with one SQL statement that builds the JSON (`GATEWAY_COMPILED_QUERIES`).
 
@@ -175,8 +185,11 @@ class GatewaySettings(ServiceSettings):
     """
 
     def db_server_settings(self) -> dict[str, str]:
-        """The planner's page cost on each connection (`db_random_page_cost`)."""
-        return {"random_page_cost": str(self.db_random_page_cost)}
+        """The planner's page cost and the statement timeout, on each connection."""
+        settings = {"random_page_cost": str(self.db_random_page_cost)}
+        if self.db_statement_timeout_s > 0:
+            settings["statement_timeout"] = str(max(1, round(self.db_statement_timeout_s * 1000)))
+        return settings
 
     @property
     def answers_introspection(self) -> bool:

@@ -35,8 +35,16 @@ async def forget(conn: Conn, *, consumer: str, topics: Sequence[str]) -> int:
 
 
 async def prune(conn: Conn, *, consumer: str, older_than: timedelta) -> int:
-    """Drop a consumer's inbox rows applied longer ago than `older_than`."""
-    result = await conn.execute(
-        "delete from inbox where consumer = $1 and applied_at < now() - $2::interval", consumer, older_than
-    )
+    """Drop a consumer's inbox rows applied longer ago than `older_than`.
+
+    Without a statement timeout, whatever the connection's: a decade's rows take as long as
+    they take, and a prune stopped half-way would start again from the beginning.
+    """
+    async with conn.transaction():
+        await conn.execute("set local statement_timeout = 0")
+        result = await conn.execute(
+            "delete from inbox where consumer = $1 and applied_at < now() - $2::interval",
+            consumer,
+            older_than,
+        )
     return int(result.split()[-1])

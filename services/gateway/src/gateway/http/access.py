@@ -262,6 +262,17 @@ class AccessLog:
 
 _UNSTORABLE = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
 
+QUERY_TIMEOUT = "QUERY_TIMEOUT"
+QUERY_TIMEOUT_MESSAGE = (
+    "The query ran past the gateway's time limit and was stopped. Ask for less at once (a smaller"
+    " `first`, a narrower filter), or retry later."
+)
+
+
+def timed_out(error: BaseException) -> bool:
+    """Whether Postgres stopped a statement at its `statement_timeout` (`GATEWAY_DB_STATEMENT_TIMEOUT_S`)."""
+    return isinstance(error, asyncpg.QueryCanceledError) and "statement timeout" in str(error)
+
 
 def _lone_surrogate(error: BaseException | None) -> bool:
     """An argument no UTF-8 holds: JSON's `\\ud800` escapes half of a UTF-16 pair, which asyncpg
@@ -330,6 +341,10 @@ class ObserveOperations(SchemaExtension):
                 error.nodes,
                 path=error.path,
                 extensions={"code": "BAD_USER_INPUT"},
+            )
+        if timed_out(cause):
+            return GraphQLError(
+                QUERY_TIMEOUT_MESSAGE, error.nodes, path=error.path, extensions={"code": QUERY_TIMEOUT}
             )
         # Every error raised on purpose while resolving carries a code; one without is a bug.
         if extensions.get("code"):

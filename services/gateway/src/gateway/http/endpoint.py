@@ -30,7 +30,7 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import store
-from gateway.http.access import BUSY, CLIENT_CLOSED_REQUEST, GRAPHQL_PATH, request_record
+from gateway.http.access import BUSY, CLIENT_CLOSED_REQUEST, GRAPHQL_PATH, request_record, timed_out
 from gateway.http.admission import (
     JSON,
     RequestError,
@@ -306,6 +306,21 @@ class GraphQLEndpoint:
             response = await graphql_http(request)
         except Problem as exc:
             response = answer_to(exc, request, instance=GRAPHQL_PATH)
+        except asyncpg.QueryCanceledError as exc:
+            if not timed_out(exc):
+                raise
+            # Before the operation ran: the key, the freshness or the writes' wait met a database
+            # too slow to answer (executing, the statement's own timeout is a GraphQL error).
+            response = problem_response(
+                503,
+                f"The gateway's database did not answer within its time limit; retry in {BUSY_RETRY_S} s.",
+                instance=GRAPHQL_PATH,
+                korean=wants_korean(request),
+                detail_ko=f"게이트웨이의 데이터베이스가 제한 시간 안에 응답하지 않았습니다. {BUSY_RETRY_S}초 뒤에"
+                " 다시 시도하십시오.",
+                headers={"Retry-After": str(BUSY_RETRY_S)},
+                retry_after_s=BUSY_RETRY_S,
+            )
         except ClientDisconnect:
             # The client gave up before it had sent its whole request (a timeout, under load):
             # nothing went wrong here and nobody is left to answer. Logged and counted as such,

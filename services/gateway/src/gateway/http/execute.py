@@ -15,7 +15,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from gateway.http import limits
-from gateway.http.access import request_record
+from gateway.http.access import QUERY_TIMEOUT, QUERY_TIMEOUT_MESSAGE, request_record, timed_out
 from gateway.http.admission import (
     GraphQLRequest,
     RequestError,
@@ -138,6 +138,15 @@ async def compiled(
         async with request.app.state.pool.acquire() as conn:
             data = await plan.run(conn)
     except asyncpg.PostgresError as exc:
+        if timed_out(exc):
+            # Strawberry would only run into the same limit again.
+            body = body_of(
+                {
+                    "data": None,
+                    "errors": [{"message": QUERY_TIMEOUT_MESSAGE, "extensions": {"code": QUERY_TIMEOUT}}],
+                }
+            )
+            return Cached(body, name, "query", found.cost, (QUERY_TIMEOUT,))
         # What the statement refuses (a NUL in a search, say), strawberry reports as it always
         # does; logged, since a refusal strawberry then answers would be a compiler bug.
         log.warning("compiled statement refused; strawberry answers", operation=name, error=repr(exc))

@@ -92,8 +92,15 @@ SWITCH_LOCK = 0x6D70_6573_7769_7463  # "mpeswitc"
 
 
 async def hold_off_a_switch(conn: Conn) -> None:
-    """The projector's begin hook: share SWITCH_LOCK until this transaction ends."""
-    await conn.execute("select pg_advisory_xact_lock_shared($1)", SWITCH_LOCK)
+    """The projector's begin hook: share SWITCH_LOCK, and run without a statement timeout, until this transaction ends.
+
+    A batch stopped by `GATEWAY_DB_STATEMENT_TIMEOUT_S` could only be tried again, as long as
+    the first time; the reads' bound is not the projector's. Set in the same statement, at no
+    extra round trip; that statement itself (the wait for a switch) keeps the bound.
+    """
+    await conn.execute(
+        "select pg_advisory_xact_lock_shared($1), set_config('statement_timeout', '0', true)", SWITCH_LOCK
+    )
 
 
 # The highest seq this transaction appended, as a transaction-local setting: a savepoint rolled

@@ -1,0 +1,173 @@
+"""The gateway's statement timeout (`GATEWAY_DB_STATEMENT_TIMEOUT_S`): reads are stopped, the projector is not.
+
+A read that passes the cost limit can still wait in Postgres for as long as something holds a
+lock it needs (a migration, a manual `lock table`). Each of the gateway's connections opens
+with `statement_timeout`; such a read is stopped there and answered `QUERY_TIMEOUT`, and its
+connection goes back to the pool in working order. The projector's batches and the inbox's
+pruning set the timeout to 0 for their own transactions: stopped half-way, they could only be
+tried again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from gateway import store
+from gateway.app import create_app
+from gateway.http.endpoint import BUSY_RETRY_S
+from gateway.settings import GatewaySettings
+from mpe_kit import db, inbox
+
+from .conftest import new_key
+
+LIMIT_S = 0.3
+QUERY = """{ technologies(first: 5) { totalCount edges { node { code nameEn
+  designations(first: 3) { id firm { nameEn } } } } } }"""
+
+
+def _settings(dsn: str, **fields: object) -> GatewaySettings:
+    return GatewaySettings(database_url=dsn, log_json=False, kafka_bootstrap="127.0.0.1:1", **fields)
+
+
+@pytest.fixture(params=[True, False], ids=["compiled", "resolved"])
+async def client(
+    gateway_db: str, conn: db.Conn, seeded: None, request: pytest.FixtureRequest
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        _settings(
+            gateway_db, db_statement_timeout_s=LIMIT_S, key_cache_ttl_s=0, compiled_queries=request.param
+        ),
+        with_workers=False,
+    )
+    key = await new_key(conn, "catalog:read", "firms:read")
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://gateway", headers={"X-API-Key": key.secret}
+        ) as c:
+            yield c
+
+
+async def _locked(dsn: str, table: str) -> asyncpg.Connection:
+    """A connection holding `table` in ACCESS EXCLUSIVE mode until it rolls back."""
+    holder: asyncpg.Connection = await asyncpg.connect(dsn)
+    await holder.execute("begin")
+    await holder.execute(f"lock table {table} in access exclusive mode")
+    return holder
+
+
+async def _waiting_on_locks(conn: db.Conn) -> int:
+    """Backends of this database waiting for a lock (the test's own connections never do)."""
+    n: int = await conn.fetchval(
+        "select count(*) from pg_stat_activity"
+        " where datname = current_database() and wait_event_type = 'Lock'"
+    )
+    return n
+
+
+@pytest.mark.parametrize(("configured", "shown"), [(0.25, "250ms"), (12.0, "12s"), (0, "0")])
+async def test_each_connection_opens_with_the_configured_timeout(
+    gateway_db: str, configured: float, shown: str
+) -> None:
+    app = create_app(_settings(gateway_db, db_statement_timeout_s=configured), with_workers=False)
+    async with LifespanManager(app), app.state.pool.acquire() as a:
+        assert await a.fetchval("show statement_timeout") == shown
+
+
+async def test_the_default_is_ten_seconds() -> None:
+    assert GatewaySettings(kafka_bootstrap="127.0.0.1:1").db_server_settings()["statement_timeout"] == "10000"
+
+
+async def test_a_read_held_past_the_limit_is_stopped_and_answered_query_timeout(
+    client: httpx.AsyncClient, gateway_db: str, conn: db.Conn
+) -> None:
+    holder = await _locked(gateway_db, "technologies")
+    try:
+        async with asyncio.timeout(20):
+            r = await client.post("/graphql", json={"query": QUERY})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        # Compiled, the one statement is the whole answer (`data` null); resolved, each root field
+        # that met the limit is null with its own error.
+        assert not any((body["data"] or {}).values()), body
+        assert {e["extensions"]["code"] for e in body["errors"]} == {"QUERY_TIMEOUT"}, body
+        assert "time limit" in body["errors"][0]["message"]
+        # Stopped in Postgres, not abandoned there: nothing of the gateway's still waits.
+        assert await _waiting_on_locks(conn) == 0
+    finally:
+        await holder.execute("rollback")
+        await holder.close()
+    # The same connections answer once the lock is gone, and the refusal was not cached.
+    r = await client.post("/graphql", json={"query": QUERY})
+    body = r.json()
+    assert "errors" not in body, body
+    assert body["data"]["technologies"]["totalCount"] == 25
+
+
+async def test_a_database_too_slow_before_the_operation_is_a_503_to_retry(
+    client: httpx.AsyncClient, gateway_db: str
+) -> None:
+    # The key's lookup (no key cache here) meets the lock before anything is executed.
+    holder = await _locked(gateway_db, "api_keys")
+    try:
+        async with asyncio.timeout(20):
+            r = await client.post(
+                "/graphql", json={"query": QUERY}, headers={"Accept-Language": "ko-KR,ko;q=0.9"}
+            )
+    finally:
+        await holder.execute("rollback")
+        await holder.close()
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["retry-after"] == str(BUSY_RETRY_S)
+    assert r.headers["content-language"] == "ko"
+    assert "제한 시간" in r.json()["detail"]
+    r = await client.post("/graphql", json={"query": QUERY})
+    assert r.status_code == 200, r.text
+    assert "errors" not in r.json(), r.text
+
+
+async def test_the_projectors_transaction_is_not_bound_by_it(gateway_db: str) -> None:
+    pool = await db.create_pool(gateway_db, server_settings={"statement_timeout": "200"})
+    try:
+        async with pool.acquire() as c:
+            with pytest.raises(asyncpg.QueryCanceledError):
+                await c.execute("select pg_sleep(0.5)")
+            async with c.transaction():
+                await store.changes.hold_off_a_switch(c)
+                await c.execute("select pg_sleep(0.5)")
+            # The exemption ended with the transaction.
+            assert await c.fetchval("show statement_timeout") == "200ms"
+    finally:
+        await pool.close()
+
+
+async def test_pruning_the_inbox_waits_as_long_as_it_must(gateway_db: str) -> None:
+    pool = await db.create_pool(gateway_db, server_settings={"statement_timeout": "200"})
+    holder: asyncpg.Connection = await asyncpg.connect(gateway_db)
+    try:
+        await holder.execute(
+            "insert into inbox (consumer, event_id, topic, applied_at)"
+            " values ('projector', gen_random_uuid(), 't', now() - interval '90 days')"
+        )
+        await holder.execute("begin")
+        await holder.execute("lock table inbox in share mode")  # a delete must wait for it
+
+        async def release() -> None:
+            await asyncio.sleep(0.6)
+            await holder.execute("rollback")
+
+        releasing = asyncio.create_task(release())
+        async with pool.acquire() as c:
+            assert await inbox.prune(c, consumer="projector", older_than=timedelta(days=30)) == 1
+        await releasing
+    finally:
+        await holder.close()
+        await pool.close()
