@@ -24,6 +24,7 @@ from gateway.app import create_app
 from gateway.http.endpoint import BUSY_RETRY_S
 from gateway.settings import GatewaySettings
 from mpe_kit import db, inbox
+from mpe_kit.transient import RETRY_AFTER_S
 
 from .conftest import new_key
 
@@ -171,3 +172,26 @@ async def test_pruning_the_inbox_waits_as_long_as_it_must(gateway_db: str) -> No
     finally:
         await holder.close()
         await pool.close()
+
+
+async def test_an_export_held_before_its_first_line_is_a_503_to_retry(
+    client: httpx.AsyncClient, gateway_db: str
+) -> None:
+    holder = await _locked(gateway_db, "technologies")
+    answers = []
+    try:
+        # More than a key's exports at once (2): each refused one gave its slot and count back.
+        for _ in range(3):
+            async with asyncio.timeout(20):
+                answers.append(await client.get("/export/technologies.ndjson"))
+    finally:
+        await holder.execute("rollback")
+        await holder.close()
+    for r in answers:
+        assert r.status_code == 503, r.text
+        assert r.headers["content-type"].startswith("application/problem+json")
+        assert "time limit" in r.json()["detail"]
+        assert r.headers["retry-after"] == str(RETRY_AFTER_S)
+    r = await client.get("/export/technologies.ndjson")
+    assert r.status_code == 200, r.text
+    assert len(r.text.splitlines()) == 25

@@ -20,6 +20,11 @@ ROLLED_BACK_FOR_ANOTHER: tuple[type[BaseException], ...] = (
 )
 
 
+def statement_timed_out(error: BaseException) -> bool:
+    """Whether Postgres stopped a statement at the connection's `statement_timeout`."""
+    return isinstance(error, asyncpg.QueryCanceledError) and "statement timeout" in str(error)
+
+
 async def _init(conn: asyncpg.Connection) -> None:
     for typ in ("json", "jsonb"):
         await conn.set_type_codec(

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mpe_kit.bodylimit import send_problem
-from mpe_kit.db import ROLLED_BACK_FOR_ANOTHER
+from mpe_kit.db import ROLLED_BACK_FOR_ANOTHER, statement_timed_out
 from mpe_kit.logging import get_logger
 
 log = get_logger("mpe.http")
@@ -106,6 +106,22 @@ class DatabaseFailover:
                 ko="이 요청이 다른 요청과 충돌(교착 상태)하여 데이터베이스가 되돌렸습니다. 아무것도"
                 " 기록되지 않았으니 다시 보내십시오.",
                 headers=[(b"retry-after", str(CONFLICT_RETRY_AFTER_S).encode())],
+            )
+            return
+        except asyncpg.QueryCanceledError as exc:
+            if started or not statement_timed_out(exc):
+                raise
+            log.warning("stopped by the statement timeout", method=method, path=scope["path"])
+            await send_problem(
+                send,
+                503,
+                "The database did not answer within its time limit; nothing of this request was"
+                " written. Retry it later.",
+                scope["path"],
+                scope=scope,
+                ko="데이터베이스가 제한 시간 안에 응답하지 않았습니다. 이 요청은 아무것도 기록하지"
+                " 않았으니 나중에 다시 보내십시오.",
+                headers=[(b"retry-after", str(RETRY_AFTER_S).encode())],
             )
             return
         except Exception as exc:

@@ -25,6 +25,7 @@ from strawberry.types import ExecutionContext
 
 from gateway.partners.keys import KeyCache, Partner
 from gateway.state import started
+from mpe_kit.db import statement_timed_out
 from mpe_kit.logging import get_logger
 
 log = get_logger("gateway.access")
@@ -269,9 +270,8 @@ QUERY_TIMEOUT_MESSAGE = (
 )
 
 
-def timed_out(error: BaseException) -> bool:
-    """Whether Postgres stopped a statement at its `statement_timeout` (`GATEWAY_DB_STATEMENT_TIMEOUT_S`)."""
-    return isinstance(error, asyncpg.QueryCanceledError) and "statement timeout" in str(error)
+# Postgres stopped the statement at `statement_timeout` (`GATEWAY_DB_STATEMENT_TIMEOUT_S`).
+timed_out = statement_timed_out
 
 
 def _lone_surrogate(error: BaseException | None) -> bool:

@@ -32,7 +32,7 @@ from gateway.http.export_formats import FORMATS, Format, unknown_parameters
 from gateway.partners.keys import Partner
 from gateway.state import state_of
 from gateway.store.exports import ExportFilter
-from mpe_kit.db import Conn
+from mpe_kit.db import Conn, statement_timed_out
 from mpe_kit.errors import Invalid, Problem
 from mpe_kit.logging import get_logger
 
@@ -224,6 +224,17 @@ def _give_back(request: Request, partner: Partner) -> None:
         del state.exports_by_key[partner.key_id]
 
 
+async def _after(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
+    """`first`, then what `rest` yields; closing this closes `rest`."""
+    try:
+        if first:
+            yield first
+        async for chunk in rest:
+            yield chunk
+    finally:
+        await rest.aclose()
+
+
 async def _lines(
     conn: Conn, entity: Entity, format_: Format, f: ExportFilter, scopes: Scopes, transfer: Transfer
 ) -> AsyncGenerator[bytes, None]:
@@ -297,13 +308,27 @@ async def export(request: Request, filename: str) -> Response:
         await pool.release(conn)
         _give_back(request, partner)
         raise
+    lines = _lines(conn, entity, format_, filters, partner.scopes, transfer)
+    try:
+        # The first chunk is read before the status line: a database that cannot answer (the
+        # statement timeout, a refused filter) is an error answer, not a truncated file.
+        first = await anext(lines, b"")
+    except BaseException as exc:
+        await lines.aclose()
+        await pool.release(conn)
+        _give_back(request, partner)
+        if statement_timed_out(exc):
+            # Answered 503 by the kit's DatabaseFailover; counted and logged here, as every export.
+            transfer.status, transfer.outcome = 503, "timed_out"
+            observe(request, transfer)
+        raise
     headers = {
         "Content-Disposition": f'attachment; filename="{entity.name}{format_.suffix}"',
         "Cache-Control": "no-store",
         **_freshness_headers(freshness),
     }
     return ExportResponse(
-        lines=_lines(conn, entity, format_, filters, partner.scopes, transfer),
+        lines=_after(first, lines),
         conn=conn,
         snapshot=snapshot,
         request=request,
