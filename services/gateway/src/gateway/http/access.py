@@ -24,6 +24,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from gateway.partners.keys import KeyCache, Partner
+from gateway.read.common import LocalizedError
 from gateway.state import started
 from mpe_kit.db import statement_timed_out
 from mpe_kit.logging import get_logger
@@ -37,6 +38,7 @@ MAX_OPERATION_LABELS = 200
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
 NO_AGENCY = "(none)"
 MASKED_MESSAGE = "Internal server error."
+MASKED_KO = "서버 내부 오류입니다."
 
 
 @dataclass
@@ -268,6 +270,10 @@ QUERY_TIMEOUT_MESSAGE = (
     "The query ran past the gateway's time limit and was stopped. Ask for less at once (a smaller"
     " `first`, a narrower filter), or retry later."
 )
+QUERY_TIMEOUT_KO = (
+    "쿼리가 게이트웨이의 제한 시간을 넘겨 중단되었습니다. 한 번에 적게 요청하거나(더 작은 `first`, 더 좁은"
+    " 필터) 나중에 다시 시도하십시오."
+)
 
 
 # Postgres stopped the statement at `statement_timeout` (`GATEWAY_DB_STATEMENT_TIMEOUT_S`).
@@ -335,16 +341,21 @@ class ObserveOperations(SchemaExtension):
         while isinstance(cause, GraphQLError) and cause.original_error is not None:
             cause = cause.original_error
         if isinstance(cause, _UNSTORABLE) or _lone_surrogate(cause):
-            return GraphQLError(
+            return LocalizedError(
                 "An argument contains a character the database cannot search for, such as NUL"
                 " or half of a UTF-16 surrogate pair.",
+                "인자에 데이터베이스가 검색할 수 없는 문자(NUL, 짝 없는 UTF-16 서로게이트 등)가 있습니다.",
                 error.nodes,
                 path=error.path,
                 extensions={"code": "BAD_USER_INPUT"},
             )
         if timed_out(cause):
-            return GraphQLError(
-                QUERY_TIMEOUT_MESSAGE, error.nodes, path=error.path, extensions={"code": QUERY_TIMEOUT}
+            return LocalizedError(
+                QUERY_TIMEOUT_MESSAGE,
+                QUERY_TIMEOUT_KO,
+                error.nodes,
+                path=error.path,
+                extensions={"code": QUERY_TIMEOUT},
             )
         # Every error raised on purpose while resolving carries a code; one without is a bug.
         if extensions.get("code"):
@@ -361,8 +372,9 @@ class ObserveOperations(SchemaExtension):
         )
         if record is not None:
             record.correlation_ids.append(correlation_id)
-        return GraphQLError(
+        return LocalizedError(
             MASKED_MESSAGE,
+            MASKED_KO,
             error.nodes,
             path=error.path,
             extensions={"code": "INTERNAL_SERVER_ERROR", "correlationId": correlation_id},

@@ -82,12 +82,13 @@ async def admit(request: Request, secret: str | None) -> Partner:
 
 
 class RequestError(Exception):
-    """A request the gateway cannot run: HTTP 400 with a GraphQL error body."""
+    """A request the gateway cannot run: HTTP 400 with a GraphQL error body, its message in `ko` too."""
 
-    def __init__(self, message: str, code: str, status: int = 400, **extensions: Any) -> None:
+    def __init__(self, message: str, code: str, status: int = 400, *, ko: str, **extensions: Any) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
+        self.ko = ko
         self.extensions = extensions
 
 
@@ -103,19 +104,29 @@ class GraphQLRequest:
 
 def _from_mapping(data: Any) -> GraphQLRequest:
     if not isinstance(data, dict):
-        raise RequestError("The body must be a JSON object with `query`.", "BAD_REQUEST")
+        raise RequestError(
+            "The body must be a JSON object with `query`.",
+            "BAD_REQUEST",
+            ko="본문은 `query`가 있는 JSON 객체여야 합니다.",
+        )
     query = data.get("query")
     variables = data.get("variables")
     operation_name = data.get("operationName")
     extensions = data.get("extensions")
     if query is not None and not isinstance(query, str):
-        raise RequestError("`query` must be a string.", "BAD_REQUEST")
+        raise RequestError("`query` must be a string.", "BAD_REQUEST", ko="`query`는 문자열이어야 합니다.")
     if variables is not None and not isinstance(variables, dict):
-        raise RequestError("`variables` must be an object.", "BAD_REQUEST")
+        raise RequestError(
+            "`variables` must be an object.", "BAD_REQUEST", ko="`variables`는 객체여야 합니다."
+        )
     if operation_name is not None and not isinstance(operation_name, str):
-        raise RequestError("`operationName` must be a string.", "BAD_REQUEST")
+        raise RequestError(
+            "`operationName` must be a string.", "BAD_REQUEST", ko="`operationName`은 문자열이어야 합니다."
+        )
     if extensions is not None and not isinstance(extensions, dict):
-        raise RequestError("`extensions` must be an object.", "BAD_REQUEST")
+        raise RequestError(
+            "`extensions` must be an object.", "BAD_REQUEST", ko="`extensions`는 객체여야 합니다."
+        )
     return GraphQLRequest(query, variables or None, operation_name, extensions)
 
 
@@ -128,20 +139,33 @@ async def read_request(request: Request) -> GraphQLRequest:
                 try:
                     parsed[name] = json.loads(params[name])
                 except ValueError as exc:
-                    raise RequestError(f"`{name}` is not JSON.", "BAD_REQUEST") from exc
+                    raise RequestError(
+                        f"`{name}` is not JSON.", "BAD_REQUEST", ko=f"`{name}`이(가) JSON이 아닙니다."
+                    ) from exc
                 except RecursionError as exc:
-                    raise RequestError(f"`{name}` nests too deeply.", "BAD_REQUEST") from exc
+                    raise RequestError(
+                        f"`{name}` nests too deeply.", "BAD_REQUEST", ko=f"`{name}`의 중첩이 너무 깊습니다."
+                    ) from exc
         return _from_mapping(parsed)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
-        raise RequestError("Send the request as application/json.", "BAD_REQUEST", status=415)
+        raise RequestError(
+            "Send the request as application/json.",
+            "BAD_REQUEST",
+            status=415,
+            ko="요청은 application/json으로 보내십시오.",
+        )
     try:
         data = json.loads(await request.body())
     except ValueError as exc:
-        raise RequestError("The body is not valid JSON.", "BAD_REQUEST") from exc
+        raise RequestError(
+            "The body is not valid JSON.", "BAD_REQUEST", ko="본문이 올바른 JSON이 아닙니다."
+        ) from exc
     except RecursionError as exc:
         # Python's parser gives up near a thousand levels of arrays or objects.
-        raise RequestError("The body's JSON nests too deeply.", "BAD_REQUEST") from exc
+        raise RequestError(
+            "The body's JSON nests too deeply.", "BAD_REQUEST", ko="본문 JSON의 중첩이 너무 깊습니다."
+        ) from exc
     return _from_mapping(data)
 
 
@@ -157,21 +181,36 @@ def persisted(known_queries: LRU, req: GraphQLRequest) -> tuple[str, str | None]
     apq = (req.extensions or {}).get("persistedQuery")
     if apq is None:
         if req.query is None:
-            raise RequestError("No GraphQL query found in the request.", "BAD_REQUEST")
+            raise RequestError(
+                "No GraphQL query found in the request.", "BAD_REQUEST", ko="요청에 GraphQL 쿼리가 없습니다."
+            )
         return req.query, None
     if not isinstance(apq, dict) or apq.get("version") != 1:
         raise RequestError(
-            "Only version 1 of persisted queries is supported.", "PERSISTED_QUERY_NOT_SUPPORTED"
+            "Only version 1 of persisted queries is supported.",
+            "PERSISTED_QUERY_NOT_SUPPORTED",
+            ko="persisted query는 버전 1만 지원합니다.",
         )
     digest = apq.get("sha256Hash")
     if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
-        raise RequestError("`sha256Hash` must be 64 lowercase hex digits.", "BAD_REQUEST")
+        raise RequestError(
+            "`sha256Hash` must be 64 lowercase hex digits.",
+            "BAD_REQUEST",
+            ko="`sha256Hash`는 소문자 16진수 64자리여야 합니다.",
+        )
     if req.query is None:
         known: str | None = known_queries.get(digest)
         if known is None:
             # As the APQ protocol has it: 200, and the client sends the text with the hash once.
-            raise RequestError("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", status=200)
+            # The message is the protocol's word, which clients match: the same in every language.
+            raise RequestError(
+                "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", status=200, ko="PersistedQueryNotFound"
+            )
         return known, None
     if hashlib.sha256(req.query.encode()).hexdigest() != digest:
-        raise RequestError("The query's SHA-256 is not `sha256Hash`.", "PERSISTED_QUERY_HASH_MISMATCH")
+        raise RequestError(
+            "The query's SHA-256 is not `sha256Hash`.",
+            "PERSISTED_QUERY_HASH_MISMATCH",
+            ko="쿼리의 SHA-256이 `sha256Hash`와 다릅니다.",
+        )
     return req.query, digest if len(req.query) <= MAX_PERSISTED_CHARS else None

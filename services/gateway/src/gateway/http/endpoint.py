@@ -39,6 +39,7 @@ from gateway.http.admission import (
     read_request,
 )
 from gateway.http.execute import body_of, compiled, execute, measure_operation
+from gateway.http.languages import content_headers
 from gateway.http.prepared import LRU, PreparedOperations, unnamed_choice
 from gateway.http.response_cache import Building, Cached, ResponseCache, cacheable
 from gateway.portal import EXPLORER_PATH
@@ -89,6 +90,8 @@ def _wait_tokens(request: Request) -> list[Written]:
                         f"{WAIT_HEADER} holds something that is not a write token; send the"
                         " MPE-Write-Token header of a write as it came.",
                         "BAD_REQUEST",
+                        ko=f"{WAIT_HEADER}에 쓰기 토큰이 아닌 값이 있습니다. 쓰기 응답의 MPE-Write-Token 헤더를 받은"
+                        " 그대로 보내십시오.",
                     ) from exc
     foreign = sorted({w.source for w in written} - PROJECTED_SOURCES)
     if foreign:
@@ -96,6 +99,8 @@ def _wait_tokens(request: Request) -> list[Written]:
             f"{WAIT_HEADER} names writes of {', '.join(foreign)}, which this gateway does not show;"
             f" it waits for writes of {', '.join(sorted(PROJECTED_SOURCES))}.",
             "BAD_REQUEST",
+            ko=f"{WAIT_HEADER}에 이 게이트웨이가 보여 주지 않는 {', '.join(foreign)}의 쓰기가 있습니다."
+            f" 기다릴 수 있는 것은 {', '.join(sorted(PROJECTED_SOURCES))}의 쓰기입니다.",
         )
     return written
 
@@ -106,17 +111,32 @@ def _with_extensions(body: bytes, as_of: datetime | None) -> bytes:
 
 
 # An answer depends on the key that asked (its scopes); no cache between the partner and the
-# gateway may keep it for someone else. The gateway's own cache knows the scopes.
-NOT_STORED = {"Cache-Control": "no-store"}
+# gateway may keep it for someone else. The gateway's own cache knows the scopes. Its errors are
+# in the language the request's Accept-Language prefers (`gateway.http.languages`).
+NOT_STORED = {"Cache-Control": "no-store", "Vary": "Accept-Language"}
 
 
-def _error_response(error: RequestError, as_of: datetime | None) -> Response:
-    body = body_of(
-        {"errors": [{"message": str(error), "extensions": {"code": error.code, **error.extensions}}]}
-    )
+def _error_response(request: Request, error: RequestError, as_of: datetime | None) -> Response:
+    korean = error.ko is not None and wants_korean(request)
+    message = error.ko if korean else str(error)
+    body = body_of({"errors": [{"message": message, "extensions": {"code": error.code, **error.extensions}}]})
     return Response(
-        _with_extensions(body, as_of), status_code=error.status, media_type=JSON, headers=NOT_STORED
+        _with_extensions(body, as_of),
+        status_code=error.status,
+        media_type=JSON,
+        headers=content_headers(NOT_STORED, korean),
     )
+
+
+def _answered(request: Request, answer: Cached, as_of: datetime | None) -> Response:
+    """The answer, its errors in Korean for a request that prefers Korean."""
+    if answer.body_ko is not None and wants_korean(request):
+        return Response(
+            _with_extensions(answer.body_ko, as_of),
+            media_type=JSON,
+            headers=content_headers(NOT_STORED, answer.korean_whole),
+        )
+    return Response(_with_extensions(answer.body, as_of), media_type=JSON, headers=NOT_STORED)
 
 
 def _busy(request: Request, cap: int) -> Response:
@@ -194,6 +214,8 @@ async def graphql_http(request: Request) -> Response:
                     " without waiting.",
                     "WRITE_NOT_YET_VISIBLE",
                     status=200,
+                    ko=f"게이트웨이가 {settings.read_your_writes_timeout_s:g}초가 지나도록 {WAIT_HEADER}의 쓰기"
+                    f" 가운데 {len(pending)}건을 아직 반영하지 못했습니다. 다시 시도하거나, 기다리지 않고 읽으십시오.",
                     timeoutSeconds=settings.read_your_writes_timeout_s,
                     pending=len(pending),
                 )
@@ -203,7 +225,7 @@ async def graphql_http(request: Request) -> Response:
             state.persisted.put(remember_as, query)
         choice = unnamed_choice(prepared.document, req.operation_name)
         if choice is not None:
-            raise RequestError(choice, "BAD_REQUEST")
+            raise RequestError(choice[0], "BAD_REQUEST", ko=choice[1])
         hub = gateway.changes
         key: tuple[Any, ...] | None = None
         building: Building | None = None
@@ -225,7 +247,7 @@ async def graphql_http(request: Request) -> Response:
             found = state.responses.get(watermark, key)
             if found is not None:
                 _note(request, found, "cache")
-                return Response(_with_extensions(found.body, as_of), media_type=JSON, headers=NOT_STORED)
+                return _answered(request, found, as_of)
             # An identical request at this watermark executing: its answer is this one's. If that
             # answer may not be shared (an error, or its task cancelled), one of those waiting
             # executes and the others wait for it, once more; then each executes on its own.
@@ -236,7 +258,7 @@ async def graphql_http(request: Request) -> Response:
                 found = await building.wait()
                 if found is not None:
                     _note(request, found, "shared")
-                    return Response(_with_extensions(found.body, as_of), media_type=JSON, headers=NOT_STORED)
+                    return _answered(request, found, as_of)
             else:
                 building = None
         shared: Cached | None = None
@@ -255,13 +277,13 @@ async def graphql_http(request: Request) -> Response:
         finally:
             if building is not None:
                 building.done(shared)
-        return Response(_with_extensions(answer.body, as_of), media_type=JSON, headers=NOT_STORED)
+        return _answered(request, answer, as_of)
     except RequestError as error:
         record = request_record(request)
         if record is not None:
             record.outcome = "rejected"
             record.error_codes = [error.code]
-        return _error_response(error, as_of)
+        return _error_response(request, error, as_of)
 
 
 class GraphQLEndpoint:

@@ -8,21 +8,27 @@ from typing import Any
 
 import asyncpg
 from fastapi import Request
-from graphql import (
-    get_operation_ast,
-)
+from graphql import GraphQLError, get_operation_ast
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from gateway.http import limits
-from gateway.http.access import QUERY_TIMEOUT, QUERY_TIMEOUT_MESSAGE, request_record, timed_out
+from gateway.http.access import (
+    QUERY_TIMEOUT,
+    QUERY_TIMEOUT_KO,
+    QUERY_TIMEOUT_MESSAGE,
+    request_record,
+    timed_out,
+)
 from gateway.http.admission import (
     GraphQLRequest,
     RequestError,
 )
+from gateway.http.languages import in_korean
 from gateway.http.prepared import Prepared
 from gateway.http.response_cache import Cached
 from gateway.partners.keys import Partner
+from gateway.read.common import LocalizedError
 from gateway.read.compiled import Declined, compile_operation
 from gateway.read.schema import Context, schema
 from gateway.settings import GatewaySettings
@@ -37,8 +43,28 @@ LIMITS = "limits"  # over a limit: strawberry refuses it
 REFUSED = "refused"  # Postgres refused the statement
 
 
-def body_of(payload: dict[str, Any]) -> bytes:
+def body_of(payload: Any) -> bytes:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def answer_of(
+    data: bytes, errors: list[GraphQLError], name: str | None, operation_type: str | None, cost: int | None
+) -> Cached:
+    """The answer of `data` (its JSON) and its errors, in English and, where known, in Korean."""
+    if not errors:
+        return Cached(b'{"data":' + data + b"}", name, operation_type, cost, ())
+    formatted = [e.formatted for e in errors]
+    said, whole = in_korean(formatted, errors)
+    head = b'{"data":' + data + b',"errors":'
+    return Cached(
+        head + body_of(formatted) + b"}",
+        name,
+        operation_type,
+        cost,
+        tuple(str((e.extensions or {}).get("code")) for e in errors),
+        body_ko=head + body_of(said) + b"}",
+        korean_whole=whole,
+    )
 
 
 async def execute(
@@ -68,25 +94,29 @@ async def execute(
             allowed_operation_types={StrawberryOperationType.QUERY},
         )
     except CannotGetOperationTypeError as exc:
-        raise RequestError(exc.as_http_error_reason(), "BAD_REQUEST") from exc
+        if exc.operation_name is None:
+            raise RequestError(
+                "The document holds no operation to run.", "BAD_REQUEST", ko="문서에 실행할 연산이 없습니다."
+            ) from exc
+        raise RequestError(
+            f"The document has no operation named {exc.operation_name!r}.",
+            "BAD_REQUEST",
+            ko=f"문서에 {exc.operation_name!r}(이)라는 연산이 없습니다.",
+        ) from exc
     except InvalidOperationTypeError as exc:
         raise RequestError(
             "Only queries are answered over HTTP; subscriptions use the graphql-transport-ws"
             " protocol on this path.",
             "BAD_REQUEST",
+            ko="HTTP로는 쿼리만 답합니다. 구독(subscription)은 이 경로의 graphql-transport-ws 프로토콜을 쓰십시오.",
         ) from exc
-    payload: dict[str, Any] = {"data": result.data}
-    codes: tuple[str, ...] = ()
-    if result.errors:
-        payload["errors"] = [e.formatted for e in result.errors]
-        codes = tuple(str((e.extensions or {}).get("code")) for e in result.errors)
     record = request_record(request)
-    return Cached(
-        body_of(payload),
+    return answer_of(
+        body_of(result.data),
+        list(result.errors or ()),
         record.operation if record else req.operation_name,
         record.operation_type if record else None,
         record.cost if record else None,
-        codes,
     )
 
 
@@ -140,13 +170,10 @@ async def compiled(
     except asyncpg.PostgresError as exc:
         if timed_out(exc):
             # Strawberry would only run into the same limit again.
-            body = body_of(
-                {
-                    "data": None,
-                    "errors": [{"message": QUERY_TIMEOUT_MESSAGE, "extensions": {"code": QUERY_TIMEOUT}}],
-                }
+            stopped = LocalizedError(
+                QUERY_TIMEOUT_MESSAGE, QUERY_TIMEOUT_KO, extensions={"code": QUERY_TIMEOUT}
             )
-            return Cached(body, name, "query", found.cost, (QUERY_TIMEOUT,))
+            return answer_of(b"null", [stopped], name, "query", found.cost)
         # What the statement refuses (a NUL in a search, say), strawberry reports as it always
         # does; logged, since a refusal strawberry then answers would be a compiler bug.
         log.warning("compiled statement refused; strawberry answers", operation=name, error=repr(exc))

@@ -58,6 +58,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from gateway.http.access import record_of
+from gateway.read.common import LocalizedError
 from gateway.read.describe import MOST, Sizer
 from gateway.settings import GatewaySettings
 from gateway.state import started
@@ -264,9 +265,9 @@ def count_tokens(source: str, cap: int) -> tuple[int, bool]:
     return tokens, False
 
 
-def limit_error(code: str, message: str, *, limit: int, actual: int) -> GraphQLError:
-    """A refusal by a limit."""
-    return GraphQLError(message, extensions={"code": code, "limit": limit, "actual": actual})
+def limit_error(code: str, message: str, ko: str, *, limit: int, actual: int) -> GraphQLError:
+    """A refusal by a limit, in English and Korean."""
+    return LocalizedError(message, ko, extensions={"code": code, "limit": limit, "actual": actual})
 
 
 def check(found: Measure, limits: Limits) -> GraphQLError | None:
@@ -275,6 +276,7 @@ def check(found: Measure, limits: Limits) -> GraphQLError | None:
         return limit_error(
             "QUERY_TOO_DEEP",
             f"The operation nests fields {found.depth} deep; the limit is {limits.max_depth}.",
+            f"연산의 필드가 {found.depth}단계 깊이로 중첩되어 있습니다. 한도는 {limits.max_depth}단계입니다.",
             limit=limits.max_depth,
             actual=found.depth,
         )
@@ -282,6 +284,7 @@ def check(found: Measure, limits: Limits) -> GraphQLError | None:
         return limit_error(
             "TOO_MANY_ALIASES",
             f"The operation uses {found.aliases} aliases; the limit is {limits.max_aliases}.",
+            f"연산이 별칭(alias)을 {found.aliases}개 씁니다. 한도는 {limits.max_aliases}개입니다.",
             limit=limits.max_aliases,
             actual=found.aliases,
         )
@@ -290,6 +293,8 @@ def check(found: Measure, limits: Limits) -> GraphQLError | None:
             "QUERY_TOO_COSTLY",
             f"The operation could return {found.cost} objects; the limit is {limits.max_cost}."
             " Ask for smaller pages (`first`) or fewer nested lists, and follow the cursors.",
+            f"연산이 객체를 최대 {found.cost}개 돌려줄 수 있습니다. 한도는 {limits.max_cost}개입니다."
+            " 더 작은 페이지(`first`)나 더 적은 중첩 목록을 요청하고, 커서를 따라가십시오.",
             limit=limits.max_cost,
             actual=found.cost,
         )
@@ -303,6 +308,7 @@ def tokens_error(source: str, limit: int) -> GraphQLError | None:
         return limit_error(
             "TOO_MANY_TOKENS",
             f"The document has {'' if whole else 'at least '}{tokens} tokens; the limit is {limit}.",
+            f"문서의 토큰이 {tokens}개{'' if whole else ' 이상'}입니다. 한도는 {limit}개입니다.",
             limit=limit,
             actual=tokens,
         )
@@ -316,9 +322,10 @@ class NoIntrospection(ValidationRule):
         """Report an introspection root field once, and skip what it selects."""
         if node.name.value in ("__schema", "__type"):
             self.report_error(
-                GraphQLError(
+                LocalizedError(
                     "Introspection is disabled on this gateway; the schema (SDL) is in the"
                     " partner documentation.",
+                    "이 게이트웨이에서는 인트로스펙션을 쓸 수 없습니다. 스키마(SDL)는 파트너 문서에 있습니다.",
                     node,
                     extensions={"code": "INTROSPECTION_DISABLED"},
                 )
@@ -420,8 +427,10 @@ def clearer(error: GraphQLError) -> GraphQLError:
     fragments spread within fragments some two hundred deep."""
     if error.message != "Validation aborted.":
         return error
-    return GraphQLError(
+    return LocalizedError(
         "The document is too repetitive or too deeply nested to validate: ask for each field once,"
         " and nest fragments in fragments no more than a few levels.",
+        "문서가 너무 반복되거나 너무 깊이 중첩되어 검증할 수 없습니다. 필드마다 한 번씩만 요청하고,"
+        " 프래그먼트 안의 프래그먼트는 몇 단계까지만 중첩하십시오.",
         extensions={"code": "GRAPHQL_VALIDATION_FAILED"},
     )

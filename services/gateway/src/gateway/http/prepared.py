@@ -171,12 +171,16 @@ class PreparedOperations:
         return prepared
 
 
-def unnamed_choice(document: DocumentNode | None, operation_name: str | None) -> str | None:
+def unnamed_choice(document: DocumentNode | None, operation_name: str | None) -> tuple[str, str] | None:
     """Why a request cannot run, by the GraphQL spec's GetOperation: several operations and no
-    `operationName` to choose one (over HTTP and on a socket alike); None when it can."""
+    `operationName` to choose one (over HTTP and on a socket alike), in English and Korean; None
+    when it can."""
     if document is None or operation_name is not None:
         return None
     count = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
     if count < 2:
         return None
-    return f"The document has {count} operations; send `operationName` to choose the one to run."
+    return (
+        f"The document has {count} operations; send `operationName` to choose the one to run.",
+        f"문서에 연산이 {count}개 있습니다. 실행할 연산을 `operationName`으로 골라 보내십시오.",
+    )

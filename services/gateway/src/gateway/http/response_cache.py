@@ -21,13 +21,19 @@ DETERMINISTIC = frozenset({"FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND"})
 
 @dataclass(frozen=True)
 class Cached:
-    """A whole answer: its body without `extensions`, and what the access log notes of it."""
+    """A whole answer: its body without `extensions`, and what the access log notes of it.
+
+    An answer with errors has a second body with their messages in Korean (`body_ko`, for a
+    request that prefers Korean; `korean_whole` when every message is), see `gateway.http.languages`.
+    """
 
     body: bytes
     operation: str | None
     operation_type: str | None
     cost: int | None
     error_codes: tuple[str, ...]
+    body_ko: bytes | None = None
+    korean_whole: bool = False
 
 
 class Building:

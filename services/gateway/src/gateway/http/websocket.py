@@ -114,7 +114,7 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         name = payload.get("operationName")
         choice = unnamed_choice(document, name if isinstance(name, str) else None)
         if choice is not None:
-            return GraphQLError(choice, extensions={"code": "BAD_REQUEST"})
+            return GraphQLError(choice[0], extensions={"code": "BAD_REQUEST"})
         found = measure(
             schema._schema,
             document,

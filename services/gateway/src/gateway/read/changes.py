@@ -8,7 +8,6 @@ from enum import Enum
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.types import Info
 
 from gateway import store
@@ -25,9 +24,13 @@ from gateway.read.common import (
     CURSOR,
     EDGES,
     FIRMS,
+    NOT_A_CURSOR,
+    NOT_A_CURSOR_KO,
     PAGE_EDGES,
+    LocalizedError,
     PageInfo,
     bad_input,
+    forbidden,
 )
 from gateway.read.common import brn as valid_brn
 from gateway.read.context import Context, Row, load_one
@@ -179,13 +182,14 @@ def feed_types(partner: Partner | None, types: list[ChangeEntityType] | None) ->
     if types is None:
         return [t for t in ChangeEntityType if CHANGE_SCOPES[t] in scopes]
     if not types:
-        raise bad_input("`types` must name at least one type; omit it for every type the key may read.")
+        raise bad_input(
+            "`types` must name at least one type; omit it for every type the key may read.",
+            "`types`에는 타입을 하나 이상 적어야 합니다. 키가 읽을 수 있는 모든 타입을 원하면 빼십시오.",
+        )
     for t in types:
         scope = CHANGE_SCOPES[t]
         if scope not in scopes:
-            raise GraphQLError(
-                f"This key lacks the {scope} scope.", extensions={"code": "FORBIDDEN", "scope": scope}
-            )
+            raise forbidden(scope)
     return list(dict.fromkeys(types))
 
 
@@ -193,7 +197,7 @@ def seq_after(after: str | None) -> int:
     """The seq inside a change feed's cursor; 0 for the first page."""
     if after is None:
         return 0
-    error = bad_input("`after` is not a cursor from this API.")
+    error = bad_input(NOT_A_CURSOR, NOT_A_CURSOR_KO)
     try:
         (value,) = decode_cursor(after, arity=1)
     except Invalid as exc:
@@ -236,8 +240,9 @@ async def _news(
     """Each entity of a type as it stands after each change the hub reports, in change order."""
     c = info.context
     if c.changes is None:
-        raise GraphQLError(
+        raise LocalizedError(
             "Subscriptions are served over the WebSocket of /graphql (graphql-transport-ws).",
+            "구독(subscription)은 /graphql의 WebSocket(graphql-transport-ws)으로 제공합니다.",
             extensions={"code": "BAD_REQUEST"},
         )
     entity = CHANGED[entity_type][0]
@@ -266,14 +271,19 @@ async def _still_admitted(c: Context) -> None:
         return
     gate = state_of(c.request.app).gate
     if await gate.keys.authenticate(c.pool, c.api_key) is None:
-        raise GraphQLError(
-            "The API key is not valid or has been revoked.", extensions={"code": "UNAUTHENTICATED"}
+        raise LocalizedError(
+            "The API key is not valid or has been revoked.",
+            "API 키가 올바르지 않거나 폐기되었습니다.",
+            extensions={"code": "UNAUTHENTICATED"},
         )
 
 
 def _codes(codes: list[str] | None) -> set[str] | None:
     if codes is not None and not codes:
-        raise bad_input("`codes` must name at least one technology; omit it for every technology.")
+        raise bad_input(
+            "`codes` must name at least one technology; omit it for every technology.",
+            "`codes`에는 기술을 하나 이상 적어야 합니다. 모든 기술을 원하면 빼십시오.",
+        )
     return set(codes) if codes is not None else None
 
 

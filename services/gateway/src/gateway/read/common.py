@@ -26,6 +26,23 @@ from mpe_kit.pagination import decode_cursor, decode_text_cursor, encode_cursor
 __all__ = ["WON", "WON_MAX", "Won", "parse_won", "serialize_won"]
 
 
+class LocalizedError(GraphQLError):
+    """A GraphQL error whose message is written in Korean too (`ko`), for a request that prefers Korean.
+
+    Its `message` stays English; the answer's errors are rendered in the language the request's
+    `Accept-Language` prefers (`gateway.http.languages`).
+    """
+
+    def __init__(self, message: str, ko: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(message, *args, **kwargs)
+        self.ko = ko
+
+
+def forbidden_ko(scope: str) -> str:
+    """The Korean of a FORBIDDEN error for a key without `scope`."""
+    return f"이 키에는 {scope} 범위(scope)가 없습니다."
+
+
 def _holds(partner: Any, scope: str) -> bool:
     return partner is not None and scope in partner.scopes
 
@@ -50,8 +67,13 @@ def lacks(partner: Any, scope: str) -> GraphQLError | None:
     """FORBIDDEN, as a guarded field answers it, when the key lacks `scope`; else None."""
     if _holds(partner, scope):
         return None
+    return forbidden(scope)
+
+
+def forbidden(scope: str) -> GraphQLError:
+    """FORBIDDEN, in English and Korean, for a key without `scope`."""
     message, extensions = _forbidden(scope)
-    return GraphQLError(message, extensions=extensions)
+    return LocalizedError(message, forbidden_ko(scope), extensions=extensions)
 
 
 def guarded(scope: str) -> list[FieldExtension]:
@@ -151,9 +173,9 @@ class PageInfo:
     )
 
 
-def bad_input(message: str) -> GraphQLError:
-    """An error the client can act on."""
-    return GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+def bad_input(message: str, ko: str) -> GraphQLError:
+    """An error the client can act on, in English and Korean."""
+    return LocalizedError(message, ko, extensions={"code": "BAD_USER_INPUT"})
 
 
 def brn(value: str) -> str:
@@ -161,17 +183,27 @@ def brn(value: str) -> str:
     try:
         return brn_rule.normalize(value.strip())
     except brn_rule.InvalidBrn as exc:
-        reason = "its check digit does not match" if exc.problem == "check_digit" else brn_rule.FORMAT_MESSAGE
-    raise bad_input(f"`brn` {value!r} is not valid: {reason}.")
+        check_digit = exc.problem == "check_digit"
+    reason = "its check digit does not match" if check_digit else brn_rule.FORMAT_MESSAGE
+    reason_ko = "검증 번호가 맞지 않습니다" if check_digit else brn_rule.FORMAT_MESSAGE_KO
+    raise bad_input(
+        f"`brn` {value!r} is not valid: {reason}.", f"`brn` {value!r}이(가) 올바르지 않습니다: {reason_ko}."
+    )
 
 
 def partner_country(value: str) -> str:
     """A foreign partner's country: an ISO 3166-1 alpha-2 code other than KR, in upper case."""
     code = value.strip().upper()
     if len(code) != 2 or not code.isascii() or pycountry.countries.get(alpha_2=code) is None:
-        raise bad_input(f"`partnerCountry` {value!r} is not an ISO 3166-1 alpha-2 country code, such as DE.")
+        raise bad_input(
+            f"`partnerCountry` {value!r} is not an ISO 3166-1 alpha-2 country code, such as DE.",
+            f"`partnerCountry` {value!r}은(는) DE와 같은 ISO 3166-1 alpha-2 국가 코드가 아닙니다.",
+        )
     if code == "KR":
-        raise bad_input("`partnerCountry` names a foreign partner's country; KR is Korea itself.")
+        raise bad_input(
+            "`partnerCountry` names a foreign partner's country; KR is Korea itself.",
+            "`partnerCountry`는 해외 협력 기관의 국가입니다. KR은 한국 자체입니다.",
+        )
     return code
 
 
@@ -181,22 +213,35 @@ _MONTH = re.compile(r"([0-9]{4})-(0[1-9]|1[0-2])")
 def paid_month(value: str) -> str:
     """A month of payments, as YYYY-MM."""
     if not _MONTH.fullmatch(value):
-        raise bad_input(f"`paidMonth` must be a month as YYYY-MM, such as 2024-06; got {value!r}.")
+        raise bad_input(
+            f"`paidMonth` must be a month as YYYY-MM, such as 2024-06; got {value!r}.",
+            f"`paidMonth`는 2024-06처럼 YYYY-MM 형식의 월이어야 합니다. 받은 값: {value!r}.",
+        )
     return value
 
 
 def page_size(first: int, cap: int) -> int:
     """`first`, checked against the page cap."""
     if not 1 <= first <= cap:
-        raise bad_input(f"`first` must be between 1 and {cap}; got {first}.")
+        raise bad_input(
+            f"`first` must be between 1 and {cap}; got {first}.",
+            f"`first`는 1에서 {cap} 사이여야 합니다. 받은 값: {first}.",
+        )
     return first
 
 
 def fiscal_year(year: int) -> int:
     """A fiscal year, checked to be a year."""
     if not 1 <= year <= 9999:
-        raise bad_input(f"`fiscalYear` must be between 1 and 9999; got {year}.")
+        raise bad_input(
+            f"`fiscalYear` must be between 1 and 9999; got {year}.",
+            f"`fiscalYear`는 1에서 9999 사이여야 합니다. 받은 값: {year}.",
+        )
     return year
+
+
+NOT_A_CURSOR = "`after` is not a cursor from this API."
+NOT_A_CURSOR_KO = "`after`는 이 API가 준 커서가 아닙니다."
 
 
 def after_day_id(after: str | None) -> tuple[date, uuid.UUID] | None:
@@ -207,7 +252,7 @@ def after_day_id(after: str | None) -> tuple[date, uuid.UUID] | None:
         day, rid = decode_cursor(after, arity=2)
         return date.fromisoformat(day), uuid.UUID(rid)
     except (Invalid, TypeError, ValueError) as exc:
-        raise bad_input("`after` is not a cursor from this API.") from exc
+        raise bad_input(NOT_A_CURSOR, NOT_A_CURSOR_KO) from exc
 
 
 def day_id_cursor(day: date, rid: uuid.UUID) -> str:
@@ -220,4 +265,4 @@ def after_key(after: str | None) -> str | None:
     try:
         return decode_text_cursor(after)
     except Invalid as exc:
-        raise bad_input("`after` is not a cursor from this API.") from exc
+        raise bad_input(NOT_A_CURSOR, NOT_A_CURSOR_KO) from exc

@@ -451,7 +451,10 @@ class Query:
         size = page_size(first, info.context.max_page)
         position = seq_after(after)
         if since.tzinfo is None:
-            raise bad_input("`since` needs its UTC offset, such as 2024-01-01T00:00:00+09:00.")
+            raise bad_input(
+                "`since` needs its UTC offset, such as 2024-01-01T00:00:00+09:00.",
+                "`since`에는 2024-01-01T00:00:00+09:00처럼 UTC 오프셋이 있어야 합니다.",
+            )
         rows: list[asyncpg.Record] = []
         if wanted:
             async with info.context.pool.acquire() as conn:
