@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import pytest
+from fastapi.exceptions import RequestValidationError
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -24,6 +25,7 @@ from starlette.types import Message, Scope
 
 from mpe_kit.bodylimit import RequestLimits
 from mpe_kit.korean import Refusal, field_message, prefers_korean
+from mpe_kit.problems import _field_errors
 from mpe_kit.text import NO_NUL
 from mpe_kit.types import Day, ProgramDay
 
@@ -248,4 +250,14 @@ def test_a_day_bound_reads_as_before_or_after_and_nul_is_named() -> None:
         "since": "2000-01-01 또는 그 뒤여야 합니다",
         "until": "2100-12-31 또는 그 앞이어야 합니다",
         "text": "NUL 문자를 담을 수 없습니다",
+    }
+
+
+def test_a_day_bound_reads_as_a_day_in_english_too() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Bounded.model_validate({"since": "1999-12-31", "until": "2101-01-01", "text": "ab"})
+    errors = {e["field"]: e["message"] for e in _field_errors(RequestValidationError(caught.value.errors()))}
+    assert errors == {
+        "since": "Input should be greater than or equal to 2000-01-01",
+        "until": "Input should be less than or equal to 2100-12-31",
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -159,6 +160,15 @@ def _without_union_tags(loc: Sequence[Any], body: Any) -> list[Any]:
     return out
 
 
+# pydantic writes a bound that is a day as its repr ("datetime.date(2000, 1, 1)"); people read
+# 2000-01-01, as the Korean says it.
+_DAY_REPR = re.compile(r"datetime\.date\((\d{1,4}), (\d{1,2}), (\d{1,2})\)")
+
+
+def _readable(message: str) -> str:
+    return _DAY_REPR.sub(lambda m: f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}", message)
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
@@ -169,7 +179,11 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             ko = f"본문이 올바른 JSON(UTF-8)이 아닙니다(문자 위치 {loc[1]})."
             out.append({"field": "body", "message": message, "message_ko": ko, "type": "json_invalid"})
             continue
-        error = {"field": ".".join(loc), "message": err.get("msg", ""), "type": err.get("type", "")}
+        error = {
+            "field": ".".join(loc),
+            "message": _readable(err.get("msg", "")),
+            "type": err.get("type", ""),
+        }
         words = korean_words.field_message(err)
         if words is not None:
             error["message_ko"] = words
