@@ -96,32 +96,28 @@ class DatabaseFailover:
                 path=scope["path"],
                 error=f"{type(exc).__name__}: {exc}",
             )
-            await send_problem(
+            await _unavailable(
                 send,
-                503,
+                scope,
                 "The database rolled this request back because it conflicted with another one"
                 " (a deadlock); nothing of it was written. Repeat it.",
-                scope["path"],
-                scope=scope,
-                ko="이 요청이 다른 요청과 충돌(교착 상태)하여 데이터베이스가 되돌렸습니다. 아무것도"
+                "이 요청이 다른 요청과 충돌(교착 상태)하여 데이터베이스가 되돌렸습니다. 아무것도"
                 " 기록되지 않았으니 다시 보내십시오.",
-                headers=[(b"retry-after", str(CONFLICT_RETRY_AFTER_S).encode())],
+                CONFLICT_RETRY_AFTER_S,
             )
             return
         except asyncpg.QueryCanceledError as exc:
             if started or not statement_timed_out(exc):
                 raise
             log.warning("stopped by the statement timeout", method=method, path=scope["path"])
-            await send_problem(
+            await _unavailable(
                 send,
-                503,
+                scope,
                 "The database did not answer within its time limit; nothing of this request was"
                 " written. Retry it later.",
-                scope["path"],
-                scope=scope,
-                ko="데이터베이스가 제한 시간 안에 응답하지 않았습니다. 이 요청은 아무것도 기록하지"
+                "데이터베이스가 제한 시간 안에 응답하지 않았습니다. 이 요청은 아무것도 기록하지"
                 " 않았으니 나중에 다시 보내십시오.",
-                headers=[(b"retry-after", str(RETRY_AFTER_S).encode())],
+                RETRY_AFTER_S,
             )
             return
         except Exception as exc:
@@ -137,15 +133,26 @@ class DatabaseFailover:
                 if started or not is_connection_lost(exc):
                     raise
                 await _lost(scope, exc, retrying=False)
-        await send_problem(
+        await _unavailable(
             send,
-            503,
+            scope,
             "The database connection was lost before the request completed; retry it shortly.",
-            scope["path"],
-            scope=scope,
-            ko="요청을 마치기 전에 데이터베이스 연결이 끊겼습니다. 잠시 뒤에 다시 보내십시오.",
-            headers=[(b"retry-after", str(RETRY_AFTER_S).encode())],
+            "요청을 마치기 전에 데이터베이스 연결이 끊겼습니다. 잠시 뒤에 다시 보내십시오.",
+            RETRY_AFTER_S,
         )
+
+
+async def _unavailable(send: Send, scope: Scope, english: str, korean: str, retry_after_s: int) -> None:
+    """503 problem+json with Retry-After: the request did nothing, and may be sent again."""
+    await send_problem(
+        send,
+        503,
+        english,
+        scope["path"],
+        scope=scope,
+        ko=korean,
+        headers=[(b"retry-after", str(retry_after_s).encode())],
+    )
 
 
 async def _lost(scope: Scope, exc: Exception, *, retrying: bool) -> None:
