@@ -196,3 +196,26 @@ async def test_the_target_met_needs_nothing_more(
         {"year": 2024, "designated": 201, "cumulative": 201},
         {"year": 2025, "designated": 0, "cumulative": 201},
     ]
+
+
+@pytest.mark.usefixtures("progress_seeded")
+@pytest.mark.parametrize("as_of", ["1999-12-31", "2101-01-01", "9999-12-31"])
+async def test_a_day_outside_the_program_is_refused(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient], as_of: str
+) -> None:
+    # 9999-12-31 used to list every year up to 9999 (8,000 rows of byYear), counted 30 by the cost limit.
+    client = gateway((await new_key(conn, "firms:read")).secret)
+    body = await gql(client, PATH, asOf=as_of)
+    assert body["data"] == {"designationProgress": None}
+    [error] = body["errors"]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+    assert error["message"] == f"`asOf` must be a day from 2000-01-01 to 2100-12-31; got {as_of}."
+
+
+@pytest.mark.usefixtures("progress_seeded")
+async def test_the_last_day_of_the_program_lists_its_years(
+    conn: db.Conn, gateway: Callable[..., httpx.AsyncClient]
+) -> None:
+    client = gateway((await new_key(conn, "firms:read")).secret)
+    data = (await gql(client, PATH, asOf="2100-12-31"))["data"]["designationProgress"]
+    assert [y["year"] for y in data["byYear"]] == list(range(2021, 2101))

@@ -230,6 +230,20 @@ def page_size(first: int, cap: int) -> int:
     return first
 
 
+# The program's days, as the staff APIs take them (`mpe_kit.types.ProgramDay`).
+FIRST_PROGRAM_DAY, LAST_PROGRAM_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def program_day(name: str, day: date) -> date:
+    """A day of the program, 2000-01-01 to 2100-12-31: a count by year runs to its year."""
+    if not FIRST_PROGRAM_DAY <= day <= LAST_PROGRAM_DAY:
+        raise bad_input(
+            f"`{name}` must be a day from {FIRST_PROGRAM_DAY} to {LAST_PROGRAM_DAY}; got {day}.",
+            f"`{name}`는 {FIRST_PROGRAM_DAY}에서 {LAST_PROGRAM_DAY} 사이의 날짜여야 합니다. 받은 값: {day}.",
+        )
+    return day
+
+
 def fiscal_year(year: int) -> int:
     """A fiscal year, checked to be a year."""
     if not 1 <= year <= 9999:

@@ -72,6 +72,7 @@ from gateway.read.common import (
     lacks,
     page_size,
     partner_country,
+    program_day,
 )
 from gateway.read.common import brn as valid_brn
 from gateway.read.common import fiscal_year as valid_fiscal_year
@@ -264,11 +265,14 @@ class Query:
         as_of: Annotated[
             date | None,
             strawberry.argument(
-                description="The day to count on, as YYYY-MM-DD; omitted, today in Korea (KST)."
+                description=(
+                    "The day to count on, as YYYY-MM-DD, from 2000-01-01 to 2100-12-31 (the program's"
+                    " days, as the staff APIs take them); omitted, today in Korea (KST)."
+                )
             ),
         ] = None,
     ) -> DesignationProgress | None:
-        day = as_of or datetime.now(SEOUL).date()
+        day = program_day("asOf", as_of) if as_of is not None else datetime.now(SEOUL).date()
         async with info.context.pool.acquire() as conn:
             p = await store.firms.designation_progress(conn, day)
         return DesignationProgress(
