@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.state import state_of
 from mpe_kit import db
 
-from .conftest import new_key
+from .conftest import Running, hub_caught_up, new_key
 
 pytestmark = pytest.mark.usefixtures("seeded")
 
@@ -109,13 +110,19 @@ async def test_a_refused_request_is_answered_in_korean(client: httpx.AsyncClient
     assert r.json()["errors"][0]["message"] == "본문이 올바른 JSON이 아닙니다."
 
 
-async def test_the_cache_answers_each_language_in_its_own(client: httpx.AsyncClient) -> None:
+async def test_the_cache_answers_each_language_in_its_own(
+    client: httpx.AsyncClient, gateway_app: Running, conn: db.Conn
+) -> None:
     # BAD_USER_INPUT depends on the request alone, so the cache keeps it: the second, third and
-    # fourth answers come from it (or from the first, shared), each in the language it asks.
+    # fourth answers come from it, each in the language it asks.
+    await hub_caught_up(gateway_app.app, conn)
+    responses = state_of(gateway_app.app).graphql.responses
+    hits = responses.hits
     body = {"query": "{ technologies(first: 0) { totalCount } }"}
     answers = [
         await client.post("/graphql", json=body, headers=headers) for headers in ({}, KOREAN, {}, KOREAN)
     ]
+    assert responses.hits - hits == 3
     messages = [r.json()["errors"][0]["message"] for r in answers]
     assert messages[0] == messages[2] == "`first` must be between 1 and 100; got 0."
     assert messages[1] == messages[3] == "`first`는 1에서 100 사이여야 합니다. 받은 값: 0."

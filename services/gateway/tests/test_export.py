@@ -604,3 +604,29 @@ async def test_memory_does_not_grow_with_the_number_of_rows(gateway_app: Running
     print(f"peak memory above baseline: 5,000 rows {peaks[5_000]:,} B; 50,000 rows {peaks[50_000]:,} B")
     assert peaks[50_000] < 1.5 * peaks[5_000]
     assert peaks[50_000] < 8 * 1024 * 1024
+
+
+async def test_an_export_that_matches_nothing_is_whole_and_counted_ok(
+    filled: None, gateway_db: str, conn: db.Conn
+) -> None:
+    # Its rows end while the first chunk is read, before the status line: found by a review, it
+    # was counted `client_disconnected`.
+    settings = GatewaySettings(database_url=gateway_db, log_json=False, kafka_bootstrap="127.0.0.1:1")
+    key = await new_key(conn, *SCOPES)
+    app = create_app(settings, with_workers=False)
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app),
+            base_url="http://gateway",
+            headers={"X-API-Key": key.secret},
+        ) as client,
+    ):
+        r = await client.get("/export/technologies.ndjson?industry=NONE")
+        assert r.status_code == 200
+        assert r.content == b""
+        metrics = await ops.scrape(app)
+    assert (
+        'mpe_gateway_requests_total{agency="KIAT",operation="technologies",operation_type="export",'
+        'outcome="ok"} 1.0'
+    ) in metrics

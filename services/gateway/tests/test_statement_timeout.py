@@ -11,19 +11,32 @@ tried again.
 from __future__ import annotations
 
 import asyncio
+import time
+import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from asgi_lifespan import LifespanManager
+from structlog.testing import capture_logs
 
 from gateway import store
 from gateway.app import create_app
 from gateway.http.endpoint import BUSY_RETRY_S
+from gateway.projector.parts import projector_parts
 from gateway.settings import GatewaySettings
+from gateway.store.changes import SWITCH_LOCK
+from mpe_devstack.kafka import KafkaCluster
+from mpe_events.envelope import Envelope
+from mpe_events.registry import INDUSTRY_CREATED
+from mpe_events.topics import CATALOG_INDUSTRY, dlq_spec
 from mpe_kit import db, inbox
+from mpe_kit.consumer import ConsumerRunner
+from mpe_kit.kafka import ensure_topics
+from mpe_kit.status import RuntimeStatus
 from mpe_kit.transient import RETRY_AFTER_S
 
 from .conftest import new_key
@@ -112,6 +125,33 @@ async def test_a_read_held_past_the_limit_is_stopped_and_answered_query_timeout(
     assert body["data"]["technologies"]["totalCount"] == 25
 
 
+async def test_identical_requests_under_the_lock_share_one_timeout(
+    client: httpx.AsyncClient, gateway_db: str, conn: db.Conn
+) -> None:
+    # Found by a review: each waiting copy used to run again after the first's timeout, so three
+    # copies took one limit each, in turn. Now the copies waiting get the first one's answer.
+    holder = await _locked(gateway_db, "technologies")
+    try:
+        with capture_logs() as logs:
+            async with asyncio.timeout(20):
+                answers = await asyncio.gather(
+                    *(client.post("/graphql", json={"query": QUERY}) for _ in range(3))
+                )
+    finally:
+        await holder.execute("rollback")
+        await holder.close()
+    for r in answers:
+        assert [e["extensions"]["code"] for e in r.json()["errors"]] == ["QUERY_TIMEOUT"], r.text
+    answered_by = [e["answered_by"] for e in logs if e["event"] == "graphql request"]
+    ran = [by for by in answered_by if by != "shared"]
+    assert len(answered_by) == 3, answered_by
+    assert len(ran) == 1, answered_by
+    assert ran[0] in ("compiled", "strawberry"), answered_by
+    # Not kept: the next request, once the lock is gone, is answered.
+    r = await client.post("/graphql", json={"query": QUERY})
+    assert "errors" not in r.json(), r.text
+
+
 async def test_a_database_too_slow_before_the_operation_is_a_503_to_retry(
     client: httpx.AsyncClient, gateway_db: str
 ) -> None:
@@ -195,3 +235,63 @@ async def test_an_export_held_before_its_first_line_is_a_503_to_retry(
     r = await client.get("/export/technologies.ndjson")
     assert r.status_code == 200, r.text
     assert len(r.text.splitlines()) == 25
+
+
+async def test_the_projector_waits_out_a_switch_past_the_limit_and_loses_nothing(
+    gateway_db: str, kafka: KafkaCluster, topic_prefix: str
+) -> None:
+    # The batch's first statement waits for SWITCH_LOCK under the connection's limit (a rebuild's
+    # switch holds it): stopped there, the batch is retried, never dead-lettered, and the consumer
+    # does not restart.
+    topic = f"{topic_prefix}{CATALOG_INDUSTRY.name}"
+    await ensure_topics(
+        kafka.bootstrap, [CATALOG_INDUSTRY, dlq_spec(CATALOG_INDUSTRY.name)], prefix=topic_prefix
+    )
+    env = Envelope(
+        id=uuid.uuid4(),
+        source="/mpe/catalog",
+        type=INDUSTRY_CREATED.type,
+        subject="LOCKED",
+        time=datetime.now(UTC),
+        data={"code": "LOCKED", "name_en": "Locked", "name_ko": "잠김", "version": 1},
+    )
+    holder: asyncpg.Connection = await asyncpg.connect(gateway_db)
+    await holder.execute("select pg_advisory_lock($1)", SWITCH_LOCK)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, key=b"one", value=env.value(), headers=env.headers())
+    finally:
+        await producer.stop()
+    pool = await db.create_pool(gateway_db, server_settings={"statement_timeout": "200"})
+    runner = ConsumerRunner(
+        name=f"gateway-projector-{uuid.uuid4().hex[:8]}",
+        pool=pool,
+        bootstrap=kafka.bootstrap,
+        status=RuntimeStatus(),
+        topic_prefix=topic_prefix,
+        **projector_parts(),
+    )
+    stop = asyncio.Event()
+    with capture_logs() as logs:
+        task = asyncio.create_task(runner.run(stop))
+        try:
+            deadline = time.monotonic() + 30
+            # Held until the batch has been stopped by the limit at least twice.
+            while sum(e["event"].startswith("database unavailable") for e in logs) < 2:
+                assert time.monotonic() < deadline, logs
+                await asyncio.sleep(0.05)
+            assert runner.applied._value.get() == 0
+            await holder.execute("select pg_advisory_unlock($1)", SWITCH_LOCK)
+            while runner.applied._value.get() < 1:
+                assert time.monotonic() < deadline, logs
+                await asyncio.sleep(0.05)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 20)
+            await holder.close()
+    async with pool.acquire() as c:
+        assert await c.fetchval("select name_ko from industries where code = 'LOCKED'") == "잠김"
+    await pool.close()
+    assert runner.dead._value.get() == 0
+    assert not [e for e in logs if e["event"] == "consumer failed; restarting"]

@@ -57,6 +57,10 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     # same lock again while the batch's transaction still holds what earlier events took; rolled
     # back whole, the batch lets the other side finish, then applies.
     *ROLLED_BACK_FOR_ANOTHER,
+    # A statement stopped by a `statement_timeout` (or an operator's cancel): the database was
+    # slow or something held a lock; not the events' fault, so the batch is retried, never
+    # dead-lettered, and the consumer does not restart.
+    asyncpg.QueryCanceledError,
 )
 
 

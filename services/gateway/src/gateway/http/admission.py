@@ -84,7 +84,9 @@ async def admit(request: Request, secret: str | None) -> Partner:
 class RequestError(Exception):
     """A request the gateway cannot run: HTTP 400 with a GraphQL error body, its message in `ko` too."""
 
-    def __init__(self, message: str, code: str, status: int = 400, *, ko: str, **extensions: Any) -> None:
+    def __init__(
+        self, message: str, code: str, status: int = 400, *, ko: str | None, **extensions: Any
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.status = status
@@ -202,10 +204,8 @@ def persisted(known_queries: LRU, req: GraphQLRequest) -> tuple[str, str | None]
         known: str | None = known_queries.get(digest)
         if known is None:
             # As the APQ protocol has it: 200, and the client sends the text with the hash once.
-            # The message is the protocol's word, which clients match: the same in every language.
-            raise RequestError(
-                "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", status=200, ko="PersistedQueryNotFound"
-            )
+            # The message is the protocol's word, which clients match: English in every language.
+            raise RequestError("PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND", status=200, ko=None)
         return known, None
     if hashlib.sha256(req.query.encode()).hexdigest() != digest:
         raise RequestError(

@@ -30,7 +30,14 @@ from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway import store
-from gateway.http.access import BUSY, CLIENT_CLOSED_REQUEST, GRAPHQL_PATH, request_record, timed_out
+from gateway.http.access import (
+    BUSY,
+    CLIENT_CLOSED_REQUEST,
+    GRAPHQL_PATH,
+    QUERY_TIMEOUT,
+    request_record,
+    timed_out,
+)
 from gateway.http.admission import (
     JSON,
     RequestError,
@@ -273,6 +280,10 @@ async def graphql_http(request: Request) -> Response:
                 _note(request, answer, "strawberry", outcome.reason)
             if key is not None and cacheable(prepared, answer.error_codes):
                 state.responses.put(watermark, key, answer)
+                shared = answer
+            elif answer.error_codes and set(answer.error_codes) == {QUERY_TIMEOUT}:
+                # Identical requests waiting for this one would meet the same limit, one after
+                # the other: they get its answer now. Not cached: the next one may get through.
                 shared = answer
         finally:
             if building is not None:

@@ -224,13 +224,29 @@ def _give_back(request: Request, partner: Partner) -> None:
         del state.exports_by_key[partner.key_id]
 
 
-async def _after(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncGenerator[bytes, None]:
-    """`first`, then what `rest` yields; closing this closes `rest`."""
+async def _abandon(
+    request: Request, partner: Partner, lines: AsyncGenerator[bytes, None], conn: Conn
+) -> None:
+    """Give back what an export that never started holds: its cursor, connection, slot and count."""
+    try:
+        await lines.aclose()
+    finally:
+        try:
+            await request.app.state.pool.release(conn)
+        finally:
+            _give_back(request, partner)
+
+
+async def _after(
+    first: bytes, rest: AsyncGenerator[bytes, None], transfer: Transfer
+) -> AsyncGenerator[bytes, None]:
+    """`first`, then what `rest` yields, then the transfer is whole; closing this closes `rest`."""
     try:
         if first:
             yield first
         async for chunk in rest:
             yield chunk
+        transfer.outcome = "ok"
     finally:
         await rest.aclose()
 
@@ -253,7 +269,6 @@ async def _lines(
             chunk, size = [], 0
     if chunk:
         yield b"".join(chunk)
-    transfer.outcome = "ok"
 
 
 async def export(request: Request, filename: str) -> Response:
@@ -314,9 +329,8 @@ async def export(request: Request, filename: str) -> Response:
         # statement timeout, a refused filter) is an error answer, not a truncated file.
         first = await anext(lines, b"")
     except BaseException as exc:
-        await lines.aclose()
-        await pool.release(conn)
-        _give_back(request, partner)
+        # Shielded, as `ExportResponse.close`: a cancelled request still gives all of it back.
+        await asyncio.shield(_abandon(request, partner, lines, conn))
         if statement_timed_out(exc):
             # Answered 503 by the kit's DatabaseFailover; counted and logged here, as every export.
             transfer.status, transfer.outcome = 503, "timed_out"
@@ -328,7 +342,7 @@ async def export(request: Request, filename: str) -> Response:
         **_freshness_headers(freshness),
     }
     return ExportResponse(
-        lines=_after(first, lines),
+        lines=_after(first, lines, transfer),
         conn=conn,
         snapshot=snapshot,
         request=request,

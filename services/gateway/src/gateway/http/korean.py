@@ -349,7 +349,15 @@ _CONVERT: dict[str, Callable[[str], str | None]] = {
 }
 
 
+# Longer messages are left in English: they carry a client's value of that size (an enum value of
+# 170 KB in a variable took 0.1 s of the templates' matching), and no message of graphql-core's own
+# comes near it (a field conflict's reason is cut at 1,000 characters).
+MAX_CHARS = 4000
+
+
 def graphql_message_ko(message: str) -> str | None:
     """Korean for a message graphql-core or strawberry wrote (parse, validation, coercion of variables
-    and literals, execution), or None when it is not one this module knows."""
+    and literals, execution), or None when it is not one this module knows or it is over MAX_CHARS."""
+    if len(message) > MAX_CHARS:
+        return None
     return _translate(_MESSAGES, message)

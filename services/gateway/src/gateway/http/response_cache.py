@@ -103,7 +103,8 @@ class ResponseCache:
 
     def put(self, watermark: int, key: Hashable, value: Cached) -> None:
         # An answer built before the watermark moved may mix states: never keep it.
-        if watermark == self.watermark and len(value.body) <= self.max_entry_bytes:
+        size = len(value.body) + len(value.body_ko or b"")
+        if watermark == self.watermark and size <= self.max_entry_bytes:
             self._lru.put(key, value)
 
     def building(self, watermark: int, key: Hashable) -> tuple[Building, bool]:

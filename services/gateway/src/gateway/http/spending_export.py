@@ -25,6 +25,7 @@ from gateway.http.export_formats import BOM, spreadsheet_safe, unknown_parameter
 from gateway.read.budget.model import BUDGET_READ, ProgramKind, ProjectKind
 from gateway.read.budget.spending import SpendingDimension, asked
 from gateway.read.firms.model import FIRMS_READ, FirmSize
+from mpe_kit.db import statement_timed_out
 from mpe_kit.errors import Problem
 
 PATH = "/export/spending.csv"
@@ -170,12 +171,19 @@ async def export_spending(request: Request) -> Response:
         try:
             rollup = asked(dimensions, filters)
         except GraphQLError as exc:
-            raise _invalid(exc.message, None) from None  # the rollup's GraphQL words: English only
+            # The rollup's refusals, as GraphQL words them, with their Korean (`LocalizedError`).
+            raise _invalid(exc.message, getattr(exc, "ko", None)) from None
         async with request.app.state.pool.acquire() as conn:
             rows = await store.spending.spending(conn, rollup)
     except Problem as problem:
         transfer.status, transfer.outcome = problem.status, outcome(problem.status)
         observe(request, transfer)
+        raise
+    except asyncpg.QueryCanceledError as exc:
+        if statement_timed_out(exc):
+            # Answered 503 by the kit's DatabaseFailover; counted and logged here, as every export.
+            transfer.status, transfer.outcome = 503, "timed_out"
+            observe(request, transfer)
         raise
     transfer.rows = len(rows)
     observe(request, transfer)

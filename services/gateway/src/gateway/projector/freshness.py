@@ -48,14 +48,16 @@ class CaughtUpRecorder:
         self._pruned = 0.0
 
     async def __call__(self, caught_up: list[CaughtUp]) -> None:
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
+            # The projector's work, not a read: without `GATEWAY_DB_STATEMENT_TIMEOUT_S`.
+            await conn.execute("set local statement_timeout = 0")
             await store.changes.record_caught_up(
                 conn, [(c.topic, c.partition, c.next_offset, c.at) for c in caught_up]
             )
             now = time.monotonic()
             if now - self._pruned >= PRUNE_EVERY_S:
-                self._pruned = now
                 await store.changes.prune_writes(conn, WRITE_PROGRESS_KEPT)
+                self._pruned = now
 
 
 class DataAsOf:
