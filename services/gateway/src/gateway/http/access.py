@@ -21,8 +21,10 @@ from graphql import GraphQLError
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionContext
 
+from gateway.http.languages import said_in_korean, socket_prefers_korean
 from gateway.partners.keys import KeyCache, Partner
 from gateway.read.common import LocalizedError
 from gateway.state import started
@@ -290,6 +292,21 @@ def _lone_surrogate(error: BaseException | None) -> bool:
     return False
 
 
+# Refusals strawberry words itself before anything runs, and which its socket handler reads.
+_STRAWBERRY_REFUSALS = (CannotGetOperationTypeError, InvalidOperationTypeError)
+
+
+def _raised_unlocated(error: GraphQLError) -> bool:
+    """An exception strawberry caught outside any field: a subscription's source stream raising
+    mid-stream, or a hook; it comes without path or location, wrapped as it was."""
+    original = error.original_error
+    return (
+        error.nodes is None
+        and original is not None
+        and not isinstance(original, (GraphQLError, *_STRAWBERRY_REFUSALS))
+    )
+
+
 class ObserveOperations(SchemaExtension):
     """Masks unexpected errors behind a correlation id, and notes each operation's outcome.
 
@@ -305,6 +322,21 @@ class ObserveOperations(SchemaExtension):
 
     def on_execute(self) -> Iterator[None]:
         self.executed = True
+        yield
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Each result a subscription's socket is sent, shaped as an HTTP answer is, before it goes.
+
+        A stream's results leave one by one, long before `on_operation` ends; unshaped, an
+        unexpected error would reach the socket with its own words.
+        """
+        errors: list[GraphQLError] = list(getattr(result, "errors", None) or [])
+        if errors:
+            record = record_of(self.execution_context)
+            errors = [self._shape(e, record) for e in errors]
+            if socket_prefers_korean(self.execution_context.context):
+                errors = [said_in_korean(e) for e in errors]
+            result.errors = errors
         yield
 
     def on_operation(self) -> Iterator[None]:
@@ -333,7 +365,7 @@ class ObserveOperations(SchemaExtension):
 
     def _shape(self, error: GraphQLError, record: AccessRecord | None) -> GraphQLError:
         extensions = error.extensions or {}
-        if error.path is None:
+        if error.path is None and not _raised_unlocated(error):
             if not extensions.get("code"):
                 error.extensions = {**extensions, "code": self._pre_execution_code()}
             return error
@@ -364,7 +396,7 @@ class ObserveOperations(SchemaExtension):
         log.error(
             "unexpected error while resolving a field",
             correlation_id=correlation_id,
-            path=".".join(str(p) for p in error.path),
+            path=".".join(str(p) for p in error.path or ()),
             operation=self.execution_context.operation_name,
             agency=record.agency if record else None,
             key_id=str(record.key_id) if record and record.key_id else None,

@@ -33,14 +33,19 @@ def rate_message(retry_after: int, settings: GatewaySettings) -> str:
     )
 
 
+def rate_message_ko(retry_after: int, settings: GatewaySettings) -> str:
+    """`rate_message` in Korean."""
+    return (
+        f"이 키는 초당 {settings.rate_limit_per_s:g}건, 한 번에 최대 {settings.rate_limit_burst}건까지"
+        f" 요청할 수 있습니다. {retry_after}초 뒤에 다시 시도하십시오."
+    )
+
+
 def rate_limited(retry_after: int, settings: GatewaySettings) -> Problem:
     """The 429 of a key past its rate."""
     return Problem(
         rate_message(retry_after, settings),
-        ko=(
-            f"이 키는 초당 {settings.rate_limit_per_s:g}건, 한 번에 최대 {settings.rate_limit_burst}건까지"
-            f" 요청할 수 있습니다. {retry_after}초 뒤에 다시 시도하십시오."
-        ),
+        ko=rate_message_ko(retry_after, settings),
         status=429,
         headers={"Retry-After": str(retry_after)},
         retry_after_s=retry_after,

@@ -7,7 +7,8 @@ and every other member stay as they are, and data is data. The Korean of an erro
 - its code: FORBIDDEN names its scope;
 - graphql-core's and strawberry's fixed wordings (`gateway.http.korean`).
 An error with none of these keeps its English message, and the answer then carries no
-`Content-Language: ko`.
+`Content-Language: ko`. A subscription's socket asks once, in its handshake's `Accept-Language`,
+and each result it is sent has its errors said in that language (`said_in_korean`).
 
 Both renderings of an answer with errors are made once, when it is executed, and kept together
 (`Cached.body_ko`), so that the response cache and the shared answers serve either language.
@@ -23,6 +24,7 @@ from graphql import GraphQLError
 
 from gateway.http.korean import graphql_message_ko
 from gateway.read.common import forbidden_ko
+from mpe_kit.korean import prefers_korean
 
 
 def korean_message(error: GraphQLError) -> str | None:
@@ -56,6 +58,22 @@ def in_korean(
         else:
             said.append({**shown, "message": ko})
     return said, whole
+
+
+def said_in_korean(error: GraphQLError) -> GraphQLError:
+    """The error with its message in Korean where known (for a socket: its answers are sent one by one)."""
+    ko = korean_message(error)
+    if ko is None:
+        return error
+    return GraphQLError(
+        ko, error.nodes, error.source, error.positions, error.path, error.original_error, error.extensions
+    )
+
+
+def socket_prefers_korean(context: object) -> bool:
+    """Whether the WebSocket behind a subscription's context asked for Korean in its handshake."""
+    headers = getattr(getattr(context, "request", None), "headers", None)
+    return headers is not None and prefers_korean(headers.get("accept-language"))
 
 
 def content_headers(base: dict[str, str], korean_whole: bool) -> dict[str, str]:

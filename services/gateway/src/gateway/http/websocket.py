@@ -23,9 +23,11 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 from strawberry.types.unset import UNSET, UnsetType
 
 from gateway.http.access import GRAPHQL_PATH
-from gateway.http.admission import admit, rate_message
+from gateway.http.admission import admit, rate_message, rate_message_ko
+from gateway.http.languages import said_in_korean, socket_prefers_korean
 from gateway.http.limits import check, measure, tokens_error
 from gateway.http.prepared import unnamed_choice
+from gateway.read.common import LocalizedError
 from gateway.read.schema import Context, schema
 from gateway.state import started, state_of
 
@@ -66,6 +68,8 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
                 return
             refusal = self._refusal(message["payload"])
             if refusal is not None:
+                if socket_prefers_korean(self.context):
+                    refusal = said_in_korean(refusal)
                 await self.send_message(
                     {"id": message["id"], "type": "error", "payload": [refusal.formatted]}
                 )
@@ -90,14 +94,16 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         if len(self.operations) >= settings.max_operations_per_socket:
             # Each subscription holds a follower of the change hub for as long as it runs.
             limit = settings.max_operations_per_socket
-            return GraphQLError(
+            return LocalizedError(
                 f"This socket already runs {limit} operations; complete one, or open another socket.",
+                f"이 소켓은 이미 연산 {limit}개를 실행하고 있습니다. 하나를 끝내거나 소켓을 하나 더 여십시오.",
                 extensions={"code": "TOO_MANY_OPERATIONS", "limit": limit},
             )
         retry_after = gateway.gate.rate.take(context.partner.key_id)
         if retry_after is not None:
-            return GraphQLError(
+            return LocalizedError(
                 rate_message(retry_after, settings),
+                rate_message_ko(retry_after, settings),
                 extensions={"code": "RATE_LIMITED", "retryAfterS": retry_after},
             )
         query, variables = payload.get("query"), payload.get("variables")
@@ -114,7 +120,7 @@ class GatewayTransportWS(BaseGraphQLTransportWSHandler[Context, None]):
         name = payload.get("operationName")
         choice = unnamed_choice(document, name if isinstance(name, str) else None)
         if choice is not None:
-            return GraphQLError(choice[0], extensions={"code": "BAD_REQUEST"})
+            return LocalizedError(choice[0], choice[1], extensions={"code": "BAD_REQUEST"})
         found = measure(
             schema._schema,
             document,
