@@ -363,15 +363,13 @@ async def test_an_unknown_export_is_404_listing_the_exports(all_scopes: httpx.As
     assert body["instance"] == path
 
 
-async def test_exports_spend_the_keys_rate_and_are_counted(
-    filled: None, gateway_db: str, conn: db.Conn
-) -> None:
+@contextlib.asynccontextmanager
+async def counted(
+    gateway_db: str, conn: db.Conn, **fields: Any
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """A gateway app of its own (its metrics start at 0) and a client with a key of every scope."""
     settings = GatewaySettings(
-        database_url=gateway_db,
-        log_json=False,
-        kafka_bootstrap="127.0.0.1:1",
-        rate_limit_per_s=0.001,
-        rate_limit_burst=2,
+        database_url=gateway_db, log_json=False, kafka_bootstrap="127.0.0.1:1", **fields
     )
     key = await new_key(conn, *SCOPES)
     app = create_app(settings, with_workers=False)
@@ -383,6 +381,13 @@ async def test_exports_spend_the_keys_rate_and_are_counted(
             headers={"X-API-Key": key.secret},
         ) as client,
     ):
+        yield app, client
+
+
+async def test_exports_spend_the_keys_rate_and_are_counted(
+    filled: None, gateway_db: str, conn: db.Conn
+) -> None:
+    async with counted(gateway_db, conn, rate_limit_per_s=0.001, rate_limit_burst=2) as (app, client):
         assert (await client.get("/export/firms.ndjson")).status_code == 200
         assert (await client.get("/export/nothing.ndjson")).status_code == 404
         r = await client.get("/export/firms.ndjson")
@@ -611,17 +616,7 @@ async def test_an_export_that_matches_nothing_is_whole_and_counted_ok(
 ) -> None:
     # Its rows end while the first chunk is read, before the status line: found by a review, it
     # was counted `client_disconnected`.
-    settings = GatewaySettings(database_url=gateway_db, log_json=False, kafka_bootstrap="127.0.0.1:1")
-    key = await new_key(conn, *SCOPES)
-    app = create_app(settings, with_workers=False)
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app),
-            base_url="http://gateway",
-            headers={"X-API-Key": key.secret},
-        ) as client,
-    ):
+    async with counted(gateway_db, conn) as (app, client):
         r = await client.get("/export/technologies.ndjson?industry=NONE")
         assert r.status_code == 200
         assert r.content == b""

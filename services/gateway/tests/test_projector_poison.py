@@ -38,6 +38,18 @@ def industry(code: str, *, write: str | None = None) -> Envelope:
     )
 
 
+def projector_runner(pool: db.Pool, kafka: KafkaCluster, topic_prefix: str) -> ConsumerRunner:
+    """The gateway's projector, as its worker runs it, in a consumer group of its own."""
+    return ConsumerRunner(
+        name=f"gateway-projector-{uuid.uuid4().hex[:8]}",
+        pool=pool,
+        bootstrap=kafka.bootstrap,
+        status=RuntimeStatus(),
+        topic_prefix=topic_prefix,
+        **projector_parts(),
+    )
+
+
 def with_header(env: Envelope, name: str, value: bytes) -> list[tuple[str, bytes]]:
     return [*((k, v) for k, v in env.headers() if k != name), (name, value)]
 
@@ -78,14 +90,7 @@ async def test_a_record_the_batch_hook_cannot_take_is_dead_lettered_and_the_rest
         await producer.stop()
 
     pool = await db.create_pool(gateway_db)
-    runner = ConsumerRunner(
-        name=f"gateway-projector-{uuid.uuid4().hex[:8]}",
-        pool=pool,
-        bootstrap=kafka.bootstrap,
-        status=RuntimeStatus(),
-        topic_prefix=topic_prefix,
-        **projector_parts(),
-    )
+    runner = projector_runner(pool, kafka, topic_prefix)
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))
     try:

@@ -26,7 +26,6 @@ from structlog.testing import capture_logs
 from gateway import store
 from gateway.app import create_app
 from gateway.http.endpoint import BUSY_RETRY_S
-from gateway.projector.parts import projector_parts
 from gateway.settings import GatewaySettings
 from gateway.store.changes import SWITCH_LOCK
 from mpe_devstack.kafka import KafkaCluster
@@ -34,12 +33,11 @@ from mpe_events.envelope import Envelope
 from mpe_events.registry import INDUSTRY_CREATED
 from mpe_events.topics import CATALOG_INDUSTRY, dlq_spec
 from mpe_kit import db, inbox
-from mpe_kit.consumer import ConsumerRunner
 from mpe_kit.kafka import ensure_topics
-from mpe_kit.status import RuntimeStatus
 from mpe_kit.transient import RETRY_AFTER_S
 
 from .conftest import new_key
+from .test_projector_poison import projector_runner
 
 LIMIT_S = 0.3
 QUERY = """{ technologies(first: 5) { totalCount edges { node { code nameEn
@@ -264,14 +262,7 @@ async def test_the_projector_waits_out_a_switch_past_the_limit_and_loses_nothing
     finally:
         await producer.stop()
     pool = await db.create_pool(gateway_db, server_settings={"statement_timeout": "200"})
-    runner = ConsumerRunner(
-        name=f"gateway-projector-{uuid.uuid4().hex[:8]}",
-        pool=pool,
-        bootstrap=kafka.bootstrap,
-        status=RuntimeStatus(),
-        topic_prefix=topic_prefix,
-        **projector_parts(),
-    )
+    runner = projector_runner(pool, kafka, topic_prefix)
     stop = asyncio.Event()
     with capture_logs() as logs:
         task = asyncio.create_task(runner.run(stop))
