@@ -325,6 +325,21 @@ async def test_introspection_answers_when_enabled(conn: db.Conn, gateway_db: str
     assert "errors" not in full
 
 
+async def test_introspection_nested_past_graphql_cores_bound_is_refused(
+    conn: db.Conn, gateway_db: str
+) -> None:
+    # Introspection fields count nothing toward depth and cost: what bounds them is graphql-core's
+    # own MaxIntrospectionDepthRule. Each level here multiplies the answer by the fields of every
+    # type; unbounded, a few levels would be millions of objects.
+    nested = "{ __schema { types { fields { type { fields { type { fields { type { name } } } } } } } } }"
+    async with limited(conn, gateway_db, introspection=True) as (served, key):
+        refused = await ask(served, key, nested)
+    assert refused["data"] is None
+    [error] = refused["errors"]
+    assert error["message"] == "Maximum introspection depth exceeded"
+    assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
+
+
 async def test_the_schema_run_in_process_is_not_limited() -> None:
     result = await schema.execute(INTROSPECTION)
     assert result.errors is None
