@@ -25,6 +25,11 @@ def statement_timed_out(error: BaseException) -> bool:
     return isinstance(error, asyncpg.QueryCanceledError) and "statement timeout" in str(error)
 
 
+async def without_statement_timeout(conn: Conn) -> None:
+    """Lift the connection's `statement_timeout` until this transaction ends (work that must finish)."""
+    await conn.execute("set local statement_timeout = 0")
+
+
 async def _init(conn: asyncpg.Connection) -> None:
     for typ in ("json", "jsonb"):
         await conn.set_type_codec(

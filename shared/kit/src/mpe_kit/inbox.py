@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
-from mpe_kit.db import Conn
+from mpe_kit.db import Conn, without_statement_timeout
 
 
 async def claim(
@@ -41,7 +41,7 @@ async def prune(conn: Conn, *, consumer: str, older_than: timedelta) -> int:
     they take, and a prune stopped half-way would start again from the beginning.
     """
     async with conn.transaction():
-        await conn.execute("set local statement_timeout = 0")
+        await without_statement_timeout(conn)
         result = await conn.execute(
             "delete from inbox where consumer = $1 and applied_at < now() - $2::interval",
             consumer,

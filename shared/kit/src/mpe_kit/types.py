@@ -26,9 +26,12 @@ def _iso_day(value: object) -> object:
 Day = Annotated[date, BeforeValidator(_iso_day)]
 """A calendar day, only as YYYY-MM-DD."""
 
+# The first and last days of the program (its fiscal years are 2000 to 2100).
+FIRST_PROGRAM_DAY, LAST_PROGRAM_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
 ProgramDay = Annotated[
     Day,
-    Field(ge=date(2000, 1, 1), le=date(2100, 12, 31), description="A day from 2000-01-01 to 2100-12-31."),
+    Field(ge=FIRST_PROGRAM_DAY, le=LAST_PROGRAM_DAY, description="A day from 2000-01-01 to 2100-12-31."),
 ]
 """A day of the program (its fiscal years are 2000 to 2100): a project period, a payment, a
 confirmation, an application or a move. Only as YYYY-MM-DD, like `Day`."""

@@ -214,6 +214,21 @@ BUSY = "GATEWAY_BUSY"
 CLIENT_CLOSED_REQUEST = 499
 
 
+def note(app: Any, record: AccessRecord, seconds: float, logger: Any, event: str, **fields: Any) -> None:
+    """Count a request in the gateway's metrics and write its access log line (/graphql, exports)."""
+    gateway = started(app)
+    if gateway is not None:
+        gateway.gate.metrics.observe(record, seconds)
+    logger.info(
+        event,
+        agency=record.agency,
+        key_id=str(record.key_id) if record.key_id else None,
+        outcome=record.outcome,
+        duration_ms=round(seconds * 1000, 2),
+        **fields,
+    )
+
+
 class AccessLog:
     """ASGI middleware: one log line and the metrics of every request to /graphql."""
 
@@ -245,18 +260,15 @@ class AccessLog:
                 record.outcome = "busy" if record.limit == BUSY else _outcome(status)
             if status == 429:
                 record.limit = "RATE_LIMITED"
-            gateway = started(scope["app"])
-            if gateway is not None:
-                gateway.gate.metrics.observe(record, seconds)
-            log.info(
+            note(
+                scope["app"],
+                record,
+                seconds,
+                log,
                 "graphql request",
-                agency=record.agency,
-                key_id=str(record.key_id) if record.key_id else None,
                 operation=record.operation,
                 operation_type=record.operation_type,
-                outcome=record.outcome,
                 status=status,
-                duration_ms=round(seconds * 1000, 2),
                 cost=record.cost,
                 answered_by=record.answered_by,
                 fallback=record.fallback,
@@ -268,18 +280,19 @@ class AccessLog:
 _UNSTORABLE = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
 
 QUERY_TIMEOUT = "QUERY_TIMEOUT"
-QUERY_TIMEOUT_MESSAGE = (
-    "The query ran past the gateway's time limit and was stopped. Ask for less at once (a smaller"
-    " `first`, a narrower filter), or retry later."
-)
-QUERY_TIMEOUT_KO = (
-    "쿼리가 게이트웨이의 제한 시간을 넘겨 중단되었습니다. 한 번에 적게 요청하거나(더 작은 `first`, 더 좁은"
-    " 필터) 나중에 다시 시도하십시오."
-)
 
 
-# Postgres stopped the statement at `statement_timeout` (`GATEWAY_DB_STATEMENT_TIMEOUT_S`).
-timed_out = statement_timed_out
+def query_timeout(nodes: Any = None, path: Any = None) -> GraphQLError:
+    """A read Postgres stopped at `statement_timeout` (`GATEWAY_DB_STATEMENT_TIMEOUT_S`)."""
+    return LocalizedError(
+        "The query ran past the gateway's time limit and was stopped. Ask for less at once (a"
+        " smaller `first`, a narrower filter), or retry later.",
+        "쿼리가 게이트웨이의 제한 시간을 넘겨 중단되었습니다. 한 번에 적게 요청하거나(더 작은 `first`,"
+        " 더 좁은 필터) 나중에 다시 시도하십시오.",
+        nodes,
+        path=path,
+        extensions={"code": QUERY_TIMEOUT},
+    )
 
 
 def _lone_surrogate(error: BaseException | None) -> bool:
@@ -381,14 +394,8 @@ class ObserveOperations(SchemaExtension):
                 path=error.path,
                 extensions={"code": "BAD_USER_INPUT"},
             )
-        if timed_out(cause):
-            return LocalizedError(
-                QUERY_TIMEOUT_MESSAGE,
-                QUERY_TIMEOUT_KO,
-                error.nodes,
-                path=error.path,
-                extensions={"code": QUERY_TIMEOUT},
-            )
+        if statement_timed_out(cause):
+            return query_timeout(error.nodes, error.path)
         # Every error raised on purpose while resolving carries a code; one without is a bug.
         if extensions.get("code"):
             return error

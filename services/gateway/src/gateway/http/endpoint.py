@@ -36,7 +36,6 @@ from gateway.http.access import (
     GRAPHQL_PATH,
     QUERY_TIMEOUT,
     request_record,
-    timed_out,
 )
 from gateway.http.admission import (
     JSON,
@@ -57,6 +56,7 @@ from gateway.settings import GatewaySettings
 from gateway.state import started, state_of
 from mpe_events.registry import source
 from mpe_kit import inflight
+from mpe_kit.db import statement_timed_out
 from mpe_kit.errors import Problem
 from mpe_kit.problems import answer_to, problem_response, unexpected, wants_korean
 from mpe_kit.writes import InvalidWriteToken, Written, decode
@@ -340,7 +340,7 @@ class GraphQLEndpoint:
         except Problem as exc:
             response = answer_to(exc, request, instance=GRAPHQL_PATH)
         except asyncpg.QueryCanceledError as exc:
-            if not timed_out(exc):
+            if not statement_timed_out(exc):
                 raise
             # Before the operation ran: the key, the freshness or the writes' wait met a database
             # too slow to answer (executing, the statement's own timeout is a GraphQL error).

@@ -13,13 +13,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType as StrawberryOperationType
 
 from gateway.http import limits
-from gateway.http.access import (
-    QUERY_TIMEOUT,
-    QUERY_TIMEOUT_KO,
-    QUERY_TIMEOUT_MESSAGE,
-    request_record,
-    timed_out,
-)
+from gateway.http.access import query_timeout, request_record
 from gateway.http.admission import (
     GraphQLRequest,
     RequestError,
@@ -28,11 +22,11 @@ from gateway.http.languages import in_korean
 from gateway.http.prepared import Prepared
 from gateway.http.response_cache import Cached
 from gateway.partners.keys import Partner
-from gateway.read.common import LocalizedError
 from gateway.read.compiled import Declined, compile_operation
 from gateway.read.schema import Context, schema
 from gateway.settings import GatewaySettings
 from gateway.state import state_of
+from mpe_kit.db import statement_timed_out
 from mpe_kit.logging import get_logger
 
 log = get_logger("gateway.http")
@@ -168,12 +162,9 @@ async def compiled(
         async with request.app.state.pool.acquire() as conn:
             data = await plan.run(conn)
     except asyncpg.PostgresError as exc:
-        if timed_out(exc):
+        if statement_timed_out(exc):
             # Strawberry would only run into the same limit again.
-            stopped = LocalizedError(
-                QUERY_TIMEOUT_MESSAGE, QUERY_TIMEOUT_KO, extensions={"code": QUERY_TIMEOUT}
-            )
-            return answer_of(b"null", [stopped], name, "query", found.cost)
+            return answer_of(b"null", [query_timeout()], name, "query", found.cost)
         # What the statement refuses (a NUL in a search, say), strawberry reports as it always
         # does; logged, since a refusal strawberry then answers would be a compiler bug.
         log.warning("compiled statement refused; strawberry answers", operation=name, error=repr(exc))

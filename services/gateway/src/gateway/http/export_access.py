@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
-from gateway.http.access import AccessRecord
+from gateway.http.access import AccessRecord, note
 from gateway.http.admission import authenticate, spend
 from gateway.http.export_entities import ENTITIES
 from gateway.partners.keys import Partner
-from gateway.state import started
 from mpe_kit.logging import get_logger
 
 log = get_logger("gateway.export")
@@ -50,18 +49,15 @@ def observe(request: Request, transfer: Transfer) -> None:
         outcome=transfer.outcome,
         limit="RATE_LIMITED" if transfer.status == 429 else None,
     )
-    gateway = started(request.app)
-    if gateway is not None:
-        gateway.gate.metrics.observe(record, seconds)
-    log.info(
+    note(
+        request.app,
+        record,
+        seconds,
+        log,
         "export request",
-        agency=record.agency,
-        key_id=str(record.key_id) if record.key_id else None,
         entity=transfer.entity,
-        outcome=transfer.outcome,
         status=transfer.status,
         rows=transfer.rows,
-        duration_ms=round(seconds * 1000, 2),
     )
 
 

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from gateway import store
 from gateway.projector.handlers import record_positions
 from mpe_kit.consumer import CaughtUp, Event, Position
-from mpe_kit.db import Conn, Pool
+from mpe_kit.db import Conn, Pool, without_statement_timeout
 from mpe_kit.writes import Written
 
 # Writes are waited for within seconds; their counts are kept a day, then pruned.
@@ -50,7 +50,7 @@ class CaughtUpRecorder:
     async def __call__(self, caught_up: list[CaughtUp]) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
             # The projector's work, not a read: without `GATEWAY_DB_STATEMENT_TIMEOUT_S`.
-            await conn.execute("set local statement_timeout = 0")
+            await without_statement_timeout(conn)
             await store.changes.record_caught_up(
                 conn, [(c.topic, c.partition, c.next_offset, c.at) for c in caught_up]
             )

@@ -22,6 +22,7 @@ from gateway.read.firms.model import FINANCIALS, FIRMS_READ
 from mpe_events import brn as brn_rule
 from mpe_kit.errors import Invalid
 from mpe_kit.pagination import decode_cursor, decode_text_cursor, encode_cursor
+from mpe_kit.types import FIRST_PROGRAM_DAY, LAST_PROGRAM_DAY
 
 __all__ = ["WON", "WON_MAX", "Won", "parse_won", "serialize_won"]
 
@@ -230,12 +231,8 @@ def page_size(first: int, cap: int) -> int:
     return first
 
 
-# The program's days, as the staff APIs take them (`mpe_kit.types.ProgramDay`).
-FIRST_PROGRAM_DAY, LAST_PROGRAM_DAY = date(2000, 1, 1), date(2100, 12, 31)
-
-
 def program_day(name: str, day: date) -> date:
-    """A day of the program, 2000-01-01 to 2100-12-31: a count by year runs to its year."""
+    """A day of the program, as the staff APIs take them (`mpe_kit.types.ProgramDay`)."""
     if not FIRST_PROGRAM_DAY <= day <= LAST_PROGRAM_DAY:
         raise bad_input(
             f"`{name}` must be a day from {FIRST_PROGRAM_DAY} to {LAST_PROGRAM_DAY}; got {day}.",
