@@ -25,7 +25,6 @@ from structlog.testing import capture_logs
 
 from gateway import store
 from gateway.app import create_app
-from gateway.http.endpoint import BUSY_RETRY_S
 from gateway.settings import GatewaySettings
 from gateway.store.changes import SWITCH_LOCK
 from mpe_devstack.kafka import KafkaCluster
@@ -165,7 +164,7 @@ async def test_a_database_too_slow_before_the_operation_is_a_503_to_retry(
         await holder.close()
     assert r.status_code == 503, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
-    assert r.headers["retry-after"] == str(BUSY_RETRY_S)
+    assert r.headers["retry-after"] == str(RETRY_AFTER_S)
     assert r.headers["content-language"] == "ko"
     assert "제한 시간" in r.json()["detail"]
     r = await client.post("/graphql", json={"query": QUERY})
@@ -286,3 +285,25 @@ async def test_the_projector_waits_out_a_switch_past_the_limit_and_loses_nothing
     await pool.close()
     assert runner.dead._value.get() == 0
     assert not [e for e in logs if e["event"] == "consumer failed; restarting"]
+
+
+async def test_a_lost_connection_on_graphql_is_a_503_to_retry_not_a_500(
+    client: httpx.AsyncClient, conn: db.Conn
+) -> None:
+    # The kit's DatabaseFailover answers the REST routes' lost connections; /graphql answers
+    # before it would see them, and answered them 500 as unexpected errors.
+    assert (await client.post("/graphql", json={"query": QUERY})).status_code == 200
+    await conn.execute(
+        "select pg_terminate_backend(pid) from pg_stat_activity"
+        " where datname = current_database() and pid <> pg_backend_pid()"
+        " and application_name = '' and backend_type = 'client backend'"
+    )
+    r = await client.post("/graphql", json={"query": QUERY}, headers={"Accept-Language": "ko"})
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["retry-after"] == str(RETRY_AFTER_S)
+    assert "연결이 끊겼습니다" in r.json()["detail"]
+    # The pool's connections were replaced: the next request is answered.
+    r = await client.post("/graphql", json={"query": QUERY})
+    assert r.status_code == 200, r.text
+    assert "errors" not in r.json(), r.text

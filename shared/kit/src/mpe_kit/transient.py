@@ -18,6 +18,8 @@ transaction wrote nothing, and the other one has gone on.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -87,87 +89,103 @@ class DatabaseFailover:
         try:
             await self.app(scope, recording_receive, tracking_send)
             return
-        except ROLLED_BACK_FOR_ANOTHER as exc:
-            if started:
+        except Exception as exc:
+            fault = unavailable(exc)
+            if started or fault is None:
                 raise
-            log.warning(
-                "rolled back by a conflict with another transaction",
-                method=method,
-                path=scope["path"],
-                error=f"{type(exc).__name__}: {exc}",
-            )
-            await _unavailable(
-                send,
-                scope,
-                "The database rolled this request back because it conflicted with another one"
-                " (a deadlock); nothing of it was written. Repeat it.",
-                "이 요청이 다른 요청과 충돌(교착 상태)하여 데이터베이스가 되돌렸습니다. 아무것도"
-                " 기록되지 않았으니 다시 보내십시오.",
-                CONFLICT_RETRY_AFTER_S,
-            )
-            return
-        except asyncpg.QueryCanceledError as exc:
-            if started or not statement_timed_out(exc):
-                raise
-            log.warning("stopped by the statement timeout", method=method, path=scope["path"])
-            await _unavailable(
-                send,
-                scope,
-                "The database did not answer within its time limit; nothing of this request was"
-                " written. Retry it later.",
-                "데이터베이스가 제한 시간 안에 응답하지 않았습니다. 이 요청은 아무것도 기록하지"
-                " 않았으니 나중에 다시 보내십시오.",
-                RETRY_AFTER_S,
-            )
+            await noted(scope, exc, fault, retrying=fault is LOST and method in IDEMPOTENT)
+            if fault is not LOST or method not in IDEMPOTENT:
+                await _unavailable(send, scope, fault)
+                return
+        try:
+            # What the first attempt read of the request is read again.
+            await self.app(scope, replaying_receive, tracking_send)
             return
         except Exception as exc:
-            if started or not is_connection_lost(exc):
+            if started or unavailable(exc) is not LOST:
                 raise
-            await _lost(scope, exc, retrying=method in IDEMPOTENT)
-        if method in IDEMPOTENT:
-            try:
-                # What the first attempt read of the request is read again.
-                await self.app(scope, replaying_receive, tracking_send)
-                return
-            except Exception as exc:
-                if started or not is_connection_lost(exc):
-                    raise
-                await _lost(scope, exc, retrying=False)
-        await _unavailable(
-            send,
-            scope,
-            "The database connection was lost before the request completed; retry it shortly.",
-            "요청을 마치기 전에 데이터베이스 연결이 끊겼습니다. 잠시 뒤에 다시 보내십시오.",
-            RETRY_AFTER_S,
+            await noted(scope, exc, LOST, retrying=False)
+        await _unavailable(send, scope, LOST)
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A database fault a request met before it was answered: a 503, in English and Korean."""
+
+    english: str
+    korean: str
+    retry_after_s: int
+
+
+LOST = Unavailable(
+    "The database connection was lost before the request completed; retry it shortly.",
+    "요청을 마치기 전에 데이터베이스 연결이 끊겼습니다. 잠시 뒤에 다시 보내십시오.",
+    RETRY_AFTER_S,
+)
+CONFLICT = Unavailable(
+    "The database rolled this request back because it conflicted with another one (a deadlock);"
+    " nothing of it was written. Repeat it.",
+    "이 요청이 다른 요청과 충돌(교착 상태)하여 데이터베이스가 되돌렸습니다. 아무것도 기록되지 않았으니"
+    " 다시 보내십시오.",
+    CONFLICT_RETRY_AFTER_S,
+)
+TIMED_OUT = Unavailable(
+    "The database did not answer within its time limit; nothing of this request was written. Retry it later.",
+    "데이터베이스가 제한 시간 안에 응답하지 않았습니다. 이 요청은 아무것도 기록하지 않았으니 나중에 다시"
+    " 보내십시오.",
+    RETRY_AFTER_S,
+)
+
+
+def unavailable(exc: BaseException) -> Unavailable | None:
+    """The 503 a database fault deserves (for the middleware, and for a route that answers itself); None for any other error."""
+    if isinstance(exc, ROLLED_BACK_FOR_ANOTHER):
+        return CONFLICT
+    if statement_timed_out(exc):
+        return TIMED_OUT
+    if is_connection_lost(exc):
+        return LOST
+    return None
+
+
+async def noted(scope: Scope, exc: BaseException, fault: Unavailable, *, retrying: bool = False) -> None:
+    """Log the fault; after a lost connection, have the pool reconnect every connection on next use."""
+    error = f"{type(exc).__name__}: {exc}"
+    if fault is CONFLICT:
+        log.warning(
+            "rolled back by a conflict with another transaction",
+            method=scope["method"],
+            path=scope["path"],
+            error=error,
         )
+    elif fault is TIMED_OUT:
+        log.warning("stopped by the statement timeout", method=scope["method"], path=scope["path"])
+    else:
+        log.warning(
+            "database connection lost",
+            method=scope["method"],
+            path=scope["path"],
+            retrying=retrying,
+            error=error,
+        )
+        app = scope.get("app")
+        pool = getattr(getattr(app, "state", None), "pool", None)
+        if isinstance(pool, asyncpg.Pool):
+            # Every connection of the pool died with the server: reconnect them all on next use.
+            await pool.expire_connections()
 
 
-async def _unavailable(send: Send, scope: Scope, english: str, korean: str, retry_after_s: int) -> None:
+async def _unavailable(send: Send, scope: Scope, fault: Unavailable) -> None:
     """503 problem+json with Retry-After: the request did nothing, and may be sent again."""
     await send_problem(
         send,
         503,
-        english,
+        fault.english,
         scope["path"],
         scope=scope,
-        ko=korean,
-        headers=[(b"retry-after", str(retry_after_s).encode())],
+        ko=fault.korean,
+        headers=[(b"retry-after", str(fault.retry_after_s).encode())],
     )
-
-
-async def _lost(scope: Scope, exc: Exception, *, retrying: bool) -> None:
-    log.warning(
-        "database connection lost",
-        method=scope["method"],
-        path=scope["path"],
-        retrying=retrying,
-        error=f"{type(exc).__name__}: {exc}",
-    )
-    app = scope.get("app")
-    pool = getattr(getattr(app, "state", None), "pool", None)
-    if isinstance(pool, asyncpg.Pool):
-        # Every connection of the pool died with the server: reconnect them all on next use.
-        await pool.expire_connections()
 
 
 def install(app: FastAPI) -> None:

@@ -55,8 +55,7 @@ from gateway.read.common import SEOUL
 from gateway.settings import GatewaySettings
 from gateway.state import started, state_of
 from mpe_events.registry import source
-from mpe_kit import inflight
-from mpe_kit.db import statement_timed_out
+from mpe_kit import inflight, transient
 from mpe_kit.errors import Problem
 from mpe_kit.problems import answer_to, problem_response, unexpected, wants_korean
 from mpe_kit.writes import InvalidWriteToken, Written, decode
@@ -339,26 +338,27 @@ class GraphQLEndpoint:
             response = await graphql_http(request)
         except Problem as exc:
             response = answer_to(exc, request, instance=GRAPHQL_PATH)
-        except asyncpg.QueryCanceledError as exc:
-            if not statement_timed_out(exc):
-                raise
-            # Before the operation ran: the key, the freshness or the writes' wait met a database
-            # too slow to answer (executing, the statement's own timeout is a GraphQL error).
-            response = problem_response(
-                503,
-                f"The gateway's database did not answer within its time limit; retry in {BUSY_RETRY_S} s.",
-                instance=GRAPHQL_PATH,
-                korean=wants_korean(request),
-                detail_ko=f"게이트웨이의 데이터베이스가 제한 시간 안에 응답하지 않았습니다. {BUSY_RETRY_S}초 뒤에"
-                " 다시 시도하십시오.",
-                headers={"Retry-After": str(BUSY_RETRY_S)},
-                retry_after_s=BUSY_RETRY_S,
-            )
         except ClientDisconnect:
             # The client gave up before it had sent its whole request (a timeout, under load):
             # nothing went wrong here and nobody is left to answer. Logged and counted as such,
             # not as an unexpected error.
             response = Response(status_code=CLIENT_CLOSED_REQUEST)
-        except Exception:
-            response = unexpected(request, instance=GRAPHQL_PATH)
+        except Exception as exc:
+            fault = transient.unavailable(exc)
+            if fault is None:
+                response = unexpected(request, instance=GRAPHQL_PATH)
+            else:
+                # A database fault before the answer (a lost connection, a deadlock, the statement
+                # timeout outside execution, whose own is a GraphQL error): the 503 the kit's
+                # DatabaseFailover gives the REST routes, which this endpoint answers before.
+                await transient.noted(scope, exc, fault)
+                response = problem_response(
+                    503,
+                    fault.english,
+                    instance=GRAPHQL_PATH,
+                    korean=wants_korean(request),
+                    detail_ko=fault.korean,
+                    headers={"Retry-After": str(fault.retry_after_s)},
+                    retry_after_s=fault.retry_after_s,
+                )
         await response(scope, receive, send)
