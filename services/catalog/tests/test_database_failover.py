@@ -1,18 +1,28 @@
-"""A lost database connection (Postgres restarted, backends terminated): reads retry, writes get 503."""
+"""A lost database connection (Postgres restarted, backends terminated): reads retry, writes get 503.
+
+A connection lost at the write's COMMIT is answered by what became of the transaction.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
 import structlog
+from asgi_lifespan import LifespanManager
+from pydantic import SecretStr
 
+from catalog.app import create_app
 from catalog.settings import CatalogSettings
+from mpe_devstack.pgproxy import CommitProxy, Fault, commit_proxy
 from mpe_kit.db import connect
+from mpe_kit.uow import PostgresUnitOfWork
+
+from .conftest import token
 
 SEMI = {"code": "SEMI", "name_en": "Semiconductors", "name_ko": "반도체"}
 AUTO = {"code": "AUTO", "name_en": "Automotive", "name_ko": "자동차"}
@@ -116,3 +126,68 @@ async def test_a_write_that_loses_a_deadlock_answers_503_and_writes_nothing(
         assert again.status_code == 201, again.text
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def through_proxy(
+    catalog_settings: CatalogSettings,
+) -> AsyncIterator[tuple[httpx.AsyncClient, CommitProxy]]:
+    """The catalog API on a pool that reaches Postgres through a proxy able to lose a COMMIT."""
+    async with commit_proxy(catalog_settings.database_dsn()) as proxy:
+        settings = catalog_settings.model_copy(update={"database_url": SecretStr(proxy.dsn)})
+        app = create_app(settings, with_workers=False)
+        async with (
+            LifespanManager(app) as manager,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=manager.app),
+                base_url="http://catalog",
+                headers={"Authorization": f"Bearer {token('editor')}"},
+            ) as client,
+        ):
+            yield client, proxy
+
+
+async def test_a_write_whose_commit_answer_was_lost_is_answered_as_written(
+    through_proxy: tuple[httpx.AsyncClient, CommitProxy], catalog_settings: CatalogSettings
+) -> None:
+    # The server committed; only its answer to COMMIT was lost. This was a 503 telling the client
+    # to repeat a write that had been saved.
+    catalog, proxy = through_proxy
+    proxy.arm(Fault.DELIVER)
+    answer = await catalog.post("/v1/industries", json=AUTO)
+    assert proxy.struck.is_set()
+    assert answer.status_code == 201, answer.text
+    assert answer.headers["mpe-write-token"]
+    again = await catalog.post("/v1/industries", json=AUTO)
+    assert again.status_code == 409, again.text
+    admin = await connect(catalog_settings.database_dsn())
+    try:
+        assert await admin.fetchval("select count(*) from industries where code = 'AUTO'") == 1
+        assert await admin.fetchval("select count(*) from outbox") == 1
+    finally:
+        await admin.close()
+
+
+async def test_a_write_whose_outcome_is_unknown_says_so_in_both_languages(
+    through_proxy: tuple[httpx.AsyncClient, CommitProxy],
+    catalog_settings: CatalogSettings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    catalog, proxy = through_proxy
+    monkeypatch.setattr(PostgresUnitOfWork, "settle_s", 0.3)
+    answers = []
+    for language in ("en", "ko-KR,ko;q=0.9"):
+        proxy.arm(Fault.HOLD)
+        answers.append(await catalog.post("/v1/industries", json=AUTO, headers={"Accept-Language": language}))
+        proxy.release()
+    english, korean = answers
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.headers["retry-after"] == "2"
+    assert "whether it was saved could not be learned" in english.json()["detail"]
+    assert "저장되었는지 확인하지 못했습니다" in korean.json()["detail"]
+    # Neither was saved (the server rolled both back once it saw its client gone), so the client
+    # that looks finds nothing, and its write then succeeds.
+    assert (await catalog.get("/v1/industries/AUTO")).status_code == 404
+    assert (await catalog.post("/v1/industries", json=AUTO)).status_code == 201

@@ -19,6 +19,26 @@ ROLLED_BACK_FOR_ANOTHER: tuple[type[BaseException], ...] = (
     asyncpg.SerializationError,
 )
 
+# The database connection is gone, or cannot be made right now (a restart, a terminated backend).
+_LOST: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,  # class 08, and the connection closing mid-query
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.CannotConnectNowError,
+    ConnectionError,  # refused or reset while the pool connects
+    # What asyncpg raises when an idle pooled connection was terminated by the server: it
+    # read the server's farewell while idle and cannot start the next query.
+    asyncpg.InternalClientError,
+)
+
+
+def is_connection_lost(exc: BaseException) -> bool:
+    """Whether an error means the database connection is gone (or cannot be made right now)."""
+    if isinstance(exc, _LOST):
+        return True
+    # asyncpg's own words for a pooled connection that was closed under it.
+    return isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
+
 
 def statement_timed_out(error: BaseException) -> bool:
     """Whether Postgres stopped a statement at the connection's `statement_timeout`."""

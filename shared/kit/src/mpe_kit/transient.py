@@ -9,7 +9,11 @@ request that meets one fails. This middleware, once for every route:
   retry failed too, with 503 problem+json and `Retry-After`.
 
 Only a failure before the response started can be turned into either; a lost connection can
-roll back a write but never half-commit it, so the client may repeat the request.
+roll back a write but never half-commit it, so the client may repeat the request. A connection
+lost during the write's COMMIT is settled by the unit of work first (`mpe_kit.uow`): committed,
+and the write is answered as usual; rolled back, and it is answered 503 as above; not learned in
+time, and the 503 says that the write may have been saved, so that the client looks before it
+repeats it.
 
 A request that Postgres rolled back for a concurrent one's sake (a deadlock, SQLSTATE 40P01, or a
 serialization failure, 40001) is answered 503 with `Retry-After` too, whatever its method: its
@@ -25,8 +29,9 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mpe_kit.bodylimit import send_problem
-from mpe_kit.db import ROLLED_BACK_FOR_ANOTHER, statement_timed_out
+from mpe_kit.db import ROLLED_BACK_FOR_ANOTHER, is_connection_lost, statement_timed_out
 from mpe_kit.logging import get_logger
+from mpe_kit.uow import CommitOutcomeUnknown
 
 log = get_logger("mpe.http")
 
@@ -34,28 +39,8 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS"})
 # Seconds a client should wait: about what a Postgres restart or failover takes.
 RETRY_AFTER_S = 2
 
-_LOST: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresConnectionError,  # class 08, and the connection closing mid-query
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.CannotConnectNowError,
-    ConnectionError,  # refused or reset while the pool connects
-    # What asyncpg raises when an idle pooled connection was terminated by the server: it
-    # read the server's farewell while idle and cannot start the next query.
-    asyncpg.InternalClientError,
-)
-
-
 # Seconds a client should wait after a conflict: the other transaction is already under way.
 CONFLICT_RETRY_AFTER_S = 1
-
-
-def is_connection_lost(exc: BaseException) -> bool:
-    """Whether an error means the database connection is gone (or cannot be made right now)."""
-    if isinstance(exc, _LOST):
-        return True
-    # asyncpg's own words for a pooled connection that was closed under it.
-    return isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc)
 
 
 class DatabaseFailover:
@@ -135,10 +120,20 @@ TIMED_OUT = Unavailable(
     " 보내십시오.",
     RETRY_AFTER_S,
 )
+UNKNOWN = Unavailable(
+    "The database connection was lost while this write was being committed, and whether it was"
+    " saved could not be learned. Read the resource before you repeat the request; a payment"
+    " repeated with the same Idempotency-Key is safe.",
+    "이 쓰기를 확정(commit)하는 중에 데이터베이스 연결이 끊겼고, 저장되었는지 확인하지 못했습니다."
+    " 다시 보내기 전에 해당 자원을 조회해 확인하십시오. 같은 Idempotency-Key로 다시 보내는 지급은 안전합니다.",
+    RETRY_AFTER_S,
+)
 
 
 def unavailable(exc: BaseException) -> Unavailable | None:
     """The 503 a database fault deserves (for the middleware, and for a route that answers itself); None for any other error."""
+    if isinstance(exc, CommitOutcomeUnknown):
+        return UNKNOWN
     if isinstance(exc, ROLLED_BACK_FOR_ANOTHER):
         return CONFLICT
     if statement_timed_out(exc):
@@ -160,6 +155,14 @@ async def noted(scope: Scope, exc: BaseException, fault: Unavailable, *, retryin
         )
     elif fault is TIMED_OUT:
         log.warning("stopped by the statement timeout", method=scope["method"], path=scope["path"])
+    elif fault is UNKNOWN:
+        # The unit of work has logged the transaction and expired the pool already.
+        log.error(
+            "write's outcome unknown: connection lost during commit",
+            method=scope["method"],
+            path=scope["path"],
+            error=error,
+        )
     else:
         log.warning(
             "database connection lost",

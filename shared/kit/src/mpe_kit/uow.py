@@ -6,23 +6,46 @@ error writes the events into the outbox inside the same transaction, commits, an
 write in the request's write token; an error rolls everything back and notes nothing. A unit
 of work may be entered again after it has left (a use case may check before it writes), never
 while it is open.
+
+A connection lost during COMMIT leaves the outcome open: the server may have committed before
+the connection went, or not. The Postgres unit of work asks, on a fresh connection, what became
+of its transaction (`pg_xact_status`): committed, and the use case answers as if nothing had
+happened; rolled back, and the lost connection is raised (the client may repeat the request);
+not learned within `settle_s`, and `CommitOutcomeUnknown` is raised, which the service answers
+with a 503 that says so (`mpe_kit.transient`).
 """
 
 from __future__ import annotations
 
 import abc
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import Self
 
+import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from asyncpg.transaction import Transaction
 
 from mpe_kit import outbox
-from mpe_kit.db import Conn, Pool
+from mpe_kit.db import Conn, Pool, is_connection_lost
+from mpe_kit.logging import get_logger
 from mpe_kit.outbox import PendingEvent
 from mpe_kit.writes import WriteRecorder, Written
+
+log = get_logger("mpe.uow")
+
+
+class CommitOutcomeUnknown(Exception):
+    """The connection was lost during COMMIT, and whether the transaction committed is not known."""
+
+    def __init__(self, txid: int) -> None:
+        super().__init__(
+            f"the connection was lost during the commit of transaction {txid}; its outcome is unknown"
+        )
+        self.txid = txid
 
 
 class UnitOfWork(abc.ABC):
@@ -101,11 +124,16 @@ class UnitOfWork(abc.ABC):
 class PostgresUnitOfWork(UnitOfWork):
     """A unit of work on a connection borrowed from the pool for the length of the block."""
 
+    # How long a commit whose connection was lost may spend learning its outcome: about what a
+    # Postgres restart takes. The request waits that long at most.
+    settle_s = 5.0
+
     def __init__(self, pool: Pool, *, source: str, writes: WriteRecorder | None = None) -> None:
         super().__init__(source=source, writes=writes)
         self._pool = pool
         self._conn: PoolConnectionProxy | None = None
         self._tx: Transaction | None = None
+        self._txid: int | None = None
 
     @property
     def conn(self) -> Conn:
@@ -122,17 +150,62 @@ class PostgresUnitOfWork(UnitOfWork):
         except BaseException:
             await self._pool.release(conn)
             raise
-        self._conn, self._tx = conn, tx
+        self._conn, self._tx, self._txid = conn, tx, None
 
     async def _enqueue(self, events: list[PendingEvent]) -> Written | None:
-        return (await outbox.enqueue(self.conn, events, source=self.source)).written
+        written = (await outbox.enqueue(self.conn, events, source=self.source)).written
+        if written is not None:
+            self._txid = written.txid
+        return written
 
     async def _commit(self) -> None:
         assert self._tx is not None
+        txid = self._txid
         try:
+            if txid is None:
+                # A transaction without events may still have written; one that has not has no id.
+                txid = await self.conn.fetchval("select pg_current_xact_id_if_assigned()::text::bigint")
             await self._tx.commit()
+        except BaseException as exc:
+            if txid is None or not is_connection_lost(exc):
+                raise
+            await self._release()
+            status = await self._outcome(txid)
+            log.warning(
+                "connection lost during commit", txid=txid, outcome=status or "unknown", error=repr(exc)
+            )
+            if status == "committed":
+                return
+            if status == "aborted":
+                raise
+            raise CommitOutcomeUnknown(txid) from exc
         finally:
             await self._release()
+
+    async def _outcome(self, txid: int) -> str | None:
+        """`committed` or `aborted`, asked on fresh connections until `settle_s` has passed; None if not learned.
+
+        Right after the loss the server may not yet have noticed that its client is gone: the
+        transaction is still `in progress` until it does (and rolls it back), so it is asked again.
+        """
+        # Every pooled connection may have died with the server; reconnect them on next use.
+        await self._pool.expire_connections()
+        deadline = time.monotonic() + self.settle_s
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            try:
+                async with asyncio.timeout(left):
+                    async with self._pool.acquire() as conn:
+                        status: str | None = await conn.fetchval(
+                            "select pg_xact_status($1::text::xid8)", str(txid)
+                        )
+            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                status = None
+            if status in ("committed", "aborted"):
+                return status
+            await asyncio.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
     async def _rollback(self) -> None:
         assert self._tx is not None
