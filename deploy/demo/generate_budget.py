@@ -399,7 +399,8 @@ def build() -> dict[str, object]:
                 "private_cash_krw": cash,
                 "private_in_kind_krw": in_kind,
                 "start_on": start.isoformat(),
-                "end_on": date(YEAR + 3 + num(code, "years", 2), 12, 31).isoformat(),
+                # end_on is the first day after the project: one that runs through Dec 31 ends on Jan 1.
+                "end_on": date(YEAR + 4 + num(code, "years", 2), 1, 1).isoformat(),
             }
             projects.append(
                 {

@@ -362,14 +362,15 @@ def build(
                 None if num(key, "institute", 6) == 0 else firm_for(primary.split("-")[0], firms, load, key)
             )
             first = Record(key, key.rsplit("-", 1)[0], year, f"{ko} ({en})", None, [primary], firm,
-                           (300 + num(key, "gov", 501)) * MILLION, start, date(2022, 12, 31))  # fmt: skip
+                           (300 + num(key, "gov", 501)) * MILLION, start, date(2023, 1, 1))  # fmt: skip
             records += chain(first, 2022)
     for entry_ in first_call:
         p = entry_["project"]
         end = date.fromisoformat(p["end_on"])
         first = Record(p["code"], p["program_code"], FIRST_CALL_YEAR, p["title"], None, p["technology_codes"],
                        leads[p["code"]], p["government_krw"], date.fromisoformat(p["start_on"]), end)  # fmt: skip
-        records += chain(first, min(end.year, AS_OF.year))[1:]
+        # Continued each year up to the one its last day falls in (end_on is the day after).
+        records += chain(first, min((end - timedelta(days=1)).year, AS_OF.year))[1:]
     for year, primaries in NEW_INDUSTRY.items():
         for n, primary in enumerate(primaries, start=1):
             key = f"MP{year % 100:02d}-NEW-{n:03d}"
@@ -379,7 +380,7 @@ def build(
             start = date(year, 6, 1)
             first = Record(key, f"MP{year % 100:02d}-NEW", year, f"{t_ko.format(ko=ko)} ({t_en.format(en=en)})",
                            None, [primary], firm, (400 + num(key, "gov", 601)) * MILLION, start,
-                           date(2027 + num(key, "end", 2), 12, 31))  # fmt: skip
+                           date(2028 + num(key, "end", 2), 1, 1))  # fmt: skip
             records += chain(first, AS_OF.year)
     for n, (year, primary) in enumerate(JOINT, start=1):
         key = f"MP{year % 100:02d}-GLB-{n:03d}"
@@ -392,7 +393,7 @@ def build(
             key, f"MP{year % 100:02d}-GLB", year,
             f"{JOINT_TITLE[0].format(country=c_ko, ko=ko)} ({JOINT_TITLE[1].format(country_en=c_en, en=en)})",
             None, [primary], firm, (500 + num(key, "gov", 501)) * MILLION, date(year, 6, 1),
-            date(2027 + num(key, "end", 2), 12, 31),
+            date(2028 + num(key, "end", 2), 1, 1),
             participants=[
                 {"role": "lead", "kind": "firm"},
                 {"role": "participant", "kind": "university", "name": university},
@@ -413,7 +414,7 @@ def build(
                 Record(code, f"MP{year % 100:02d}-ALC", year,
                        f"{name_ko} 암모니아 분해 촉매 {STAGE_KO[stage]} ({name_en}: ammonia-cracking catalyst, {stage} stage)",
                        previous.get(team), [ALCHEMIST_TECHNOLOGY], None, government,
-                       date(year, 5, 1) if previous.get(team) is None else date(year, 1, 1), date(2030, 12, 31))
+                       date(year, 5, 1) if previous.get(team) is None else date(year, 1, 1), date(2031, 1, 1))
             )  # fmt: skip
             teams[stage].append(code)
             previous[team] = code

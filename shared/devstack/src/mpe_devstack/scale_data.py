@@ -325,7 +325,7 @@ def _record(
         private_cash_krw=cash,
         private_in_kind_krw=in_kind,
         start_on=start,
-        end_on=date(year, 12, 31),
+        end_on=date(year + 1, 1, 1),  # the first day after it: the project runs through Dec 31
         status="proposed",
         committed_krw=0,
         disbursed_krw=0,
