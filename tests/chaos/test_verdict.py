@@ -4,7 +4,8 @@ made by hand on a consistent state, must fail it.
 Found by a review: the verdict passed with a project's later moves lost, with a payment line
 missing from the read model or a paid total counted twice, with a change missing at the end of
 the feed, with the budget service's replica of a firm gone, and with an event written to a topic
-no one reads; and a run passed with no write answered or no fault injected. The databases are
+no one reads (later: with a project's or a program's committed money off from what its status and
+its projects make it); and a run passed with no write answered or no fault injected. The databases are
 the four services' own, migrated; no Kafka is needed (`verdict.check`).
 """
 
@@ -50,6 +51,8 @@ SOURCES = {
     "firms": [
         "insert into firms (brn, name_en, name_ko, size, size_since, region, mpe_sales_ratio, technology_codes)"
         f" values ('{BRN}', 'f', '기업', 'sme', '2020-01-01', '서울', 0.5, '{{CHX-00001}}')",
+        "insert into confirmations (id, brn, technology_code, issued_on, valid_until)"
+        f" values (gen_random_uuid(), '{BRN}', 'CHX-00001', '2025-03-02', '2028-03-02')",
         "insert into designations (id, brn, kind, technology_codes, status, applied_on, history, version)"
         f" values ('{DESIGNATION}', '{BRN}', 'specialized', '{{CHX-00001}}', 'under_review', '2026-01-01', '[]', 2)",
     ],
@@ -78,7 +81,10 @@ SOURCES = {
 TOPIC = {"catalog": "mpe.catalog.revision", "firms": "mpe.firms.firm", "budget": "mpe.budget.project"}
 # What the read model has and its sources do not, for the rows copied over.
 READ_MODEL_ONLY = {
-    "firms": {"brn_display": "900-00-00013", "confirmations": "[]"},
+    "firms": {
+        "brn_display": "900-00-00013",
+        "confirmations": '[{"technology_code": "CHX-00001", "issued_on": "2025-03-02", "valid_until": "2028-03-02"}]',
+    },
     "disbursements": {"recorded_at": "2026-05-01T00:00:00Z", "version": 1},
 }
 WRITES = [
@@ -145,6 +151,10 @@ async def conns(migrated_database: Migrate) -> AsyncIterator[Conns]:
                     uuid.uuid4(),
                 )
         await gateway.execute(
+            "insert into confirmations (brn, technology_code, issued_on, valid_until)"
+            f" values ('{BRN}', 'CHX-00001', '2025-03-02', '2028-03-02')"
+        )
+        await gateway.execute(
             "insert into inbox (consumer, event_id, topic) select 'gateway-projector', e, 't' from unnest($1::uuid[]) e",
             [uuid.UUID(e) for e in EVENTS.values()],
         )
@@ -203,6 +213,50 @@ BREAKS = [
         ],
         "mismatched_rows",
         f"project {PROJECT} in the source: paid 60000000 against lines of 30000000",
+    ),
+    (
+        "a program's committed total off from its projects' (a trigger's effect applied twice)",
+        [("budget", "update programs set committed_krw = committed_krw * 2")],
+        "mismatched_rows",
+        "program CX26-RND in the source: committed 2000000000, recomputed 1000000000",
+    ),
+    (
+        "a project's commitment not what its status makes it, on both sides",
+        [
+            ("budget", "update projects set committed_krw = 0"),
+            ("gateway", "update projects set committed_krw = 0"),
+        ],
+        "mismatched_rows",
+        f"project {PROJECT} in the source: committed 0, recomputed 1000000000",
+    ),
+    (
+        "a firm's BRN shown wrong in the read model",
+        [("gateway", "update firms set brn_display = '900-0000-013'")],
+        "mismatched_rows",
+        f"read model firms {BRN}: brn_display '900-0000-013'",
+    ),
+    (
+        "a confirmation lost from the read model's rows",
+        [("gateway", "delete from confirmations")],
+        "mismatched_rows",
+        f"read model confirmations ({BRN}, CHX-00001, 2025-03-02, 2028-03-02): missing from the read model",
+    ),
+    (
+        "a confirmation's term wrong on the read model's firm",
+        [
+            (
+                "gateway",
+                "update firms set confirmations = jsonb_set(confirmations, '{0,valid_until}', '\"2029-03-02\"')",
+            )
+        ],
+        "mismatched_rows",
+        f"read model firms.confirmations ({BRN}, CHX-00001, 2025-03-02, 2029-03-02): missing from the source",
+    ),
+    (
+        "a confirmation the source does not have",
+        [("firms", "delete from confirmations")],
+        "mismatched_rows",
+        "missing from the source",
     ),
     (
         "a 2xx payment whose line is gone",

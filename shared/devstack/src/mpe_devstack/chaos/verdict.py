@@ -75,6 +75,34 @@ _PAID_TOTALS = (
     " having p.disbursed_krw <> coalesce(sum(d.amount_krw), 0)"
 )
 
+# The budget service's other derived money, recomputed: a project commits its government money
+# from selection on, and only what was paid once terminated; a program's committed total (kept by
+# a trigger) is its projects' sum. The read model has no program totals, so this is the source's.
+_COMMITMENTS = (
+    "select 'project ' || code as what, committed_krw as kept, case status when 'proposed' then 0"
+    " when 'terminated' then disbursed_krw else government_krw end as recomputed from projects"
+    " where committed_krw <> case status when 'proposed' then 0 when 'terminated' then disbursed_krw"
+    " else government_krw end"
+    " union all"
+    " select 'program ' || g.code, g.committed_krw, coalesce(sum(p.committed_krw), 0)::bigint from programs g"
+    " left join projects p on p.program_code = g.code group by g.code, g.committed_krw"
+    " having g.committed_krw <> coalesce(sum(p.committed_krw), 0)"
+)
+
+# The read model's firm columns that have no column of the same name in the source, recomputed:
+# the BRN as 123-45-67890, and the confirmations, which it keeps twice (a JSON list on the firm and
+# rows of their own) where the firms service keeps rows. Compared as sets: two identical
+# confirmations of one firm are one row of the read model.
+_BRN_DISPLAYS = (
+    "select brn, brn_display from firms"
+    " where brn_display <> substr(brn, 1, 3) || '-' || substr(brn, 4, 2) || '-' || substr(brn, 6)"
+)
+_CONFIRMATION_ROWS = "select distinct brn, technology_code, issued_on, valid_until from confirmations"
+_CONFIRMATIONS_ON_FIRMS = (
+    "select distinct f.brn, c->>'technology_code' as technology_code, (c->>'issued_on')::date as issued_on,"
+    " (c->>'valid_until')::date as valid_until from firms f, jsonb_array_elements(f.confirmations) c"
+)
+
 
 def _norm(value: Any) -> Any:
     """A value in a form both databases agree on when they mean the same thing."""
@@ -207,6 +235,26 @@ async def check(
             v.mismatched_rows.append(
                 f"project {r['code']} in the {side}: paid {r['disbursed_krw']} against lines of {r['lines']}"
             )
+    for r in await gateway.fetch(_BRN_DISPLAYS):
+        v.mismatched_rows.append(f"read model firms {r['brn']}: brn_display {r['brn_display']!r}")
+    source_confirmations = {tuple(r) for r in await conns["firms"].fetch(_CONFIRMATION_ROWS)}
+    for label, sql in (
+        ("confirmations", _CONFIRMATION_ROWS),
+        ("firms.confirmations", _CONFIRMATIONS_ON_FIRMS),
+    ):
+        kept = {tuple(r) for r in await gateway.fetch(sql)}
+        for side, rows in (
+            ("read model", source_confirmations - kept),
+            ("source", kept - source_confirmations),
+        ):
+            v.mismatched_rows += [
+                f"read model {label} ({', '.join(map(str, row))}): missing from the {side}"
+                for row in sorted(rows)
+            ]
+    for r in await conns["budget"].fetch(_COMMITMENTS):
+        v.mismatched_rows.append(
+            f"{r['what']} in the source: committed {r['kept']}, recomputed {r['recomputed']}"
+        )
     # Each row's current version has its entry in the feed (a gap between seqs shows below;
     # a change missing at the end of the feed shows only here).
     for rm_table, _svc, _src, key, entity_type in COMPARED:
