@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -242,6 +244,73 @@ def _kill_and_write_through(
         time.sleep(0.5)
 
 
+async def _inbox_rows(port: int) -> int:
+    conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{port}/gateway")
+    try:
+        n: int = await conn.fetchval("select count(*) from inbox where consumer = 'gateway-projector'")
+        return n
+    finally:
+        await conn.close()
+
+
+def _hold_reset_release(ports: dict[str, int], creds: dict[str, str], home: Path, log: Path) -> None:
+    """The gateway held by `.dev/hold/gateway`, its projector's group reset while it is stopped,
+    then released: it re-applies every event and answers as before (found by a review: `make dev`
+    restarted a stopped service at once, so `consumer reset` always met a group with members)."""
+    gateway = f"http://127.0.0.1:{ports['MPE_DEV_GATEWAY_PORT']}"
+    (home / "hold" / "gateway").touch()
+    deadline = time.monotonic() + 60
+    while "[mpe-dev] holding gateway" not in log.read_text() or port_is_listening(
+        "127.0.0.1", ports["MPE_DEV_GATEWAY_PORT"]
+    ):
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.2)
+    time.sleep(3)  # held past mpe-dev's first restart delay (1 s): still stopped
+    assert not port_is_listening("127.0.0.1", ports["MPE_DEV_GATEWAY_PORT"])
+    env = {
+        **os.environ,
+        "GATEWAY_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{ports['MPE_DEV_PG_PORT']}/gateway",
+        "GATEWAY_KAFKA_BOOTSTRAP": f"127.0.0.1:{ports['MPE_DEV_KAFKA_PORT']}",
+    }
+    reset = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "gateway"),
+            "consumer",
+            "reset",
+            "--group",
+            "gateway-projector",
+            "--to",
+            "earliest",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert reset.returncode == 0, reset.stdout + reset.stderr
+    forgotten = int(reset.stdout.split("reset to earliest; ")[1].split(" inbox row")[0])
+    assert forgotten > 1000, reset.stdout
+    (home / "hold" / "gateway").unlink()
+    while True:
+        with contextlib.suppress(httpx.HTTPError):
+            answer = httpx.post(
+                f"{gateway}/graphql",
+                json={
+                    "query": "{ technologies(filter: {status: LISTED}) { totalCount } firms { totalCount } }"
+                },
+                headers={"X-API-Key": creds["MPE_PARTNER_KEY"]},
+                timeout=10,
+            ).json()
+            # Every event re-applied: the inbox holds as many rows as the reset forgot.
+            inbox = asyncio.run(_inbox_rows(ports["MPE_DEV_PG_PORT"]))
+            if inbox >= forgotten:
+                break
+        assert time.monotonic() < deadline + 120, log.read_text()
+        time.sleep(0.5)
+    assert answer["data"] == {"technologies": {"totalCount": 200}, "firms": {"totalCount": 93}}, answer
+    assert "[mpe-dev] released gateway: starting it" in log.read_text()
+
+
 # Ctrl-C with the demo loaded; SIGTERM and SIGHUP (the terminal closed: found by a review, it
 # used to leave the whole stack running) on an empty stack, which is quicker and stops the same way.
 @pytest.mark.timeout(360)
@@ -281,6 +350,7 @@ def test_dev_stack_comes_up_and_stops_cleanly(tmp_path: Path, sig: signal.Signal
         if demo:
             _check_demo(ports, creds)
             _check_export(ports, creds)
+            _hold_reset_release(ports, creds, home, tmp_path / "mpe-dev.log")
         else:
             empty = httpx.post(
                 f"http://127.0.0.1:{ports['MPE_DEV_GATEWAY_PORT']}/graphql",

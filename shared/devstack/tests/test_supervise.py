@@ -95,6 +95,40 @@ def test_a_service_that_keeps_crashing_makes_it_give_up_after_backing_off() -> N
     assert delays == ["0.05", "0.1", "0.2"]  # doubling, up to the cap
 
 
+def test_a_held_service_is_stopped_kept_stopped_and_started_once_released(tmp_path: Path) -> None:
+    hold = tmp_path / "gateway"
+    gateway = Proc("gateway", "import time; time.sleep(60)")
+    catalog = Proc("catalog", "import time; time.sleep(60)")
+    procs = [gateway, catalog]
+    for p in procs:
+        p.start()
+    said: list[str] = []
+    supervisor = Supervisor(
+        list(procs),
+        start=lambda svc: next(p for p in procs if p.name == svc.name).start(),
+        say=said.append,
+        policy=FAST,
+        held=lambda name: (tmp_path / name).exists(),
+        stop=lambda svc: next(p for p in procs if p.name == svc.name).stop(),
+    )
+    try:
+        run_for(supervisor, 0.2)
+        hold.touch()
+        # Held well past every restart delay: not started again, not counted as a crash.
+        run_for(supervisor, 1.0)
+        assert gateway.ended == "was killed by SIGKILL"
+        assert (gateway.starts, supervisor.held(), supervisor.restarting()) == (1, ["gateway"], [])
+        assert said == ["holding gateway: stopping it, and keeping it stopped until released"]
+        hold.unlink()
+        run_for(supervisor, 0.3)
+        assert (gateway.starts, gateway.exit_code, supervisor.held()) == (2, None, [])
+        assert said[1:] == ["released gateway: starting it"]
+        assert (catalog.starts, catalog.exit_code) == (1, None)
+    finally:
+        gateway.stop()
+        catalog.stop()
+
+
 def test_backoff_doubles_up_to_its_cap() -> None:
     policy = RestartPolicy()
     assert [policy.delay(n) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]

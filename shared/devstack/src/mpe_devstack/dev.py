@@ -2,8 +2,10 @@
 
 Starts Postgres and Kafka as real processes, migrates and starts every service, loads the
 demo dataset, writes dev credentials to .dev/credentials.env and prints the URLs. A service
-that exits is restarted with backoff (mpe_devstack.supervise); on Ctrl-C or SIGTERM, or when
-one keeps crashing, it stops everything it started, services first, within the 20 s budget.
+that exits is restarted with backoff (mpe_devstack.supervise), and one whose file
+`.dev/hold/<service>` exists is stopped and kept stopped until the file is removed. On Ctrl-C or
+SIGTERM, or when one keeps crashing, it stops everything it started, services first, within the
+20 s budget.
 """
 
 from __future__ import annotations
@@ -273,6 +275,12 @@ def run(settings: DevSettings) -> int:
     logs = home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     home.chmod(0o755)  # the postgres OS user must reach its data dir below
+    holds = home / "hold"
+    holds.mkdir(exist_ok=True)
+    for stale in sorted(holds.iterdir()):
+        # A hold is for the run that saw it made: a new run starts every service.
+        _say(f"removing {stale}, a hold left by an earlier run")
+        stale.unlink()
     for sig in STOP_SIGNALS:
         signal.signal(sig, _raise_shutdown)
 
@@ -366,6 +374,8 @@ def run(settings: DevSettings) -> int:
         hints: dict[str, Path] = {svc.name: logs / f"{svc.name}.log" for svc in services}
         hints |= {broker.name: kafka.log_file(kafka.node_ids[0]), database.name: pg.log_file}
 
+        by_name = {svc.name: svc for svc in services}
+
         def restart(what: Supervised) -> None:
             if isinstance(what, Broker | Database):
                 what.start()
@@ -378,6 +388,9 @@ def run(settings: DevSettings) -> int:
             say=_say,
             policy=RestartPolicy(max_crashes=settings.max_crashes, window_s=settings.crash_window_s),
             log_hint=lambda what: f"; see {hints[what.name]}",
+            # Only a service can be held: the supervisor stops it as Ctrl-C would.
+            held=lambda name: name in by_name and (holds / name).exists(),
+            stop=lambda what: _stop_service(by_name[what.name]),
         )
         while True:
             supervisor.check()
@@ -416,6 +429,7 @@ def _print_banner(
         f"  Postgres:           {pg.dsn('catalog')} (and /gateway)",
         f"  credentials:        {home / 'credentials.env'}  (MPE_STAFF_TOKEN, MPE_PARTNER_KEY, MPE_PARTNER_KEY_BASIC)",
         f"  service logs:       {home / 'logs'}/",
+        f"  hold a service:     touch {home / 'hold'}/<service>  (stops it until the file is removed)",
         '  try: . .dev/credentials.env && curl -s localhost:8000/graphql -H "X-API-Key: $MPE_PARTNER_KEY" \\',
         "         -H 'content-type: application/json' -d '{\"query\": \"{ industries { code technologyCount } }\"}'",
         "Ctrl-C stops everything.",

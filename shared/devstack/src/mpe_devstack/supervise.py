@@ -4,6 +4,11 @@ One crashed process (a service, Kafka or Postgres) no longer takes down the whol
 it is started again after a delay that doubles with each crash (1 s, 2 s, 4 s … up to 30 s).
 Only one that keeps crashing (more than `max_crashes` times within `window_s`) makes the runner
 give up and stop everything, since restarting it again would only hide the fault.
+
+A service can also be held: while `held(name)` says so, the supervisor stops it and does not
+start it again; once the hold is lifted it starts it. `make dev` holds a service while the file
+`.dev/hold/<service>` exists, for work that needs it stopped (`consumer reset` refuses a
+consumer group that has members).
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ class GaveUp(RuntimeError):
 class _State:
     crashes: list[float] = field(default_factory=list)
     restart_at: float | None = None
+    holding: bool = False
 
 
 class Supervisor:
@@ -73,9 +79,13 @@ class Supervisor:
         policy: RestartPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         log_hint: Callable[[Supervised], str] = lambda _s: "",
+        held: Callable[[str], bool] = lambda _name: False,
+        stop: Callable[[Supervised], None] = lambda _s: None,
     ) -> None:
         self._services = services
         self._start = start
+        self._held = held
+        self._stop = stop
         self._say = say
         self._policy = policy or RestartPolicy()
         self._clock = clock
@@ -86,12 +96,28 @@ class Supervisor:
         """The services waiting to be restarted."""
         return [name for name, st in self._states.items() if st.restart_at is not None]
 
+    def held(self) -> list[str]:
+        """The services stopped and kept stopped by a hold."""
+        return [name for name, st in self._states.items() if st.holding]
+
     def check(self) -> None:
-        """Restart what is due; notice what exited; GaveUp when a service keeps crashing."""
+        """Stop what is held, start what was released, restart what is due; notice what exited;
+        GaveUp when a service keeps crashing."""
         now = self._clock()
         p = self._policy
         for svc in self._services:
             st = self._states[svc.name]
+            if self._held(svc.name):
+                if not st.holding:
+                    st.holding, st.restart_at = True, None
+                    self._say(f"holding {svc.name}: stopping it, and keeping it stopped until released")
+                    self._stop(svc)
+                continue
+            if st.holding:
+                st.holding = False
+                self._say(f"released {svc.name}: starting it")
+                self._start(svc)
+                continue
             if st.restart_at is not None:
                 if now >= st.restart_at:
                     st.restart_at = None
