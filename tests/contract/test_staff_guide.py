@@ -476,6 +476,6 @@ def test_the_korean_error_example_says_what_the_kit_says() -> None:
     assert f'"detail":"{korean.INVALID_REQUEST}"' in example
     assert f'"message":"{korean.field_message({"type": "missing"})}","type":"missing"' in example
     # The request leaves out name_en, which registering a firm needs.
-    assert '"field":"body.name_en"' in example
+    assert '"field":"name_en"' in example
     assert firms_schemas.FirmCreate.model_fields["name_en"].is_required()
     assert "name_en" not in example.split("\n#")[0]

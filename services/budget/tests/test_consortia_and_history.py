@@ -230,7 +230,7 @@ async def test_without_a_consortium_the_lead_firm_holds_all_of_the_money(years: 
     ("change", "field"),
     [
         P(lambda c: c[3].update(country="XX"), "participants[3].country", id="no-such-country"),
-        P(lambda c: c[3].update(country="de"), "participants.3.country", id="lower-case-country"),
+        P(lambda c: c[3].update(country="de"), "participants[3].country", id="lower-case-country"),
         P(
             lambda c: c[2].update(government_krw=1),
             "participants[].government_krw",

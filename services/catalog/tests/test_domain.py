@@ -126,7 +126,7 @@ def test_amend_of_unknown_fields_is_invalid() -> None:
     with pytest.raises(Invalid) as exc:
         domain.check_changes(changes, decided_on=date(2024, 1, 1), effective_on=date(2024, 1, 1))
     assert exc.value.errors is not None
-    assert exc.value.errors[0]["field"] == "changes.1"
+    assert exc.value.errors[0]["field"] == "changes[1]"
     assert "status" in exc.value.detail
 
 
@@ -136,7 +136,7 @@ def test_empty_amend_is_invalid() -> None:
             [Amend("SEMI-001", {})], decided_on=date(2024, 1, 1), effective_on=date(2024, 1, 1)
         )
     assert exc.value.errors is not None
-    assert exc.value.errors[0]["field"] == "changes.0"
+    assert exc.value.errors[0]["field"] == "changes[0]"
 
 
 # check_publishable / check_editable

@@ -82,4 +82,4 @@ async def test_a_conflict_names_its_field_with_a_message(api: httpx.AsyncClient)
     await publish(api, [add("SEMI-001")])
     resp = await api.post("/v1/revisions", json=revision([add("SEMI-001")]))
     body = assert_problem(resp, 409)
-    assert body["errors"] == [{"field": "changes.0", "message": "technology SEMI-001 already exists"}]
+    assert body["errors"] == [{"field": "changes[0]", "message": "technology SEMI-001 already exists"}]

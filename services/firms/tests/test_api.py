@@ -200,7 +200,7 @@ async def test_a_place_that_is_no_region_is_refused_listing_the_regions(
     resp = await api.post("/v1/firms", json=firm_body(BRN, region="판교"))
     assert resp.status_code == 422
     [error] = resp.json()["errors"]
-    assert error["field"] == "body.region"
+    assert error["field"] == "region"
     assert "서울, 부산, 대구, 인천, 광주, 대전, 울산, 세종, 경기" in error["message"]
 
 

@@ -22,10 +22,10 @@ async def test_a_refused_registration_is_explained_in_korean(
     assert body["title"] == "처리할 수 없는 내용"
     assert body["detail"] == "요청이 올바르지 않습니다."
     messages = {e["field"]: e["message"] for e in body["errors"]}
-    assert messages["body.name_en"] == "필수 항목입니다"
-    assert messages["body.name_ko"] == "1자 이상이어야 합니다"
-    assert messages["body.size"] == "다음 중 하나여야 합니다: 'large', 'mid', 'sme'"
-    assert messages["body.mpe_sales_ratio"] == "1.0 이하여야 합니다"
+    assert messages["name_en"] == "필수 항목입니다"
+    assert messages["name_ko"] == "1자 이상이어야 합니다"
+    assert messages["size"] == "다음 중 하나여야 합니다: 'large', 'mid', 'sme'"
+    assert messages["mpe_sales_ratio"] == "1.0 이하여야 합니다"
     # The machine-read members stay as they are.
     assert {e["type"] for e in body["errors"]} >= {"missing", "string_too_short", "literal_error"}
 

@@ -110,13 +110,13 @@ def check_changes(changes: list[Change], *, decided_on: date, effective_on: date
             unknown = set(ch.fields) - set(AMENDABLE)
             if unknown:
                 raise Invalid.field(
-                    f"changes.{i}",
+                    f"changes[{i}]",
                     f"fields that cannot be amended: {sorted(unknown)}",
                     ko=f"수정할 수 없는 항목: {sorted(unknown)}",
                 )
             if not ch.fields:
                 raise Invalid.field(
-                    f"changes.{i}",
+                    f"changes[{i}]",
                     "an amend changes at least one field",
                     ko="수정(amend)은 항목을 하나 이상 바꿉니다",
                 )

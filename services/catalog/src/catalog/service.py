@@ -147,7 +147,7 @@ async def _check_against_list(conn: Conn, changes: list[domain.Change]) -> None:
                 f"Technology {ch.code} already exists.",
                 errors=[
                     {
-                        "field": f"changes.{i}",
+                        "field": f"changes[{i}]",
                         "message": f"technology {ch.code} already exists",
                         "message_ko": f"기술 {ch.code}은(는) 이미 있습니다",
                     }
@@ -156,7 +156,7 @@ async def _check_against_list(conn: Conn, changes: list[domain.Change]) -> None:
             )
         if not isinstance(ch, domain.Add) and ch.code not in known:
             raise Invalid.field(
-                f"changes.{i}.code",
+                f"changes[{i}].code",
                 f"technology {ch.code} does not exist",
                 ko=f"기술 {ch.code}은(는) 없습니다",
             )

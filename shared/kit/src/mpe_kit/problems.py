@@ -169,10 +169,29 @@ def _readable(message: str) -> str:
     return _DAY_REPR.sub(lambda m: f"{int(m[1]):04d}-{int(m[2]):02d}-{int(m[3]):02d}", message)
 
 
+# Where FastAPI says a value came from, ahead of its name in pydantic's location.
+_SOURCES = frozenset({"body", "query", "path", "header", "cookie"})
+
+
+def field_path(loc: Sequence[Any]) -> str:
+    """A location as the services' own rules name a field: `participants[0].brn`, `limit`.
+
+    pydantic's location starts with where the value came from (`body`, `query`) and counts list
+    items as segments (`body.participants.0.brn`); the rules name the field in the body or the
+    parameter alone. One style for both, so that a client can match either to its input. The
+    body itself, when it is the field (not an object, say), stays `body`.
+    """
+    parts = list(loc[1:]) if len(loc) > 1 and loc[0] in _SOURCES else list(loc)
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f"{'.' if path else ''}{part}"
+    return path
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
-        loc = [str(p) for p in _without_union_tags(err.get("loc", ()), exc.body)]
+        loc = _without_union_tags(err.get("loc", ()), exc.body)
         if err.get("type") == "json_invalid" and len(loc) == 2 and loc[0] == "body":
             # FastAPI puts the character offset where a field would go ("body.11"): no field.
             message = f"The body is not valid JSON (UTF-8): {err.get('msg', '')}, at character {loc[1]}."
@@ -180,7 +199,7 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             out.append({"field": "body", "message": message, "message_ko": ko, "type": "json_invalid"})
             continue
         error = {
-            "field": ".".join(loc),
+            "field": field_path(loc),
             "message": _readable(err.get("msg", "")),
             "type": err.get("type", ""),
         }
