@@ -48,9 +48,20 @@ PROBLEM_SCHEMA: dict[str, Any] = {
                 "type": "object",
                 "required": ["field", "message"],
                 "properties": {
-                    "field": {"type": "string"},
-                    "message": {"type": "string"},
-                    "type": {"type": "string"},
+                    "field": {
+                        "type": "string",
+                        "description": "The field in the body, or the parameter, that was refused:"
+                        " list items counted from 0 in brackets (participants[0].brn, limit);"
+                        " 'body' for a body that is not JSON or not an object.",
+                    },
+                    "message": {
+                        "type": "string",
+                        "description": "Why, in Korean when Accept-Language prefers it, else English.",
+                    },
+                    "type": {
+                        "type": "string",
+                        "description": "pydantic's kind of refusal, for a format check.",
+                    },
                 },
             },
         },
