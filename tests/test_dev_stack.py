@@ -244,6 +244,17 @@ def _kill_and_write_through(
         time.sleep(0.5)
 
 
+def _gateway(ports: dict[str, int], *args: str) -> subprocess.CompletedProcess[str]:
+    """The `gateway` command against this stack's database and broker."""
+    env = {
+        **os.environ,
+        "GATEWAY_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{ports['MPE_DEV_PG_PORT']}/gateway",
+        "GATEWAY_KAFKA_BOOTSTRAP": f"127.0.0.1:{ports['MPE_DEV_KAFKA_PORT']}",
+    }
+    gateway = str(Path(sys.executable).parent / "gateway")
+    return subprocess.run([gateway, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
 async def _inbox_rows(port: int) -> int:
     conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{port}/gateway")
     try:
@@ -267,26 +278,7 @@ def _hold_reset_release(ports: dict[str, int], creds: dict[str, str], home: Path
         time.sleep(0.2)
     time.sleep(3)  # held past mpe-dev's first restart delay (1 s): still stopped
     assert not port_is_listening("127.0.0.1", ports["MPE_DEV_GATEWAY_PORT"])
-    env = {
-        **os.environ,
-        "GATEWAY_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{ports['MPE_DEV_PG_PORT']}/gateway",
-        "GATEWAY_KAFKA_BOOTSTRAP": f"127.0.0.1:{ports['MPE_DEV_KAFKA_PORT']}",
-    }
-    reset = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "gateway"),
-            "consumer",
-            "reset",
-            "--group",
-            "gateway-projector",
-            "--to",
-            "earliest",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    reset = _gateway(ports, "consumer", "reset", "--group", "gateway-projector", "--to", "earliest")
     assert reset.returncode == 0, reset.stdout + reset.stderr
     forgotten = int(reset.stdout.split("reset to earliest; ")[1].split(" inbox row")[0])
     assert forgotten > 1000, reset.stdout
@@ -309,6 +301,11 @@ def _hold_reset_release(ports: dict[str, int], creds: dict[str, str], home: Path
         time.sleep(0.5)
     assert answer["data"] == {"technologies": {"totalCount": 200}, "firms": {"totalCount": 93}}, answer
     assert "[mpe-dev] released gateway: starting it" in log.read_text()
+    # The demo, applied twice over, keeps its links and sums, and no list outgrows the cost limit.
+    check = _gateway(ports, "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "the kept tables agree" in check.stdout
+    assert "assumed list sizes hold" in check.stdout
 
 
 # Ctrl-C with the demo loaded; SIGTERM and SIGHUP (the terminal closed: found by a review, it

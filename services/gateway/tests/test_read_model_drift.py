@@ -1,4 +1,5 @@
-"""`read_model_drift()` (migration 0014) and `gateway check`: the kept links and sums against their rows.
+"""`read_model_drift()` (migration 0014) and `gateway check`: the kept links and sums against their
+rows, and the cost limit's assumed list sizes against the largest lists held.
 
 The random statements of test_technology_links.py and test_year_sums.py check that it finds
 nothing where the tables are kept; here, that it finds each kind of drift, in each table, and
@@ -14,7 +15,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from gateway import store
 from gateway.cli import build
+from gateway.read.describe import TECHNOLOGY_CODES
 from mpe_kit import db
 
 from .conftest import apply, designation, designation_event, gateway_migrations_before, project, project_event
@@ -94,3 +97,34 @@ async def test_gateway_check_on_a_database_without_the_function(
     r = await asyncio.to_thread(_check, before_0014, monkeypatch)
     assert r.exit_code == 1
     assert "run `gateway migrate` first" in r.output
+
+
+async def test_each_assumed_list_size_is_measured_on_the_data(kept: db.Conn) -> None:
+    # The fixture's data: T-1 and T-2 on one project (2 codes), one designation of one code and
+    # its one step, no revision, theme or industry.
+    sizes = await store.assumed.largest(kept)
+    assert sizes["PROJECT_TECHNOLOGY_CODES"] == 2
+    assert sizes["TECHNOLOGY_CODES"] == 1
+    assert sizes["LISTED"] == sizes["PROGRAM_THEMES"] == sizes["INDUSTRIES"] == 0
+    assert set(sizes) == {a.name for a in store.assumed.FIGURES}
+    assert await store.assumed.outgrown(kept) == []
+
+
+async def test_gateway_check_names_a_list_larger_than_the_cost_limit_counts(
+    kept: db.Conn, gateway_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Found by a review: the cost limit counts a firm's technologies as at most 5 (the service
+    # takes 100), and nothing said when the data went past that.
+    ok = await asyncio.to_thread(_check, gateway_db, monkeypatch)
+    assert ok.exit_code == 0, ok.output
+    assert "assumed list sizes hold" in ok.output
+    codes = [f"T-{n}" for n in range(TECHNOLOGY_CODES + 7)]
+    await apply(kept, designation_event(designation(uuid.UUID(int=2), "1018100340", codes=tuple(codes))))
+    bad = await asyncio.to_thread(_check, gateway_db, monkeypatch)
+    assert bad.exit_code == 1, bad.output
+    assert "the kept tables agree" in bad.output
+    assert (
+        f"Firm.technologies, Firm.declaredTechnologies, Designation.technologies: a list of {len(codes)} in the"
+        f" read model, where the cost limit counts {TECHNOLOGY_CODES} (TECHNOLOGY_CODES in"
+    ) in bad.output.replace("\n", " ")
+    assert "1 of the cost limit's assumed list sizes are smaller than the data" in bad.output
