@@ -233,7 +233,7 @@ async def test_without_a_consortium_the_lead_firm_holds_all_of_the_money(years: 
         P(lambda c: c[3].update(country="de"), "participants[3].country", id="lower-case-country"),
         P(
             lambda c: c[2].update(government_krw=1),
-            "participants[].government_krw",
+            "participants",
             id="shares-do-not-add-up",
         ),
         P(lambda c: c[0].update(role="participant"), "participants", id="no-lead"),

@@ -367,12 +367,12 @@ def test_a_consortium_whose_shares_add_up_gives_its_korean_side() -> None:
         ),
         P(
             [member("lead", brn=LEAD, government_krw=699, private_cash_krw=100, private_in_kind_krw=200)],
-            "participants[].government_krw",
+            "participants",
             id="government-short",
         ),
         P(
             [member("lead", brn=LEAD, government_krw=700, private_cash_krw=100, private_in_kind_krw=201)],
-            "participants[].private_in_kind_krw",
+            "participants",
             id="in-kind-over",
         ),
     ],
@@ -381,6 +381,24 @@ def test_bad_consortia(members: list[domain.Participant], field: str) -> None:
     with pytest.raises(Invalid) as caught:
         domain.check_participants(members, lead_firm_brn=LEAD, totals=TOTALS)
     assert caught.value.errors[0]["field"] == field  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("shares", "column"),
+    [
+        ({"government_krw": 699, "private_cash_krw": 100, "private_in_kind_krw": 200}, "government_krw"),
+        ({"government_krw": 700, "private_cash_krw": 100, "private_in_kind_krw": 201}, "private_in_kind_krw"),
+    ],
+)
+def test_shares_that_do_not_add_up_name_the_column_on_the_whole_list(
+    shares: dict[str, int], column: str
+) -> None:
+    # The sum is the list's, no one member's: the field is `participants`, the message names the column.
+    with pytest.raises(Invalid) as caught:
+        domain.check_participants([member("lead", brn=LEAD, **shares)], lead_firm_brn=LEAD, totals=TOTALS)
+    error = caught.value.errors[0]  # type: ignore[index]
+    assert error["field"] == "participants"
+    assert f"the participants' {column} add up to" in error["message"]
 
 
 def test_a_project_led_by_an_institute_names_no_lead_firm() -> None:

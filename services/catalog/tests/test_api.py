@@ -712,7 +712,7 @@ async def test_a_field_error_inside_a_change_is_named_as_the_change_was_written(
     api: httpx.AsyncClient, world: World
 ) -> None:
     # Found by a review: pydantic names the union member it chose, so the field read
-    # "changes[0].add.technology.name_ko" where the body has "op": "add" and no "add" key.
+    # "body.changes.0.add.technology.name_ko" where the body has "op": "add" and no "add" key.
     bad_add = {**add("SEMI-009"), "technology": {**add("SEMI-009")["technology"], "name_ko": ""}}
     resp = await api.post("/v1/revisions", json=revision([retire("SEMI-001"), bad_add]))
     errors = assert_problem(resp, 422)["errors"]

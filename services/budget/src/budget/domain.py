@@ -276,7 +276,7 @@ def check_participants(
         summed = sum(getattr(p, column) for p in participants)
         if summed != total:
             raise Invalid.field(
-                f"{field}[].{column}",
+                field,
                 f"the participants' {column} add up to {summed:,} won; the project's is {total:,}",
                 ko=f"참여기관의 {column} 합계는 {summed:,}원이지만 과제의 값은 {total:,}원입니다",
             )

@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -280,7 +281,10 @@ def run(settings: DevSettings) -> int:
     for stale in sorted(holds.iterdir()):
         # A hold is for the run that saw it made: a new run starts every service.
         _say(f"removing {stale}, a hold left by an earlier run")
-        stale.unlink()
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink()
     for sig in STOP_SIGNALS:
         signal.signal(sig, _raise_shutdown)
 

@@ -122,10 +122,11 @@ TIMED_OUT = Unavailable(
 )
 UNKNOWN = Unavailable(
     "The database connection was lost while this write was being committed, and whether it was"
-    " saved could not be learned. Read the resource before you repeat the request; a payment"
-    " repeated with the same Idempotency-Key is safe.",
-    "이 쓰기를 확정(commit)하는 중에 데이터베이스 연결이 끊겼고, 저장되었는지 확인하지 못했습니다."
-    " 다시 보내기 전에 해당 자원을 조회해 확인하십시오. 같은 Idempotency-Key로 다시 보내는 지급은 안전합니다.",
+    " saved could not be learned. Look for it (read it, or list its collection) before you repeat"
+    " the request; a request with an Idempotency-Key may be repeated with the same key.",
+    "이 요청의 변경 내용을 확정(commit)하는 중에 데이터베이스 연결이 끊겨, 저장되었는지 확인하지 못했습니다."
+    " 다시 보내기 전에 저장되었는지 조회(목록 조회 포함)해 확인하십시오. Idempotency-Key를 붙인 요청은 같은"
+    " 키로 다시 보내도 됩니다.",
     RETRY_AFTER_S,
 )
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import Self
 
-import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from asyncpg.transaction import Transaction
 
@@ -169,7 +169,9 @@ class PostgresUnitOfWork(UnitOfWork):
         except BaseException as exc:
             if txid is None or not is_connection_lost(exc):
                 raise
-            await self._release()
+            # Give the dead connection back first (the pool may have one only); its reset may fail.
+            with contextlib.suppress(Exception):
+                await self._release()
             status = await self._outcome(txid)
             log.warning(
                 "connection lost during commit", txid=txid, outcome=status or "unknown", error=repr(exc)
@@ -201,7 +203,7 @@ class PostgresUnitOfWork(UnitOfWork):
                         status: str | None = await conn.fetchval(
                             "select pg_xact_status($1::text::xid8)", str(txid)
                         )
-            except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except Exception:  # unreachable or refused, whatever asyncpg calls it: ask again
                 status = None
             if status in ("committed", "aborted"):
                 return status
