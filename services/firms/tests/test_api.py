@@ -357,6 +357,28 @@ async def test_empty_patch_changes_nothing(api: httpx.AsyncClient, db: asyncpg.C
     assert await snapshot(db) == before
 
 
+async def test_a_patch_that_sends_the_values_the_firm_has_changes_nothing(
+    api: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    # Found by a probe: each such PATCH wrote a new version and a firm.updated event, so a
+    # colleague's If-Match went stale although nothing had changed.
+    firm = await register(api)
+    before = await snapshot(db)
+    same = {k: firm[k] for k in ("name_en", "name_ko", "size", "size_since", "region", "mpe_sales_ratio")}
+    # The technologies as a set: in another order, one of them twice.
+    same["technology_codes"] = [*reversed(firm["technology_codes"]), firm["technology_codes"][0]]
+    for _ in range(2):
+        resp = await api.patch(f"/v1/firms/{BRN}", json=same, headers={"If-Match": '"1"'})
+        assert resp.status_code == 200, resp.text
+        assert (resp.headers["ETag"], resp.json()) == ('"1"', firm)
+    assert await snapshot(db) == before
+    # One changed value among them is written, and only it.
+    resp = await api.patch(f"/v1/firms/{BRN}", json={**same, "region": "부산"}, headers={"If-Match": '"1"'})
+    assert (resp.status_code, resp.headers["ETag"], resp.json()["region"]) == (200, '"2"', "부산")
+    [event] = await outbox_since(db, 1)
+    assert event["payload"]["version"] == 2
+
+
 @pytest.mark.parametrize(
     ("patch", "field"),
     [

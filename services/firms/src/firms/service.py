@@ -133,10 +133,19 @@ async def patch_firm(
                 status=412,
                 ko=f"기업의 버전이 {if_match}이(가) 아니라 {locked['version']}입니다. 다시 읽고 다시 보내십시오.",
             )
-        row = await repository.update_firm(conn, key, fields) if fields else locked
-        if fields:
+        # A value sent as it already is changes nothing: no new version, no event, the same ETag.
+        changed = {k: v for k, v in fields.items() if not _same(k, locked[k], v)}
+        row = await repository.update_firm(conn, key, changed) if changed else locked
+        if changed:
             uow.add(PendingEvent(registry.FIRM_UPDATED, key, await _firm_event(conn, row)))
     return firm_read(row)
+
+
+def _same(name: str, stored: Any, sent: Any) -> bool:
+    """Whether a patched value is the one the firm holds (technology codes as a set)."""
+    if name == "technology_codes":
+        return set(stored) == set(sent)
+    return bool(stored == sent)
 
 
 async def list_firms(
