@@ -122,23 +122,40 @@ async def get_industry(pool: asyncpg.Pool, *, code: str) -> schemas.IndustryRead
 # revisions
 
 
-async def _missing_industries(conn: Conn, changes: list[domain.Change]) -> list[str]:
-    named = {c.technology.industry_code for c in changes if isinstance(c, domain.Add)} | {
-        c.fields["industry_code"]
-        for c in changes
-        if isinstance(c, domain.Amend) and "industry_code" in c.fields
-    }
-    return sorted(named - await repository.existing_industries(conn, named))
+def _industries_named(changes: list[domain.Change]) -> list[tuple[str, str]]:
+    """Each industry code the changes name, with the field that names it."""
+    named = []
+    for i, c in enumerate(changes):
+        if isinstance(c, domain.Add):
+            named.append((f"changes[{i}].technology.industry_code", c.technology.industry_code))
+        elif isinstance(c, domain.Amend) and "industry_code" in c.fields:
+            named.append((f"changes[{i}].industry_code", c.fields["industry_code"]))
+    return named
+
+
+async def _unknown_industries(conn: Conn, changes: list[domain.Change]) -> list[tuple[str, str]]:
+    """Each industry code the changes name that does not exist, with the field that names it."""
+    named = _industries_named(changes)
+    existing = await repository.existing_industries(conn, {code for _, code in named})
+    return [(field, code) for field, code in named if code not in existing]
 
 
 async def _check_against_list(conn: Conn, changes: list[domain.Change]) -> None:
     """Catch at drafting time what would certainly fail at publishing time."""
-    missing = await _missing_industries(conn, changes)
-    if missing:
-        raise Invalid.field(
-            "changes",
-            f"unknown industry codes: {', '.join(missing)}",
-            ko=f"없는 산업 코드: {', '.join(missing)}",
+    unknown = await _unknown_industries(conn, changes)
+    if unknown:
+        codes = ", ".join(sorted({code for _, code in unknown}))
+        raise Invalid(
+            f"unknown industry codes: {codes}",
+            errors=[
+                {
+                    "field": field,
+                    "message": f"unknown industry code {code}",
+                    "message_ko": f"없는 산업 코드입니다: {code}",
+                }
+                for field, code in unknown
+            ],
+            ko=f"없는 산업 코드: {codes}",
         )
     known = await repository.technologies_by_code(conn, [c.code for c in changes])
     for i, ch in enumerate(changes):
@@ -250,7 +267,7 @@ async def publish_revision(
         domain.check_publishable(status=rev.status, effective_on=rev.effective_on, today=today())
         changes = _to_domain(rev.changes)
         on = rev.effective_on
-        missing = await _missing_industries(conn, changes)
+        missing = sorted({code for _, code in await _unknown_industries(conn, changes)})
         if missing:
             raise Conflict(
                 f"The revision names unknown industries: {', '.join(missing)}.",
