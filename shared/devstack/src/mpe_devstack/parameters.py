@@ -86,3 +86,29 @@ def _parameters(openapi: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, A
             for param in operation.get("parameters", []):
                 if param["in"] in ("query", "path"):
                     yield path, method, param
+
+
+# A query parameter no route of ours takes.
+NOT_A_PARAMETER = "not_a_parameter"
+
+
+def unknown_query_probes(openapi: dict[str, Any]) -> Iterator[Probe]:
+    """A request per operation of the API (`/v1/`; the health probes take anything) with a query
+    parameter it does not take, and one per snake_case query parameter written in camelCase
+    (`asOf` for `as_of`), as a GraphQL habit would."""
+    for path, methods in openapi["paths"].items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, operation in methods.items():
+            declared = operation.get("parameters", [])
+            concrete = path
+            for param in declared:
+                if param["in"] == "path":
+                    concrete = concrete.replace("{" + param["name"] + "}", _filler(_schema(param)))
+            yield Probe(method.upper(), concrete, {NOT_A_PARAMETER: "1"}, NOT_A_PARAMETER, "1")
+            for param in declared:
+                name = param["name"]
+                if param["in"] == "query" and "_" in name:
+                    head, *rest = name.split("_")
+                    camel = head + "".join(part.title() for part in rest)
+                    yield Probe(method.upper(), concrete, {camel: "1"}, camel, name)

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import asyncpg
 import typer
 import uvicorn
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 from mpe_events import registry as event_registry
@@ -30,6 +30,7 @@ from mpe_kit import (
     migrations,
     openapi,
     ops,
+    parameters,
     telemetry,
     transient,
 )
@@ -166,8 +167,10 @@ def create_app(spec: ServiceSpec, settings: ServiceSettings, *, with_workers: bo
         return await fn() if fn is not None else {}
 
     # The service's own routes first: a request is matched against routes in order.
+    # A staff service's routes refuse query parameters they do not take (mpe_kit.parameters).
+    checks = [Depends(parameters.refuse_unknown_query)] if spec.staff_auth else []
     for router in spec.routers():
-        app.include_router(router)
+        app.include_router(router, dependencies=checks)
     health = http.health_router(
         pool_of=lambda: app.state.pool,
         all_migrations=all_migrations,

@@ -13,32 +13,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from mpe_kit import parameters
 
 BOM = "\ufeff"
 LIST_SEPARATOR = ";"
 
 
 def unknown_parameters(given: Sequence[str], known: Sequence[str]) -> list[dict[str, str]]:
-    """The query parameters not in `known`, each as a problem's field error; a name written in
-    camelCase, as GraphQL writes it (`fiscalYear`), is pointed to its snake_case form."""
-    errors = []
-    for name in sorted(set(given) - set(known)):
-        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-        known_snake = snake != name and snake in known
-        hint = f"; did you mean {snake}?" if known_snake else ""
-        hint_ko = f" {snake}을(를) 의도하셨습니까?" if known_snake else ""
-        errors.append(
-            {
-                "field": name,
-                "message": f"is not a parameter of this export{hint}",
-                "message_ko": f"이 내보내기의 매개변수가 아닙니다.{hint_ko}",
-            }
-        )
-    return errors
+    """The query parameters not in `known`, each as a problem's field error (`mpe_kit.parameters`)."""
+    return parameters.unknown_parameters(given, known, of="this export", of_ko="이 내보내기")
 
 
 def ndjson_line(line: dict[str, Any]) -> bytes:
