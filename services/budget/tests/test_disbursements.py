@@ -11,6 +11,8 @@ import asyncpg
 import httpx
 import pytest
 
+from mpe_kit.writes import decode
+
 from .conftest import (
     add_project,
     assert_problem,
@@ -201,6 +203,25 @@ async def test_repeating_a_key_returns_the_first_answer_and_pays_once(
         assert again.headers["content-type"] == first.headers["content-type"]
     assert await state(db) == after_first
     assert await paid(signed) == (100_000_000, [100_000_000])
+
+
+async def test_a_repeated_payment_carries_the_write_token_of_the_first(
+    signed: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    # Found by a probe: the repeat came without MPE-Write-Token, so a client that lost the first
+    # answer could not make its next GraphQL read wait for the payment it had made.
+    first = await pay(signed, "P-1", 100_000_000, key="pay-2023-06")
+    token = first.headers["mpe-write-token"]
+    [written] = decode(token)
+    # It names the transaction that paid, and the two events it committed.
+    assert await db.fetchval("select count(*) from outbox where write_txid = $1", written.txid) == 2
+    assert written.count == 2
+    for _ in range(2):
+        assert (await pay(signed, "P-1", 100_000_000, key="pay-2023-06")).headers["mpe-write-token"] == token
+    # A refusal wrote nothing: its repeat names no transaction.
+    refused = await pay(signed, "P-9", 10, key="nowhere")
+    assert refused.status_code == 404
+    assert "mpe-write-token" not in (await pay(signed, "P-9", 10, key="nowhere")).headers
 
 
 async def test_a_key_is_not_bound_to_the_caller(signed: httpx.AsyncClient, viewer: httpx.AsyncClient) -> None:

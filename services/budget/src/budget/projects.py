@@ -364,7 +364,11 @@ async def disburse(
                     "this key was used for a different request",
                     ko="이 키는 다른 요청에 쓰였습니다",
                 )
+            if first["write_txid"] is not None:
+                # The first answer's write token: a reader can wait for the payment it made.
+                uow.note_committed(first["write_txid"], first["write_events"])
             return int(first["status_code"]), dict(first["response"])
+        events: list[PendingEvent] = []
         try:
             async with uow.savepoint():
                 row = await repository.project(conn, code, for_update=True)
@@ -384,7 +388,8 @@ async def disburse(
                     disbursed=project.disbursed_krw + data.amount_krw,
                     step=None,
                 )
-                uow.add(_project_event(row, registry.PROJECT_DISBURSED), _disbursement_event(paid, row))
+                events = [_project_event(row, registry.PROJECT_DISBURSED), _disbursement_event(paid, row)]
+                uow.add(*events)
             status = 201
             body = schemas.DisbursementRead.model_validate(dict(paid)).model_dump(mode="json")
         except Problem as problem:
@@ -396,7 +401,9 @@ async def disburse(
                 "errors": problem.errors,
                 **problem.extra,
             }
-        await repository.store_answer(conn, key, request_hash=request_hash, status_code=status, response=body)
+        await repository.store_answer(
+            conn, key, request_hash=request_hash, status_code=status, response=body, events=len(events)
+        )
     return status, body
 
 

@@ -310,22 +310,27 @@ async def try_lock_key(conn: Conn, key: str) -> bool:
 
 
 async def stored_answer(conn: Conn, key: str) -> asyncpg.Record | None:
-    """The first answer given to a key, if any."""
+    """The first answer given to a key, if any, with the transaction that wrote it (null if none)."""
     return await conn.fetchrow(
-        "select request_hash, status_code, response from idempotency_keys where key = $1", key
+        "select request_hash, status_code, response, write_txid, write_events from idempotency_keys"
+        " where key = $1",
+        key,
     )
 
 
 async def store_answer(
-    conn: Conn, key: str, *, request_hash: str, status_code: int, response: dict[str, Any]
+    conn: Conn, key: str, *, request_hash: str, status_code: int, response: dict[str, Any], events: int
 ) -> None:
-    """Keep a key's first answer, to replay it."""
+    """Keep a key's first answer, to replay it; with this transaction's id when it adds `events`."""
     await conn.execute(
-        "insert into idempotency_keys (key, request_hash, state, status_code, response) values ($1, $2, 'done', $3, $4)",
+        "insert into idempotency_keys (key, request_hash, state, status_code, response, write_txid, write_events)"
+        " values ($1, $2, 'done', $3, $4, case when $5 > 0 then pg_current_xact_id()::text::bigint end,"
+        " nullif($5, 0))",
         key,
         request_hash,
         status_code,
         response,
+        events,
     )
 
 

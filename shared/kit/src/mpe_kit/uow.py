@@ -68,6 +68,12 @@ class UnitOfWork(abc.ABC):
             raise RuntimeError("events are added inside `async with uow:`")
         self._events.extend(events)
 
+    def note_committed(self, txid: int, count: int) -> None:
+        """Name in the request's write token a transaction committed earlier, by an earlier request:
+        a repeated request answered with its first answer lets a reader wait for what that wrote."""
+        if self._writes is not None:
+            self._writes.add(self.source, txid, count)
+
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """A nested transaction: an error inside it also drops the events added inside it."""
