@@ -430,6 +430,9 @@ FINANCIALS = '{ firm(brn: "F1") { nameEn mpeSalesRatio } }'.replace("F1", F1)
         ("{ coverageGaps(fiscalYear: 0) { totalCount } }", None, ALL, MAX_PAGE),
         ("{ coverageGaps(fiscalYear: 10000) { totalCount } }", None, ALL, MAX_PAGE),
         ("{ programs(fiscalYear: 99999) { totalCount } }", None, ALL, MAX_PAGE),
+        ("{ programOverview(fiscalYear: 20233) { committedKrw } }", None, ALL, MAX_PAGE),
+        ("{ projects(filter: {fiscalYear: -5}) { totalCount } }", None, ALL, MAX_PAGE),
+        ('{ technology(code: "SEMI-001") { funding(fiscalYear: 0) { committedKrw } } }', None, ALL, MAX_PAGE),
         ("query($n: Int!) { technologies(first: $n) { totalCount } }", {"n": 500}, ALL, MAX_PAGE),
         ("query($b: String!) { firm(brn: $b) { brn } }", {"b": "0000000001"}, ALL, MAX_PAGE),
         # Variables that do not coerce.

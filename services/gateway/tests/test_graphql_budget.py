@@ -629,17 +629,34 @@ async def test_coverage_gaps_page_to_the_end(
 
 
 PROGRAMS_OF = "query($year: Int, $first: Int) { programs(fiscalYear: $year, first: $first) { totalCount } }"
+# Found by a probe: these answered zeros for a year such as 20233 (a typo of 2023), without an error.
+OVERVIEW_OF = (
+    "query($year: Int!, $first: Int) { programOverview(fiscalYear: $year) { committedKrw }"
+    " projects(first: $first) { totalCount } }"
+)
+PROJECTS_OF = (
+    "query($year: Int, $first: Int) { projects(filter: {fiscalYear: $year}, first: $first) { totalCount } }"
+)
+FUNDING_OF = (
+    "query($year: Int, $first: Int) { technologies(first: $first) { edges { node { code funding(fiscalYear: $year)"
+    " { committedKrw } } } } }"
+)
 
 
-@pytest.mark.parametrize("query", [GAPS, PROGRAMS_OF], ids=["coverageGaps", "programs"])
-@pytest.mark.parametrize("year", [0, 10000, 99999])
+@pytest.mark.parametrize(
+    "query",
+    [GAPS, PROGRAMS_OF, OVERVIEW_OF, PROJECTS_OF, FUNDING_OF],
+    ids=["coverageGaps", "programs", "programOverview", "projects", "Technology.funding"],
+)
+@pytest.mark.parametrize("year", [-5, 0, 10000, 20233])
 async def test_a_fiscal_year_out_of_range_is_bad_input(
     conn: db.Conn, gateway: Callable[..., httpx.AsyncClient], year: int, query: str
 ) -> None:
-    client = await client_with(conn, gateway, "budget:read")
+    client = await client_with(conn, gateway, "budget:read", "catalog:read")
     body = await gql(client, query, year=year, first=5)
-    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", body
     assert "`fiscalYear` must be between 1 and 9999" in body["errors"][0]["message"]
+    assert {e["extensions"]["code"] for e in body["errors"]} == {"BAD_USER_INPUT"}
 
 
 ROOTS = [

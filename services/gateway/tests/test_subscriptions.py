@@ -186,7 +186,14 @@ def errors_of(message: dict[str, Any]) -> list[dict[str, Any]]:
 async def test_scopes_and_bad_arguments_end_a_subscription_with_an_error(server: Server) -> None:
     catalog = await open_socket(server, (await new_key(server.conn, "catalog:read")).secret)
     firms = await open_socket(server, (await new_key(server.conn, "firms:read")).secret)
+    budget = await open_socket(server, (await new_key(server.conn, "budget:read")).secret)
     try:
+        # Found by a probe: a year such as 20233 subscribed quietly, and nothing ever came.
+        await subscribe(budget, "4", "subscription { projectChanged(fiscalYear: 20233) { code } }")
+        (error,) = errors_of(await receive(budget))
+        assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+        assert "`fiscalYear` must be between 1 and 9999" in error["message"]
+        assert await receive(budget) == {"id": "4", "type": "complete"}
         await subscribe(catalog, "1", "subscription { designationChanged { id } }")
         message = await receive(catalog)
         assert message["id"] == "1"
@@ -202,6 +209,7 @@ async def test_scopes_and_bad_arguments_end_a_subscription_with_an_error(server:
     finally:
         await catalog.close()
         await firms.close()
+        await budget.close()
 
 
 @pytest.mark.parametrize("payload", [{}, {"X-API-Key": "mpe_not-a-key"}, {"X-API-Key": 42}])

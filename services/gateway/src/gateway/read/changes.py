@@ -33,6 +33,7 @@ from gateway.read.common import (
     forbidden,
 )
 from gateway.read.common import brn as valid_brn
+from gateway.read.common import fiscal_year as valid_fiscal_year
 from gateway.read.context import Context, Row, load_one
 from gateway.read.describe import Entity
 from gateway.read.firms.model import DESIGNATION, FIRM, FIRMS_READ, DesignationStatus
@@ -355,6 +356,8 @@ class Subscription:
             strawberry.argument(description="Only projects touching this technology code, in any position."),
         ] = None,
     ) -> AsyncGenerator[Project, None]:
+        if fiscal_year is not None:
+            valid_fiscal_year(fiscal_year)
         async for p in _news(info, ChangeEntityType.PROJECT, Project.from_row):
             if (
                 (fiscal_year is None or p.fiscal_year == fiscal_year)

@@ -354,7 +354,7 @@ class Query:
             technology=f.technology,
             firm=valid_brn(f.firm) if f.firm is not None else None,
             status=f.status.value if f.status else None,
-            fiscal_year=f.fiscal_year,
+            fiscal_year=valid_fiscal_year(f.fiscal_year) if f.fiscal_year is not None else None,
             kind=f.kind.value if f.kind else None,
             partner_country=partner_country(f.partner_country) if f.partner_country is not None else None,
         )
@@ -380,7 +380,7 @@ class Query:
     async def program_overview(
         self, info: Info[Context, Any], fiscal_year: Annotated[int, strawberry.argument(description=YEAR)]
     ) -> ProgramOverview | None:
-        return await ProgramOverview.of_year(info.context.pool, fiscal_year)
+        return await ProgramOverview.of_year(info.context.pool, valid_fiscal_year(fiscal_year))
 
     @strawberry.field(metadata=most(rows_at_most), extensions=BUDGET, description=SPENDING)
     async def spending(

@@ -36,6 +36,7 @@ from gateway.read.common import (
     First,
     PageInfo,
 )
+from gateway.read.common import fiscal_year as valid_fiscal_year
 from gateway.read.context import Context, load_children, load_one
 from gateway.read.describe import FISCAL_YEARS, most
 from gateway.read.firms.model import (
@@ -215,6 +216,8 @@ class Technology:
     ) -> Annotated[Funding, BUDGET_TYPES] | None:
         from gateway.read.budget.types import Funding
 
+        if fiscal_year is not None:
+            valid_fiscal_year(fiscal_year)
         return Funding.of(await info.context.technology_funding_loader.load((self.code, fiscal_year)))
 
     @strawberry.field(

@@ -11,7 +11,7 @@ from typing import Any
 from graphql import FieldNode, GraphQLError, GraphQLField, OperationDefinitionNode
 from graphql.execution.collect_fields import FragmentDetails
 
-from gateway.read.common import brn
+from gateway.read.common import brn, fiscal_year
 from mpe_kit.db import Conn
 from mpe_kit.errors import Invalid
 from mpe_kit.pagination import decode_text_cursor
@@ -140,6 +140,16 @@ def checked(check: Callable[[str], str], value: str | None) -> str | None:
         return None
     try:
         return check(value)
+    except GraphQLError as exc:
+        raise Unsupported(ARGUMENTS) from exc
+
+
+def checked_year(value: int | None) -> int | None:
+    """An optional fiscal year through the resolvers' check; Unsupported where it refuses it."""
+    if value is None:
+        return None
+    try:
+        return fiscal_year(value)
     except GraphQLError as exc:
         raise Unsupported(ARGUMENTS) from exc
 
