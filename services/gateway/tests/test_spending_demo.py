@@ -254,6 +254,16 @@ async def test_the_csv_export_parses_back_to_the_rollup_with_korean_names(
     )
     assert bad.status_code == 422
     assert "ISO 3166-1" in bad.json()["detail"]
+    # Found by a probe: the rollup's refusals named GraphQL's arguments (`partnerCountry`, `brn`)
+    # and no field; they name the parameter sent, in `errors` too, as the other exports do.
+    for param, value in [("partner_country", "ZZ"), ("paid_month", "2023-13"), ("fiscal_year", "99999"),
+                         ("firm", "123"), ("firm_size", "huge")]:  # fmt: skip
+        r = await demo_partner.get("/export/spending.csv", params={"group_by": "region", param: value})
+        assert r.status_code == 422, r.text
+        assert [e["field"] for e in r.json()["errors"]] == [param], r.text
+        assert not any(
+            f"`{name}`" in r.json()["detail"] for name in ("partnerCountry", "paidMonth", "fiscalYear", "brn")
+        )
     # Found by a review: a filter named as GraphQL names it was passed over, and the file held
     # the totals of every year.
     bad = await demo_partner.get(

@@ -74,8 +74,27 @@ FILTERS: dict[str, tuple[str, Any]] = {
 }
 
 
-def _invalid(message: str, ko: str | None, **extra: Any) -> Problem:
+# The rollup's checks name the arguments as GraphQL does (`paidMonth`, and `brn` for the firm);
+# the export's answer names the parameter the partner sent.
+_ARGUMENTS = {**{name: param for param, (name, _) in FILTERS.items()}, "brn": "firm"}
+
+
+def _invalid(message: str, ko: str | None, *, field: str | None = None, **extra: Any) -> Problem:
+    if field is not None:
+        error = {"field": field, "message": message} | ({"message_ko": ko} if ko is not None else {})
+        extra.setdefault("errors", [error])
     return Problem(message, status=422, ko=ko, **extra)
+
+
+def _in_export_words(exc: GraphQLError) -> Problem:
+    """A refusal of the rollup, naming the export's parameter where GraphQL named its argument."""
+    message, ko = exc.message, getattr(exc, "ko", None)
+    for argument, param in _ARGUMENTS.items():
+        if f"`{argument}`" in message:
+            message = message.replace(f"`{argument}`", f"`{param}`")
+            ko = ko.replace(f"`{argument}`", f"`{param}`") if ko is not None else None
+            return _invalid(message, ko, field=param)
+    return _invalid(message, ko)
 
 
 def _group_by(value: str | None) -> list[SpendingDimension]:
@@ -85,6 +104,7 @@ def _group_by(value: str | None) -> list[SpendingDimension]:
         raise _invalid(
             f"group_by: unknown dimension {', '.join(unknown)}; the dimensions are {', '.join(COLUMNS)}.",
             f"group_by: 없는 차원 {', '.join(unknown)}. 차원은 {', '.join(COLUMNS)}입니다.",
+            field="group_by",
             dimensions=list(COLUMNS),
         )
     return [SpendingDimension(n) for n in dict.fromkeys(names)]
@@ -120,6 +140,7 @@ def _filters(request: Request) -> dict[str, Any]:
             raise _invalid(
                 f"{param}: {raw!r} is not valid{allowed}.",
                 f"{param}: {raw!r}은(는) 올바르지 않습니다.{allowed_ko}",
+                field=param,
             ) from None
     return found
 
@@ -171,8 +192,8 @@ async def export_spending(request: Request) -> Response:
         try:
             rollup = asked(dimensions, filters)
         except GraphQLError as exc:
-            # The rollup's refusals, as GraphQL words them, with their Korean (`LocalizedError`).
-            raise _invalid(exc.message, getattr(exc, "ko", None)) from None
+            # The rollup's refusals, with their Korean (`LocalizedError`), in the export's names.
+            raise _in_export_words(exc) from None
         async with request.app.state.pool.acquire() as conn:
             rows = await store.spending.spending(conn, rollup)
     except Problem as problem:
