@@ -140,18 +140,27 @@ async def test_a_technology_the_replica_has_not_seen_yet_is_read_through(
         "code": "BIO-002",
         "status": "retired",
     }
-    owners.technologies["BIO-002"]["retired_on"] = "2024-04-03"
+    owners.technologies["BIO-002"]["retired_on"] = "2023-01-02"
+    owners.technologies["BIO-003"] = {
+        **owners.technologies["BIO-002"],
+        "code": "BIO-003",
+        "retired_on": "2024-04-03",
+    }
     await add_project(funded, "P-1", technology_codes=["BIO-001"])
     assert await db.fetchval("select status from technology_replica where code = 'BIO-001'") == "listed"
+    # Retired before the project starts (2023-04-01): refused.
     body = assert_problem(
         await funded.post("/v1/projects", json=project_body("P-2", technology_codes=["BIO-002"])),
         422,
         "technology_codes",
     )
-    assert "BIO-002" in body["detail"]
+    assert "BIO-002 is retired: off the list from 2023-01-02" in body["detail"]
+    # Retired since, but on the list when it started: a past project is entered as it was (found
+    # by a probe: it was refused, the check reading the list of today).
+    await add_project(funded, "P-4", technology_codes=["BIO-003"])
     # Read once: the replica answers the next time.
     await add_project(funded, "P-3", technology_codes=["BIO-001"])
-    assert [r.split()[1] for r in owners.requests] == ["BIO-001", "BIO-002"]
+    assert [r.split()[1] for r in owners.requests] == ["BIO-001", "BIO-002", "BIO-003"]
 
 
 @pytest.mark.parametrize("status", [500, 401, 403])

@@ -562,6 +562,26 @@ async def test_retired_technology_is_422_naming_it(api: httpx.AsyncClient, db: a
     assert "SEMI-099 is retired" in body["detail"]
 
 
+async def test_a_record_dated_before_a_technology_was_retired_may_name_it(
+    api: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    # Found by a probe: the codes were checked against today's list, so a 2021 confirmation or
+    # application for a technology retired in 2022 (SEMI-099, off the list from 2022-10-18) was
+    # refused although it was true then. Checked on the record's own day now; on that day or
+    # later it is still refused.
+    await firm(api)
+    confirmation = {"technology_code": "SEMI-099", "issued_on": "2021-06-01", "valid_until": "2024-06-01"}
+    assert (await api.post(f"/v1/firms/{BRN}/confirmations", json=confirmation)).status_code == 201
+    late = {**confirmation, "issued_on": "2022-10-18", "valid_until": "2025-10-18"}
+    body = await rejected(db, api.post(f"/v1/firms/{BRN}/confirmations", json=late), 422, "technology_code")
+    assert "SEMI-099 is retired: off the list from 2022-10-18, on or before 2022-10-18" in body["detail"]
+    applied = await api.post(
+        f"/v1/firms/{BRN}/designations",
+        json=application("specialized", technology_codes=["SEMI-099"], effective_on="2021-06-02"),
+    )
+    assert applied.status_code == 201, applied.text
+
+
 async def test_unknown_technology_is_422_naming_it(
     api: httpx.AsyncClient, db: asyncpg.Connection, stub_catalog: StubCatalog
 ) -> None:

@@ -149,7 +149,10 @@ async def propose_project(
     else:
         participants = _participants(data)
         korean = domain.check_participants(participants, lead_firm_brn=lead_brn, totals=totals)
-    await require_listed(uow, fields["technology_codes"], reader=catalog, field="technology_codes")
+    # On the list when the project starts (a past year's project may name a technology retired since).
+    await require_listed(
+        uow, fields["technology_codes"], reader=catalog, field="technology_codes", on=data.start_on
+    )
     size, region = await _firm(uow, lead_brn, firms, field="lead_firm_brn") if lead_brn else (None, None)
     for i, p in enumerate(participants):
         if p.kind == "firm" and p.korean and p.brn != lead_brn:

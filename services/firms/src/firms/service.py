@@ -173,7 +173,10 @@ async def add_confirmation(
     confirmation = domain.Confirmation(**data.model_dump())
     async with uow:
         await _firm_or_404(uow.conn, key)
-    await require_listed(uow, [data.technology_code], reader=reader, field="technology_code")
+    # On the list the day it was issued: a confirmation of 2021 may be for a technology retired since.
+    await require_listed(
+        uow, [data.technology_code], reader=reader, field="technology_code", on=data.issued_on
+    )
     async with uow:
         conn = uow.conn
         await _firm_or_404(conn, key, for_update=True)
@@ -228,7 +231,8 @@ async def apply(
     )
     async with uow:
         await _firm_or_404(uow.conn, key)
-    await require_listed(uow, d.technology_codes, reader=reader, field="technology_codes")
+    # On the list the day the firm applied (a past cohort is entered with its own dates).
+    await require_listed(uow, d.technology_codes, reader=reader, field="technology_codes", on=d.applied_on)
     async with uow:
         conn = uow.conn
         firm = await _firm_or_404(conn, key, for_update=True)

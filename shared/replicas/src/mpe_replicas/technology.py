@@ -64,8 +64,17 @@ class CatalogReader:
         )
 
 
-async def require_listed(uow: UnitOfWork, codes: Iterable[str], *, reader: CatalogReader, field: str) -> None:
-    """Every code must be a technology on the list today; a 422 names the ones that are not.
+async def require_listed(
+    uow: UnitOfWork, codes: Iterable[str], *, reader: CatalogReader, field: str, on: date | None = None
+) -> None:
+    """Every code must be a technology of the catalog that is not retired, today or, given `on`,
+    on that day (the day of the record: a confirmation's issue, an application, a project's
+    start); a 422 names the ones that are.
+
+    A record dated in the past may name a technology retired since: a 2021 confirmation of one
+    retired in 2022 was refused while it was true then. It is not held to the day the technology
+    was listed: the program's first projects (2019) came before the legal list (2020) and name its
+    technologies, as the demo's do.
 
     It runs before the use case's own unit of work, in short ones of its own: no transaction
     waits on the catalog's HTTP answer, and what is read through is kept even when the codes are
@@ -82,13 +91,25 @@ async def require_listed(uow: UnitOfWork, codes: Iterable[str], *, reader: Catal
             for t in fetched:
                 await repository.upsert(uow.conn, t)
         known.update((t.code, t) for t in fetched)
-    _check_listed(wanted, known, field=field)
+    _check_listed(wanted, known, field=field, on=on)
 
 
-def _check_listed(wanted: list[str], known: Mapping[str, ReplicaTechnology], *, field: str) -> None:
-    """Invalid (422) naming each wanted code that is unknown or retired."""
+def _retired_by(t: ReplicaTechnology, day: date) -> bool:
+    return t.retired_on is not None and t.retired_on <= day
+
+
+def _check_listed(
+    wanted: list[str], known: Mapping[str, ReplicaTechnology], *, field: str, on: date | None = None
+) -> None:
+    """Invalid (422) naming each wanted code that is unknown or retired (given `on`, retired by
+    that day)."""
     unknown = [c for c in wanted if c not in known]
-    retired = [c for c in wanted if c in known and known[c].status != "listed"]
+    if on is None:
+        retired = [c for c in wanted if c in known and known[c].status != "listed"]
+        off: list[str] = []
+    else:
+        retired = []
+        off = [c for c in wanted if c in known and _retired_by(known[c], on)]
     errors = [
         {
             "field": field,
@@ -104,6 +125,14 @@ def _check_listed(wanted: list[str], known: Mapping[str, ReplicaTechnology], *, 
             "message_ko": f"기술 {c}은(는) 목록에서 제외되었습니다",
         }
         for c in retired
+    ]
+    errors += [
+        {
+            "field": field,
+            "message": f"technology {c} is retired: off the list from {known[c].retired_on}, on or before {on}",
+            "message_ko": f"기술 {c}은(는) 목록에서 제외되었습니다: {known[c].retired_on}부터 제외되어 {on}에는 목록에 없습니다",
+        }
+        for c in off
     ]
     if errors:
         raise Invalid(
