@@ -112,3 +112,23 @@ def unknown_query_probes(openapi: dict[str, Any]) -> Iterator[Probe]:
                     head, *rest = name.split("_")
                     camel = head + "".join(part.title() for part in rest)
                     yield Probe(method.upper(), concrete, {camel: "1"}, camel, name)
+
+
+async def unknown_query_refusals(client: Any) -> tuple[int, int]:
+    """Send every `/v1/` operation of the service's document a parameter it does not take (and
+    its snake_case parameters in camelCase); assert each is a 422 naming exactly that parameter,
+    a camelCase one pointed to its snake_case form. Returns (operations, camelCase probes)."""
+    openapi = (await client.get("/openapi.json")).json()
+    tried = camel = 0
+    for probe in unknown_query_probes(openapi):
+        r = await client.request(probe.method, probe.path, params=probe.params, json={})
+        assert r.status_code == 422, (probe, r.status_code, r.text)
+        errors = r.json()["errors"]
+        assert [e["field"] for e in errors] == [probe.parameter], (probe, r.text)
+        if probe.parameter != NOT_A_PARAMETER:  # a snake_case parameter written in camelCase
+            assert errors[0]["message"].endswith(f"did you mean {probe.value}?"), (probe, r.text)
+            camel += 1
+        tried += 1
+    operations = sum(len(methods) for path, methods in openapi["paths"].items() if path.startswith("/v1/"))
+    assert tried == operations + camel
+    return operations, camel
