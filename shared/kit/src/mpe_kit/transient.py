@@ -22,6 +22,7 @@ transaction wrote nothing, and the other one has gone on.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import asyncpg
@@ -100,12 +101,15 @@ class Unavailable:
     english: str
     korean: str
     retry_after_s: int
+    logged: str  # the log line's event
+    level: int = logging.WARNING
 
 
 LOST = Unavailable(
     "The database connection was lost before the request completed; retry it shortly.",
     "요청을 마치기 전에 데이터베이스 연결이 끊겼습니다. 잠시 뒤에 다시 보내십시오.",
     RETRY_AFTER_S,
+    "database connection lost",
 )
 CONFLICT = Unavailable(
     "The database rolled this request back because it conflicted with another one (a deadlock);"
@@ -113,12 +117,14 @@ CONFLICT = Unavailable(
     "이 요청이 다른 요청과 충돌(교착 상태)하여 데이터베이스가 되돌렸습니다. 아무것도 기록되지 않았으니"
     " 다시 보내십시오.",
     CONFLICT_RETRY_AFTER_S,
+    "rolled back by a conflict with another transaction",
 )
 TIMED_OUT = Unavailable(
     "The database did not answer within its time limit; nothing of this request was written. Retry it later.",
     "데이터베이스가 제한 시간 안에 응답하지 않았습니다. 이 요청은 아무것도 기록하지 않았으니 나중에 다시"
     " 보내십시오.",
     RETRY_AFTER_S,
+    "stopped by the statement timeout",
 )
 UNKNOWN = Unavailable(
     "The database connection was lost while this write was being committed, and whether it was"
@@ -128,6 +134,8 @@ UNKNOWN = Unavailable(
     " 다시 보내기 전에 저장되었는지 조회(목록 조회 포함)해 확인하십시오. Idempotency-Key를 붙인 요청은 같은"
     " 키로 다시 보내도 됩니다.",
     RETRY_AFTER_S,
+    "write's outcome unknown: connection lost during commit",
+    logging.ERROR,
 )
 
 
@@ -145,33 +153,14 @@ def unavailable(exc: BaseException) -> Unavailable | None:
 
 
 async def noted(scope: Scope, exc: BaseException, fault: Unavailable, *, retrying: bool = False) -> None:
-    """Log the fault; after a lost connection, have the pool reconnect every connection on next use."""
-    error = f"{type(exc).__name__}: {exc}"
-    if fault is CONFLICT:
-        log.warning(
-            "rolled back by a conflict with another transaction",
-            method=scope["method"],
-            path=scope["path"],
-            error=error,
-        )
-    elif fault is TIMED_OUT:
-        log.warning("stopped by the statement timeout", method=scope["method"], path=scope["path"])
-    elif fault is UNKNOWN:
-        # The unit of work has logged the transaction and expired the pool already.
-        log.error(
-            "write's outcome unknown: connection lost during commit",
-            method=scope["method"],
-            path=scope["path"],
-            error=error,
-        )
-    else:
-        log.warning(
-            "database connection lost",
-            method=scope["method"],
-            path=scope["path"],
-            retrying=retrying,
-            error=error,
-        )
+    """Log the fault in its own words; after a lost connection, have the pool reconnect every
+    connection on next use (after a commit of unknown outcome the unit of work has done that)."""
+    fields: dict[str, object] = {"method": scope["method"], "path": scope["path"]}
+    if fault is LOST:
+        fields["retrying"] = retrying
+    fields["error"] = f"{type(exc).__name__}: {exc}"
+    log.log(fault.level, fault.logged, **fields)
+    if fault is LOST:
         app = scope.get("app")
         pool = getattr(getattr(app, "state", None), "pool", None)
         if isinstance(pool, asyncpg.Pool):

@@ -13,14 +13,15 @@ from graphql.execution.collect_fields import FieldDetailsList
 
 from gateway import store
 from gateway.read.budget.model import PROJECT
-from gateway.read.compiled.core import checked_year
+from gateway.read.common import fiscal_year
+from gateway.read.compiled.core import checked
 
 if TYPE_CHECKING:
     from gateway.read.compiled.compiler import Compiler
 
 
 def f_Query_programOverview(c: Compiler, _: str, field: GraphQLField, details: FieldDetailsList) -> str:
-    (year,) = c.site(field, details[0].node, lambda args, _: [checked_year(args["fiscalYear"])], 1)
+    (year,) = c.site(field, details[0].node, lambda args, _: [checked(fiscal_year, args["fiscalYear"])], 1)
     x = c.alias()
     return c.one(field, details, store.budget.year_totals_sql(f"{year}::int"), x)
 

@@ -6,15 +6,17 @@ import re
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import FieldNode, GraphQLError, GraphQLField, OperationDefinitionNode
 from graphql.execution.collect_fields import FragmentDetails
 
-from gateway.read.common import brn, fiscal_year
+from gateway.read.common import brn
 from mpe_kit.db import Conn
 from mpe_kit.errors import Invalid
 from mpe_kit.pagination import decode_text_cursor
+
+T = TypeVar("T")
 
 # json_build_object takes at most 100 arguments: 50 keys.
 MAX_KEYS = 50
@@ -134,22 +136,12 @@ def brn_of(value: str) -> str:
         raise Unsupported(ARGUMENTS) from exc
 
 
-def checked(check: Callable[[str], str], value: str | None) -> str | None:
-    """An optional text argument through the resolvers' check; Unsupported where it refuses it."""
+def checked(check: Callable[[T], T], value: T | None) -> T | None:
+    """An optional argument through the resolvers' check; Unsupported where it refuses it."""
     if value is None:
         return None
     try:
         return check(value)
-    except GraphQLError as exc:
-        raise Unsupported(ARGUMENTS) from exc
-
-
-def checked_year(value: int | None) -> int | None:
-    """An optional fiscal year through the resolvers' check; Unsupported where it refuses it."""
-    if value is None:
-        return None
-    try:
-        return fiscal_year(value)
     except GraphQLError as exc:
         raise Unsupported(ARGUMENTS) from exc
 

@@ -15,9 +15,9 @@ from strawberry.permission import PermissionExtension
 from gateway import store
 from gateway.read import families
 from gateway.read.budget.model import SUMS
-from gateway.read.common import HasScope, partner_country
+from gateway.read.common import HasScope, fiscal_year, partner_country
 from gateway.read.compiled import money
-from gateway.read.compiled.core import brn_of, checked, checked_year, enum_value, require_scope
+from gateway.read.compiled.core import brn_of, checked, enum_value, require_scope
 from gateway.read.describe import Column, Encoding, Lookup, Relation
 from gateway.read.firms.model import FIRMS_READ
 from gateway.read.schema import schema
@@ -149,7 +149,7 @@ def project_filter(f: dict[str, Any]) -> store.budget.ProjectFilter:
         technology=f.get("technology"),
         firm=brn_of(firm) if firm is not None else None,
         status=enum_value(f.get("status")),
-        fiscal_year=checked_year(f.get("fiscalYear")),
+        fiscal_year=checked(fiscal_year, f.get("fiscalYear")),
         kind=enum_value(f.get("kind")),
         partner_country=checked(partner_country, f.get("partnerCountry")),
     )

@@ -14,7 +14,8 @@ from graphql.execution.collect_fields import FieldDetailsList
 from gateway import store
 from gateway.read.budget.model import PROGRAM
 from gateway.read.budget.spending import asked
-from gateway.read.compiled.core import ARGUMENTS, Unsupported, checked_year, require_scope
+from gateway.read.common import fiscal_year
+from gateway.read.compiled.core import ARGUMENTS, Unsupported, checked, require_scope
 from gateway.read.firms.model import FIRMS_READ
 
 if TYPE_CHECKING:
@@ -89,7 +90,9 @@ def f_SpendingRow_program(c: Compiler, a: str, field: GraphQLField, details: Fie
 
 
 def f_Technology_funding(c: Compiler, a: str, field: GraphQLField, details: FieldDetailsList) -> str:
-    (year,) = c.site(field, details[0].node, lambda args, _: [checked_year(args.get("fiscalYear"))], 1)
+    (year,) = c.site(
+        field, details[0].node, lambda args, _: [checked(fiscal_year, args.get("fiscalYear"))], 1
+    )
     x = c.alias()
     return c.one(field, details, store.budget.technology_sums(f"{a}.code", year), x)
 
